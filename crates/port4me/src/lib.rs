@@ -1,1 +1,539 @@
-//! placeholder
+//! Get the same, personal, free TCP port over and over.
+//!
+//! ```no_run
+//! let port = port4me::Port4me::new().tool("vite").find()?;
+//! println!("{port}");
+//! # Ok::<(), port4me::Error>(())
+//! ```
+//!
+//! This crate is the std layer over [`port4me_core`]: it fills in what the
+//! caller leaves out from the environment (the `PORT4ME_*` variables and the
+//! current user, see [`env`]) and checks candidates with real sockets (see
+//! [`probe`]). The behaviour follows the project's contract, which reproduces
+//! the reference port4me implementations: the same user and tool give the same
+//! sequence on every machine and in every language.
+//!
+//! Settings resolve like this (an explicit builder call replaces only the
+//! user-level variable; the `_SITE` and `_UNSAFE` parts still apply):
+//!
+//! | setting | builder | variables |
+//! | --- | --- | --- |
+//! | user | [`user`](Port4me::user) | `PORT4ME_USER`, `LOGNAME`, `USER`, `LNAME`, `USERNAME`, account |
+//! | tool | [`tool`](Port4me::tool) | `PORT4ME_TOOL` |
+//! | prepend | [`prepend`](Port4me::prepend) | `PORT4ME_PREPEND` then `PORT4ME_PREPEND_SITE` |
+//! | include | [`include`](Port4me::include) | `PORT4ME_INCLUDE` ∪ `PORT4ME_INCLUDE_SITE` |
+//! | exclude | [`exclude`](Port4me::exclude) | `PORT4ME_EXCLUDE` ∪ `PORT4ME_EXCLUDE_SITE` ∪ `PORT4ME_EXCLUDE_UNSAFE` |
+//! | skip | [`skip`](Port4me::skip) | `PORT4ME_SKIP` |
+//!
+//! `PORT4ME_EXCLUDE_UNSAFE` defaults to `{chrome},{firefox}`, whose lists can
+//! be replaced with `PORT4ME_EXCLUDE_UNSAFE_CHROME` and `_FIREFOX`.
+//! `_PORT4ME_CHECK_AVAILABLE_PORTS_=any` makes every probe answer "free".
+
+#![warn(missing_docs)]
+
+pub mod env;
+mod error;
+pub mod probe;
+
+use std::net::IpAddr;
+
+pub use env::Env;
+pub use error::Error;
+pub use port4me_core as core;
+pub use port4me_core::query::Resolved;
+pub use probe::{is_port_free, ProbeOptions, Protocol};
+
+use port4me_core::spec::{self, Expansions};
+use port4me_core::{PortSet, DEFAULT_MAX_TRIES};
+
+/// The largest `list` count accepted: sixteen LCG periods. Anything bigger is
+/// almost certainly a mistake and would only allocate.
+pub const MAX_LIST: usize = 1 << 20;
+
+/// Ports given to the builder: a specification string or explicit numbers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ports {
+    /// A specification such as `"2000-2009,4321,{chrome}"`.
+    Spec(String),
+    /// Explicit port numbers (each must be 1-65535; checked at resolve time).
+    List(Vec<u16>),
+}
+
+impl From<&str> for Ports {
+    fn from(s: &str) -> Self {
+        Ports::Spec(s.to_string())
+    }
+}
+impl From<String> for Ports {
+    fn from(s: String) -> Self {
+        Ports::Spec(s)
+    }
+}
+impl From<Vec<u16>> for Ports {
+    fn from(v: Vec<u16>) -> Self {
+        Ports::List(v)
+    }
+}
+impl From<&[u16]> for Ports {
+    fn from(v: &[u16]) -> Self {
+        Ports::List(v.to_vec())
+    }
+}
+impl<const N: usize> From<[u16; N]> for Ports {
+    fn from(v: [u16; N]) -> Self {
+        Ports::List(v.to_vec())
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Arg {
+    ports: Ports,
+    source: &'static str,
+}
+
+/// A port4me query: build it, then [`find`](Port4me::find) a free port,
+/// [`list`](Port4me::list) candidates, or [`test`](Port4me::test) one port.
+#[derive(Clone, Debug, Default)]
+pub struct Port4me {
+    env: Env,
+    user: Option<String>,
+    tool: Option<String>,
+    prepend: Option<Arg>,
+    include: Option<Arg>,
+    exclude: Option<Arg>,
+    skip: Option<u64>,
+    max_tries: Option<u32>,
+    probe: ProbeOptions,
+}
+
+/// How a search checks candidates: by probing, or (with
+/// `_PORT4ME_CHECK_AVAILABLE_PORTS_=any`) by trusting every one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// Bind a socket.
+    Probe,
+    /// Every port answers "free" (the reference's testing hook).
+    AssumeFree,
+}
+
+impl Port4me {
+    /// A query that reads unset settings from the process environment.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A query that reads unset settings from `env` instead.
+    pub fn with_env(env: Env) -> Self {
+        Port4me { env, ..Self::default() }
+    }
+
+    /// The user part of the seed. Empty means "not given" (as in the
+    /// reference): the environment decides.
+    pub fn user(mut self, user: impl Into<String>) -> Self {
+        self.user = Some(user.into());
+        self
+    }
+
+    /// The tool part of the seed. An explicit empty tool means "no tool" and
+    /// stops `PORT4ME_TOOL` from applying.
+    pub fn tool(mut self, tool: impl Into<String>) -> Self {
+        self.tool = Some(tool.into());
+        self
+    }
+
+    /// Ports to try first, replacing `PORT4ME_PREPEND`.
+    pub fn prepend(self, ports: impl Into<Ports>) -> Self {
+        self.prepend_from(ports, "prepend")
+    }
+
+    /// Ports to search, replacing `PORT4ME_INCLUDE`.
+    pub fn include(self, ports: impl Into<Ports>) -> Self {
+        self.include_from(ports, "include")
+    }
+
+    /// Ports to skip, replacing `PORT4ME_EXCLUDE` (the site and unsafe lists
+    /// still apply).
+    pub fn exclude(self, ports: impl Into<Ports>) -> Self {
+        self.exclude_from(ports, "exclude")
+    }
+
+    /// [`prepend`](Self::prepend), naming where the value came from (e.g.
+    /// `"--prepend"`) for error messages.
+    pub fn prepend_from(mut self, ports: impl Into<Ports>, source: &'static str) -> Self {
+        self.prepend = Some(Arg { ports: ports.into(), source });
+        self
+    }
+
+    /// [`include`](Self::include) with a named source.
+    pub fn include_from(mut self, ports: impl Into<Ports>, source: &'static str) -> Self {
+        self.include = Some(Arg { ports: ports.into(), source });
+        self
+    }
+
+    /// [`exclude`](Self::exclude) with a named source.
+    pub fn exclude_from(mut self, ports: impl Into<Ports>, source: &'static str) -> Self {
+        self.exclude = Some(Arg { ports: ports.into(), source });
+        self
+    }
+
+    /// Drops the first `n` candidates (prepended ones count).
+    pub fn skip(mut self, n: u64) -> Self {
+        self.skip = Some(n);
+        self
+    }
+
+    /// Gives up after this many probes (default 65535).
+    pub fn max_tries(mut self, n: u32) -> Self {
+        self.max_tries = Some(n);
+        self
+    }
+
+    /// Probes only this address.
+    pub fn host(mut self, host: IpAddr) -> Self {
+        self.probe.host = Some(host);
+        self
+    }
+
+    /// Probes TCP (default) or UDP.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.probe.protocol = protocol;
+        self
+    }
+
+    /// The probe settings.
+    pub fn probe_options(&self) -> ProbeOptions {
+        self.probe
+    }
+
+    /// The environment this query reads.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The user and tool the seed is made of, after the environment fallback.
+    pub fn seed_parts(&self) -> Result<(String, Option<String>), Error> {
+        let user = match self.user.as_deref() {
+            Some(u) if !u.is_empty() => u.to_string(),
+            _ => self.env.user()?,
+        };
+        let tool = match &self.tool {
+            Some(t) => Some(t.clone()),
+            None => self.env.var("PORT4ME_TOOL")?,
+        };
+        Ok((user, tool))
+    }
+
+    /// The seed string, e.g. `"alice,vite"`.
+    pub fn seed(&self) -> Result<String, Error> {
+        let (user, tool) = self.seed_parts()?;
+        Ok(port4me_core::hash::seed_string(&user, tool.as_deref())?)
+    }
+
+    fn unsafe_list(&self, name: &'static str, default: &'static [u16]) -> Result<Vec<u16>, Error> {
+        match self.env.var(name)? {
+            None => Ok(default.to_vec()),
+            Some(s) => Ok(spec::parse_list(&s, &Expansions::NONE, name)?),
+        }
+    }
+
+    fn number(&self, what: &'static str, name: &'static str) -> Result<Option<u64>, Error> {
+        let Some(v) = self.env.var(name)? else { return Ok(None) };
+        let t = v.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        parse_count(t, what, name).map(Some)
+    }
+
+    /// Parses every setting once. The result hands out candidate iterators.
+    pub fn resolve(&self) -> Result<Resolved, Error> {
+        let (user, tool) = self.seed_parts()?;
+        let hash = port4me_core::seed_hash(&user, tool.as_deref())?;
+        let chrome = self.unsafe_list("PORT4ME_EXCLUDE_UNSAFE_CHROME", port4me_core::unsafe_ports::CHROME)?;
+        let firefox = self.unsafe_list("PORT4ME_EXCLUDE_UNSAFE_FIREFOX", port4me_core::unsafe_ports::FIREFOX)?;
+        let exp = Expansions { chrome: Some(&chrome), firefox: Some(&firefox) };
+
+        // prepend: the argument (or PORT4ME_PREPEND), then PORT4ME_PREPEND_SITE.
+        let mut prepend = Vec::new();
+        let mut seen = Box::new(PortSet::new());
+        self.each_source(&self.prepend, "PORT4ME_PREPEND", &["PORT4ME_PREPEND_SITE"], |ports, source| {
+            match ports {
+                Ports::Spec(s) => spec::append_list(s, &exp, source, &mut prepend, &mut seen)?,
+                Ports::List(v) => {
+                    check_list(v, source)?;
+                    prepend.extend(v.iter().copied().filter(|&p| seen.insert(p)));
+                }
+            }
+            Ok(())
+        })?;
+
+        let mut include = Box::new(PortSet::new());
+        self.each_source(&self.include, "PORT4ME_INCLUDE", &["PORT4ME_INCLUDE_SITE"], |ports, source| {
+            add_to_set(ports, source, &exp, &mut include)
+        })?;
+
+        let mut exclude = Box::new(PortSet::new());
+        let unsafe_default = port4me_core::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE;
+        self.each_source(&self.exclude, "PORT4ME_EXCLUDE", &["PORT4ME_EXCLUDE_SITE"], |ports, source| {
+            add_to_set(ports, source, &exp, &mut exclude)
+        })?;
+        let unsafe_spec = self.env.var("PORT4ME_EXCLUDE_UNSAFE")?.unwrap_or_else(|| unsafe_default.to_string());
+        spec::parse_into(&unsafe_spec, &exp, "PORT4ME_EXCLUDE_UNSAFE", &mut exclude)?;
+
+        let skip = match self.skip {
+            Some(n) => n,
+            None => self.number("skip", "PORT4ME_SKIP")?.unwrap_or(0),
+        };
+        Ok(Resolved::new(hash, prepend, &include, &exclude, skip))
+    }
+
+    fn each_source(
+        &self,
+        arg: &Option<Arg>,
+        user_var: &'static str,
+        site_vars: &[&'static str],
+        mut f: impl FnMut(&Ports, &'static str) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        match arg {
+            Some(a) => f(&a.ports, a.source)?,
+            None => {
+                if let Some(s) = self.env.var(user_var)? {
+                    f(&Ports::Spec(s), user_var)?;
+                }
+            }
+        }
+        for &name in site_vars {
+            if let Some(s) = self.env.var(name)? {
+                f(&Ports::Spec(s), name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `PORT4ME_LIST` as a count, when set (used by the CLI and bindings when
+    /// no explicit list count is given).
+    pub fn list_from_env(&self) -> Result<Option<usize>, Error> {
+        match self.number("list", "PORT4ME_LIST")? {
+            None => Ok(None),
+            Some(n) => check_list_count(n, "PORT4ME_LIST").map(Some),
+        }
+    }
+
+    /// `PORT4ME_TEST` as a port, when set.
+    pub fn test_from_env(&self) -> Result<Option<u16>, Error> {
+        match self.env.non_empty("PORT4ME_TEST")? {
+            None => Ok(None),
+            Some(v) => parse_port(v.trim(), "PORT4ME_TEST").map(Some),
+        }
+    }
+
+    /// Whether probes are real or all answer "free"
+    /// (`_PORT4ME_CHECK_AVAILABLE_PORTS_=any`).
+    pub fn probe_mode(&self) -> Result<ProbeMode, Error> {
+        const NAME: &str = "_PORT4ME_CHECK_AVAILABLE_PORTS_";
+        match self.env.var(NAME)?.as_deref() {
+            None | Some("") => Ok(ProbeMode::Probe),
+            Some("any") => Ok(ProbeMode::AssumeFree),
+            Some(other) => Err(Error::InvalidEnv { name: NAME.into(), value: other.into(), reason: "the only allowed value is \"any\"" }),
+        }
+    }
+
+    /// The first `n` candidates, without probing.
+    ///
+    /// ```
+    /// let ports = port4me::Port4me::with_env(port4me::Env::from_pairs([("PORT4ME_USER", "alice")])).list(3)?;
+    /// assert_eq!(ports, [30845, 19654, 32310]);
+    /// # Ok::<(), port4me::Error>(())
+    /// ```
+    pub fn list(&self, n: usize) -> Result<Vec<u16>, Error> {
+        check_list_count(n as u64, "list")?;
+        Ok(self.resolve()?.list(n)?)
+    }
+
+    /// The first candidate that is free.
+    ///
+    /// ```
+    /// use port4me::{Env, Port4me};
+    /// let env = Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")]);
+    /// assert_eq!(Port4me::with_env(env).user("alice").tool("rstudio").find()?, 22486);
+    /// # Ok::<(), port4me::Error>(())
+    /// ```
+    pub fn find(&self) -> Result<u16, Error> {
+        let mode = self.probe_mode()?;
+        let probe = self.probe;
+        self.find_with(|port| match mode {
+            ProbeMode::AssumeFree => Ok(true),
+            ProbeMode::Probe => is_port_free(port, &probe),
+        })
+    }
+
+    /// The first candidate for which `is_free` answers `true`, giving up
+    /// after `max_tries` candidates. The registry uses this to skip ports it
+    /// has handed out.
+    pub fn find_with(&self, mut is_free: impl FnMut(u16) -> Result<bool, Error>) -> Result<u16, Error> {
+        let resolved = self.resolve()?;
+        let max_tries = self.max_tries.unwrap_or(DEFAULT_MAX_TRIES);
+        let mut first = Vec::new();
+        let mut tries = 0u32;
+        for candidate in resolved.candidates() {
+            if tries >= max_tries {
+                break;
+            }
+            let port = candidate?;
+            tries += 1;
+            if is_free(port)? {
+                return Ok(port);
+            }
+            if first.len() < 5 {
+                first.push(port);
+            }
+        }
+        Err(Error::NoFreePort { tries, protocol: self.probe.protocol, first })
+    }
+
+    /// Whether `port` is free with this query's probe settings (and the
+    /// `_PORT4ME_CHECK_AVAILABLE_PORTS_` hook).
+    pub fn test(&self, port: u16) -> Result<bool, Error> {
+        if port == 0 {
+            return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
+        }
+        match self.probe_mode()? {
+            ProbeMode::AssumeFree => Ok(true),
+            ProbeMode::Probe => is_port_free(port, &self.probe),
+        }
+    }
+}
+
+fn check_list(v: &[u16], source: &'static str) -> Result<(), Error> {
+    match v.iter().find(|&&p| p == 0) {
+        Some(_) => Err(Error::InvalidPort { source_name: source.into(), value: "0".into() }),
+        None => Ok(()),
+    }
+}
+
+fn add_to_set(ports: &Ports, source: &'static str, exp: &Expansions<'_>, set: &mut PortSet) -> Result<(), Error> {
+    match ports {
+        Ports::Spec(s) => {
+            spec::validate(s, exp, source)?;
+            spec::parse_into(s, exp, source, set)?;
+        }
+        Ports::List(v) => {
+            check_list(v, source)?;
+            v.iter().for_each(|&p| {
+                set.insert(p);
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
+    if n == 0 || n > MAX_LIST as u64 {
+        return Err(Error::InvalidNumber {
+            what: "list count",
+            source_name: source.into(),
+            value: n.to_string(),
+            reason: "must be between 1 and 1048576",
+        });
+    }
+    Ok(n as usize)
+}
+
+/// Parses a non-negative count such as a skip or list value, naming
+/// `source` in the error.
+pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, Error> {
+    let bad = |reason| Error::InvalidNumber { what, source_name: source.into(), value: text.into(), reason };
+    if text.starts_with('-') && text[1..].bytes().all(|b| b.is_ascii_digit()) && text.len() > 1 {
+        return Err(bad("must not be negative"));
+    }
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("is not a whole number"));
+    }
+    text.parse::<u64>().map_err(|_| bad("is too large"))
+}
+
+/// Parses a single port number 1-65535, naming `source` in the error.
+pub fn parse_port(text: &str, source: &str) -> Result<u16, Error> {
+    let n = parse_count(text, "port", source)?;
+    if n == 0 || n > 65535 {
+        return Err(Error::InvalidPort { source_name: source.into(), value: text.into() });
+    }
+    Ok(n as u16)
+}
+
+/// Whether `port` is free for TCP on every local address.
+pub fn test(port: u16) -> Result<bool, Error> {
+    is_port_free(port, &ProbeOptions::tcp())
+}
+
+/// The first free port for the user from the environment and `tool`.
+pub fn port4me(tool: &str) -> Result<u16, Error> {
+    Port4me::new().tool(tool).find()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().map(|&(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    #[test]
+    fn explicit_exclude_keeps_site_and_unsafe() {
+        let e = env(&[("PORT4ME_EXCLUDE", "30845"), ("PORT4ME_EXCLUDE_SITE", "19654")]);
+        // The argument replaces PORT4ME_EXCLUDE but not _SITE.
+        let l = Port4me::with_env(e).user("alice").exclude("32310").list(3).unwrap();
+        assert_eq!(l, [30845, 63992, 15273]);
+    }
+
+    #[test]
+    fn unsafe_override_and_site_prepend() {
+        let e = env(&[("PORT4ME_PREPEND", "4321"), ("PORT4ME_PREPEND_SITE", "4321,11001")]);
+        assert_eq!(Port4me::with_env(e).user("alice").list(3).unwrap(), [4321, 11001, 30845]);
+        let e = env(&[("PORT4ME_EXCLUDE_UNSAFE_CHROME", "{firefox}")]);
+        let err = Port4me::with_env(e).user("alice").list(1).unwrap_err();
+        assert!(err.to_string().contains("PORT4ME_EXCLUDE_UNSAFE_CHROME"), "{err}");
+    }
+
+    #[test]
+    fn env_numbers_name_their_variable() {
+        for (var, val) in [("PORT4ME_SKIP", "foo"), ("PORT4ME_SKIP", "-1")] {
+            let err = Port4me::with_env(env(&[(var, val)])).user("a").list(1).unwrap_err();
+            assert_eq!(err.code(), "ERR_PORT4ME_INVALID_NUMBER");
+            assert!(err.to_string().contains(var), "{err}");
+        }
+        let err = Port4me::with_env(env(&[("PORT4ME_LIST", "0")])).list_from_env().unwrap_err();
+        assert!(err.to_string().contains("PORT4ME_LIST"), "{err}");
+    }
+
+    #[test]
+    fn check_hook() {
+        let p = Port4me::with_env(env(&[("_PORT4ME_CHECK_AVAILABLE_PORTS_", "yes")])).user("alice");
+        assert_eq!(p.find().unwrap_err().code(), "ERR_PORT4ME_INVALID_ENV");
+        let p = Port4me::with_env(env(&[("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")])).user("alice");
+        assert_eq!(p.find().unwrap(), 30845);
+    }
+
+    #[test]
+    fn max_tries_gives_a_clear_error() {
+        let p = Port4me::with_env(env(&[])).user("alice").max_tries(3);
+        let err = p.find_with(|_| Ok(false)).unwrap_err();
+        assert_eq!(err.code(), "ERR_PORT4ME_NO_FREE_PORT");
+        assert!(err.to_string().contains("3 attempts") && err.to_string().contains("30845"), "{err}");
+    }
+
+    #[test]
+    fn busy_port_is_skipped() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let p = Port4me::with_env(env(&[])).user("alice").prepend([port]);
+        assert_ne!(p.find().unwrap(), port);
+    }
+
+    #[test]
+    fn list_count_is_bounded() {
+        assert_eq!(Port4me::with_env(env(&[])).user("a").list(0).unwrap_err().code(), "ERR_PORT4ME_INVALID_NUMBER");
+        assert_eq!(Port4me::with_env(env(&[])).user("a").list(usize::MAX).unwrap_err().code(), "ERR_PORT4ME_INVALID_NUMBER");
+    }
+}

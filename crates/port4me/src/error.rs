@@ -1,0 +1,88 @@
+//! Errors of the std layer: the core's errors plus what the environment,
+//! numbers and sockets can get wrong. Every message says what was wrong and
+//! where it came from (argument, flag or environment variable).
+
+use std::io;
+
+/// Any error of port4me.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An error of the pure algorithm (bad specification, empty seed, empty set).
+    #[error(transparent)]
+    Core(#[from] port4me_core::Error),
+    /// A count (skip, list, max tries) that is not a non-negative integer in range.
+    #[error("invalid {what} in {source_name}: {value:?} {reason}")]
+    InvalidNumber {
+        /// What the number is for (`skip`, `list`, ...).
+        what: &'static str,
+        /// Where it came from: a flag, an argument or a variable name.
+        source_name: String,
+        /// The text or value given.
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A port number outside 1-65535 where one port is expected.
+    #[error("invalid port in {source_name}: {value} is outside 1-65535")]
+    InvalidPort {
+        /// Where it came from.
+        source_name: String,
+        /// The value given.
+        value: String,
+    },
+    /// An environment variable with a value that is not allowed, or not UTF-8.
+    #[error("invalid value of environment variable {name}: {value:?} ({reason})")]
+    InvalidEnv {
+        /// The variable.
+        name: String,
+        /// Its value (lossily decoded).
+        value: String,
+        /// What is allowed.
+        reason: &'static str,
+    },
+    /// Every probe of the search failed.
+    #[error("no free {protocol} port found after {tries} attempts (the first candidates were {first:?})")]
+    NoFreePort {
+        /// Number of probes made.
+        tries: u32,
+        /// The protocol probed.
+        protocol: crate::Protocol,
+        /// The first few candidates, to help tell why.
+        first: Vec<u16>,
+    },
+    /// The probe itself failed for a reason other than "port in use" or
+    /// "permission denied", e.g. the host is not an address of this machine.
+    #[error("could not probe {protocol} port {port} on {host}: {source}")]
+    Probe {
+        /// The port.
+        port: u16,
+        /// The address probed.
+        host: String,
+        /// The protocol.
+        protocol: crate::Protocol,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The stable error code, shared with the Node and WebAssembly bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Core(e) => e.code(),
+            Error::InvalidNumber { .. } => "ERR_PORT4ME_INVALID_NUMBER",
+            Error::InvalidPort { .. } => "ERR_PORT4ME_INVALID_PORT",
+            Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
+            Error::NoFreePort { .. } => "ERR_PORT4ME_NO_FREE_PORT",
+            Error::Probe { .. } => "ERR_PORT4ME_PROBE",
+        }
+    }
+}
+
+impl From<port4me_core::SpecError> for Error {
+    fn from(e: port4me_core::SpecError) -> Self {
+        Error::Core(e.into())
+    }
+}

@@ -1,0 +1,229 @@
+//! Is a port free? Ask the kernel by binding it.
+//!
+//! A port is free when a new socket could bind it on every local address of
+//! both families. A server listening on `127.0.0.1`, `::1`, `0.0.0.0`, `::` or
+//! any interface address makes it busy. On Linux a single dual-stack bind on
+//! `[::]` (with `IPV6_V6ONLY` off) conflicts with all of those, so one socket
+//! and one `bind` answer the question; without IPv6 the IPv4 wildcard is
+//! bound instead. Elsewhere each family is bound in turn.
+//!
+//! No `SO_REUSEADDR`/`SO_REUSEPORT`: those options exist to let two sockets
+//! share a port, which is exactly the conflict this must see. A permission
+//! error (a privileged port for a normal user) means "not free for you".
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::str::FromStr;
+
+use socket2::{Domain, Socket, Type};
+
+use crate::Error;
+
+/// The transport protocol to probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// TCP (the default).
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Protocol {
+    /// `"tcp"` or `"udp"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Udp => "udp",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error for a protocol name other than `tcp` or `udp`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown protocol {0:?}: use \"tcp\" or \"udp\"")]
+pub struct UnknownProtocol(pub String);
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            _ => Err(UnknownProtocol(s.to_string())),
+        }
+    }
+}
+
+/// How to probe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProbeOptions {
+    /// Probe only this address instead of every local address.
+    pub host: Option<IpAddr>,
+    /// TCP or UDP.
+    pub protocol: Protocol,
+}
+
+impl ProbeOptions {
+    /// TCP on every local address.
+    pub const fn tcp() -> Self {
+        ProbeOptions { host: None, protocol: Protocol::Tcp }
+    }
+}
+
+enum Bind {
+    Free,
+    Busy,
+    NoFamily,
+}
+
+fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Result<Bind> {
+    let ty = match protocol {
+        Protocol::Tcp => Type::STREAM,
+        Protocol::Udp => Type::DGRAM,
+    };
+    let socket = match Socket::new(Domain::for_address(addr), ty, None) {
+        Ok(s) => s,
+        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => return Ok(Bind::NoFamily),
+        Err(e) => return Err(e),
+    };
+    if addr.is_ipv6() {
+        socket.set_only_v6(!dual_stack)?;
+    }
+    match socket.bind(&addr.into()) {
+        Ok(()) => Ok(Bind::Free),
+        Err(e) => match e.kind() {
+            io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied => Ok(Bind::Busy),
+            _ if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EPERM) => Ok(Bind::Busy),
+            // The wildcard address exists whenever the family does; with IPv6
+            // disabled at boot, binding `::` gives EADDRNOTAVAIL.
+            _ if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && addr.ip().is_unspecified() => Ok(Bind::NoFamily),
+            _ => Err(e),
+        },
+    }
+}
+
+/// Whether `port` is free for `options.protocol` on `options.host` (or every
+/// local address). Port 0 is an error: it is not a port anyone can be given.
+///
+/// ```
+/// use port4me::probe::{is_port_free, ProbeOptions};
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+/// let port = listener.local_addr().unwrap().port();
+/// assert!(!is_port_free(port, &ProbeOptions::tcp()).unwrap());
+/// ```
+pub fn is_port_free(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
+    if port == 0 {
+        return Err(Error::InvalidPort { source_name: "port".into(), value: "0".into() });
+    }
+    let err = |host: IpAddr, e| Error::Probe { port, host: host.to_string(), protocol: options.protocol, source: e };
+    if let Some(host) = options.host {
+        return match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
+            Bind::Free => Ok(true),
+            Bind::Busy => Ok(false),
+            Bind::NoFamily => Err(err(host, io::Error::new(io::ErrorKind::Unsupported, "address family not supported"))),
+        };
+    }
+    let v6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+    let v4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    if cfg!(target_os = "linux") {
+        // One dual-stack bind covers both families on Linux.
+        match try_bind(SocketAddr::new(v6, port), options.protocol, true).map_err(|e| err(v6, e))? {
+            Bind::Free => return Ok(true),
+            Bind::Busy => return Ok(false),
+            Bind::NoFamily => {}
+        }
+        return match try_bind(SocketAddr::new(v4, port), options.protocol, false).map_err(|e| err(v4, e))? {
+            Bind::Free | Bind::NoFamily => Ok(true),
+            Bind::Busy => Ok(false),
+        };
+    }
+    let mut any_family = false;
+    for host in [v4, v6] {
+        match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
+            Bind::Busy => return Ok(false),
+            Bind::Free => any_family = true,
+            Bind::NoFamily => {}
+        }
+    }
+    Ok(any_family)
+}
+
+/// The cost floor of a probe: create a socket, bind it, close it, with no
+/// options at all. Exposed for the benchmarks that compare against it.
+#[doc(hidden)]
+pub fn bare_bind_v4(port: u16) -> io::Result<bool> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    Ok(socket.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port).into()).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, UdpSocket};
+
+    fn free(port: u16, host: Option<IpAddr>, protocol: Protocol) -> bool {
+        is_port_free(port, &ProbeOptions { host, protocol }).unwrap()
+    }
+
+    #[test]
+    fn tcp_listener_on_loopback_v4_is_seen() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(!free(port, None, Protocol::Tcp));
+        drop(l);
+        assert!(free(port, None, Protocol::Tcp));
+    }
+
+    #[test]
+    fn tcp_listener_on_loopback_v6_is_seen() {
+        let Ok(l) = TcpListener::bind("[::1]:0") else {
+            eprintln!("skipped: no IPv6 loopback on this machine");
+            return;
+        };
+        let port = l.local_addr().unwrap().port();
+        assert!(!free(port, None, Protocol::Tcp));
+        assert!(!free(port, Some("::1".parse().unwrap()), Protocol::Tcp));
+    }
+
+    #[test]
+    fn udp_is_separate_from_tcp() {
+        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        assert!(!free(port, None, Protocol::Udp));
+        // The same number may well be free for TCP; it must at least not error.
+        let _ = free(port, None, Protocol::Tcp);
+    }
+
+    #[test]
+    fn host_narrows_the_probe() {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(!free(port, Some("127.0.0.1".parse().unwrap()), Protocol::Tcp));
+    }
+
+    #[test]
+    fn foreign_host_is_an_error_not_busy() {
+        // 192.0.2.1 (TEST-NET-1) is never an address of this machine; only bind() is called.
+        let e = is_port_free(40000, &ProbeOptions { host: Some("192.0.2.1".parse().unwrap()), protocol: Protocol::Tcp }).unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_PROBE");
+        assert!(e.to_string().contains("192.0.2.1"), "{e}");
+    }
+
+    #[test]
+    fn port_zero_is_an_error() {
+        assert_eq!(is_port_free(0, &ProbeOptions::tcp()).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
+    }
+
+    #[test]
+    fn protocol_parses() {
+        assert_eq!("UDP".parse::<Protocol>().unwrap(), Protocol::Udp);
+        assert!("sctp".parse::<Protocol>().unwrap_err().to_string().contains("sctp"));
+    }
+}
