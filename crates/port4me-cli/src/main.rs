@@ -1,1 +1,261 @@
-fn main(){}
+//! The `port4me` command: print the same, personal, free TCP port every time.
+//!
+//! The flags and output match the reference port4me command line (Python,
+//! R and Bash): the port goes to stdout as digits only, `--list` prints one
+//! port per line, `--test` answers with the exit code, and errors print a line
+//! starting with `Error:` on stderr and exit with status 2. On top of that:
+//! `--json`, `--host`, `--protocol`, `--reserve`, shell completions, and the
+//! subcommands for the port registry and for port holders.
+
+mod holders_cmd;
+mod registry_cmd;
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use port4me::{Error, Port4me, Protocol};
+
+/// port4me: get the same, personal, free TCP port over and over.
+///
+/// The port comes from a pseudo-random sequence seeded by your user name and
+/// the tool name, so it is the same every day and different from your
+/// colleagues' on a shared machine. Settings not given as flags come from the
+/// PORT4ME_* environment variables.
+#[derive(Parser, Debug)]
+#[command(name = "port4me", disable_version_flag = true, max_term_width = 100)]
+struct Cli {
+    /// Tool name, used in the seed (same as --tool).
+    #[arg(value_name = "TOOL")]
+    tool_positional: Option<String>,
+
+    /// Tool name, used in the seed to get a different sequence per tool [env: PORT4ME_TOOL].
+    #[arg(long, value_name = "TOOL")]
+    tool: Option<String>,
+
+    /// User name, used in the seed [env: PORT4ME_USER, else LOGNAME, USER, LNAME, USERNAME].
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+
+    /// Ports to try first, e.g. 4321,11001 [env: PORT4ME_PREPEND].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    prepend: Option<String>,
+
+    /// Only consider these ports, e.g. 2000-2123,4321 [env: PORT4ME_INCLUDE].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    include: Option<String>,
+
+    /// Never consider these ports; browser-unsafe ports are excluded too [env: PORT4ME_EXCLUDE].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    exclude: Option<String>,
+
+    /// Skip the first N candidates [env: PORT4ME_SKIP].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    skip: Option<String>,
+
+    /// Print the first N candidates without checking whether they are free [env: PORT4ME_LIST].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    list: Option<String>,
+
+    /// Exit 0 if PORT is free and 1 if it is not [env: PORT4ME_TEST].
+    #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
+    test: Option<String>,
+
+    /// Give up after N probes (default 65535).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    max_tries: Option<String>,
+
+    /// Probe only this local address (e.g. 127.0.0.1 or ::1) instead of all of them.
+    #[arg(long, value_name = "ADDR")]
+    host: Option<String>,
+
+    /// Probe tcp (default) or udp.
+    #[arg(long, value_name = "PROTOCOL")]
+    protocol: Option<String>,
+
+    /// Record the port found in the registry as a short lease, so that other
+    /// callers skip it (SECONDS defaults to 60; the lease also ends when this
+    /// process's parent exits).
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+    reserve: Option<String>,
+
+    /// Print JSON instead of plain text.
+    #[arg(long)]
+    json: bool,
+
+    /// Print the version and exit.
+    #[arg(long)]
+    version: bool,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage the persistent port registry (module ranges, offers, named services, leases).
+    Registry(registry_cmd::RegistryArgs),
+    /// Show which processes hold a port.
+    Who(holders_cmd::WhoArgs),
+    /// Show whether ports are free, occupied, blocked, unsafe or reserved.
+    Status(holders_cmd::StatusArgs),
+    /// Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`.
+    Plan(holders_cmd::PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("Error: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+                e.exit();
+            }
+            let rendered = e.render().to_string();
+            let text = rendered.trim_start_matches("error: ");
+            eprint!("Error: {text}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.version {
+        println!("{}", port4me::core::VERSION);
+        return ExitCode::SUCCESS;
+    }
+    match &cli.command {
+        Some(Command::Registry(a)) => return registry_cmd::run(a),
+        Some(Command::Who(a)) => return holders_cmd::run_who(a),
+        Some(Command::Status(a)) => return holders_cmd::run_status(a),
+        Some(Command::Plan(a)) => return holders_cmd::run_plan(a),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(*shell, &mut Cli::command(), "port4me", &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        None => {}
+    }
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn parse_host(text: &str) -> Result<IpAddr, String> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::from([127, 0, 0, 1]));
+    }
+    text.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
+        format!("invalid value of --host: {text:?} is not an IP address (use e.g. 127.0.0.1, ::1 or localhost)")
+    })
+}
+
+fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
+    let mut q = Port4me::new();
+    // The positional TOOL wins over --tool, as in the reference CLI.
+    if let Some(t) = cli.tool_positional.as_ref().or(cli.tool.as_ref()) {
+        q = q.tool(t.clone());
+    }
+    if let Some(u) = &cli.user {
+        q = q.user(u.clone());
+    }
+    if let Some(s) = &cli.prepend {
+        q = q.prepend_from(s.as_str(), "--prepend");
+    }
+    if let Some(s) = &cli.include {
+        q = q.include_from(s.as_str(), "--include");
+    }
+    if let Some(s) = &cli.exclude {
+        q = q.exclude_from(s.as_str(), "--exclude");
+    }
+    if let Some(s) = &cli.skip {
+        q = q.skip(port4me::parse_count(s, "skip", "--skip")?);
+    }
+    if let Some(s) = &cli.max_tries {
+        let n = port4me::parse_count(s, "max tries", "--max-tries")?;
+        let n = u32::try_from(n).map_err(|_| format!("invalid value of --max-tries: {s} is too large"))?;
+        q = q.max_tries(n);
+    }
+    if let Some(h) = &cli.host {
+        q = q.host(parse_host(h)?);
+    }
+    if let Some(p) = &cli.protocol {
+        let p: Protocol = p.parse().map_err(|e| format!("invalid value of --protocol: {e}"))?;
+        q = q.protocol(p);
+    }
+    Ok(q)
+}
+
+fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let q = build(cli)?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+
+    let test = match &cli.test {
+        Some(t) => Some(port4me::parse_port(t, "--test")?),
+        None => q.test_from_env()?,
+    };
+    if let Some(port) = test {
+        let free = q.test(port)?;
+        if cli.json {
+            let holder = if free { None } else { holders_cmd::describe_busy(port, q.probe_options().protocol) };
+            let v = serde_json::json!({ "port": port, "free": free, "protocol": q.probe_options().protocol.as_str(), "holder": holder });
+            writeln!(out, "{v}")?;
+        } else if !free {
+            if let Some(d) = holders_cmd::describe_busy(port, q.probe_options().protocol) {
+                eprintln!("{d}");
+            }
+        }
+        return Ok(if free { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+
+    let list = match &cli.list {
+        Some(s) => {
+            let n = port4me::parse_count(s, "list count", "--list")?;
+            if n == 0 {
+                return Err(Error::InvalidNumber { what: "list count", source_name: "--list".into(), value: s.clone(), reason: "must be at least 1" }.into());
+            }
+            Some(usize::try_from(n).unwrap_or(usize::MAX))
+        }
+        None => q.list_from_env()?,
+    };
+    if let Some(n) = list {
+        let ports = q.list(n)?;
+        if cli.json {
+            writeln!(out, "{}", serde_json::json!({ "seed": q.seed()?, "ports": ports }))?;
+        } else {
+            let mut buf = String::with_capacity(ports.len() * 6);
+            for p in ports {
+                buf.push_str(&p.to_string());
+                buf.push('\n');
+            }
+            out.write_all(buf.as_bytes())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let port = match &cli.reserve {
+        Some(ttl) => registry_cmd::reserve(&q, ttl)?,
+        None => q.find()?,
+    };
+    if cli.json {
+        let v = serde_json::json!({
+            "port": port,
+            "seed": q.seed()?,
+            "protocol": q.probe_options().protocol.as_str(),
+            "reserved": cli.reserve.is_some(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "{port}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
