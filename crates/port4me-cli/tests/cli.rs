@@ -1,0 +1,132 @@
+//! The reference CLI's own expectations (SPEC sections 8 and 9), plus the
+//! extensions: exit codes, error lines, `--json`, `--test` against a real
+//! listener, completions.
+
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn port4me(args: &[&str], any: bool) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_port4me"));
+    cmd.env_clear();
+    if any {
+        cmd.env("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any");
+    }
+    cmd.args(args).output().expect("run port4me")
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = port4me(args, true);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn anchor_values() {
+    let rows: &[(&[&str], &str)] = &[
+        (&["--user=alice", "--list=10"], "30845 19654 32310 63992 15273 31420 62779 55372 24143 41300"),
+        (&["--user=bob", "--list=5"], "54242 4930 42139 14723 55707"),
+        (&["--user=carol"], "34307"),
+        (&["--user=alice", "--tool=rstudio"], "22486"),
+        (&["--user=alice", "jupyter-notebook"], "29525"),
+        (&["--user=alice", "--tool=jupyter-notebook"], "29525"),
+        (&["--user=alice", "--exclude=30845,32310"], "19654"),
+        (&["--user=alice", "--include=2000-2123,4321,10000-10999"], "10451"),
+        (&["--user=alice", "--include=1-1023"], "470"),
+        (&["--user=alice", "--include=1-1023", "--exclude=470,403"], "859"),
+        (&["--user=alice", "--prepend=2000-2009", "--include=1-1023"], "2000"),
+        (&["--user=alice", "--prepend=4321,11001", "--list=5"], "4321 11001 30845 19654 32310"),
+        (&["--user=alice", "--skip=2"], "32310"),
+        (&["--user=alice", "--list=3", "--skip=2"], "32310 63992 15273"),
+        (&["--user=bob", "--list=2", "--skip=1", "--exclude=54242,14723"], "42139 55707"),
+    ];
+    for (args, want) in rows {
+        assert_eq!(stdout(args), *want, "{args:?}");
+    }
+}
+
+#[test]
+fn output_is_digits_only() {
+    let out = port4me(&["--user=alice"], true);
+    assert_eq!(out.stdout, b"30845\n");
+}
+
+#[test]
+fn invalid_input_is_an_error_line_and_nonzero_exit() {
+    for arg in ["--test=65536", "--test=foo", "--test=0", "--list=-1", "--list=foo", "--list=0", "--skip=-1", "--skip=foo", "--exclude=foo", "--include=foo", "--prepend=foo", "--include=5-3", "--include=70000", "--protocol=sctp", "--host=nowhere", "--no-such-flag"] {
+        let out = port4me(&["--user=alice", arg], true);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{arg} succeeded");
+        assert!(err.contains("Error"), "{arg}: {err}");
+        assert!(out.stdout.is_empty(), "{arg} printed to stdout");
+        let value = arg.split('=').nth(1).unwrap_or(arg);
+        assert!(err.contains(value), "{arg}: the error does not name {value:?}: {err}");
+    }
+}
+
+#[test]
+fn env_errors_name_the_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+        .env_clear()
+        .env("PORT4ME_EXCLUDE_SITE", "1,two")
+        .arg("--user=alice")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("PORT4ME_EXCLUDE_SITE") && err.contains("two"), "{err}");
+}
+
+#[test]
+fn test_flag_uses_exit_codes() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = l.local_addr().unwrap().port();
+    let out = port4me(&[&format!("--test={busy}")], false);
+    assert_eq!(out.status.code(), Some(1));
+    drop(l);
+    let out = port4me(&[&format!("--test={busy}")], false);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn found_port_is_actually_free() {
+    let out = port4me(&["--user=alice", "--tool=cli-test"], false);
+    let port: u16 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
+    TcpListener::bind(("0.0.0.0", port)).expect("the port port4me found can be bound");
+}
+
+#[test]
+fn json_output() {
+    let out = port4me(&["--user=alice", "--tool=rstudio", "--json"], true);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["port"], 22486);
+    assert_eq!(v["seed"], "alice,rstudio");
+    let out = port4me(&["--user=alice", "--list=2", "--json"], true);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ports"], serde_json::json!([30845, 19654]));
+}
+
+#[test]
+fn version_and_help_and_completions() {
+    assert_eq!(stdout(&["--version"]), env!("CARGO_PKG_VERSION"));
+    assert!(stdout(&["--help"]).contains("--exclude"));
+    assert!(stdout(&["completions", "bash"]).contains("port4me"));
+}
+
+#[test]
+fn environment_defaults() {
+    let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+        .env_clear()
+        .env("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")
+        .env("PORT4ME_USER", "alice")
+        .env("PORT4ME_TOOL", "rstudio")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "22486");
+    let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+        .env_clear()
+        .env("PORT4ME_USER", "alice")
+        .env("PORT4ME_LIST", "3")
+        .env("PORT4ME_SKIP", "2")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>(), ["32310", "63992", "15273"]);
+}

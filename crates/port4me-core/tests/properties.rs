@@ -1,0 +1,109 @@
+//! Property tests of the pure algorithm: the guarantees the rest of the
+//! project relies on, checked over random inputs.
+
+use port4me_core::lcg::{Lcg, PERIOD};
+use port4me_core::spec::{parse_list, Expansions};
+use port4me_core::{Error, PortSet, Query};
+use proptest::prelude::*;
+
+fn range_spec() -> impl Strategy<Value = (String, Vec<(u16, u16)>)> {
+    prop::collection::vec((1u16..=65535, 0u16..300), 0..6).prop_map(|items| {
+        let ranges: Vec<(u16, u16)> = items.iter().map(|&(lo, len)| (lo, lo.saturating_add(len))).collect();
+        let spec = ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect::<Vec<_>>().join(", ");
+        (spec, ranges)
+    })
+}
+
+fn user() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z]{1,12}",
+        "\\PC{1,20}",
+        Just("alice".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// From any seed, one period visits every value of 0..=65535 exactly once.
+    #[test]
+    fn full_period_coverage(seed in any::<u32>()) {
+        let mut seen = vec![false; 65536];
+        for v in Lcg::new(seed).take(PERIOD as usize) {
+            prop_assert!(!seen[v as usize], "value {} repeated", v);
+            seen[v as usize] = true;
+        }
+        prop_assert!(seen.iter().all(|&b| b));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Every LCG candidate lies in include and outside exclude and the unsafe lists.
+    #[test]
+    fn emitted_ports_respect_include_and_exclude(
+        user in user(),
+        (inc, inc_ranges) in range_spec(),
+        (exc, exc_ranges) in range_spec(),
+        n in 1usize..200,
+    ) {
+        let q = Query::new(&user).include(&inc).exclude(&exc);
+        let mut include = PortSet::new();
+        inc_ranges.iter().for_each(|&(lo, hi)| include.insert_range(lo, hi));
+        if include.is_empty() { include.insert_range(1024, 65535); }
+        let mut exclude = PortSet::new();
+        exc_ranges.iter().for_each(|&(lo, hi)| exclude.insert_range(lo, hi));
+        port4me_core::unsafe_ports::CHROME.iter().chain(port4me_core::unsafe_ports::FIREFOX).for_each(|&p| { exclude.insert(p); });
+        let mut allowed = include.clone();
+        allowed.difference_with(&exclude);
+        match q.list(n) {
+            Ok(ports) => {
+                prop_assert_eq!(ports.len(), n);
+                for p in ports {
+                    prop_assert!(include.contains(p as u32), "{} not in include", p);
+                    prop_assert!(!exclude.contains(p as u32), "{} excluded", p);
+                }
+            }
+            Err(Error::EmptySet) => prop_assert!(allowed.is_empty()),
+            Err(e) => prop_assert!(false, "unexpected error {}", e),
+        }
+    }
+
+    /// The same inputs give the same sequence.
+    #[test]
+    fn deterministic(user in user(), tool in proptest::option::of("[a-z-]{0,10}"), n in 1usize..100) {
+        let mut q = Query::new(&user);
+        q.tool = tool.as_deref();
+        prop_assert_eq!(q.list(n).unwrap(), q.clone().list(n).unwrap());
+    }
+
+    /// list(skip = k, n) == list(n + k)[k..], with prepended ports counting.
+    #[test]
+    fn skip_list_identity(user in user(), k in 0u64..300, n in 1usize..100, prepend in proptest::option::of("[1-9][0-9]{0,3}(,[1-9][0-9]{0,3}){0,3}")) {
+        let mut q = Query::new(&user);
+        q.prepend = prepend.as_deref();
+        let long = q.list(n + k as usize).unwrap();
+        let skipped = q.clone().skip(k).list(n).unwrap();
+        prop_assert_eq!(&long[k as usize..], &skipped[..]);
+    }
+
+    /// Formatting a set of ranges as a spec and parsing it back gives the same ports, in order, once each.
+    #[test]
+    fn spec_roundtrip((spec, ranges) in range_spec()) {
+        let parsed = parse_list(&spec, &Expansions::DEFAULT, "test").unwrap();
+        let mut expected = Vec::new();
+        let mut seen = PortSet::new();
+        for (lo, hi) in ranges { for p in lo..=hi { if seen.insert(p) { expected.push(p); } } }
+        prop_assert_eq!(parsed, expected);
+    }
+
+    /// Arbitrary text never panics the parser; errors point inside the input.
+    #[test]
+    fn parser_total(text in "\\PC{0,40}|[0-9, -]{0,40}") {
+        if let Err(e) = parse_list(&text, &Expansions::DEFAULT, "test") {
+            prop_assert!(e.offset < text.len());
+            prop_assert!(text[e.offset..].starts_with(e.item.as_str()));
+        }
+    }
+}
