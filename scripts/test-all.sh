@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what each part needs first.
+# This is the command README.md gives and the one .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n==== %s ====\n' "$*"; }
+
+stage "Rust: workspace tests, doctests, no_std build"
+bash scripts/test-rust.sh
+stage "Conformance: vectors against the reference (PyPI port4me)"
+bash scripts/test-conformance.sh
+stage "Fuzz smoke run of the spec parser"
+bash scripts/fuzz-smoke.sh
+stage "Node addon and npm package"
+bash scripts/test-node.sh
+stage "WebAssembly build and browser preview"
+bash scripts/test-wasm.sh
+stage "All stages passed"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Rust tests: the whole workspace (unit, integration, property, conformance
+# runners, doctests) and the proof that port4me-core builds without std.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target list --installed | grep -qx thumbv7em-none-eabihf || rustup target add thumbv7em-none-eabihf
+
+echo "-- no_std: port4me-core for thumbv7em-none-eabihf (bare metal, no allocator and with alloc)"
+cargo build -q -p port4me-core --target thumbv7em-none-eabihf --no-default-features
+cargo build -q -p port4me-core --target thumbv7em-none-eabihf
+
+echo "-- cargo test (workspace, the Node addon is tested from Node)"
+cargo test --workspace --exclude port4me-node 2>&1
