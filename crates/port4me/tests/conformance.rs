@@ -30,11 +30,13 @@ fn run_case(case: &Value) -> Result<Vec<u16>, port4me::Error> {
     if let Some(p) = s("exclude") {
         q = q.exclude(p);
     }
-    if let Some(k) = case.get("skip").and_then(Value::as_u64) {
-        q = q.skip(k);
+    // Numbers go through the same parser the CLI and bindings use, so that
+    // negative or fractional values in a case are rejected as they would be.
+    if let Some(k) = case.get("skip") {
+        q = q.skip(port4me::parse_count(&k.to_string(), "skip", "skip")?);
     }
-    let list = match case.get("list").and_then(Value::as_u64) {
-        Some(n) => Some(n as usize),
+    let list = match case.get("list") {
+        Some(n) => Some(port4me::parse_count(&n.to_string(), "list count", "list")? as usize),
         None => q.list_from_env()?,
     };
     match list {

@@ -1,0 +1,1239 @@
+#!/usr/bin/env python3
+"""Generate and verify conformance/vectors.json from the reference implementation.
+
+The reference is the PyPI package ``port4me`` 0.7.0 (installed into
+conformance/.venv by conformance/setup-reference.sh). Every expected value in
+vectors.json is computed here by *running that package*; nothing is taken from
+the project's own implementations.
+
+    python conformance/reference.py --write   # regenerate conformance/vectors.json
+    python conformance/reference.py --check   # recompute everything and compare
+
+How a case is run against the reference
+---------------------------------------
+* os.environ is cleaned (every PORT4ME_*, _PORT4ME_*, LOGNAME, USER, LNAME and
+  USERNAME removed), ``_PORT4ME_CHECK_AVAILABLE_PORTS_=any`` is set (every
+  probe answers "free"), then the case's ``env`` is applied.
+* The case's ``prepend``/``include``/``exclude`` spec strings are handed to the
+  reference through PORT4ME_PREPEND / PORT4ME_INCLUDE / PORT4ME_EXCLUDE, never
+  as Python arguments: that way the reference combines them with the _SITE and
+  _UNSAFE variables exactly as the SPEC says explicit arguments must.
+* ``user`` and ``tool`` are Python arguments (user "" -> None, tool absent ->
+  None); ``skip`` and ``list`` are Python arguments.
+* The module is reloaded per case (it reads PORT4ME_EXCLUDE_UNSAFE_CHROME and
+  _FIREFOX at import time).
+* Hangs: the reference loops forever when no LCG value can ever pass its
+  include/exclude filter. The LCG has period 65536, so a run that needs K
+  candidates and has stepped the LCG more than 65537*(K+2) times can never
+  finish; such runs (and, as a backstop, runs exceeding a wall-clock limit) are
+  recorded as ``{"hang": true}``. The step counter wraps the reference's own
+  ``lcg`` function without changing its results.
+
+Divergence cases (see SPEC "Known divergences") record what the reference
+really does under ``reference`` and compute the project's expected value from
+the reference through an equivalent call, described in the case's note.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import random
+import signal
+import string
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
+
+REF_PACKAGE = "port4me"
+REF_VERSION = "0.7.0"
+FORMAT = 1
+WALL_CLOCK_LIMIT = 120.0  # seconds; backstop only, the step counter detects hangs
+
+ERR_SPEC = "ERR_PORT4ME_INVALID_SPEC"
+ERR_EMPTY_SET = "ERR_PORT4ME_EMPTY_SET"
+ERR_NUMBER = "ERR_PORT4ME_INVALID_NUMBER"
+ERR_EMPTY_SEED = "ERR_PORT4ME_EMPTY_SEED"
+ERR_ENV = "ERR_PORT4ME_INVALID_ENV"
+ERROR_CODES = {ERR_SPEC, ERR_EMPTY_SET, ERR_NUMBER, ERR_EMPTY_SEED, ERR_ENV}
+
+GROUPS = ["anchor", "user", "tool", "nonascii", "prepend", "include", "exclude", "skip",
+          "list", "unsafe", "tiny", "env", "error", "divergence"]
+USER_VARS = ["LOGNAME", "USER", "LNAME", "USERNAME"]
+CHECK_VAR = "_PORT4ME_CHECK_AVAILABLE_PORTS_"
+SPEC_FIELDS = [("prepend", "PORT4ME_PREPEND"), ("include", "PORT4ME_INCLUDE"),
+               ("exclude", "PORT4ME_EXCLUDE")]
+CASE_KEYS = ["id", "note", "user", "tool", "prepend", "include", "exclude", "skip", "list",
+             "env", "layer", "expect", "divergence", "reference"]
+
+DESCRIPTION = (
+    "Conformance vectors for port4me, computed by running the reference implementation "
+    "(PyPI port4me 0.7.0) with conformance/reference.py. Each case gives the explicit "
+    "arguments of one call (user, optional tool, prepend/include/exclude port-spec strings "
+    "that replace only PORT4ME_PREPEND/PORT4ME_INCLUDE/PORT4ME_EXCLUDE, skip, list) and the "
+    "complete set of relevant environment variables (env); runners start from an "
+    "environment without PORT4ME_*, LOGNAME, USER, LNAME and USERNAME, set "
+    "_PORT4ME_CHECK_AVAILABLE_PORTS_=any unless env sets it, then apply env. A case with "
+    "neither list nor PORT4ME_LIST is a find where every probe answers free, so the "
+    "expected port is the first candidate. expect is {ports}, {port} or {error: code, "
+    "mentions?}. Runners without an environment (core, wasm) run only cases without env; "
+    "environment-resolving runners (Rust std, CLI, Node) run every case except "
+    "layer=core. Cases under divergence/ pin the project's behaviour where it deliberately "
+    "differs from the reference, which is recorded under reference."
+)
+
+
+# --------------------------------------------------------------------------------------
+# Running the reference
+# --------------------------------------------------------------------------------------
+
+class _Hang(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _Hang("wall clock")
+
+
+def _import_reference():
+    try:
+        import importlib.metadata as md
+        version = md.version(REF_PACKAGE)
+    except Exception as e:  # pragma: no cover
+        sys.exit(f"reference.py: Error: cannot find the {REF_PACKAGE} package ({e}); "
+                 "run conformance/setup-reference.sh and use conformance/.venv/bin/python")
+    if version != REF_VERSION:
+        sys.exit(f"reference.py: Error: {REF_PACKAGE} {version} is installed, need {REF_VERSION}")
+    _clean_environ()
+    mod = importlib.import_module(REF_PACKAGE)
+    if getattr(mod, "__version__", None) != REF_VERSION:
+        sys.exit(f"reference.py: Error: imported {mod.__file__} reports version "
+                 f"{getattr(mod, '__version__', None)}, need {REF_VERSION}")
+    return mod
+
+
+_REF = None
+
+
+def _ref():
+    global _REF
+    if _REF is None:
+        _REF = _import_reference()
+    return _REF
+
+
+def _clean_environ():
+    for k in list(os.environ):
+        if k.startswith("PORT4ME_") or k.startswith("_PORT4ME_") or k in USER_VARS:
+            del os.environ[k]
+
+
+def _int_or(value, default):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def make_call(case):
+    """The reference call for a case's literal inputs (the 'env path')."""
+    return {
+        "user": case["user"], "tool": case.get("tool"),
+        "prepend": case.get("prepend"), "include": case.get("include"),
+        "exclude": case.get("exclude"),
+        "skip": case.get("skip"), "list": case.get("list"),
+        "env": dict(case.get("env", {})), "pyargs": {}, "seed": None,
+    }
+
+
+def run_reference(call):
+    """Run one call of the reference; return an outcome dict.
+
+    {"ports": [...]}, {"port": n}, {"error": "Type: message", "code": mapped-or-None}
+    or {"hang": True}.
+    """
+    mod = _ref()
+    _clean_environ()
+    os.environ[CHECK_VAR] = "any"
+    os.environ.update(call["env"])
+    for field, var in SPEC_FIELDS:
+        if call[field] is not None:
+            os.environ[var] = call[field]
+    mod = importlib.reload(mod)
+
+    # Number of candidates the call needs, for the hang budget.
+    skip = call["skip"] if call["skip"] is not None else _int_or(os.environ.get("PORT4ME_SKIP", "0"), 0)
+    lst = call["list"] if call["list"] is not None else _int_or(os.environ.get("PORT4ME_LIST"), 1)
+    needed = max(skip, 0) + max(lst, 1)
+    budget = 65537 * (needed + 2)
+
+    orig_lcg = mod.lcg
+    steps = [0]
+
+    def counting_lcg(seed, *args, **kwargs):
+        steps[0] += 1
+        if steps[0] > budget:
+            raise _Hang("lcg budget")
+        return orig_lcg(seed, *args, **kwargs)
+
+    mod.lcg = counting_lcg
+
+    if call["seed"] is not None:
+        seed_string = call["seed"]
+
+        def seeded_unfiltered(tool=None, user=None):
+            # The reference's own pipeline, with its seed step replaced by the SPEC seed
+            # string; hash and LCG are the reference's uint_hash() and lcg().
+            port = mod.uint_hash(seed_string)
+            while True:
+                port = mod.lcg(port)
+                yield port
+
+        mod.port4me_gen_unfiltered = seeded_unfiltered
+
+    kwargs = dict(tool=call["tool"], user=call["user"] or None,
+                  skip=call["skip"], list=call["list"])
+    kwargs.update(call["pyargs"])
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, WALL_CLOCK_LIMIT)
+    try:
+        result = mod.port4me(**kwargs)
+    except _Hang as e:
+        if str(e) == "wall clock":
+            print(f"reference.py: warning: wall-clock limit hit for {call!r}", file=sys.stderr)
+        return {"hang": True}
+    except Exception as e:  # the reference's own errors
+        return {"error": f"{type(e).__name__}: {e}", "code": _map_error(e)}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        _clean_environ()
+    if isinstance(result, list):
+        return {"ports": [int(p) for p in result]}
+    if isinstance(result, bool) or not isinstance(result, int):
+        raise RuntimeError(f"unexpected reference result {result!r} for {call!r}")
+    return {"port": result}
+
+
+def _map_error(e):
+    msg = str(e)
+    if isinstance(e, AssertionError):
+        return ERR_NUMBER  # skip/list range assertions
+    if isinstance(e, ValueError):
+        if "invalid port in environment variable" in msg:
+            return ERR_SPEC
+        if CHECK_VAR in msg:
+            return ERR_ENV
+        if "invalid literal for int()" in msg:
+            return ERR_NUMBER  # int(PORT4ME_SKIP) / int(PORT4ME_LIST)
+    return None
+
+
+def public_outcome(outcome):
+    """An outcome as recorded in a case's "reference" field."""
+    if "error" in outcome:
+        return {"error": outcome["error"]}
+    return dict(outcome)
+
+
+# --------------------------------------------------------------------------------------
+# Case definitions
+# --------------------------------------------------------------------------------------
+
+class Def:
+    """One case definition: literal inputs plus how to compute its expectation."""
+
+    def __init__(self, id, user, note=None, tool=None, prepend=None, include=None,
+                 exclude=None, skip=None, list=None, env=None, layer=None,
+                 error=None, why=None, expected_call=None, reference_call=None):
+        self.inputs = {"id": id, "user": user}
+        if note is not None:
+            self.inputs["note"] = note
+        for k, v in (("tool", tool), ("prepend", prepend), ("include", include),
+                     ("exclude", exclude), ("skip", skip), ("list", list)):
+            if v is not None:
+                self.inputs[k] = v
+        if env is not None:
+            self.inputs["env"] = dict(env)
+        if layer is not None:
+            self.inputs["layer"] = layer
+        self.error = error              # (code, mentions-or-None): the project expects an error
+        self.why = why                  # divergence explanation (required for divergences)
+        self.expected_call = expected_call    # dict of overrides -> equivalent reference call
+        self.reference_call = reference_call  # dict of overrides -> what the reference "really" does
+        self.utf8_note = False          # add what a UTF-8-byte hash would give to the note
+
+
+DEFS = []
+
+
+def add(*args, **kwargs):
+    d = Def(*args, **kwargs)
+    DEFS.append(d)
+    return d
+
+
+def diverge(id, user, why, **kwargs):
+    assert id.startswith("divergence/"), id
+    return add(id, user, why=why, **kwargs)
+
+
+def spec_seed(user, tool):
+    """SPEC section 1: the non-empty parts of [user, tool] joined with ","."""
+    return ",".join(p for p in (user, tool or "") if p)
+
+
+# ---- anchor: SPEC section 9 -------------------------------------------------------------
+
+ANCHORS = [
+    ("alice-list-10", dict(user="alice", list=10),
+     {"ports": [30845, 19654, 32310, 63992, 15273, 31420, 62779, 55372, 24143, 41300]}),
+    ("bob-list-5", dict(user="bob", list=5), {"ports": [54242, 4930, 42139, 14723, 55707]}),
+    ("carol", dict(user="carol"), {"port": 34307}),
+    ("alice-rstudio", dict(user="alice", tool="rstudio"), {"port": 22486}),
+    ("alice-jupyter-notebook", dict(user="alice", tool="jupyter-notebook"), {"port": 29525}),
+    ("alice-exclude", dict(user="alice", exclude="30845,32310"), {"port": 19654}),
+    ("alice-include", dict(user="alice", include="2000-2123,4321,10000-10999"), {"port": 10451}),
+    ("alice-include-1-1023", dict(user="alice", include="1-1023"), {"port": 470}),
+    ("alice-include-1-1023-exclude", dict(user="alice", include="1-1023", exclude="470,403"),
+     {"port": 859}),
+    ("alice-prepend-include", dict(user="alice", prepend="2000-2009", include="1-1023"),
+     {"port": 2000}),
+    ("alice-prepend-list-5", dict(user="alice", prepend="4321,11001", list=5),
+     {"ports": [4321, 11001, 30845, 19654, 32310]}),
+    ("alice-skip-2", dict(user="alice", skip=2), {"port": 32310}),
+    ("alice-list-3-skip-2", dict(user="alice", list=3, skip=2), {"ports": [32310, 63992, 15273]}),
+    ("bob-list-2-skip-1-exclude", dict(user="bob", list=2, skip=1, exclude="54242,14723"),
+     {"ports": [42139, 55707]}),
+]
+SPEC_TABLE = {}
+for _name, _kw, _val in ANCHORS:
+    add("anchor/" + _name, note="SPEC section 9", **_kw)
+    SPEC_TABLE["anchor/" + _name] = _val
+
+# ---- user -------------------------------------------------------------------------------
+
+def _long(rng, alphabet, n):
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+_rng_users = random.Random(20240101)
+ASCII_USERS = [
+    ("alice", "alice"), ("bob", "bob"), ("carol", "carol"), ("dave", "dave"), ("eve", "eve"),
+    ("mallory", "mallory"), ("trent", "trent"), ("root", "root"), ("admin", "admin"),
+    ("jdoe", "jdoe"), ("dotted", "h.bengtsson"), ("underscore-digits", "user_01"),
+    ("single-char", "x"), ("two-chars", "ab"), ("capitalised", "Alice"), ("uppercase", "ALICE"),
+    ("digits", "12345"), ("zero", "0"), ("leading-zeros", "007"), ("inner-space", "user 1"),
+    ("leading-space", " alice"), ("trailing-space", "alice "), ("spaces", "a b c"),
+    ("comma-inside", "a,b"), ("leading-comma", ",alice"), ("email", "alice@example.org"),
+    ("backslash", "DOMAIN\\user"), ("apostrophe", "o'brien"), ("tab", "tab\tuser"),
+    ("newline", "new\nline"), ("dash", "-"), ("brace-token", "{chrome}"), ("percent", "%USER%"),
+]
+LONG_USERS = [
+    ("long-a-1000", "a" * 1000),
+    ("long-x999y", "x" * 999 + "y"),
+    ("long-random-1000", _long(_rng_users, string.ascii_letters, 1000)),
+    ("long-digits-1000", _long(_rng_users, string.digits, 1000)),
+    ("long-printable-1000", _long(_rng_users, string.ascii_letters + string.digits + " -_.,", 1000)),
+    ("long-256", _long(_rng_users, string.ascii_lowercase, 256)),
+]
+
+
+def _slug(s):
+    """A readable id fragment for an ASCII string."""
+    words = {" ": "-", ",": "-comma-", "\t": "-tab-", "\n": "-newline-", ".": "-dot-",
+             "_": "-underscore-", "-": "-", "{": "-lbrace-", "}": "-rbrace-"}
+    out = "".join(ch.lower() if ch.isascii() and ch.isalnum() else words.get(ch, "-x-") for ch in s)
+    return "-".join(filter(None, out.split("-")))
+
+
+for name, u in ASCII_USERS:
+    add(f"user/{name}", u)
+for name, u in ASCII_USERS[:3] + [ASCII_USERS[16], ASCII_USERS[20], ASCII_USERS[23]]:
+    add(f"user/{name}-list-5", u, list=5)
+for name, u in LONG_USERS:
+    add(f"user/{name}", u, note=f"{len(u)}-character user")
+    add(f"user/{name}-list-5", u, list=5, note=f"{len(u)}-character user")
+add("user/comma-inside-equals-user-tool", "a,b", tool="c",
+    note="seed 'a,b,c', the same as user 'a' + tool 'b,c' (next case)")
+add("user/comma-inside-equals-user-tool-2", "a", tool="b,c", note="seed 'a,b,c'")
+add("user/empty-user-tool-only", "", tool="rstudio", layer="core",
+    expected_call={"seed": "rstudio"},
+    note="core takes user literally: seed is 'rstudio' (SPEC 1, non-empty parts). The "
+         "reference cannot be given an empty user, so the expected value is the reference "
+         "pipeline on seed 'rstudio' (same as reference user='rstudio', no tool)")
+
+# ---- tool -------------------------------------------------------------------------------
+
+TOOLS = ["rstudio", "jupyter", "jupyter-notebook", "jupyterlab", "vite", "vscode", "code-server",
+         "tensorboard", "shiny", "streamlit", "dask", "ray", "mlflow", "http.server", "R", "node",
+         "a b", "x" * 200, "8080"]
+for t in TOOLS:
+    add(f"tool/alice-{_slug(t) if len(t) < 40 else 'x-200'}", "alice", tool=t)
+for u in ["bob", "carol"]:
+    for t in ["rstudio", "jupyter", "vite"]:
+        add(f"tool/{u}-{t}", u, tool=t)
+add("tool/empty-string", "alice", tool="",
+    note="an empty tool adds nothing to the seed: same as no tool (30845)")
+add("tool/empty-string-list-5", "bob", tool="", list=5)
+add("tool/rstudio-list-10", "alice", tool="rstudio", list=10)
+add("tool/vite-list-10", "bob", tool="vite", list=10)
+add("tool/leading-comma", "alice", tool=",rstudio", note="seed 'alice,,rstudio'")
+
+# ---- nonascii ---------------------------------------------------------------------------
+
+NONASCII = [
+    ("jose-precomposed", "Jos\u00e9"),
+    ("jose-combining", "Jose\u0301"),
+    ("zoe", "Zo\u00eb"),
+    ("aero", "\u00c6r\u00f8"),
+    ("lukasz", "\u0141ukasz"),
+    ("nandu", "\u00d1and\u00fa"),
+    ("eszett", "stra\u00dfe"),
+    ("istanbul", "\u0130stanbul"),
+    ("greek", "\u0395\u03bb\u03ad\u03bd\u03b7"),
+    ("cyrillic", "\u0414\u043c\u0438\u0442\u0440\u0438\u0439"),
+    ("cjk-tanaka", "\u7530\u4e2d"),
+    ("cjk-yamada-taro", "\u5c71\u7530\u592a\u90ce"),
+    ("hangul", "\uae40\ubbfc\uc900"),
+    ("arabic", "\u0645\u062d\u0645\u062f"),
+    ("hebrew", "\u05e9\u05dc\u05d5\u05dd"),
+    ("devanagari", "\u0939\u093f\u0928\u094d\u0926\u0940"),
+    ("thai", "\u0e44\u0e17\u0e22"),
+    ("ligature-fi", "\ufb01le"),
+    ("zero-width-space", "al\u200bice"),
+    ("nbsp", "al\u00a0ice"),
+    ("bom", "\ufeffalice"),
+    ("bmp-max", "a\uffffb"),
+    ("emoji-grinning", "\U0001F600"),
+    ("emoji-in-name", "a\U0001F600b"),
+    ("emoji-zwj-technologist", "\U0001F469\u200d\U0001F4BB"),
+    ("fraktur-astral", "\U0001D518\U0001D52B\U0001D526"),
+    ("astral-max", "\U0010FFFF"),
+    ("cjk-ext-b", "\U00020000\U0002A6D6"),
+]
+for name, u in NONASCII:
+    cps = " ".join("U+%04X" % ord(c) for c in u)
+    d = add(f"nonascii/{name}", u, note=f"code points {cps}")
+    d.utf8_note = True
+d = add("nonascii/tool-katakana", "alice", tool="\u30c4\u30fc\u30eb", note="tool U+30C4 U+30FC U+30EB")
+d.utf8_note = True
+d = add("nonascii/both", "\u00c5sa", tool="caf\u00e9", list=5, note="user U+00C5 s a, tool c a f U+00E9")
+d.utf8_note = True
+d = add("nonascii/emoji-list-5", "\U0001F600", list=5, note="one astral code point U+1F600")
+d.utf8_note = True
+
+# ---- prepend ----------------------------------------------------------------------------
+
+add("prepend/single-find", "alice", prepend="4321", note="the first prepended port is returned")
+add("prepend/single-list-3", "alice", prepend="4321", list=3)
+add("prepend/range-list-12", "bob", prepend="2000-2009", list=12)
+add("prepend/order-kept", "alice", prepend="11001,4321", list=4, note="prepend keeps the given order")
+add("prepend/whitespace-separated", "alice", prepend="8080 8888\t9000", list=4)
+add("prepend/empty-items", "alice", prepend=" ,4321,, ,11001, ", list=4)
+add("prepend/duplicates-dropped", "alice", prepend="4321,4321,11001,4321", list=5,
+    note="duplicates are dropped, first occurrence keeps its place")
+add("prepend/range-overlap-dropped", "alice", prepend="2000-2003,2002-2005", list=8)
+add("prepend/not-filtered-by-include", "alice", prepend="80", include="10000-10999", list=3,
+    note="prepended ports ignore include")
+add("prepend/not-filtered-by-exclude", "alice", prepend="4321", exclude="4321", list=3,
+    note="prepended ports ignore exclude")
+add("prepend/unsafe-port-not-filtered", "alice", prepend="6000,10080", list=4,
+    note="prepended ports ignore the unsafe list too")
+add("prepend/repeats-lcg-value", "alice", prepend="30845", list=3,
+    note="a prepended port is not removed from the LCG part: 30845 comes twice")
+add("prepend/counted-by-skip", "alice", prepend="4321,11001", skip=1, list=3)
+add("prepend/skipped-entirely", "alice", prepend="4321,11001", skip=2)
+add("prepend/skip-past", "alice", prepend="4321,11001", skip=5, list=2)
+add("prepend/port-1", "alice", prepend="1", list=2)
+add("prepend/port-65535", "alice", prepend="65535", list=2)
+add("prepend/token-firefox", "alice", prepend="{firefox}", list=10)
+add("prepend/token-chrome-then-firefox", "alice", prepend="{chrome},{firefox}", list=100,
+    note="the union in order: chrome's 80 ports (firefox's list adds none), then the LCG")
+add("prepend/empty-string", "alice", prepend="", list=3, note="an empty spec prepends nothing")
+add("prepend/surrounding-whitespace", "alice", prepend=" 4321 ", list=2,
+    note="surrounding whitespace is a separator, not part of the item")
+add("include/surrounding-whitespace", "alice", include="\t8000-8999\n", list=3)
+add("prepend/tool", "alice", tool="rstudio", prepend="8787", list=3)
+
+_rng = random.Random(4001)
+PREPEND_POOL = ["4321", "4321,11001", "2000-2009", "8080 8888", "11001,4321", "30845", "65535",
+                "1023,1024", "5000-5002 6000", "49152", "3000,3000,3001"]
+for i in range(14):
+    user = _rng.choice(["alice", "bob", "carol", "dave", "eve", "trent"])
+    kw = dict(prepend=_rng.choice(PREPEND_POOL))
+    if _rng.random() < 0.4:
+        kw["tool"] = _rng.choice(["rstudio", "jupyter", "vite"])
+    if _rng.random() < 0.4:
+        kw["skip"] = _rng.choice([0, 1, 2, 3, 5])
+    if _rng.random() < 0.7:
+        kw["list"] = _rng.choice([1, 2, 3, 5, 10])
+    if _rng.random() < 0.3:
+        kw["include"] = _rng.choice(["1024-2048", "8000-8999", "20000-29999"])
+    add(f"prepend/grid-{i:02d}", user, **kw)
+
+# ---- include ----------------------------------------------------------------------------
+
+add("include/single-range-list-10", "alice", include="8000-8999", list=10)
+add("include/several-items", "alice", include="3000 3001 3002 5000-5100", list=10)
+add("include/full-range", "alice", include="1-65535", list=10,
+    note="ports below 1024 become possible")
+add("include/default-explicit", "alice", include="1024-65535", list=10,
+    note="same as the default include")
+add("include/empty-string", "alice", include="", list=5, note="an empty spec means the default")
+add("exclude/lone-zero", "alice", exclude="0", list=5,
+    note="a lone 0 in exclude changes nothing")
+add("include/empty-items", "alice", include=",, 8000-8999 ,,", list=5)
+add("include/high-ports", "bob", include="49152-65535", list=10)
+add("include/port-65535", "alice", include="65000-65535", list=10)
+add("include/with-exclude", "alice", include="8000-8999", exclude="8000-8499", list=10)
+add("include/token-firefox-unsafe-off", "alice", include="{firefox}", list=5,
+    env={"PORT4ME_EXCLUDE_UNSAFE": ""}, note="a token inside include (unsafe exclusion off)")
+
+_rng = random.Random(4002)
+INCLUDE_POOL = ["2000-2123,4321,10000-10999", "1024-2048", "8000-8999", "20000-29999", "1-1023",
+                "49152-65535", "3000 3001 3002 5000-5100", "40000-40099,50000-50099",
+                "1024-65535", "1-65535", "5000-5010", "10000-10999,20000-20999,30000-30999"]
+EXCLUDE_POOL = ["30845", "30845,32310", "8000-8499", "1024-30000", "20000-24999",
+                "50000-65535", "{chrome}", "{firefox}", "6000-6100", "2000-2050", "1-1023",
+                "5000-5005", "40000-40049"]
+
+
+def _nonempty(include, exclude):
+    """Whether include minus exclude minus unsafe has a port (uses the reference's parser)."""
+    _clean_environ()
+    mod = importlib.reload(_ref())
+    inc = set(mod.parse_ports(include)) or set(range(1024, 65536))
+    exc = set(mod.parse_ports(exclude or "")) | set(mod.parse_ports("{chrome},{firefox}"))
+    return bool(inc - exc)
+
+
+for i in range(24):
+    user = _rng.choice(["alice", "bob", "carol", "dave", "eve", "mallory", "h.bengtsson"])
+    while True:
+        inc = _rng.choice(INCLUDE_POOL)
+        exc = _rng.choice(EXCLUDE_POOL) if _rng.random() < 0.5 else None
+        if _nonempty(inc, exc):
+            break
+    kw = dict(include=inc)
+    if exc is not None:
+        kw["exclude"] = exc
+    if _rng.random() < 0.3:
+        kw["tool"] = _rng.choice(["rstudio", "jupyter", "vite", "shiny"])
+    if _rng.random() < 0.3:
+        kw["skip"] = _rng.choice([1, 2, 5, 10])
+    if _rng.random() < 0.6:
+        kw["list"] = _rng.choice([1, 3, 5, 10, 20])
+    add(f"include/grid-{i:02d}", user, **kw)
+
+# ---- exclude ----------------------------------------------------------------------------
+
+add("exclude/first-candidate", "alice", exclude="30845", note="alice's first candidate excluded")
+add("exclude/first-two", "alice", exclude="30845,19654", list=3)
+add("exclude/range", "alice", exclude="30000-33000", list=5)
+add("exclude/large-range", "bob", exclude="1024-50000", list=10)
+add("exclude/whitespace", "alice", exclude="30845 19654\t32310", list=3)
+add("exclude/empty-string", "alice", exclude="", list=3,
+    note="an empty exclude argument; the unsafe list still applies")
+add("exclude/token-chrome", "alice", exclude="{chrome}", list=5,
+    note="redundant with the default unsafe list")
+add("exclude/prepend-unaffected", "bob", prepend="54242", exclude="54242", list=3)
+
+_rng = random.Random(4003)
+for i in range(16):
+    user = _rng.choice(["alice", "bob", "carol", "dave", "eve", "root"])
+    exc = _rng.choice(EXCLUDE_POOL)
+    kw = dict(exclude=exc)
+    if _rng.random() < 0.3:
+        kw["tool"] = _rng.choice(["rstudio", "jupyter", "vite"])
+    if _rng.random() < 0.3:
+        kw["skip"] = _rng.choice([1, 2, 4])
+    if _rng.random() < 0.7:
+        kw["list"] = _rng.choice([1, 2, 5, 10])
+    add(f"exclude/grid-{i:02d}", user, **kw)
+
+# ---- skip -------------------------------------------------------------------------------
+
+for s in [0, 1, 2, 3, 10, 100, 1000]:
+    add(f"skip/alice-{s}", "alice", skip=s)
+add("skip/alice-0-list-3", "alice", skip=0, list=3)
+add("skip/bob-5-list-5", "bob", skip=5, list=5)
+add("skip/large-65000", "alice", skip=65000, list=3,
+    note="skipping ~one period of the default include: tests skip is applied to candidates")
+_rng = random.Random(4004)
+for i in range(10):
+    user = _rng.choice(["alice", "bob", "carol", "dave", "x"])
+    kw = dict(skip=_rng.choice([1, 2, 3, 7, 20, 50]))
+    if _rng.random() < 0.5:
+        kw["list"] = _rng.choice([1, 2, 5])
+    if _rng.random() < 0.3:
+        kw["include"] = _rng.choice(["1-1023", "8000-8999", "2000-2123,4321,10000-10999"])
+    if _rng.random() < 0.3:
+        kw["prepend"] = _rng.choice(["4321", "4321,11001", "2000-2004"])
+    add(f"skip/grid-{i:02d}", user, **kw)
+
+# ---- list -------------------------------------------------------------------------------
+
+add("list/alice-1", "alice", list=1)
+add("list/alice-1000", "alice", list=1000, note="a long list")
+add("list/bob-300", "bob", list=300, note="a long list")
+add("list/carol-50", "carol", list=50)
+add("list/include-1-1023-50", "alice", include="1-1023", list=50)
+add("list/tool-50", "alice", tool="jupyter", list=50)
+add("list/wrap-3-of-7", "alice", include="2000-2002", list=7,
+    note="a 3-port set repeats with period 3 (the LCG visits each value once per period)")
+add("list/wrap-single-port", "bob", include="2000", list=3, note="a 1-port set repeats")
+add("list/wrap-with-skip", "carol", include="2000-2002", skip=2, list=5)
+add("list/wrap-with-prepend", "alice", prepend="2001", include="2000-2002", list=5,
+    note="the prepended port is not removed from the cycle")
+for u in ["dave", "eve", "mallory", "trent", "h.bengtsson"]:
+    add(f"list/{_slug(u)}-20", u, list=20)
+
+# ---- unsafe -----------------------------------------------------------------------------
+
+for u in ["alice", "bob", "carol", "dave", "eve"]:
+    add(f"unsafe/include-1-1023-{u}-20", u, include="1-1023", list=20,
+        note="low ports: the default unsafe list is removed")
+add("unsafe/carol-first-unsafe", "carol", include="1-1023",
+    note="carol's first LCG port in 1-1023 is 465 (unsafe): it is skipped")
+for u in ["alice", "bob", "carol"]:
+    add(f"unsafe/include-6000-6700-{u}-20", u, include="6000-6700", list=20,
+        note="6000, 6566, 6665-6669, 6697 are unsafe")
+add("unsafe/include-10000-10100-20", "alice", include="10000-10100", list=20,
+    note="10080 is unsafe")
+add("unsafe/include-1-1023-unsafe-off", "carol", include="1-1023", list=10,
+    env={"PORT4ME_EXCLUDE_UNSAFE": ""}, note="PORT4ME_EXCLUDE_UNSAFE='' turns the unsafe list off")
+add("unsafe/include-10080-unsafe-off", "alice", include="10080", list=2,
+    env={"PORT4ME_EXCLUDE_UNSAFE": ""})
+add("unsafe/include-6665-6669-unsafe-off", "bob", include="6665-6669", list=6,
+    env={"PORT4ME_EXCLUDE_UNSAFE": ""})
+add("unsafe/chrome-only", "alice", include="1-1023", list=20,
+    env={"PORT4ME_EXCLUDE_UNSAFE": "{chrome}"})
+add("unsafe/firefox-only", "alice", include="1-1023", list=20,
+    env={"PORT4ME_EXCLUDE_UNSAFE": "{firefox}"})
+add("unsafe/include-chrome-exclude-firefox", "alice", include="{chrome}", list=10,
+    env={"PORT4ME_EXCLUDE_UNSAFE": "{firefox}"},
+    note="ports blocked by Chrome but not by Firefox")
+add("unsafe/user139-default-include", "user139", list=10,
+    note="user139's second default candidate would be 6665 (unsafe)")
+add("unsafe/lone-zero-means-empty", "carol", include="1-1023", list=5,
+    env={"PORT4ME_EXCLUDE_UNSAFE": "0"}, note="'0' = set but empty: no unsafe ports")
+
+# ---- tiny -------------------------------------------------------------------------------
+
+_rng = random.Random(4005)
+for size in range(1, 11):
+    for k in range(2):
+        start = _rng.randrange(1024, 60000)
+        if k == 0:
+            spec = f"{start}-{start + size - 1}" if size > 1 else str(start)
+        else:
+            ports = sorted(_rng.sample(range(1024, 65536), size))
+            spec = ",".join(map(str, ports))
+        user = _rng.choice(["alice", "bob", "carol", "dave", "eve"])
+        lst = _rng.choice([None, size, size + 2]) if size > 1 else _rng.choice([None, 2])
+        add(f"tiny/size-{size:02d}-{'range' if k == 0 else 'set'}", user, include=spec, list=lst)
+add("tiny/size-2-exclude-one", "alice", include="2000-2001", exclude="2000", list=3)
+add("tiny/size-5-exclude-four", "bob", include="3000-3004", exclude="3000-3003", list=2)
+add("tiny/with-tool", "alice", tool="rstudio", include="7000-7004", list=6)
+
+# ---- env --------------------------------------------------------------------------------
+
+add("env/port4me-user", "", env={"PORT4ME_USER": "alice"}, note="user from PORT4ME_USER")
+add("env/port4me-user-and-tool", "", env={"PORT4ME_USER": "alice", "PORT4ME_TOOL": "rstudio"})
+add("env/port4me-tool", "alice", env={"PORT4ME_TOOL": "jupyter-notebook"})
+add("env/user-arg-beats-port4me-user", "bob", env={"PORT4ME_USER": "alice"}, list=5)
+add("env/tool-arg-beats-port4me-tool", "alice", tool="rstudio", env={"PORT4ME_TOOL": "jupyter"})
+add("env/tool-arg-empty-beats-port4me-tool", "alice", tool="", env={"PORT4ME_TOOL": "jupyter"},
+    note="an explicit tool, even '', is used instead of PORT4ME_TOOL (seed 'alice')")
+add("env/port4me-tool-empty", "alice", env={"PORT4ME_TOOL": ""}, note="same as no tool")
+add("env/port4me-user-beats-logname", "", env={"PORT4ME_USER": "alice", "LOGNAME": "bob"})
+add("env/logname", "", env={"LOGNAME": "alice", "USER": "bob", "LNAME": "carol", "USERNAME": "dave"},
+    note="LOGNAME first")
+add("env/user", "", env={"USER": "bob", "LNAME": "carol", "USERNAME": "dave"}, note="then USER")
+add("env/lname", "", env={"LNAME": "carol", "USERNAME": "dave"}, note="then LNAME")
+add("env/username", "", env={"USERNAME": "dave"}, note="then USERNAME")
+add("env/logname-empty-skipped", "", env={"LOGNAME": "", "USER": "bob"},
+    note="an empty LOGNAME is skipped")
+add("env/logname-with-tool", "", tool="rstudio", env={"LOGNAME": "alice"})
+add("env/logname-with-port4me-tool", "", env={"LOGNAME": "alice", "PORT4ME_TOOL": "rstudio"})
+add("env/port4me-user-nonascii", "", env={"PORT4ME_USER": "Jos\u00e9"})
+add("env/logname-nonascii", "", env={"LOGNAME": "\u7530\u4e2d"}, list=3)
+add("env/prepend", "alice", env={"PORT4ME_PREPEND": "4321,11001"}, list=5)
+add("env/prepend-site", "alice", env={"PORT4ME_PREPEND_SITE": "4321,11001"}, list=5)
+add("env/prepend-then-site", "alice", env={"PORT4ME_PREPEND": "11001", "PORT4ME_PREPEND_SITE": "4321"},
+    list=4, note="PORT4ME_PREPEND comes before PORT4ME_PREPEND_SITE")
+add("env/prepend-site-overlap", "alice",
+    env={"PORT4ME_PREPEND": "4321,11001", "PORT4ME_PREPEND_SITE": "11001,2000"}, list=5,
+    note="duplicates across the two variables are dropped")
+add("env/prepend-arg-then-site", "alice", prepend="11001", env={"PORT4ME_PREPEND_SITE": "4321"},
+    list=4, note="an explicit prepend replaces PORT4ME_PREPEND only; _SITE still follows")
+add("env/include", "alice", env={"PORT4ME_INCLUDE": "2000-2123,4321,10000-10999"})
+add("env/include-site", "alice", env={"PORT4ME_INCLUDE_SITE": "8000-8999"}, list=5)
+add("env/include-union-site", "alice",
+    env={"PORT4ME_INCLUDE": "8000-8099", "PORT4ME_INCLUDE_SITE": "9000-9099"}, list=10)
+add("env/include-arg-union-site", "alice", include="8000-8099",
+    env={"PORT4ME_INCLUDE_SITE": "9000-9099"}, list=10,
+    note="an explicit include replaces PORT4ME_INCLUDE only; _SITE is still added")
+add("env/exclude", "alice", env={"PORT4ME_EXCLUDE": "30845,32310"})
+add("env/exclude-site", "alice", env={"PORT4ME_EXCLUDE_SITE": "30845,19654"}, list=3)
+add("env/exclude-union-site", "alice",
+    env={"PORT4ME_EXCLUDE": "30845", "PORT4ME_EXCLUDE_SITE": "19654"}, list=3)
+add("env/exclude-arg-keeps-site", "alice", exclude="30845",
+    env={"PORT4ME_EXCLUDE_SITE": "19654"}, list=3,
+    note="an explicit exclude replaces PORT4ME_EXCLUDE only; _SITE still applies")
+add("env/exclude-arg-keeps-unsafe", "carol", exclude="408", include="1-1023", list=5,
+    note="an explicit exclude keeps the unsafe list (465 stays excluded)")
+add("env/unsafe-empty", "carol", include="1-1023", env={"PORT4ME_EXCLUDE_UNSAFE": ""}, list=3)
+add("env/unsafe-custom", "alice", env={"PORT4ME_EXCLUDE_UNSAFE": "30845,19654"}, list=3,
+    note="a custom unsafe list replaces the default one")
+add("env/unsafe-chrome-overridden", "alice", include="1-1023",
+    env={"PORT4ME_EXCLUDE_UNSAFE_CHROME": "470,859"}, list=10,
+    note="PORT4ME_EXCLUDE_UNSAFE_CHROME redefines {chrome}; {firefox} keeps its default")
+add("env/unsafe-firefox-overridden", "carol", include="1-1023",
+    env={"PORT4ME_EXCLUDE_UNSAFE_FIREFOX": "408"}, list=10)
+add("env/unsafe-both-lists-empty", "carol", include="1-1023",
+    env={"PORT4ME_EXCLUDE_UNSAFE_CHROME": "", "PORT4ME_EXCLUDE_UNSAFE_FIREFOX": ""}, list=5)
+add("env/prepend-token-overridden", "alice", prepend="{chrome}",
+    env={"PORT4ME_EXCLUDE_UNSAFE_CHROME": "1,2,3"}, list=5,
+    note="{chrome} in a spec uses the overridden list")
+add("env/include-token-overridden", "alice", include="{firefox}",
+    env={"PORT4ME_EXCLUDE_UNSAFE_FIREFOX": "5000-5009", "PORT4ME_EXCLUDE_UNSAFE": "{chrome}"},
+    list=5)
+add("env/skip", "alice", env={"PORT4ME_SKIP": "2"})
+add("env/skip-with-list", "alice", env={"PORT4ME_SKIP": "2"}, list=3)
+add("env/skip-arg-beats-env", "alice", skip=1, env={"PORT4ME_SKIP": "5"}, list=2)
+add("env/list", "alice", env={"PORT4ME_LIST": "5"}, note="PORT4ME_LIST turns a find into a list")
+add("env/list-and-skip", "alice", env={"PORT4ME_LIST": "3", "PORT4ME_SKIP": "2"})
+add("env/list-arg-beats-env", "alice", list=2, env={"PORT4ME_LIST": "5"})
+add("env/list-empty-is-unset", "alice", env={"PORT4ME_LIST": ""},
+    note="PORT4ME_LIST='' means unset: a find")
+add("env/check-any-explicit", "alice", env={CHECK_VAR: "any"})
+add("env/everything", "", tool="rstudio",
+    env={"PORT4ME_USER": "alice", "PORT4ME_PREPEND_SITE": "4321", "PORT4ME_INCLUDE": "8000-8999",
+         "PORT4ME_INCLUDE_SITE": "9000-9999", "PORT4ME_EXCLUDE_SITE": "8000-8099",
+         "PORT4ME_EXCLUDE": "9000-9099", "PORT4ME_SKIP": "1", "PORT4ME_LIST": "6"})
+
+# ---- error ------------------------------------------------------------------------------
+
+BAD_ITEMS = [
+    # (slug, item, why-if-the-reference-accepts-it)
+    ("foo", "foo", None),
+    ("trailing-dash", "1-", "the reference reads '1-' as port 1"),
+    ("leading-dash", "-5", None),
+    ("double-range", "1-2-3", None),
+    ("dash-only", "-", None),
+    ("65536", "65536", "the reference does not check the upper bound"),
+    ("huge", "99999999999", "the reference does not check the upper bound"),
+    ("inverted", "5-3", "the reference treats an inverted range as empty"),
+    ("zero-range", "0-5", "the reference accepts 0 inside a range (and can yield port 0)"),
+    ("unknown-token", "{unknown}", None),
+    ("token-uppercase", "{CHROME}", None),
+    ("plus-sign", "+5", "the reference parses items with int(), which accepts a sign"),
+    ("underscore", "1_024", "the reference parses items with int(), which accepts '_' separators"),
+    ("fullwidth-digits", "\uff11\uff10\uff12\uff14",
+     "the reference parses items with int(), which accepts non-ASCII decimal digits"),
+    ("decimal", "1.5", None),
+    ("hex", "0x10", None),
+    ("range-above-max", "65535-65536", "the reference does not check the upper bound"),
+]
+for field in ["prepend", "include", "exclude"]:
+    for slug, item, why in BAD_ITEMS:
+        spec = f"2000,{item}" if field == "prepend" else item
+        add(f"error/{field}-arg-{slug}", "alice", list=3, error=(ERR_SPEC, item),
+            why=(f"{why}; SPEC section 5 makes {item!r} in {field} an error" if why else None),
+            **{field: spec})
+
+ENV_BAD = [
+    ("prepend-foo", "PORT4ME_PREPEND", "foo"), ("prepend-site-foo", "PORT4ME_PREPEND_SITE", "foo"),
+    ("include-foo", "PORT4ME_INCLUDE", "foo"), ("include-site-foo", "PORT4ME_INCLUDE_SITE", "foo"),
+    ("exclude-foo", "PORT4ME_EXCLUDE", "foo"), ("exclude-site-foo", "PORT4ME_EXCLUDE_SITE", "foo"),
+    ("exclude-unsafe-foo", "PORT4ME_EXCLUDE_UNSAFE", "foo"),
+    ("include-double-range", "PORT4ME_INCLUDE", "1-2-3"),
+    ("exclude-site-unknown-token", "PORT4ME_EXCLUDE_SITE", "{unknown}"),
+    ("prepend-site-leading-dash", "PORT4ME_PREPEND_SITE", "-5"),
+    ("include-site-65536", "PORT4ME_INCLUDE_SITE", "65536"),
+    ("exclude-site-inverted", "PORT4ME_EXCLUDE_SITE", "5-3"),
+    ("prepend-zero-range", "PORT4ME_PREPEND", "0-5"),
+    ("exclude-unsafe-trailing-dash", "PORT4ME_EXCLUDE_UNSAFE", "1-"),
+]
+for slug, var, item in ENV_BAD:
+    add(f"error/env-{slug}", "alice", list=3, env={var: item}, error=(ERR_SPEC, var),
+        why=f"the reference accepts {item!r} in {var}; SPEC section 5 makes it an error")
+add("error/env-unsafe-chrome-foo", "alice", list=3, env={"PORT4ME_EXCLUDE_UNSAFE_CHROME": "foo"},
+    error=(ERR_SPEC, "PORT4ME_EXCLUDE_UNSAFE"),
+    note="the overridden {chrome} list is used by the default PORT4ME_EXCLUDE_UNSAFE")
+add("error/env-unsafe-firefox-foo", "alice", list=3, env={"PORT4ME_EXCLUDE_UNSAFE_FIREFOX": "1,foo"},
+    error=(ERR_SPEC, "PORT4ME_EXCLUDE_UNSAFE"))
+
+for var, val in [("PORT4ME_SKIP", "foo"), ("PORT4ME_SKIP", "-1"), ("PORT4ME_SKIP", "1.5"),
+                 ("PORT4ME_LIST", "0"), ("PORT4ME_LIST", "foo"), ("PORT4ME_LIST", "-1"),
+                 ("PORT4ME_LIST", "2.0")]:
+    num = val.replace("-", "minus-").replace(".", "-dot-")
+    add(f"error/env-{var[8:].lower()}-{num}", "alice", env={var: val},
+        error=(ERR_NUMBER, var))
+add("error/skip-arg-negative", "alice", skip=-1, error=(ERR_NUMBER, "skip"))
+add("error/skip-arg-negative-list", "alice", skip=-3, list=2, error=(ERR_NUMBER, "skip"))
+add("error/list-arg-zero", "alice", list=0, error=(ERR_NUMBER, "list"))
+add("error/list-arg-negative", "alice", list=-2, error=(ERR_NUMBER, "list"))
+add("error/check-available-ports-yes", "alice", env={CHECK_VAR: "yes"}, error=(ERR_ENV, CHECK_VAR),
+    note="find mode: the first probe consults the testing hook")
+add("error/check-available-ports-true", "bob", env={CHECK_VAR: "true"}, error=(ERR_ENV, CHECK_VAR))
+
+# ---- divergence -------------------------------------------------------------------------
+
+diverge("divergence/explicit-exclude-keeps-unsafe-low", "carol", include="1-1023", exclude="408",
+        list=5,
+        why="the Python reference drops the _SITE and unsafe lists when exclude is passed as an "
+            "argument; SPEC section 6 keeps them (an argument replaces PORT4ME_EXCLUDE only)",
+        reference_call={"exclude": None, "pyargs": {"exclude": "408"}},
+        note="expected: reference with PORT4ME_EXCLUDE=408 (env path, unsafe 465 stays out); "
+             "reference: port4me(exclude='408') in Python")
+diverge("divergence/explicit-exclude-keeps-unsafe-default", "user139", exclude="49896", list=5,
+        why="the Python reference drops the unsafe list when exclude is passed as an argument; "
+            "SPEC section 6 keeps it, so 6665 must not appear",
+        reference_call={"exclude": None, "pyargs": {"exclude": "49896"}},
+        note="expected: reference with PORT4ME_EXCLUDE=49896; reference: port4me(exclude='49896')")
+diverge("divergence/explicit-exclude-keeps-site", "alice", exclude="30845",
+        env={"PORT4ME_EXCLUDE_SITE": "19654"}, list=3,
+        why="the Python reference ignores PORT4ME_EXCLUDE_SITE when exclude is an argument; "
+            "SPEC section 6 keeps it",
+        reference_call={"exclude": None, "pyargs": {"exclude": "30845"}},
+        note="expected: reference with PORT4ME_EXCLUDE=30845 + PORT4ME_EXCLUDE_SITE; "
+             "reference: port4me(exclude='30845')")
+diverge("divergence/explicit-include-keeps-site", "alice", include="8000-8099",
+        env={"PORT4ME_INCLUDE_SITE": "9000-9099"}, list=10,
+        why="the Python reference ignores PORT4ME_INCLUDE_SITE when include is an argument; "
+            "SPEC section 6 still adds it",
+        reference_call={"include": None, "pyargs": {"include": "8000-8099"}},
+        note="expected: reference with PORT4ME_INCLUDE=8000-8099 + _SITE; "
+             "reference: port4me(include='8000-8099')")
+diverge("divergence/explicit-prepend-keeps-site", "alice", prepend="11001",
+        env={"PORT4ME_PREPEND_SITE": "4321"}, list=4,
+        why="the Python reference ignores PORT4ME_PREPEND_SITE when prepend is an argument; "
+            "SPEC section 6 appends it",
+        reference_call={"prepend": None, "pyargs": {"prepend": "11001"}},
+        note="expected: reference with PORT4ME_PREPEND=11001 + _SITE; "
+             "reference: port4me(prepend='11001')")
+diverge("divergence/prepend-duplicates", "alice", prepend="4321,4321,11001,4321", list=5,
+        why="the Python reference keeps duplicates in a prepend argument (it drops them only "
+            "from the environment); SPEC section 5 drops them, keeping the first occurrence",
+        reference_call={"prepend": None, "pyargs": {"prepend": "4321,4321,11001,4321"}},
+        note="expected: reference with PORT4ME_PREPEND (deduplicated); "
+             "reference: port4me(prepend='4321,4321,11001,4321')")
+diverge("divergence/prepend-duplicates-tokens", "alice", prepend="{chrome},{firefox}", list=100,
+        why="the Python reference keeps the ports common to both lists twice in a prepend "
+            "argument; SPEC drops duplicates",
+        reference_call={"prepend": None, "pyargs": {"prepend": "{chrome},{firefox}"}},
+        note="expected: reference with PORT4ME_PREPEND; reference: Python argument")
+for name, user, tool in [("user-trailing-comma", "alice,", None),
+                         ("user-trailing-commas", "alice,,,", None),
+                         ("tool-trailing-comma", "alice", "rstudio,"),
+                         ("tool-only-comma", "alice", ","),
+                         ("user-comma-only", ",", None),
+                         ("user-comma-tool-empty", "bob,", "")]:
+    seed = spec_seed(user, tool)
+    diverge(f"divergence/{name}", user, tool=tool, list=3,
+            why="the reference builds the seed as (user+','+tool).rstrip(','), eating trailing "
+                f"commas; SPEC section 1 joins the non-empty parts, giving seed {seed!r}",
+            expected_call={"seed": seed},
+            note=f"expected: the reference's uint_hash()/lcg() and filtering on seed {seed!r}")
+diverge("divergence/port4me-user-empty", "", env={"PORT4ME_USER": "", "LOGNAME": "carol"},
+        tool="rstudio",
+        why="the reference uses a set-but-empty PORT4ME_USER as the user (seed ',rstudio'); "
+            "the SPEC treats an empty variable as unset and falls back to LOGNAME",
+        expected_call={"env": {"LOGNAME": "carol"}},
+        note="expected: reference with PORT4ME_USER unset and LOGNAME=carol")
+diverge("divergence/port4me-user-empty-no-tool", "", env={"PORT4ME_USER": "", "USER": "bob"},
+        list=3,
+        why="the reference hashes the empty string when PORT4ME_USER='' and no tool; the SPEC "
+            "falls back to USER",
+        expected_call={"env": {"USER": "bob"}},
+        note="expected: reference with PORT4ME_USER unset and USER=bob")
+diverge("divergence/empty-seed", "", layer="core", list=3,
+        why="with an empty user and no tool the reference hashes the empty string; SPEC section "
+            "1 makes an empty seed an error",
+        error=(ERR_EMPTY_SEED, "empty"),
+        reference_call={"env": {"PORT4ME_USER": ""}},
+        note="reference: PORT4ME_USER='' (its only way to get an empty user) and no tool")
+diverge("divergence/empty-seed-empty-tool", "", tool="", layer="core",
+        why="with an empty user and tool the reference hashes the empty string; SPEC section 1 "
+            "makes an empty seed an error",
+        error=(ERR_EMPTY_SEED, "empty"),
+        reference_call={"env": {"PORT4ME_USER": ""}},
+        note="reference: PORT4ME_USER='' and tool=''")
+diverge("divergence/include-lone-zero", "alice", include="0", list=3,
+        why="the reference turns include '0' into the set {0} and yields port 0 (list) or fails "
+            "probing it; SPEC section 5 ignores a lone 0, so include is the default",
+        expected_call={"include": None},
+        note="expected: reference with no include")
+diverge("divergence/include-lone-zero-find", "alice", include="0",
+        why="the reference would probe port 0 and raise; SPEC ignores a lone 0",
+        expected_call={"include": None}, note="expected: reference with no include")
+diverge("divergence/include-zero-item", "alice", include="0,2000-2002", list=6,
+        why="the reference adds port 0 to the include set (and yields it); SPEC section 5 "
+            "ignores a lone 0 item",
+        expected_call={"include": "2000-2002"}, note="expected: reference with include 2000-2002")
+diverge("divergence/prepend-lone-zero", "alice", prepend="0", list=3,
+        why="the reference prepends port 0; SPEC section 5 ignores a lone 0",
+        expected_call={"prepend": None}, note="expected: reference with no prepend")
+diverge("divergence/env-include-lone-zero", "alice", env={"PORT4ME_INCLUDE": "0"}, list=3,
+        why="the reference turns PORT4ME_INCLUDE=0 into the set {0}; SPEC ignores a lone 0",
+        expected_call={"env": {}}, note="expected: reference without PORT4ME_INCLUDE")
+diverge("divergence/env-skip-empty", "alice", env={"PORT4ME_SKIP": ""}, list=2,
+        why="the reference fails on int('') for PORT4ME_SKIP=''; like PORT4ME_LIST='' and "
+            "PORT4ME_USER='', the project treats an empty variable as unset",
+        expected_call={"env": {}}, note="expected: reference without PORT4ME_SKIP")
+diverge("divergence/prepend-out-of-range-find", "alice", prepend="70000",
+        why="the reference yields 70000 and then fails probing it; SPEC section 5 rejects the "
+            "item when parsing", error=(ERR_SPEC, "70000"))
+diverge("divergence/include-70000", "alice", include="70000",
+        why="the reference accepts 70000 and loops forever looking for it; SPEC section 5 "
+            "rejects it", error=(ERR_SPEC, "70000"))
+EMPTY_WHY = ("the reference loops forever when include minus exclude is empty; SPEC section 3 "
+             "makes it an error (no LCG value can ever be found)")
+diverge("divergence/empty-set-find", "alice", include="2000", exclude="2000", why=EMPTY_WHY,
+        error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-list", "alice", include="2000", exclude="2000", list=3,
+        why=EMPTY_WHY, error=(ERR_EMPTY_SET, None))
+add("prepend/empty-set-list-1", "alice", prepend="4321", include="2000", exclude="2000", list=1,
+    note="the set is empty but only the prepended port is asked for: no error (lazy)")
+add("prepend/empty-set-find", "alice", prepend="4321", include="2000", exclude="2000",
+    note="the set is empty but the first (prepended) candidate is free: no error (lazy)")
+diverge("divergence/empty-set-after-prepend", "alice", prepend="4321", include="2000",
+        exclude="2000", list=2, why=EMPTY_WHY + "; the prepended port alone is not enough",
+        error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-skip-prepend", "alice", prepend="4321", include="2000",
+        exclude="2000", skip=1, why=EMPTY_WHY, error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-only-unsafe", "alice", include="10080", why=EMPTY_WHY +
+        "; 10080 is on the unsafe list", error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-include-chrome", "alice", include="{chrome}", list=2,
+        why=EMPTY_WHY + "; every {chrome} port is unsafe", error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-low-ports", "bob", include="1-1023", exclude="1-1023",
+        why=EMPTY_WHY, error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-site", "alice",
+        env={"PORT4ME_INCLUDE_SITE": "5000-5009", "PORT4ME_EXCLUDE_SITE": "5000-5009"},
+        why=EMPTY_WHY, error=(ERR_EMPTY_SET, None))
+diverge("divergence/empty-set-exclude-everything", "carol", exclude="1-65535", list=1,
+        why=EMPTY_WHY, error=(ERR_EMPTY_SET, None))
+
+
+# --------------------------------------------------------------------------------------
+# Building cases
+# --------------------------------------------------------------------------------------
+
+def _apply(call, overrides):
+    call = dict(call)
+    call["env"] = dict(call["env"])
+    for k, v in (overrides or {}).items():
+        call[k] = dict(v) if isinstance(v, dict) else v
+    return call
+
+
+def _expect_from(outcome, what):
+    if "ports" in outcome:
+        return {"ports": outcome["ports"]}
+    if "port" in outcome:
+        return {"port": outcome["port"]}
+    raise GenerationError(f"{what}: expected a port result from the reference, got {outcome}")
+
+
+class GenerationError(Exception):
+    pass
+
+
+def _error_expect(code, mentions):
+    e = {"error": code}
+    if mentions is not None:
+        e["mentions"] = mentions
+    return e
+
+
+def build_case(d):
+    case = dict(d.inputs)
+    cid = case["id"]
+    literal = make_call(case)
+
+    if d.why is None and d.expected_call is None and d.reference_call is None:
+        # Agreement case (possibly auto-labelled a divergence when an expected error is
+        # not what the reference does).
+        outcome = run_reference(literal)
+        if d.error is None:
+            case["expect"] = _expect_from(outcome, cid)
+        else:
+            code, mentions = d.error
+            case["expect"] = _error_expect(code, mentions)
+            if outcome.get("code") != code:
+                if d.why is None:
+                    raise GenerationError(
+                        f"{cid}: expected {code} but the reference gives {outcome}; "
+                        "give a divergence explanation (why=)")
+    elif d.expected_call is not None:
+        outcome = run_reference(_apply(literal, d.reference_call))
+        expected = run_reference(_apply(literal, d.expected_call))
+        case["expect"] = _expect_from(expected, cid)
+    else:
+        outcome = run_reference(_apply(literal, d.reference_call))
+        if d.error is None:
+            # The literal inputs through the env path are the project's behaviour; the
+            # reference_call shows what the reference does with a Python argument.
+            case["expect"] = _expect_from(run_reference(literal), cid)
+        else:
+            code, mentions = d.error
+            case["expect"] = _error_expect(code, mentions)
+
+    # An error case agrees with the reference when the reference raises the same kind of
+    # error; everything else that differs from the reference is a divergence.
+    if d.why is None and d.expected_call is not None:
+        # A case the reference cannot express literally (e.g. a core-layer empty user):
+        # computed through the equivalent call only, not compared with the literal call.
+        if "layer" not in case:
+            raise GenerationError(f"{cid}: equivalent-call-only cases must be layer=core")
+        outcome = case["expect"]
+    agrees = (("error" in case["expect"] and outcome.get("code") == case["expect"]["error"])
+              or ("error" not in case["expect"] and public_outcome(outcome) == case["expect"]))
+    if d.why is not None and (d.expected_call is not None or d.reference_call is not None):
+        if agrees:
+            raise GenerationError(f"{cid}: declared a divergence but the reference agrees: {outcome}")
+    if not agrees:
+        if d.why is None:
+            raise GenerationError(f"{cid}: reference gives {outcome}, no divergence explanation")
+        if cid.startswith("error/"):
+            cid = "divergence/" + cid[len("error/"):]
+            case["id"] = cid
+        if not cid.startswith("divergence/"):
+            raise GenerationError(f"{cid}: a divergence must be under divergence/")
+        case["divergence"] = d.why
+        case["reference"] = public_outcome(outcome)
+    elif cid.startswith("divergence/"):
+        raise GenerationError(f"{cid}: under divergence/ but agrees with the reference")
+
+    if getattr(d, "utf8_note", False):
+        # What a hash over UTF-8 bytes (the R package's choice) would give, through the
+        # reference: each byte becomes one code point 0-255.
+        seed = spec_seed(case["user"], case.get("tool"))
+        as_bytes = seed.encode("utf-8").decode("latin-1")
+        alt = run_reference(_apply(literal, {"seed": as_bytes}))
+        alt_value = alt.get("ports", alt.get("port"))
+        case["note"] = (case.get("note", "") + "; Python hashes code points (this value). "
+                        f"Hashing UTF-8 bytes instead (the R package) would give {alt_value}")
+
+    return {k: case[k] for k in CASE_KEYS if k in case}
+
+
+def build_all(progress=False):
+    cases = []
+    for i, d in enumerate(DEFS):
+        if progress and i % 50 == 0:
+            print(f"reference.py: {i}/{len(DEFS)} cases", file=sys.stderr)
+        cases.append(build_case(d))
+    for c in cases:
+        if c["id"] in SPEC_TABLE and c["expect"] != SPEC_TABLE[c["id"]]:
+            raise GenerationError(f"{c['id']}: reference gives {c['expect']}, SPEC section 9 "
+                                  f"says {SPEC_TABLE[c['id']]}")
+    return {
+        "format": FORMAT,
+        "reference": {"package": REF_PACKAGE, "version": REF_VERSION},
+        "description": DESCRIPTION,
+        "cases": cases,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Schema validation
+# --------------------------------------------------------------------------------------
+
+def validate(doc):
+    """Return a list of schema problems (empty when valid)."""
+    problems = []
+    if doc.get("format") != FORMAT:
+        problems.append(f"format must be {FORMAT}")
+    if doc.get("reference") != {"package": REF_PACKAGE, "version": REF_VERSION}:
+        problems.append("reference must be {package: port4me, version: 0.7.0}")
+    cases = doc.get("cases")
+    if not isinstance(cases, list):
+        return problems + ["cases must be a list"]
+    if len(cases) < 300:
+        problems.append(f"only {len(cases)} cases (need at least 300)")
+    seen = set()
+    for c in cases:
+        cid = c.get("id")
+        where = f"case {cid!r}"
+        if not isinstance(cid, str) or "/" not in cid or cid.split("/")[0] not in GROUPS:
+            problems.append(f"{where}: bad id")
+        if cid in seen:
+            problems.append(f"{where}: duplicate id")
+        seen.add(cid)
+        extra = set(c) - set(CASE_KEYS)
+        if extra:
+            problems.append(f"{where}: unknown keys {sorted(extra)}")
+        if not isinstance(c.get("user"), str):
+            problems.append(f"{where}: user must be a string")
+        for k in ("tool", "prepend", "include", "exclude", "note", "divergence"):
+            if k in c and not isinstance(c[k], str):
+                problems.append(f"{where}: {k} must be a string")
+        for k in ("skip", "list"):
+            if k in c and (not isinstance(c[k], int) or isinstance(c[k], bool)):
+                problems.append(f"{where}: {k} must be an integer")
+        env = c.get("env", {})
+        if not isinstance(env, dict):
+            problems.append(f"{where}: env must be an object")
+            env = {}
+        for k, v in env.items():
+            if not (k.startswith("PORT4ME_") or k in USER_VARS or k == CHECK_VAR):
+                problems.append(f"{where}: env key {k} not allowed")
+            if not isinstance(v, str):
+                problems.append(f"{where}: env {k} must be a string")
+        for field, var in SPEC_FIELDS:
+            if field in c and var in env:
+                problems.append(f"{where}: both {field} and env {var}")
+        layer = c.get("layer")
+        if layer not in (None, "core"):
+            problems.append(f"{where}: layer must be 'core'")
+        if layer == "core" and "env" in c:
+            problems.append(f"{where}: a core-layer case cannot have env")
+        if c.get("user") == "" and layer != "core":
+            if not any(env.get(v) for v in ["PORT4ME_USER"] + USER_VARS):
+                problems.append(f"{where}: empty user needs a user variable in env or layer=core")
+        exp = c.get("expect")
+        if not isinstance(exp, dict):
+            problems.append(f"{where}: expect missing")
+        elif set(exp) == {"ports"}:
+            if not (isinstance(exp["ports"], list) and all(isinstance(p, int) for p in exp["ports"])):
+                problems.append(f"{where}: bad ports")
+            if "list" not in c and "PORT4ME_LIST" not in env:
+                problems.append(f"{where}: ports without list")
+        elif set(exp) == {"port"}:
+            if not isinstance(exp["port"], int) or not 1 <= exp["port"] <= 65535:
+                problems.append(f"{where}: bad port")
+        elif "error" in exp and set(exp) <= {"error", "mentions"}:
+            if exp["error"] not in ERROR_CODES:
+                problems.append(f"{where}: unknown error code {exp['error']}")
+        else:
+            problems.append(f"{where}: bad expect {exp}")
+        is_div = cid is not None and str(cid).startswith("divergence/")
+        if is_div != ("divergence" in c) or is_div != ("reference" in c):
+            problems.append(f"{where}: divergence/ cases (only) need divergence and reference")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
+# Output
+# --------------------------------------------------------------------------------------
+
+def dumps(doc):
+    """Header pretty-printed, one case per line (stable, diff-friendly)."""
+    lines = ["{"]
+    lines.append(f'  "format": {json.dumps(doc["format"])},')
+    lines.append(f'  "reference": {json.dumps(doc["reference"], ensure_ascii=False)},')
+    lines.append(f'  "description": {json.dumps(doc["description"], ensure_ascii=False)},')
+    lines.append('  "cases": [')
+    cases = doc["cases"]
+    for i, c in enumerate(cases):
+        sep = "," if i < len(cases) - 1 else ""
+        lines.append("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) + sep)
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _short(v):
+    s = json.dumps(v, ensure_ascii=False)
+    return s if len(s) <= 200 else s[:200] + "..."
+
+
+def check(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"conformance: Error: cannot read {path}: {e}")
+        print("conformance: 0 passed, 1 failed")
+        return 1
+    failures = []
+    for p in validate(doc):
+        failures.append(("schema", p))
+    want = build_all(progress=True)
+    for k in ("format", "reference", "description"):
+        if doc.get(k) != want[k]:
+            failures.append(("header", f"{k}: file {_short(doc.get(k))} != generator {_short(want[k])}"))
+
+    file_cases = doc.get("cases") if isinstance(doc.get("cases"), list) else []
+    got = {}
+    for c in file_cases:
+        if isinstance(c, dict):
+            got.setdefault(c.get("id"), c)
+    want_cases = {c["id"]: c for c in want["cases"]}
+    passed = 0
+    failed_ids = []
+    for cid, w in want_cases.items():
+        g = got.get(cid)
+        if g is None:
+            failed_ids.append(cid)
+            failures.append((cid, "missing from the file (the generator produces it)"))
+            continue
+        diffs = []
+        for k in CASE_KEYS:
+            if g.get(k, None) != w.get(k, None):
+                diffs.append(f"    {k}: file {_short(g.get(k))} != reference {_short(w.get(k))}")
+        if diffs:
+            failed_ids.append(cid)
+            failures.append((cid, "differs:\n" + "\n".join(diffs)))
+        else:
+            passed += 1
+    for cid in got:
+        if cid not in want_cases:
+            failed_ids.append(cid)
+            failures.append((cid, "not produced by the generator (unknown id)"))
+    file_order = [c.get("id") for c in file_cases if isinstance(c, dict)]
+    if not failed_ids and file_order != [c["id"] for c in want["cases"]]:
+        failures.append(("order", "cases are not in generator order"))
+
+    for what, msg in failures:
+        print(f"FAIL {what}: {msg}")
+    n_failed = len(failed_ids) + sum(1 for w, _ in failures if w in ("schema", "header", "order"))
+    if failed_ids:
+        print(f"conformance: failing case ids: {', '.join(map(str, failed_ids))}")
+    n_div = sum(1 for c in want["cases"] if "divergence" in c)
+    print(f"conformance: {len(want['cases'])} cases from port4me {REF_VERSION} "
+          f"({n_div} divergences) compared with {path}")
+    print(f"conformance: {passed} passed, {n_failed} failed")
+    return 0 if n_failed == 0 else 1
+
+
+def write(path):
+    doc = build_all(progress=True)
+    problems = validate(doc)
+    if problems:
+        for p in problems:
+            print(f"schema: {p}", file=sys.stderr)
+        return 1
+    text = dumps(doc)
+    assert json.loads(text) == doc
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    divs = [c["id"] for c in doc["cases"] if "divergence" in c]
+    print(f"reference.py: wrote {len(doc['cases'])} cases ({len(divs)} divergences, "
+          f"{len(text.encode('utf-8'))} bytes) to {path}")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = ap.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="regenerate the vector file")
+    mode.add_argument("--check", action="store_true", help="verify the vector file")
+    ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="path of vectors.json")
+    args = ap.parse_args(argv)
+    try:
+        return write(args.vectors) if args.write else check(args.vectors)
+    except GenerationError as e:
+        print(f"reference.py: Error: {e}", file=sys.stderr)
+        if args.check:
+            print("conformance: 0 passed, 1 failed")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
