@@ -1,0 +1,103 @@
+//! Errors crossing into JavaScript.
+//!
+//! Every error the addon throws or rejects with is a plain JS `Error` whose
+//! `code` is a stable string (`ERR_PORT4ME_*`, or Node's own
+//! `ERR_INVALID_ARG_VALUE`) and whose message names the bad value and where it
+//! came from. napi-rs builds the JS error with `napi_create_error(code,
+//! message)` when the error's status is a string, so the code is set by the
+//! engine, not patched on afterwards.
+//!
+//! A Rust panic must never take Node down: every entry point runs its body
+//! inside [`guard`], which turns a panic into an `ERR_PORT4ME_INTERNAL` error
+//! (the async task does the same on the libuv thread, where napi-rs does not
+//! catch anything).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use napi::bindgen_prelude::{Env, JsError, Unknown};
+
+/// The result type of every sync export: the error's status is the `code`.
+/// (Signatures spell it `napi::Result<T, String>`: the `#[napi]` macro
+/// recognises a `Result` return by its name.)
+pub type JsResult<T> = napi::Result<T, String>;
+
+/// Code of an error caused by a bug (a caught Rust panic).
+pub const ERR_INTERNAL: &str = "ERR_PORT4ME_INTERNAL";
+/// Node's code for an argument of the right type but an unusable value.
+pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
+
+/// An error on its way to JavaScript: a code and a message. `Send`, so it can
+/// travel back from the thread pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The stable `err.code`.
+    pub code: String,
+    /// The message, naming the bad value.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with this code and message.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Failure { code: code.to_string(), message: message.into() }
+    }
+
+    /// An `ERR_INVALID_ARG_VALUE` failure.
+    pub fn invalid_value(message: impl Into<String>) -> Self {
+        Failure::new(ERR_INVALID_ARG_VALUE, message)
+    }
+
+    /// The napi error: thrown with `code` = [`Failure::code`].
+    pub fn into_napi(self) -> napi::Error<String> {
+        napi::Error::new(self.code, self.message)
+    }
+
+    /// For async tasks, whose rejection type is fixed to `napi::Error<Status>`:
+    /// build the JS error object here, on the JS thread, and hand napi-rs a
+    /// reference to it, which it rejects the promise with verbatim.
+    pub fn into_rejection(self, env: Env) -> napi::Error {
+        let js: Unknown<'_> = JsError::from(self.into_napi()).into_unknown(env);
+        napi::Error::from(js)
+    }
+}
+
+impl From<port4me::Error> for Failure {
+    fn from(e: port4me::Error) -> Self {
+        Failure { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+impl From<Failure> for napi::Error<String> {
+    fn from(f: Failure) -> Self {
+        f.into_napi()
+    }
+}
+
+/// The message of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic payload".to_string()
+    }
+}
+
+/// Runs `f`, turning a panic into an `ERR_PORT4ME_INTERNAL` failure.
+pub fn catch<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = panic_message(payload.as_ref());
+            // Dropping a payload can itself panic; leak it instead.
+            std::mem::forget(payload);
+            Err(Failure::new(ERR_INTERNAL, format!("internal error in the port4me addon (Rust panic): {msg}")))
+        }
+    }
+}
+
+/// [`catch`] for the sync exports.
+pub fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> JsResult<T> {
+    catch(f).map_err(Failure::into_napi)
+}

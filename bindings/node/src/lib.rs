@@ -1,0 +1,33 @@
+//! Node.js addon for port4me (napi-rs).
+//!
+//! A thin binding over the `port4me` crate: no algorithm code lives here.
+//! The public JavaScript API is the `port4me` npm package (`npm/port4me`),
+//! which validates argument types, loads this addon and re-exports its
+//! functions under their documented names. The raw exports of the addon are
+//! an implementation detail of that package.
+//!
+//! One module per area, so that later areas (`Registry`, `whoHolds`,
+//! `status`, `plan`) slot in as modules of their own:
+//!
+//! * [`errors`]: how Rust errors and panics become JS `Error`s with a stable
+//!   `code`;
+//! * [`options`]: the options object and the environment it reads;
+//! * [`find`]: `port4me`, `port4meAsync`, `list` (and the CLI's `test`);
+//! * [`probe`]: `isPortFree` and the benchmark floor;
+//! * [`spec`]: `parsePorts` and the browser-unsafe lists.
+
+#![deny(clippy::all)]
+
+pub mod errors;
+pub mod find;
+pub mod options;
+pub mod probe;
+pub mod spec;
+
+use napi_derive::napi;
+
+/// The version of the Rust crates this addon was built from.
+#[napi]
+pub fn native_version() -> &'static str {
+    port4me::core::VERSION
+}

@@ -1,0 +1,174 @@
+// The rest of the public API: environment handling, list defaults, parsePorts,
+// unsafePorts, waitForPort, the ESM/CJS entry points and the addon loader.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import * as esm from 'port4me';
+import port4meDefault from 'port4me';
+import { close, listenTcp, packageDir, setPort4meEnv } from './helpers.mjs';
+
+const require = createRequire(import.meta.url);
+const cjs = require('port4me');
+const { isPortFree, list, parsePorts, port4me, port4meAsync, unsafePorts, version, waitForPort } = esm;
+
+test('ESM and CommonJS entry points are one instance', () => {
+  for (const name of ['port4me', 'port4meAsync', 'list', 'isPortFree', 'parsePorts', 'unsafePorts', 'waitForPort', 'version']) {
+    assert.equal(esm[name], cjs[name], name);
+  }
+  assert.equal(port4meDefault, cjs.port4me);
+  assert.equal(version, require('port4me/package.json').version);
+});
+
+test('process.env changes reach the addon (Node writes the real environment)', () => {
+  const restore = setPort4meEnv({ PORT4ME_USER: 'alice', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' });
+  try {
+    assert.equal(port4me(), 30845);
+    assert.equal(port4me('rstudio'), 22486);
+    process.env.PORT4ME_TOOL = 'jupyter-notebook';
+    assert.equal(port4me(), 29525);
+    assert.equal(port4me({ tool: '' }), 30845, 'an explicit empty tool overrides PORT4ME_TOOL');
+    delete process.env.PORT4ME_TOOL;
+    process.env.PORT4ME_EXCLUDE = '30845,32310';
+    assert.equal(port4me(), 19654);
+    process.env.PORT4ME_SKIP = '2';
+    assert.deepEqual(list({ n: 2 }), [15273, 31420], 'PORT4ME_EXCLUDE and PORT4ME_SKIP both apply');
+    delete process.env.PORT4ME_SKIP;
+    delete process.env.PORT4ME_EXCLUDE;
+    process.env.PORT4ME_USER = '';
+    process.env.LOGNAME = 'bob';
+    assert.deepEqual(list({ n: 2 }), [54242, 4930], 'PORT4ME_USER="" falls back to LOGNAME');
+  } finally {
+    restore();
+  }
+});
+
+test('the user falls back to the account name when no variable names one', () => {
+  const restore = setPort4meEnv({ _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' });
+  try {
+    const account = os.userInfo().username;
+    assert.deepEqual(list({ n: 3 }), list({ user: account, n: 3 }));
+    assert.deepEqual(list({ n: 3, env: {} }), list({ user: account, n: 3 }));
+  } finally {
+    restore();
+  }
+});
+
+test('list(): n defaults to PORT4ME_LIST, else 1', () => {
+  const restore = setPort4meEnv({ PORT4ME_USER: 'alice' });
+  try {
+    assert.deepEqual(list(), [30845]);
+    process.env.PORT4ME_LIST = '3';
+    assert.deepEqual(list(), [30845, 19654, 32310]);
+    assert.deepEqual(list({ n: 1 }), [30845], 'n wins over PORT4ME_LIST');
+    process.env.PORT4ME_LIST = '';
+    assert.deepEqual(list(), [30845], 'empty PORT4ME_LIST is unset');
+    // Long lists take the typed-array path; both paths agree.
+    const long = list({ n: 65535 });
+    assert.equal(long.length, 65535);
+    assert.ok(Array.isArray(long) && long.every((p) => Number.isInteger(p) && p >= 1024 && p <= 65535));
+    assert.deepEqual(long.slice(0, 63), list({ n: 63 }));
+    assert.deepEqual(list({ n: 64 }), long.slice(0, 64));
+    assert.equal(list({ n: 1 << 20 }).length, 1 << 20);
+  } finally {
+    restore();
+  }
+});
+
+test('SPEC anchors through options', () => {
+  const env = { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
+  const a = (o) => port4me({ user: 'alice', env, ...o });
+  assert.deepEqual(list({ user: 'alice', n: 10 }), [30845, 19654, 32310, 63992, 15273, 31420, 62779, 55372, 24143, 41300]);
+  assert.deepEqual(list({ user: 'bob', n: 5 }), [54242, 4930, 42139, 14723, 55707]);
+  assert.equal(port4me({ user: 'carol', env }), 34307);
+  assert.equal(a({ exclude: [30845, 32310] }), 19654);
+  assert.equal(a({ include: '2000-2123,4321,10000-10999' }), 10451);
+  assert.equal(a({ include: ['2000-2123', 4321, '10000-10999'] }), 10451);
+  assert.equal(a({ include: '1-1023' }), 470);
+  assert.equal(a({ include: '1-1023', exclude: [470, 403] }), 859);
+  assert.equal(a({ prepend: '2000-2009', include: '1-1023' }), 2000);
+  assert.deepEqual(list({ user: 'alice', prepend: [4321, 11001], n: 5 }), [4321, 11001, 30845, 19654, 32310]);
+  assert.equal(a({ skip: 2 }), 32310);
+  assert.deepEqual(list({ user: 'alice', n: 3, skip: 2 }), [32310, 63992, 15273]);
+  assert.deepEqual(list({ user: 'bob', n: 2, skip: 1, exclude: '54242,14723' }), [42139, 55707]);
+});
+
+test('port4meAsync gives the same answers', async () => {
+  const env = { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
+  assert.equal(await port4meAsync({ user: 'alice', tool: 'rstudio', env }), 22486);
+  const answers = await Promise.all(Array.from({ length: 32 }, () => port4meAsync({ user: 'alice', env })));
+  assert.ok(answers.every((p) => p === 30845));
+});
+
+test('parsePorts and unsafePorts', () => {
+  assert.deepEqual(parsePorts('5 3-4,5'), [5, 3, 4]);
+  assert.deepEqual(parsePorts(' 0, ,80\n443 '), [80, 443]);
+  assert.deepEqual(parsePorts('{firefox}'), unsafePorts.firefox);
+  assert.ok(unsafePorts.chrome.includes(10080) && unsafePorts.chrome.includes(6000));
+  assert.equal(unsafePorts.firefox.length, 58);
+  assert.ok(Object.isFrozen(unsafePorts) && Object.isFrozen(unsafePorts.chrome));
+});
+
+test('isPortFree on a free and a busy port', async () => {
+  const server = await listenTcp('127.0.0.1');
+  const { port } = server.address();
+  assert.equal(isPortFree(port), false);
+  await close(server);
+  assert.equal(isPortFree(port), true);
+});
+
+test('waitForPort: true once something listens, false on timeout', async () => {
+  const server = await listenTcp('127.0.0.1');
+  const { port } = server.address();
+  await close(server);
+  const started = Date.now();
+  assert.equal(await waitForPort(port, { timeoutMs: 300, intervalMs: 20 }), false);
+  assert.ok(Date.now() - started >= 250, 'waited for the timeout');
+  // Start listening a little later; the wait sees it.
+  let late;
+  setTimeout(async () => {
+    late = await listenTcp('127.0.0.1', port);
+  }, 150);
+  assert.equal(await waitForPort(port, { timeoutMs: 5000, intervalMs: 20 }), true);
+  await close(late);
+  // An explicit host, and an abort.
+  const v4 = await listenTcp('127.0.0.1');
+  assert.equal(await waitForPort(v4.address().port, { host: '127.0.0.1' }), true);
+  await close(v4);
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(new Error('stop')), 50);
+  await assert.rejects(waitForPort(port, { timeoutMs: 5000, signal: controller.signal }), /stop/);
+  void net;
+});
+
+test('loader: a missing platform package is named in the error', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-loader-'));
+  try {
+    // The package alone, with no platform package next to it or installed.
+    const pkg = path.join(dir, 'node_modules', 'port4me');
+    cpSync(packageDir, pkg, { recursive: true, filter: (src) => !src.includes(`${path.sep}test`) });
+    const r = spawnSync(process.execPath, ['-e', "try { require('port4me') } catch (e) { console.log(e.code); console.log(e.message); process.exit(3) }"], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, PORT4ME_NATIVE_ADDON: '' },
+    });
+    assert.equal(r.status, 3, r.stderr);
+    assert.match(r.stdout, /^ERR_PORT4ME_NATIVE_MISSING$/m);
+    assert.match(r.stdout, /port4me-linux-x64-gnu|port4me-[a-z0-9]+-[a-z0-9]+/);
+    assert.match(r.stdout, /npm install port4me-/);
+    // PORT4ME_NATIVE_ADDON points the loader at an explicit file.
+    const addon = require('port4me')._internal.nativePath;
+    const ok = spawnSync(process.execPath, ['-e', "console.log(require('port4me').list({ user: 'alice', n: 2 }).join(' '))"], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, PORT4ME_NATIVE_ADDON: addon },
+    });
+    assert.equal(ok.stdout.trim(), '30845 19654', ok.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

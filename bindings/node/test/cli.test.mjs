@@ -1,0 +1,109 @@
+// `npx port4me`: the bin of the npm package, through the addon.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { cleanEnv, close, here, listenTcp, packageDir } from './helpers.mjs';
+
+const cli = path.join(packageDir, 'cli.mjs');
+const anyFree = { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
+
+function run(args, extraEnv = anyFree) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: cleanEnv(extraEnv) });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const anchors = [
+  [['--user=alice', '--list=5'], '30845\n19654\n32310\n63992\n15273\n'],
+  [['--user', 'alice', '--list', '10'], '30845\n19654\n32310\n63992\n15273\n31420\n62779\n55372\n24143\n41300\n'],
+  [['--user=bob', '--list=5'], '54242\n4930\n42139\n14723\n55707\n'],
+  [['--user=carol'], '34307\n'],
+  [['--user=alice', 'rstudio'], '22486\n'],
+  [['--user=alice', '--tool=jupyter-notebook'], '29525\n'],
+  [['--user=alice', '--tool=jupyter-notebook', 'rstudio'], '29525\n'],
+  [['--user=alice', '--exclude=30845,32310'], '19654\n'],
+  [['--user=alice', '--include=2000-2123,4321,10000-10999'], '10451\n'],
+  [['--user=alice', '--include=1-1023', '--exclude=470,403'], '859\n'],
+  [['--user=alice', '--prepend=4321,11001', '--list=5'], '4321\n11001\n30845\n19654\n32310\n'],
+  [['--user=alice', '--skip=2'], '32310\n'],
+  [['--user=alice', '--list=3', '--skip=2'], '32310\n63992\n15273\n'],
+  [['--user=bob', '--list=2', '--skip=1', '--exclude=54242,14723'], '42139\n55707\n'],
+];
+
+for (const [args, expected] of anchors) {
+  test(`port4me ${args.join(' ')}`, () => {
+    const r = run(args);
+    assert.equal(r.stderr, '');
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, expected);
+  });
+}
+
+test('environment: PORT4ME_USER, PORT4ME_TOOL, PORT4ME_LIST', () => {
+  assert.equal(run([], { ...anyFree, PORT4ME_USER: 'alice', PORT4ME_TOOL: 'rstudio' }).stdout, '22486\n');
+  assert.equal(run([], { ...anyFree, USER: 'alice', PORT4ME_LIST: '3' }).stdout, '30845\n19654\n32310\n');
+  assert.equal(run(['--list=1'], { ...anyFree, USER: 'alice', PORT4ME_LIST: '3' }).stdout, '30845\n');
+});
+
+test('--test: exit 0 when free, 1 when in use', async () => {
+  const server = await listenTcp('127.0.0.1');
+  const { port } = server.address();
+  try {
+    const busy = run([`--test=${port}`], {});
+    assert.deepEqual([busy.status, busy.stdout, busy.stderr], [1, '', '']);
+    const busyEnv = run([], { PORT4ME_TEST: String(port) });
+    assert.equal(busyEnv.status, 1);
+    // The testing hook answers "free" for everything.
+    assert.equal(run([`--test=${port}`]).status, 0);
+  } finally {
+    await close(server);
+  }
+  assert.equal(run([`--test=${port}`], {}).status, 0);
+});
+
+test('--version and --help', () => {
+  const v = run(['--version']);
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  const h = run(['--help']);
+  assert.equal(h.status, 0);
+  for (const flag of ['--tool', '--user', '--prepend', '--include', '--exclude', '--skip', '--list', '--test', '--version', '--help']) {
+    assert.ok(h.stdout.includes(flag), flag);
+  }
+});
+
+const errors = [
+  // [args, exit status, words in the message]
+  [['--user=alice', '--exclude=80,foo'], 1, ['foo']],
+  [['--user=alice', '--include=5-3'], 1, ['5-3']],
+  [['--user=alice', '--include=2000', '--exclude=2000'], 1, ['exclude']],
+  [['--user=alice', '--list=0'], 2, ['--list']],
+  [['--user=alice', '--list=foo'], 2, ['--list', 'foo']],
+  [['--user=alice', '--skip=-1'], 2, ['--skip', '-1']],
+  [['--user=alice', '--list=99999999'], 1, ['list count']],
+  [['--test=70000'], 2, ['70000']],
+  [['--test=abc'], 2, ['abc']],
+  [['--bogus'], 2, ['--bogus']],
+  [['a', 'b'], 2, ['TOOL']],
+  [['--user=alice'], 1, ['_PORT4ME_CHECK_AVAILABLE_PORTS_'], { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'yes' }],
+  [['--user=alice'], 1, ['PORT4ME_SKIP'], { ...anyFree, PORT4ME_SKIP: 'x' }],
+];
+
+for (const [args, status, words, env] of errors) {
+  test(`error: port4me ${args.join(' ')}${env ? ` with ${JSON.stringify(env)}` : ''}`, () => {
+    const r = run(args, env);
+    assert.equal(r.status, status, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^Error: /);
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, 'one line');
+    for (const w of words) assert.ok(r.stderr.includes(w), `${JSON.stringify(r.stderr)} should mention ${w}`);
+  });
+}
+
+test('the bin is installed as node_modules/.bin/port4me', () => {
+  const bin = path.join(here, '..', 'node_modules', '.bin', 'port4me');
+  assert.ok(existsSync(bin), bin);
+  const r = spawnSync(bin, ['--user=alice', '--list=2'], { encoding: 'utf8', env: cleanEnv(anyFree) });
+  assert.equal(r.stdout, '30845\n19654\n');
+});

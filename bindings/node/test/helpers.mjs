@@ -1,0 +1,103 @@
+// Shared bits of the test suite.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..', '..');
+export const packageDir = path.join(repoRoot, 'npm', 'port4me');
+
+/** Whether `name` is a variable port4me reads. */
+export function isPort4meVar(name) {
+  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || ['LOGNAME', 'USER', 'LNAME', 'USERNAME'].includes(name);
+}
+
+/** A copy of `process.env` without any variable port4me reads, plus `extra`. */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!isPort4meVar(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/** Replaces every port4me variable of `process.env` with `vars`; returns a restore function. */
+export function setPort4meEnv(vars) {
+  const saved = {};
+  for (const k of Object.keys(process.env)) {
+    if (isPort4meVar(k)) {
+      saved[k] = process.env[k];
+      delete process.env[k];
+    }
+  }
+  for (const [k, v] of Object.entries(vars)) process.env[k] = v;
+  return () => {
+    for (const k of Object.keys(process.env)) if (isPort4meVar(k)) delete process.env[k];
+    Object.assign(process.env, saved);
+  };
+}
+
+/** Asserts that `fn` throws an error with `code` whose message contains every one of `mentions`. */
+export function assertThrowsCode(fn, code, ...mentions) {
+  let thrown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown, `expected ${code}, but nothing was thrown`);
+  assert.ok(thrown instanceof Error, `expected an Error, got ${thrown}`);
+  assert.equal(thrown.code, code, `wrong code for: ${thrown.message}`);
+  for (const m of mentions) assert.ok(thrown.message.includes(String(m)), `message ${JSON.stringify(thrown.message)} should mention ${JSON.stringify(String(m))}`);
+  return thrown;
+}
+
+/** Async version of {@link assertThrowsCode}: the promise must reject. */
+export async function assertRejectsCode(promise, code, ...mentions) {
+  let thrown;
+  try {
+    await promise;
+  } catch (err) {
+    thrown = err;
+  }
+  assert.ok(thrown, `expected a rejection with ${code}`);
+  assert.equal(thrown.code, code, `wrong code for: ${thrown.message}`);
+  for (const m of mentions) assert.ok(thrown.message.includes(String(m)), `message ${JSON.stringify(thrown.message)} should mention ${JSON.stringify(String(m))}`);
+  return thrown;
+}
+
+/** A TCP server listening on `host` (port chosen by the kernel). */
+export function listenTcp(host, port = 0) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host, port, ipv6Only: host === '::' ? false : undefined }, () => resolve(server));
+  });
+}
+
+/** A UDP socket bound on `host`. */
+export function bindUdp(host, port = 0) {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    socket.once('error', reject);
+    socket.bind(port, host, () => resolve(socket));
+  });
+}
+
+export function close(handle) {
+  return new Promise((resolve) => handle.close(() => resolve()));
+}
+
+let ipv6;
+/** Whether this machine has an IPv6 loopback. */
+export async function hasIpv6() {
+  if (ipv6 === undefined) {
+    try {
+      await close(await listenTcp('::1'));
+      ipv6 = true;
+    } catch {
+      ipv6 = false;
+    }
+  }
+  return ipv6;
+}

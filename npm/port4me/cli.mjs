@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// `npx port4me [TOOL] [options]`: the port4me command line, through the
+// native addon. Same flags and output as the native CLI and the reference:
+// the port as digits on stdout, `--list` one port per line, `--test` exit
+// status 0 (free) or 1 (in use), errors as `Error: ...` on stderr with a
+// non-zero exit status (2 for usage errors, 1 otherwise).
+import { parseArgs } from 'node:util';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+const USAGE = `Usage: port4me [TOOL] [options]
+
+Get the same, personal, free TCP port over and over.
+
+Arguments:
+  TOOL                Used in the seed, to get a different port sequence per tool
+
+Options:
+  --tool=TOOL         Same as the TOOL argument (wins over it)
+  --user=USER         Used in the seed (default: PORT4ME_USER, LOGNAME, USER, LNAME, USERNAME)
+  --prepend=PORTS     Ports to try first, e.g. 4321,11001
+  --include=PORTS     Only consider these ports, e.g. 2000-2999,4321
+  --exclude=PORTS     Never consider these ports
+  --skip=N            Skip the first N candidates
+  --list=N            Print the first N candidates (without probing) instead of a free port
+  --test=PORT         Exit 0 if PORT is free, 1 if it is in use; all other options are ignored
+  --version           Print the version
+  -h, --help          Print this help
+
+PORTS is a list of ports and ranges A-B separated by commas or spaces; the
+tokens {chrome} and {firefox} stand for the ports those browsers block.
+
+Environment: PORT4ME_USER, PORT4ME_TOOL, PORT4ME_PREPEND, PORT4ME_INCLUDE,
+PORT4ME_EXCLUDE and their _SITE variants, PORT4ME_EXCLUDE_UNSAFE, PORT4ME_SKIP,
+PORT4ME_LIST, PORT4ME_TEST.
+`;
+
+class UsageError extends Error {}
+
+function fail(err) {
+  const message = err && err.message ? err.message : String(err);
+  process.stderr.write(`Error: ${message}\n`);
+  process.exitCode = err instanceof UsageError ? 2 : 1;
+}
+
+function count(text, flag, what) {
+  if (/^-\d+$/.test(text)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" must not be negative`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is not a whole number`);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is too large`);
+  return n;
+}
+
+function main(argv) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        tool: { type: 'string' },
+        user: { type: 'string' },
+        prepend: { type: 'string' },
+        include: { type: 'string' },
+        exclude: { type: 'string' },
+        skip: { type: 'string' },
+        list: { type: 'string' },
+        test: { type: 'string' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${err.message} (see port4me --help)`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const api = require('./index.cjs');
+  if (values.version) {
+    process.stdout.write(`${api.version}\n`);
+    return;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(`expected at most one TOOL argument, got ${positionals.length}: ${positionals.join(' ')}`);
+  }
+
+  const testText = values.test ?? (process.env.PORT4ME_TEST || '').trim();
+  if (testText !== '') {
+    const flag = values.test !== undefined ? '--test' : 'PORT4ME_TEST';
+    const port = count(testText, flag, 'port');
+    if (port < 1 || port > 65535) throw new UsageError(`invalid port in ${flag}: ${testText} is outside 1-65535`);
+    process.exitCode = api._internal.testPort(port) ? 0 : 1;
+    return;
+  }
+
+  const options = {};
+  const tool = values.tool ?? positionals[0];
+  if (tool !== undefined) options.tool = tool;
+  for (const key of ['user', 'prepend', 'include', 'exclude']) {
+    if (values[key] !== undefined) options[key] = values[key];
+  }
+  if (values.skip !== undefined) options.skip = count(values.skip, '--skip', 'skip');
+
+  let listMode = false;
+  if (values.list !== undefined) {
+    options.n = count(values.list, '--list', 'list count');
+    if (options.n === 0) throw new UsageError('invalid list count in --list: "0" must be at least 1');
+    listMode = true;
+  } else if ((process.env.PORT4ME_LIST || '').trim() !== '') {
+    listMode = true; // the addon reads the count from PORT4ME_LIST
+  }
+  if (listMode) {
+    process.stdout.write(`${api.list(options).join('\n')}\n`);
+  } else {
+    process.stdout.write(`${api.port4me(options)}\n`);
+  }
+}
+
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
+try {
+  main(process.argv.slice(2));
+} catch (err) {
+  fail(err);
+}

@@ -1,0 +1,383 @@
+'use strict';
+// port4me for Node.js: the same, personal, free TCP port, every time.
+//
+// This file is the whole public API (index.mjs re-exports it, so ESM and
+// CommonJS share one instance). It checks argument *types* here, with Node's
+// ERR_INVALID_ARG_TYPE, and hands everything else to the native addon, which
+// checks *values* (ranges, specifications, environment variables) and throws
+// Errors whose `code` is stable: ERR_PORT4ME_INVALID_SPEC,
+// ERR_PORT4ME_INVALID_PORT, ERR_PORT4ME_INVALID_NUMBER,
+// ERR_PORT4ME_EMPTY_SET, ERR_PORT4ME_NO_FREE_PORT, ERR_PORT4ME_PROBE, ...
+
+const net = require('node:net');
+const { isMainThread } = require('node:worker_threads');
+const { loadNative, platformTriple } = require('./binding.cjs');
+
+const { addon: native, path: nativePath } = loadNative();
+const { version } = require('./package.json');
+
+// ---------------------------------------------------------------------------
+// Errors
+
+function describe(value) {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    if (Array.isArray(value)) return 'an instance of Array';
+    const ctor = value.constructor && value.constructor.name;
+    return ctor ? `an instance of ${ctor}` : 'type object';
+  }
+  let shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' ? String(value) : JSON.stringify(value);
+  if (shown && shown.length > 40) shown = `${shown.slice(0, 37)}...`;
+  return `type ${typeof value} (${shown})`;
+}
+
+function codedError(Ctor, code, message) {
+  const err = new Ctor(message);
+  err.code = code;
+  return err;
+}
+
+function invalidType(name, expected, value) {
+  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${name.includes('.') || name.includes('[') ? 'property' : 'argument'} must be ${expected}. Received ${describe(value)}`);
+}
+
+function invalidValue(name, message) {
+  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The "${name}" ${name.includes('.') ? 'property' : 'argument'} ${message}`);
+}
+
+// napi-rs reports its own conversion failures with napi status names as the
+// code. The checks below should make them unreachable; if one slips through,
+// it still surfaces as ERR_INVALID_ARG_TYPE.
+const NAPI_STATUS_CODES = new Set([
+  'InvalidArg', 'ObjectExpected', 'StringExpected', 'NameExpected', 'FunctionExpected', 'NumberExpected',
+  'BooleanExpected', 'ArrayExpected', 'BigintExpected', 'DateExpected', 'GenericFailure',
+]);
+
+function fixCode(err) {
+  if (err && NAPI_STATUS_CODES.has(err.code)) {
+    err.message = `${err.message} (napi status ${err.code})`;
+    err.code = 'ERR_INVALID_ARG_TYPE';
+  }
+  return err;
+}
+
+function call(fn, a, b) {
+  try {
+    return fn(a, b);
+  } catch (err) {
+    throw fixCode(err);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Argument checks
+
+const RELEVANT_USER_VARS = new Set(['LOGNAME', 'USER', 'LNAME', 'USERNAME']);
+
+function isRelevantVar(name) {
+  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || RELEVANT_USER_VARS.has(name);
+}
+
+/** The variables port4me reads, copied from `process.env` (used in worker threads). */
+function envSnapshot() {
+  const out = {};
+  const env = process.env;
+  for (const key of Object.keys(env)) {
+    if (isRelevantVar(key)) out[key] = env[key];
+  }
+  return out;
+}
+
+function checkString(value, name) {
+  if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
+  return value;
+}
+
+function checkNumber(value, name) {
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
+  return value;
+}
+
+function isPortNumber(n) {
+  return Number.isInteger(n) && n >= 1 && n <= 65535;
+}
+
+function portRangeError(source, n) {
+  const why = Number.isInteger(n) ? 'is outside 1-65535' : 'is not an integer in 1-65535';
+  return codedError(Error, 'ERR_PORT4ME_INVALID_PORT', `invalid port in ${source}: ${n} ${why}`);
+}
+
+// Ports: a specification string, or an array of port numbers and/or
+// specification strings. An all-number array goes to the addon as numbers
+// (it checks each one); a mixed array becomes one specification string.
+function checkPorts(value, name) {
+  if (typeof value === 'string') return value;
+  if (!Array.isArray(value)) throw invalidType(`options.${name}`, 'a port specification string or an array of port numbers', value);
+  let allNumbers = true;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (typeof item === 'number') continue;
+    if (typeof item === 'string') {
+      allNumbers = false;
+      continue;
+    }
+    throw invalidType(`options.${name}[${i}]`, 'a port number or a port specification string', item);
+  }
+  if (allNumbers) return value;
+  for (const item of value) {
+    if (typeof item === 'number' && !isPortNumber(item)) throw portRangeError(name, item);
+  }
+  return value.join(',');
+}
+
+// From this many ports on, list() takes the typed-array path.
+const LONG_LIST = 64;
+
+const OPTION_KEYS = new Set(['tool', 'user', 'prepend', 'include', 'exclude', 'skip', 'maxTries', 'host', 'protocol', 'env']);
+const LIST_OPTION_KEYS = new Set([...OPTION_KEYS, 'n']);
+
+function checkEnv(value) {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw invalidType('options.env', 'an object of environment variables', value);
+  }
+  const out = {};
+  for (const key of Object.keys(value)) {
+    const v = value[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'string') throw invalidType(`options.env.${key}`, 'of type string', v);
+    if (isRelevantVar(key)) out[key] = v;
+  }
+  return out;
+}
+
+/**
+ * Checks an options argument and returns a fresh object for the addon (with
+ * `env` filled in on worker threads, whose `process.env` is not the process
+ * environment the addon would otherwise read).
+ */
+function normalize(options, fn, keys) {
+  if (options === undefined) return isMainThread ? undefined : { env: envSnapshot() };
+  if (typeof options === 'string') options = { tool: options };
+  else if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidType('options', 'a string (the tool) or an options object', options);
+  }
+  const out = {};
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+    if (!keys.has(key)) {
+      if (key === 'n') throw invalidValue('options.n', `is only accepted by list(). Received ${describe(value)}`);
+      throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts ${[...keys].join(', ')})`);
+    }
+    if (value === undefined) continue;
+    switch (key) {
+      case 'tool':
+      case 'user':
+      case 'host':
+      case 'protocol':
+        out[key] = checkString(value, `options.${key}`);
+        break;
+      case 'prepend':
+      case 'include':
+      case 'exclude':
+        out[key] = checkPorts(value, key);
+        break;
+      case 'skip':
+      case 'maxTries':
+      case 'n':
+        out[key] = checkNumber(value, `options.${key}`);
+        break;
+      case 'env':
+        out.env = checkEnv(value);
+        break;
+    }
+  }
+  if (!isMainThread && out.env === undefined) out.env = envSnapshot();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// API
+
+/**
+ * The first free port of your personal port4me sequence.
+ * `port4me('vite')` or `port4me({ tool, user, prepend, include, exclude, skip, maxTries, host, protocol, env })`.
+ */
+function port4me(options) {
+  if (isMainThread && (typeof options === 'string' || options === undefined)) {
+    // Fast path: no options object to build or convert.
+    return call(native.findTool, options);
+  }
+  return call(native.find, normalize(options, 'port4me', OPTION_KEYS));
+}
+
+/** Like `port4me()`, computed on the libuv thread pool. Bad arguments reject. */
+async function port4meAsync(options) {
+  const opts = normalize(options, 'port4meAsync', OPTION_KEYS);
+  try {
+    return await native.findAsync(opts);
+  } catch (err) {
+    throw fixCode(err);
+  }
+}
+
+/**
+ * The first `n` candidates of the sequence, without probing. `n` defaults to
+ * `PORT4ME_LIST`, else 1.
+ */
+function list(options) {
+  if (typeof options === 'string') throw invalidType('options', 'an options object', options);
+  const opts = normalize(options, 'list', LIST_OPTION_KEYS);
+  if (opts !== undefined && typeof opts.n === 'number' && opts.n >= LONG_LIST) {
+    // Long lists come back as one Uint16Array; copying it into an array here
+    // is ~10x cheaper than creating the array element by element through napi.
+    const typed = call(native.listTyped, opts);
+    const out = new Array(typed.length);
+    for (let i = 0; i < typed.length; i++) out[i] = typed[i];
+    return out;
+  }
+  return call(native.list, opts);
+}
+
+function checkProbeOptions(options, fn) {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidType('options', 'an object', options);
+  }
+  const out = {};
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+    if (key !== 'host' && key !== 'protocol') {
+      throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts host, protocol)`);
+    }
+    if (value !== undefined) out[key] = checkString(value, `options.${key}`);
+  }
+  return out;
+}
+
+/** Whether `port` is free right now (a real bind; TCP on every local address by default). */
+function isPortFree(port, options) {
+  checkNumber(port, 'port');
+  return call(native.isPortFree, port, checkProbeOptions(options, 'isPortFree'));
+}
+
+/** The ports of a specification such as `"2000-2009,4321,{chrome}"`, in order, each once. */
+function parsePorts(spec) {
+  checkString(spec, 'spec');
+  return call(native.parsePorts, spec);
+}
+
+const unsafePorts = (() => {
+  const lists = native.unsafePortLists();
+  return Object.freeze({ chrome: Object.freeze(lists.chrome), firefox: Object.freeze(lists.firefox) });
+})();
+
+function tryConnect(host, port, timeoutMs) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let settled = false;
+    const done = (ok) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), Math.max(1, Math.min(timeoutMs, 2000)));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (signal) signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    function onAbort() {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Resolves `true` once something accepts TCP connections on `port` (at `host`,
+ * or at 127.0.0.1 or ::1), `false` when `timeoutMs` (default 10000) passes first.
+ */
+async function waitForPort(port, options) {
+  checkNumber(port, 'port');
+  if (!isPortNumber(port)) throw portRangeError('port', port);
+  let host;
+  let timeoutMs = 10000;
+  let intervalMs = 100;
+  let signal;
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw invalidType('options', 'an object', options);
+    for (const key of Object.keys(options)) {
+      const value = options[key];
+      if (value === undefined) continue;
+      switch (key) {
+        case 'host':
+          host = checkString(value, 'options.host');
+          break;
+        case 'timeoutMs':
+        case 'intervalMs':
+          checkNumber(value, `options.${key}`);
+          if (!(value >= 0) || !Number.isFinite(value)) {
+            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.${key}" is out of range. It must be a finite number >= 0. Received ${value}`);
+          }
+          if (key === 'timeoutMs') timeoutMs = value;
+          else intervalMs = value;
+          break;
+        case 'signal':
+          if (value === null || typeof value !== 'object' || typeof value.aborted !== 'boolean') {
+            throw invalidType('options.signal', 'an instance of AbortSignal', value);
+          }
+          signal = value;
+          break;
+        default:
+          throw invalidValue('options', `has an unknown property "${key}" (waitForPort() accepts host, timeoutMs, intervalMs, signal)`);
+      }
+    }
+  }
+  const hosts = host === undefined ? ['127.0.0.1', '::1'] : [host];
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (signal && signal.aborted) throw signal.reason;
+    for (const h of hosts) {
+      if (await tryConnect(h, port, deadline - Date.now())) return true;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(Math.max(intervalMs, 1), left), signal);
+  }
+}
+
+module.exports = {
+  port4me,
+  port4meAsync,
+  list,
+  isPortFree,
+  parsePorts,
+  unsafePorts,
+  waitForPort,
+  version,
+};
+
+// Not part of the documented API: used by the CLI, the Vite plugin, tests and
+// benchmarks.
+Object.defineProperty(module.exports, '_internal', {
+  enumerable: false,
+  value: Object.freeze({
+    native,
+    nativePath,
+    platformTriple,
+    normalize: (options, fn = 'port4me', forList = false) => normalize(options, fn, forList ? LIST_OPTION_KEYS : OPTION_KEYS),
+    testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
+    codedError,
+  }),
+});

@@ -1,0 +1,97 @@
+'use strict';
+// Vite plugin: give the dev server (and `vite preview`) your personal
+// port4me port instead of 5173/4173.
+//
+//   import port4me from 'port4me/vite';
+//   export default { plugins: [port4me()] };
+//
+// When the config does not set `server.port` (dev) or `preview.port`
+// (preview), the plugin sets it to `port4me('vite')` (tool configurable) with
+// `strictPort: true`, so Vite fails loudly if the port is taken between the
+// choice and the listen instead of drifting to port + 1. A port set in the
+// config or on the command line (`vite --port 3000`) is left alone. The
+// choice and the reason are logged through Vite's logger.
+
+const api = require('./index.cjs');
+
+const PLUGIN_KEYS = new Set(['server', 'preview', 'log']);
+
+function checkBoolean(options, key) {
+  const value = options[key];
+  if (value !== undefined && typeof value !== 'boolean') {
+    const err = new TypeError(`The "options.${key}" property must be of type boolean. Received type ${typeof value}`);
+    err.code = 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+  return value;
+}
+
+/**
+ * @param {import('./vite').Port4meViteOptions} [options]
+ * @returns {import('vite').Plugin}
+ */
+function port4mePlugin(options) {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    const err = new TypeError('The "options" argument must be an options object');
+    err.code = 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+  const useServer = checkBoolean(options, 'server') ?? true;
+  const usePreview = checkBoolean(options, 'preview') ?? true;
+  const log = checkBoolean(options, 'log') ?? true;
+  const query = { tool: 'vite' };
+  for (const key of Object.keys(options)) {
+    if (!PLUGIN_KEYS.has(key) && options[key] !== undefined) query[key] = options[key];
+  }
+  // Check the port4me options now, when the config is loaded (listing one
+  // candidate resolves everything without probing).
+  api.list({ ...query, n: 1 });
+
+  const notes = [];
+
+  function choose(section, userSection) {
+    const port = api.port4me(query);
+    // Why this port: the candidates before it were in use.
+    let skipped = [];
+    try {
+      const first = api.list({ ...query, n: 16 });
+      const i = first.indexOf(port);
+      skipped = i >= 0 ? first.slice(0, i) : first;
+    } catch {
+      // Listing cannot fail where finding succeeded; never let the log break the server.
+    }
+    const strict = userSection && typeof userSection.strictPort === 'boolean' ? userSection.strictPort : true;
+    let why = `the first free port of this user's port4me sequence for tool "${query.tool}"`;
+    if (skipped.length > 0) {
+      why += skipped.length < 16 ? `; ${skipped.join(', ')} ${skipped.length === 1 ? 'was' : 'were'} in use` : '; more than 16 earlier candidates were in use';
+    }
+    notes.push(`port4me: ${section}.port = ${port} (${why})${strict ? '' : '; strictPort is false in the config, so Vite may still move to another port'}`);
+    return { port, strictPort: strict };
+  }
+
+  return {
+    name: 'port4me',
+    config(config, env) {
+      if (env.command !== 'serve') return undefined;
+      const section = env.isPreview ? 'preview' : 'server';
+      if ((section === 'server' && !useServer) || (section === 'preview' && !usePreview)) return undefined;
+      const userSection = config[section];
+      if (section === 'server' && userSection && userSection.middlewareMode) return undefined;
+      if (userSection && userSection.port !== undefined && userSection.port !== null) {
+        notes.push(`port4me: ${section}.port = ${userSection.port} is set in the config or on the command line; port4me left it alone`);
+        return undefined;
+      }
+      return { [section]: choose(section, userSection) };
+    },
+    configResolved(config) {
+      if (!log) return;
+      for (const note of notes.splice(0)) config.logger.info(note, { timestamp: true });
+    },
+  };
+}
+
+// CommonJS: `require('port4me/vite').default` (or `.port4mePlugin`).
+Object.defineProperty(exports, '__esModule', { value: true });
+exports.default = port4mePlugin;
+exports.port4mePlugin = port4mePlugin;
