@@ -3,7 +3,7 @@
 // native addon. Same flags and output as the native CLI and the reference:
 // the port as digits on stdout, `--list` one port per line, `--test` exit
 // status 0 (free) or 1 (in use), errors as `Error: ...` on stderr with a
-// non-zero exit status (2 for usage errors, 1 otherwise).
+// exit status 2, like the native CLI (1 is reserved for `--test`: in use).
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 
@@ -41,7 +41,7 @@ class UsageError extends Error {}
 function fail(err) {
   const message = err && err.message ? err.message : String(err);
   process.stderr.write(`Error: ${message}\n`);
-  process.exitCode = err instanceof UsageError ? 2 : 1;
+  process.exitCode = 2;
 }
 
 function count(text, flag, what) {

@@ -75,19 +75,19 @@ test('--version and --help', () => {
 
 const errors = [
   // [args, exit status, words in the message]
-  [['--user=alice', '--exclude=80,foo'], 1, ['foo']],
-  [['--user=alice', '--include=5-3'], 1, ['5-3']],
-  [['--user=alice', '--include=2000', '--exclude=2000'], 1, ['exclude']],
+  [['--user=alice', '--exclude=80,foo'], 2, ['foo']],
+  [['--user=alice', '--include=5-3'], 2, ['5-3']],
+  [['--user=alice', '--include=2000', '--exclude=2000'], 2, ['exclude']],
   [['--user=alice', '--list=0'], 2, ['--list']],
   [['--user=alice', '--list=foo'], 2, ['--list', 'foo']],
   [['--user=alice', '--skip=-1'], 2, ['--skip', '-1']],
-  [['--user=alice', '--list=99999999'], 1, ['list count']],
+  [['--user=alice', '--list=99999999'], 2, ['list count']],
   [['--test=70000'], 2, ['70000']],
   [['--test=abc'], 2, ['abc']],
   [['--bogus'], 2, ['--bogus']],
   [['a', 'b'], 2, ['TOOL']],
-  [['--user=alice'], 1, ['_PORT4ME_CHECK_AVAILABLE_PORTS_'], { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'yes' }],
-  [['--user=alice'], 1, ['PORT4ME_SKIP'], { ...anyFree, PORT4ME_SKIP: 'x' }],
+  [['--user=alice'], 2, ['_PORT4ME_CHECK_AVAILABLE_PORTS_'], { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'yes' }],
+  [['--user=alice'], 2, ['PORT4ME_SKIP'], { ...anyFree, PORT4ME_SKIP: 'x' }],
 ];
 
 for (const [args, status, words, env] of errors) {
