@@ -63,8 +63,16 @@ impl fmt::Debug for ItemText {
 }
 
 impl fmt::Display for ItemText {
+    /// Control characters are shown escaped (`\u{1c}`), so that an item
+    /// such as `"80\x1c443"` cannot pass for `"80443"` in a message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())?;
+        for c in self.as_str().chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
         if self.truncated {
             f.write_str("...")?;
         }

@@ -50,7 +50,7 @@ pub mod unsafe_ports;
 
 pub use error::{Error, SpecError, SpecErrorKind};
 pub use hash::{seed_hash, string_hash};
-pub use lcg::Lcg;
+pub use lcg::{FastLcg, Lcg};
 #[cfg(feature = "alloc")]
 pub use query::Query;
 pub use sequence::Candidates;

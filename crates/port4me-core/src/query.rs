@@ -133,9 +133,7 @@ impl Resolved {
     /// run out.
     pub fn list(&self, n: usize) -> Result<Vec<u16>, Error> {
         let mut out = Vec::with_capacity(n.min(65536));
-        for p in self.candidates().take(n) {
-            out.push(p?);
-        }
+        self.candidates().fill(&mut out, n)?;
         Ok(out)
     }
 }

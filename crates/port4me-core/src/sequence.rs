@@ -12,7 +12,7 @@
 //! gives up after one full period without a hit.
 
 use crate::error::Error;
-use crate::lcg::{Lcg, PERIOD};
+use crate::lcg::{FastLcg, PERIOD};
 use crate::set::PortSet;
 
 /// The allowed set: `include` (or 1024-65535 when `include` is empty) minus
@@ -37,7 +37,7 @@ pub struct Candidates<'a> {
     next_prepend: usize,
     allowed: &'a PortSet,
     allowed_empty: bool,
-    lcg: Lcg,
+    lcg: FastLcg,
     skip: u64,
 }
 
@@ -46,7 +46,7 @@ impl<'a> Candidates<'a> {
     /// the LCG values in `allowed` (which must already exclude what should be
     /// excluded; see [`allowed_set`]).
     pub fn new(seed: u32, prepend: &'a [u16], allowed: &'a PortSet) -> Self {
-        Candidates { prepend, next_prepend: 0, allowed, allowed_empty: allowed.is_empty(), lcg: Lcg::new(seed), skip: 0 }
+        Candidates { prepend, next_prepend: 0, allowed, allowed_empty: allowed.is_empty(), lcg: FastLcg::new(seed), skip: 0 }
     }
 
     /// Drops the first `n` candidates lazily (on the first call to `next`).
@@ -73,6 +73,41 @@ impl<'a> Candidates<'a> {
         // Unreachable for a non-empty set (full period), kept as a guard.
         self.allowed_empty = true;
         Err(Error::EmptySet)
+    }
+
+    /// Appends the next `n` candidates to `out`: the same values as `n` calls
+    /// of `next`, in a tight loop (this is what `list` uses).
+    #[cfg(feature = "alloc")]
+    pub fn fill(&mut self, out: &mut alloc::vec::Vec<u16>, n: usize) -> Result<(), Error> {
+        out.reserve(n.min(1 << 20));
+        if self.skip > 0 {
+            let k = core::mem::take(&mut self.skip);
+            self.do_skip(k)?;
+        }
+        let mut left = n;
+        while left > 0 && self.next_prepend < self.prepend.len() {
+            out.push(self.prepend[self.next_prepend]);
+            self.next_prepend += 1;
+            left -= 1;
+        }
+        if left == 0 {
+            return Ok(());
+        }
+        if self.allowed_empty {
+            return Err(Error::EmptySet);
+        }
+        let allowed = self.allowed;
+        // Branch-free filter: every value is written at the end of the
+        // output and the length only advances when the value is allowed.
+        // The set is not empty, so every full period yields at least one
+        // value: this loop ends.
+        let start = out.len();
+        let end = start + left;
+        out.resize(end + 1, 0);
+        let len = self.lcg.fill_filtered(allowed, out, start, end);
+        debug_assert_eq!(len, end);
+        out.truncate(end);
+        Ok(())
     }
 
     /// Skips `n` candidates at once. Skipping over the LCG part with a

@@ -77,6 +77,12 @@ impl PortSet {
         port < 65536 && self.words[port as usize / 64] >> (port % 64) & 1 == 1
     }
 
+    /// Whether `port` is in the set; the index needs no range check.
+    #[inline(always)]
+    pub fn contains_port(&self, port: u16) -> bool {
+        self.words[(port >> 6) as usize] >> (port & 63) & 1 == 1
+    }
+
     /// Number of ports in the set.
     pub fn len(&self) -> usize {
         self.words.iter().map(|w| w.count_ones() as usize).sum()

@@ -232,6 +232,13 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_escaped_in_messages() {
+        let e = validate("80\u{1c}443", &Expansions::DEFAULT, "t").unwrap_err();
+        let msg = alloc::format!("{e}");
+        assert!(msg.contains("80\\u{1c}443"), "{msg}");
+    }
+
+    #[test]
     fn long_items_are_truncated_on_char_boundary() {
         let long = "é".repeat(100);
         let e = validate(&long, &Expansions::DEFAULT, "t").unwrap_err();

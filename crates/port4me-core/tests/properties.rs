@@ -107,3 +107,43 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// The fast generator the candidate iterator uses is the plain one, value for value.
+    #[test]
+    fn fast_lcg_is_the_plain_lcg(seed in any::<u32>()) {
+        let plain = Lcg::new(seed);
+        let fast = port4me_core::FastLcg::new(seed);
+        for (i, (a, b)) in plain.zip(fast).take(PERIOD as usize + 9).enumerate() {
+            prop_assert_eq!(a, b, "step {}", i);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// The bulk `fill` used by `list` yields exactly what `next` yields, and
+    /// leaves the iterator where `next` would have.
+    #[test]
+    fn fill_matches_next(user in user(), (inc, _) in range_spec(), k in 0u64..50, n in 0usize..3000, m in 1usize..20, prepend in proptest::option::of("[1-9][0-9]{0,3}(,[1-9][0-9]{0,3}){0,3}")) {
+        let mut q = Query::new(&user).include(&inc).skip(k);
+        q.prepend = prepend.as_deref();
+        let r = q.resolve().unwrap();
+        let by_next: Result<Vec<u16>, Error> = r.candidates().take(n + m).collect();
+        let mut it = r.candidates();
+        let mut out = Vec::new();
+        let filled = it.fill(&mut out, n);
+        match by_next {
+            Ok(all) => {
+                prop_assert!(filled.is_ok());
+                prop_assert_eq!(&out[..], &all[..n]);
+                let rest: Vec<u16> = it.take(m).map(|p| p.unwrap()).collect();
+                prop_assert_eq!(&rest[..], &all[n..]);
+            }
+            Err(e) => prop_assert!(filled.is_err() || n < r.prepend.len() + 1, "{e}"),
+        }
+    }
+}
