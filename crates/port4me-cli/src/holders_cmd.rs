@@ -1,22 +1,451 @@
-//! `port4me who|status|plan` (owned by the holders work; placeholder).
-use clap::Args;
+//! `port4me who`, `port4me status` and `port4me plan`: what holds a port,
+//! what state ports are in, and conflict-free ports for a set of services.
+//! Tables for people, `--json` for scripts; errors print `Error: <message>`
+//! on stderr and exit with status 2.
 
-/// Show who holds a port.
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use port4me::{Port4me, Protocol};
+use port4me_holders::{
+    parse_entry, parse_port, plan, status_with, who_holds, Holder, Outcome, Plan, PlanOptions, PortStatus,
+    ProcessAccess, ServicePlan, StatusOptions, Strategy,
+};
+use serde_json::json;
+
+/// Show which processes hold a port: every socket on it (listening,
+/// connected, in TIME_WAIT, bound UDP) with its pid, process name, user and
+/// command line where the system lets us see them.
+///
+/// Exits 0 when something holds the port, 1 when nothing does.
 #[derive(Args, Debug)]
-pub struct WhoArgs {}
-/// Show the status of ports.
+pub struct WhoArgs {
+    /// The port (1-65535).
+    #[arg(value_name = "PORT")]
+    port: String,
+
+    /// Look at UDP sockets instead of TCP.
+    #[arg(long)]
+    udp: bool,
+
+    /// Print JSON (an array of sockets) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Show whether ports are free, occupied (and by what), blocked (cannot be
+/// bound by you, e.g. privileged), unsafe (refused by browsers) or reserved
+/// in the port4me registry.
+///
+/// Without PORTS, shows the first five ports of your own port4me sequence
+/// (for --tool, if given).
 #[derive(Args, Debug)]
-pub struct StatusArgs {}
-/// Plan conflict-free ports for a set of services.
+pub struct StatusArgs {
+    /// Ports or ranges, e.g. 5173 8000-8005 (at most 1024 ports in all).
+    #[arg(value_name = "PORTS")]
+    ports: Vec<String>,
+
+    /// Check UDP instead of TCP.
+    #[arg(long)]
+    udp: bool,
+
+    /// Print JSON (an array, one object per port) instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    /// Without PORTS: the tool whose sequence to show.
+    #[arg(long, value_name = "TOOL")]
+    tool: Option<String>,
+
+    /// Without PORTS: the user whose sequence to show.
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+
+    /// Do not look ports up in the port4me registry.
+    #[arg(long)]
+    no_registry: bool,
+}
+
+/// Give a set of services conflict-free ports in one step.
+///
+/// Each service keeps its preferred port when that is free; otherwise it
+/// gets the first free port of its own port4me sequence (the service name
+/// is the tool), never one given to another service of the plan and never
+/// one that browsers refuse. Processes are only ever stopped with
+/// --strategy kill, only your own, with SIGTERM (and SIGKILL after the grace
+/// period only with --force).
+///
+/// Exits 0 when every service has a port, 1 when --strategy fail met a
+/// conflict.
 #[derive(Args, Debug)]
-pub struct PlanArgs {}
+pub struct PlanArgs {
+    /// Services and their preferred ports, e.g. web=5173 api=3000 db=5432.
+    #[arg(value_name = "NAME=PORT", required = true)]
+    services: Vec<String>,
+
+    /// What to do with a taken port: alternative (another port from the
+    /// service's own sequence), fail (report and exit 1), or kill (stop your
+    /// own processes that hold it; others are refused).
+    #[arg(long, value_name = "STRATEGY", default_value = "alternative")]
+    strategy: String,
+
+    /// With --strategy kill: send SIGKILL to what still holds the port after
+    /// the grace period.
+    #[arg(long)]
+    force: bool,
+
+    /// With --strategy kill: seconds to wait after SIGTERM.
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    grace: f64,
+
+    /// The user part of the port4me seeds [default: as port4me: PORT4ME_USER, USER, ...].
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+
+    /// Plan UDP ports instead of TCP.
+    #[arg(long)]
+    udp: bool,
+
+    /// Print JSON instead of a table.
+    #[arg(long, conflicts_with = "env")]
+    json: bool,
+
+    /// Print NAME_PORT=PORT lines for a shell or an .env file (WEB_PORT=5173).
+    #[arg(long)]
+    env: bool,
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn protocol(udp: bool) -> Protocol {
+    if udp {
+        Protocol::Udp
+    } else {
+        Protocol::Tcp
+    }
+}
+
+fn error(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("Error: {e}");
+    ExitCode::from(2)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
+}
+
+// ---- who -------------------------------------------------------------------
 
 /// Runs `who`.
-pub fn run_who(_a: &WhoArgs) -> std::process::ExitCode { std::process::ExitCode::from(2) }
+pub fn run_who(a: &WhoArgs) -> ExitCode {
+    let proto = protocol(a.udp);
+    let port = match parse_port(&a.port) {
+        Ok(p) => p,
+        Err(e) => return error(e),
+    };
+    let holders = match who_holds(port as u32, proto) {
+        Ok(h) => h,
+        Err(e) => return error(e),
+    };
+    if a.json {
+        println!("{}", to_json(&holders));
+    } else if holders.is_empty() {
+        println!("nothing holds {} port {port}", proto.as_str().to_uppercase());
+    } else {
+        print!("{}", holders_table(&holders));
+    }
+    if holders.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn holders_table(holders: &[Holder]) -> String {
+    let mut rows = Vec::new();
+    for h in holders {
+        let remote = h.remote_address.map_or("-".to_string(), |a| a.to_string());
+        let base = vec![h.state.to_string(), h.local_address.to_string(), remote];
+        if h.processes.is_empty() {
+            let note = match h.access {
+                ProcessAccess::NoProcess => "(no process: the kernel keeps it)".to_string(),
+                ProcessAccess::Hidden => "(process not visible to you)".to_string(),
+                _ => "(process not found: another container, or it just closed)".to_string(),
+            };
+            let mut r = base.clone();
+            r.extend(["-".into(), h.user.clone().unwrap_or_else(|| "-".into()), "-".into(), note]);
+            rows.push(r);
+        }
+        for p in &h.processes {
+            let user = p.user.clone().or_else(|| h.user.clone()).unwrap_or_else(|| "-".into());
+            let mut r = base.clone();
+            r.extend([p.pid.to_string(), user, p.name.clone(), p.command()]);
+            rows.push(r);
+        }
+    }
+    table(&["STATE", "LOCAL", "REMOTE", "PID", "USER", "NAME", "COMMAND"], rows)
+}
+
+// ---- status ----------------------------------------------------------------
+
+/// Parses status arguments: ports and ranges `A-B`.
+fn status_ports(args: &[String]) -> Res<Vec<u32>> {
+    const MAX: usize = 1024;
+    let mut out: Vec<u32> = Vec::new();
+    for arg in args {
+        for item in arg.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (lo, hi) = match item.split_once('-') {
+                Some((a, b)) => (parse_port(a)?, parse_port(b)?),
+                None => {
+                    let p = parse_port(item)?;
+                    (p, p)
+                }
+            };
+            if lo > hi {
+                return Err(format!("invalid port range {item:?}: the start is greater than the end").into());
+            }
+            if out.len() + (hi - lo) as usize + 1 > MAX {
+                return Err(format!("too many ports: status shows at most {MAX} at once").into());
+            }
+            out.extend((lo..=hi).map(u32::from));
+        }
+    }
+    Ok(out)
+}
+
 /// Runs `status`.
-pub fn run_status(_a: &StatusArgs) -> std::process::ExitCode { std::process::ExitCode::from(2) }
+pub fn run_status(a: &StatusArgs) -> ExitCode {
+    match status_inner(a) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => error(e),
+    }
+}
+
+fn status_inner(a: &StatusArgs) -> Res<String> {
+    let ports = if a.ports.is_empty() {
+        let mut q = Port4me::new();
+        if let Some(t) = &a.tool {
+            q = q.tool(t.clone());
+        }
+        if let Some(u) = &a.user {
+            q = q.user(u.clone());
+        }
+        q.list(5)?.into_iter().map(u32::from).collect()
+    } else {
+        if a.tool.is_some() || a.user.is_some() {
+            return Err("--tool and --user choose a sequence to show when no PORTS are given; give one or the other".into());
+        }
+        status_ports(&a.ports)?
+    };
+    let opts = StatusOptions { protocol: protocol(a.udp), registry: !a.no_registry };
+    let st = status_with(&ports, &opts)?;
+    if a.json {
+        return Ok(to_json(&st) + "\n");
+    }
+    Ok(status_table(&st))
+}
+
+fn status_table(st: &[PortStatus]) -> String {
+    let rows = st
+        .iter()
+        .map(|s| {
+            let label = match s.protocol {
+                Protocol::Udp => format!("{}/udp", s.port),
+                _ => s.port.to_string(),
+            };
+            vec![label, s.labels().join(","), s.describe()]
+        })
+        .collect();
+    table(&["PORT", "STATUS", "DETAILS"], rows)
+}
+
+// ---- plan ------------------------------------------------------------------
+
 /// Runs `plan`.
-pub fn run_plan(_a: &PlanArgs) -> std::process::ExitCode { std::process::ExitCode::from(2) }
+pub fn run_plan(a: &PlanArgs) -> ExitCode {
+    let (services, opts) = match plan_input(a) {
+        Ok(x) => x,
+        Err(e) => return error(e),
+    };
+    let entries: Vec<(&str, u32)> = services.iter().map(|(n, p)| (n.as_str(), *p as u32)).collect();
+    match plan(&entries, &opts) {
+        Ok(p) => {
+            print!("{}", render_plan(&p, a));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            if let Some(p) = e.plan() {
+                // The fail strategy: show the plan with its conflicts, then fail.
+                if !a.env {
+                    print!("{}", render_plan(p, a));
+                }
+                eprintln!("Error: {e}");
+                ExitCode::from(1)
+            } else {
+                error(e)
+            }
+        }
+    }
+}
+
+fn plan_input(a: &PlanArgs) -> Res<(Vec<(String, u16)>, PlanOptions)> {
+    let strategy: Strategy = a.strategy.parse()?;
+    if !a.grace.is_finite() || a.grace < 0.0 || a.grace > 3600.0 {
+        return Err(format!("invalid value of --grace: {} (expected 0 to 3600 seconds)", a.grace).into());
+    }
+    let services = a.services.iter().map(|s| parse_entry(s)).collect::<Result<Vec<_>, _>>()?;
+    let opts = PlanOptions {
+        strategy,
+        user: a.user.clone(),
+        protocol: protocol(a.udp),
+        grace: Duration::from_secs_f64(a.grace),
+        force: a.force,
+    };
+    Ok((services, opts))
+}
+
+fn render_plan(p: &Plan, a: &PlanArgs) -> String {
+    if a.json {
+        return to_json(p) + "\n";
+    }
+    if a.env {
+        return p
+            .services
+            .iter()
+            .filter_map(|s| s.port.map(|port| format!("{}={port}\n", env_name(&s.name))))
+            .collect();
+    }
+    let rows = p
+        .services
+        .iter()
+        .map(|s| {
+            vec![
+                s.name.clone(),
+                s.preferred.to_string(),
+                s.port.map_or("-".to_string(), |p| p.to_string()),
+                s.outcome.as_str().to_string(),
+                plan_note(s),
+            ]
+        })
+        .collect();
+    table(&["SERVICE", "PREFERRED", "PORT", "RESULT", "NOTE"], rows)
+}
+
+fn plan_note(s: &ServicePlan) -> String {
+    let mut notes = Vec::new();
+    if let Some(c) = &s.conflict {
+        notes.push(c.message.clone());
+        if let Some(k) = &c.kill {
+            if !k.signals.is_empty() {
+                let sent: Vec<String> = k.signals.iter().map(|x| format!("{} to pid {}", x.signal.as_str(), x.pid)).collect();
+                notes.push(format!("sent {}", sent.join(", ")));
+            }
+            if let Some(r) = &k.refused {
+                notes.push(format!("not freed: {r}"));
+            }
+        }
+        if s.outcome == Outcome::Unresolved {
+            notes.push("no port (strategy fail)".to_string());
+        }
+    }
+    notes.extend(s.warnings.iter().cloned());
+    notes.join("; ")
+}
+
+/// `web` -> `WEB_PORT`, `my-api.v2` -> `MY_API_V2_PORT`.
+fn env_name(service: &str) -> String {
+    let mut s: String = service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    if s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    s + "_PORT"
+}
+
+// ---- shared ----------------------------------------------------------------
 
 /// A sentence naming what holds `port`, e.g. "5173 is in use by node (pid 4242, alice): vite --port 5173".
-pub fn describe_busy(_port: u16, _protocol: port4me::Protocol) -> Option<String> { None }
+pub fn describe_busy(port: u16, protocol: port4me::Protocol) -> Option<String> {
+    port4me_holders::describe_busy(port, protocol)
+}
+
+/// A left-aligned table with a header row; the last column is not padded.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push = |cells: Vec<String>| {
+        let n = cells.len();
+        let mut l = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            let pad = if i + 1 == n { 0 } else { w[i] - c.chars().count() + 2 };
+            l.push_str(&c);
+            l.push_str(&" ".repeat(pad));
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    push(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        push(r);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_ports_parse_ranges_and_reject_bad_ones() {
+        let v = |a: &[&str]| status_ports(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v(&["80", "8000-8002,9000"]).unwrap(), [80, 8000, 8001, 8002, 9000]);
+        assert!(v(&["0"]).unwrap_err().to_string().contains("invalid port 0"));
+        assert!(v(&["70000"]).unwrap_err().to_string().contains("70000"));
+        assert!(v(&["5-3"]).unwrap_err().to_string().contains("\"5-3\""));
+        assert!(v(&["abc"]).unwrap_err().to_string().contains("\"abc\""));
+        assert!(v(&["1-65535"]).unwrap_err().to_string().contains("at most 1024"));
+    }
+
+    #[test]
+    fn env_names() {
+        assert_eq!(env_name("web"), "WEB_PORT");
+        assert_eq!(env_name("my-api.v2"), "MY_API_V2_PORT");
+        assert_eq!(env_name("3d"), "_3D_PORT");
+    }
+
+    #[test]
+    fn plan_input_is_checked_before_anything_runs() {
+        let args = |services: &[&str], strategy: &str, grace: f64| PlanArgs {
+            services: services.iter().map(|s| s.to_string()).collect(),
+            strategy: strategy.into(),
+            force: false,
+            grace,
+            user: None,
+            udp: false,
+            json: false,
+            env: false,
+        };
+        let msg = |a: PlanArgs| plan_input(&a).unwrap_err().to_string();
+        assert!(msg(args(&["web=70000"], "alternative", 5.0)).contains("invalid port 70000 for service \"web\""));
+        assert!(msg(args(&["web"], "alternative", 5.0)).contains("expected NAME=PORT"));
+        assert!(msg(args(&["web=1"], "nuke", 5.0)).contains("unknown plan strategy \"nuke\""));
+        assert!(msg(args(&["web=1"], "kill", -1.0)).contains("--grace"));
+        let (s, o) = plan_input(&args(&["web=5173", "api=3000"], "KILL", 0.5)).unwrap();
+        assert_eq!(s, [("web".to_string(), 5173), ("api".to_string(), 3000)]);
+        assert_eq!((o.strategy, o.grace), (Strategy::Kill, Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn tables_align() {
+        let t = table(&["A", "LONG", "Z"], vec![vec!["xyz".into(), "1".into(), "".into()]]);
+        assert_eq!(t, "A    LONG  Z\nxyz  1\n");
+    }
+}

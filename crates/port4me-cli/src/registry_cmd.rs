@@ -1,17 +1,784 @@
-//! `port4me registry ...` (owned by the registry work; placeholder).
-use clap::Args;
+//! `port4me registry ...`: the persistent port registry from the command
+//! line (tables for people, `--json` for scripts), and `port4me --reserve`.
 
-/// Manage the port registry.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use port4me_registry::{
+    AllocateOptions, Config, Filter, Holding, Lease, ModuleRange, Offer, Owner, PortRange, Protocol, RegisterOptions,
+    Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort,
+};
+use serde_json::{json, Value};
+
+/// Manage the persistent port registry: module ranges, service offers,
+/// named services per user and port4me leases, in one SQLite database that
+/// never hands out a port twice.
+///
+/// The database is $PORT4ME_DB, else $XDG_STATE_HOME/port4me/ports.sqlite,
+/// else ~/.local/state/port4me/ports.sqlite.
 #[derive(Args, Debug)]
-pub struct RegistryArgs {}
+pub struct RegistryArgs {
+    /// The registry database [default: $PORT4ME_DB, else the XDG state directory].
+    #[arg(long, value_name = "PATH", global = true)]
+    db: Option<PathBuf>,
 
-/// Runs a registry subcommand.
-pub fn run(_args: &RegistryArgs) -> std::process::ExitCode {
-    eprintln!("Error: the registry is not available yet");
-    std::process::ExitCode::from(2)
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+
+    /// Seconds to wait for another process's lock.
+    #[arg(long, value_name = "SECONDS", global = true, default_value = "30")]
+    timeout: f64,
+
+    #[command(subcommand)]
+    command: RegistryCommand,
 }
 
-/// Finds a port for `q` and records it as a lease of `ttl` seconds.
-pub fn reserve(_q: &port4me::Port4me, _ttl: &str) -> Result<u16, Box<dyn std::error::Error>> {
-    Err("the registry is not available yet".into())
+#[derive(Subcommand, Debug)]
+enum RegistryCommand {
+    /// Allocate N consecutive ports for MODULE (first fit in the pool); replaces the module's earlier range.
+    Allocate {
+        /// How many consecutive ports.
+        n: u32,
+        /// The module.
+        module: String,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+        /// Keep the module's existing ranges and add another one.
+        #[arg(long)]
+        keep_existing: bool,
+        /// The pool to allocate from, e.g. 20000-45000.
+        #[arg(long, value_name = "A-B")]
+        pool: Option<String>,
+    },
+    /// Release every range of MODULE; prints the released ranges.
+    Deallocate {
+        /// The module.
+        module: String,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+    },
+    /// Define a service NAME owning the ports START-END.
+    Define {
+        /// Unique service name.
+        name: String,
+        /// First port.
+        start: u32,
+        /// Last port.
+        end: u32,
+        /// A description.
+        #[arg(long, short, default_value = "")]
+        description: String,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+        /// Allow privileged ports (< 1024) and the ephemeral range (>= 49152).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Offer the lowest free port of SERVICE to INSTANCE; prints the port and a secret for accept/reject.
+    Offer {
+        /// The service.
+        service: String,
+        /// The instance.
+        instance: String,
+        /// Seconds the offer waits for accept.
+        #[arg(long, value_name = "SECONDS", default_value = "1800")]
+        ttl: f64,
+    },
+    /// Accept the offer with SECRET: the port becomes the instance's.
+    Accept {
+        /// The secret printed by offer.
+        secret: String,
+    },
+    /// Reject the offer with SECRET: the port returns to the service.
+    Reject {
+        /// The secret printed by offer.
+        secret: String,
+    },
+    /// Register a named service for your user: a port from the registration pool.
+    ///
+    /// A second registration of the same name gets NAME_1, NAME_2, ... The
+    /// registration lasts as long as its owner process: by default the
+    /// process that ran this command (your shell or script), or --pid.
+    Register {
+        /// The service name.
+        service: String,
+        /// The owner process (default: the parent of this command).
+        #[arg(long)]
+        pid: Option<u32>,
+        /// The pool to take the port from, e.g. 45001-49151.
+        #[arg(long, value_name = "A-B")]
+        pool: Option<String>,
+        /// Also skip ports that are in use right now.
+        #[arg(long)]
+        probe: bool,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+    },
+    /// Release your registration NAME (or --port), a service instance (--service), or a lease (--lease).
+    Release {
+        /// The registration name, or the instance with --service.
+        name: Option<String>,
+        /// Release the registration on this port instead.
+        #[arg(long, conflicts_with_all = ["service", "lease"])]
+        port: Option<u16>,
+        /// Release instance NAME of this service.
+        #[arg(long, value_name = "SERVICE", conflicts_with = "lease")]
+        service: Option<String>,
+        /// Release your port4me lease on this port.
+        #[arg(long, value_name = "PORT")]
+        lease: Option<u16>,
+        /// tcp or udp (with --port or --lease).
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+    },
+    /// List what the registry holds.
+    List {
+        /// What to list.
+        #[arg(value_enum, default_value = "all")]
+        what: ListWhat,
+    },
+    /// Find registrations by service, name prefix and user (all given filters apply).
+    Find {
+        /// The service name registered (exact).
+        #[arg(long)]
+        service: Option<String>,
+        /// A prefix of the registration name.
+        #[arg(long)]
+        beginswith: Option<String>,
+        /// The owning user.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Reclaim now what has lapsed: entries of exited owners, expired offers and leases.
+    Gc,
+    /// Show what in the registry holds PORT.
+    Holder {
+        /// The port.
+        port: u16,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+    },
+    /// Show the ports of SERVICE held by instances (or one, by --instance or --port).
+    Show {
+        /// The service.
+        service: String,
+        /// Only this instance.
+        #[arg(long, conflicts_with = "port")]
+        instance: Option<String>,
+        /// Only this port.
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ListWhat {
+    All,
+    Modules,
+    Services,
+    Registrations,
+    Leases,
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Runs a registry subcommand.
+pub fn run(args: &RegistryArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            if args.json {
+                let code =
+                    e.downcast_ref::<port4me_registry::Error>().map_or("ERR_PORT4ME_REGISTRY_USAGE", |e| e.code());
+                println!("{}", json!({ "error": { "code": code, "message": e.to_string() } }));
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn seconds(what: &str, s: f64) -> Res<Duration> {
+    if !s.is_finite() || s <= 0.0 || s > 1e9 {
+        return Err(format!("invalid {what} {s}: expected a positive number of seconds").into());
+    }
+    Ok(Duration::from_secs_f64(s))
+}
+
+fn protocol(s: &str) -> Res<Protocol> {
+    Ok(port4me_registry::parse_protocol(s)?)
+}
+
+fn pool(s: &Option<String>) -> Res<Option<(u16, u16)>> {
+    let Some(s) = s else { return Ok(None) };
+    let bad = || format!("invalid pool {s:?}: expected A-B with ports 1-65535, e.g. 20000-45000");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let a: u16 = a.trim().parse().map_err(|_| bad())?;
+    let b: u16 = b.trim().parse().map_err(|_| bad())?;
+    Ok(Some((a, b)))
+}
+
+fn open(args: &RegistryArgs, config: Config) -> Res<Registry> {
+    let config = Config { busy_timeout: seconds("--timeout", args.timeout)?, ..config };
+    Ok(match &args.db {
+        Some(p) => Registry::open_with(p, config)?,
+        None => Registry::open_default_with(config)?,
+    })
+}
+
+fn run_inner(args: &RegistryArgs) -> Res<String> {
+    use RegistryCommand as C;
+    let json = args.json;
+    let config = match &args.command {
+        C::Offer { ttl, .. } => Config { offer_ttl: seconds("--ttl", *ttl)?, ..Config::default() },
+        _ => Config::default(),
+    };
+    // Validate what clap cannot before touching the database.
+    let proto = match &args.command {
+        C::Allocate { protocol: p, .. }
+        | C::Deallocate { protocol: p, .. }
+        | C::Define { protocol: p, .. }
+        | C::Register { protocol: p, .. }
+        | C::Release { protocol: p, .. }
+        | C::Holder { protocol: p, .. } => protocol(p)?,
+        _ => Protocol::Tcp,
+    };
+    let reg = open(args, config)?;
+    let out = match &args.command {
+        C::Allocate { n, module, keep_existing, pool: p, .. } => {
+            let r = reg.allocate_with(
+                *n,
+                module,
+                proto,
+                &AllocateOptions { keep_existing: *keep_existing, pool: pool(p)? },
+            )?;
+            let m = ModuleRange { module: module.clone(), protocol: proto, range: r };
+            if json {
+                line(module_json(&m))
+            } else {
+                modules_table(&[m])
+            }
+        }
+        C::Deallocate { module, .. } => {
+            let released = reg.deallocate(module, proto)?;
+            if json {
+                line(
+                    json!({ "module": module, "protocol": proto.as_str(), "released": released.iter().map(range_json).collect::<Vec<_>>() }),
+                )
+            } else if released.is_empty() {
+                format!("module {module:?} held no {proto} ports\n")
+            } else {
+                let ms: Vec<_> = released
+                    .iter()
+                    .map(|r| ModuleRange { module: module.clone(), protocol: proto, range: *r })
+                    .collect();
+                format!("released:\n{}", modules_table(&ms))
+            }
+        }
+        C::Define { name, start, end, description, force, .. } => {
+            let def = ServiceDefinition {
+                protocol: proto,
+                force: *force,
+                ..ServiceDefinition::new(name, description, *start, *end)
+            };
+            let s = reg.define_service_with(&def)?;
+            if json {
+                line(service_json(&s, None))
+            } else {
+                services_table(&[s])
+            }
+        }
+        C::Offer { service, instance, .. } => {
+            let o = reg.offer(service, instance)?;
+            if json {
+                line(offer_json(&o))
+            } else {
+                offer_table(&o)
+            }
+        }
+        C::Accept { secret } => service_port_out(json, &reg.accept(secret)?),
+        C::Reject { secret } => service_port_out(json, &reg.reject(secret)?),
+        C::Register { service, pid, pool: p, probe, .. } => {
+            let owner = match pid {
+                Some(pid) => Owner::pid(*pid)?,
+                None => Owner::Parent,
+            };
+            let r =
+                reg.register_with(service, &RegisterOptions { owner, pool: pool(p)?, protocol: proto, probe: *probe })?;
+            if json {
+                line(registration_json(&r))
+            } else {
+                registrations_table(&[r])
+            }
+        }
+        C::Release { name, port, service, lease, .. } => match (name, port, service, lease) {
+            (None, Some(port), None, None) => {
+                let r = reg.release_port(*port, proto)?;
+                if json {
+                    line(registration_json(&r))
+                } else {
+                    format!("released registration {:?} (port {})\n", r.name, r.port)
+                }
+            }
+            (Some(instance), None, Some(service), None) => {
+                let sp = reg.release_instance(service, instance)?;
+                if json {
+                    line(service_port_json(&sp))
+                } else {
+                    format!("released port {} of service {service:?} instance {instance:?}\n", sp.port)
+                }
+            }
+            (None, None, None, Some(port)) => {
+                let released = reg.release_lease(*port, proto)?;
+                if json {
+                    line(json!({ "port": port, "protocol": proto.as_str(), "released": released }))
+                } else if released {
+                    format!("released the lease on port {port}/{proto}\n")
+                } else {
+                    return Err(format!("no lease on port {port}/{proto}").into());
+                }
+            }
+            (Some(name), None, None, None) => {
+                let r = reg.release(name)?;
+                if json {
+                    line(registration_json(&r))
+                } else {
+                    format!("released registration {:?} (port {})\n", r.name, r.port)
+                }
+            }
+            _ => {
+                return Err(
+                    "release needs a registration NAME, --port PORT, --service SERVICE INSTANCE, or --lease PORT"
+                        .into(),
+                )
+            }
+        },
+        C::List { what } => list(&reg, *what, json)?,
+        C::Find { service, beginswith, user } => {
+            let f = Filter { service: service.clone(), beginswith: beginswith.clone(), user: user.clone() };
+            let found = reg.find(&f)?;
+            if json {
+                line(Value::Array(found.iter().map(registration_json).collect()))
+            } else {
+                registrations_table(&found)
+            }
+        }
+        C::Gc => {
+            let g = reg.gc()?;
+            if json {
+                line(json!({ "registrations": g.registrations, "leases": g.leases, "offers": g.offers }))
+            } else {
+                format!("reclaimed {} registration(s), {} lease(s), {} offer(s)\n", g.registrations, g.leases, g.offers)
+            }
+        }
+        C::Holder { port, .. } => {
+            let h = reg.holder_of(*port, proto)?;
+            match (json, h) {
+                (true, h) => line(h.as_ref().map_or(Value::Null, holding_json)),
+                (false, Some(h)) => format!("{port}/{proto} is held by {h}\n"),
+                (false, None) => format!("{port}/{proto} is not held in the registry\n"),
+            }
+        }
+        C::Show { service, instance, port } => {
+            let ports = match (instance, port) {
+                (Some(i), _) => reg.service_instance(service, i)?.into_iter().collect(),
+                (None, Some(p)) => {
+                    let s = reg
+                        .service(service)?
+                        .ok_or_else(|| port4me_registry::Error::UnknownService(service.clone()))?;
+                    reg.service_port_at(*p, s.protocol)?.filter(|sp| &sp.service == service).into_iter().collect()
+                }
+                (None, None) => reg.service_ports(service)?,
+            };
+            if json {
+                line(Value::Array(ports.iter().map(service_port_json).collect()))
+            } else {
+                service_ports_table(&ports)
+            }
+        }
+    };
+    Ok(out)
+}
+
+fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
+    use ListWhat as W;
+    let want = |w: W| what == W::All || what == w;
+    let modules = if want(W::Modules) { reg.modules(None)? } else { Vec::new() };
+    let services: Vec<(Service, Vec<ServicePort>)> = if want(W::Services) {
+        reg.services()?.into_iter().map(|s| reg.service_ports(&s.name).map(|p| (s, p))).collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    let registrations = if want(W::Registrations) { reg.list()? } else { Vec::new() };
+    let leases = if want(W::Leases) { reg.leases()? } else { Vec::new() };
+    if json {
+        let m = || Value::Array(modules.iter().map(module_json).collect());
+        let s = || Value::Array(services.iter().map(|(s, p)| service_json(s, Some(p))).collect());
+        let r = || Value::Array(registrations.iter().map(registration_json).collect());
+        let l = || Value::Array(leases.iter().map(lease_json).collect());
+        return Ok(line(match what {
+            W::All => json!({ "modules": m(), "services": s(), "registrations": r(), "leases": l() }),
+            W::Modules => m(),
+            W::Services => s(),
+            W::Registrations => r(),
+            W::Leases => l(),
+        }));
+    }
+    let mut out = String::new();
+    let mut section = |title: &str, body: String, empty: bool| {
+        if what == W::All {
+            out.push_str(&format!("{title}:\n"));
+        }
+        if empty {
+            out.push_str(if what == W::All { "  (none)\n" } else { "(none)\n" });
+        } else {
+            out.push_str(&body);
+        }
+        if what == W::All {
+            out.push('\n');
+        }
+    };
+    if want(W::Modules) {
+        section("Module ranges", modules_table(&modules), modules.is_empty());
+    }
+    if want(W::Services) {
+        let svc: Vec<Service> = services.iter().map(|(s, _)| s.clone()).collect();
+        let ports: Vec<ServicePort> = services.iter().flat_map(|(_, p)| p.clone()).collect();
+        let mut body = services_table(&svc);
+        if !ports.is_empty() {
+            body.push_str(&service_ports_table(&ports));
+        }
+        section("Services", body, svc.is_empty());
+    }
+    if want(W::Registrations) {
+        section("Registrations", registrations_table(&registrations), registrations.is_empty());
+    }
+    if want(W::Leases) {
+        section("Leases", leases_table(&leases), leases.is_empty());
+    }
+    Ok(out.trim_end().to_string() + "\n")
+}
+
+/// `port4me --reserve[=SECONDS]`: find a port for `q` like `q.find()`, skip
+/// every port the registry holds, and record it as a lease of `ttl`
+/// seconds that also ends when this command's parent (the shell or script
+/// that will start the server) exits.
+pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    let secs: f64 =
+        ttl.trim().parse().map_err(|_| format!("invalid --reserve value {ttl:?}: expected a number of seconds"))?;
+    let ttl = seconds("--reserve", secs)?;
+    let reg = Registry::open_default()?;
+    Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Parent, label: None })?.port)
+}
+
+// ---- output ----------------------------------------------------------------
+
+fn line(v: Value) -> String {
+    format!("{v}\n")
+}
+
+/// A left-aligned table with a header row.
+fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut push = |cells: Vec<String>| {
+        let n = cells.len();
+        let mut l = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            if i + 1 == n {
+                l.push_str(&c);
+            } else {
+                let pad = w[i] - c.chars().count();
+                l.push_str(&c);
+                l.push_str(&" ".repeat(pad + 2));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    push(header.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        push(r);
+    }
+    out
+}
+
+fn range_json(r: &PortRange) -> Value {
+    json!({ "start": r.start, "end": r.end })
+}
+
+fn module_json(m: &ModuleRange) -> Value {
+    json!({ "module": m.module, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end })
+}
+
+fn modules_table(ms: &[ModuleRange]) -> String {
+    let rows = ms
+        .iter()
+        .map(|m| {
+            vec![
+                m.module.clone(),
+                m.protocol.to_string(),
+                m.range.start.to_string(),
+                m.range.end.to_string(),
+                m.range.len().to_string(),
+            ]
+        })
+        .collect();
+    table(&["MODULE", "PROTOCOL", "START", "END", "PORTS"], rows)
+}
+
+fn service_json(s: &Service, ports: Option<&Vec<ServicePort>>) -> Value {
+    let mut v = json!({
+        "name": s.name, "description": s.description, "protocol": s.protocol.as_str(),
+        "start": s.start, "end": s.end, "forced": s.forced, "created": s.created.to_string(),
+    });
+    if let Some(p) = ports {
+        v["ports"] = Value::Array(p.iter().map(service_port_json).collect());
+    }
+    v
+}
+
+fn services_table(ss: &[Service]) -> String {
+    let rows = ss
+        .iter()
+        .map(|s| vec![s.name.clone(), s.protocol.to_string(), format!("{}-{}", s.start, s.end), s.description.clone()])
+        .collect();
+    table(&["SERVICE", "PROTOCOL", "RANGE", "DESCRIPTION"], rows)
+}
+
+fn offer_json(o: &Offer) -> Value {
+    json!({
+        "service": o.service, "instance": o.instance, "port": o.port, "secret": o.secret,
+        "created": o.created.to_string(), "expires": o.expires.to_string(),
+    })
+}
+
+fn offer_table(o: &Offer) -> String {
+    table(
+        &["SERVICE", "INSTANCE", "PORT", "SECRET", "EXPIRES"],
+        vec![vec![o.service.clone(), o.instance.clone(), o.port.to_string(), o.secret.clone(), o.expires.to_string()]],
+    )
+}
+
+fn service_port_json(sp: &ServicePort) -> Value {
+    json!({
+        "service": sp.service, "instance": sp.instance, "port": sp.port, "state": sp.state.as_str(),
+        "created": sp.created.to_string(), "expires": sp.expires.map(|t| t.to_string()),
+    })
+}
+
+fn service_port_out(json: bool, sp: &ServicePort) -> String {
+    if json {
+        line(service_port_json(sp))
+    } else {
+        service_ports_table(std::slice::from_ref(sp))
+    }
+}
+
+fn service_ports_table(ps: &[ServicePort]) -> String {
+    let rows = ps
+        .iter()
+        .map(|p| {
+            vec![
+                p.service.clone(),
+                p.instance.clone(),
+                p.port.to_string(),
+                p.state.to_string(),
+                p.expires.map_or_else(|| "-".into(), |t| t.to_string()),
+            ]
+        })
+        .collect();
+    table(&["SERVICE", "INSTANCE", "PORT", "STATE", "EXPIRES"], rows)
+}
+
+fn registration_json(r: &Registration) -> Value {
+    json!({
+        "name": r.name, "service": r.service, "protocol": r.protocol.as_str(), "port": r.port,
+        "user": r.user, "uid": r.uid, "pid": r.owner.pid, "pid_start": r.owner.start_time,
+        "host": r.host, "created": r.created.to_string(),
+    })
+}
+
+fn registrations_table(rs: &[Registration]) -> String {
+    let rows = rs
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.port.to_string(),
+                r.protocol.to_string(),
+                r.user.clone(),
+                r.owner.pid.to_string(),
+                r.created.to_string(),
+            ]
+        })
+        .collect();
+    table(&["NAME", "PORT", "PROTOCOL", "USER", "PID", "CREATED"], rows)
+}
+
+fn lease_json(l: &Lease) -> Value {
+    json!({
+        "port": l.port, "protocol": l.protocol.as_str(), "label": l.label, "user": l.user, "uid": l.uid,
+        "pid": l.owner.map(|o| o.pid), "created": l.created.to_string(), "expires": l.expires.to_string(),
+    })
+}
+
+fn leases_table(ls: &[Lease]) -> String {
+    let rows = ls
+        .iter()
+        .map(|l| {
+            vec![
+                l.port.to_string(),
+                l.protocol.to_string(),
+                l.label.clone(),
+                l.user.clone(),
+                l.owner.map_or_else(|| "-".into(), |o| o.pid.to_string()),
+                l.expires.to_string(),
+            ]
+        })
+        .collect();
+    table(&["PORT", "PROTOCOL", "LABEL", "USER", "PID", "EXPIRES"], rows)
+}
+
+fn holding_json(h: &Holding) -> Value {
+    json!({
+        "kind": h.kind.as_str(), "protocol": h.protocol.as_str(), "start": h.start, "end": h.end,
+        "name": h.name, "instance": h.instance, "user": h.user, "uid": h.uid, "pid": h.pid,
+        "expires": h.expires.map(|t| t.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align() {
+        let t = table(&["A", "LONG"], vec![vec!["xyz".into(), "1".into()], vec!["q".into(), "22".into()]]);
+        assert_eq!(t, "A    LONG\nxyz  1\nq    22\n");
+    }
+
+    #[derive(clap::Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: RegistryArgs,
+    }
+
+    fn cli(db: &std::path::Path, args: &[&str]) -> Result<String, String> {
+        use clap::Parser;
+        let argv = ["registry", "--db", db.to_str().unwrap()].into_iter().chain(args.iter().copied());
+        let w = Wrapper::try_parse_from(argv).map_err(|e| e.to_string())?;
+        run_inner(&w.args).map_err(|e| e.to_string())
+    }
+
+    fn json_of(s: &str) -> Value {
+        serde_json::from_str(s.trim()).unwrap()
+    }
+
+    #[test]
+    fn every_subcommand_against_a_fresh_database() {
+        let dir = std::env::temp_dir().join(format!("port4me-registry-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("ports.sqlite");
+        let _ = std::fs::remove_file(&db);
+
+        assert_eq!(
+            cli(&db, &["allocate", "5", "web"]).unwrap(),
+            "MODULE  PROTOCOL  START  END    PORTS\nweb     tcp       20000  20004  5\n"
+        );
+        let v = json_of(
+            &cli(&db, &["--json", "allocate", "2", "dns", "--protocol", "udp", "--pool", "30000-30010"]).unwrap(),
+        );
+        assert_eq!(v, json!({"module": "dns", "protocol": "udp", "start": 30000, "end": 30001}));
+        let e = cli(&db, &["allocate", "2", "dns", "--protocol", "sctp"]).unwrap_err();
+        assert!(e.contains("unknown protocol \"sctp\""), "{e}");
+        assert!(cli(&db, &["allocate", "2", "dns", "--pool", "9"]).unwrap_err().contains("invalid pool"));
+        assert!(cli(&db, &["allocate", "0", "x"]).unwrap_err().contains("invalid number of ports 0"));
+
+        let v = json_of(&cli(&db, &["--json", "define", "db", "15000", "15009", "-d", "databases"]).unwrap());
+        assert_eq!(
+            (v["name"].as_str(), v["start"].as_u64(), v["forced"].as_bool()),
+            (Some("db"), Some(15000), Some(false))
+        );
+        assert!(cli(&db, &["define", "low", "80", "90"]).unwrap_err().contains("privileged"));
+        assert!(cli(&db, &["define", "low", "80", "90", "--force"]).is_ok());
+        let offer = json_of(&cli(&db, &["--json", "offer", "db", "a", "--ttl", "60"]).unwrap());
+        assert_eq!(offer["port"], 15000);
+        let secret = offer["secret"].as_str().unwrap().to_string();
+        assert_eq!(secret.len(), 32);
+        let v = json_of(&cli(&db, &["--json", "accept", &secret]).unwrap());
+        assert_eq!((v["state"].as_str(), v["port"].as_u64()), (Some("allocated"), Some(15000)));
+        assert!(cli(&db, &["reject", &secret]).unwrap_err().contains("already accepted"));
+        let b = json_of(&cli(&db, &["--json", "offer", "db", "b"]).unwrap());
+        assert!(cli(&db, &["reject", b["secret"].as_str().unwrap()]).unwrap().contains("offered"));
+        let shown = json_of(&cli(&db, &["--json", "show", "db"]).unwrap());
+        assert_eq!(shown.as_array().unwrap().len(), 1);
+        assert_eq!(json_of(&cli(&db, &["--json", "show", "db", "--port", "15000"]).unwrap())[0]["instance"], "a");
+
+        // Registrations belong to this test's parent process, which outlives it.
+        let r = json_of(&cli(&db, &["--json", "register", "web"]).unwrap());
+        assert_eq!((r["name"].as_str(), r["port"].as_u64()), (Some("web"), Some(45001)));
+        let r1 = json_of(&cli(&db, &["--json", "register", "web", "--pid", &std::process::id().to_string()]).unwrap());
+        assert_eq!((r1["name"].as_str(), r1["pid"].as_u64()), (Some("web_1"), Some(u64::from(std::process::id()))));
+        let found = json_of(&cli(&db, &["--json", "find", "--service", "web", "--beginswith", "web_"]).unwrap());
+        assert_eq!(found.as_array().unwrap().len(), 1);
+        assert!(cli(&db, &["find", "--user", "nobody-at-all"]).unwrap().starts_with("NAME"));
+
+        let h = json_of(&cli(&db, &["--json", "holder", "20001"]).unwrap());
+        assert_eq!((h["kind"].as_str(), h["name"].as_str()), (Some("module"), Some("web")));
+        assert_eq!(
+            cli(&db, &["holder", "15000"]).unwrap(),
+            "15000/tcp is held by allocation of service \"db\" to instance \"a\" (port 15000/tcp)\n"
+        );
+        assert_eq!(json_of(&cli(&db, &["--json", "holder", "20001", "--protocol", "udp"]).unwrap()), Value::Null);
+
+        let all = json_of(&cli(&db, &["--json", "list"]).unwrap());
+        assert_eq!(all["modules"].as_array().unwrap().len(), 2);
+        assert_eq!(all["services"][0]["ports"].as_array().unwrap().len(), 1);
+        assert_eq!(all["registrations"].as_array().unwrap().len(), 2);
+        assert_eq!(all["leases"], json!([]));
+        let text = cli(&db, &["list"]).unwrap();
+        assert!(text.contains("Module ranges:") && text.contains("Leases:\n  (none)"), "{text}");
+        assert_eq!(json_of(&cli(&db, &["--json", "list", "modules"]).unwrap()).as_array().unwrap().len(), 2);
+
+        assert!(cli(&db, &["release", "web_1"]).unwrap().contains("45002"));
+        assert!(cli(&db, &["release", "--port", "45001"]).unwrap().contains("\"web\""));
+        assert!(cli(&db, &["release", "nope"]).unwrap_err().contains("no registration named \"nope\""));
+        assert!(cli(&db, &["release", "a", "--service", "db"]).unwrap().contains("15000"));
+        assert!(cli(&db, &["release", "--lease", "12345"]).unwrap_err().contains("no lease"));
+        assert!(cli(&db, &["release"]).unwrap_err().contains("release needs"));
+        let d = json_of(&cli(&db, &["--json", "deallocate", "web"]).unwrap());
+        assert_eq!(d["released"], json!([{"start": 20000, "end": 20004}]));
+        assert!(cli(&db, &["deallocate", "web"]).unwrap().contains("held no tcp ports"));
+        assert_eq!(
+            json_of(&cli(&db, &["--json", "gc"]).unwrap()),
+            json!({"registrations": 0, "leases": 0, "offers": 0})
+        );
+        assert!(cli(&db, &["--timeout", "0", "gc"]).unwrap_err().contains("--timeout"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn pools_parse() {
+        assert_eq!(pool(&Some("1-2".into())).unwrap(), Some((1, 2)));
+        assert!(pool(&Some("1".into())).is_err());
+        assert!(pool(&Some("1-70000".into())).is_err());
+        assert_eq!(pool(&None).unwrap(), None);
+    }
 }

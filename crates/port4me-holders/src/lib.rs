@@ -1,1 +1,80 @@
-//! placeholder
+//! Who holds a port, what state a port is in, and conflict-free port plans
+//! for a set of services.
+//!
+//! * [`who_holds`]: every socket on a port (listening, connected, in
+//!   `TIME_WAIT`, bound UDP) with its local address and, where the kernel
+//!   lets us see it, the pid, name, command line and user of the processes
+//!   that hold it. Sockets of processes we may not inspect are reported with
+//!   their owner and [`ProcessAccess::Hidden`], not dropped. Linux only;
+//!   other systems answer [`Error::Unsupported`].
+//! * [`status`] / [`status_with`]: free, occupied (with holders), blocked
+//!   (cannot be bound by this user), plus unsafe (refused by browsers) and
+//!   reserved (in the port4me registry).
+//! * [`plan`]: each service keeps its preferred port when it is free, or gets
+//!   the next free port of its own port4me sequence (tool = service name).
+//!   Processes are only ever signalled with [`Strategy::Kill`], only when they
+//!   belong to the current user, SIGTERM first, and SIGKILL only when
+//!   [`PlanOptions::force`] is set too.
+//! * [`describe_busy`]: "5173 is in use by node (pid 4242, alice): vite --port
+//!   5173", for error messages.
+//!
+//! Ports are taken as `u32` and checked (1-65535) so that callers from other
+//! languages get [`Error::InvalidPort`] rather than a silent truncation.
+//!
+//! ```no_run
+//! use port4me::Protocol;
+//! use port4me_holders::{plan, who_holds, PlanOptions};
+//!
+//! for h in who_holds(5173, Protocol::Tcp)? {
+//!     println!("{} {} {}", h.state, h.local_address, h.describe());
+//! }
+//! let p = plan(&[("web", 5173), ("api", 3000)], &PlanOptions::default())?;
+//! for s in &p.services {
+//!     println!("{}={}", s.name, s.port.unwrap());
+//! }
+//! # Ok::<(), port4me_holders::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod describe;
+mod error;
+mod model;
+mod plan;
+mod status;
+mod users;
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[path = "linux.rs"]
+mod sys;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[path = "other.rs"]
+mod sys;
+
+pub use describe::{describe_busy, describe_holders};
+pub use error::{check_port, parse_port, Error, PortContext, Result};
+pub use model::{
+    protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo, Reservation,
+    SocketState,
+};
+pub use plan::{
+    parse_entry, plan, plan_with, Conflict, ConflictCause, KillReport, Outcome, Plan, PlanOptions, ServicePlan,
+    Signal, SignalSent, Strategy,
+};
+pub use port4me::Protocol;
+pub use status::{status, status_with, StatusOptions};
+pub use users::{current_uid, user_name};
+
+/// Every socket on `port` for `protocol`, server sockets first.
+///
+/// An empty list means nothing in this network namespace has the port. On
+/// systems other than Linux this is [`Error::Unsupported`] ("unknown").
+pub fn who_holds(port: u32, protocol: Protocol) -> Result<Vec<Holder>> {
+    let port = check_port(port)?;
+    Ok(sys::holders(&[port], protocol)?.remove(&port).unwrap_or_default())
+}
+
+/// The pid, name, command line and user of one process, when visible.
+pub fn process_info(pid: u32) -> Option<ProcessInfo> {
+    sys::process_info(pid)
+}

@@ -1,1 +1,552 @@
-//! placeholder
+//! An embedded, crash-safe port registry on SQLite that never hands out the
+//! same port twice, however many processes use it at once.
+//!
+//! It does four jobs that port managers usually do one at a time:
+//!
+//! 1. **Module ranges** ([`Registry::allocate`], [`Registry::deallocate`]):
+//!    `n` consecutive TCP or UDP ports for a module, first fit in a pool
+//!    (default [`DEFAULT_MODULE_POOL`], 20000-45000). The ranges live in the
+//!    tables `TCP_PORTS` and `UDP_PORTS` with the columns `(start, end,
+//!    module)`, so `SELECT *, 'tcp' FROM TCP_PORTS UNION SELECT *, 'udp'
+//!    FROM UDP_PORTS;` lists them.
+//! 2. **Services and offers** ([`Registry::define_service`],
+//!    [`Registry::offer`], [`Registry::accept`], [`Registry::reject`]): a
+//!    service owns a fixed range; each instance is offered the lowest free
+//!    port of it together with a 128-bit secret, and the offer becomes an
+//!    allocation when the secret is accepted. Unaccepted offers expire after
+//!    [`Config::offer_ttl`] (default 30 minutes).
+//! 3. **Named services per user** ([`Registry::register`],
+//!    [`Registry::release`], [`Registry::list`], [`Registry::find`],
+//!    [`Registry::gc`]): a port from a pool (default
+//!    [`DEFAULT_REGISTRATION_POOL`], 45001-49151) recorded with the OS user
+//!    and the owner process; `web`, then `web_1`, `web_2`, ... for the same
+//!    user. When the owner process is gone its registrations are reclaimed.
+//! 4. **Reserved port4me results** ([`Registry::reserve`]): the port that
+//!    [`port4me::Port4me::find_with`] picks, skipping everything the
+//!    registry holds, recorded as a short lease (default 60 s) that also
+//!    ends when its owner process exits.
+//!
+//! # One port, one holder
+//!
+//! Every holder of ports is recorded as an interval in one table, `claims`,
+//! per protocol: a module range, a whole service range (its offers and
+//! allocations lie inside it), a registration's port and a lease's port.
+//! Triggers on the holder tables keep `claims` in step, and a trigger on
+//! `claims` aborts any insert that overlaps an existing claim of the same
+//! protocol, so the database itself refuses to hold a port twice, whatever
+//! a caller does. The pools may therefore overlap; by default they don't:
+//!
+//! | holder | where | default |
+//! | --- | --- | --- |
+//! | module ranges | first fit in the module pool | 20000-45000 |
+//! | registrations | lowest free port of the registration pool | 45001-49151 |
+//! | services | the range given to `define_service` | (explicit; 1024-49151 unless forced) |
+//! | leases | wherever the port4me sequence lands | 1024-65535 |
+//!
+//! Whichever holder comes first keeps the port: first fit and registrations
+//! skip every claim, `define_service` refuses a range that overlaps any claim
+//! ([`Error::RangeConflict`] names the holder), and a reservation skips
+//! claimed candidates. [`Registry::holder_of`] tells what holds a port.
+//!
+//! First fit reads the claims in port order through an index. Each claim
+//! also records the free run after it, with a partial index on the claims
+//! that have one, so packed ranges are skipped at once: the cost grows with
+//! the number of gaps too small for the request, never with the pool size.
+//!
+//! # Store
+//!
+//! The default database is `$XDG_STATE_HOME/port4me/ports.sqlite`, else
+//! `~/.local/state/port4me/ports.sqlite`; `PORT4ME_DB` or an explicit path
+//! overrides it ([`default_path`]). New directories are created 0700 and the
+//! file 0600. The database runs in WAL mode with `synchronous=FULL` (see
+//! [`Config::durable`]) and a busy timeout ([`Config::busy_timeout`], 30 s;
+//! waiting polls every 50 µs-2 ms rather than SQLite's coarser steps). Every
+//! operation is one `BEGIN IMMEDIATE` transaction, so the check and the
+//! write are atomic across processes, a failed operation changes nothing, and
+//! a crash leaves either the whole operation or none of it. Before an
+//! operation runs, the same transaction reclaims what has lapsed: expired
+//! leases and offers, and registrations and leases whose owner process is
+//! gone (see [`process`]). Read operations do the same when the handle can
+//! write; a read-only handle ([`Config::read_only`], or a file the user may
+//! not write) only hides lapsed entries.
+//!
+//! The schema is versioned with `PRAGMA user_version` and marked with
+//! `PRAGMA application_id`; older databases are migrated forward in one
+//! transaction, a newer one is refused ([`Error::SchemaTooNew`]), and a file
+//! that is not SQLite, is damaged or belongs to another program is refused
+//! too ([`Error::NotADatabase`], [`Error::ForeignDatabase`]), all before
+//! anything is written.
+//!
+//! # Owners
+//!
+//! Registrations and leases record the OS user (effective uid and name) and
+//! an owner process (pid plus start time, see [`process`]). The Rust API
+//! defaults to the calling process ([`Owner::Current`]); a command-line tool
+//! exits at once, so `port4me registry register` and `port4me --reserve`
+//! record their parent (the shell or script) instead ([`Owner::Parent`]).
+//! Only the owning user may release a registration or a lease.
+//!
+//! ```
+//! use port4me_registry::{Protocol, Registry};
+//! let dir = tempfile::tempdir()?;
+//! let reg = Registry::open(dir.path().join("ports.sqlite"))?;
+//! let range = reg.allocate(3, "web", Protocol::Tcp)?;
+//! assert_eq!((range.start, range.end), (20000, 20002));
+//! assert_eq!(reg.deallocate("web", Protocol::Tcp)?, [range]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![warn(missing_docs)]
+
+use std::cell::Cell;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+mod claims;
+pub mod error;
+mod leases;
+mod modules;
+mod names;
+pub mod process;
+pub mod schema;
+mod services;
+pub mod time;
+mod validate;
+
+pub use claims::{Holding, HoldingKind};
+pub use error::{Error, Result};
+pub use leases::{Lease, ReserveOptions, DEFAULT_LEASE_TTL};
+pub use modules::{AllocateOptions, ModuleRange, PortRange};
+pub use names::{Filter, GcReport, RegisterOptions, Registration};
+pub use port4me::Protocol;
+pub use process::{Owner, ProcessId, User};
+pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort};
+pub use time::Timestamp;
+pub use validate::{parse_protocol, MAX_NAME_BYTES};
+
+/// Default pool of module ranges.
+pub const DEFAULT_MODULE_POOL: (u16, u16) = (20000, 45000);
+/// Default pool of named per-user registrations (just below the IANA
+/// ephemeral range, and apart from the module pool).
+pub const DEFAULT_REGISTRATION_POOL: (u16, u16) = (45001, 49151);
+/// Default lifetime of an unaccepted offer.
+pub const DEFAULT_OFFER_TTL: Duration = Duration::from_secs(30 * 60);
+/// Default time to wait for another process's lock.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings of a [`Registry`] handle (not stored in the database).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Pool of module ranges, inclusive.
+    pub module_pool: (u16, u16),
+    /// Pool of registrations, inclusive.
+    pub registration_pool: (u16, u16),
+    /// How long an offer waits for `accept`.
+    pub offer_ttl: Duration,
+    /// How long to wait for another process's lock before
+    /// [`Error::Busy`].
+    pub busy_timeout: Duration,
+    /// Open without write access: read operations only, nothing reclaimed.
+    pub read_only: bool,
+    /// Flush every commit to disk before it returns (`synchronous=FULL`,
+    /// the default): an allocation that was reported survives even a power
+    /// failure. `false` uses `synchronous=NORMAL`, about 3-4 times faster
+    /// and still safe against crashed or killed processes, but the last
+    /// commits may be lost (never half-applied) if the machine loses power.
+    pub durable: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            module_pool: DEFAULT_MODULE_POOL,
+            registration_pool: DEFAULT_REGISTRATION_POOL,
+            offer_ttl: DEFAULT_OFFER_TTL,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            read_only: false,
+            durable: true,
+        }
+    }
+}
+
+/// A handle on a registry database. Cheap operations, each one transaction;
+/// the handle may be shared between threads.
+#[derive(Debug)]
+pub struct Registry {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+    config: Config,
+    read_only: bool,
+}
+
+/// The default database path: `PORT4ME_DB` if set and non-empty, else
+/// `$XDG_STATE_HOME/port4me/ports.sqlite` (when `XDG_STATE_HOME` is an
+/// absolute path), else `$HOME/.local/state/port4me/ports.sqlite`.
+pub fn default_path() -> Result<PathBuf> {
+    default_path_from(|k| std::env::var_os(k))
+}
+
+fn default_path_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
+    let set = |k: &str| var(k).filter(|v| !v.is_empty());
+    if let Some(p) = set("PORT4ME_DB") {
+        return Ok(PathBuf::from(p));
+    }
+    let state = match set("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+        Some(dir) => dir,
+        None => PathBuf::from(set("HOME").ok_or(Error::NoDefaultPath)?).join(".local").join("state"),
+    };
+    Ok(state.join("port4me").join("ports.sqlite"))
+}
+
+impl Registry {
+    /// Opens (creating if needed) the registry at `path` with default settings.
+    pub fn open(path: impl AsRef<Path>) -> Result<Registry> {
+        Registry::open_with(path, Config::default())
+    }
+
+    /// Opens the default registry ([`default_path`]), creating its
+    /// directories (0700) and file (0600) when missing.
+    pub fn open_default() -> Result<Registry> {
+        Registry::open_default_with(Config::default())
+    }
+
+    /// [`Registry::open_default`] with settings.
+    pub fn open_default_with(config: Config) -> Result<Registry> {
+        let path = default_path()?;
+        if !config.read_only {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                create_private_dir(dir)?;
+            }
+        }
+        Registry::open_with(path, config)
+    }
+
+    /// Opens (creating the file 0600 if needed, but not its directory) the
+    /// registry at `path`.
+    pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Registry> {
+        let path = path.as_ref().to_path_buf();
+        validate::pool("module pool", config.module_pool)?;
+        validate::pool("registration pool", config.registration_pool)?;
+        validate::ttl("offer time-to-live", config.offer_ttl)?;
+        if !config.read_only {
+            create_private_file(&path)?;
+        }
+        let flags = if config.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE }
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::CannotOpen) => Error::Io {
+                action: "open database file",
+                path: path.clone(),
+                source: match std::fs::metadata(&path) {
+                    Err(e) => e,
+                    Ok(_) => std::io::Error::other(e.to_string()),
+                },
+            },
+            _ => db_error(&path, config.busy_timeout, e),
+        })?;
+        conn.busy_handler(Some(busy_handler)).map_err(|e| db_error(&path, config.busy_timeout, e))?;
+        arm_busy_timeout(config.busy_timeout);
+
+        // Look before touching anything: not SQLite, someone else's, or newer.
+        let header = retry_busy(config.busy_timeout, || {
+            schema::header_snapshot(&conn).map_err(|e| db_error(&path, config.busy_timeout, e))
+        })?;
+        check_header(&path, &header)?;
+
+        let read_only = config.read_only || conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        let reg = Registry { conn: Mutex::new(conn), path, config, read_only };
+        if read_only {
+            if header.user_version != schema::SCHEMA_VERSION {
+                return Err(Error::ReadOnly {
+                    path: reg.path.clone(),
+                    detail: format!(
+                        "its schema (version {}) needs to be created or upgraded to version {}, which needs write access",
+                        header.user_version,
+                        schema::SCHEMA_VERSION
+                    ),
+                });
+            }
+            reg.check_tables()?;
+            return Ok(reg);
+        }
+        // Changing the journal mode takes the lock without SQLite's busy
+        // handler, so concurrent first opens retry here (init is idempotent).
+        retry_busy(reg.config.busy_timeout, || reg.init())?;
+        Ok(reg)
+    }
+
+    fn init(&self) -> Result<()> {
+        let mut conn = self.lock();
+        arm_busy_timeout(self.config.busy_timeout);
+        let path = &self.path;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| self.err(e))?;
+        let _ = mode; // "wal" normally; file systems without shared memory keep the old mode.
+        let sync = if self.config.durable { "FULL" } else { "NORMAL" };
+        conn.execute_batch(&format!("PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"))
+            .map_err(|e| self.err(e))?;
+        let tx = begin_immediate(&mut conn, self.config.busy_timeout).map_err(|e| self.err(e))?;
+        // Another process may have created or upgraded it meanwhile.
+        let header = schema::header(&tx).map_err(|e| self.err(e))?;
+        check_header(path, &header)?;
+        if header.user_version < schema::SCHEMA_VERSION {
+            schema::migrate(&tx).map_err(|e| self.err(e))?;
+        }
+        if let Some(t) = schema::missing_table(&tx).map_err(|e| self.err(e))? {
+            return Err(Error::NotADatabase {
+                path: path.clone(),
+                detail: format!("the registry table {t} is missing"),
+            });
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn check_tables(&self) -> Result<()> {
+        let conn = self.lock();
+        arm_busy_timeout(self.config.busy_timeout);
+        if let Some(t) = schema::missing_table(&conn).map_err(|e| self.err(e))? {
+            return Err(Error::NotADatabase {
+                path: self.path.clone(),
+                detail: format!("the registry table {t} is missing"),
+            });
+        }
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The settings of this handle.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Whether this handle can only read.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction after reclaiming what
+    /// has lapsed. An error rolls everything back.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
+        if self.read_only {
+            return Err(Error::ReadOnly { path: self.path.clone(), detail: "it was opened read-only".into() });
+        }
+        let mut conn = self.lock();
+        arm_busy_timeout(self.config.busy_timeout);
+        let tx = begin_immediate(&mut conn, self.config.busy_timeout).map_err(|e| self.err(e))?;
+        let mut ctx = Ctx { tx: &tx, now: Timestamp::now(), reg: self, reclaimed: GcReport::default() };
+        ctx.reclaimed = names::housekeeping(&ctx)?;
+        let value = f(&ctx)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(value)
+    }
+
+    /// Runs `f` with housekeeping when writable, in a plain read transaction
+    /// otherwise (read paths also filter lapsed entries themselves).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
+        if !self.read_only {
+            return self.write(f);
+        }
+        let mut conn = self.lock();
+        arm_busy_timeout(self.config.busy_timeout);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(|e| self.err(e))?;
+        let ctx = Ctx { tx: &tx, now: Timestamp::now(), reg: self, reclaimed: GcReport::default() };
+        let value = f(&ctx)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(value)
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, self.config.busy_timeout, e)
+    }
+}
+
+/// What an operation sees: its transaction and the time it started.
+pub(crate) struct Ctx<'a> {
+    pub tx: &'a Transaction<'a>,
+    pub now: Timestamp,
+    pub reg: &'a Registry,
+    /// What the housekeeping at the start of this transaction reclaimed.
+    pub reclaimed: GcReport,
+}
+
+impl Ctx<'_> {
+    pub fn err(&self, e: rusqlite::Error) -> Error {
+        self.reg.err(e)
+    }
+}
+
+/// Retries `f` while it fails with [`Error::Busy`], for up to `timeout`.
+fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let mut count = 0;
+    loop {
+        match f() {
+            Err(Error::Busy { .. }) if start.elapsed() < timeout => {
+                arm_busy_timeout(timeout);
+                busy_handler(count);
+                count = (count + 1).min(5);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `BEGIN IMMEDIATE`, retried on `SQLITE_BUSY` for the cases where SQLite
+/// does not call the busy handler (e.g. right after another process turned
+/// the database into WAL mode).
+fn begin_immediate(conn: &mut Connection, timeout: Duration) -> rusqlite::Result<Transaction<'_>> {
+    let conn: &Connection = conn;
+    let start = Instant::now();
+    loop {
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && start.elapsed() < timeout => {
+                arm_busy_timeout(timeout);
+                busy_handler(0);
+            }
+            other => return other,
+        }
+    }
+}
+
+thread_local! {
+    /// The busy timeout of the operation running on this thread, and when
+    /// its current wait for the lock began.
+    static BUSY: Cell<(Duration, Option<Instant>)> = const { Cell::new((DEFAULT_BUSY_TIMEOUT, None)) };
+    static JITTER: Cell<u64> = const { Cell::new(0) };
+}
+
+fn arm_busy_timeout(timeout: Duration) {
+    BUSY.with(|b| b.set((timeout, None)));
+}
+
+/// Waits for another process's lock. SQLite's own busy handler sleeps in
+/// steps of up to 100 ms, so under contention the lock often sits free
+/// while everyone sleeps; this one polls from 50 µs up to 2 ms, with
+/// jitter so waiters do not wake in step, and gives up after the timeout.
+fn busy_handler(count: i32) -> bool {
+    let now = Instant::now();
+    let (timeout, since) = BUSY.with(Cell::get);
+    let since = match since {
+        Some(t) if count > 0 => t,
+        _ => {
+            BUSY.with(|b| b.set((timeout, Some(now))));
+            now
+        }
+    };
+    if now.duration_since(since) >= timeout {
+        return false;
+    }
+    let step = 50u64 << count.clamp(0, 5) as u32; // 50 µs .. 1.6 ms
+    let jitter = JITTER.with(|j| {
+        let mut x = j.get();
+        if x == 0 {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+            x = u64::from(std::process::id()) << 32 | u64::from(nanos) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        j.set(x);
+        x
+    });
+    let micros = (step + jitter % step).min(2_000);
+    std::thread::sleep(Duration::from_micros(micros));
+    true
+}
+
+fn check_header(path: &Path, h: &schema::Header) -> Result<()> {
+    let ours = h.application_id == schema::APPLICATION_ID;
+    if h.application_id != 0 && !ours {
+        return Err(Error::ForeignDatabase {
+            path: path.to_path_buf(),
+            detail: format!("application id {:#x} is not port4me's {:#x}", h.application_id, schema::APPLICATION_ID),
+        });
+    }
+    if !ours && h.objects > 0 {
+        return Err(Error::ForeignDatabase {
+            path: path.to_path_buf(),
+            detail: format!("it holds {} schema objects but no port4me application id", h.objects),
+        });
+    }
+    if h.user_version > schema::SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: h.user_version,
+            supported: schema::SCHEMA_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Maps an SQLite error to the registry error for the file at `path`.
+pub(crate) fn db_error(path: &Path, busy_timeout: Duration, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode as C;
+    match e.sqlite_error_code() {
+        Some(C::DatabaseBusy | C::DatabaseLocked) => {
+            Error::Busy { path: path.to_path_buf(), waited_ms: busy_timeout.as_millis() as u64 }
+        }
+        Some(C::ReadOnly) => Error::ReadOnly { path: path.to_path_buf(), detail: e.to_string() },
+        Some(C::NotADatabase | C::DatabaseCorrupt) => {
+            Error::NotADatabase { path: path.to_path_buf(), detail: e.to_string() }
+        }
+        _ => Error::Sqlite { path: path.to_path_buf(), source: e },
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|source| Error::Io { action: "create directory", path: dir.to_path_buf(), source })
+}
+
+fn create_private_file(path: &Path) -> Result<()> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    match o.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::Io { action: "create database file", path: path.to_path_buf(), source }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
+    }
+
+    #[test]
+    fn default_path_order() {
+        let p = |pairs: &[(&str, &str)]| default_path_from(env(pairs)).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(p(&[("PORT4ME_DB", "/x/db"), ("HOME", "/h")]).unwrap(), "/x/db");
+        assert_eq!(
+            p(&[("PORT4ME_DB", ""), ("XDG_STATE_HOME", "/s"), ("HOME", "/h")]).unwrap(),
+            "/s/port4me/ports.sqlite"
+        );
+        assert_eq!(
+            p(&[("XDG_STATE_HOME", "relative"), ("HOME", "/h")]).unwrap(),
+            "/h/.local/state/port4me/ports.sqlite"
+        );
+        assert_eq!(p(&[]).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_NO_PATH");
+    }
+}

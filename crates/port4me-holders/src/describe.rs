@@ -1,0 +1,47 @@
+//! Sentences about busy ports, for error messages.
+
+use port4me::Protocol;
+
+use crate::model::{protocol_name, Holder, ProcessAccess};
+
+/// The holder that best explains why a port is busy: a server socket
+/// (listening TCP, bound UDP) with a visible process, then any server socket,
+/// then any socket with a visible process, then the first.
+pub(crate) fn main_holder(holders: &[Holder]) -> Option<&Holder> {
+    let visible = |h: &&Holder| h.access == ProcessAccess::Visible;
+    holders
+        .iter()
+        .filter(|h| h.state.is_server())
+        .find(visible)
+        .or_else(|| holders.iter().find(|h| h.state.is_server()))
+        .or_else(|| holders.iter().find(visible))
+        .or_else(|| holders.first())
+}
+
+pub(crate) fn port_label(port: u16, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::Udp => format!("{port}/{}", protocol_name(protocol)),
+        _ => port.to_string(),
+    }
+}
+
+/// `"5173 is in use by node (pid 4242, alice): vite --port 5173"`, from
+/// already known holders; `None` when there are none.
+pub fn describe_holders(port: u16, protocol: Protocol, holders: &[Holder]) -> Option<String> {
+    let h = main_holder(holders)?;
+    Some(format!("{} is in use by {}", port_label(port, protocol), h.describe()))
+}
+
+/// A sentence naming what holds `port`, for "port is taken" errors:
+/// `"5173 is in use by node (pid 4242, alice): vite --port 5173"`.
+///
+/// `None` when nothing visible holds the port (it may still be unusable, for
+/// example when it is privileged), when the port is 0, and on systems where
+/// holders cannot be found.
+pub fn describe_busy(port: u16, protocol: Protocol) -> Option<String> {
+    if port == 0 {
+        return None;
+    }
+    let holders = crate::who_holds(port as u32, protocol).ok()?;
+    describe_holders(port, protocol, &holders)
+}

@@ -1,0 +1,195 @@
+//! Errors, each with a stable [`code`](Error::code).
+
+use std::fmt;
+
+/// Where a bad port number was given, so that the message can say so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PortContext {
+    /// A plain argument (`who`, `status`).
+    Argument,
+    /// The preferred port of a service in a plan.
+    Service(String),
+}
+
+impl fmt::Display for PortContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortContext::Argument => Ok(()),
+            PortContext::Service(name) => write!(f, " for service \"{name}\""),
+        }
+    }
+}
+
+/// Any error of this crate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A port outside 1-65535 (or text that is not a port at all).
+    #[error("invalid port {value}{context}: a port is a whole number from 1 to 65535")]
+    InvalidPort {
+        /// The value as given.
+        value: String,
+        /// Where it was given.
+        context: PortContext,
+    },
+
+    /// A plan with no services.
+    #[error("the plan is empty: give at least one service, such as web=5173")]
+    PlanEmpty,
+
+    /// The same service name twice in one plan.
+    #[error("service \"{name}\" appears more than once in the plan")]
+    PlanDuplicateService {
+        /// The repeated name.
+        name: String,
+    },
+
+    /// A service name that cannot be used (it seeds the service's port4me
+    /// sequence as the tool name).
+    #[error("invalid service name \"{name}\": {reason}")]
+    PlanInvalidService {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A plan entry that is not `NAME=PORT`.
+    #[error("invalid plan entry \"{entry}\": expected NAME=PORT, such as web=5173")]
+    PlanInvalidEntry {
+        /// The entry as given.
+        entry: String,
+    },
+
+    /// An unknown strategy name.
+    #[error("unknown plan strategy \"{name}\": use alternative, fail or kill")]
+    PlanInvalidStrategy {
+        /// The name as given.
+        name: String,
+    },
+
+    /// Options that do not go together, such as `force` without the `kill`
+    /// strategy.
+    #[error("invalid plan options: {0}")]
+    PlanInvalidOptions(&'static str),
+
+    /// The `fail` strategy met at least one conflict. The plan, with every
+    /// conflict and who caused it, comes along.
+    #[error("{}", conflict_message(.0))]
+    PlanConflict(Box<crate::Plan>),
+
+    /// No alternative port could be found for a service.
+    #[error("no alternative port for service \"{service}\": {source}")]
+    PlanNoAlternative {
+        /// The service.
+        service: String,
+        /// Why the search failed.
+        #[source]
+        source: port4me::Error,
+    },
+
+    /// Probing a port failed for a reason other than "in use".
+    #[error("could not probe port {port}: {source}")]
+    Probe {
+        /// The port.
+        port: u16,
+        /// The underlying error.
+        #[source]
+        source: port4me::Error,
+    },
+
+    /// The socket tables of the kernel could not be read.
+    #[error("could not read the socket table {what}: {message}")]
+    SocketTable {
+        /// Which table (e.g. `/proc/net/tcp6`).
+        what: String,
+        /// The reason.
+        message: String,
+    },
+
+    /// Finding holders is not implemented on this operating system.
+    #[error("finding the holders of a port is not supported on this operating system")]
+    Unsupported,
+}
+
+fn conflict_message(plan: &crate::Plan) -> String {
+    let parts: Vec<String> = plan
+        .services
+        .iter()
+        .filter_map(|s| s.conflict.as_ref().map(|c| format!("{}: {}", s.name, c.message)))
+        .collect();
+    format!("the plan has {} conflict(s): {}", parts.len(), parts.join("; "))
+}
+
+impl Error {
+    /// The stable error code, as the bindings expose it (`err.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidPort { .. } => "ERR_PORT4ME_INVALID_PORT",
+            Error::PlanEmpty => "ERR_PORT4ME_PLAN_EMPTY",
+            Error::PlanDuplicateService { .. } => "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE",
+            Error::PlanInvalidService { .. } => "ERR_PORT4ME_PLAN_INVALID_SERVICE",
+            Error::PlanInvalidEntry { .. } => "ERR_PORT4ME_PLAN_INVALID_ENTRY",
+            Error::PlanInvalidStrategy { .. } => "ERR_PORT4ME_PLAN_INVALID_STRATEGY",
+            Error::PlanInvalidOptions(_) => "ERR_PORT4ME_PLAN_INVALID_OPTIONS",
+            Error::PlanConflict(_) => "ERR_PORT4ME_PLAN_CONFLICT",
+            Error::PlanNoAlternative { .. } => "ERR_PORT4ME_PLAN_NO_ALTERNATIVE",
+            Error::Probe { .. } => "ERR_PORT4ME_PROBE",
+            Error::SocketTable { .. } => "ERR_PORT4ME_HOLDERS_SOCKET_TABLE",
+            Error::Unsupported => "ERR_PORT4ME_HOLDERS_UNSUPPORTED",
+        }
+    }
+
+    /// The plan that came with a [`Error::PlanConflict`].
+    pub fn plan(&self) -> Option<&crate::Plan> {
+        match self {
+            Error::PlanConflict(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks a port number given as a number: 1-65535.
+///
+/// ```
+/// use port4me_holders::check_port;
+/// assert_eq!(check_port(5173).unwrap(), 5173);
+/// assert_eq!(check_port(0).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
+/// assert!(check_port(70000).unwrap_err().to_string().contains("70000"));
+/// ```
+pub fn check_port(value: u32) -> Result<u16> {
+    check_port_in(value as i64, PortContext::Argument)
+}
+
+pub(crate) fn check_port_in(value: i64, context: PortContext) -> Result<u16> {
+    if (1..=65535).contains(&value) {
+        Ok(value as u16)
+    } else {
+        Err(Error::InvalidPort { value: value.to_string(), context })
+    }
+}
+
+/// Parses a port number given as text: digits only, 1-65535.
+///
+/// ```
+/// use port4me_holders::parse_port;
+/// assert_eq!(parse_port(" 8080 ").unwrap(), 8080);
+/// assert!(parse_port("80a").is_err());
+/// assert!(parse_port("65536").is_err());
+/// ```
+pub fn parse_port(text: &str) -> Result<u16> {
+    parse_port_in(text, PortContext::Argument)
+}
+
+pub(crate) fn parse_port_in(text: &str, context: PortContext) -> Result<u16> {
+    let t = text.trim();
+    let bad = || Error::InvalidPort { value: format!("\"{text}\""), context: context.clone() };
+    if t.is_empty() || t.len() > 6 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let v: i64 = t.parse().map_err(|_| bad())?;
+    check_port_in(v, context.clone()).map_err(|_| Error::InvalidPort { value: t.to_string(), context })
+}

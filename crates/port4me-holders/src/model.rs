@@ -1,0 +1,440 @@
+//! Plain result types: what holds a port and what state a port is in.
+//!
+//! Every type is a plain struct or a field-less enum so that bindings can map
+//! them one to one; with the `serde` feature they implement
+//! `serde::Serialize` (enums as lowercase or `SCREAMING_SNAKE_CASE` strings,
+//! addresses as `"127.0.0.1:5173"`).
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use port4me::Protocol;
+
+/// The state of one socket, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
+pub enum SocketState {
+    /// A TCP socket waiting for connections.
+    Listen,
+    /// A bound UDP socket with no fixed peer.
+    UdpBound,
+    /// A UDP socket `connect`ed to one peer.
+    UdpConnected,
+    /// An open TCP connection.
+    Established,
+    /// TCP: connecting.
+    SynSent,
+    /// TCP: a connection being accepted.
+    SynRecv,
+    /// TCP: a request socket being accepted.
+    NewSynRecv,
+    /// TCP: closing, local side closed first.
+    FinWait1,
+    /// TCP: closing, local side closed first.
+    FinWait2,
+    /// TCP: the peer closed; the local side has not yet.
+    CloseWait,
+    /// TCP: closing.
+    Closing,
+    /// TCP: closing.
+    LastAck,
+    /// TCP: a closed connection the kernel keeps for a while (no process).
+    TimeWait,
+    /// TCP: closed (a bound socket that is neither listening nor connected).
+    Close,
+}
+
+impl SocketState {
+    /// The name `ss`/`netstat` use: `LISTEN`, `ESTABLISHED`, `TIME_WAIT`,
+    /// and `UNCONN`/`ESTAB` style names for UDP (`UDP_BOUND`, `UDP_CONNECTED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SocketState::Listen => "LISTEN",
+            SocketState::UdpBound => "UDP_BOUND",
+            SocketState::UdpConnected => "UDP_CONNECTED",
+            SocketState::Established => "ESTABLISHED",
+            SocketState::SynSent => "SYN_SENT",
+            SocketState::SynRecv => "SYN_RECV",
+            SocketState::NewSynRecv => "NEW_SYN_RECV",
+            SocketState::FinWait1 => "FIN_WAIT1",
+            SocketState::FinWait2 => "FIN_WAIT2",
+            SocketState::CloseWait => "CLOSE_WAIT",
+            SocketState::Closing => "CLOSING",
+            SocketState::LastAck => "LAST_ACK",
+            SocketState::TimeWait => "TIME_WAIT",
+            SocketState::Close => "CLOSE",
+        }
+    }
+
+    /// Whether this socket is what makes a server's port busy: a TCP
+    /// listener or a bound UDP socket (the others are connections that came
+    /// and go with it).
+    pub fn is_server(self) -> bool {
+        matches!(self, SocketState::Listen | SocketState::UdpBound | SocketState::UdpConnected)
+    }
+}
+
+impl fmt::Display for SocketState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How much we could learn about the process behind a socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum ProcessAccess {
+    /// The holding processes are listed.
+    Visible,
+    /// The socket belongs to a process we may not inspect (typically another
+    /// user's, when not running as root). Its owner is still reported.
+    Hidden,
+    /// No process holds the socket: the kernel keeps it on its own (a
+    /// connection in `TIME_WAIT`).
+    NoProcess,
+    /// The socket has an owner but no process in this PID namespace has it
+    /// open (it lives in another container, or it just closed).
+    NotFound,
+}
+
+/// A process that has a socket open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct ProcessInfo {
+    /// Process id.
+    pub pid: u32,
+    /// The process name (`comm`, at most 15 bytes on Linux), e.g. `node`.
+    pub name: String,
+    /// The command line, one element per argument (empty when the kernel
+    /// hides it, e.g. for a zombie).
+    pub cmdline: Vec<String>,
+    /// The effective user id of the process.
+    pub uid: Option<u32>,
+    /// The user name for `uid` (or the number when it has no name).
+    pub user: Option<String>,
+}
+
+impl ProcessInfo {
+    /// The command line as one string, arguments that contain spaces or
+    /// quotes in single quotes.
+    pub fn command(&self) -> String {
+        let quoted: Vec<String> = self.cmdline.iter().map(|a| shell_quote(a)).collect();
+        quoted.join(" ")
+    }
+}
+
+fn shell_quote(a: &str) -> String {
+    if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b)) {
+        a.to_string()
+    } else if a.chars().any(char::is_control) {
+        // Bash's $'...' quoting keeps the command on one line.
+        let mut out = String::from("$'");
+        for c in a.chars() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                '\\' => out.push_str("\\\\"),
+                '\'' => out.push_str("\\'"),
+                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32 & 0xff)),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        out
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+/// One socket on the port, and what holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct Holder {
+    /// TCP or UDP.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::model::ser_protocol"))]
+    pub protocol: Protocol,
+    /// Socket state (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`, `UDP_BOUND`, ...).
+    pub state: SocketState,
+    /// The local address, e.g. `127.0.0.1:5173` or `[::]:5173`.
+    pub local_address: SocketAddr,
+    /// The peer, for connected sockets.
+    pub remote_address: Option<SocketAddr>,
+    /// The socket's inode (0 for sockets no process holds, such as
+    /// `TIME_WAIT`).
+    pub inode: u64,
+    /// The user id that owns the socket (`None` when no process holds it).
+    pub uid: Option<u32>,
+    /// The user name for `uid`.
+    pub user: Option<String>,
+    /// Whether the processes could be seen.
+    pub access: ProcessAccess,
+    /// The processes that have the socket open, by pid (more than one after
+    /// a `fork`).
+    pub processes: Vec<ProcessInfo>,
+}
+
+impl Holder {
+    /// The first (lowest pid) process holding the socket, if visible.
+    pub fn process(&self) -> Option<&ProcessInfo> {
+        self.processes.first()
+    }
+
+    /// A short description: `node (pid 4242, alice): vite --port 5173`,
+    /// `a process of bob that is not visible to you`, `no process (TIME_WAIT)`.
+    pub fn describe(&self) -> String {
+        match (self.process(), self.access) {
+            (Some(p), _) => {
+                let user = p.user.as_deref().or(self.user.as_deref());
+                let mut s = match user {
+                    Some(u) => format!("{} (pid {}, {})", p.name, p.pid, u),
+                    None => format!("{} (pid {})", p.name, p.pid),
+                };
+                let cmd = p.command();
+                if !cmd.is_empty() {
+                    s.push_str(": ");
+                    s.push_str(&truncate(&cmd, 160));
+                }
+                if self.processes.len() > 1 {
+                    s.push_str(&format!(" (and {} more process(es))", self.processes.len() - 1));
+                }
+                s
+            }
+            (None, ProcessAccess::NoProcess) => format!("no process (a closed connection in {})", self.state),
+            (None, ProcessAccess::Hidden) => match &self.user {
+                Some(u) => format!("a process of {u} that is not visible to you"),
+                None => "a process that is not visible to you".to_string(),
+            },
+            (None, _) => match &self.user {
+                Some(u) => format!("a socket of {u} whose process was not found (another container, or it just closed)"),
+                None => "a socket whose process was not found".to_string(),
+            },
+        }
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push_str("...");
+    out
+}
+
+/// Whether a port can be had right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Availability {
+    /// A server could bind it now.
+    Free,
+    /// Something holds it (see the holders).
+    Occupied,
+    /// Nothing visible holds it, but this user cannot bind it (for example a
+    /// privileged port below 1024).
+    Blocked,
+}
+
+impl Availability {
+    /// `free`, `occupied` or `blocked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Availability::Free => "free",
+            Availability::Occupied => "occupied",
+            Availability::Blocked => "blocked",
+        }
+    }
+}
+
+impl fmt::Display for Availability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A web browser that refuses to connect to some ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Browser {
+    /// Chrome and other Chromium browsers.
+    Chrome,
+    /// Firefox.
+    Firefox,
+}
+
+impl Browser {
+    /// `chrome` or `firefox`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Browser::Chrome => "chrome",
+            Browser::Firefox => "firefox",
+        }
+    }
+}
+
+/// The browsers that refuse `port` (empty for a safe port).
+///
+/// ```
+/// use port4me_holders::{unsafe_for, Browser};
+/// assert_eq!(unsafe_for(6000), [Browser::Chrome, Browser::Firefox]);
+/// assert_eq!(unsafe_for(10080), [Browser::Chrome]);
+/// assert!(unsafe_for(5173).is_empty());
+/// ```
+pub fn unsafe_for(port: u16) -> Vec<Browser> {
+    let (chrome, firefox) = port4me_core::unsafe_ports::blocked_by(port);
+    let mut v = Vec::new();
+    if chrome {
+        v.push(Browser::Chrome);
+    }
+    if firefox {
+        v.push(Browser::Firefox);
+    }
+    v
+}
+
+/// What the port4me registry holds a port for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct Reservation {
+    /// The kind of entry: `module`, `service`, `offer`, `allocation`,
+    /// `registration` or `lease`.
+    pub kind: String,
+    /// The module, service or registration name, or a lease's label.
+    pub name: String,
+    /// The service instance, for offers and allocations.
+    pub instance: Option<String>,
+    /// The user who owns the entry (registrations and leases).
+    pub owner: Option<String>,
+    /// The owning uid.
+    pub uid: Option<u32>,
+    /// The owner process, when the entry has one.
+    pub pid: Option<u32>,
+    /// The first and last port the entry holds (a range for modules and
+    /// services).
+    pub start: u16,
+    /// See `start`.
+    pub end: u16,
+    /// When the entry lapses (offers, leases), as the registry prints it.
+    pub expires: Option<String>,
+    /// One sentence, as the registry describes the entry.
+    pub description: String,
+}
+
+/// Everything known about one port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
+pub struct PortStatus {
+    /// The port.
+    pub port: u16,
+    /// The protocol that was checked.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::model::ser_protocol"))]
+    pub protocol: Protocol,
+    /// `free`, `occupied` or `blocked`.
+    pub availability: Availability,
+    /// The sockets on the port; `None` when this system cannot tell
+    /// ("unknown").
+    pub holders: Option<Vec<Holder>>,
+    /// Why the port is blocked, when it is.
+    pub blocked_reason: Option<String>,
+    /// The browsers that refuse this port (empty when it is safe).
+    pub unsafe_for: Vec<Browser>,
+    /// The registry entry for this port, when it is reserved.
+    pub reserved: Option<Reservation>,
+}
+
+impl PortStatus {
+    /// The one-word status, in this order of precedence: `occupied`,
+    /// `blocked`, `reserved`, `unsafe`, `free`. Use [`PortStatus::labels`]
+    /// for every word that applies.
+    pub fn label(&self) -> &'static str {
+        match self.availability {
+            Availability::Occupied | Availability::Blocked => self.availability.as_str(),
+            Availability::Free if self.reserved.is_some() => "reserved",
+            Availability::Free if !self.unsafe_for.is_empty() => "unsafe",
+            Availability::Free => "free",
+        }
+    }
+
+    /// Every status word that applies: the availability (`free`,
+    /// `occupied` or `blocked`), then `reserved` and `unsafe` when they
+    /// apply, e.g. `["occupied", "unsafe"]` or `["free", "reserved"]`.
+    pub fn labels(&self) -> Vec<&'static str> {
+        let mut v = vec![self.availability.as_str()];
+        if self.reserved.is_some() {
+            v.push("reserved");
+        }
+        if !self.unsafe_for.is_empty() {
+            v.push("unsafe");
+        }
+        v
+    }
+
+    /// A one-line description for people.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        match self.availability {
+            Availability::Free => parts.push("free".to_string()),
+            Availability::Occupied => {
+                let who = self
+                    .holders
+                    .as_ref()
+                    .and_then(|h| crate::describe::main_holder(h))
+                    .map(|h| h.describe())
+                    .unwrap_or_else(|| "something this system cannot name".to_string());
+                parts.push(format!("in use by {who}"));
+            }
+            Availability::Blocked => {
+                parts.push(format!("blocked: {}", self.blocked_reason.as_deref().unwrap_or("cannot be bound")))
+            }
+        }
+        if let Some(r) = &self.reserved {
+            parts.push(format!("reserved in the registry: {}", r.description));
+        }
+        if !self.unsafe_for.is_empty() {
+            let names: Vec<&str> = self.unsafe_for.iter().map(|b| b.as_str()).collect();
+            parts.push(format!("unsafe (blocked by {})", names.join(" and ")));
+        }
+        parts.join("; ")
+    }
+}
+
+/// `"tcp"` or `"udp"`.
+pub fn protocol_name(p: Protocol) -> &'static str {
+    match p {
+        Protocol::Tcp => "tcp",
+        Protocol::Udp => "udp",
+    }
+}
+
+#[cfg(feature = "serde")]
+pub(crate) fn ser_protocol<S: serde::Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(protocol_name(*p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_quoted_on_one_line() {
+        let p = |args: &[&str]| ProcessInfo {
+            pid: 1,
+            name: "x".into(),
+            cmdline: args.iter().map(|s| s.to_string()).collect(),
+            uid: None,
+            user: None,
+        };
+        assert_eq!(p(&["vite", "--port", "5173"]).command(), "vite --port 5173");
+        assert_eq!(p(&["sh", "-c", "echo 'hi' there"]).command(), r#"sh -c 'echo '\''hi'\'' there'"#);
+        assert_eq!(p(&["python3", "-c", "a\nb\t'c'"]).command(), r#"python3 -c $'a\nb\t\'c\''"#);
+        assert_eq!(p(&[""]).command(), "''");
+    }
+}

@@ -1,0 +1,454 @@
+//! Helper process for the registry's multi-process tests and benchmarks.
+//! Not a user tool: its output format is only what the tests parse.
+//!
+//! ```text
+//! port4me-registry-stress worker  --db P --id I --ops N --seed S --owner PID
+//! port4me-registry-stress writer  --db P --owner PID
+//! port4me-registry-stress reserve --db P --user U --tool T --owner current|parent [--barrier FILE] [--hold]
+//! port4me-registry-stress register --db P --service S [--owner current|parent]
+//! port4me-registry-stress churn   --db P --ops N --prefix X [--normal]
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use port4me_registry::{
+    AllocateOptions, Config, Error, Filter, Owner, PortRange, Protocol, RegisterOptions, Registry, ReserveOptions,
+    ServiceDefinition,
+};
+
+/// Error codes a stress worker may meet in normal operation (documented
+/// outcomes of racing with other workers); anything else fails the run.
+const EXPECTED: &[&str] = &[
+    "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED",
+    "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT",
+    "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS",
+    "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE",
+    "ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS",
+    "ERR_PORT4ME_REGISTRY_SERVICE_FULL",
+    "ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE",
+    "ERR_PORT4ME_NO_FREE_PORT",
+];
+
+/// The pools the stress workers use: deliberately small and overlapping,
+/// so module ranges, services, registrations and leases compete for ports.
+pub fn stress_config() -> Config {
+    Config { module_pool: (20000, 24000), registration_pool: (23000, 26000), ..Config::default() }
+}
+
+struct Args(HashMap<String, String>);
+
+impl Args {
+    fn parse(args: &[String]) -> Args {
+        let mut m = HashMap::new();
+        let mut i = 0;
+        while i < args.len() {
+            if let Some(k) = args[i].strip_prefix("--") {
+                match args.get(i + 1).filter(|v| !v.starts_with("--")) {
+                    Some(v) => {
+                        m.insert(k.to_string(), v.clone());
+                        i += 2;
+                    }
+                    None => {
+                        m.insert(k.to_string(), String::new());
+                        i += 1;
+                    }
+                }
+            } else {
+                i += 1;
+            }
+        }
+        Args(m)
+    }
+    fn get(&self, k: &str) -> &str {
+        self.0.get(k).map(String::as_str).unwrap_or_else(|| panic!("missing --{k}"))
+    }
+    fn num(&self, k: &str) -> u64 {
+        self.get(k).parse().unwrap_or_else(|_| panic!("bad --{k}"))
+    }
+    fn has(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+}
+
+/// xorshift64*: small, seedable, good enough to pick operations.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn owner_of(a: &Args) -> Owner {
+    match a.0.get("owner").map(String::as_str) {
+        None | Some("current") => Owner::Current,
+        Some("parent") => Owner::Parent,
+        Some(pid) => Owner::pid(pid.parse().expect("pid")).expect("owner process"),
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let a = Args::parse(&argv);
+    let db = a.get("db").to_string();
+    match argv.first().map(String::as_str) {
+        Some("worker") => worker(&db, &a),
+        Some("writer") => writer(&db, &a),
+        Some("reserve") => reserve(&db, &a),
+        Some("register") => register(&db, &a),
+        Some("churn") => churn(&db, &a),
+        _ => {
+            eprintln!("usage: port4me-registry-stress worker|writer|reserve|register|churn --db PATH ...");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// 500 (or `--ops`) random operations; checks each answer against what this
+/// worker knows it holds, then prints what it holds for the parent to
+/// compare with the database.
+fn worker(db: &str, a: &Args) -> ExitCode {
+    let id = a.num("id");
+    let ops = a.num("ops");
+    let mut rng = Rng(a.num("seed").max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let owner = owner_of(a);
+    let reg = Registry::open_with(db, stress_config()).expect("open");
+    let env = port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any"), ("PORT4ME_USER", "stress")]);
+
+    let mut modules: BTreeMap<(String, &'static str), Vec<PortRange>> = BTreeMap::new();
+    let mut services: BTreeMap<String, ()> = BTreeMap::new();
+    let mut instances: BTreeMap<(String, String), (u16, String, bool)> = BTreeMap::new(); // -> port, secret, accepted
+    let mut registrations: BTreeMap<String, u16> = BTreeMap::new();
+    let mut leases: Vec<(u16, &'static str)> = Vec::new();
+    let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+    let fail = |what: String| -> ExitCode {
+        println!("MISMATCH worker {id}: {what}");
+        ExitCode::from(1)
+    };
+
+    for op in 0..ops {
+        let kind = rng.below(100);
+        let proto = if rng.below(2) == 0 { Protocol::Tcp } else { Protocol::Udp };
+        let pname: &'static str = proto.as_str();
+        let (label, result): (&str, Result<(), Error>) = match kind {
+            0..=24 => {
+                let module = format!("w{id}_m{}", rng.below(8));
+                let n = 1 + rng.below(20) as u32;
+                let keep = rng.below(5) == 0;
+                let r = reg.allocate_with(n, &module, proto, &AllocateOptions { keep_existing: keep, pool: None });
+                (
+                    "allocate",
+                    r.map(|range| {
+                        let e = modules.entry((module, pname)).or_default();
+                        if !keep {
+                            e.clear();
+                        }
+                        e.push(range);
+                        e.sort();
+                    }),
+                )
+            }
+            25..=39 => {
+                let module = format!("w{id}_m{}", rng.below(8));
+                match reg.deallocate(&module, proto) {
+                    Ok(released) => {
+                        let mine = modules.remove(&(module.clone(), pname)).unwrap_or_default();
+                        if released != mine {
+                            return fail(format!(
+                                "deallocate {module}/{pname} released {released:?}, expected {mine:?}"
+                            ));
+                        }
+                        ("deallocate", Ok(()))
+                    }
+                    Err(e) => ("deallocate", Err(e)),
+                }
+            }
+            40..=44 => {
+                let name = format!("w{id}_s{}", rng.below(4));
+                let start = 21000 + rng.below(6000) as u32;
+                let len = 1 + rng.below(8) as u32;
+                let r = reg.define_service_with(&ServiceDefinition::new(&name, "stress", start, start + len - 1));
+                (
+                    "define",
+                    r.map(|_| {
+                        services.insert(name, ());
+                    }),
+                )
+            }
+            45..=59 => {
+                let service = format!("w{id}_s{}", rng.below(4));
+                let instance = format!("i{}", rng.below(6));
+                let r = reg.offer(&service, &instance);
+                (
+                    "offer",
+                    r.map(|o| {
+                        instances.insert((service, instance), (o.port, o.secret, false));
+                    }),
+                )
+            }
+            60..=64 => {
+                let pending: Vec<_> =
+                    instances.iter().filter(|(_, v)| !v.2).map(|(k, v)| (k.clone(), v.1.clone())).collect();
+                if pending.is_empty() {
+                    continue;
+                }
+                let (key, secret) = pending[rng.below(pending.len() as u64) as usize].clone();
+                if rng.below(2) == 0 {
+                    match reg.accept(&secret) {
+                        Ok(sp) if sp.port == instances[&key].0 => {
+                            instances.get_mut(&key).unwrap().2 = true;
+                            ("accept", Ok(()))
+                        }
+                        Ok(sp) => return fail(format!("accept gave port {}, offered {}", sp.port, instances[&key].0)),
+                        Err(e) => ("accept", Err(e)),
+                    }
+                } else {
+                    match reg.reject(&secret) {
+                        Ok(_) => {
+                            instances.remove(&key);
+                            ("reject", Ok(()))
+                        }
+                        Err(e) => ("reject", Err(e)),
+                    }
+                }
+            }
+            65..=67 => {
+                let held: Vec<_> = instances.keys().cloned().collect();
+                if held.is_empty() {
+                    continue;
+                }
+                let key = held[rng.below(held.len() as u64) as usize].clone();
+                match reg.release_instance(&key.0, &key.1) {
+                    Ok(sp) if sp.port == instances[&key].0 => {
+                        instances.remove(&key);
+                        ("release-instance", Ok(()))
+                    }
+                    Ok(sp) => return fail(format!("release_instance gave {sp:?}")),
+                    Err(e) => ("release-instance", Err(e)),
+                }
+            }
+            68..=77 => {
+                let service = format!("w{id}_r{}", rng.below(3));
+                let r = reg.register_with(&service, &RegisterOptions { owner, ..RegisterOptions::default() });
+                (
+                    "register",
+                    r.map(|x| {
+                        registrations.insert(x.name, x.port);
+                    }),
+                )
+            }
+            78..=83 => {
+                let names: Vec<_> = registrations.keys().cloned().collect();
+                if names.is_empty() {
+                    continue;
+                }
+                let name = names[rng.below(names.len() as u64) as usize].clone();
+                match reg.release(&name) {
+                    Ok(x) if x.port == registrations[&name] => {
+                        registrations.remove(&name);
+                        ("release", Ok(()))
+                    }
+                    Ok(x) => return fail(format!("release {name} gave port {}", x.port)),
+                    Err(e) => ("release", Err(e)),
+                }
+            }
+            84..=89 => {
+                let q = port4me::Port4me::with_env(env.clone()).tool(format!("w{id}")).protocol(proto);
+                let r = reg.reserve_with(&q, &ReserveOptions { ttl: Duration::from_secs(600), owner, label: None });
+                ("reserve", r.map(|l| leases.push((l.port, pname))))
+            }
+            90..=95 => {
+                let port = 20000 + rng.below(8000) as u16;
+                ("holder", reg.holder_of(port, proto).map(|_| ()))
+            }
+            96..=97 => {
+                let f = Filter { beginswith: Some(format!("w{id}_")), ..Filter::default() };
+                match reg.find(&f) {
+                    Ok(found) => {
+                        let got: BTreeMap<String, u16> = found.into_iter().map(|r| (r.name, r.port)).collect();
+                        if got != registrations {
+                            return fail(format!("find gave {got:?}, expected {registrations:?}"));
+                        }
+                        ("find", Ok(()))
+                    }
+                    Err(e) => ("find", Err(e)),
+                }
+            }
+            _ => ("gc", reg.gc().map(|_| ())),
+        };
+        let key = match &result {
+            Ok(()) => format!("{label}:ok"),
+            Err(e) if EXPECTED.contains(&e.code()) => format!("{label}:{}", e.code()),
+            Err(e) => {
+                println!("UNEXPECTED worker {id} op {op} {label}: [{}] {e}", e.code());
+                return ExitCode::from(1);
+            }
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+
+    let mut out = std::io::stdout().lock();
+    for ((module, p), ranges) in &modules {
+        for r in ranges {
+            writeln!(out, "MODULE {module} {p} {} {}", r.start, r.end).unwrap();
+        }
+    }
+    for name in services.keys() {
+        writeln!(out, "SERVICE {name}").unwrap();
+    }
+    for ((s, i), (port, _, accepted)) in &instances {
+        writeln!(out, "INSTANCE {s} {i} {port} {}", if *accepted { "allocated" } else { "offered" }).unwrap();
+    }
+    for (name, port) in &registrations {
+        writeln!(out, "REGISTRATION {name} {port}").unwrap();
+    }
+    for (port, p) in &leases {
+        writeln!(out, "LEASE {port} {p}").unwrap();
+    }
+    for (k, n) in &counts {
+        writeln!(out, "COUNT {k} {n}").unwrap();
+    }
+    writeln!(out, "DONE {id}").unwrap();
+    ExitCode::SUCCESS
+}
+
+/// Writes forever (until killed). Even steps allocate the next UDP module
+/// `crash_K` (one port, kept forever) and print `ACK K` after the commit,
+/// so the parent can check that every acknowledged step survived; odd
+/// steps do a random mix of other writes.
+fn writer(db: &str, a: &Args) -> ExitCode {
+    let owner = owner_of(a);
+    let reg = Registry::open_with(db, stress_config()).expect("open");
+    let next = reg
+        .modules(Some(Protocol::Udp))
+        .expect("modules")
+        .iter()
+        .filter_map(|m| m.module.strip_prefix("crash_").and_then(|k| k.parse::<u64>().ok()))
+        .max()
+        .map_or(0, |k| k + 1);
+    let env = port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any"), ("PORT4ME_USER", "crash")]);
+    let mut rng = Rng(std::process::id() as u64 | 1);
+    let mut out = std::io::stdout().lock();
+    let pool = AllocateOptions { keep_existing: true, pool: Some((20000, 45000)) };
+    for k in next.. {
+        reg.allocate_with(1, &format!("crash_{k}"), Protocol::Udp, &pool).expect("crash step");
+        writeln!(out, "ACK {k}").unwrap();
+        out.flush().unwrap();
+        let r = match rng.below(6) {
+            0 => reg.allocate(1 + rng.below(10) as u32, &format!("cw_m{}", rng.below(5)), Protocol::Tcp).map(|_| ()),
+            1 => reg.deallocate(&format!("cw_m{}", rng.below(5)), Protocol::Tcp).map(|_| ()),
+            2 => reg
+                .register_with(&format!("cw_r{}", rng.below(3)), &RegisterOptions { owner, ..Default::default() })
+                .map(|_| ()),
+            3 => reg.release(&format!("cw_r{}", rng.below(3))).map(|_| ()),
+            4 => {
+                let s = format!("cw_s{}", rng.below(3));
+                let _ = reg.define_service(
+                    &s,
+                    "crash",
+                    30000 + 100 * rng.below(3) as u32,
+                    30000 + 100 * rng.below(3) as u32 + 50,
+                );
+                reg.offer(&s, &format!("i{}", rng.below(60)))
+                    .and_then(|o| if rng.below(2) == 0 { reg.accept(&o.secret) } else { reg.reject(&o.secret) })
+                    .map(|_| ())
+            }
+            _ => {
+                let q = port4me::Port4me::with_env(env.clone()).tool(format!("t{}", rng.below(4)));
+                reg.reserve_with(&q, &ReserveOptions { ttl: Duration::from_secs(5), owner, label: None }).map(|_| ())
+            }
+        };
+        if let Err(e) = r {
+            let allowed = EXPECTED.contains(&e.code())
+                || e.code() == "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION"
+                || e.code() == "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS";
+            if !allowed {
+                writeln!(out, "UNEXPECTED [{}] {e}", e.code()).unwrap();
+                return ExitCode::from(1);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn wait_for(barrier: &Path) {
+    while !barrier.exists() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// One reservation; prints `PORT <port>`. With `--hold`, keeps running
+/// (and so keeps an owner-bound lease alive) until stdin closes.
+fn reserve(db: &str, a: &Args) -> ExitCode {
+    let reg = Registry::open(db).expect("open");
+    if a.has("barrier") {
+        println!("READY");
+        std::io::stdout().flush().unwrap();
+        wait_for(Path::new(a.get("barrier")));
+    }
+    let q = port4me::Port4me::new().user(a.get("user")).tool(a.get("tool"));
+    let opts = ReserveOptions { owner: owner_of(a), ..ReserveOptions::default() };
+    match reg.reserve_with(&q, &opts) {
+        Ok(l) => {
+            println!("PORT {}", l.port);
+            std::io::stdout().flush().unwrap();
+        }
+        Err(e) => {
+            println!("ERROR [{}] {e}", e.code());
+            return ExitCode::from(1);
+        }
+    }
+    if a.has("hold") {
+        let mut line = String::new();
+        while std::io::stdin().lock().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            line.clear();
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// One registration; prints `REGISTERED <name> <port> <pid> <start>` and exits.
+fn register(db: &str, a: &Args) -> ExitCode {
+    let reg = if db == "default" { Registry::open_default() } else { Registry::open(db) }.expect("open");
+    match reg.register_with(a.get("service"), &RegisterOptions { owner: owner_of(a), ..Default::default() }) {
+        Ok(r) => {
+            println!("REGISTERED {} {} {} {}", r.name, r.port, r.owner.pid, r.owner.start_time);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("ERROR [{}] {e}", e.code());
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Benchmark worker: waits for a line on stdin, then does `--ops`
+/// allocate + deallocate pairs and prints `DONE`.
+fn churn(db: &str, a: &Args) -> ExitCode {
+    let reg = Registry::open_with(db, Config { durable: !a.has("normal"), ..Config::default() }).expect("open");
+    let ops = a.num("ops");
+    let prefix = a.get("prefix").to_string();
+    // Warm up (WAL and page cache) before the clock starts.
+    reg.allocate(4, &format!("{prefix}_warm"), Protocol::Tcp).expect("allocate");
+    reg.deallocate(&format!("{prefix}_warm"), Protocol::Tcp).expect("deallocate");
+    println!("READY");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    for i in 0..ops {
+        let m = format!("{prefix}_{}", i % 4);
+        reg.allocate(4, &m, Protocol::Tcp).expect("allocate");
+        reg.deallocate(&m, Protocol::Tcp).expect("deallocate");
+    }
+    println!("DONE");
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,347 @@
+//! Named services per user: `register("web")` hands out a port from the
+//! registration pool, recorded with the OS user and the owner process.
+//! The same user registering `web` again gets `web_1`, `web_2`, ... (the
+//! lowest free suffix). Registrations whose owner process is gone are
+//! reclaimed at the start of every operation and by [`Registry::gc`]; only
+//! the owning user may release one.
+
+use std::collections::HashSet;
+
+use rusqlite::OptionalExtension;
+
+use crate::error::{Error, Result};
+use crate::process::{owner_is_gone, Machine, Owner, ProcessId, User};
+use crate::{claims, validate, Ctx, Protocol, Registry, Timestamp};
+
+/// Highest numeric suffix tried for a repeated name.
+const MAX_SUFFIX: u32 = 9999;
+
+/// A named registration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// Its unique name for this user (`web`, `web_1`, ...).
+    pub name: String,
+    /// The service name asked for (`web`).
+    pub service: String,
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The port.
+    pub port: u16,
+    /// The owning OS user.
+    pub user: String,
+    /// The owning uid.
+    pub uid: u32,
+    /// The owner process.
+    pub owner: ProcessId,
+    /// Host name of the machine the owner runs on.
+    pub host: String,
+    /// When it was registered.
+    pub created: Timestamp,
+}
+
+/// Options of [`Registry::register_with`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegisterOptions {
+    /// The owner process ([`Owner::Nobody`] counts as [`Owner::Current`]).
+    pub owner: Owner,
+    /// Pool to take the port from instead of
+    /// [`crate::Config::registration_pool`].
+    pub pool: Option<(u16, u16)>,
+    /// The protocol (TCP by default).
+    pub protocol: Protocol,
+    /// Skip ports that are in use right now (bind probe), not only ports the
+    /// registry holds.
+    pub probe: bool,
+}
+
+/// Filters of [`Registry::find`], applied together; `None` matches all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// The service name asked for at registration (exact).
+    pub service: Option<String>,
+    /// A prefix of the registration name.
+    pub beginswith: Option<String>,
+    /// The owning user's name (exact).
+    pub user: Option<String>,
+}
+
+/// What a reclaim pass removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Registrations whose owner process is gone.
+    pub registrations: usize,
+    /// Leases that expired or whose owner process is gone.
+    pub leases: usize,
+    /// Offers that expired unaccepted.
+    pub offers: usize,
+}
+
+impl GcReport {
+    /// Total entries removed.
+    pub fn total(&self) -> usize {
+        self.registrations + self.leases + self.offers
+    }
+}
+
+const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, String)> {
+    let proto: String = r.get(2)?;
+    Ok((
+        Registration {
+            name: r.get(0)?,
+            service: r.get(1)?,
+            protocol: if proto == "udp" { Protocol::Udp } else { Protocol::Tcp },
+            port: r.get(3)?,
+            user: r.get(4)?,
+            uid: r.get(5)?,
+            owner: ProcessId { pid: r.get(6)?, start_time: r.get::<_, i64>(7)? as u64 },
+            host: r.get(8)?,
+            created: Timestamp(r.get(9)?),
+        },
+        r.get(10)?,
+        r.get(11)?,
+    ))
+}
+
+impl Registry {
+    /// Registers `service` for the current user and process: a port from
+    /// the registration pool, under the name `service` or, if this user
+    /// already has that, `service_1`, `service_2`, ...
+    pub fn register(&self, service: &str) -> Result<Registration> {
+        self.register_with(service, &RegisterOptions::default())
+    }
+
+    /// [`Registry::register`] with options.
+    pub fn register_with(&self, service: &str, options: &RegisterOptions) -> Result<Registration> {
+        validate::name("service", service)?;
+        if service.len() + 5 > validate::MAX_NAME_BYTES {
+            return Err(Error::InvalidName {
+                what: "service",
+                shown: crate::error::shown(service),
+                reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
+            });
+        }
+        let pool = options.pool.unwrap_or(self.config.registration_pool);
+        validate::pool("registration pool", pool)?;
+        let owner = match options.owner {
+            Owner::Nobody => Owner::Current,
+            o => o,
+        }
+        .resolve()?
+        .expect("an owner");
+        let user = User::current();
+        let protocol = options.protocol;
+        let probe = port4me::ProbeOptions { host: None, protocol };
+        self.write(|ctx| {
+            let name = free_name(ctx, user.uid, service)?;
+            let port = claims::find_gap(ctx, protocol, pool, |a, b| {
+                if !options.probe {
+                    return Ok(Some(a));
+                }
+                for p in a..=b {
+                    if port4me::is_port_free(p, &probe)? {
+                        return Ok(Some(p));
+                    }
+                }
+                Ok(None)
+            })?
+            .ok_or_else(|| Error::PoolExhausted {
+                what: format!("registration {}", crate::error::shown(&name)),
+                n: 1,
+                protocol,
+                pool_start: pool.0,
+                pool_end: pool.1,
+                path: self.path.clone(),
+            })?;
+            let m = Machine::current();
+            ctx.tx
+                .prepare_cached(
+                    "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .and_then(|mut s| {
+                    s.execute(rusqlite::params![
+                        name,
+                        service,
+                        protocol.as_str(),
+                        port,
+                        user.uid,
+                        user.name,
+                        m.host,
+                        m.boot_id,
+                        m.pid_ns,
+                        owner.pid,
+                        owner.start_time as i64,
+                        ctx.now.millis()
+                    ])
+                })
+                .map_err(|e| ctx.err(e))?;
+            Ok(Registration {
+                name,
+                service: service.to_string(),
+                protocol,
+                port,
+                user: user.name.clone(),
+                uid: user.uid,
+                owner,
+                host: m.host.clone(),
+                created: ctx.now,
+            })
+        })
+    }
+
+    /// Releases the current user's registration `name` and returns it.
+    /// Another user's registration of that name is refused
+    /// ([`Error::NotOwner`]).
+    pub fn release(&self, name: &str) -> Result<Registration> {
+        validate::name("registration", name)?;
+        let user = User::current();
+        self.write(|ctx| {
+            let mine = select_one(ctx, "uid = ?1 AND name = ?2", rusqlite::params![user.uid, name])?;
+            if let Some(r) = mine {
+                delete_registration(ctx, &r)?;
+                return Ok(r);
+            }
+            match select_one(ctx, "name = ?1 ORDER BY id LIMIT 1", rusqlite::params![name])? {
+                Some(other) => {
+                    Err(Error::NotOwner { name: other.name, port: other.port, owner: other.user, user: user.name })
+                }
+                None => Err(Error::UnknownRegistration { name: name.to_string(), user: user.name }),
+            }
+        })
+    }
+
+    /// Releases the registration holding `port`, which must belong to the
+    /// current user.
+    pub fn release_port(&self, port: u16, protocol: Protocol) -> Result<Registration> {
+        let user = User::current();
+        self.write(|ctx| {
+            match select_one(ctx, "protocol = ?1 AND port = ?2", rusqlite::params![protocol.as_str(), port])? {
+                Some(r) if r.uid == user.uid => {
+                    delete_registration(ctx, &r)?;
+                    Ok(r)
+                }
+                Some(r) => Err(Error::NotOwner { name: r.name, port: r.port, owner: r.user, user: user.name }),
+                None => Err(Error::UnknownRegistration { name: format!("<port {port}/{protocol}>"), user: user.name }),
+            }
+        })
+    }
+
+    /// Every live registration, by user and name.
+    pub fn list(&self) -> Result<Vec<Registration>> {
+        self.find(&Filter::default())
+    }
+
+    /// The live registrations matching every given filter.
+    pub fn find(&self, filter: &Filter) -> Result<Vec<Registration>> {
+        self.read(|ctx| {
+            let mut stmt = ctx
+                .tx
+                .prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM registrations \
+                     WHERE (?1 IS NULL OR service = ?1) \
+                       AND (?2 IS NULL OR substr(name, 1, length(?2)) = ?2) \
+                       AND (?3 IS NULL OR user = ?3) \
+                     ORDER BY user, name"
+                ))
+                .map_err(|e| ctx.err(e))?;
+            let rows = stmt
+                .query_map((&filter.service, &filter.beginswith, &filter.user), from_row)
+                .map_err(|e| ctx.err(e))?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (reg, ns, boot) = r.map_err(|e| ctx.err(e))?;
+                if !owner_is_gone(&reg.host, &ns, &boot, reg.owner.pid, reg.owner.start_time) {
+                    out.push(reg);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Reclaims now what has lapsed: registrations and leases whose owner
+    /// process is gone, expired leases and expired offers. (Every other
+    /// operation does the same first; this one only reports it.)
+    pub fn gc(&self) -> Result<GcReport> {
+        self.write(|ctx| Ok(ctx.reclaimed))
+    }
+}
+
+fn select_one(ctx: &Ctx<'_>, cond: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Option<Registration>> {
+    ctx.tx
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM registrations WHERE {cond}"))
+        .and_then(|mut s| s.query_row(params, from_row).optional())
+        .map(|r| r.map(|(reg, _, _)| reg))
+        .map_err(|e| ctx.err(e))
+}
+
+fn delete_registration(ctx: &Ctx<'_>, r: &Registration) -> Result<()> {
+    ctx.tx
+        .prepare_cached("DELETE FROM registrations WHERE uid = ?1 AND name = ?2")
+        .and_then(|mut s| s.execute((r.uid, &r.name)))
+        .map_err(|e| ctx.err(e))?;
+    Ok(())
+}
+
+/// `service`, or the lowest free `service_N`, for this user.
+fn free_name(ctx: &Ctx<'_>, uid: u32, service: &str) -> Result<String> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached("SELECT name FROM registrations WHERE uid = ?1 AND (name = ?2 OR substr(name, 1, length(?2) + 1) = ?2 || '_')")
+        .map_err(|e| ctx.err(e))?;
+    let taken: HashSet<String> =
+        stmt.query_map((uid, service), |r| r.get(0)).and_then(|rows| rows.collect()).map_err(|e| ctx.err(e))?;
+    if !taken.contains(service) {
+        return Ok(service.to_string());
+    }
+    (1..=MAX_SUFFIX)
+        .map(|i| format!("{service}_{i}"))
+        .find(|n| !taken.contains(n))
+        .ok_or_else(|| Error::TooManyRegistrations(service.to_string()))
+}
+
+/// Reclaims what has lapsed; runs at the start of every write transaction.
+pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
+    let mut report = GcReport::default();
+    let now = ctx.now.millis();
+    let tx = ctx.tx;
+    let exec = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
+        tx.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(|e| ctx.err(e))
+    };
+    report.leases += exec("DELETE FROM leases WHERE expires <= ?1", rusqlite::params![now])?;
+    report.offers += crate::services::expire_offers(ctx)?;
+
+    // Owners on this machine: a different boot id means a reboot since.
+    let m = Machine::current();
+    report.registrations += exec(
+        "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3",
+        rusqlite::params![m.host, m.pid_ns, m.boot_id],
+    )?;
+    report.leases += exec(
+        "DELETE FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3",
+        rusqlite::params![m.host, m.pid_ns, m.boot_id],
+    )?;
+    let owners: Vec<(u32, i64)> = tx
+        .prepare_cached(
+            "SELECT pid, pid_start FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 \
+             UNION SELECT pid, pid_start FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id = ?3",
+        )
+        .and_then(|mut s| s.query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(|e| ctx.err(e))?;
+    for (pid, start) in owners {
+        if (ProcessId { pid, start_time: start as u64 }).is_alive() {
+            continue;
+        }
+        let key = rusqlite::params![m.host, m.pid_ns, m.boot_id, pid, start];
+        report.registrations += exec(
+            "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
+            key,
+        )?;
+        report.leases += exec(
+            "DELETE FROM leases WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
+            key,
+        )?;
+    }
+    Ok(report)
+}

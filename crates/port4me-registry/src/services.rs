@@ -1,0 +1,535 @@
+//! Services with a fixed range, and offers of their ports to instances.
+//!
+//! `offer` reserves the lowest free port of the range for an instance and
+//! returns a 128-bit secret from the OS random source; `accept(secret)`
+//! turns the offer into an allocation, `reject(secret)` drops it, and an
+//! offer not accepted within the offer time-to-live expires (its port
+//! returns to the service). The secrets of expired offers are remembered
+//! for a week so that `accept` can say "expired" rather than "unknown".
+
+use std::time::Duration;
+
+use rusqlite::OptionalExtension;
+
+use crate::claims::{describe, overlapping};
+use crate::error::{shown, Error, Result};
+use crate::{validate, Ctx, Protocol, Registry, Timestamp};
+
+/// First port that is not privileged.
+pub const FIRST_UNPRIVILEGED: u32 = 1024;
+/// First port of the IANA ephemeral range.
+pub const FIRST_EPHEMERAL: u32 = 49152;
+/// How long expired secrets are remembered.
+pub(crate) const EXPIRED_MEMORY: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// What [`Registry::define_service_with`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceDefinition {
+    /// Unique name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// First port (1-65535).
+    pub start: u32,
+    /// Last port (inclusive, `>= start`).
+    pub end: u32,
+    /// The protocol (TCP by default).
+    pub protocol: Protocol,
+    /// Allow ports below 1024 or from 49152 on.
+    pub force: bool,
+}
+
+impl ServiceDefinition {
+    /// A TCP service, not forced.
+    pub fn new(name: impl Into<String>, description: impl Into<String>, start: u32, end: u32) -> Self {
+        ServiceDefinition {
+            name: name.into(),
+            description: description.into(),
+            start,
+            end,
+            protocol: Protocol::Tcp,
+            force: false,
+        }
+    }
+}
+
+/// A defined service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Service {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// First port of its range.
+    pub start: u16,
+    /// Last port of its range.
+    pub end: u16,
+    /// Whether it was defined with `force`.
+    pub forced: bool,
+    /// When it was defined.
+    pub created: Timestamp,
+}
+
+/// Whether an instance's port is only offered or already accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PortState {
+    /// Offered, waiting for `accept` until it expires.
+    Offered,
+    /// Accepted.
+    Allocated,
+}
+
+impl PortState {
+    /// `offered` or `allocated`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PortState::Offered => "offered",
+            PortState::Allocated => "allocated",
+        }
+    }
+}
+
+impl std::fmt::Display for PortState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A port of a service held by an instance (the secret is not included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServicePort {
+    /// The service.
+    pub service: String,
+    /// The instance.
+    pub instance: String,
+    /// The port.
+    pub port: u16,
+    /// Offered or allocated.
+    pub state: PortState,
+    /// When it was offered.
+    pub created: Timestamp,
+    /// When the offer expires (`None` once accepted).
+    pub expires: Option<Timestamp>,
+}
+
+/// The answer to [`Registry::offer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Offer {
+    /// The service.
+    pub service: String,
+    /// The instance.
+    pub instance: String,
+    /// The port reserved for it.
+    pub port: u16,
+    /// 128 random bits as 32 lowercase hex digits: pass to `accept` or `reject`.
+    pub secret: String,
+    /// When the offer was made.
+    pub created: Timestamp,
+    /// When it expires unless accepted.
+    pub expires: Timestamp,
+}
+
+impl Registry {
+    /// Defines a TCP service `name` with the range `start..=end`, which may
+    /// not overlap any other service or anything else the registry holds,
+    /// nor touch privileged (< 1024) or ephemeral (>= 49152) ports.
+    pub fn define_service(&self, name: &str, description: &str, start: u32, end: u32) -> Result<Service> {
+        self.define_service_with(&ServiceDefinition::new(name, description, start, end))
+    }
+
+    /// [`Registry::define_service`] with every option.
+    pub fn define_service_with(&self, def: &ServiceDefinition) -> Result<Service> {
+        validate::name("service", &def.name)?;
+        validate::text("service description", &def.description, validate::MAX_DESCRIPTION_BYTES)?;
+        let what = || format!("service {}", shown(&def.name));
+        let bad = |reason| {
+            Err(Error::InvalidRange { what: what(), start: i64::from(def.start), end: i64::from(def.end), reason })
+        };
+        if def.start == 0 || def.end == 0 {
+            return bad("port 0 is not a port");
+        }
+        if def.start > 65535 || def.end > 65535 {
+            return bad("ports go up to 65535");
+        }
+        if def.start > def.end {
+            return bad("the start is after the end");
+        }
+        let (start, end) = (def.start as u16, def.end as u16);
+        if !def.force {
+            let restricted = |reason| Err(Error::RestrictedRange { service: def.name.clone(), start, end, reason });
+            if def.start < FIRST_UNPRIVILEGED {
+                return restricted("touches the privileged ports below 1024");
+            }
+            if def.end >= FIRST_EPHEMERAL {
+                return restricted("reaches into the IANA ephemeral range 49152-65535");
+            }
+        }
+        self.write(|ctx| {
+            if service_row(ctx, &def.name)?.is_some() {
+                return Err(Error::ServiceExists(def.name.clone()));
+            }
+            if let Some(c) = overlapping(ctx, def.protocol, start, end)? {
+                let holder = describe(ctx, def.protocol, &c, None)?.map_or_else(|| c.kind.clone(), |h| h.to_string());
+                return Err(Error::RangeConflict {
+                    what: what(),
+                    start,
+                    end,
+                    protocol: def.protocol,
+                    holder,
+                    path: ctx.reg.path.clone(),
+                });
+            }
+            ctx.tx
+                .prepare_cached(r#"INSERT INTO services (name, description, protocol, start, "end", forced, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"#)
+                .and_then(|mut s| {
+                    s.execute((&def.name, &def.description, def.protocol.as_str(), start, end, def.force, ctx.now.millis()))
+                })
+                .map_err(|e| ctx.err(e))?;
+            Ok(Service {
+                name: def.name.clone(),
+                description: def.description.clone(),
+                protocol: def.protocol,
+                start,
+                end,
+                forced: def.force,
+                created: ctx.now,
+            })
+        })
+    }
+
+    /// Every defined service, by name.
+    pub fn services(&self) -> Result<Vec<Service>> {
+        self.read(|ctx| {
+            let mut stmt = ctx
+                .tx
+                .prepare_cached(r#"SELECT id, name, description, protocol, start, "end", forced, created FROM services ORDER BY name"#)
+                .map_err(|e| ctx.err(e))?;
+            let rows = stmt.query_map([], service_from_row).map_err(|e| ctx.err(e))?;
+            rows.map(|r| r.map(|(_, s)| s).map_err(|e| ctx.err(e))).collect()
+        })
+    }
+
+    /// The service `name`, if defined.
+    pub fn service(&self, name: &str) -> Result<Option<Service>> {
+        validate::name("service", name)?;
+        self.read(|ctx| Ok(service_row(ctx, name)?.map(|(_, s)| s)))
+    }
+
+    /// Offers the lowest free port of `service` to `instance`. The offer
+    /// holds the port until it is accepted, rejected, or expires.
+    pub fn offer(&self, service: &str, instance: &str) -> Result<Offer> {
+        validate::name("service", service)?;
+        validate::name("instance", instance)?;
+        let secret = new_secret()?;
+        self.write(|ctx| {
+            let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            let existing: Option<(u16, String)> = ctx
+                .tx
+                .prepare_cached("SELECT port, state FROM service_ports WHERE service_id = ?1 AND instance = ?2")
+                .and_then(|mut s| s.query_row((id, instance), |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(|e| ctx.err(e))?;
+            if let Some((port, state)) = existing {
+                return Err(Error::InstanceExists {
+                    service: service.to_string(),
+                    instance: instance.to_string(),
+                    port,
+                    state: if state == "allocated" { "allocated" } else { "offered" },
+                });
+            }
+            // Lowest port of the range that no instance holds: walk the held
+            // ports in order until the first hole.
+            let mut cursor = u32::from(svc.start);
+            {
+                let mut stmt = ctx
+                    .tx
+                    .prepare_cached("SELECT port FROM service_ports WHERE service_id = ?1 ORDER BY port")
+                    .map_err(|e| ctx.err(e))?;
+                let mut rows = stmt.query([id]).map_err(|e| ctx.err(e))?;
+                while let Some(row) = rows.next().map_err(|e| ctx.err(e))? {
+                    let p: u32 = row.get(0).map_err(|e| ctx.err(e))?;
+                    if p > cursor {
+                        break;
+                    }
+                    cursor = p + 1;
+                }
+            }
+            if cursor > u32::from(svc.end) {
+                return Err(Error::ServiceFull { service: service.to_string(), start: svc.start, end: svc.end });
+            }
+            let port = cursor as u16;
+            let expires = ctx.now.plus(ctx.reg.config.offer_ttl);
+            ctx.tx
+                .prepare_cached("INSERT INTO service_ports (service_id, instance, port, secret, state, created, expires) VALUES (?1, ?2, ?3, ?4, 'offered', ?5, ?6)")
+                .and_then(|mut s| s.execute((id, instance, port, &secret, ctx.now.millis(), expires.millis())))
+                .map_err(|e| ctx.err(e))?;
+            Ok(Offer { service: service.to_string(), instance: instance.to_string(), port, secret: secret.clone(), created: ctx.now, expires })
+        })
+    }
+
+    /// Turns the offer with this secret into an allocation. Accepting an
+    /// accepted offer again is harmless and returns the same allocation.
+    pub fn accept(&self, secret: &str) -> Result<ServicePort> {
+        let secret = normalize_secret(secret)?;
+        self.write(|ctx| {
+            let sp = by_secret(ctx, &secret)?;
+            if sp.state == PortState::Offered {
+                ctx.tx
+                    .prepare_cached(
+                        "UPDATE service_ports SET state = 'allocated', expires = NULL, accepted = ?2 WHERE secret = ?1",
+                    )
+                    .and_then(|mut s| s.execute((&secret, ctx.now.millis())))
+                    .map_err(|e| ctx.err(e))?;
+            }
+            Ok(ServicePort { state: PortState::Allocated, expires: None, ..sp })
+        })
+    }
+
+    /// Drops the offer with this secret; its port returns to the service.
+    pub fn reject(&self, secret: &str) -> Result<ServicePort> {
+        let secret = normalize_secret(secret)?;
+        self.write(|ctx| {
+            let sp = by_secret(ctx, &secret)?;
+            if sp.state == PortState::Allocated {
+                return Err(Error::AlreadyAccepted {
+                    secret,
+                    service: sp.service,
+                    instance: sp.instance,
+                    port: sp.port,
+                });
+            }
+            ctx.tx
+                .prepare_cached("DELETE FROM service_ports WHERE secret = ?1")
+                .and_then(|mut s| s.execute([&secret]))
+                .map_err(|e| ctx.err(e))?;
+            Ok(sp)
+        })
+    }
+
+    /// Releases whatever `instance` holds in `service` (an offer or an
+    /// allocation) and returns it.
+    pub fn release_instance(&self, service: &str, instance: &str) -> Result<ServicePort> {
+        validate::name("service", service)?;
+        validate::name("instance", instance)?;
+        self.write(|ctx| {
+            let (id, _) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            let sp = instance_of(ctx, id, service, instance)?.ok_or_else(|| Error::UnknownInstance {
+                service: service.to_string(),
+                instance: instance.to_string(),
+            })?;
+            ctx.tx
+                .prepare_cached("DELETE FROM service_ports WHERE service_id = ?1 AND instance = ?2")
+                .and_then(|mut s| s.execute((id, instance)))
+                .map_err(|e| ctx.err(e))?;
+            Ok(sp)
+        })
+    }
+
+    /// Every port of `service` held by an instance, in port order.
+    pub fn service_ports(&self, service: &str) -> Result<Vec<ServicePort>> {
+        validate::name("service", service)?;
+        self.read(|ctx| {
+            service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            ports_of(ctx, service)
+        })
+    }
+
+    /// The instance port of any service at `port` (TCP or UDP per the
+    /// service's protocol), if one holds it.
+    pub fn service_port_at(&self, port: u16, protocol: Protocol) -> Result<Option<ServicePort>> {
+        self.read(|ctx| {
+            let svc: Option<(i64, String)> = ctx
+                .tx
+                .prepare_cached(r#"SELECT id, name FROM services WHERE protocol = ?1 AND start <= ?2 AND "end" >= ?2"#)
+                .and_then(|mut s| s.query_row((protocol.as_str(), port), |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(|e| ctx.err(e))?;
+            let Some((id, name)) = svc else { return Ok(None) };
+            let sp = ctx
+                .tx
+                .prepare_cached("SELECT instance, port, state, created, expires FROM service_ports WHERE service_id = ?1 AND port = ?2")
+                .and_then(|mut s| s.query_row((id, port), |r| port_from_row(r, &name)).optional())
+                .map_err(|e| ctx.err(e))?;
+            Ok(sp.filter(|sp| !lapsed(sp, ctx.now)))
+        })
+    }
+
+    /// The port `instance` holds in `service`, if any.
+    pub fn service_instance(&self, service: &str, instance: &str) -> Result<Option<ServicePort>> {
+        validate::name("service", service)?;
+        validate::name("instance", instance)?;
+        self.read(|ctx| {
+            let (id, _) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            instance_of(ctx, id, service, instance)
+        })
+    }
+}
+
+fn lapsed(sp: &ServicePort, now: Timestamp) -> bool {
+    sp.expires.is_some_and(|t| t <= now)
+}
+
+type Row<'a> = rusqlite::Row<'a>;
+
+fn service_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Service)> {
+    let proto: String = r.get(3)?;
+    Ok((
+        r.get(0)?,
+        Service {
+            name: r.get(1)?,
+            description: r.get(2)?,
+            protocol: if proto == "udp" { Protocol::Udp } else { Protocol::Tcp },
+            start: r.get(4)?,
+            end: r.get(5)?,
+            forced: r.get(6)?,
+            created: Timestamp(r.get(7)?),
+        },
+    ))
+}
+
+pub(crate) fn service_row(ctx: &Ctx<'_>, name: &str) -> Result<Option<(i64, Service)>> {
+    ctx.tx
+        .prepare_cached(
+            r#"SELECT id, name, description, protocol, start, "end", forced, created FROM services WHERE name = ?1"#,
+        )
+        .and_then(|mut s| s.query_row([name], service_from_row).optional())
+        .map_err(|e| ctx.err(e))
+}
+
+/// `instance, port, state, created, expires`.
+fn port_from_row(r: &Row<'_>, service: &str) -> rusqlite::Result<ServicePort> {
+    let state: String = r.get(2)?;
+    Ok(ServicePort {
+        service: service.to_string(),
+        instance: r.get(0)?,
+        port: r.get(1)?,
+        state: if state == "allocated" { PortState::Allocated } else { PortState::Offered },
+        created: Timestamp(r.get(3)?),
+        expires: r.get::<_, Option<i64>>(4)?.map(Timestamp),
+    })
+}
+
+pub(crate) fn ports_of(ctx: &Ctx<'_>, service: &str) -> Result<Vec<ServicePort>> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached(
+            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires FROM service_ports AS sp \
+             JOIN services AS s ON s.id = sp.service_id WHERE s.name = ?1 ORDER BY sp.port",
+        )
+        .map_err(|e| ctx.err(e))?;
+    let rows = stmt.query_map([service], |r| port_from_row(r, service)).map_err(|e| ctx.err(e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let sp = r.map_err(|e| ctx.err(e))?;
+        if !lapsed(&sp, ctx.now) {
+            out.push(sp);
+        }
+    }
+    Ok(out)
+}
+
+fn instance_of(ctx: &Ctx<'_>, id: i64, service: &str, instance: &str) -> Result<Option<ServicePort>> {
+    let sp = ctx
+        .tx
+        .prepare_cached(
+            "SELECT instance, port, state, created, expires FROM service_ports WHERE service_id = ?1 AND instance = ?2",
+        )
+        .and_then(|mut s| s.query_row((id, instance), |r| port_from_row(r, service)).optional())
+        .map_err(|e| ctx.err(e))?;
+    Ok(sp.filter(|sp| !lapsed(sp, ctx.now)))
+}
+
+/// The live offer or allocation with this secret, or the right error.
+fn by_secret(ctx: &Ctx<'_>, secret: &str) -> Result<ServicePort> {
+    let sp = ctx
+        .tx
+        .prepare_cached(
+            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires, s.name FROM service_ports AS sp \
+             JOIN services AS s ON s.id = sp.service_id WHERE sp.secret = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([secret], |r| {
+                let name: String = r.get(5)?;
+                port_from_row(r, &name)
+            })
+            .optional()
+        })
+        .map_err(|e| ctx.err(e))?;
+    match sp {
+        Some(sp) if !lapsed(&sp, ctx.now) => Ok(sp),
+        Some(sp) => Err(Error::ExpiredSecret {
+            secret: secret.to_string(),
+            service: sp.service,
+            instance: sp.instance,
+            port: sp.port,
+            expired: sp.expires.unwrap_or(ctx.now).to_string(),
+        }),
+        None => {
+            let expired: Option<(String, String, u16, i64)> = ctx
+                .tx
+                .prepare_cached("SELECT service, instance, port, expired FROM expired_offers WHERE secret = ?1")
+                .and_then(|mut s| {
+                    s.query_row([secret], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()
+                })
+                .map_err(|e| ctx.err(e))?;
+            match expired {
+                Some((service, instance, port, at)) => Err(Error::ExpiredSecret {
+                    secret: secret.to_string(),
+                    service,
+                    instance,
+                    port,
+                    expired: Timestamp(at).to_string(),
+                }),
+                None => Err(Error::UnknownSecret(secret.to_string())),
+            }
+        }
+    }
+}
+
+/// Moves expired offers to `expired_offers` and forgets old ones. Returns
+/// how many offers expired.
+pub(crate) fn expire_offers(ctx: &Ctx<'_>) -> Result<usize> {
+    let now = ctx.now.millis();
+    let tx = ctx.tx;
+    let run = |sql: &str, t: i64| tx.prepare_cached(sql).and_then(|mut s| s.execute([t])).map_err(|e| ctx.err(e));
+    run(
+        "INSERT OR REPLACE INTO expired_offers (secret, service, instance, port, expired) \
+         SELECT sp.secret, s.name, sp.instance, sp.port, sp.expires FROM service_ports AS sp \
+         JOIN services AS s ON s.id = sp.service_id WHERE sp.state = 'offered' AND sp.expires <= ?1",
+        now,
+    )?;
+    let n = run("DELETE FROM service_ports WHERE state = 'offered' AND expires <= ?1", now)?;
+    let forget = now.saturating_sub(EXPIRED_MEMORY.as_millis() as i64);
+    run("DELETE FROM expired_offers WHERE expired <= ?1", forget)?;
+    Ok(n)
+}
+
+fn new_secret() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn normalize_secret(s: &str) -> Result<String> {
+    let t = s.trim();
+    if t.len() != 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::MalformedSecret(shown(s)));
+    }
+    Ok(t.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_32_hex_digits_and_differ() {
+        let a = new_secret().unwrap();
+        let b = new_secret().unwrap();
+        assert_eq!(a.len(), 32);
+        assert!(a.bytes().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert_ne!(a, b);
+        assert_eq!(normalize_secret(&a.to_ascii_uppercase()).unwrap(), a);
+        assert_eq!(normalize_secret("xyz").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_MALFORMED_SECRET");
+    }
+}

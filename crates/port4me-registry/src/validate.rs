@@ -1,0 +1,113 @@
+//! Argument checks shared by every operation. They run before the
+//! transaction writes anything.
+
+use std::time::Duration;
+
+use crate::error::{shown, Error, Result};
+use crate::Protocol;
+
+/// Longest module, service, instance or registration name, in bytes.
+pub const MAX_NAME_BYTES: usize = 200;
+/// Longest service description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 4096;
+/// Longest time-to-live accepted (a year): longer ones are surely mistakes.
+pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// Parses `tcp` or `udp` (any case) into a [`Protocol`].
+pub fn parse_protocol(s: &str) -> Result<Protocol> {
+    s.parse().map_err(|_| Error::UnknownProtocol(s.to_string()))
+}
+
+/// A name: 1 to [`MAX_NAME_BYTES`] bytes, no control characters, no
+/// leading or trailing white space.
+pub(crate) fn name(what: &'static str, s: &str) -> Result<()> {
+    let bad = |reason| Err(Error::InvalidName { what, shown: shown(s), reason });
+    if s.is_empty() {
+        return bad("it is empty");
+    }
+    if s.len() > MAX_NAME_BYTES {
+        return bad("it is longer than 200 bytes");
+    }
+    if s.contains('\0') {
+        return bad("it contains a NUL character");
+    }
+    if s.chars().any(char::is_control) {
+        return bad("it contains a control character");
+    }
+    if s.trim() != s {
+        return bad("it starts or ends with white space");
+    }
+    Ok(())
+}
+
+/// Free text such as a description: no NUL, bounded length.
+pub(crate) fn text(what: &'static str, s: &str, max: usize) -> Result<()> {
+    let bad = |reason| Err(Error::InvalidText { what, shown: shown(s), reason });
+    if s.len() > max {
+        return bad("it is too long");
+    }
+    if s.contains('\0') {
+        return bad("it contains a NUL character");
+    }
+    Ok(())
+}
+
+/// A pool: `1 <= start <= end`.
+pub(crate) fn pool(what: &str, (start, end): (u16, u16)) -> Result<()> {
+    let bad = |reason| {
+        Err(Error::InvalidRange { what: what.to_string(), start: i64::from(start), end: i64::from(end), reason })
+    };
+    if start == 0 {
+        return bad("port 0 is not a port");
+    }
+    if start > end {
+        return bad("the start is after the end");
+    }
+    Ok(())
+}
+
+/// A time-to-live: more than zero, at most a year.
+pub(crate) fn ttl(what: &'static str, d: Duration) -> Result<()> {
+    if d.is_zero() {
+        return Err(Error::InvalidDuration { what, value: d, reason: "it must be longer than zero" });
+    }
+    if d > MAX_TTL {
+        return Err(Error::InvalidDuration { what, value: d, reason: "it must be at most a year" });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(name("module", "web-1.x_y").is_ok());
+        assert!(name("module", "ünïcödé").is_ok());
+        for bad in ["", " a", "a ", "a\0b", "a\nb", &"x".repeat(201)] {
+            let e = name("module", bad).unwrap_err();
+            assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INVALID_NAME");
+            assert!(e.to_string().contains("module"), "{e}");
+        }
+        assert!(name("module", &"x".repeat(200)).is_ok());
+    }
+
+    #[test]
+    fn protocols() {
+        assert_eq!(parse_protocol("TCP").unwrap(), Protocol::Tcp);
+        assert_eq!(parse_protocol("udp").unwrap(), Protocol::Udp);
+        let e = parse_protocol("sctp").unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_PROTOCOL");
+        assert!(e.to_string().contains("sctp"));
+    }
+
+    #[test]
+    fn pools_and_ttls() {
+        assert!(pool("pool", (1, 1)).is_ok());
+        assert!(pool("pool", (0, 1)).is_err());
+        assert!(pool("pool", (5, 4)).is_err());
+        assert!(ttl("ttl", Duration::ZERO).is_err());
+        assert!(ttl("ttl", Duration::from_secs(1)).is_ok());
+    }
+}

@@ -1,0 +1,125 @@
+//! Helpers shared by the integration tests: an independent look at the
+//! database with plain SQL (not through the registry's own code).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+pub const STRESS: &str = env!("CARGO_BIN_EXE_port4me-registry-stress");
+
+pub fn temp_db() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ports.sqlite");
+    (dir, path)
+}
+
+pub fn raw(path: &Path) -> Connection {
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).unwrap();
+    c.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+    c
+}
+
+/// `PRAGMA integrity_check`.
+pub fn integrity(path: &Path) -> String {
+    raw(path).query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
+}
+
+fn count(c: &Connection, sql: &str) -> i64 {
+    c.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every broken invariant, described. Checked from the holder tables
+/// themselves, independently of the `claims` bookkeeping, and then the
+/// bookkeeping against them.
+pub fn violations(path: &Path) -> Vec<String> {
+    let c = raw(path);
+    // One read transaction, so the checks see one snapshot.
+    c.execute_batch("BEGIN").unwrap();
+    let mut v = Vec::new();
+    let checks: &[(&str, &str)] = &[
+        (
+            "two holders share a port",
+            r#"WITH h(protocol, start, "end") AS (
+                   SELECT 'tcp', start, "end" FROM TCP_PORTS
+                   UNION ALL SELECT 'udp', start, "end" FROM UDP_PORTS
+                   UNION ALL SELECT protocol, start, "end" FROM services
+                   UNION ALL SELECT protocol, port, port FROM registrations
+                   UNION ALL SELECT protocol, port, port FROM leases)
+               SELECT count(*) FROM (
+                   SELECT start, max("end") OVER (PARTITION BY protocol ORDER BY start, "end"
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM h)
+               WHERE before >= start"#,
+        ),
+        (
+            "an instance port outside its service range",
+            r#"SELECT count(*) FROM service_ports AS sp JOIN services AS s ON s.id = sp.service_id
+               WHERE sp.port NOT BETWEEN s.start AND s."end""#,
+        ),
+        (
+            "an instance port without a service",
+            "SELECT count(*) FROM service_ports WHERE service_id NOT IN (SELECT id FROM services)",
+        ),
+        (
+            "an instance name twice in a service",
+            "SELECT count(*) FROM (SELECT 1 FROM service_ports GROUP BY service_id, instance HAVING count(*) > 1)",
+        ),
+        (
+            "a registration name twice for a user",
+            "SELECT count(*) FROM (SELECT 1 FROM registrations GROUP BY uid, name HAVING count(*) > 1)",
+        ),
+        (
+            "claims do not match the holders",
+            r#"SELECT (SELECT count(*) FROM claims) - (SELECT count(*) FROM TCP_PORTS) - (SELECT count(*) FROM UDP_PORTS)
+                    - (SELECT count(*) FROM services) - (SELECT count(*) FROM registrations) - (SELECT count(*) FROM leases)"#,
+        ),
+        (
+            "a holder without its claim",
+            r#"SELECT count(*) FROM (
+                   SELECT 'tcp' AS p, start AS s, "end" AS e, 'module' AS k FROM TCP_PORTS
+                   UNION ALL SELECT 'udp', start, "end", 'module' FROM UDP_PORTS
+                   UNION ALL SELECT protocol, start, "end", 'service' FROM services
+                   UNION ALL SELECT protocol, port, port, 'registration' FROM registrations
+                   UNION ALL SELECT protocol, port, port, 'lease' FROM leases) AS h
+               WHERE NOT EXISTS (SELECT 1 FROM claims AS c WHERE c.protocol = h.p AND c.start = h.s AND c."end" = h.e AND c.kind = h.k)"#,
+        ),
+        (
+            "a claim's gap is wrong",
+            r#"SELECT count(*) FROM claims AS c WHERE c.gap <> coalesce((SELECT min(n.start) FROM claims AS n
+                   WHERE n.protocol = c.protocol AND n.start > c.start), 65536) - c."end" - 1"#,
+        ),
+    ];
+    for (what, sql) in checks {
+        let n = count(&c, sql);
+        if n != 0 {
+            v.push(format!("{what} ({n})"));
+        }
+    }
+    c.execute_batch("COMMIT").unwrap();
+    v
+}
+
+/// Every row of every table, as text, in a stable order.
+pub fn dump(path: &Path) -> String {
+    let c = raw(path);
+    let mut out = String::new();
+    for t in port4me_registry::schema::TABLES {
+        let mut stmt = c.prepare(&format!("SELECT * FROM {t} ORDER BY 1, 2, 3")).unwrap();
+        let n = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        out.push_str(t);
+        out.push('\n');
+        while let Some(r) = rows.next().unwrap() {
+            for i in 0..n {
+                let v: rusqlite::types::Value = r.get(i).unwrap();
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+pub fn file_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
