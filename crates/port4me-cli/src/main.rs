@@ -24,7 +24,17 @@ use port4me::{Error, Port4me, Protocol};
 /// colleagues' on a shared machine. Settings not given as flags come from the
 /// PORT4ME_* environment variables.
 #[derive(Parser, Debug)]
-#[command(name = "port4me", disable_version_flag = true, max_term_width = 100)]
+#[command(
+    name = "port4me",
+    disable_version_flag = true,
+    max_term_width = 100,
+    after_help = "Commands (see `port4me COMMAND --help`):\n  \
+                  registry     Manage the persistent port registry (module ranges, offers, named services, leases)\n  \
+                  who          Show which processes hold a port\n  \
+                  status       Show whether ports are free, occupied, blocked, unsafe or reserved\n  \
+                  plan         Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`\n  \
+                  completions  Print a shell completion script"
+)]
 struct Cli {
     /// Tool name, used in the seed (same as --tool).
     #[arg(value_name = "TOOL")]
@@ -87,9 +97,24 @@ struct Cli {
     /// Print the version and exit.
     #[arg(long)]
     version: bool,
+}
 
+/// The subcommands, parsed only when the first argument names one: building
+/// their argument definitions costs about a third of the start-up time of
+/// the plain `port4me TOOL` call, which should be as quick as possible.
+#[derive(Parser, Debug)]
+#[command(name = "port4me", disable_version_flag = true, max_term_width = 100)]
+struct SubCli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Command,
+}
+
+const SUBCOMMANDS: [&str; 5] = ["registry", "who", "status", "plan", "completions"];
+
+/// The whole command line, for completion scripts.
+fn full_command() -> clap::Command {
+    let sub = SubCli::command();
+    Cli::command().subcommands(sub.get_subcommands().cloned())
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,34 +139,45 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn parse_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+        e.exit();
+    }
+    let rendered = e.render().to_string();
+    let text = rendered.trim_start_matches("error: ");
+    eprint!("Error: {text}");
+    ExitCode::from(2)
+}
+
+fn run_subcommand(command: &Command) -> ExitCode {
+    match command {
+        Command::Registry(a) => registry_cmd::run(a),
+        Command::Who(a) => holders_cmd::run_who(a),
+        Command::Status(a) => holders_cmd::run_status(a),
+        Command::Plan(a) => holders_cmd::run_plan(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut full_command(), "port4me", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let first = std::env::args_os().nth(1);
+    if first.as_ref().and_then(|a| a.to_str()).is_some_and(|a| SUBCOMMANDS.contains(&a)) {
+        return match SubCli::try_parse() {
+            Ok(sub) => run_subcommand(&sub.command),
+            Err(e) => parse_error(e),
+        };
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind::*;
-            if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
-                e.exit();
-            }
-            let rendered = e.render().to_string();
-            let text = rendered.trim_start_matches("error: ");
-            eprint!("Error: {text}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return parse_error(e),
     };
     if cli.version {
         println!("{}", port4me::core::VERSION);
         return ExitCode::SUCCESS;
-    }
-    match &cli.command {
-        Some(Command::Registry(a)) => return registry_cmd::run(a),
-        Some(Command::Who(a)) => return holders_cmd::run_who(a),
-        Some(Command::Status(a)) => return holders_cmd::run_status(a),
-        Some(Command::Plan(a)) => return holders_cmd::run_plan(a),
-        Some(Command::Completions { shell }) => {
-            clap_complete::generate(*shell, &mut Cli::command(), "port4me", &mut std::io::stdout());
-            return ExitCode::SUCCESS;
-        }
-        None => {}
     }
     match run(&cli) {
         Ok(code) => code,
