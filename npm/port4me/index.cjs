@@ -7,9 +7,11 @@
 // checks *values* (ranges, specifications, environment variables) and throws
 // Errors whose `code` is stable: ERR_PORT4ME_INVALID_SPEC,
 // ERR_PORT4ME_INVALID_PORT, ERR_PORT4ME_INVALID_NUMBER,
-// ERR_PORT4ME_EMPTY_SET, ERR_PORT4ME_NO_FREE_PORT, ERR_PORT4ME_PROBE, ...
+// ERR_PORT4ME_EMPTY_SET, ERR_PORT4ME_NO_FREE_PORT, ERR_PORT4ME_PROBE, ...,
+// ERR_PORT4ME_REGISTRY_* (the Registry class) and ERR_PORT4ME_PLAN_* (plan).
 
 const net = require('node:net');
+const util = require('node:util');
 const { isMainThread } = require('node:worker_threads');
 const { loadNative, platformTriple } = require('./binding.cjs');
 
@@ -71,6 +73,15 @@ function call(fn, a, b) {
   }
 }
 
+/** Runs `thunk` (a call into the addon), fixing the code of what it throws. */
+function guarded(thunk) {
+  try {
+    return thunk();
+  } catch (err) {
+    throw fixCode(err);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Argument checks
 
@@ -98,6 +109,30 @@ function checkString(value, name) {
 function checkNumber(value, name) {
   if (typeof value !== 'number') throw invalidType(name, 'of type number', value);
   return value;
+}
+
+/**
+ * Checks an options object whose properties all have a primitive type:
+ * `spec` maps each accepted key to its `typeof`. Returns a fresh object
+ * without the `undefined` ones (or `undefined` for no options).
+ */
+function checkOptionsObject(options, fn, spec) {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw invalidType('options', 'an object', options);
+  }
+  const out = {};
+  for (const key of Object.keys(options)) {
+    const value = options[key];
+    const type = spec[key];
+    if (type === undefined) {
+      throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts ${Object.keys(spec).join(', ')})`);
+    }
+    if (value === undefined) continue;
+    if (typeof value !== type) throw invalidType(`options.${key}`, `of type ${type}`, value);
+    out[key] = value;
+  }
+  return out;
 }
 
 function isPortNumber(n) {
@@ -136,6 +171,7 @@ function checkPorts(value, name) {
 const LONG_LIST = 64;
 
 const OPTION_KEYS = new Set(['tool', 'user', 'prepend', 'include', 'exclude', 'skip', 'maxTries', 'host', 'protocol', 'env']);
+const FIND_OPTION_KEYS = new Set([...OPTION_KEYS, 'reserve']);
 const LIST_OPTION_KEYS = new Set([...OPTION_KEYS, 'n']);
 
 function checkEnv(value) {
@@ -168,6 +204,7 @@ function normalize(options, fn, keys) {
     const value = options[key];
     if (!keys.has(key)) {
       if (key === 'n') throw invalidValue('options.n', `is only accepted by list(). Received ${describe(value)}`);
+      if (key === 'reserve') throw invalidValue('options.reserve', `is only accepted by port4me() and port4meAsync(). Received ${describe(value)}`);
       throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts ${[...keys].join(', ')})`);
     }
     if (value === undefined) continue;
@@ -191,6 +228,12 @@ function normalize(options, fn, keys) {
       case 'env':
         out.env = checkEnv(value);
         break;
+      case 'reserve':
+        if (typeof value !== 'boolean' && typeof value !== 'number') {
+          throw invalidType('options.reserve', 'a boolean or a number of seconds', value);
+        }
+        out.reserve = value;
+        break;
     }
   }
   if (!isMainThread && out.env === undefined) out.env = envSnapshot();
@@ -202,19 +245,22 @@ function normalize(options, fn, keys) {
 
 /**
  * The first free port of your personal port4me sequence.
- * `port4me('vite')` or `port4me({ tool, user, prepend, include, exclude, skip, maxTries, host, protocol, env })`.
+ * `port4me('vite')` or `port4me({ tool, user, prepend, include, exclude, skip, maxTries, host, protocol, env, reserve })`.
+ * With `reserve` (`true`, or a number of seconds), the port also skips every
+ * port the registry holds and is recorded there as a short lease, so that
+ * other callers at the same instant get other ports.
  */
 function port4me(options) {
   if (isMainThread && (typeof options === 'string' || options === undefined)) {
     // Fast path: no options object to build or convert.
     return call(native.findTool, options);
   }
-  return call(native.find, normalize(options, 'port4me', OPTION_KEYS));
+  return call(native.find, normalize(options, 'port4me', FIND_OPTION_KEYS));
 }
 
 /** Like `port4me()`, computed on the libuv thread pool. Bad arguments reject. */
 async function port4meAsync(options) {
-  const opts = normalize(options, 'port4meAsync', OPTION_KEYS);
+  const opts = normalize(options, 'port4meAsync', FIND_OPTION_KEYS);
   try {
     return await native.findAsync(opts);
   } catch (err) {
@@ -357,6 +403,220 @@ async function waitForPort(port, options) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Registry (port4me-registry)
+
+const date = (ms) => new Date(ms);
+
+function serviceOut(s) {
+  return { name: s.name, description: s.description, protocol: s.protocol, start: s.start, end: s.end, forced: s.forced, created: date(s.created) };
+}
+
+function offerOut(o) {
+  return { service: o.service, instance: o.instance, port: o.port, secret: o.secret, created: date(o.created), expires: date(o.expires) };
+}
+
+function servicePortOut(p) {
+  return {
+    service: p.service,
+    instance: p.instance,
+    port: p.port,
+    state: p.state,
+    created: date(p.created),
+    expires: p.expires === undefined || p.expires === null ? null : date(p.expires),
+  };
+}
+
+function registrationOut(r) {
+  return { name: r.name, service: r.service, protocol: r.protocol, port: r.port, user: r.user, uid: r.uid, pid: r.pid, host: r.host, created: date(r.created) };
+}
+
+function checkProtocolArg(protocol) {
+  return protocol === undefined ? undefined : checkString(protocol, 'protocol');
+}
+
+/**
+ * A port registry database (SQLite, safe across processes): module ranges,
+ * services with offers, named per-user registrations, and the leases of
+ * `port4me({ reserve })`. Every method is synchronous and one transaction.
+ */
+class Registry {
+  #native;
+
+  /**
+   * Opens (creating if needed) the registry at `path`, or the default one:
+   * `PORT4ME_DB`, else `$XDG_STATE_HOME/port4me/ports.sqlite`, else
+   * `~/.local/state/port4me/ports.sqlite`.
+   */
+  constructor(path) {
+    if (path !== undefined) checkString(path, 'path');
+    else if (!isMainThread && process.env.PORT4ME_DB) path = process.env.PORT4ME_DB; // a worker's own process.env
+    this.#native = guarded(() => new native.Registry(path));
+  }
+
+  /** The database file. */
+  get path() {
+    return this.#native.path;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#native.closed;
+  }
+
+  /** `n` consecutive ports for `module` (first fit in the module pool 20000-45000). */
+  allocate(n, module, protocol, options) {
+    if (options === undefined && protocol !== null && typeof protocol === 'object') {
+      options = protocol;
+      protocol = undefined;
+    }
+    checkNumber(n, 'n');
+    checkString(module, 'module');
+    checkProtocolArg(protocol);
+    const opts = checkOptionsObject(options, 'allocate', { keepExisting: 'boolean' });
+    const r = guarded(() => this.#native.allocate(n, module, protocol, opts));
+    return { start: r.start, end: r.end };
+  }
+
+  /** Releases every range of `module` (for `protocol`, TCP by default); returns them. */
+  deallocate(module, protocol) {
+    checkString(module, 'module');
+    checkProtocolArg(protocol);
+    return guarded(() => this.#native.deallocate(module, protocol)).map((r) => ({ start: r.start, end: r.end }));
+  }
+
+  /** Defines the service `name` owning the ports `start`-`end`. */
+  defineService(name, description, start, end, options) {
+    checkString(name, 'name');
+    checkString(description, 'description');
+    checkNumber(start, 'start');
+    checkNumber(end, 'end');
+    const opts = checkOptionsObject(options, 'defineService', { force: 'boolean', protocol: 'string' });
+    return serviceOut(guarded(() => this.#native.defineService(name, description, start, end, opts)));
+  }
+
+  /** Offers the lowest free port of `service` to `instance`, with a secret to accept or reject it. */
+  offer(service, instance) {
+    checkString(service, 'service');
+    checkString(instance, 'instance');
+    return offerOut(guarded(() => this.#native.offer(service, instance)));
+  }
+
+  /** Accepts the offer with this secret: the port becomes the instance's. */
+  accept(secret) {
+    checkString(secret, 'secret');
+    return servicePortOut(guarded(() => this.#native.accept(secret)));
+  }
+
+  /** Rejects the offer with this secret: the port returns to the service. */
+  reject(secret) {
+    checkString(secret, 'secret');
+    return servicePortOut(guarded(() => this.#native.reject(secret)));
+  }
+
+  /** Registers `service` for this user and process (`web`, then `web_1`, ...). */
+  register(service) {
+    checkString(service, 'service');
+    return registrationOut(guarded(() => this.#native.register(service)));
+  }
+
+  /** Releases this user's registration `name`; returns it. */
+  release(name) {
+    checkString(name, 'name');
+    return registrationOut(guarded(() => this.#native.release(name)));
+  }
+
+  /** Every live registration. */
+  list() {
+    return guarded(() => this.#native.list()).map(registrationOut);
+  }
+
+  /** The live registrations matching every filter given. */
+  find(filter) {
+    const f = checkOptionsObject(filter, 'find', { service: 'string', beginswith: 'string', user: 'string' });
+    return guarded(() => this.#native.find(f)).map(registrationOut);
+  }
+
+  /** Reclaims what has lapsed (expired offers and leases, entries of exited processes); says how much. */
+  gc() {
+    const g = guarded(() => this.#native.gc());
+    return { registrations: g.registrations, leases: g.leases, offers: g.offers, total: g.total };
+  }
+
+  /** Closes the database (idempotent); later calls throw ERR_PORT4ME_REGISTRY_CLOSED. */
+  close() {
+    guarded(() => this.#native.close());
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `Registry ${inspect({ path: this.path, closed: this.closed }, options)}`;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Holders, status, plans (port4me-holders)
+
+const PROTOCOL_ONLY = { protocol: 'string' };
+
+/** Every socket on `port` (listening, connected, TIME_WAIT, bound UDP) and the processes holding it. */
+function whoHolds(port, options) {
+  checkNumber(port, 'port');
+  const opts = checkOptionsObject(options, 'whoHolds', PROTOCOL_ONLY);
+  return guarded(() => native.whoHolds(port, opts));
+}
+
+/** The status of a port (or of each port of an array): free, occupied, blocked; unsafe, reserved. */
+function status(ports, options) {
+  const opts = checkOptionsObject(options, 'status', { protocol: 'string', registry: 'boolean' });
+  if (typeof ports === 'number') return guarded(() => native.status([ports], opts))[0];
+  if (!Array.isArray(ports)) throw invalidType('ports', 'a port number or an array of port numbers', ports);
+  for (let i = 0; i < ports.length; i++) checkNumber(ports[i], `ports[${i}]`);
+  return guarded(() => native.status(ports, opts));
+}
+
+function planEntries(services) {
+  let pairs;
+  if (services instanceof Map) {
+    pairs = [...services];
+  } else if (Array.isArray(services)) {
+    pairs = services;
+    for (let i = 0; i < pairs.length; i++) {
+      if (!Array.isArray(pairs[i]) || pairs[i].length !== 2) throw invalidType(`services[${i}]`, 'a [name, port] pair', pairs[i]);
+    }
+  } else if (services !== null && typeof services === 'object') {
+    pairs = Object.entries(services);
+  } else {
+    throw invalidType('services', 'an object, a Map or an array of [name, port] pairs', services);
+  }
+  return pairs.map(([name, port]) => {
+    checkString(name, 'services name');
+    checkNumber(port, `services.${name}`);
+    return { name, port };
+  });
+}
+
+const PLAN_OPTIONS = { strategy: 'string', force: 'boolean', graceMs: 'number', user: 'string', protocol: 'string' };
+
+/**
+ * A port for every service: `{ web: 5173, api: 3000 }` keeps each free
+ * preferred port and moves a taken one to the next free port of that
+ * service's own port4me sequence (strategy `alternative`), throws
+ * ERR_PORT4ME_PLAN_CONFLICT with `err.plan` (`fail`), or stops the current
+ * user's holders (`kill`; SIGKILL only with `force`).
+ */
+function plan(services, options) {
+  const entries = planEntries(services);
+  const opts = checkOptionsObject(options, 'plan', PLAN_OPTIONS);
+  return guarded(() => native.plan(entries, opts));
+}
+
+/** `"5173 is in use by node (pid 4242, alice): vite --port 5173"`, or `null` when nothing visible holds `port`. */
+function describeBusy(port, options) {
+  checkNumber(port, 'port');
+  const opts = checkOptionsObject(options, 'describeBusy', PROTOCOL_ONLY);
+  return guarded(() => native.describeBusy(port, opts)) ?? null;
+}
+
 module.exports = {
   port4me,
   port4meAsync,
@@ -365,6 +625,11 @@ module.exports = {
   parsePorts,
   unsafePorts,
   waitForPort,
+  Registry,
+  whoHolds,
+  status,
+  plan,
+  describeBusy,
   version,
 };
 
@@ -376,7 +641,7 @@ Object.defineProperty(module.exports, '_internal', {
     native,
     nativePath,
     platformTriple,
-    normalize: (options, fn = 'port4me', forList = false) => normalize(options, fn, forList ? LIST_OPTION_KEYS : OPTION_KEYS),
+    normalize: (options, fn = 'port4me', forList = false) => normalize(options, fn, forList ? LIST_OPTION_KEYS : FIND_OPTION_KEYS),
     testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
     codedError,
   }),

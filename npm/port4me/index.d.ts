@@ -45,10 +45,20 @@ export interface Port4meOptions {
    * are read). In worker threads the default is the worker's `process.env`.
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * {@link port4me} and {@link port4meAsync} only: also skip every port the
+   * port registry holds (see {@link Registry}), and record the port found
+   * there as a short lease, so that other callers asking at the same
+   * instant (other processes, other Vite servers) get other ports. `true`
+   * leases it for 60 seconds, a number for that many seconds; the lease also
+   * ends when this process exits. The registry is `PORT4ME_DB` (from `env`
+   * when given), else the default one in the user's state directory.
+   */
+  reserve?: boolean | number;
 }
 
 /** Options of {@link list}. */
-export interface ListOptions extends Port4meOptions {
+export interface ListOptions extends Omit<Port4meOptions, 'reserve'> {
   /** How many candidates (1-1048576). Default `PORT4ME_LIST`, else 1. */
   n?: number;
 }
@@ -100,7 +110,99 @@ export type Port4meErrorCode =
   /** An argument has an unusable value, e.g. an unknown option or protocol (Node's code). */
   | 'ERR_INVALID_ARG_VALUE'
   /** A number option is out of range (Node's code; `waitForPort`). */
-  | 'ERR_OUT_OF_RANGE';
+  | 'ERR_OUT_OF_RANGE'
+  | RegistryErrorCode
+  | HoldersErrorCode;
+
+/** The codes of the errors of {@link Registry} (and of `reserve`). */
+export type RegistryErrorCode =
+  /** The database file or its directory could not be created or opened. */
+  | 'ERR_PORT4ME_REGISTRY_IO'
+  /** No path given and none can be derived (no `PORT4ME_DB`, `XDG_STATE_HOME` or `HOME`). */
+  | 'ERR_PORT4ME_REGISTRY_NO_PATH'
+  /** The file is not an SQLite database, or is damaged (it is left untouched). */
+  | 'ERR_PORT4ME_REGISTRY_NOT_A_DATABASE'
+  /** The file is another program's SQLite database (it is left untouched). */
+  | 'ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE'
+  /** The database was written by a newer port4me. */
+  | 'ERR_PORT4ME_REGISTRY_SCHEMA_TOO_NEW'
+  /** The database cannot be written. */
+  | 'ERR_PORT4ME_REGISTRY_READ_ONLY'
+  /** Another process held the lock longer than the busy timeout (30 s). */
+  | 'ERR_PORT4ME_REGISTRY_BUSY'
+  /** Any other SQLite failure. */
+  | 'ERR_PORT4ME_REGISTRY_SQLITE'
+  /** A protocol other than tcp or udp (the addon reports `ERR_INVALID_ARG_VALUE` first). */
+  | 'ERR_PORT4ME_REGISTRY_UNKNOWN_PROTOCOL'
+  /** A module, service, instance or registration name that is empty, too long (200 bytes) or has control characters. */
+  | 'ERR_PORT4ME_REGISTRY_INVALID_NAME'
+  /** A description or label that is too long or contains NUL. */
+  | 'ERR_PORT4ME_REGISTRY_INVALID_TEXT'
+  /** A number of ports that is 0 or larger than the pool. */
+  | 'ERR_PORT4ME_REGISTRY_INVALID_COUNT'
+  /** A service range that is inverted or outside 1-65535. */
+  | 'ERR_PORT4ME_REGISTRY_INVALID_RANGE'
+  /** A service range below 1024 or from 49152 on, without `force`. */
+  | 'ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE'
+  /** A lease time of 0 or more than a year. */
+  | 'ERR_PORT4ME_REGISTRY_INVALID_DURATION'
+  /** No gap of that many ports is left in the pool. */
+  | 'ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED'
+  /** A range overlaps something the registry already holds (the message names it). */
+  | 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT'
+  /** `defineService` with a name already defined. */
+  | 'ERR_PORT4ME_REGISTRY_SERVICE_EXISTS'
+  /** A service that is not defined. */
+  | 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE'
+  /** `offer` for an instance that already holds a port of the service. */
+  | 'ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS'
+  /** Every port of the service is offered or allocated. */
+  | 'ERR_PORT4ME_REGISTRY_SERVICE_FULL'
+  /** An instance that holds nothing in the service. */
+  | 'ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE'
+  /** A secret that is not 32 hexadecimal digits. */
+  | 'ERR_PORT4ME_REGISTRY_MALFORMED_SECRET'
+  /** A secret no offer has (never offered, or already rejected). */
+  | 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET'
+  /** The offer expired before it was accepted. */
+  | 'ERR_PORT4ME_REGISTRY_EXPIRED_SECRET'
+  /** `reject` of an offer that was already accepted. */
+  | 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED'
+  /** `release` of a name this user has not registered. */
+  | 'ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION'
+  /** `release` of another user's registration. */
+  | 'ERR_PORT4ME_REGISTRY_NOT_OWNER'
+  /** Every suffix `name_1` ... `name_9999` is taken. */
+  | 'ERR_PORT4ME_REGISTRY_TOO_MANY_REGISTRATIONS'
+  /** The owner process does not exist. */
+  | 'ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS'
+  /** The OS random source failed. */
+  | 'ERR_PORT4ME_REGISTRY_RANDOM'
+  /** A method of a {@link Registry} called after `close()`. */
+  | 'ERR_PORT4ME_REGISTRY_CLOSED';
+
+/** The codes of the errors of {@link whoHolds}, {@link status} and {@link plan}. */
+export type HoldersErrorCode =
+  /** `plan` with no services. */
+  | 'ERR_PORT4ME_PLAN_EMPTY'
+  /** The same service twice in a plan. */
+  | 'ERR_PORT4ME_PLAN_DUPLICATE_SERVICE'
+  /** A service name that is empty, longer than 100 characters, or has whitespace, `=` or `,`. */
+  | 'ERR_PORT4ME_PLAN_INVALID_SERVICE'
+  /** A plan entry that is not NAME=PORT. */
+  | 'ERR_PORT4ME_PLAN_INVALID_ENTRY'
+  /** A strategy other than alternative, fail or kill. */
+  | 'ERR_PORT4ME_PLAN_INVALID_STRATEGY'
+  /** Options that do not go together (`force` without `kill`). */
+  | 'ERR_PORT4ME_PLAN_INVALID_OPTIONS'
+  /** The `fail` strategy met a conflict: see {@link PlanConflictError}. */
+  | 'ERR_PORT4ME_PLAN_CONFLICT'
+  /** No alternative port could be found for a service. */
+  | 'ERR_PORT4ME_PLAN_NO_ALTERNATIVE'
+  /** The kernel's socket tables could not be read. */
+  | 'ERR_PORT4ME_HOLDERS_SOCKET_TABLE'
+  /** Finding holders is not supported on this operating system (Linux only). */
+  | 'ERR_PORT4ME_HOLDERS_UNSUPPORTED';
 
 /** The shape of the errors thrown by this package. */
 export interface Port4meError extends Error {
@@ -167,6 +269,414 @@ export declare const unsafePorts: {
  * if (!(await waitForPort(port, { timeoutMs: 5000 }))) throw new Error('server did not start');
  */
 export declare function waitForPort(port: number, options?: WaitForPortOptions): Promise<boolean>;
+
+// ---------------------------------------------------------------------------
+// The port registry
+
+/** A transport protocol, as results name it. */
+export type Protocol = 'tcp' | 'udp';
+
+/** An inclusive range of ports. */
+export interface PortRange {
+  /** First port. */
+  start: number;
+  /** Last port (inclusive). */
+  end: number;
+}
+
+/** Options of {@link Registry.allocate}. */
+export interface AllocateOptions {
+  /** Keep the module's other ranges of this protocol and add one more (default: replace them). */
+  keepExisting?: boolean;
+}
+
+/** Options of {@link Registry.defineService}. */
+export interface DefineServiceOptions {
+  /** Allow ports below 1024 or from 49152 on. Default `false`. */
+  force?: boolean;
+  /** `"tcp"` (default) or `"udp"`. */
+  protocol?: Protocol | (string & {});
+}
+
+/** A defined service: a fixed range whose ports are offered to instances. */
+export interface Service {
+  name: string;
+  description: string;
+  protocol: Protocol;
+  /** First port of its range. */
+  start: number;
+  /** Last port of its range. */
+  end: number;
+  /** Whether it was defined with `force`. */
+  forced: boolean;
+  created: Date;
+}
+
+/** A port offered to a service instance until it is accepted, rejected, or expires (30 minutes). */
+export interface Offer {
+  service: string;
+  instance: string;
+  /** The lowest free port of the service's range. */
+  port: number;
+  /** 128 random bits as 32 hexadecimal digits: pass it to `accept` or `reject`. */
+  secret: string;
+  created: Date;
+  /** When the offer lapses unless accepted. */
+  expires: Date;
+}
+
+/** A service port held by an instance. */
+export interface ServicePort {
+  service: string;
+  instance: string;
+  port: number;
+  /** `"offered"` (waiting for `accept`) or `"allocated"` (accepted). */
+  state: 'offered' | 'allocated';
+  /** When it was offered. */
+  created: Date;
+  /** When the offer lapses; `null` once accepted. */
+  expires: Date | null;
+}
+
+/** A named registration of a user's service, held while its owner process runs. */
+export interface Registration {
+  /** Unique for the user: `web`, then `web_1`, `web_2`, ... */
+  name: string;
+  /** The service name asked for (`web`). */
+  service: string;
+  protocol: Protocol;
+  /** A port of the registration pool (45001-49151). */
+  port: number;
+  /** The owning OS user. */
+  user: string;
+  uid: number;
+  /** The owner process: the registration is reclaimed once it exits. */
+  pid: number;
+  /** Host name of the machine the owner runs on. */
+  host: string;
+  created: Date;
+}
+
+/** Filters of {@link Registry.find}; all given ones must match. */
+export interface RegistrationFilter {
+  /** The service name asked for at registration (exact). */
+  service?: string;
+  /** A prefix of the registration name. */
+  beginswith?: string;
+  /** The owning user (exact). */
+  user?: string;
+}
+
+/** What {@link Registry.gc} reclaimed. */
+export interface GcReport {
+  /** Registrations whose owner process is gone. */
+  registrations: number;
+  /** Leases that expired or whose owner process is gone. */
+  leases: number;
+  /** Offers that expired unaccepted. */
+  offers: number;
+  /** The sum. */
+  total: number;
+}
+
+/**
+ * A port registry: an SQLite database, safe to share between processes,
+ * that never hands out the same port twice. It keeps module ranges
+ * (`allocate`), services whose ports are offered to instances (`offer`,
+ * `accept`, `reject`), named per-user registrations (`register`,
+ * `release`), and the leases of `port4me({ reserve })`. Every method is
+ * synchronous, one transaction (about a millisecond), and throws an
+ * `Error` whose `code` is a {@link RegistryErrorCode} (or Node's
+ * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`).
+ *
+ * @example
+ * import { Registry } from 'port4me';
+ * const registry = new Registry();            // PORT4ME_DB, else ~/.local/state/port4me/ports.sqlite
+ * const { start, end } = registry.allocate(3, 'web');
+ * const offer = registry.offer('db', 'replica-1');
+ * registry.accept(offer.secret);
+ * registry.close();
+ */
+export declare class Registry {
+  /**
+   * Opens the registry at `path` (creating the file if needed, not its
+   * directory), or the default one: `PORT4ME_DB`, else
+   * `$XDG_STATE_HOME/port4me/ports.sqlite`, else
+   * `~/.local/state/port4me/ports.sqlite` (directories created, mode 0700).
+   */
+  constructor(path?: string);
+  /** The database file. */
+  readonly path: string;
+  /** Whether {@link Registry.close} was called. */
+  readonly closed: boolean;
+  /**
+   * `n` consecutive ports for `module`: the first large enough gap in the
+   * module pool (20000-45000). Replaces the module's earlier ranges of this
+   * protocol unless `keepExisting`.
+   */
+  allocate(n: number, module: string, protocol?: Protocol | (string & {}), options?: AllocateOptions): PortRange;
+  allocate(n: number, module: string, options: AllocateOptions): PortRange;
+  /** Releases every range of `module` for `protocol` (TCP by default); returns them (empty if none). */
+  deallocate(module: string, protocol?: Protocol | (string & {})): PortRange[];
+  /**
+   * Defines the service `name` owning the ports `start`-`end`, which may not
+   * overlap anything the registry holds, nor (without `force`) touch ports
+   * below 1024 or from 49152 on.
+   */
+  defineService(name: string, description: string, start: number, end: number, options?: DefineServiceOptions): Service;
+  /** Offers the lowest free port of `service` to `instance`; accept or reject it with the secret. */
+  offer(service: string, instance: string): Offer;
+  /** Accepts an offer: its port is the instance's until released. Accepting twice is harmless. */
+  accept(secret: string): ServicePort;
+  /** Rejects an offer: its port returns to the service. */
+  reject(secret: string): ServicePort;
+  /** Registers `service` for the current user and process: a port from the registration pool. */
+  register(service: string): Registration;
+  /** Releases the current user's registration `name`; returns it. */
+  release(name: string): Registration;
+  /** Every live registration, by user and name. */
+  list(): Registration[];
+  /** The live registrations matching every filter given. */
+  find(filter?: RegistrationFilter): Registration[];
+  /** Reclaims what has lapsed now (every other call does so too) and says how much. */
+  gc(): GcReport;
+  /** Closes the database connection. Idempotent; later calls throw `ERR_PORT4ME_REGISTRY_CLOSED`. */
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------
+// Who holds a port, port status, plans
+
+/** The state of a socket, as `ss` names it (UDP: `UDP_BOUND`, `UDP_CONNECTED`). */
+export type SocketState =
+  | 'LISTEN'
+  | 'UDP_BOUND'
+  | 'UDP_CONNECTED'
+  | 'ESTABLISHED'
+  | 'SYN_SENT'
+  | 'SYN_RECV'
+  | 'NEW_SYN_RECV'
+  | 'FIN_WAIT1'
+  | 'FIN_WAIT2'
+  | 'CLOSE_WAIT'
+  | 'CLOSING'
+  | 'LAST_ACK'
+  | 'TIME_WAIT'
+  | 'CLOSE';
+
+/** A process that has a socket open. */
+export interface ProcessInfo {
+  pid: number;
+  /** The process name (at most 15 bytes on Linux), e.g. `"node"`. */
+  name: string;
+  /** The command line (empty when the kernel hides it). */
+  cmdline: string[];
+  /** Its effective user id. */
+  uid: number | null;
+  /** The user name for `uid`. */
+  user: string | null;
+}
+
+/** One socket on a port, and what holds it. */
+export interface Holder {
+  protocol: Protocol;
+  state: SocketState;
+  /** E.g. `"127.0.0.1:5173"` or `"[::]:5173"`. */
+  localAddress: string;
+  /** The peer, for connected sockets. */
+  remoteAddress: string | null;
+  /** The socket's inode (0 when no process holds it, as in `TIME_WAIT`). */
+  inode: number;
+  /** The user that owns the socket (`null` when no process holds it). */
+  uid: number | null;
+  user: string | null;
+  /**
+   * `visible`: the processes are listed; `hidden`: another user's process
+   * you may not inspect (its owner is still given); `no_process`: the kernel
+   * keeps the socket (`TIME_WAIT`); `not_found`: in another container, or
+   * just closed.
+   */
+  access: 'visible' | 'hidden' | 'no_process' | 'not_found';
+  /** The processes that have the socket open, by pid. */
+  processes: ProcessInfo[];
+  /** E.g. `"node (pid 4242, alice): vite --port 5173"`. */
+  description: string;
+}
+
+/** Options of {@link whoHolds} and {@link describeBusy}. */
+export interface HoldersOptions {
+  /** `"tcp"` (default) or `"udp"`. */
+  protocol?: Protocol | (string & {});
+}
+
+/** Options of {@link status}. */
+export interface StatusOptions extends HoldersOptions {
+  /** Look the ports up in the port registry (read-only). Default `true`. */
+  registry?: boolean;
+}
+
+/** What the port registry holds a port for. */
+export interface Reservation {
+  kind: 'module' | 'service' | 'offer' | 'allocation' | 'registration' | 'lease';
+  /** The module, service or registration name, or a lease's label. */
+  name: string;
+  /** The service instance, for offers and allocations. */
+  instance: string | null;
+  /** The owning user (registrations and leases). */
+  owner: string | null;
+  uid: number | null;
+  /** The owner process. */
+  pid: number | null;
+  /** First port the entry holds. */
+  start: number;
+  /** Last port the entry holds. */
+  end: number;
+  /** When it lapses (offers, leases), RFC 3339. */
+  expires: string | null;
+  /** One sentence. */
+  description: string;
+}
+
+/** Everything known about one port. */
+export interface PortStatus {
+  port: number;
+  protocol: Protocol;
+  /** Whether a server could bind it now. */
+  availability: 'free' | 'occupied' | 'blocked';
+  /** The sockets on the port; `null` where this system cannot tell. */
+  holders: Holder[] | null;
+  /** Why it is blocked (e.g. privileged), when it is. */
+  blockedReason: string | null;
+  /** The browsers that refuse the port. */
+  unsafeFor: Array<'chrome' | 'firefox'>;
+  /** The registry entry holding it, if any. */
+  reserved: Reservation | null;
+  /** One word, by precedence: occupied, blocked, reserved, unsafe, free. */
+  label: 'free' | 'occupied' | 'blocked' | 'reserved' | 'unsafe';
+  /** Every word that applies: the availability, then `reserved` and `unsafe`. */
+  labels: Array<'free' | 'occupied' | 'blocked' | 'reserved' | 'unsafe'>;
+  /** One line, e.g. `"in use by node (pid 4242, alice): vite"`. */
+  description: string;
+}
+
+/** What to do when a preferred port is taken. */
+export type PlanStrategy = 'alternative' | 'fail' | 'kill';
+
+/** Options of {@link plan}. */
+export interface PlanOptions {
+  /**
+   * `alternative` (default): the next free port of the service's own port4me
+   * sequence; `fail`: throw {@link PlanConflictError}; `kill`: SIGTERM the
+   * current user's processes holding it (never anyone else's), falling back
+   * to an alternative when that does not free it.
+   */
+  strategy?: PlanStrategy | (string & {});
+  /** With `kill`: SIGKILL what still holds the port after `graceMs`. */
+  force?: boolean;
+  /** With `kill`: how long to wait after SIGTERM, in milliseconds. Default 5000. */
+  graceMs?: number;
+  /** The user part of every service's seed (default as in {@link port4me}). */
+  user?: string;
+  /** `"tcp"` (default) or `"udp"`. */
+  protocol?: Protocol | (string & {});
+}
+
+/** Services and their preferred ports: `{ web: 5173 }`, a `Map`, or `[name, port]` pairs (kept in order). */
+export type PlanServices =
+  | Readonly<Record<string, number>>
+  | ReadonlyMap<string, number>
+  | ReadonlyArray<readonly [string, number]>;
+
+/** What the `kill` strategy did about one conflict. */
+export interface KillReport {
+  /** The processes that held the port. */
+  targets: ProcessInfo[];
+  /** The signals sent, in order. */
+  signals: Array<{ pid: number; signal: 'SIGTERM' | 'SIGKILL' }>;
+  /** Whether the port was free afterwards. */
+  freed: boolean;
+  /** Why nothing (or not everything) was done. */
+  refused: string | null;
+}
+
+/** Why a service could not simply keep its preferred port. */
+export interface PlanConflict {
+  /** `in_use`: something holds it; `blocked`: this user may not bind it; `service`: an earlier service of the plan has it. */
+  cause: 'in_use' | 'blocked' | 'service';
+  /** What held the port when the plan was made. */
+  holders: Holder[];
+  /** The earlier service, for `cause: "service"`. */
+  service: string | null;
+  /** One sentence: `"5173 is in use by node (pid 4242, alice): vite"`. */
+  message: string;
+  /** What the `kill` strategy did. */
+  kill: KillReport | null;
+}
+
+/** The port of one service. */
+export interface ServicePlan {
+  name: string;
+  /** The port it asked for. */
+  preferred: number;
+  /** The port it gets (`null` only in the plan of a {@link PlanConflictError}). */
+  port: number | null;
+  /** `kept` its preferred port, `moved` to another, `freed` it (kill), or `unresolved` (fail). */
+  outcome: 'kept' | 'moved' | 'freed' | 'unresolved';
+  conflict: PlanConflict | null;
+  /** E.g. a kept port that browsers refuse. */
+  warnings: string[];
+}
+
+/** A plan: one entry per service, in the order given. */
+export interface Plan {
+  strategy: PlanStrategy;
+  services: ServicePlan[];
+}
+
+/** The error {@link plan} throws for the `fail` strategy, with the plan that failed. */
+export interface PlanConflictError extends Port4meError {
+  code: 'ERR_PORT4ME_PLAN_CONFLICT';
+  plan: Plan;
+}
+
+/**
+ * Every socket on `port`, server sockets first: listening, connected, in
+ * `TIME_WAIT`, bound UDP, with the processes holding them where the kernel
+ * lets us see them. Empty when nothing holds the port. Linux only
+ * (elsewhere `ERR_PORT4ME_HOLDERS_UNSUPPORTED`).
+ *
+ * @example
+ * for (const h of whoHolds(5173)) console.log(h.state, h.localAddress, h.description);
+ */
+export declare function whoHolds(port: number, options?: HoldersOptions): Holder[];
+
+/**
+ * The status of a port: free, occupied (with its holders) or blocked, plus
+ * whether browsers refuse it and whether the registry holds it. With an
+ * array, the status of each port, in order (one scan for all).
+ */
+export declare function status(port: number, options?: StatusOptions): PortStatus;
+export declare function status(ports: readonly number[], options?: StatusOptions): PortStatus[];
+
+/**
+ * A port for every service: each keeps its preferred port when free;
+ * a taken one (by default) moves to the next free port of that service's own
+ * port4me sequence (tool = service name), never to a port another service of
+ * the plan prefers or gets.
+ *
+ * @throws {PlanConflictError} with the `fail` strategy, when a preferred port is taken.
+ * @example
+ * const { services } = plan({ web: 5173, api: 3000 });
+ * for (const s of services) console.log(s.name, s.port, s.conflict?.message ?? '');
+ */
+export declare function plan(services: PlanServices, options?: PlanOptions): Plan;
+
+/**
+ * What holds `port`, as one sentence for error messages:
+ * `"5173 is in use by node (pid 4242, alice): vite --port 5173"`; `null`
+ * when nothing visible holds it (or holders cannot be found here).
+ */
+export declare function describeBusy(port: number, options?: HoldersOptions): string | null;
 
 /** The version of this package. */
 export declare const version: string;

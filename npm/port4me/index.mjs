@@ -5,5 +5,19 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const api = require('./index.cjs');
 
-export const { port4me, port4meAsync, list, isPortFree, parsePorts, unsafePorts, waitForPort, version } = api;
+export const {
+  port4me,
+  port4meAsync,
+  list,
+  isPortFree,
+  parsePorts,
+  unsafePorts,
+  waitForPort,
+  Registry,
+  whoHolds,
+  status,
+  plan,
+  describeBusy,
+  version,
+} = api;
 export default port4me;

@@ -23,6 +23,8 @@ pub type JsResult<T> = napi::Result<T, String>;
 
 /// Code of an error caused by a bug (a caught Rust panic).
 pub const ERR_INTERNAL: &str = "ERR_PORT4ME_INTERNAL";
+/// Code of a call on a `Registry` after `close()`.
+pub const ERR_REGISTRY_CLOSED: &str = "ERR_PORT4ME_REGISTRY_CLOSED";
 /// Node's code for an argument of the right type but an unusable value.
 pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
 
@@ -63,6 +65,18 @@ impl Failure {
 
 impl From<port4me::Error> for Failure {
     fn from(e: port4me::Error) -> Self {
+        Failure { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+impl From<port4me_registry::Error> for Failure {
+    fn from(e: port4me_registry::Error) -> Self {
+        Failure { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+impl From<port4me_holders::Error> for Failure {
+    fn from(e: port4me_holders::Error) -> Self {
         Failure { code: e.code().to_string(), message: e.to_string() }
     }
 }

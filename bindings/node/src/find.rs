@@ -7,6 +7,17 @@ use napi_derive::napi;
 
 use crate::errors::{catch, guard, Failure};
 use crate::options::{port_from_f64, Options, Query};
+use crate::registry::Reservation;
+
+/// Finds the port for a checked query: a plain `find`, or, with `reserve`,
+/// the registry's reserving find.
+fn find_port(q: Query, reservation: Option<&Reservation>) -> Result<u16, Failure> {
+    let p = q.build();
+    match reservation {
+        Some(r) => r.reserve(&p),
+        None => Ok(p.find()?),
+    }
+}
 
 /// The first free port of the sequence for `tool` with everything else from
 /// the environment. The fast path of `port4me("vite")`: no options object to
@@ -16,12 +27,14 @@ pub fn find_tool(tool: Option<String>) -> napi::Result<u32, String> {
     guard(|| Ok(Query::tool(tool).build().find()? as u32))
 }
 
-/// The first free port for these options.
+/// The first free port for these options (with `reserve`: not held in the
+/// registry either, and then leased there).
 #[napi]
 pub fn find(options: Option<Options>) -> napi::Result<u32, String> {
     guard(|| {
         let q = Query::from_options(options.unwrap_or_default())?;
-        Ok(q.build().find()? as u32)
+        let reservation = Reservation::for_query(&q)?;
+        Ok(find_port(q, reservation.as_ref())? as u32)
     })
 }
 
@@ -29,7 +42,7 @@ pub fn find(options: Option<Options>) -> napi::Result<u32, String> {
 /// to reject with when the options were bad (so the caller always gets a
 /// promise, never a synchronous throw).
 pub struct FindTask {
-    query: Option<Result<Query, Failure>>,
+    query: Option<Result<(Query, Option<Reservation>), Failure>>,
 }
 
 impl Task for FindTask {
@@ -40,8 +53,8 @@ impl Task for FindTask {
         let query = self.query.take();
         // napi-rs does not catch panics on the pool thread; `catch` does.
         Ok(catch(|| {
-            let q = query.unwrap_or_else(|| Err(Failure::new(crate::errors::ERR_INTERNAL, "task ran twice")))?;
-            Ok(q.build().find()?)
+            let (q, reservation) = query.unwrap_or_else(|| Err(Failure::new(crate::errors::ERR_INTERNAL, "task ran twice")))?;
+            find_port(q, reservation.as_ref())
         }))
     }
 
@@ -56,9 +69,11 @@ impl Task for FindTask {
 pub fn find_async(options: Option<Options>) -> AsyncTask<FindTask> {
     let query = catch(|| {
         let mut q = Query::from_options(options.unwrap_or_default())?;
-        // Read the environment now, on the JS thread.
+        // Read the environment now, on the JS thread (the registry's default
+        // path depends on it too).
+        let reservation = Reservation::for_query(&q)?;
         q.snapshot_env();
-        Ok(q)
+        Ok((q, reservation))
     });
     AsyncTask::new(FindTask { query: Some(query) })
 }

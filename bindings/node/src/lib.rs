@@ -1,27 +1,31 @@
 //! Node.js addon for port4me (napi-rs).
 //!
-//! A thin binding over the `port4me` crate: no algorithm code lives here.
+//! A thin binding over the `port4me`, `port4me-registry` and
+//! `port4me-holders` crates: no algorithm code lives here.
 //! The public JavaScript API is the `port4me` npm package (`npm/port4me`),
 //! which validates argument types, loads this addon and re-exports its
 //! functions under their documented names. The raw exports of the addon are
 //! an implementation detail of that package.
 //!
-//! One module per area, so that later areas (`Registry`, `whoHolds`,
-//! `status`, `plan`) slot in as modules of their own:
+//! One module per area:
 //!
 //! * [`errors`]: how Rust errors and panics become JS `Error`s with a stable
 //!   `code`;
 //! * [`options`]: the options object and the environment it reads;
 //! * [`find`]: `port4me`, `port4meAsync`, `list` (and the CLI's `test`);
 //! * [`probe`]: `isPortFree` and the benchmark floor;
-//! * [`spec`]: `parsePorts` and the browser-unsafe lists.
+//! * [`spec`]: `parsePorts` and the browser-unsafe lists;
+//! * [`registry`]: the `Registry` class and `port4me({ reserve })`;
+//! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`.
 
 #![deny(clippy::all)]
 
 pub mod errors;
 pub mod find;
+pub mod holders;
 pub mod options;
 pub mod probe;
+pub mod registry;
 pub mod spec;
 
 use napi_derive::napi;

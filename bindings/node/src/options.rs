@@ -20,6 +20,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::net::IpAddr;
+use std::time::Duration;
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
@@ -57,6 +58,9 @@ pub struct Options {
     pub n: Option<f64>,
     /// Use exactly these variables instead of the process environment.
     pub env: Option<HashMap<String, String>>,
+    /// `find` only: record the port found as a lease in the registry (`true`
+    /// for the default time-to-live, or a number of seconds).
+    pub reserve: Option<Either<bool, f64>>,
 }
 
 /// Options for `isPortFree`.
@@ -192,6 +196,32 @@ pub fn probe_options(host: Option<&str>, protocol: Option<&str>) -> Result<Probe
     })
 }
 
+/// The lease time of a `reserve` option: `true` is the registry's default,
+/// `false` no reservation, a number that many seconds (the registry checks
+/// the range; here only that it is a finite, non-negative number).
+pub fn reserve_ttl(r: Either<bool, f64>) -> Result<Option<Duration>, Failure> {
+    match r {
+        Either::A(false) => Ok(None),
+        Either::A(true) => Ok(Some(port4me_registry::DEFAULT_LEASE_TTL)),
+        Either::B(secs) => match Duration::try_from_secs_f64(secs) {
+            Ok(d) => Ok(Some(d)),
+            Err(_) => Err(port4me::Error::InvalidNumber {
+                what: "lease time (seconds)",
+                source_name: "reserve".into(),
+                value: js_number(secs),
+                reason: if !secs.is_finite() {
+                    "is not a number of seconds"
+                } else if secs < 0.0 {
+                    "must not be negative"
+                } else {
+                    "is too large"
+                },
+            }
+            .into()),
+        },
+    }
+}
+
 fn ports(p: JsPorts, source: &'static str) -> Result<Ports, Failure> {
     match p {
         Either::A(spec) => Ok(Ports::Spec(spec)),
@@ -213,6 +243,8 @@ pub struct Query {
     /// `list` count, if given.
     pub n: Option<usize>,
     env: Option<Vec<(String, OsString)>>,
+    /// `find` only: reserve the port found in the registry for this long.
+    pub reserve: Option<Duration>,
 }
 
 impl Query {
@@ -229,7 +261,14 @@ impl Query {
             probe: probe_options(o.host.as_deref(), o.protocol.as_deref())?,
             n: o.n.map(|v| count_from_f64(v, "list count", "n", 1, port4me::MAX_LIST as u64).map(|n| n as usize)).transpose()?,
             env: o.env.map(|m| m.into_iter().map(|(k, v)| (k, OsString::from(v))).collect()),
+            reserve: o.reserve.map(reserve_ttl).transpose()?.flatten(),
         })
+    }
+
+    /// The value of `name` in the caller's own `env`: `None` when the
+    /// process environment is used, `Some(None)` when `env` lacks it.
+    pub fn given_var(&self, name: &str) -> Option<Option<&OsString>> {
+        self.env.as_ref().map(|pairs| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v))
     }
 
     /// A query with only a tool (the `port4me("vite")` fast path).
@@ -304,6 +343,30 @@ mod tests {
         assert!(count_from_f64(1e300, "n", "n", 1, 10).unwrap_err().message.contains("too large"));
         assert_eq!(js_number(70000.0), "70000");
         assert_eq!(js_number(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn reserve_times() {
+        assert_eq!(reserve_ttl(Either::A(false)).unwrap(), None);
+        assert_eq!(reserve_ttl(Either::A(true)).unwrap(), Some(port4me_registry::DEFAULT_LEASE_TTL));
+        assert_eq!(reserve_ttl(Either::B(1.5)).unwrap(), Some(Duration::from_millis(1500)));
+        // Zero and "longer than a year" are the registry's to refuse.
+        assert_eq!(reserve_ttl(Either::B(0.0)).unwrap(), Some(Duration::ZERO));
+        for (bad, why) in [(-1.0, "negative"), (f64::NAN, "not a number"), (f64::INFINITY, "not a number"), (1e300, "too large")] {
+            let e = reserve_ttl(Either::B(bad)).unwrap_err();
+            assert_eq!(e.code, "ERR_PORT4ME_INVALID_NUMBER");
+            assert!(e.message.contains("reserve") && e.message.contains(why), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn given_vars() {
+        let q = Query::from_options(Options::default()).unwrap();
+        assert_eq!(q.given_var("PORT4ME_DB"), None);
+        let env = HashMap::from([("PORT4ME_DB".to_string(), "/x.sqlite".to_string())]);
+        let q = Query::from_options(Options { env: Some(env), ..Default::default() }).unwrap();
+        assert_eq!(q.given_var("PORT4ME_DB"), Some(Some(&OsString::from("/x.sqlite"))));
+        assert_eq!(q.given_var("PORT4ME_USER"), Some(None));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 // Things the types must reject; each line carries @ts-expect-error, so tsc
 // fails if the declarations ever become too loose.
-import { isPortFree, list, port4me, waitForPort } from 'port4me';
+import { Registry, isPortFree, list, plan, port4me, status, waitForPort, whoHolds } from 'port4me';
 import port4mePlugin from 'port4me/vite';
 
 // @ts-expect-error a number is not a tool name
@@ -19,3 +19,21 @@ isPortFree('80');
 waitForPort(80, { timeout: 5 });
 // @ts-expect-error log is a boolean
 port4mePlugin({ log: 'yes' });
+// @ts-expect-error reserve belongs to port4me() and port4meAsync()
+list({ reserve: true });
+// @ts-expect-error reserve is a boolean or seconds
+port4me({ reserve: 'yes' });
+// @ts-expect-error n is a number
+new Registry().allocate('3', 'web');
+// @ts-expect-error unknown option
+new Registry().allocate(3, 'web', { keep: true });
+// @ts-expect-error secrets are strings
+new Registry().accept(42);
+// @ts-expect-error the port is a number
+whoHolds('80');
+// @ts-expect-error a status of one port is not an array
+const notMany: unknown[] = status(80);
+// @ts-expect-error preferred ports are numbers
+plan({ web: '5173' });
+// @ts-expect-error unknown strategy option
+plan({ web: 5173 }, { grace: 5 });

@@ -1,0 +1,403 @@
+//! The port registry (`port4me-registry`): the `Registry` class, and the
+//! registry side of `port4me({ reserve })`.
+//!
+//! Every method is one SQLite transaction of the Rust crate, run on the JS
+//! thread (they take about a millisecond). Results become plain objects;
+//! times cross as milliseconds since the epoch (`f64`) and the JS layer turns
+//! them into `Date`s. Errors carry the crate's stable codes
+//! (`ERR_PORT4ME_REGISTRY_*`); a call after `close()` is
+//! `ERR_PORT4ME_REGISTRY_CLOSED`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use napi_derive::napi;
+use port4me_registry::{
+    AllocateOptions, Filter, GcReport, Offer, Owner, PortRange, Registration, Registry, ReserveOptions, Service,
+    ServiceDefinition, ServicePort, Timestamp,
+};
+
+use crate::errors::{guard, Failure, ERR_REGISTRY_CLOSED};
+use crate::options::{count_from_f64, js_number, parse_protocol, Query};
+
+/// An inclusive range of ports.
+#[napi(object)]
+pub struct RangeObject {
+    /// First port.
+    pub start: u32,
+    /// Last port (inclusive).
+    pub end: u32,
+}
+
+impl From<PortRange> for RangeObject {
+    fn from(r: PortRange) -> Self {
+        RangeObject { start: r.start.into(), end: r.end.into() }
+    }
+}
+
+/// Options of `allocate`.
+#[napi(object)]
+#[derive(Default)]
+pub struct AllocateArgs {
+    /// Keep the module's other ranges of this protocol (default: replace them).
+    pub keep_existing: Option<bool>,
+}
+
+/// Options of `defineService`.
+#[napi(object)]
+#[derive(Default)]
+pub struct DefineServiceArgs {
+    /// Allow ports below 1024 or from 49152 on.
+    pub force: Option<bool>,
+    /// `"tcp"` (default) or `"udp"`.
+    pub protocol: Option<String>,
+}
+
+/// A defined service.
+#[napi(object)]
+pub struct ServiceObject {
+    pub name: String,
+    pub description: String,
+    pub protocol: String,
+    pub start: u32,
+    pub end: u32,
+    pub forced: bool,
+    /// Milliseconds since the epoch.
+    pub created: f64,
+}
+
+impl From<Service> for ServiceObject {
+    fn from(s: Service) -> Self {
+        ServiceObject {
+            name: s.name,
+            description: s.description,
+            protocol: s.protocol.as_str().to_string(),
+            start: s.start.into(),
+            end: s.end.into(),
+            forced: s.forced,
+            created: ms(s.created),
+        }
+    }
+}
+
+/// An offer: a port held for a service instance until accepted.
+#[napi(object)]
+pub struct OfferObject {
+    pub service: String,
+    pub instance: String,
+    pub port: u32,
+    /// 32 hexadecimal digits, for `accept` / `reject`.
+    pub secret: String,
+    /// Milliseconds since the epoch.
+    pub created: f64,
+    /// Milliseconds since the epoch.
+    pub expires: f64,
+}
+
+impl From<Offer> for OfferObject {
+    fn from(o: Offer) -> Self {
+        OfferObject {
+            service: o.service,
+            instance: o.instance,
+            port: o.port.into(),
+            secret: o.secret,
+            created: ms(o.created),
+            expires: ms(o.expires),
+        }
+    }
+}
+
+/// A service port held by an instance.
+#[napi(object)]
+pub struct ServicePortObject {
+    pub service: String,
+    pub instance: String,
+    pub port: u32,
+    /// `"offered"` or `"allocated"`.
+    pub state: String,
+    /// Milliseconds since the epoch.
+    pub created: f64,
+    /// Milliseconds since the epoch, `null` once accepted.
+    pub expires: Option<f64>,
+}
+
+impl From<ServicePort> for ServicePortObject {
+    fn from(p: ServicePort) -> Self {
+        ServicePortObject {
+            service: p.service,
+            instance: p.instance,
+            port: p.port.into(),
+            state: p.state.as_str().to_string(),
+            created: ms(p.created),
+            expires: p.expires.map(ms),
+        }
+    }
+}
+
+/// A named registration.
+#[napi(object)]
+pub struct RegistrationObject {
+    pub name: String,
+    pub service: String,
+    pub protocol: String,
+    pub port: u32,
+    pub user: String,
+    pub uid: u32,
+    /// The owner process.
+    pub pid: u32,
+    pub host: String,
+    /// Milliseconds since the epoch.
+    pub created: f64,
+}
+
+impl From<Registration> for RegistrationObject {
+    fn from(r: Registration) -> Self {
+        RegistrationObject {
+            name: r.name,
+            service: r.service,
+            protocol: r.protocol.as_str().to_string(),
+            port: r.port.into(),
+            user: r.user,
+            uid: r.uid,
+            pid: r.owner.pid,
+            host: r.host,
+            created: ms(r.created),
+        }
+    }
+}
+
+/// Filters of `find`.
+#[napi(object)]
+#[derive(Default)]
+pub struct FindArgs {
+    pub service: Option<String>,
+    pub beginswith: Option<String>,
+    pub user: Option<String>,
+}
+
+/// What `gc` reclaimed.
+#[napi(object)]
+pub struct GcObject {
+    pub registrations: u32,
+    pub leases: u32,
+    pub offers: u32,
+    pub total: u32,
+}
+
+impl From<GcReport> for GcObject {
+    fn from(g: GcReport) -> Self {
+        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        GcObject { registrations: n(g.registrations), leases: n(g.leases), offers: n(g.offers), total: n(g.total()) }
+    }
+}
+
+fn ms(t: Timestamp) -> f64 {
+    t.millis() as f64
+}
+
+fn registrations(v: Vec<Registration>) -> Vec<RegistrationObject> {
+    v.into_iter().map(Into::into).collect()
+}
+
+/// A number of the registry API that must be a whole number (a count or a
+/// port bound); the crate checks the range itself, with its own codes.
+fn whole(v: f64, what: &'static str, source: &'static str) -> Result<u32, Failure> {
+    count_from_f64(v, what, source, 0, u64::from(u32::MAX)).map(|n| n as u32)
+}
+
+/// A port bound of `defineService`: a whole number (0 and 70000 go on to the
+/// crate, which names the service in its message).
+fn bound(v: f64, what: &str) -> Result<u32, Failure> {
+    if v.is_finite() && v == v.trunc() && (0.0..=f64::from(u32::MAX)).contains(&v) {
+        return Ok(v as u32);
+    }
+    Err(Failure::new("ERR_PORT4ME_INVALID_PORT", format!("invalid port in {what}: {} is not an integer in 1-65535", js_number(v))))
+}
+
+/// A handle on a registry database (the JS `Registry` class wraps it).
+#[napi(js_name = "Registry")]
+pub struct NativeRegistry {
+    inner: Option<Registry>,
+    path: String,
+}
+
+impl NativeRegistry {
+    fn reg(&self) -> Result<&Registry, Failure> {
+        self.inner.as_ref().ok_or_else(|| {
+            Failure::new(ERR_REGISTRY_CLOSED, format!("the registry {} was closed; open a new Registry", self.path))
+        })
+    }
+}
+
+#[napi]
+impl NativeRegistry {
+    /// Opens (creating if needed) the registry at `path`, or the default one
+    /// (`PORT4ME_DB`, else the user's state directory) when `path` is absent.
+    #[napi(constructor)]
+    pub fn new(path: Option<String>) -> napi::Result<Self, String> {
+        guard(|| {
+            let reg = match path {
+                Some(p) => Registry::open(p)?,
+                None => Registry::open_default()?,
+            };
+            let path = reg.path().to_string_lossy().into_owned();
+            Ok(NativeRegistry { inner: Some(reg), path })
+        })
+    }
+
+    /// The database file.
+    #[napi(getter)]
+    pub fn path(&self) -> String {
+        self.path.clone()
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// `n` consecutive ports for `module` (first fit in the module pool).
+    #[napi]
+    pub fn allocate(
+        &self,
+        n: f64,
+        module: String,
+        protocol: Option<String>,
+        options: Option<AllocateArgs>,
+    ) -> napi::Result<RangeObject, String> {
+        guard(|| {
+            let n = whole(n, "number of ports", "n")?;
+            let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
+            let o = AllocateOptions { keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false), ..Default::default() };
+            Ok(self.reg()?.allocate_with(n, &module, protocol, &o)?.into())
+        })
+    }
+
+    /// Releases every range of `module`; returns them.
+    #[napi]
+    pub fn deallocate(&self, module: String, protocol: Option<String>) -> napi::Result<Vec<RangeObject>, String> {
+        guard(|| {
+            let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
+            Ok(self.reg()?.deallocate(&module, protocol)?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Defines a service with the range `start..=end`.
+    #[napi(js_name = "defineService")]
+    pub fn define_service(
+        &self,
+        name: String,
+        description: String,
+        start: f64,
+        end: f64,
+        options: Option<DefineServiceArgs>,
+    ) -> napi::Result<ServiceObject, String> {
+        guard(|| {
+            let o = options.unwrap_or_default();
+            let def = ServiceDefinition {
+                start: bound(start, "start")?,
+                end: bound(end, "end")?,
+                protocol: o.protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default(),
+                force: o.force.unwrap_or(false),
+                name,
+                description,
+            };
+            Ok(self.reg()?.define_service_with(&def)?.into())
+        })
+    }
+
+    /// Offers the lowest free port of `service` to `instance`.
+    #[napi]
+    pub fn offer(&self, service: String, instance: String) -> napi::Result<OfferObject, String> {
+        guard(|| Ok(self.reg()?.offer(&service, &instance)?.into()))
+    }
+
+    /// Accepts an offer.
+    #[napi]
+    pub fn accept(&self, secret: String) -> napi::Result<ServicePortObject, String> {
+        guard(|| Ok(self.reg()?.accept(&secret)?.into()))
+    }
+
+    /// Rejects an offer.
+    #[napi]
+    pub fn reject(&self, secret: String) -> napi::Result<ServicePortObject, String> {
+        guard(|| Ok(self.reg()?.reject(&secret)?.into()))
+    }
+
+    /// Registers `service` for the current user and process.
+    #[napi]
+    pub fn register(&self, service: String) -> napi::Result<RegistrationObject, String> {
+        guard(|| Ok(self.reg()?.register(&service)?.into()))
+    }
+
+    /// Releases the current user's registration `name`.
+    #[napi]
+    pub fn release(&self, name: String) -> napi::Result<RegistrationObject, String> {
+        guard(|| Ok(self.reg()?.release(&name)?.into()))
+    }
+
+    /// Every live registration.
+    #[napi]
+    pub fn list(&self) -> napi::Result<Vec<RegistrationObject>, String> {
+        guard(|| Ok(registrations(self.reg()?.list()?)))
+    }
+
+    /// The live registrations matching every given filter.
+    #[napi]
+    pub fn find(&self, filter: Option<FindArgs>) -> napi::Result<Vec<RegistrationObject>, String> {
+        guard(|| {
+            let f = filter.unwrap_or_default();
+            let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
+            Ok(registrations(self.reg()?.find(&filter)?))
+        })
+    }
+
+    /// Reclaims what has lapsed; reports it.
+    #[napi]
+    pub fn gc(&self) -> napi::Result<GcObject, String> {
+        guard(|| Ok(self.reg()?.gc()?.into()))
+    }
+
+    /// Closes the database connection (idempotent).
+    #[napi]
+    pub fn close(&mut self) -> napi::Result<(), String> {
+        guard(|| {
+            self.inner = None;
+            Ok(())
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `port4me({ reserve })`
+
+/// A registry and lease time for a reserving `find`, opened on the JS thread
+/// (the default path depends on the environment, which only the JS thread
+/// may read), used on any thread.
+pub struct Reservation {
+    registry: Registry,
+    ttl: Duration,
+}
+
+impl Reservation {
+    /// The registry `q` reserves in, when it asks for a reservation: the
+    /// `PORT4ME_DB` of the caller's own `env` when it has one, else the
+    /// default registry of the process environment.
+    pub fn for_query(q: &Query) -> Result<Option<Reservation>, Failure> {
+        let Some(ttl) = q.reserve else { return Ok(None) };
+        let registry = match q.given_var("PORT4ME_DB") {
+            Some(Some(path)) if !path.is_empty() => Registry::open(PathBuf::from(OsString::from(path)))?,
+            _ => Registry::open_default()?,
+        };
+        Ok(Some(Reservation { registry, ttl }))
+    }
+
+    /// Finds a port for `query` as `find` would, skipping every port the
+    /// registry holds, and leases it to this process for the time-to-live.
+    pub fn reserve(&self, query: &port4me::Port4me) -> Result<u16, Failure> {
+        let options = ReserveOptions { ttl: self.ttl, owner: Owner::Current, label: None };
+        Ok(self.registry.reserve_with(query, &options)?.port)
+    }
+}

@@ -1,0 +1,134 @@
+// The Vite plugin names what holds a taken port (describeBusy), and
+// reserves ports with `reserve`; real Vite dev and preview servers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createServer, preview } from 'vite';
+import port4mePlugin from 'port4me/vite';
+import { list } from 'port4me';
+import { close, listenTcp, setPort4meEnv } from './helpers.mjs';
+
+const linux = process.platform === 'linux';
+let root;
+let restoreEnv;
+
+before(() => {
+  // Real probes, a user of its own (not the one of vite.test.mjs), an empty registry.
+  root = mkdtempSync(path.join(os.tmpdir(), 'port4me-vite-busy-'));
+  restoreEnv = setPort4meEnv({ PORT4ME_USER: `vite-busy-${process.pid}`, PORT4ME_DB: path.join(root, 'ports.sqlite') });
+  writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>port4me</title>\n');
+  mkdirSync(path.join(root, 'dist'));
+  writeFileSync(path.join(root, 'dist', 'index.html'), '<!doctype html><title>built</title>\n');
+});
+
+after(() => {
+  restoreEnv();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function capturingLogger() {
+  const lines = [];
+  return {
+    lines,
+    hasWarned: false,
+    info: (msg) => lines.push(msg),
+    warn: (msg) => lines.push(`warn: ${msg}`),
+    warnOnce: (msg) => lines.push(`warn: ${msg}`),
+    error: (msg) => lines.push(`error: ${msg}`),
+    clearScreen: () => {},
+    hasErrorLogged: () => false,
+  };
+}
+
+function devServer(pluginOptions, extra = {}) {
+  const customLogger = capturingLogger();
+  return createServer({
+    root,
+    configFile: false,
+    logLevel: 'info',
+    customLogger,
+    clearScreen: false,
+    optimizeDeps: { noDiscovery: true, include: [] },
+    plugins: [port4mePlugin(pluginOptions)],
+    ...extra,
+  }).then((server) => Object.assign(server, { log: customLogger.lines }));
+}
+
+/** A plain TCP listener on `port` (dual-stack when possible), like a stray server. */
+const squat = (port) => listenTcp('::', port).catch(() => listenTcp('0.0.0.0', port));
+
+test('a taken predicted port: the note says what holds it', { skip: !linux && 'Linux only' }, async () => {
+  const [predicted] = list({ tool: 'vite', n: 1 });
+  const squatter = await squat(predicted);
+  try {
+    const server = await devServer();
+    try {
+      assert.notEqual(server.config.server.port, predicted);
+      const note = server.log.find((l) => l.includes(`server.port = ${server.config.server.port}`));
+      assert.ok(note, server.log.join('\n'));
+      assert.ok(note.includes(`${predicted} was in use`), note);
+      assert.ok(note.includes(`${predicted} is in use by node (pid ${process.pid}, ${os.userInfo().username})`), note);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await close(squatter);
+  }
+});
+
+test('strictPort failure of the dev server: the holder is logged', { skip: !linux && 'Linux only' }, async () => {
+  const server = await devServer();
+  const port = server.config.server.port;
+  const squatter = await squat(port);
+  try {
+    await assert.rejects(server.listen(), /already in use/);
+    const line = server.log.find((l) => l.startsWith('error: port4me: '));
+    assert.ok(line, server.log.join('\n'));
+    assert.ok(line.includes(`${port} is in use by node (pid ${process.pid}`), line);
+  } finally {
+    await close(squatter);
+    await server.close();
+  }
+});
+
+test('strictPort failure of vite preview: the holder is logged', { skip: !linux && 'Linux only' }, async () => {
+  const [predicted] = list({ tool: 'vite', n: 1 });
+  const customLogger = capturingLogger();
+  // Taken after the plugin chose it (the config hook runs first): squat from
+  // configResolved, before preview() listens.
+  let squatter;
+  const squatPlugin = {
+    name: 'squat',
+    async configResolved(config) {
+      squatter = await squat(config.preview.port);
+    },
+  };
+  try {
+    await assert.rejects(
+      preview({ root, configFile: false, logLevel: 'info', customLogger, plugins: [port4mePlugin(), squatPlugin] }),
+      /already in use/,
+    );
+    const line = customLogger.lines.find((l) => l.startsWith('error: port4me: '));
+    assert.ok(line, customLogger.lines.join('\n'));
+    assert.ok(line.includes(`${predicted} is in use by node (pid ${process.pid}`), line);
+  } finally {
+    if (squatter) await close(squatter);
+  }
+});
+
+test('reserve: two servers configured at once get different ports', async () => {
+  const candidates = list({ tool: 'vite-reserve', n: 4 });
+  const a = await devServer({ tool: 'vite-reserve', reserve: true });
+  const b = await devServer({ tool: 'vite-reserve', reserve: 60 });
+  try {
+    // Neither listens yet; the registry alone keeps them apart.
+    assert.notEqual(a.config.server.port, b.config.server.port);
+    assert.ok(candidates.includes(a.config.server.port) && candidates.includes(b.config.server.port));
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.throws(() => port4mePlugin({ reserve: 'yes' }), { code: 'ERR_INVALID_ARG_TYPE' });
+});

@@ -1,0 +1,127 @@
+// The preview page in headless Chromium (Debian's /usr/bin/chromium, driven
+// by playwright-core; no browser download). A tiny static server on
+// 127.0.0.1 serves the repository, so the page loads
+// npm/port4me/browser.js and the module exactly as they are built.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { root } from './wasm.mjs';
+
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+};
+
+let server;
+let base;
+let context;
+let userDataDir;
+const requested = [];
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/test-wasm.sh does)`);
+  server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    requested.push(url.pathname);
+    const file = path.join(root, decodeURIComponent(url.pathname));
+    if (req.method !== 'GET' || !file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+    res.end(readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${server.address().port}`;
+  userDataDir = mkdtempSync(path.join(tmpdir(), 'port4me-chromium-'));
+  // A fresh, empty profile each run (playwright passes it as --user-data-dir).
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1000, height: 760 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+});
+
+after(async () => {
+  await context?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+test('preview page: type a user, read the sequence, see an inline spec error', { timeout: 60000 }, async () => {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => msg.type() === 'error' && problems.push(`console: ${msg.text()}`));
+  await page.goto(`${base}/bindings/wasm/preview/index.html`);
+  await page.waitForFunction(() => document.getElementById('version').textContent.includes('port4me'));
+
+  await page.fill('#n', '5');
+  await page.type('#user', 'alice');
+  await page.waitForFunction(() => document.getElementById('ports-text').value !== '');
+  assert.equal(await page.inputValue('#user'), 'alice');
+  assert.equal((await page.textContent('#ports-text')).trim(), '30845 19654 32310 63992 15273');
+  assert.deepEqual(await page.$$eval('#ports li', (lis) => lis.map((li) => li.textContent)), ['30845', '19654', '32310', '63992', '15273']);
+  assert.match(await page.textContent('#seed'), /"alice".*92903040/);
+  assert.match(await page.textContent('#unsafe-note'), /No browser-unsafe port was skipped in the first 5/);
+  assert.equal(await page.isVisible('#error'), false);
+
+  // A range below 1024 where carol's sequence hits ports that browsers block.
+  await page.fill('#user', 'carol');
+  await page.fill('#include', '1-1023');
+  await page.fill('#n', '12');
+  const note = await page.textContent('#unsafe-note');
+  assert.match(note, /Skipped as browser-unsafe in the first 12: .*465 \(Chrome, Firefox\)/);
+  mkdirSync(path.join(root, 'artifacts'), { recursive: true });
+  await page.screenshot({ path: path.join(root, 'artifacts/wasm-preview-unsafe.png'), fullPage: true });
+
+  // Invalid include spec: inline error naming the item and the option.
+  await page.fill('#user', 'alice');
+  await page.fill('#n', '5');
+  await page.fill('#include', '2000-2009, 30x');
+  await page.waitForSelector('#error', { state: 'visible' });
+  const error = await page.textContent('#error');
+  assert.match(error, /include/);
+  assert.match(error, /"30x"/);
+  assert.match(error, /ERR_PORT4ME_INVALID_SPEC/);
+  assert.equal(await page.getAttribute('#include', 'aria-invalid'), 'true');
+  assert.equal(await page.textContent('#ports-text'), '');
+
+  await page.screenshot({ path: path.join(root, 'artifacts/wasm-preview-error.png'), fullPage: true });
+
+  // Fixing it brings the sequence back; prepended ports are marked.
+  await page.fill('#include', '');
+  await page.fill('#prepend', '4321, 11001');
+  await page.waitForFunction(() => document.getElementById('ports-text').value !== '');
+  assert.equal((await page.textContent('#ports-text')).trim(), '4321 11001 30845 19654 32310');
+  assert.equal(await page.$$eval('#ports li.prepended', (lis) => lis.length), 2);
+  await page.fill('#prepend', '');
+  await page.fill('#n', '10');
+  await page.waitForFunction(() => document.getElementById('ports').children.length === 10);
+  await page.screenshot({ path: path.join(root, 'artifacts/wasm-preview.png'), fullPage: true });
+
+  assert.deepEqual(problems, []);
+  // The page loads only itself, the browser entry and the module.
+  const loaded = new Set(requested);
+  for (const p of loaded) {
+    assert.ok(
+      /^\/bindings\/wasm\/preview\/|^\/npm\/port4me\/(browser\.js|wasm\/port4me\.mjs|wasm\/port4me_bg\.wasm)$/.test(p),
+      `unexpected request ${p}`,
+    );
+  }
+  assert.ok(loaded.has('/npm/port4me/wasm/port4me_bg.wasm'));
+  await page.close();
+});
