@@ -1,12 +1,12 @@
 //! The pure part of the binding: options in plain Rust types, resolved with
-//! `port4me-core`, and a `list` whose cost does not grow with the size of the
-//! allowed set or with `skip`.
+//! `port4me-core` under the JavaScript option names. All of the algorithm
+//! (parsing, the generator, skipping and listing) is the core's.
 //!
 //! Nothing here touches JavaScript, so it is tested natively with
 //! `cargo test -p port4me-wasm`.
 
 use port4me_core::query::Resolved;
-use port4me_core::spec::{self, Expansions, Item};
+use port4me_core::spec::{self, Expansions};
 use port4me_core::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE;
 use port4me_core::{seed_hash, Error, PortSet};
 
@@ -37,39 +37,10 @@ pub struct Options {
     pub skip: u64,
 }
 
-/// Where parsed ports go: a set, or an ordered list without duplicates.
-enum Sink<'a> {
-    Set(&'a mut PortSet),
-    List { out: &'a mut Vec<u16>, seen: &'a mut PortSet },
-}
-
-/// Parses `spec` into `sink`. The core's `parse_into` and `parse_list` do the
-/// same; going through one `for_each_item` instance instead of their three
-/// keeps ~1.5 KiB out of the WebAssembly module.
-fn parse_spec(spec: &str, source: &'static str, sink: &mut Sink<'_>) -> Result<(), Error> {
-    spec::for_each_item(spec, &Expansions::DEFAULT, source, |item| {
-        let (lo, hi) = match item {
-            Item::Port(p) => (p, p),
-            Item::Range(lo, hi) => (lo, hi),
-        };
-        match sink {
-            Sink::Set(set) => set.insert_range(lo, hi),
-            Sink::List { out, seen } => {
-                for p in lo..=hi {
-                    if seen.insert(p) {
-                        out.push(p);
-                    }
-                }
-            }
-        }
-    })?;
-    Ok(())
-}
-
 fn add_to_set(spec: &Spec, source: &'static str, set: &mut PortSet) -> Result<(), Error> {
     match spec {
         Spec::Unset => {}
-        Spec::Text(s) => parse_spec(s, source, &mut Sink::Set(set))?,
+        Spec::Text(s) => spec::parse_into(s, &Expansions::DEFAULT, source, set)?,
         Spec::Ports(ports) => ports.iter().filter(|&&p| p != 0).for_each(|&p| {
             set.insert(p);
         }),
@@ -79,9 +50,7 @@ fn add_to_set(spec: &Spec, source: &'static str, set: &mut PortSet) -> Result<()
 
 /// The ports of `spec` in order, each at its first occurrence.
 fn parse_list(spec: &str, source: &'static str) -> Result<Vec<u16>, Error> {
-    let mut out = Vec::new();
-    parse_spec(spec, source, &mut Sink::List { out: &mut out, seen: &mut Box::new(PortSet::new()) })?;
-    Ok(out)
+    Ok(spec::parse_list(spec, &Expansions::DEFAULT, source)?)
 }
 
 /// Parses every option, as `port4me_core::Query::resolve` does, but with the
@@ -101,106 +70,17 @@ pub fn resolve(o: &Options) -> Result<Resolved, Error> {
     let mut exclude = Box::new(PortSet::new());
     add_to_set(&o.exclude, "exclude", &mut exclude)?;
     match &o.exclude_unsafe {
-        Spec::Unset => parse_spec(DEFAULT_EXCLUDE_UNSAFE, "excludeUnsafe", &mut Sink::Set(&mut exclude))?,
+        Spec::Unset => spec::parse_into(DEFAULT_EXCLUDE_UNSAFE, &Expansions::DEFAULT, "excludeUnsafe", &mut exclude)?,
         other => add_to_set(other, "excludeUnsafe", &mut exclude)?,
     }
     Ok(Resolved::new(hash, prepend, &include, &exclude, o.skip))
 }
 
-/// One step of the ZX81 generator for a state already in `0..=65535`, with
-/// no division: as `65537 = 2^16 + 1`, `2^16 ≡ -1`, so `hi * 2^16 + lo ≡
-/// lo - hi`. Equals `port4me_core::lcg::next(s)` for every such `s` (checked
-/// exhaustively by a test); 65536, the fixed point, is never reached from
-/// these states.
-///
-/// The core has the same idea in `FastLcg` (eight lanes, `u64` products);
-/// in this size-optimised WebAssembly build that came out ~1 KiB larger and
-/// slower than the two-chain loop below, so the binding keeps its own.
-#[inline(always)]
-fn lcg_step(s: u32) -> u32 {
-    let n = 75 * s + 74; // < 2^23
-    let r = (n & 0xFFFF) as i32 - (n >> 16) as i32;
-    (if r < 0 { r + 65537 } else { r }) as u32
-}
-
-/// Two steps at once, `lcg_step(lcg_step(s))`: the map is affine, so
-/// `f(f(s)) = 75^2 s + (75 * 74 + 74) mod 65537`, reduced the same way
-/// (`n < 2^29`, `hi <= 5625`). Two interleaved chains of it halve the length
-/// of the dependency chain that bounds the loop below.
-#[inline(always)]
-fn lcg_step2(s: u32) -> u32 {
-    let n = 5625 * s + 5624;
-    let r = (n & 0xFFFF) as i32 - (n >> 16) as i32;
-    (if r < 0 { r + 65537 } else { r }) as u32
-}
-
-/// The first `n` candidates of `r` (after its `skip`), exactly as
-/// `Resolved::list` returns them, but in O(prepend + 65536 + n) steps
-/// whatever `skip` and the size of the allowed set.
-///
-/// The LCG visits every value of 0..=65535 once per period of 65,536 steps,
-/// so after the prepended ports the candidates repeat with period
-/// `a = |allowed|`. Hence:
-/// * skipping `k` LCG candidates is the same as skipping `k mod a`;
-/// * only the first period needs the generator; the rest copies it.
-///
-/// Without this, `skip: 2**53` would never return and `n: 1e6` with a
-/// one-port include set would take 6.5e10 generator steps.
+/// The first `n` candidates of `r` (after its `skip`); the core's
+/// `Resolved::list`, which costs O(prepend + 65,536 + n) whatever `skip` and
+/// the size of the allowed set.
 pub fn list(r: &Resolved, n: usize) -> Result<Vec<u16>, Error> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let a = r.allowed.len();
-    let p = r.prepend.len() as u64;
-    // One spare slot: the two-value loop below may write one past its end.
-    let mut out = vec![0u16; n + 1];
-    // Prepended ports left after the skip, then LCG candidates to drop.
-    let mut start = 0;
-    let mut lcg_skip = 0u64;
-    if r.skip < p {
-        let rest = &r.prepend[r.skip as usize..];
-        start = rest.len().min(n);
-        out[..start].copy_from_slice(&rest[..start]);
-    } else if a > 0 {
-        lcg_skip = (r.skip - p) % a as u64;
-    }
-    if start < n && a == 0 {
-        // Past the prepended ports nothing can come out (the core's
-        // `Candidates` says so too, rather than spinning).
-        return Err(Error::EmptySet);
-    }
-    if start < n {
-        let allowed = &*r.allowed;
-        let buf = &mut out[..];
-        // The first step through the core handles any u32 seed and the fixed
-        // point; every later state is below 65536.
-        let mut x = port4me_core::lcg::next(r.hash);
-        while lcg_skip > 0 {
-            lcg_skip -= allowed.contains_port(x as u16) as u64;
-            x = lcg_step(x);
-        }
-        // One period at most (`a` candidates); the rest repeats it.
-        let end = start + (n - start).min(a);
-        let (mut x0, mut x1) = (x, lcg_step(x));
-        let mut k = start;
-        while k < end {
-            // Branch-free: write every value, keep it only if it is allowed.
-            // x0 and x1 are consecutive values; each advances two steps.
-            buf[k] = x0 as u16;
-            k += allowed.contains_port(x0 as u16) as usize;
-            buf[k] = x1 as u16;
-            k += allowed.contains_port(x1 as u16) as usize;
-            x0 = lcg_step2(x0);
-            x1 = lcg_step2(x1);
-        }
-        // k may be end + 1; that slot is the spare, or is rewritten here with
-        // the same value (the (a+1)-th candidate is the first again).
-        for i in end..n {
-            buf[i] = buf[i - a];
-        }
-    }
-    out.truncate(n);
-    Ok(out)
+    r.list(n)
 }
 
 /// Parses a specification into its ports, in order, without duplicates.
@@ -219,31 +99,6 @@ mod tests {
 
     fn text(s: &str) -> Spec {
         Spec::Text(s.into())
-    }
-
-    #[test]
-    fn lcg_steps_match_core_for_every_state() {
-        for s in 0..65536u32 {
-            assert_eq!(lcg_step(s), port4me_core::lcg::next(s), "s = {s}");
-            assert_eq!(lcg_step2(s), lcg_step(lcg_step(s)), "s = {s}");
-        }
-    }
-
-    #[test]
-    fn specs_parse_as_in_the_core() {
-        let exp = Expansions::DEFAULT;
-        for spec in ["5 3-4,5 3", " 0, ,\t80\n443 ,, 0 ", "{chrome} 2000-2010 {firefox} 1-30", "", "65535 1"] {
-            assert_eq!(parse_list(spec, "t").unwrap(), spec::parse_list(spec, &exp, "t").unwrap(), "{spec:?}");
-            let mut mine = PortSet::new();
-            parse_spec(spec, "t", &mut Sink::Set(&mut mine)).unwrap();
-            let mut core = PortSet::new();
-            spec::parse_into(spec, &exp, "t", &mut core).unwrap();
-            assert!(mine == core, "{spec:?}");
-        }
-        for bad in ["80,x", "5-3", "{edge}", "65536", "0-5"] {
-            let e = Error::from(spec::parse_list(bad, &exp, "t").unwrap_err());
-            assert_eq!(parse_list(bad, "t").unwrap_err(), e, "{bad:?}");
-        }
     }
 
     #[test]

@@ -67,10 +67,12 @@ impl fmt::Display for ItemText {
     /// such as `"80\x1c443"` cannot pass for `"80443"` in a message.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in self.as_str().chars() {
+            // Written by hand: `char::escape_debug` pulls Unicode tables
+            // into the WebAssembly build.
             if c.is_control() {
-                write!(f, "{}", c.escape_debug())?;
+                write!(f, "\\u{{{:x}}}", c as u32)?;
             } else {
-                write!(f, "{c}")?;
+                fmt::Write::write_char(f, c)?;
             }
         }
         if self.truncated {

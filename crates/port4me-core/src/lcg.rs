@@ -75,116 +75,127 @@ impl Iterator for Lcg {
     }
 }
 
-/// `75^LANES mod 65537`: one step of every lane of [`FastLcg`].
-const LANE_MULTIPLIER: u32 = {
-    let mut m = 1u64;
-    let mut i = 0;
-    while i < LANES {
-        m = m * MULTIPLIER as u64 % MODULUS as u64;
-        i += 1;
-    }
-    m as u32
-};
-const LANES: usize = 8;
+/// `75^2 mod 65537`: two steps at once.
+const MULTIPLIER_2: u32 = MULTIPLIER * MULTIPLIER % MODULUS;
+/// `75^4 mod 65537`: four steps at once.
+const MULTIPLIER_4: u32 = MULTIPLIER_2 * MULTIPLIER_2 % MODULUS;
+/// How many values past `end` [`FastLcg::fill_filtered`] may write.
+pub(crate) const FILL_SLACK: usize = 3;
 
-/// `a * b mod 65537` for `a, b` in `1..=65536`.
+/// `(a*x + a - 1) mod 65537`, i.e. the generator stepped `k` times when
+/// `a = 75^k mod 65537`, for `x` in `0..=65535` and `a < 65536`.
 ///
-/// 65537 is `2^16 + 1`, so `2^16 ≡ -1` and a product `hi * 2^16 + lo` reduces
-/// to `lo - hi`: one multiply, a shift, a subtraction and a conditional add,
-/// instead of a division.
+/// `a*x + a - 1 <= a*65536 - 1 < 2^32`, so the arithmetic stays in `u32`;
+/// and since 65537 is `2^16 + 1`, `2^16 ≡ -1`, so a value `hi*2^16 + lo`
+/// reduces to `lo - hi`: a multiply, a shift, a subtraction and a
+/// conditional add, with no division anywhere. (In `y = x + 1` terms the
+/// map is `y -> a*y`, which is why `k` steps compose into one.)
 #[inline(always)]
-fn mul_mod(a: u32, b: u32) -> u32 {
-    let z = a as u64 * b as u64; // at most 2^32, so u64
-    let (hi, lo) = ((z >> 16) as i32, (z & 0xFFFF) as i32); // hi <= 65536
-    let r = lo - hi; // in -65536..=65535
-    // Branch-free "add the modulus if negative", so the lanes vectorise.
+fn affine_step(a: u32, x: u32) -> u32 {
+    let n = a * x + (a - 1);
+    let r = (n & 0xFFFF) as i32 - (n >> 16) as i32; // in -65535..=65535
     (if r < 0 { r + MODULUS as i32 } else { r }) as u32
 }
 
+const _: () = assert!(MULTIPLIER_4 < 65536 && MULTIPLIER_2 < 65536 && MULTIPLIER < 65536);
+
 /// The same sequence as [`Lcg`], several times faster.
 ///
-/// Writing `y = x + 1` turns `x -> 75x + 74` into `y -> 75y (mod 65537)`. The
-/// plain generator is a chain: each step waits for the division of the one
-/// before. Here eight consecutive values are kept at once and each advances
-/// by `75^8`, so the eight multiplications are independent and the CPU (or
-/// the vectoriser) runs them side by side, and each reduction uses the
-/// Fermat-prime identity of [`mul_mod`] rather than a division. The property
-/// tests check value for value that it matches [`Lcg`].
+/// Two things make the plain generator slow: a division per step, and the
+/// fact that each step waits for the one before. Here each step is an
+/// [`affine_step`] (no division), and the bulk operations run several chains
+/// side by side (two for searching, four for filling), each advancing as many
+/// steps at a time as there are chains, which shortens the dependency chain
+/// accordingly. Plain scalar code
+/// of this shape is fast both natively and in WebAssembly. The property tests
+/// check value for value that it matches [`Lcg`].
 #[derive(Clone, Debug)]
 pub struct FastLcg {
-    /// `y` values of the next `LANES` outputs.
-    block: [u32; LANES],
-    pos: usize,
+    /// The next output, in `0..=65535`.
+    x: u32,
 }
 
 impl FastLcg {
     /// The generator [`Lcg::new(seed)`](Lcg::new) describes.
+    #[inline]
     pub fn new(seed: u32) -> Self {
-        // The first output is next(seed); in y terms that is 75 * (s + 1),
-        // where the fixed point s = 65536 (y = 0) is stepped over to s = 0.
-        let s = seed % MODULUS;
-        let y0 = if s == MODULUS - 1 { 1 } else { s + 1 };
-        let mut block = [0u32; LANES];
-        let mut y = y0;
-        for slot in &mut block {
-            y = mul_mod(y, MULTIPLIER);
-            *slot = y;
-        }
-        FastLcg { block, pos: 0 }
+        // `next` handles any u32 seed and the fixed point; every value after
+        // it is in 0..=65535, where `affine_step` applies.
+        FastLcg { x: next(seed) }
     }
 
-    #[inline(always)]
-    fn refill(&mut self) {
-        for y in &mut self.block {
-            *y = mul_mod(*y, LANE_MULTIPLIER);
-        }
-        self.pos = 0;
+    /// The generator positioned just after `value` (a value in 0..=65535 it
+    /// emitted): its next output is `next(value)`.
+    #[inline]
+    pub(crate) fn after(value: u16) -> Self {
+        FastLcg { x: affine_step(MULTIPLIER, value as u32) }
     }
 
     /// The next value, in `0..=65535`.
     #[inline(always)]
     pub fn next_value(&mut self) -> u32 {
-        if self.pos == LANES {
-            self.refill();
-        }
-        let v = self.block[self.pos] - 1;
-        self.pos += 1;
+        let v = self.x;
+        self.x = affine_step(MULTIPLIER, v);
         v
     }
-}
 
-impl FastLcg {
-    /// Writes values that are in `allowed` to `out[len..]` until `len`
-    /// reaches `end`, and returns the new length. `out` must have at least
-    /// `end + 1` elements (one value is written past the last kept one and
-    /// then ignored). Consumes exactly the values it looked at, so the
-    /// generator can be used afterwards as if `next_value` had been called.
-    ///
-    /// The body is branch-free per value: every value is stored and the
-    /// length only advances for allowed ones, and whole blocks of lanes are
-    /// processed together. `allowed` must not be empty, or this never ends.
-    pub(crate) fn fill_filtered(&mut self, allowed: &crate::PortSet, out: &mut [u16], mut len: usize, end: usize) -> usize {
-        while self.pos < LANES && len < end {
-            let v = (self.block[self.pos] - 1) as u16;
-            self.pos += 1;
-            out[len] = v;
-            len += allowed.contains_port(v) as usize;
-        }
-        while len + LANES <= end {
-            self.refill();
-            for &y in &self.block {
-                let v = (y - 1) as u16;
-                out[len] = v;
-                len += allowed.contains_port(v) as usize;
+    /// The next value that is in `allowed`, or `None` after a whole period
+    /// without one (only when `allowed` has no value below 65536).
+    #[inline]
+    pub(crate) fn next_in(&mut self, allowed: &crate::PortSet) -> Option<u16> {
+        let (mut a, mut b) = (self.x, affine_step(MULTIPLIER, self.x));
+        for _ in 0..PERIOD / 2 {
+            if allowed.contains_port(a as u16) {
+                self.x = b;
+                return Some(a as u16);
             }
-            self.pos = LANES;
+            if allowed.contains_port(b as u16) {
+                self.x = affine_step(MULTIPLIER, b);
+                return Some(b as u16);
+            }
+            a = affine_step(MULTIPLIER_2, a);
+            b = affine_step(MULTIPLIER_2, b);
         }
+        self.x = a;
+        None
+    }
+
+    /// Writes the next values that are in `allowed` to `out[len..end]` and
+    /// leaves the generator just after the last one written. `out` must have
+    /// at least `end + FILL_SLACK` elements (values are stored before they
+    /// are judged, a few past the end at most), and `allowed` must not be
+    /// empty, or this never ends.
+    ///
+    /// Branch-free per value: every value is stored and the length only
+    /// advances for allowed ones.
+    pub(crate) fn fill_filtered(&mut self, allowed: &crate::PortSet, out: &mut [u16], mut len: usize, end: usize) {
+        if len >= end {
+            return;
+        }
+        // Four consecutive values, each chain stepping four at a time. Plain
+        // locals rather than an array keep them in registers (WebAssembly
+        // locals) at every optimisation level.
+        let mut a = self.x;
+        let mut b = affine_step(MULTIPLIER, a);
+        let mut c = affine_step(MULTIPLIER, b);
+        let mut d = affine_step(MULTIPLIER, c);
         while len < end {
-            let v = self.next_value() as u16;
-            out[len] = v;
-            len += allowed.contains_port(v) as usize;
+            out[len] = a as u16;
+            len += allowed.contains_port(a as u16) as usize;
+            out[len] = b as u16;
+            len += allowed.contains_port(b as u16) as usize;
+            out[len] = c as u16;
+            len += allowed.contains_port(c as u16) as usize;
+            out[len] = d as u16;
+            len += allowed.contains_port(d as u16) as usize;
+            a = affine_step(MULTIPLIER_4, a);
+            b = affine_step(MULTIPLIER_4, b);
+            c = affine_step(MULTIPLIER_4, c);
+            d = affine_step(MULTIPLIER_4, d);
         }
-        len
+        // `len` may have gone past `end` (several values of the last round
+        // kept); the value at `end - 1` is the last one that counts.
+        *self = FastLcg::after(out[end - 1]);
     }
 }
 
@@ -225,11 +236,17 @@ mod tests {
     }
 
     #[test]
-    fn mul_mod_matches_division() {
-        for a in (1..=65536u32).step_by(97).chain([1, 65535, 65536]) {
-            for b in [1u32, 2, 75, LANE_MULTIPLIER, 65535, 65536] {
-                assert_eq!(mul_mod(a, b), (a as u64 * b as u64 % MODULUS as u64) as u32, "{a} * {b}");
-            }
+    fn affine_step_is_k_plain_steps() {
+        let a2 = MULTIPLIER * MULTIPLIER % MODULUS;
+        for x in 0..65536u32 {
+            assert_eq!(affine_step(MULTIPLIER, x), next(x), "x = {x}");
+            assert_eq!(affine_step(a2, x), next(next(x)), "x = {x}");
+        }
+        assert_eq!(MULTIPLIER_2, a2);
+        let a4 = a2 * a2 % MODULUS;
+        assert_eq!(MULTIPLIER_4, a4);
+        for x in (0..65536u32).step_by(7) {
+            assert_eq!(affine_step(a4, x), next(next(next(next(x)))), "x = {x}");
         }
     }
 

@@ -6,13 +6,21 @@
 //! sequence, prepended ones included.
 //!
 //! The LCG visits every value of `0..=65535` once per period (see
-//! [`lcg`](crate::lcg)), so if the allowed set is empty no amount of stepping
-//! will help. The iterator checks that once, up front, and from then on yields
-//! [`Error::EmptySet`] instead of spinning; as a second line of defence it also
-//! gives up after one full period without a hit.
+//! [`lcg`](crate::lcg)), which has three consequences used here:
+//!
+//! * if the allowed set is empty no amount of stepping will help: the
+//!   iterator checks that once, up front, and from then on yields
+//!   [`Error::EmptySet`] instead of spinning (as a second line of defence it
+//!   also gives up after one full period without a hit);
+//! * the filtered candidates repeat with period `a = |allowed|`, so skipping
+//!   `k` of them is the same as skipping `k mod a`, and a skip costs at most
+//!   one LCG period whatever `k` is;
+//! * a list longer than `a` only needs the generator for its first `a`
+//!   entries; the rest is a copy. So `list` costs O(65,536 + n) even for a
+//!   one-port set, where stepping would cost O(65,536 * n).
 
 use crate::error::Error;
-use crate::lcg::{FastLcg, PERIOD};
+use crate::lcg::FastLcg;
 use crate::set::PortSet;
 
 /// The allowed set: `include` (or 1024-65535 when `include` is empty) minus
@@ -37,6 +45,7 @@ pub struct Candidates<'a> {
     next_prepend: usize,
     allowed: &'a PortSet,
     allowed_empty: bool,
+    allowed_len: u32,
     lcg: FastLcg,
     skip: u64,
 }
@@ -46,7 +55,8 @@ impl<'a> Candidates<'a> {
     /// the LCG values in `allowed` (which must already exclude what should be
     /// excluded; see [`allowed_set`]).
     pub fn new(seed: u32, prepend: &'a [u16], allowed: &'a PortSet) -> Self {
-        Candidates { prepend, next_prepend: 0, allowed, allowed_empty: allowed.is_empty(), lcg: FastLcg::new(seed), skip: 0 }
+        let allowed_len = allowed.len() as u32;
+        Candidates { prepend, next_prepend: 0, allowed, allowed_empty: allowed_len == 0, allowed_len, lcg: FastLcg::new(seed), skip: 0 }
     }
 
     /// Drops the first `n` candidates lazily (on the first call to `next`).
@@ -64,15 +74,14 @@ impl<'a> Candidates<'a> {
         if self.allowed_empty {
             return Err(Error::EmptySet);
         }
-        for _ in 0..PERIOD {
-            let v = self.lcg.next_value();
-            if self.allowed.contains(v) {
-                return Ok(v as u16);
+        match self.lcg.next_in(self.allowed) {
+            Some(p) => Ok(p),
+            None => {
+                // Unreachable for a non-empty set (full period), kept as a guard.
+                self.allowed_empty = true;
+                Err(Error::EmptySet)
             }
         }
-        // Unreachable for a non-empty set (full period), kept as a guard.
-        self.allowed_empty = true;
-        Err(Error::EmptySet)
     }
 
     /// Appends the next `n` candidates to `out`: the same values as `n` calls
@@ -102,20 +111,43 @@ impl<'a> Candidates<'a> {
         // The set is not empty, so every full period yields at least one
         // value: this loop ends.
         let start = out.len();
-        let end = start + left;
-        out.resize(end + 1, 0);
-        let len = self.lcg.fill_filtered(allowed, out, start, end);
-        debug_assert_eq!(len, end);
+        let first = left.min(self.allowed_len as usize);
+        let end = start + first;
+        out.resize(end + crate::lcg::FILL_SLACK, 0);
+        self.lcg.fill_filtered(allowed, out, start, end);
         out.truncate(end);
+        if left > first {
+            // One whole cycle of candidates is in out[start..end]; the rest
+            // repeats it. Copy in doubling chunks.
+            let mut missing = left - first;
+            while missing > 0 {
+                let k = missing.min(out.len() - start);
+                out.extend_from_within(start..start + k);
+                missing -= k;
+            }
+            // Leave the generator where `next` would have: just after the
+            // last value emitted.
+            self.lcg = FastLcg::after(*out.last().expect("non-empty"));
+        }
         Ok(())
     }
 
-    /// Skips `n` candidates at once. Skipping over the LCG part with a
-    /// non-empty set cannot fail, but skipping into an empty set does.
-    fn do_skip(&mut self, mut n: u64) -> Result<(), Error> {
-        while n > 0 {
+    /// Skips `n` candidates at once, in at most one LCG period. Skipping
+    /// over the LCG part with a non-empty set cannot fail, but skipping into
+    /// an empty set does.
+    fn do_skip(&mut self, n: u64) -> Result<(), Error> {
+        let in_prepend = n.min((self.prepend.len() - self.next_prepend) as u64);
+        self.next_prepend += in_prepend as usize;
+        let rest = n - in_prepend;
+        if rest == 0 {
+            return Ok(());
+        }
+        if self.allowed_empty {
+            return Err(Error::EmptySet);
+        }
+        // The candidates repeat every `allowed_len`: skip whole cycles for free.
+        for _ in 0..rest % self.allowed_len as u64 {
             self.raw_next()?;
-            n -= 1;
         }
         Ok(())
     }

@@ -147,3 +147,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn huge_skip_and_long_lists_on_tiny_sets_are_cheap_and_periodic() {
+    let q = Query::new("alice").include("2000-2002").prepend("9");
+    let base = q.list(7).unwrap();
+    assert_eq!(base[0], 9);
+    let cycle = base[1..4].to_vec();
+    assert_eq!(&base[4..7], &cycle[..]);
+    // 1 prepended + 3 * 10^12 whole cycles + 1: lands on cycle[1].
+    let far = q.clone().skip(1 + 3 * 1_000_000_000_000 + 1).list(2).unwrap();
+    assert_eq!(far, [cycle[1], cycle[2]]);
+    let many = Query::new("alice").include("2000").list(1 << 20).unwrap();
+    assert!(many.len() == 1 << 20 && many.iter().all(|&p| p == 2000));
+    let r = Query::new("bob").include("5000-5004").resolve().unwrap();
+    let mut it = r.candidates();
+    let mut out = Vec::new();
+    it.fill(&mut out, 23).unwrap();
+    let by_next: Vec<u16> = r.candidates().take(30).map(Result::unwrap).collect();
+    assert_eq!(&out[..], &by_next[..23]);
+    assert_eq!(it.take(7).map(Result::unwrap).collect::<Vec<_>>(), &by_next[23..]);
+}
