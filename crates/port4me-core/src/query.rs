@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 use crate::hash::seed_hash;
-use crate::sequence::{allowed_set, Candidates};
+use crate::sequence::{make_allowed, Candidates};
 use crate::set::PortSet;
 use crate::spec::{self, Expansions};
 use crate::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE;
@@ -95,7 +95,7 @@ impl<'a> Query<'a> {
         }
         let unsafe_spec = self.exclude_unsafe.unwrap_or(DEFAULT_EXCLUDE_UNSAFE);
         spec::parse_into(unsafe_spec, &exp, "exclude_unsafe", &mut exclude)?;
-        Ok(Resolved::new(hash, prepend, &include, &exclude, self.skip))
+        Ok(Resolved::from_include(hash, prepend, include, &exclude, self.skip))
     }
 
     /// The first `n` candidates (no probing).
@@ -120,7 +120,14 @@ pub struct Resolved {
 impl Resolved {
     /// Builds the allowed set from `include` and `exclude`.
     pub fn new(hash: u32, prepend: Vec<u16>, include: &PortSet, exclude: &PortSet, skip: u64) -> Self {
-        Resolved { hash, prepend, allowed: Box::new(allowed_set(include, exclude)), skip }
+        Self::from_include(hash, prepend, Box::new(include.clone()), exclude, skip)
+    }
+
+    /// Like [`new`](Self::new), reusing the include set's allocation for the
+    /// allowed set (8 KiB less to allocate and copy per query).
+    pub fn from_include(hash: u32, prepend: Vec<u16>, mut include: Box<PortSet>, exclude: &PortSet, skip: u64) -> Self {
+        make_allowed(&mut include, exclude);
+        Resolved { hash, prepend, allowed: include, skip }
     }
 
     /// The candidate iterator, with `skip` applied.

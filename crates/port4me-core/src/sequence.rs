@@ -26,14 +26,18 @@ use crate::set::PortSet;
 /// The allowed set: `include` (or 1024-65535 when `include` is empty) minus
 /// `exclude`.
 pub fn allowed_set(include: &PortSet, exclude: &PortSet) -> PortSet {
-    let mut allowed = if include.is_empty() {
-        PortSet::from_range(*crate::DEFAULT_INCLUDE.start(), *crate::DEFAULT_INCLUDE.end())
-    } else {
-        include.clone()
-    };
-    allowed.difference_with(exclude);
-    allowed.remove(0);
+    let mut allowed = include.clone();
+    make_allowed(&mut allowed, exclude);
     allowed
+}
+
+/// [`allowed_set`] in place: turns `include` into the allowed set.
+pub fn make_allowed(include: &mut PortSet, exclude: &PortSet) {
+    if include.is_empty() {
+        include.insert_range(*crate::DEFAULT_INCLUDE.start(), *crate::DEFAULT_INCLUDE.end());
+    }
+    include.difference_with(exclude);
+    include.remove(0);
 }
 
 /// Iterator over the candidate ports. It never ends: the LCG part repeats

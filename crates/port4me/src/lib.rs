@@ -35,6 +35,7 @@ pub mod env;
 mod error;
 pub mod probe;
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 pub use env::Env;
@@ -229,10 +230,10 @@ impl Port4me {
         Ok(port4me_core::hash::seed_string(&user, tool.as_deref())?)
     }
 
-    fn unsafe_list(&self, name: &'static str, default: &'static [u16]) -> Result<Vec<u16>, Error> {
+    fn unsafe_list(&self, name: &'static str, default: &'static [u16]) -> Result<Cow<'static, [u16]>, Error> {
         match self.env.var(name)? {
-            None => Ok(default.to_vec()),
-            Some(s) => Ok(spec::parse_list(&s, &Expansions::NONE, name)?),
+            None => Ok(Cow::Borrowed(default)),
+            Some(s) => Ok(Cow::Owned(spec::parse_list(&s, &Expansions::NONE, name)?)),
         }
     }
 
@@ -255,10 +256,12 @@ impl Port4me {
 
         // prepend: the argument (or PORT4ME_PREPEND), then PORT4ME_PREPEND_SITE.
         let mut prepend = Vec::new();
-        let mut seen = Box::new(PortSet::new());
+        // Allocated only when there is something to prepend.
+        let mut seen: Option<Box<PortSet>> = None;
         self.each_source(&self.prepend, "PORT4ME_PREPEND", &["PORT4ME_PREPEND_SITE"], |ports, source| {
+            let seen = seen.get_or_insert_with(|| Box::new(PortSet::new()));
             match ports {
-                Ports::Spec(s) => spec::append_list(s, &exp, source, &mut prepend, &mut seen)?,
+                Ports::Spec(s) => spec::append_list(s, &exp, source, &mut prepend, seen)?,
                 Ports::List(v) => {
                     check_list(v, source)?;
                     prepend.extend(v.iter().copied().filter(|&p| seen.insert(p)));
@@ -284,7 +287,7 @@ impl Port4me {
             Some(n) => n,
             None => self.number("skip", "PORT4ME_SKIP")?.unwrap_or(0),
         };
-        Ok(Resolved::new(hash, prepend, &include, &exclude, skip))
+        Ok(Resolved::from_include(hash, prepend, include, &exclude, skip))
     }
 
     fn each_source(
