@@ -3,6 +3,7 @@
 //! Tables for people, `--json` for scripts; errors print `Error: <message>`
 //! on stderr and exit with status 2.
 
+use crate::table::table;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -372,32 +373,6 @@ pub fn describe_busy(port: u16, protocol: port4me::Protocol) -> Option<String> {
     port4me_holders::describe_busy(port, protocol)
 }
 
-/// A left-aligned table with a header row; the last column is not padded.
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut push = |cells: Vec<String>| {
-        let n = cells.len();
-        let mut l = String::new();
-        for (i, c) in cells.into_iter().enumerate() {
-            let pad = if i + 1 == n { 0 } else { w[i] - c.chars().count() + 2 };
-            l.push_str(&c);
-            l.push_str(&" ".repeat(pad));
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    push(header.iter().map(|h| h.to_string()).collect());
-    for r in rows {
-        push(r);
-    }
-    out
-}
 
 #[cfg(test)]
 mod tests {
@@ -443,9 +418,4 @@ mod tests {
         assert_eq!((o.strategy, o.grace), (Strategy::Kill, Duration::from_millis(500)));
     }
 
-    #[test]
-    fn tables_align() {
-        let t = table(&["A", "LONG", "Z"], vec![vec!["xyz".into(), "1".into(), "".into()]]);
-        assert_eq!(t, "A    LONG  Z\nxyz  1\n");
-    }
 }

@@ -9,6 +9,7 @@
 
 mod holders_cmd;
 mod registry_cmd;
+mod table;
 
 use std::io::Write;
 use std::net::IpAddr;

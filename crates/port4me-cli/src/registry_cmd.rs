@@ -1,6 +1,7 @@
 //! `port4me registry ...`: the persistent port registry from the command
 //! line (tables for people, `--json` for scripts), and `port4me --reserve`.
 
+use crate::table::table;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -488,36 +489,6 @@ fn line(v: Value) -> String {
     format!("{v}\n")
 }
 
-/// A left-aligned table with a header row.
-fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let mut push = |cells: Vec<String>| {
-        let n = cells.len();
-        let mut l = String::new();
-        for (i, c) in cells.into_iter().enumerate() {
-            if i + 1 == n {
-                l.push_str(&c);
-            } else {
-                let pad = w[i] - c.chars().count();
-                l.push_str(&c);
-                l.push_str(&" ".repeat(pad + 2));
-            }
-        }
-        out.push_str(l.trim_end());
-        out.push('\n');
-    };
-    push(header.iter().map(|h| h.to_string()).collect());
-    for r in rows {
-        push(r);
-    }
-    out
-}
 
 fn range_json(r: &PortRange) -> Value {
     json!({ "start": r.start, "end": r.end })
@@ -668,11 +639,6 @@ fn holding_json(h: &Holding) -> Value {
 mod tests {
     use super::*;
 
-    #[test]
-    fn tables_align() {
-        let t = table(&["A", "LONG"], vec![vec!["xyz".into(), "1".into()], vec!["q".into(), "22".into()]]);
-        assert_eq!(t, "A    LONG\nxyz  1\nq    22\n");
-    }
 
     #[derive(clap::Parser)]
     struct Wrapper {
