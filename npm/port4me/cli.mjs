@@ -17,14 +17,20 @@ Arguments:
   TOOL                Used in the seed, to get a different port sequence per tool
 
 Options:
-  --tool=TOOL         Same as the TOOL argument (wins over it)
+  --tool=TOOL         Same as the TOOL argument (wins over it, as in the reference CLI)
   --user=USER         Used in the seed (default: PORT4ME_USER, LOGNAME, USER, LNAME, USERNAME)
   --prepend=PORTS     Ports to try first, e.g. 4321,11001
   --include=PORTS     Only consider these ports, e.g. 2000-2999,4321
   --exclude=PORTS     Never consider these ports
   --skip=N            Skip the first N candidates
   --list=N            Print the first N candidates (without probing) instead of a free port
-  --test=PORT         Exit 0 if PORT is free, 1 if it is in use; all other options are ignored
+  --test=PORT         Exit 0 if PORT is free, 1 if it is in use (naming what holds it)
+  --max-tries=N       Give up after N probes (default 65535)
+  --host=ADDR         Probe only this local address (e.g. 127.0.0.1, ::1, localhost)
+  --protocol=PROTO    Probe tcp (default) or udp
+  --reserve[=SECONDS] Also lease the port in the registry (default 60 s), so that
+                      other callers skip it; the lease ends when the parent exits
+  --json              Print JSON instead of plain text
   --version           Print the version
   -h, --help          Print this help
 
@@ -52,7 +58,28 @@ function count(text, flag, what) {
   return n;
 }
 
+// `--reserve` takes an optional value, which parseArgs has no notion of:
+// a bare `--reserve` (or one followed by a non-number) means 60 seconds.
+function expandReserve(argv) {
+  const out = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--reserve') {
+      if (i + 1 < argv.length && /^\d+(\.\d+)?$/.test(argv[i + 1])) out.push(`--reserve=${argv[++i]}`);
+      else out.push('--reserve=60');
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
+function parseHost(text) {
+  if (text.toLowerCase() === 'localhost') return '127.0.0.1';
+  return text.replace(/^\[(.*)\]$/, '$1');
+}
+
 function main(argv) {
+  argv = expandReserve(argv);
   let parsed;
   try {
     parsed = parseArgs({
@@ -68,6 +95,11 @@ function main(argv) {
         skip: { type: 'string' },
         list: { type: 'string' },
         test: { type: 'string' },
+        'max-tries': { type: 'string' },
+        host: { type: 'string' },
+        protocol: { type: 'string' },
+        reserve: { type: 'string' },
+        json: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -94,7 +126,17 @@ function main(argv) {
     const flag = values.test !== undefined ? '--test' : 'PORT4ME_TEST';
     const port = count(testText, flag, 'port');
     if (port < 1 || port > 65535) throw new UsageError(`invalid port in ${flag}: ${testText} is outside 1-65535`);
-    process.exitCode = api._internal.testPort(port) ? 0 : 1;
+    const probe = {};
+    if (values.host !== undefined) probe.host = parseHost(values.host);
+    if (values.protocol !== undefined) probe.protocol = values.protocol;
+    const free = api._internal.testPort(port, probe);
+    const holder = free ? null : api.describeBusy(port, probe.protocol ? { protocol: probe.protocol } : undefined);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ port, free, protocol: probe.protocol ?? 'tcp', holder })}\n`);
+    } else if (holder) {
+      process.stderr.write(`${holder}\n`);
+    }
+    process.exitCode = free ? 0 : 1;
     return;
   }
 
@@ -105,6 +147,9 @@ function main(argv) {
     if (values[key] !== undefined) options[key] = values[key];
   }
   if (values.skip !== undefined) options.skip = count(values.skip, '--skip', 'skip');
+  if (values['max-tries'] !== undefined) options.maxTries = count(values['max-tries'], '--max-tries', 'max tries');
+  if (values.host !== undefined) options.host = parseHost(values.host);
+  if (values.protocol !== undefined) options.protocol = values.protocol;
 
   let listMode = false;
   if (values.list !== undefined) {
@@ -115,9 +160,31 @@ function main(argv) {
     listMode = true; // the addon reads the count from PORT4ME_LIST
   }
   if (listMode) {
-    process.stdout.write(`${api.list(options).join('\n')}\n`);
+    delete options.maxTries;
+    delete options.host;
+    delete options.protocol;
+    const ports = api.list(options);
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ seed: api._internal.seed(options), ports })}\n`);
+    } else {
+      process.stdout.write(`${ports.join('\n')}\n`);
+    }
+    return;
+  }
+  if (values.reserve !== undefined) {
+    const secs = Number(values.reserve);
+    if (!/^\d+(\.\d+)?$/.test(values.reserve) || !(secs > 0)) {
+      throw new UsageError(`invalid --reserve value "${values.reserve}": expected a positive number of seconds`);
+    }
+    options.reserve = secs;
+  }
+  const port = options.reserve !== undefined ? api._internal.findReservedForParent(options) : api.port4me(options);
+  if (values.json) {
+    const seedOptions = { ...options };
+    for (const k of ['maxTries', 'host', 'protocol', 'reserve']) delete seedOptions[k];
+    process.stdout.write(`${JSON.stringify({ port, seed: api._internal.seed(seedOptions), protocol: options.protocol ?? 'tcp', reserved: options.reserve !== undefined })}\n`);
   } else {
-    process.stdout.write(`${api.port4me(options)}\n`);
+    process.stdout.write(`${port}\n`);
   }
 }
 

@@ -643,6 +643,8 @@ Object.defineProperty(module.exports, '_internal', {
     platformTriple,
     normalize: (options, fn = 'port4me', forList = false) => normalize(options, fn, forList ? LIST_OPTION_KEYS : FIND_OPTION_KEYS),
     testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
+    seed: (options) => call(native.seed, normalize(options, 'seed', LIST_OPTION_KEYS)),
+    findReservedForParent: (options) => call(native.findReservedForParent, normalize(options, 'port4me', FIND_OPTION_KEYS)),
     codedError,
   }),
 });

@@ -113,3 +113,26 @@ pub fn test_port(port: f64, options: Option<Options>) -> napi::Result<bool, Stri
         Ok(q.build().test(port)?)
     })
 }
+
+/// `find` with `reserve`, the lease owned by the parent process: `npx port4me
+/// --reserve` exits at once, so the lease lives as long as the shell or
+/// script that asked (as with the native CLI).
+#[napi(js_name = "findReservedForParent")]
+pub fn find_reserved_for_parent(options: Option<Options>) -> napi::Result<u32, String> {
+    guard(|| {
+        let q = Query::from_options(options.unwrap_or_default())?;
+        let reservation = Reservation::for_query(&q)?
+            .ok_or_else(|| Failure::new(crate::errors::ERR_INTERNAL, "findReservedForParent needs the reserve option"))?;
+        Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Parent)? as u32)
+    })
+}
+
+/// The seed string the options resolve to (`"alice,vite"`), for the CLI's
+/// `--json` output.
+#[napi]
+pub fn seed(options: Option<Options>) -> napi::Result<String, String> {
+    guard(|| {
+        let q = Query::from_options(options.unwrap_or_default())?;
+        Ok(q.build().seed()?)
+    })
+}

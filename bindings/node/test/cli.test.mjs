@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cleanEnv, close, here, listenTcp, packageDir } from './helpers.mjs';
 
@@ -51,7 +52,9 @@ test('--test: exit 0 when free, 1 when in use', async () => {
   const { port } = server.address();
   try {
     const busy = run([`--test=${port}`], {});
-    assert.deepEqual([busy.status, busy.stdout, busy.stderr], [1, '', '']);
+    assert.deepEqual([busy.status, busy.stdout], [1, '']);
+    // Like the native CLI, stderr names what holds the port.
+    assert.match(busy.stderr, new RegExp(`^${port} is in use by node \\(pid ${process.pid}`));
     const busyEnv = run([], { PORT4ME_TEST: String(port) });
     assert.equal(busyEnv.status, 1);
     // The testing hook answers "free" for everything.
@@ -106,4 +109,52 @@ test('the bin is installed as node_modules/.bin/port4me', () => {
   assert.ok(existsSync(bin), bin);
   const r = spawnSync(bin, ['--user=alice', '--list=2'], { encoding: 'utf8', env: cleanEnv(anyFree) });
   assert.equal(r.stdout, '30845\n19654\n');
+});
+
+test('the native CLI extensions: --json, --host, --protocol, --max-tries', () => {
+  const found = run(['--user=alice', '--tool=rstudio', '--json']);
+  assert.equal(found.status, 0, found.stderr);
+  assert.deepEqual(JSON.parse(found.stdout), { port: 22486, seed: 'alice,rstudio', protocol: 'tcp', reserved: false });
+  const listed = run(['--user=alice', '--list=2', '--json']);
+  assert.deepEqual(JSON.parse(listed.stdout), { seed: 'alice', ports: [30845, 19654] });
+  const udp = run(['--user=alice', '--protocol=udp', '--host=127.0.0.1', '--max-tries=10'], {});
+  assert.equal(udp.status, 0, udp.stderr);
+  assert.match(udp.stdout, /^\d+\n$/);
+  const bad = run(['--user=alice', '--protocol=sctp'], {});
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^Error: .*sctp/);
+});
+
+test('--test names the holder; --json reports it', async () => {
+  const server = await listenTcp('127.0.0.1');
+  const { port } = server.address();
+  try {
+    const plain = run([`--test=${port}`], {});
+    assert.equal(plain.status, 1);
+    assert.match(plain.stderr, new RegExp(`${port} is in use by node \\(pid ${process.pid}`));
+    const json = run([`--test=${port}`, '--json'], {});
+    const v = JSON.parse(json.stdout);
+    assert.equal(v.free, false);
+    assert.match(v.holder, new RegExp(`pid ${process.pid}`));
+  } finally {
+    await close(server);
+  }
+});
+
+test('--reserve leases the port for the calling process, so the next caller gets another', () => {
+  const db = path.join(mkdtempSync(path.join(tmpdir(), 'port4me-cli-')), 'ports.sqlite');
+  const env = { ...anyFree, PORT4ME_DB: db };
+  const first = run(['--user=alice', '--tool=vite', '--reserve', '--json'], env);
+  assert.equal(first.status, 0, first.stderr);
+  const a = JSON.parse(first.stdout);
+  assert.equal(a.reserved, true);
+  // The lease belongs to this test process (the CLI's parent), which is alive.
+  const second = run(['--user=alice', '--tool=vite', '--reserve=30'], env);
+  assert.equal(second.status, 0, second.stderr);
+  assert.notEqual(Number(second.stdout), a.port);
+  const expected = run(['--user=alice', '--tool=vite', '--list=2']).stdout.trim().split('\n').map(Number);
+  assert.deepEqual([a.port, Number(second.stdout)], expected);
+  const bad = run(['--user=alice', '--reserve=soon'], env);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--reserve/);
 });

@@ -37,7 +37,7 @@ use port4me::{Error, Port4me, Protocol};
                   completions  Print a shell completion script"
 )]
 struct Cli {
-    /// Tool name, used in the seed (same as --tool).
+    /// Tool name, used in the seed (same as --tool, which wins over it).
     #[arg(value_name = "TOOL")]
     tool_positional: Option<String>,
 
@@ -197,8 +197,8 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
 
 fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
     let mut q = Port4me::new();
-    // The positional TOOL wins over --tool, as in the reference CLI.
-    if let Some(t) = cli.tool_positional.as_ref().or(cli.tool.as_ref()) {
+    // --tool wins over the positional TOOL, as in the reference CLI.
+    if let Some(t) = cli.tool.as_ref().or(cli.tool_positional.as_ref()) {
         q = q.tool(t.clone());
     }
     if let Some(u) = &cli.user {

@@ -29,6 +29,8 @@ fn anchor_values() {
         (&["--user=alice", "--tool=rstudio"], "22486"),
         (&["--user=alice", "jupyter-notebook"], "29525"),
         (&["--user=alice", "--tool=jupyter-notebook"], "29525"),
+        // --tool wins over the positional TOOL, as in the reference CLI.
+        (&["--user=alice", "--tool=rstudio", "jupyter-notebook"], "22486"),
         (&["--user=alice", "--exclude=30845,32310"], "19654"),
         (&["--user=alice", "--include=2000-2123,4321,10000-10999"], "10451"),
         (&["--user=alice", "--include=1-1023"], "470"),
