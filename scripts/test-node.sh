@@ -23,6 +23,14 @@ for tool in cargo node npm; do
 done
 say "node $(node --version), npm $(npm --version 2>/dev/null), $(cargo --version)"
 
+# 0. Vite 8 (a devDependency, for the plugin tests) needs npm 11; a machine
+#    whose npm upgrade did not happen still has npm 10.
+npm_major="$(npm --version 2>/dev/null | cut -d. -f1)"
+if [ "${npm_major:-0}" -lt 11 ]; then
+  say "npm $(npm --version) is older than 11: npm install -g npm@11"
+  npm install -g npm@11 --no-audit --no-fund --loglevel=error
+fi
+
 # 1. Dependencies, from the committed lockfile. `npm ci` wipes node_modules,
 #    so run it only when the lockfile differs from the one last installed.
 stamp="node_modules/.port4me-lock.sha256"
