@@ -319,7 +319,26 @@ fn validate<S: AsRef<str>>(services: &[(S, u32)]) -> Result<Vec<(String, u16)>> 
 pub fn plan<S: AsRef<str>>(services: &[(S, u32)], opts: &PlanOptions) -> Result<Plan> {
     let probe_opts = ProbeOptions { protocol: opts.protocol, ..Default::default() };
     let mut probe = |port: u16| is_port_free(port, &probe_opts);
-    plan_with(services, opts, &mut probe)
+    let held = registry_holdings(opts.protocol);
+    plan_inner(services, opts, &mut probe, &|port| held(port))
+}
+
+/// "Does the port4me registry hold this port for someone?", for skipping
+/// alternatives that another caller has reserved or been allocated. Opens the
+/// default registry read-only (never creating it); no registry, no holdings.
+#[cfg(feature = "registry")]
+fn registry_holdings(protocol: Protocol) -> Box<dyn Fn(u16) -> bool> {
+    use port4me_registry::{Config, Registry};
+    let config = Config { read_only: true, busy_timeout: std::time::Duration::from_secs(2), ..Config::default() };
+    match Registry::open_default_with(config) {
+        Ok(reg) => Box::new(move |port| matches!(reg.holder_of(port, protocol), Ok(Some(_)))),
+        Err(_) => Box::new(|_| false),
+    }
+}
+
+#[cfg(not(feature = "registry"))]
+fn registry_holdings(_protocol: Protocol) -> Box<dyn Fn(u16) -> bool> {
+    Box::new(|_| false)
 }
 
 /// Like [`plan`], with the answer to "is this port free?" supplied by the
@@ -328,6 +347,18 @@ pub fn plan_with<S: AsRef<str>>(
     services: &[(S, u32)],
     opts: &PlanOptions,
     probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>,
+) -> Result<Plan> {
+    plan_inner(services, opts, probe, &|_| false)
+}
+
+/// The plan, where `held` says which ports the registry holds: those are
+/// never chosen as alternatives (a preferred port is still judged by the
+/// probe alone: it is the caller's own choice).
+fn plan_inner<S: AsRef<str>>(
+    services: &[(S, u32)],
+    opts: &PlanOptions,
+    probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>,
+    held: &dyn Fn(u16) -> bool,
 ) -> Result<Plan> {
     let services = validate(services)?;
     if opts.force && opts.strategy != Strategy::Kill {
@@ -395,7 +426,11 @@ pub fn plan_with<S: AsRef<str>>(
         let probe_cell = RefCell::new(&mut *probe);
         let taken: BTreeSet<u16> = claimed.iter().map(|(p, _)| *p).collect();
         let found = finder.find_with(|candidate: u16| {
-            if taken.contains(&candidate) || preferred.contains(&candidate) || !unsafe_for(candidate).is_empty() {
+            if taken.contains(&candidate)
+                || preferred.contains(&candidate)
+                || !unsafe_for(candidate).is_empty()
+                || held(candidate)
+            {
                 return Ok(false);
             }
             (probe_cell.borrow_mut())(candidate)

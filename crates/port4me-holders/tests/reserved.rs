@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, TcpListener};
 
-use port4me_holders::{current_uid, status, user_name, Availability};
+use port4me_holders::{current_uid, plan, status, user_name, Availability, PlanOptions};
 use port4me_registry::{Owner, RegisterOptions, Registry};
 
 #[test]
@@ -38,4 +38,24 @@ fn reserved_ports_name_their_owner_and_status_never_creates_a_registry() {
     // Other ports are not.
     let other = if port == 65535 { port - 1 } else { port + 1 };
     assert_eq!(status(other as u32).unwrap().reserved, None);
+
+    // A plan never hands out, as an alternative, a port the registry holds:
+    // hold web's first free candidate, take web's preferred port, and the
+    // plan moves web past the held port.
+    let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    let preferred = listener.local_addr().unwrap().port();
+    let first_free = port4me::Port4me::new()
+        .user("alice")
+        .tool("web")
+        .find()
+        .unwrap();
+    let hold = RegisterOptions { owner: Owner::Current, pool: Some((first_free, first_free)), ..Default::default() };
+    reg.register_with("p4m-plan-hold", &hold).unwrap();
+    let opts = PlanOptions { user: Some("alice".into()), ..PlanOptions::default() };
+    let p = plan(&[("web", preferred as u32)], &opts).unwrap();
+    let web = p.port_of("web").unwrap();
+    assert_ne!(web, preferred);
+    assert_ne!(web, first_free, "the plan gave out a port the registry holds");
+    let later = port4me::Port4me::new().user("alice").tool("web").list(50).unwrap();
+    assert!(later.contains(&web), "{web} is not from web's own sequence");
 }
