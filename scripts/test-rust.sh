@@ -10,5 +10,12 @@ echo "-- no_std: port4me-core for thumbv7em-none-eabihf (bare metal, no allocato
 cargo build -q -p port4me-core --target thumbv7em-none-eabihf --no-default-features
 cargo build -q -p port4me-core --target thumbv7em-none-eabihf
 
+echo "-- cargo fmt --check"
+if cargo fmt --version >/dev/null 2>&1; then
+  cargo fmt --all --check
+else
+  echo "rustfmt is not installed; skipping the format check"
+fi
+
 echo "-- cargo test (workspace, the Node addon is tested from Node)"
 cargo test --workspace --exclude port4me-node 2>&1

@@ -53,7 +53,8 @@ impl Task for FindTask {
         let query = self.query.take();
         // napi-rs does not catch panics on the pool thread; `catch` does.
         Ok(catch(|| {
-            let (q, reservation) = query.unwrap_or_else(|| Err(Failure::new(crate::errors::ERR_INTERNAL, "task ran twice")))?;
+            let (q, reservation) =
+                query.unwrap_or_else(|| Err(Failure::new(crate::errors::ERR_INTERNAL, "task ran twice")))?;
             find_port(q, reservation.as_ref())
         }))
     }
@@ -121,8 +122,9 @@ pub fn test_port(port: f64, options: Option<Options>) -> napi::Result<bool, Stri
 pub fn find_reserved_for_parent(options: Option<Options>) -> napi::Result<u32, String> {
     guard(|| {
         let q = Query::from_options(options.unwrap_or_default())?;
-        let reservation = Reservation::for_query(&q)?
-            .ok_or_else(|| Failure::new(crate::errors::ERR_INTERNAL, "findReservedForParent needs the reserve option"))?;
+        let reservation = Reservation::for_query(&q)?.ok_or_else(|| {
+            Failure::new(crate::errors::ERR_INTERNAL, "findReservedForParent needs the reserve option")
+        })?;
         Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Parent)? as u32)
     })
 }

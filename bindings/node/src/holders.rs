@@ -72,7 +72,8 @@ fn protocol(p: Option<&str>) -> Result<Protocol, Failure> {
 
 /// `v` as a JS value (napi's serde serializer keeps the field order).
 fn js<'env, T: Serialize>(env: &Env, v: &T) -> Result<Unknown<'env>, Failure> {
-    env.to_js_value(v).map_err(|e| Failure::new(ERR_INTERNAL, format!("cannot convert a result to JavaScript: {}", e.reason)))
+    env.to_js_value(v)
+        .map_err(|e| Failure::new(ERR_INTERNAL, format!("cannot convert a result to JavaScript: {}", e.reason)))
 }
 
 /// A holder with its one-line description.
@@ -180,7 +181,11 @@ impl<'a> From<&'a Conflict> for ConflictOut<'a> {
 /// Every socket on `port`, server sockets first (Linux; elsewhere
 /// `ERR_PORT4ME_HOLDERS_UNSUPPORTED`).
 #[napi(js_name = "whoHolds", ts_return_type = "Array<any>")]
-pub fn who_holds_js<'env>(env: &'env Env, port: f64, options: Option<HoldersArgs>) -> napi::Result<Unknown<'env>, String> {
+pub fn who_holds_js<'env>(
+    env: &'env Env,
+    port: f64,
+    options: Option<HoldersArgs>,
+) -> napi::Result<Unknown<'env>, String> {
     guard(|| {
         let port = port_from_f64(port, "port")?;
         let protocol = protocol(options.unwrap_or_default().protocol.as_deref())?;
@@ -191,9 +196,14 @@ pub fn who_holds_js<'env>(env: &'env Env, port: f64, options: Option<HoldersArgs
 
 /// The status of each port, in the order given (one scan for all).
 #[napi(ts_return_type = "Array<any>")]
-pub fn status<'env>(env: &'env Env, ports: Vec<f64>, options: Option<StatusArgs>) -> napi::Result<Unknown<'env>, String> {
+pub fn status<'env>(
+    env: &'env Env,
+    ports: Vec<f64>,
+    options: Option<StatusArgs>,
+) -> napi::Result<Unknown<'env>, String> {
     guard(|| {
-        let ports = ports.into_iter().map(|p| port_from_f64(p, "ports").map(u32::from)).collect::<Result<Vec<_>, _>>()?;
+        let ports =
+            ports.into_iter().map(|p| port_from_f64(p, "ports").map(u32::from)).collect::<Result<Vec<_>, _>>()?;
         let o = options.unwrap_or_default();
         let opts = StatusOptions { protocol: protocol(o.protocol.as_deref())?, registry: o.registry.unwrap_or(true) };
         let statuses = status_with(&ports, &opts)?;

@@ -95,7 +95,11 @@ pub enum EnvSource {
 impl EnvSource {
     /// The relevant variables of the process environment, copied now.
     pub fn snapshot() -> Self {
-        EnvSource::Pairs(std::env::vars_os().filter_map(|(k, v)| k.into_string().ok().filter(|k| is_relevant_var(k)).map(|k| (k, v))).collect())
+        EnvSource::Pairs(
+            std::env::vars_os()
+                .filter_map(|(k, v)| k.into_string().ok().filter(|k| is_relevant_var(k)).map(|k| (k, v)))
+                .collect(),
+        )
     }
 
     fn into_env(self, user_given: bool) -> Env {
@@ -105,7 +109,8 @@ impl EnvSource {
             // than the probe itself); it is cached per effective uid.
             EnvSource::Process => Env::process().with_account_name(account_name()),
             EnvSource::Pairs(pairs) => {
-                let has_user = user_given || pairs.iter().any(|(k, v)| USER_VARS.contains(&k.as_str()) && !v.is_empty());
+                let has_user =
+                    user_given || pairs.iter().any(|(k, v)| USER_VARS.contains(&k.as_str()) && !v.is_empty());
                 let account = if has_user { None } else { account_name() };
                 Env::from_pairs(pairs).with_account_name(account)
             }
@@ -144,7 +149,11 @@ pub fn js_number(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if v == v.trunc() && v.abs() < 1e21 {
         format!("{v:.0}")
     } else {
@@ -168,7 +177,11 @@ pub fn count_from_f64(v: f64, what: &'static str, source: &'static str, min: u64
     } else if v < 0.0 {
         "must not be negative"
     } else if v < min as f64 {
-        if min == 1 { "must be at least 1" } else { "is too small" }
+        if min == 1 {
+            "must be at least 1"
+        } else {
+            "is too small"
+        }
     } else if v > max as f64 {
         "is too large"
     } else {
@@ -180,7 +193,9 @@ pub fn count_from_f64(v: f64, what: &'static str, source: &'static str, min: u64
 /// Parses a host option: an IPv4 or IPv6 address (brackets allowed).
 pub fn parse_host(host: &str) -> Result<IpAddr, Failure> {
     let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    h.parse().map_err(|_| Failure::invalid_value(format!("invalid host {host:?}: expected an IP address such as 127.0.0.1 or ::1")))
+    h.parse().map_err(|_| {
+        Failure::invalid_value(format!("invalid host {host:?}: expected an IP address such as 127.0.0.1 or ::1"))
+    })
 }
 
 /// Parses a protocol option.
@@ -225,7 +240,9 @@ pub fn reserve_ttl(r: Either<bool, f64>) -> Result<Option<Duration>, Failure> {
 fn ports(p: JsPorts, source: &'static str) -> Result<Ports, Failure> {
     match p {
         Either::A(spec) => Ok(Ports::Spec(spec)),
-        Either::B(list) => list.into_iter().map(|v| port_from_f64(v, source)).collect::<Result<Vec<_>, _>>().map(Ports::List),
+        Either::B(list) => {
+            list.into_iter().map(|v| port_from_f64(v, source)).collect::<Result<Vec<_>, _>>().map(Ports::List)
+        }
     }
 }
 
@@ -257,9 +274,14 @@ impl Query {
             include: o.include.map(|p| ports(p, "include")).transpose()?,
             exclude: o.exclude.map(|p| ports(p, "exclude")).transpose()?,
             skip: o.skip.map(|v| count_from_f64(v, "skip", "skip", 0, (1u64 << 53) - 1)).transpose()?,
-            max_tries: o.max_tries.map(|v| count_from_f64(v, "maxTries", "maxTries", 1, u32::MAX as u64).map(|n| n as u32)).transpose()?,
+            max_tries: o
+                .max_tries
+                .map(|v| count_from_f64(v, "maxTries", "maxTries", 1, u32::MAX as u64).map(|n| n as u32))
+                .transpose()?,
             probe: probe_options(o.host.as_deref(), o.protocol.as_deref())?,
-            n: o.n.map(|v| count_from_f64(v, "list count", "n", 1, port4me::MAX_LIST as u64).map(|n| n as usize)).transpose()?,
+            n: o.n
+                .map(|v| count_from_f64(v, "list count", "n", 1, port4me::MAX_LIST as u64).map(|n| n as usize))
+                .transpose()?,
             env: o.env.map(|m| m.into_iter().map(|(k, v)| (k, OsString::from(v))).collect()),
             reserve: o.reserve.map(reserve_ttl).transpose()?.flatten(),
         })
@@ -352,7 +374,9 @@ mod tests {
         assert_eq!(reserve_ttl(Either::B(1.5)).unwrap(), Some(Duration::from_millis(1500)));
         // Zero and "longer than a year" are the registry's to refuse.
         assert_eq!(reserve_ttl(Either::B(0.0)).unwrap(), Some(Duration::ZERO));
-        for (bad, why) in [(-1.0, "negative"), (f64::NAN, "not a number"), (f64::INFINITY, "not a number"), (1e300, "too large")] {
+        for (bad, why) in
+            [(-1.0, "negative"), (f64::NAN, "not a number"), (f64::INFINITY, "not a number"), (1e300, "too large")]
+        {
             let e = reserve_ttl(Either::B(bad)).unwrap_err();
             assert_eq!(e.code, "ERR_PORT4ME_INVALID_NUMBER");
             assert!(e.message.contains("reserve") && e.message.contains(why), "{}", e.message);
@@ -388,7 +412,8 @@ mod tests {
         let mut env = HashMap::new();
         env.insert("PORT4ME_USER".to_string(), "alice".to_string());
         env.insert("_PORT4ME_CHECK_AVAILABLE_PORTS_".to_string(), "any".to_string());
-        let q = Query::from_options(Options { tool: Some("rstudio".into()), env: Some(env), ..Default::default() }).unwrap();
+        let q = Query::from_options(Options { tool: Some("rstudio".into()), env: Some(env), ..Default::default() })
+            .unwrap();
         assert_eq!(q.build().find().unwrap(), 22486);
     }
 }

@@ -212,7 +212,10 @@ fn bound(v: f64, what: &str) -> Result<u32, Failure> {
     if v.is_finite() && v == v.trunc() && (0.0..=f64::from(u32::MAX)).contains(&v) {
         return Ok(v as u32);
     }
-    Err(Failure::new("ERR_PORT4ME_INVALID_PORT", format!("invalid port in {what}: {} is not an integer in 1-65535", js_number(v))))
+    Err(Failure::new(
+        "ERR_PORT4ME_INVALID_PORT",
+        format!("invalid port in {what}: {} is not an integer in 1-65535", js_number(v)),
+    ))
 }
 
 /// A handle on a registry database (the JS `Registry` class wraps it).
@@ -270,7 +273,10 @@ impl NativeRegistry {
         guard(|| {
             let n = whole(n, "number of ports", "n")?;
             let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
-            let o = AllocateOptions { keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false), ..Default::default() };
+            let o = AllocateOptions {
+                keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false),
+                ..Default::default()
+            };
             Ok(self.reg()?.allocate_with(n, &module, protocol, &o)?.into())
         })
     }

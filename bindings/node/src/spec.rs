@@ -11,7 +11,13 @@ use crate::errors::guard;
 /// `PORT4ME_EXCLUDE_UNSAFE_*` overrides).
 #[napi(js_name = "parsePorts")]
 pub fn parse_ports(spec: String) -> napi::Result<Vec<u32>, String> {
-    guard(|| Ok(parse_list(&spec, &Expansions::DEFAULT, "spec").map_err(port4me::Error::from)?.into_iter().map(u32::from).collect()))
+    guard(|| {
+        Ok(parse_list(&spec, &Expansions::DEFAULT, "spec")
+            .map_err(port4me::Error::from)?
+            .into_iter()
+            .map(u32::from)
+            .collect())
+    })
 }
 
 /// The browser-unsafe port lists.

@@ -238,7 +238,9 @@ fn status_inner(a: &StatusArgs) -> Res<String> {
         q.list(5)?.into_iter().map(u32::from).collect()
     } else {
         if a.tool.is_some() || a.user.is_some() {
-            return Err("--tool and --user choose a sequence to show when no PORTS are given; give one or the other".into());
+            return Err(
+                "--tool and --user choose a sequence to show when no PORTS are given; give one or the other".into()
+            );
         }
         status_ports(&a.ports)?
     };
@@ -342,7 +344,8 @@ fn plan_note(s: &ServicePlan) -> String {
         notes.push(c.message.clone());
         if let Some(k) = &c.kill {
             if !k.signals.is_empty() {
-                let sent: Vec<String> = k.signals.iter().map(|x| format!("{} to pid {}", x.signal.as_str(), x.pid)).collect();
+                let sent: Vec<String> =
+                    k.signals.iter().map(|x| format!("{} to pid {}", x.signal.as_str(), x.pid)).collect();
                 notes.push(format!("sent {}", sent.join(", ")));
             }
             if let Some(r) = &k.refused {
@@ -359,7 +362,8 @@ fn plan_note(s: &ServicePlan) -> String {
 
 /// `web` -> `WEB_PORT`, `my-api.v2` -> `MY_API_V2_PORT`.
 fn env_name(service: &str) -> String {
-    let mut s: String = service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let mut s: String =
+        service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     if s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
     }
@@ -372,7 +376,6 @@ fn env_name(service: &str) -> String {
 pub fn describe_busy(port: u16, protocol: port4me::Protocol) -> Option<String> {
     port4me_holders::describe_busy(port, protocol)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -417,5 +420,4 @@ mod tests {
         assert_eq!(s, [("web".to_string(), 5173), ("api".to_string(), 3000)]);
         assert_eq!((o.strategy, o.grace), (Strategy::Kill, Duration::from_millis(500)));
     }
-
 }

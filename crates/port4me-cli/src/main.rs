@@ -258,7 +258,13 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(s) => {
             let n = port4me::parse_count(s, "list count", "--list")?;
             if n == 0 {
-                return Err(Error::InvalidNumber { what: "list count", source_name: "--list".into(), value: s.clone(), reason: "must be at least 1" }.into());
+                return Err(Error::InvalidNumber {
+                    what: "list count",
+                    source_name: "--list".into(),
+                    value: s.clone(),
+                    reason: "must be at least 1",
+                }
+                .into());
             }
             Some(usize::try_from(n).unwrap_or(usize::MAX))
         }

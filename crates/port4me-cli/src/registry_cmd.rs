@@ -489,7 +489,6 @@ fn line(v: Value) -> String {
     format!("{v}\n")
 }
 
-
 fn range_json(r: &PortRange) -> Value {
     json!({ "start": r.start, "end": r.end })
 }
@@ -638,7 +637,6 @@ fn holding_json(h: &Holding) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
 
     #[derive(clap::Parser)]
     struct Wrapper {

@@ -34,7 +34,10 @@ mod tests {
 
     #[test]
     fn columns_align_without_trailing_blanks() {
-        let t = table(&["A", "LONG", "Z"], vec![vec!["xyz".into(), "1".into(), "".into()], vec!["q".into(), "22".into(), "é".into()]]);
+        let t = table(
+            &["A", "LONG", "Z"],
+            vec![vec!["xyz".into(), "1".into(), "".into()], vec!["q".into(), "22".into(), "é".into()]],
+        );
         assert_eq!(t, "A    LONG  Z\nxyz  1\nq    22    é\n");
     }
 }

@@ -54,7 +54,24 @@ fn output_is_digits_only() {
 
 #[test]
 fn invalid_input_is_an_error_line_and_nonzero_exit() {
-    for arg in ["--test=65536", "--test=foo", "--test=0", "--list=-1", "--list=foo", "--list=0", "--skip=-1", "--skip=foo", "--exclude=foo", "--include=foo", "--prepend=foo", "--include=5-3", "--include=70000", "--protocol=sctp", "--host=nowhere", "--no-such-flag"] {
+    for arg in [
+        "--test=65536",
+        "--test=foo",
+        "--test=0",
+        "--list=-1",
+        "--list=foo",
+        "--list=0",
+        "--skip=-1",
+        "--skip=foo",
+        "--exclude=foo",
+        "--include=foo",
+        "--prepend=foo",
+        "--include=5-3",
+        "--include=70000",
+        "--protocol=sctp",
+        "--host=nowhere",
+        "--no-such-flag",
+    ] {
         let out = port4me(&["--user=alice", arg], true);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{arg} succeeded");
@@ -130,5 +147,8 @@ fn environment_defaults() {
         .env("PORT4ME_SKIP", "2")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>(), ["32310", "63992", "15273"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>(),
+        ["32310", "63992", "15273"]
+    );
 }

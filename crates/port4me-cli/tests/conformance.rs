@@ -49,7 +49,11 @@ fn cli_reproduces_reference_vectors() {
         let expect = &case["expect"];
         let ok = if let Some(code) = expect.get("error").and_then(Value::as_str) {
             let mentions = expect.get("mentions").and_then(Value::as_str).unwrap_or("");
-            !out.status.success() && stderr.contains("Error") && stderr.contains(mentions) && stdout.is_empty() && !code.is_empty()
+            !out.status.success()
+                && stderr.contains("Error")
+                && stderr.contains(mentions)
+                && stdout.is_empty()
+                && !code.is_empty()
         } else {
             let want: Vec<String> = match expect.get("ports") {
                 Some(p) => p.as_array().unwrap().iter().map(|x| x.to_string()).collect(),
@@ -58,7 +62,10 @@ fn cli_reproduces_reference_vectors() {
             out.status.success() && stdout.lines().map(str::to_string).collect::<Vec<_>>() == want
         };
         if !ok {
-            failures.push(format!("{id}: exit {:?}, stdout {stdout:?}, stderr {stderr:?}, expected {expect}", out.status.code()));
+            failures.push(format!(
+                "{id}: exit {:?}, stdout {stdout:?}, stderr {stderr:?}, expected {expect}",
+                out.status.code()
+            ));
         }
     }
     assert!(ran >= 100, "only {ran} runnable cases in vectors.json");

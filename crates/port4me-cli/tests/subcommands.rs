@@ -13,7 +13,8 @@ fn bin() -> Command {
 
 fn json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn temp_db(name: &str) -> std::path::PathBuf {
@@ -89,7 +90,11 @@ fn who_and_status_name_this_process() {
     // --test names the holder on stderr and exits 1.
     let out = bin().arg(format!("--test={port}")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("pid {me}")), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("pid {me}")),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -101,7 +106,12 @@ fn plan_keeps_free_ports_and_moves_taken_ones() {
         l.local_addr().unwrap().port()
     };
     let run = || {
-        json(&bin().args(["plan", &format!("web={taken_port}"), &format!("api={free_port}"), "--user=alice", "--json"]).output().unwrap())
+        json(
+            &bin()
+                .args(["plan", &format!("web={taken_port}"), &format!("api={free_port}"), "--user=alice", "--json"])
+                .output()
+                .unwrap(),
+        )
     };
     let (first, second) = (run(), run());
     let text = first.to_string();
@@ -110,7 +120,12 @@ fn plan_keeps_free_ports_and_moves_taken_ones() {
     // Holders may differ between runs (other tests fork children that
     // briefly share our sockets); the ports given out must not.
     let ports = |v: &serde_json::Value| -> Vec<(String, u64, String)> {
-        v["services"].as_array().unwrap().iter().map(|s| (s["name"].to_string(), s["port"].as_u64().unwrap(), s["outcome"].to_string())).collect()
+        v["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["name"].to_string(), s["port"].as_u64().unwrap(), s["outcome"].to_string()))
+            .collect()
     };
     assert_eq!(ports(&first), ports(&second), "plans are deterministic");
     for bad in [vec!["plan"], vec!["plan", "web=0"], vec!["plan", "web=70000"], vec!["plan", "web=5173", "web=3000"]] {

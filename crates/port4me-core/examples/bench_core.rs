@@ -77,7 +77,11 @@ fn main() {
             }),
             tiny_port as u64,
         ),
-        ("tiny_set_resolved", Box::new(|| black_box(&tiny).candidates().next().unwrap().unwrap() as usize), tiny_port as u64),
+        (
+            "tiny_set_resolved",
+            Box::new(|| black_box(&tiny).candidates().next().unwrap().unwrap() as usize),
+            tiny_port as u64,
+        ),
     ];
     let mut samples: Vec<Vec<u64>> = vec![Vec::with_capacity(reps); cases.len()];
     for i in 0..warmup + reps {
@@ -97,7 +101,11 @@ fn main() {
         .zip(&samples)
         .map(|((name, _, check), samples)| {
             let s: Vec<String> = samples.iter().map(|x| x.to_string()).collect();
-            format!("\"{name}\":{{\"median_ns\":{},\"check\":{check},\"samples_ns\":[{}]}}", median(samples), s.join(","))
+            format!(
+                "\"{name}\":{{\"median_ns\":{},\"check\":{check},\"samples_ns\":[{}]}}",
+                median(samples),
+                s.join(",")
+            )
         })
         .collect();
     println!("{{{}}}", body.join(","));

@@ -151,7 +151,10 @@ mod tests {
 
     #[test]
     fn anchors() {
-        assert_eq!(Query::new("alice").list(10).unwrap(), [30845, 19654, 32310, 63992, 15273, 31420, 62779, 55372, 24143, 41300]);
+        assert_eq!(
+            Query::new("alice").list(10).unwrap(),
+            [30845, 19654, 32310, 63992, 15273, 31420, 62779, 55372, 24143, 41300]
+        );
         assert_eq!(Query::new("bob").list(5).unwrap(), [54242, 4930, 42139, 14723, 55707]);
         assert_eq!(Query::new("alice").tool("rstudio").list(1).unwrap(), [22486]);
         assert_eq!(Query::new("alice").include("1-1023").list(1).unwrap(), [470]);

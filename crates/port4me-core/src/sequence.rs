@@ -60,7 +60,15 @@ impl<'a> Candidates<'a> {
     /// excluded; see [`allowed_set`]).
     pub fn new(seed: u32, prepend: &'a [u16], allowed: &'a PortSet) -> Self {
         let allowed_len = allowed.len() as u32;
-        Candidates { prepend, next_prepend: 0, allowed, allowed_empty: allowed_len == 0, allowed_len, lcg: FastLcg::new(seed), skip: 0 }
+        Candidates {
+            prepend,
+            next_prepend: 0,
+            allowed,
+            allowed_empty: allowed_len == 0,
+            allowed_len,
+            lcg: FastLcg::new(seed),
+            skip: 0,
+        }
     }
 
     /// Drops the first `n` candidates lazily (on the first call to `next`).

@@ -169,7 +169,9 @@ mod tests {
 
     #[test]
     fn ranges_cover_word_edges() {
-        for &(lo, hi) in &[(0u16, 0u16), (63, 64), (1, 127), (1024, 65535), (64, 127), (5, 5), (65535, 65535), (0, 65535)] {
+        for &(lo, hi) in
+            &[(0u16, 0u16), (63, 64), (1, 127), (1024, 65535), (64, 127), (5, 5), (65535, 65535), (0, 65535)]
+        {
             let s = PortSet::from_range(lo, hi);
             assert_eq!(s.len(), (hi - lo) as usize + 1, "{lo}-{hi}");
             assert!(s.contains(lo as u32) && s.contains(hi as u32));

@@ -9,17 +9,17 @@ use proptest::prelude::*;
 fn range_spec() -> impl Strategy<Value = (String, Vec<(u16, u16)>)> {
     prop::collection::vec((1u16..=65535, 0u16..300), 0..6).prop_map(|items| {
         let ranges: Vec<(u16, u16)> = items.iter().map(|&(lo, len)| (lo, lo.saturating_add(len))).collect();
-        let spec = ranges.iter().map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") }).collect::<Vec<_>>().join(", ");
+        let spec = ranges
+            .iter()
+            .map(|&(lo, hi)| if lo == hi { lo.to_string() } else { format!("{lo}-{hi}") })
+            .collect::<Vec<_>>()
+            .join(", ");
         (spec, ranges)
     })
 }
 
 fn user() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-z]{1,12}",
-        "\\PC{1,20}",
-        Just("alice".to_string()),
-    ]
+    prop_oneof!["[a-z]{1,12}", "\\PC{1,20}", Just("alice".to_string()),]
 }
 
 proptest! {

@@ -58,8 +58,8 @@ pub use model::{
     SocketState,
 };
 pub use plan::{
-    parse_entry, plan, plan_with, Conflict, ConflictCause, KillReport, Outcome, Plan, PlanOptions, ServicePlan,
-    Signal, SignalSent, Strategy,
+    parse_entry, plan, plan_with, Conflict, ConflictCause, KillReport, Outcome, Plan, PlanOptions, ServicePlan, Signal,
+    SignalSent, Strategy,
 };
 pub use port4me::Protocol;
 pub use status::{status, status_with, StatusOptions};

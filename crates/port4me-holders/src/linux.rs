@@ -191,7 +191,12 @@ pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16,
     }
     for v in out.values_mut() {
         v.sort_by(|a, b| {
-            (a.state, a.local_address, a.remote_address, a.inode).cmp(&(b.state, b.local_address, b.remote_address, b.inode))
+            (a.state, a.local_address, a.remote_address, a.inode).cmp(&(
+                b.state,
+                b.local_address,
+                b.remote_address,
+                b.inode,
+            ))
         });
     }
     Ok(out)

@@ -210,7 +210,9 @@ impl Holder {
                 None => "a process that is not visible to you".to_string(),
             },
             (None, _) => match &self.user {
-                Some(u) => format!("a socket of {u} whose process was not found (another container, or it just closed)"),
+                Some(u) => {
+                    format!("a socket of {u} whose process was not found (another container, or it just closed)")
+                }
                 None => "a socket whose process was not found".to_string(),
             },
         }

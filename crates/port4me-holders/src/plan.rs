@@ -97,7 +97,13 @@ pub struct PlanOptions {
 
 impl Default for PlanOptions {
     fn default() -> Self {
-        PlanOptions { strategy: Strategy::Alternative, user: None, protocol: Protocol::Tcp, grace: Duration::from_secs(5), force: false }
+        PlanOptions {
+            strategy: Strategy::Alternative,
+            user: None,
+            protocol: Protocol::Tcp,
+            grace: Duration::from_secs(5),
+            force: false,
+        }
     }
 }
 
@@ -382,7 +388,8 @@ fn plan_inner<S: AsRef<str>>(
         let browsers = unsafe_for(*port);
         if !browsers.is_empty() {
             let names: Vec<&str> = browsers.iter().map(|b| b.as_str()).collect();
-            sp.warnings.push(format!("port {port} is blocked by {}: browsers will refuse to open it", names.join(" and ")));
+            sp.warnings
+                .push(format!("port {port} is blocked by {}: browsers will refuse to open it", names.join(" and ")));
         }
         if let Some((_, other)) = claimed.iter().find(|(p, _)| p == port) {
             sp.conflict = Some(Conflict {
@@ -488,7 +495,10 @@ fn kill_holders(
         match h.access {
             ProcessAccess::Visible | ProcessAccess::NoProcess => {}
             ProcessAccess::Hidden | ProcessAccess::NotFound => {
-                return refuse(report, format!("not stopping anything: a {} socket is held by {}", h.state, h.describe()));
+                return refuse(
+                    report,
+                    format!("not stopping anything: a {} socket is held by {}", h.state, h.describe()),
+                );
             }
         }
     }
@@ -534,7 +544,8 @@ fn kill_holders(
         identities.push((t.pid, start));
     }
 
-    let is_free = |probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>| probe(port).unwrap_or(false);
+    let is_free =
+        |probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>| probe(port).unwrap_or(false);
     let mut failures = Vec::new();
     send_all(&identities, Signal::Term, me, &mut report, &mut failures);
     report.freed = wait_free(opts.grace, &mut || is_free(probe));
@@ -546,7 +557,10 @@ fn kill_holders(
         failures.push(if opts.force {
             "the port was still taken after SIGTERM and SIGKILL".to_string()
         } else {
-            format!("the port was still taken {} ms after SIGTERM (SIGKILL is only sent with force)", opts.grace.as_millis())
+            format!(
+                "the port was still taken {} ms after SIGTERM (SIGKILL is only sent with force)",
+                opts.grace.as_millis()
+            )
         });
     }
     if !failures.is_empty() {

@@ -82,7 +82,10 @@ fn fail_strategy_reports_who_holds_the_port() {
     let err = plan(&[("web", holder.port() as u32), ("api", api as u32)], &opts(Strategy::Fail)).unwrap_err();
     assert_eq!(err.code(), "ERR_PORT4ME_PLAN_CONFLICT");
     let msg = err.to_string();
-    assert!(msg.contains(&format!("web: {} is in use by {} (pid {}", holder.port(), common::NAME, holder.pid())), "{msg}");
+    assert!(
+        msg.contains(&format!("web: {} is in use by {} (pid {}", holder.port(), common::NAME, holder.pid())),
+        "{msg}"
+    );
     let p = err.plan().unwrap();
     assert_eq!(p.services[0].port, None);
     assert_eq!(p.services[0].outcome, Outcome::Unresolved);

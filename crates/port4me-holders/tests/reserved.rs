@@ -44,11 +44,7 @@ fn reserved_ports_name_their_owner_and_status_never_creates_a_registry() {
     // plan moves web past the held port.
     let listener = TcpListener::bind((Ipv4Addr::UNSPECIFIED, 0)).unwrap();
     let preferred = listener.local_addr().unwrap().port();
-    let first_free = port4me::Port4me::new()
-        .user("alice")
-        .tool("web")
-        .find()
-        .unwrap();
+    let first_free = port4me::Port4me::new().user("alice").tool("web").find().unwrap();
     let hold = RegisterOptions { owner: Owner::Current, pool: Some((first_free, first_free)), ..Default::default() };
     reg.register_with("p4m-plan-hold", &hold).unwrap();
     let opts = PlanOptions { user: Some("alice".into()), ..PlanOptions::default() };

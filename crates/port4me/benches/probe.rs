@@ -42,7 +42,9 @@ fn probe(c: &mut Criterion) {
     g.bench_function("bare_bind_v4", |b| b.iter(|| assert!(bare_bind_v4(black_box(port)).unwrap())));
     let have_v6 = bare_bind_dual_stack(port).unwrap_or(false);
     if have_v6 {
-        g.bench_function("bare_bind_dual_stack", |b| b.iter(|| assert!(bare_bind_dual_stack(black_box(port)).unwrap())));
+        g.bench_function("bare_bind_dual_stack", |b| {
+            b.iter(|| assert!(bare_bind_dual_stack(black_box(port)).unwrap()))
+        });
     }
     let tcp = ProbeOptions::tcp();
     g.bench_function("is_port_free", |b| b.iter(|| assert!(is_port_free(black_box(port), &tcp).unwrap())));
@@ -65,7 +67,9 @@ fn find(c: &mut Criterion) {
     g.bench_function("tiny_set_find_check_any", |b| {
         b.iter(|| Port4me::with_env(any()).include(black_box("2000-2009")).find().unwrap())
     });
-    g.bench_function("vite_find_real_probe", |b| b.iter(|| Port4me::with_env(env()).tool(black_box("vite")).find().unwrap()));
+    g.bench_function("vite_find_real_probe", |b| {
+        b.iter(|| Port4me::with_env(env()).tool(black_box("vite")).find().unwrap())
+    });
     g.finish();
 }
 

@@ -28,10 +28,7 @@ impl Env {
 
     /// Exactly these variables, and no account name to fall back on.
     pub fn from_pairs<K: Into<String>, V: Into<OsString>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
-        Env {
-            vars: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()),
-            account: Some(None),
-        }
+        Env { vars: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()), account: Some(None) }
     }
 
     /// Overrides the account name used when no user is found elsewhere.

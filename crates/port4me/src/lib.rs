@@ -337,7 +337,11 @@ impl Port4me {
         match self.env.var(NAME)?.as_deref() {
             None | Some("") => Ok(ProbeMode::Probe),
             Some("any") => Ok(ProbeMode::AssumeFree),
-            Some(other) => Err(Error::InvalidEnv { name: NAME.into(), value: other.into(), reason: "the only allowed value is \"any\"" }),
+            Some(other) => Err(Error::InvalidEnv {
+                name: NAME.into(),
+                value: other.into(),
+                reason: "the only allowed value is \"any\"",
+            }),
         }
     }
 
@@ -537,6 +541,9 @@ mod tests {
     #[test]
     fn list_count_is_bounded() {
         assert_eq!(Port4me::with_env(env(&[])).user("a").list(0).unwrap_err().code(), "ERR_PORT4ME_INVALID_NUMBER");
-        assert_eq!(Port4me::with_env(env(&[])).user("a").list(usize::MAX).unwrap_err().code(), "ERR_PORT4ME_INVALID_NUMBER");
+        assert_eq!(
+            Port4me::with_env(env(&[])).user("a").list(usize::MAX).unwrap_err().code(),
+            "ERR_PORT4ME_INVALID_NUMBER"
+        );
     }
 }

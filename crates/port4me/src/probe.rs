@@ -127,7 +127,9 @@ pub fn is_port_free(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
         return match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
             Bind::Free => Ok(true),
             Bind::Busy => Ok(false),
-            Bind::NoFamily => Err(err(host, io::Error::new(io::ErrorKind::Unsupported, "address family not supported"))),
+            Bind::NoFamily => {
+                Err(err(host, io::Error::new(io::ErrorKind::Unsupported, "address family not supported")))
+            }
         };
     }
     let v6 = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
@@ -211,7 +213,9 @@ mod tests {
     #[test]
     fn foreign_host_is_an_error_not_busy() {
         // 192.0.2.1 (TEST-NET-1) is never an address of this machine; only bind() is called.
-        let e = is_port_free(40000, &ProbeOptions { host: Some("192.0.2.1".parse().unwrap()), protocol: Protocol::Tcp }).unwrap_err();
+        let e =
+            is_port_free(40000, &ProbeOptions { host: Some("192.0.2.1".parse().unwrap()), protocol: Protocol::Tcp })
+                .unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_PROBE");
         assert!(e.to_string().contains("192.0.2.1"), "{e}");
     }

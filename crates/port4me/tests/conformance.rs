@@ -59,7 +59,9 @@ fn std_reproduces_reference_vectors() {
         let got = run_case(case);
         let ok = match (&got, expect) {
             (Ok(ports), e) if e.get("ports").is_some() => serde_json::to_value(ports).unwrap() == e["ports"],
-            (Ok(ports), e) if e.get("port").is_some() => ports.len() == 1 && e["port"].as_u64() == Some(ports[0] as u64),
+            (Ok(ports), e) if e.get("port").is_some() => {
+                ports.len() == 1 && e["port"].as_u64() == Some(ports[0] as u64)
+            }
             (Err(err), e) if e.get("error").is_some() => {
                 e["error"].as_str() == Some(err.code())
                     && e.get("mentions").and_then(Value::as_str).is_none_or(|m| err.to_string().contains(m))
