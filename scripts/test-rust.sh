@@ -19,3 +19,6 @@ fi
 
 echo "-- cargo test (workspace, the Node addon is tested from Node)"
 cargo test --workspace --exclude port4me-node 2>&1
+
+echo "-- rustdoc (warnings are errors: broken links, missing docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --exclude port4me-node

@@ -119,13 +119,12 @@ const _: () = assert!(MULTIPLIER_FILL < 65536 && MULTIPLIER_4 < 65536 && MULTIPL
 /// The same sequence as [`Lcg`], several times faster.
 ///
 /// Two things make the plain generator slow: a division per step, and the
-/// fact that each step waits for the one before. Here each step is an
-/// [`affine_step`] (no division), and the bulk operations run several chains
-/// side by side (two for searching, four for filling), each advancing as many
-/// steps at a time as there are chains, which shortens the dependency chain
-/// accordingly. Plain scalar code
-/// of this shape is fast both natively and in WebAssembly. The property tests
-/// check value for value that it matches [`Lcg`].
+/// fact that each step waits for the one before. Here a step is a multiply
+/// and the Fermat-prime reduction (no division), and the bulk operations run
+/// several chains side by side (two for searching; eight natively and four
+/// in WebAssembly for filling), each advancing as many steps at a time as
+/// there are chains, which shortens the dependency chain accordingly. The
+/// property tests check value for value that it matches [`Lcg`].
 #[derive(Clone, Debug)]
 pub struct FastLcg {
     /// The next output, in `0..=65535`.

@@ -8,7 +8,7 @@
 //!
 //! This crate is the std layer over [`port4me_core`]: it fills in what the
 //! caller leaves out from the environment (the `PORT4ME_*` variables and the
-//! current user, see [`env`]) and checks candidates with real sockets (see
+//! current user, see [`mod@env`]) and checks candidates with real sockets (see
 //! [`probe`]). The behaviour follows the project's contract, which reproduces
 //! the reference port4me implementations: the same user and tool give the same
 //! sequence on every machine and in every language.
