@@ -745,6 +745,15 @@ for field in ["prepend", "include", "exclude"]:
             why=(f"{why}; SPEC section 5 makes {item!r} in {field} an error" if why else None),
             **{field: spec})
 
+# Python's str.split() also splits on the ASCII information separators
+# \x1c-\x1f; SPEC section 5 separates items by commas and whitespace only, so
+# "80\x1c443" is one bad item here (shown escaped in messages, hence "80").
+add("error/include-arg-info-separator", "alice", list=3, include="80\x1c443", error=(ERR_SPEC, "80"),
+    why="the reference splits items on \\x1c (str.split); SPEC section 5 makes '80\\x1c443' "
+        "one item, and an error")
+add("include/leading-zeros", "alice", include="02000-02009,04321", list=4,
+    note="leading zeros are plain decimal digits in both")
+
 ENV_BAD = [
     ("prepend-foo", "PORT4ME_PREPEND", "foo"), ("prepend-site-foo", "PORT4ME_PREPEND_SITE", "foo"),
     ("include-foo", "PORT4ME_INCLUDE", "foo"), ("include-site-foo", "PORT4ME_INCLUDE_SITE", "foo"),
