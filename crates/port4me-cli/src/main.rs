@@ -182,6 +182,10 @@ fn main() -> ExitCode {
     }
     match run(&cli) {
         Ok(code) => code,
+        // `port4me --list=1000 | head -1`: the reader left, which is not an error.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }
