@@ -222,6 +222,15 @@ fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
     }
     if let Some(s) = &cli.max_tries {
         let n = port4me::parse_count(s, "max tries", "--max-tries")?;
+        if n == 0 {
+            return Err(Error::InvalidNumber {
+                what: "max tries",
+                source_name: "--max-tries".into(),
+                value: s.clone(),
+                reason: "must be at least 1",
+            }
+            .into());
+        }
         let n = u32::try_from(n).map_err(|_| format!("invalid value of --max-tries: {s} is too large"))?;
         q = q.max_tries(n);
     }
@@ -261,16 +270,17 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let list = match &cli.list {
         Some(s) => {
             let n = port4me::parse_count(s, "list count", "--list")?;
-            if n == 0 {
+            if n == 0 || n > port4me::MAX_LIST as u64 {
+                let reason = if n == 0 { "must be at least 1" } else { "must be at most 1048576" };
                 return Err(Error::InvalidNumber {
                     what: "list count",
                     source_name: "--list".into(),
                     value: s.clone(),
-                    reason: "must be at least 1",
+                    reason,
                 }
                 .into());
             }
-            Some(usize::try_from(n).unwrap_or(usize::MAX))
+            Some(n as usize)
         }
         None => q.list_from_env()?,
     };

@@ -61,6 +61,8 @@ fn invalid_input_is_an_error_line_and_nonzero_exit() {
         "--list=-1",
         "--list=foo",
         "--list=0",
+        "--list=1048577",
+        "--max-tries=0",
         "--skip=-1",
         "--skip=foo",
         "--exclude=foo",
@@ -77,6 +79,8 @@ fn invalid_input_is_an_error_line_and_nonzero_exit() {
         assert!(!out.status.success(), "{arg} succeeded");
         assert!(err.contains("Error"), "{arg}: {err}");
         assert!(out.stdout.is_empty(), "{arg} printed to stdout");
+        let flag = arg.split('=').next().unwrap();
+        assert!(err.contains(flag), "{arg}: the error does not name {flag}: {err}");
         let value = arg.split('=').nth(1).unwrap_or(arg);
         assert!(err.contains(value), "{arg}: the error does not name {value:?}: {err}");
     }

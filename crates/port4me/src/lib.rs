@@ -183,7 +183,7 @@ impl Port4me {
         self
     }
 
-    /// Gives up after this many probes (default 65535).
+    /// Gives up after this many probes (default 65535; 0 is an error).
     pub fn max_tries(mut self, n: u32) -> Self {
         self.max_tries = Some(n);
         self
@@ -378,8 +378,16 @@ impl Port4me {
     /// after `max_tries` candidates. The registry uses this to skip ports it
     /// has handed out.
     pub fn find_with(&self, mut is_free: impl FnMut(u16) -> Result<bool, Error>) -> Result<u16, Error> {
-        let resolved = self.resolve()?;
         let max_tries = self.max_tries.unwrap_or(DEFAULT_MAX_TRIES);
+        if max_tries == 0 {
+            return Err(Error::InvalidNumber {
+                what: "max tries",
+                source_name: "max_tries".into(),
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        let resolved = self.resolve()?;
         let mut first = Vec::new();
         let mut tries = 0u32;
         for candidate in resolved.candidates() {
@@ -528,6 +536,13 @@ mod tests {
         let err = p.find_with(|_| Ok(false)).unwrap_err();
         assert_eq!(err.code(), "ERR_PORT4ME_NO_FREE_PORT");
         assert!(err.to_string().contains("3 attempts") && err.to_string().contains("30845"), "{err}");
+    }
+
+    #[test]
+    fn zero_max_tries_is_an_error_not_a_silent_failure() {
+        let err = Port4me::with_env(env(&[])).user("alice").max_tries(0).find().unwrap_err();
+        assert_eq!(err.code(), "ERR_PORT4ME_INVALID_NUMBER");
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 
     #[test]
