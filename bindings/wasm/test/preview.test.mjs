@@ -125,3 +125,40 @@ test('preview page: type a user, read the sequence, see an inline spec error', {
   assert.ok(loaded.has('/npm/port4me/wasm/port4me_bg.wasm'));
   await page.close();
 });
+
+// The shared vectors inside the browser: the same module, loaded through the
+// package's `browser` entry by Chromium itself, must give every no-env case's
+// expected answer (the Node runner in conformance.test.mjs checks the same
+// cases outside a browser).
+test('conformance vectors inside Chromium', { timeout: 60000 }, async () => {
+  const page = await context.newPage();
+  await page.goto(`${base}/bindings/wasm/preview/index.html`);
+  const result = await page.evaluate(async () => {
+    const m = await import('/npm/port4me/browser.js');
+    const doc = await (await fetch('/conformance/vectors.json')).json();
+    const failures = [];
+    let ran = 0;
+    for (const c of doc.cases) {
+      if (c.env !== undefined) continue;
+      ran++;
+      const opts = { user: c.user, n: c.list === undefined ? 1 : c.list };
+      for (const key of ['tool', 'prepend', 'include', 'exclude', 'skip']) if (c[key] !== undefined) opts[key] = c[key];
+      let got;
+      try {
+        got = { ports: Array.from(m.sequence(opts)) };
+      } catch (e) {
+        got = { error: e.code, message: e.message };
+      }
+      const want = c.expect;
+      const ok = want.error !== undefined
+        ? got.error === want.error
+        : JSON.stringify(got.ports) === JSON.stringify(want.ports ?? [want.port]);
+      if (!ok) failures.push(`${c.id}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+    }
+    return { ran, failures, agent: navigator.userAgent };
+  });
+  assert.match(result.agent, /Chrome/);
+  assert.ok(result.ran >= 300, `only ${result.ran} cases ran in the browser`);
+  assert.deepEqual(result.failures, []);
+  await page.close();
+});
