@@ -8,8 +8,6 @@
 //! (`ERR_PORT4ME_REGISTRY_*`); a call after `close()` is
 //! `ERR_PORT4ME_REGISTRY_CLOSED`.
 
-use std::ffi::OsString;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use napi_derive::napi;
@@ -394,7 +392,15 @@ impl Reservation {
     pub fn for_query(q: &Query) -> Result<Option<Reservation>, Failure> {
         let Some(ttl) = q.reserve else { return Ok(None) };
         let registry = match q.given_var("PORT4ME_DB") {
-            Some(Some(path)) if !path.is_empty() => Registry::open(PathBuf::from(OsString::from(path)))?,
+            // The caller's PORT4ME_DB, with its directory created like the
+            // default one's; the state directory still comes from the process.
+            Some(Some(path)) if !path.is_empty() => {
+                let path = path.clone();
+                Registry::open_default_from(
+                    move |k| if k == "PORT4ME_DB" { Some(path.clone()) } else { std::env::var_os(k) },
+                    port4me_registry::Config::default(),
+                )?
+            }
             _ => Registry::open_default()?,
         };
         Ok(Some(Reservation { registry, ttl }))

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -166,11 +166,17 @@ test('bad reserve values', async () => {
   assertThrowsCode(() => list({ tool: 'x', reserve: true }), 'ERR_INVALID_ARG_VALUE', 'options.reserve', 'port4me()');
   await assertRejectsCode(port4meAsync({ tool: 'x', env, reserve: -5 }), 'ERR_PORT4ME_INVALID_NUMBER', '-5');
   // A registry that cannot be opened is an error, not a silent unreserved port.
+  writeFileSync(path.join(dir, 'notadir'), 'a file, not a directory');
   assertThrowsCode(
-    () => port4me({ tool: 'x', reserve: true, env: { PORT4ME_DB: path.join(dir, 'missing', 'db.sqlite'), PORT4ME_USER: 'alice' } }),
+    () => port4me({ tool: 'x', reserve: true, env: { PORT4ME_DB: path.join(dir, 'notadir', 'db.sqlite'), PORT4ME_USER: 'alice' } }),
     'ERR_PORT4ME_REGISTRY_IO',
-    'missing',
+    'notadir',
   );
+  // A missing directory is created, as for the default registry.
+  const nested = path.join(dir, 'missing', 'deeper', 'db.sqlite');
+  const port = port4me({ tool: 'x', reserve: true, env: { PORT4ME_DB: nested, PORT4ME_USER: 'alice', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } });
+  assert.equal(port, list({ tool: 'x', env: { PORT4ME_USER: 'alice' } })[0]);
+  assert.ok(existsSync(nested), `${nested} was not created`);
   // port4me's own errors keep their codes.
   assertThrowsCode(() => port4me({ tool: 'x', env, reserve: true, include: '1-2', exclude: '1-2' }), 'ERR_PORT4ME_EMPTY_SET');
 });

@@ -214,7 +214,16 @@ impl Registry {
 
     /// [`Registry::open_default`] with settings.
     pub fn open_default_with(config: Config) -> Result<Registry> {
-        let path = default_path()?;
+        Registry::open_default_from(|k| std::env::var_os(k), config)
+    }
+
+    /// [`Registry::open_default_with`], reading `PORT4ME_DB`, `XDG_STATE_HOME`
+    /// and `HOME` through `var` instead of the process environment (for
+    /// callers that resolve on behalf of another environment, such as the
+    /// Node binding's `env` option). The directory is created as for the
+    /// default path.
+    pub fn open_default_from(var: impl Fn(&str) -> Option<std::ffi::OsString>, config: Config) -> Result<Registry> {
+        let path = default_path_from(var)?;
         if !config.read_only {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_private_dir(dir)?;
