@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer, preview } from 'vite';
+import { preview } from 'vite';
 import port4mePlugin from 'port4me/vite';
 import { list, port4me } from 'port4me';
 import { close, listenTcp, setPort4meEnv } from './helpers.mjs';
+import { devServer as viteDevServer } from './vite-helpers.mjs';
 
 let root;
 let restoreEnv;
@@ -27,34 +28,8 @@ after(() => {
   restoreEnv();
 });
 
-function capturingLogger() {
-  const lines = [];
-  const logger = {
-    lines,
-    hasWarned: false,
-    info: (msg) => lines.push(msg),
-    warn: (msg) => lines.push(`warn: ${msg}`),
-    warnOnce: (msg) => lines.push(`warn: ${msg}`),
-    error: (msg) => lines.push(`error: ${msg}`),
-    clearScreen: () => {},
-    hasErrorLogged: () => false,
-  };
-  return logger;
-}
-
-function devServer(pluginOptions, extra = {}) {
-  const customLogger = capturingLogger();
-  return createServer({
-    root,
-    configFile: false,
-    logLevel: 'info',
-    customLogger,
-    clearScreen: false,
-    optimizeDeps: { noDiscovery: true, include: [] },
-    plugins: [port4mePlugin(pluginOptions)],
-    ...extra,
-  }).then((server) => Object.assign(server, { log: customLogger.lines }));
-}
+/** A dev server for this file's project root. */
+const devServer = (pluginOptions, extra) => viteDevServer(root, pluginOptions, extra);
 
 const addressPort = (server) => server.httpServer.address().port;
 
