@@ -10,6 +10,13 @@ echo "-- no_std: port4me-core for thumbv7em-none-eabihf (bare metal, no allocato
 cargo build -q -p port4me-core --target thumbv7em-none-eabihf --no-default-features
 cargo build -q -p port4me-core --target thumbv7em-none-eabihf
 
+echo "-- portability: the socket and /proc layers compile for macOS and Windows"
+echo "   (the registry's bundled SQLite needs a C cross-compiler, so it is left out)"
+for t in x86_64-apple-darwin x86_64-pc-windows-gnu; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+  cargo check -q -p port4me-core -p port4me -p port4me-holders --no-default-features --target "$t"
+done
+
 echo "-- cargo fmt --check"
 if cargo fmt --version >/dev/null 2>&1; then
   cargo fmt --all --check
