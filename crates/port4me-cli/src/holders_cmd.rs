@@ -3,6 +3,7 @@
 //! Tables for people, `--json` for scripts; errors print `Error: <message>`
 //! on stderr and exit with status 2.
 
+use crate::fail;
 use crate::table::table;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use port4me::{Port4me, Protocol};
 use port4me_holders::{
-    parse_entry, parse_port, plan, status_with, who_holds, Holder, Outcome, Plan, PlanOptions, PortStatus,
+    parse_entry, parse_port, plan, port_label, status_with, who_holds, Holder, Outcome, Plan, PlanOptions, PortStatus,
     ProcessAccess, ServicePlan, StatusOptions, Strategy,
 };
 use serde_json::json;
@@ -127,11 +128,6 @@ fn protocol(udp: bool) -> Protocol {
     }
 }
 
-fn error(e: impl std::fmt::Display) -> ExitCode {
-    eprintln!("Error: {e}");
-    ExitCode::from(2)
-}
-
 fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|e| json!({ "error": e.to_string() }).to_string())
 }
@@ -143,11 +139,11 @@ pub fn run_who(a: &WhoArgs) -> ExitCode {
     let proto = protocol(a.udp);
     let port = match parse_port(&a.port) {
         Ok(p) => p,
-        Err(e) => return error(e),
+        Err(e) => return fail(e),
     };
     let holders = match who_holds(port as u32, proto) {
         Ok(h) => h,
-        Err(e) => return error(e),
+        Err(e) => return fail(e),
     };
     if a.json {
         println!("{}", to_json(&holders));
@@ -222,7 +218,7 @@ pub fn run_status(a: &StatusArgs) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(e) => error(e),
+        Err(e) => fail(e),
     }
 }
 
@@ -253,16 +249,7 @@ fn status_inner(a: &StatusArgs) -> Res<String> {
 }
 
 fn status_table(st: &[PortStatus]) -> String {
-    let rows = st
-        .iter()
-        .map(|s| {
-            let label = match s.protocol {
-                Protocol::Udp => format!("{}/udp", s.port),
-                _ => s.port.to_string(),
-            };
-            vec![label, s.labels().join(","), s.describe()]
-        })
-        .collect();
+    let rows = st.iter().map(|s| vec![port_label(s.port, s.protocol), s.labels().join(","), s.describe()]).collect();
     table(&["PORT", "STATUS", "DETAILS"], rows)
 }
 
@@ -272,7 +259,7 @@ fn status_table(st: &[PortStatus]) -> String {
 pub fn run_plan(a: &PlanArgs) -> ExitCode {
     let (services, opts) = match plan_input(a) {
         Ok(x) => x,
-        Err(e) => return error(e),
+        Err(e) => return fail(e),
     };
     let entries: Vec<(&str, u32)> = services.iter().map(|(n, p)| (n.as_str(), *p as u32)).collect();
     match plan(&entries, &opts) {
@@ -289,7 +276,7 @@ pub fn run_plan(a: &PlanArgs) -> ExitCode {
                 eprintln!("Error: {e}");
                 ExitCode::from(1)
             } else {
-                error(e)
+                fail(e)
             }
         }
     }
@@ -368,13 +355,6 @@ fn env_name(service: &str) -> String {
         s.insert(0, '_');
     }
     s + "_PORT"
-}
-
-// ---- shared ----------------------------------------------------------------
-
-/// A sentence naming what holds `port`, e.g. "5173 is in use by node (pid 4242, alice): vite --port 5173".
-pub fn describe_busy(port: u16, protocol: port4me::Protocol) -> Option<String> {
-    port4me_holders::describe_busy(port, protocol)
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ enum Command {
     },
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("Error: {message}");
     ExitCode::from(2)
 }
@@ -255,14 +255,13 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     };
     if let Some(port) = test {
         let free = q.test(port)?;
+        let protocol = q.probe_options().protocol;
+        let holder = if free { None } else { port4me_holders::describe_busy(port, protocol) };
         if cli.json {
-            let holder = if free { None } else { holders_cmd::describe_busy(port, q.probe_options().protocol) };
-            let v = serde_json::json!({ "port": port, "free": free, "protocol": q.probe_options().protocol.as_str(), "holder": holder });
+            let v = serde_json::json!({ "port": port, "free": free, "protocol": protocol.as_str(), "holder": holder });
             writeln!(out, "{v}")?;
-        } else if !free {
-            if let Some(d) = holders_cmd::describe_busy(port, q.probe_options().protocol) {
-                eprintln!("{d}");
-            }
+        } else if let Some(d) = holder {
+            eprintln!("{d}");
         }
         return Ok(if free { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }

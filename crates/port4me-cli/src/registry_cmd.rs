@@ -199,13 +199,12 @@ pub fn run(args: &RegistryArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("Error: {e}");
             if args.json {
                 let code =
                     e.downcast_ref::<port4me_registry::Error>().map_or("ERR_PORT4ME_REGISTRY_USAGE", |e| e.code());
                 println!("{}", json!({ "error": { "code": code, "message": e.to_string() } }));
             }
-            ExitCode::from(2)
+            crate::fail(e)
         }
     }
 }

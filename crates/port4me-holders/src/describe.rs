@@ -2,7 +2,7 @@
 
 use port4me::Protocol;
 
-use crate::model::{protocol_name, Holder, ProcessAccess};
+use crate::model::{Holder, ProcessAccess};
 
 /// The holder that best explains why a port is busy: a server socket
 /// (listening TCP, bound UDP) with a visible process, then any server socket,
@@ -18,9 +18,11 @@ pub(crate) fn main_holder(holders: &[Holder]) -> Option<&Holder> {
         .or_else(|| holders.first())
 }
 
-pub(crate) fn port_label(port: u16, protocol: Protocol) -> String {
+/// `5173` for TCP, `5173/udp` for UDP: how ports are named in sentences and
+/// tables.
+pub fn port_label(port: u16, protocol: Protocol) -> String {
     match protocol {
-        Protocol::Udp => format!("{port}/{}", protocol_name(protocol)),
+        Protocol::Udp => format!("{port}/{}", protocol.as_str()),
         _ => port.to_string(),
     }
 }
@@ -36,12 +38,9 @@ pub fn describe_holders(port: u16, protocol: Protocol, holders: &[Holder]) -> Op
 /// `"5173 is in use by node (pid 4242, alice): vite --port 5173"`.
 ///
 /// `None` when nothing visible holds the port (it may still be unusable, for
-/// example when it is privileged), when the port is 0, and on systems where
-/// holders cannot be found.
+/// example when it is privileged), when the port is 0 (an invalid port), and
+/// on systems where holders cannot be found.
 pub fn describe_busy(port: u16, protocol: Protocol) -> Option<String> {
-    if port == 0 {
-        return None;
-    }
     let holders = crate::who_holds(port as u32, protocol).ok()?;
     describe_holders(port, protocol, &holders)
 }

@@ -51,7 +51,7 @@ mod sys;
 #[path = "other.rs"]
 mod sys;
 
-pub use describe::{describe_busy, describe_holders};
+pub use describe::{describe_busy, describe_holders, port_label};
 pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
     protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo, Reservation,

@@ -190,14 +190,7 @@ pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16,
         out.entry(r.local.port()).or_default().push(holder);
     }
     for v in out.values_mut() {
-        v.sort_by(|a, b| {
-            (a.state, a.local_address, a.remote_address, a.inode).cmp(&(
-                b.state,
-                b.local_address,
-                b.remote_address,
-                b.inode,
-            ))
-        });
+        v.sort_by_key(|h| (h.state, h.local_address, h.remote_address, h.inode));
     }
     Ok(out)
 }

@@ -410,15 +410,12 @@ impl PortStatus {
 
 /// `"tcp"` or `"udp"`.
 pub fn protocol_name(p: Protocol) -> &'static str {
-    match p {
-        Protocol::Tcp => "tcp",
-        Protocol::Udp => "udp",
-    }
+    p.as_str()
 }
 
 #[cfg(feature = "serde")]
 pub(crate) fn ser_protocol<S: serde::Serializer>(p: &Protocol, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(protocol_name(*p))
+    s.serialize_str(p.as_str())
 }
 
 #[cfg(test)]

@@ -16,8 +16,7 @@
 //! that is refused or does not free the port leaves the service to an
 //! alternative port, and the plan says why.
 
-use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
@@ -334,11 +333,9 @@ pub fn plan<S: AsRef<str>>(services: &[(S, u32)], opts: &PlanOptions) -> Result<
 /// default registry read-only (never creating it); no registry, no holdings.
 #[cfg(feature = "registry")]
 fn registry_holdings(protocol: Protocol) -> Box<dyn Fn(u16) -> bool> {
-    use port4me_registry::{Config, Registry};
-    let config = Config { read_only: true, busy_timeout: std::time::Duration::from_secs(2), ..Config::default() };
-    match Registry::open_default_with(config) {
-        Ok(reg) => Box::new(move |port| matches!(reg.holder_of(port, protocol), Ok(Some(_)))),
-        Err(_) => Box::new(|_| false),
+    match crate::status::open_registry() {
+        Some(reg) => Box::new(move |port| matches!(reg.holder_of(port, protocol), Ok(Some(_)))),
+        None => Box::new(|_| false),
     }
 }
 
@@ -372,7 +369,7 @@ fn plan_inner<S: AsRef<str>>(
     }
     let preferred: BTreeSet<u16> = services.iter().map(|(_, p)| *p).collect();
     // Ports handed out so far, and to whom.
-    let mut claimed: Vec<(u16, String)> = Vec::new();
+    let mut claimed: BTreeMap<u16, String> = BTreeMap::new();
     let mut out: Vec<ServicePlan> = Vec::with_capacity(services.len());
 
     // Pass 1: preferred ports.
@@ -391,7 +388,7 @@ fn plan_inner<S: AsRef<str>>(
             sp.warnings
                 .push(format!("port {port} is blocked by {}: browsers will refuse to open it", names.join(" and ")));
         }
-        if let Some((_, other)) = claimed.iter().find(|(p, _)| p == port) {
+        if let Some(other) = claimed.get(port) {
             sp.conflict = Some(Conflict {
                 cause: ConflictCause::Service,
                 holders: Vec::new(),
@@ -415,7 +412,7 @@ fn plan_inner<S: AsRef<str>>(
             sp.conflict = Some(conflict);
         }
         if let Some(p) = sp.port {
-            claimed.push((p, name.clone()));
+            claimed.insert(p, name.clone());
         }
         out.push(sp);
     }
@@ -430,22 +427,20 @@ fn plan_inner<S: AsRef<str>>(
         if let Some(u) = &opts.user {
             finder = finder.user(u.as_str());
         }
-        let probe_cell = RefCell::new(&mut *probe);
-        let taken: BTreeSet<u16> = claimed.iter().map(|(p, _)| *p).collect();
         let found = finder.find_with(|candidate: u16| {
-            if taken.contains(&candidate)
+            if claimed.contains_key(&candidate)
                 || preferred.contains(&candidate)
                 || !unsafe_for(candidate).is_empty()
                 || held(candidate)
             {
                 return Ok(false);
             }
-            (probe_cell.borrow_mut())(candidate)
+            probe(candidate)
         });
         let port = found.map_err(|source| Error::PlanNoAlternative { service: sp.name.clone(), source })?;
         sp.port = Some(port);
         sp.outcome = Outcome::Moved;
-        claimed.push((port, sp.name.clone()));
+        claimed.insert(port, sp.name.clone());
     }
     Ok(Plan { strategy: opts.strategy, services: out })
 }

@@ -105,16 +105,22 @@ pub(crate) fn can_bind_privileged() -> bool {
         .is_some_and(|caps| caps >> CAP_NET_BIND_SERVICE & 1 == 1)
 }
 
-/// The registry entries for `ports`, in order. This is the only place that
-/// talks to the registry. The registry is opened read-only (a status never
-/// creates one) and briefly (a locked database is not waited on for long);
-/// any error there (no registry yet, unreadable file) means "not reserved"
-/// rather than failing the status.
+/// The default registry, opened read-only (a status or a plan never creates
+/// one) and briefly (a locked database is not waited on for long). `None`
+/// when there is none or it cannot be read: the callers then treat every
+/// port as not held, rather than failing.
 #[cfg(feature = "registry")]
-fn reservations(ports: &[u16], protocol: Protocol) -> Vec<Option<Reservation>> {
+pub(crate) fn open_registry() -> Option<port4me_registry::Registry> {
     use port4me_registry::{Config, Registry};
     let config = Config { read_only: true, busy_timeout: std::time::Duration::from_secs(2), ..Config::default() };
-    let Ok(reg) = Registry::open_default_with(config) else {
+    Registry::open_default_with(config).ok()
+}
+
+/// The registry entries for `ports`, in order; any error there (no registry
+/// yet, unreadable file) means "not reserved" rather than failing the status.
+#[cfg(feature = "registry")]
+fn reservations(ports: &[u16], protocol: Protocol) -> Vec<Option<Reservation>> {
+    let Some(reg) = open_registry() else {
         return vec![None; ports.len()];
     };
     ports

@@ -32,33 +32,17 @@ pub fn user_name(uid: u32) -> String {
     lookup(uid).unwrap_or_else(|| uid.to_string())
 }
 
-#[cfg(unix)]
+/// The account name from the password database (the same lookup the
+/// environment fallback of `port4me` uses); an empty name counts as none.
 fn lookup(uid: u32) -> Option<String> {
-    use std::ffi::CStr;
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: `pwd` and `result` are plain out-parameters; `buf` is a
-        // writable buffer of the length passed. On success `result` points at
-        // `pwd`, whose `pw_name` points into `buf`, both alive here.
-        unsafe {
-            let mut pwd: libc::passwd = std::mem::zeroed();
-            let mut result: *mut libc::passwd = std::ptr::null_mut();
-            let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result);
-            if rc == libc::ERANGE && buf.len() < 1 << 20 {
-                buf.resize(buf.len() * 4, 0);
-                continue;
-            }
-            if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
-                return None;
-            }
-            let name = CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned();
-            return if name.is_empty() { None } else { Some(name) };
-        }
-    }
+    port4me_lookup(uid).filter(|n| !n.is_empty())
 }
 
+#[cfg(unix)]
+use port4me::env::user_name_of as port4me_lookup;
+
 #[cfg(not(unix))]
-fn lookup(_uid: u32) -> Option<String> {
+fn port4me_lookup(_uid: u32) -> Option<String> {
     None
 }
 
