@@ -77,8 +77,6 @@ impl Iterator for Lcg {
 
 /// `75^2 mod 65537`: two steps at once.
 const MULTIPLIER_2: u32 = MULTIPLIER * MULTIPLIER % MODULUS;
-/// `75^4 mod 65537`: four steps at once.
-const MULTIPLIER_4: u32 = MULTIPLIER_2 * MULTIPLIER_2 % MODULUS;
 /// Chains run side by side by [`FastLcg::fill_filtered`]. Natively eight, in
 /// an array the optimiser unrolls and vectorises; in the size-optimised
 /// WebAssembly build four, as plain locals (measured fastest on each).
@@ -96,8 +94,9 @@ const MULTIPLIER_FILL: u32 = {
     }
     m
 };
-/// How many values past `end` [`FastLcg::fill_filtered`] may write.
-pub(crate) const FILL_SLACK: usize = FILL_LANES - 1;
+/// How many values past the end `FastLcg::fill_filtered` may write.
+#[cfg(feature = "alloc")]
+const FILL_SLACK: usize = FILL_LANES - 1;
 
 /// `(a*x + a - 1) mod 65537`, i.e. the generator stepped `k` times when
 /// `a = 75^k mod 65537`, for `x` in `0..=65535` and `a < 65536`.
@@ -114,7 +113,7 @@ fn affine_step(a: u32, x: u32) -> u32 {
     (if r < 0 { r + MODULUS as i32 } else { r }) as u32
 }
 
-const _: () = assert!(MULTIPLIER_FILL < 65536 && MULTIPLIER_4 < 65536 && MULTIPLIER_2 < 65536 && MULTIPLIER < 65536);
+const _: () = assert!(MULTIPLIER_FILL < 65536 && MULTIPLIER_2 < 65536 && MULTIPLIER < 65536);
 
 /// The same sequence as [`Lcg`], several times faster.
 ///
@@ -142,6 +141,7 @@ impl FastLcg {
 
     /// The generator positioned just after `value` (a value in 0..=65535 it
     /// emitted): its next output is `next(value)`.
+    #[cfg(feature = "alloc")]
     #[inline]
     pub(crate) fn after(value: u16) -> Self {
         FastLcg { x: affine_step(MULTIPLIER, value as u32) }
@@ -176,18 +176,21 @@ impl FastLcg {
         None
     }
 
-    /// Writes the next values that are in `allowed` to `out[len..end]` and
-    /// leaves the generator just after the last one written. `out` must have
-    /// at least `end + FILL_SLACK` elements (values are stored before they
-    /// are judged, a few past the end at most), and `allowed` must not be
-    /// empty, or this never ends.
+    /// Appends the next `n` values that are in `allowed` to `out` and leaves
+    /// the generator just after the last one. `allowed` must not be empty,
+    /// or this never ends.
     ///
     /// Branch-free per value: every value is stored and the length only
-    /// advances for allowed ones.
-    pub(crate) fn fill_filtered(&mut self, allowed: &crate::PortSet, out: &mut [u16], mut len: usize, end: usize) {
-        if len >= end {
+    /// advances for allowed ones (so `out` briefly holds up to
+    /// `FILL_SLACK` values past the end, which are cut off).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn fill_filtered(&mut self, allowed: &crate::PortSet, out: &mut alloc::vec::Vec<u16>, n: usize) {
+        if n == 0 {
             return;
         }
+        let mut len = out.len();
+        let end = len + n;
+        out.resize(end + FILL_SLACK, 0);
         #[cfg(not(target_arch = "wasm32"))]
         {
             // FILL_LANES consecutive values, each chain stepping FILL_LANES
@@ -233,6 +236,7 @@ impl FastLcg {
         }
         // `len` may have gone past `end` (several values of the last round
         // kept); the value at `end - 1` is the last one that counts.
+        out.truncate(end);
         *self = FastLcg::after(out[end - 1]);
     }
 }
@@ -282,7 +286,6 @@ mod tests {
         }
         assert_eq!(MULTIPLIER_2, a2);
         let a4 = a2 * a2 % MODULUS;
-        assert_eq!(MULTIPLIER_4, a4);
         for x in (0..65536u32).step_by(7) {
             assert_eq!(affine_step(a4, x), next(next(next(next(x)))), "x = {x}");
         }

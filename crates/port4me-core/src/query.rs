@@ -139,7 +139,7 @@ impl Resolved {
     /// reference; an empty allowed set is an error once the prepended ports
     /// run out.
     pub fn list(&self, n: usize) -> Result<Vec<u16>, Error> {
-        let mut out = Vec::with_capacity(n.min(65536));
+        let mut out = Vec::new();
         self.candidates().fill(&mut out, n)?;
         Ok(out)
     }

@@ -25,13 +25,6 @@ use crate::set::PortSet;
 
 /// The allowed set: `include` (or 1024-65535 when `include` is empty) minus
 /// `exclude`.
-pub fn allowed_set(include: &PortSet, exclude: &PortSet) -> PortSet {
-    let mut allowed = include.clone();
-    make_allowed(&mut allowed, exclude);
-    allowed
-}
-
-/// [`allowed_set`] in place: turns `include` into the allowed set.
 pub fn make_allowed(include: &mut PortSet, exclude: &PortSet) {
     if include.is_empty() {
         include.insert_range(*crate::DEFAULT_INCLUDE.start(), *crate::DEFAULT_INCLUDE.end());
@@ -49,7 +42,6 @@ pub struct Candidates<'a> {
     next_prepend: usize,
     allowed: &'a PortSet,
     allowed_empty: bool,
-    allowed_len: u32,
     lcg: FastLcg,
     skip: u64,
 }
@@ -57,15 +49,13 @@ pub struct Candidates<'a> {
 impl<'a> Candidates<'a> {
     /// Candidates for the seed hash `seed`, trying `prepend` first and then
     /// the LCG values in `allowed` (which must already exclude what should be
-    /// excluded; see [`allowed_set`]).
+    /// excluded; see [`make_allowed`]).
     pub fn new(seed: u32, prepend: &'a [u16], allowed: &'a PortSet) -> Self {
-        let allowed_len = allowed.len() as u32;
         Candidates {
             prepend,
             next_prepend: 0,
             allowed,
-            allowed_empty: allowed_len == 0,
-            allowed_len,
+            allowed_empty: allowed.is_empty(),
             lcg: FastLcg::new(seed),
             skip: 0,
         }
@@ -101,35 +91,22 @@ impl<'a> Candidates<'a> {
     #[cfg(feature = "alloc")]
     pub fn fill(&mut self, out: &mut alloc::vec::Vec<u16>, n: usize) -> Result<(), Error> {
         out.reserve(n.min(1 << 20));
-        if self.skip > 0 {
-            let k = core::mem::take(&mut self.skip);
-            self.do_skip(k)?;
-        }
-        let mut left = n;
-        while left > 0 && self.next_prepend < self.prepend.len() {
-            out.push(self.prepend[self.next_prepend]);
-            self.next_prepend += 1;
-            left -= 1;
-        }
+        self.apply_skip()?;
+        let from_prepend = n.min(self.prepend.len() - self.next_prepend);
+        out.extend_from_slice(&self.prepend[self.next_prepend..][..from_prepend]);
+        self.next_prepend += from_prepend;
+        let left = n - from_prepend;
         if left == 0 {
             return Ok(());
         }
         if self.allowed_empty {
             return Err(Error::EmptySet);
         }
-        let allowed = self.allowed;
-        // Branch-free filter: every value is written at the end of the
-        // output and the length only advances when the value is allowed.
-        // The set is not empty, so every full period yields at least one
-        // value: this loop ends.
         let start = out.len();
-        let first = left.min(self.allowed_len as usize);
-        let end = start + first;
-        out.resize(end + crate::lcg::FILL_SLACK, 0);
-        self.lcg.fill_filtered(allowed, out, start, end);
-        out.truncate(end);
+        let first = left.min(self.allowed.len());
+        self.lcg.fill_filtered(self.allowed, out, first);
         if left > first {
-            // One whole cycle of candidates is in out[start..end]; the rest
+            // One whole cycle of candidates is in out[start..]; the rest
             // repeats it. Copy in doubling chunks.
             let mut missing = left - first;
             while missing > 0 {
@@ -142,6 +119,14 @@ impl<'a> Candidates<'a> {
             self.lcg = FastLcg::after(*out.last().expect("non-empty"));
         }
         Ok(())
+    }
+
+    /// Applies a pending [`with_skip`](Self::with_skip), once.
+    fn apply_skip(&mut self) -> Result<(), Error> {
+        match core::mem::take(&mut self.skip) {
+            0 => Ok(()),
+            n => self.do_skip(n),
+        }
     }
 
     /// Skips `n` candidates at once, in at most one LCG period. Skipping
@@ -157,8 +142,8 @@ impl<'a> Candidates<'a> {
         if self.allowed_empty {
             return Err(Error::EmptySet);
         }
-        // The candidates repeat every `allowed_len`: skip whole cycles for free.
-        for _ in 0..rest % self.allowed_len as u64 {
+        // The candidates repeat every |allowed|: skip whole cycles for free.
+        for _ in 0..rest % self.allowed.len() as u64 {
             self.raw_next()?;
         }
         Ok(())
@@ -170,11 +155,8 @@ impl Iterator for Candidates<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.skip > 0 {
-            let n = core::mem::take(&mut self.skip);
-            if let Err(e) = self.do_skip(n) {
-                return Some(Err(e));
-            }
+        if let Err(e) = self.apply_skip() {
+            return Some(Err(e));
         }
         Some(self.raw_next())
     }
@@ -214,7 +196,8 @@ mod tests {
 
     #[test]
     fn default_include_drops_privileged_ports() {
-        let a = allowed_set(&PortSet::new(), &PortSet::new());
+        let mut a = PortSet::new();
+        make_allowed(&mut a, &PortSet::new());
         assert!(!a.contains(1023) && a.contains(1024) && a.contains(65535));
         assert_eq!(a.len(), 65535 - 1023);
     }

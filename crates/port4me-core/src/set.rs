@@ -74,7 +74,7 @@ impl PortSet {
     /// Whether `port` is in the set. Values above 65535 never are.
     #[inline]
     pub fn contains(&self, port: u32) -> bool {
-        port < 65536 && self.words[port as usize / 64] >> (port % 64) & 1 == 1
+        port < 65536 && self.contains_port(port as u16)
     }
 
     /// Whether `port` is in the set; the index needs no range check.

@@ -74,32 +74,13 @@ impl Registry {
         validate::text("lease label", &label, validate::MAX_NAME_BYTES)?;
         let owner = options.owner.resolve()?;
         let user = User::current();
-        let probe = query.probe_options();
-        let protocol = probe.protocol;
-        let mode = query.probe_mode()?;
+        let protocol = query.probe_options().protocol;
         // Fail fast on a bad query before taking the lock.
         query.resolve()?;
         self.write(|ctx| {
-            let mut failure: Option<Error> = None;
-            let found = query.find_with(|port| {
-                match overlapping(ctx, protocol, port, port) {
-                    Ok(Some(_)) => return Ok(false),
-                    Ok(None) => {}
-                    Err(e) => {
-                        failure = Some(e);
-                        // Any error stops the search; the real one is kept above.
-                        return Err(port4me::Error::InvalidPort { source_name: "registry".into(), value: port.to_string() });
-                    }
-                }
-                match mode {
-                    port4me::ProbeMode::AssumeFree => Ok(true),
-                    port4me::ProbeMode::Probe => port4me::is_port_free(port, &probe),
-                }
-            });
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            let port = found?;
+            // Skip what the registry holds; probe the rest as `find` would.
+            let port = query
+                .try_find_with(|port| Ok::<_, Error>(overlapping(ctx, protocol, port, port)?.is_none() && query.test(port)?))?;
             let expires = ctx.now.plus(options.ttl);
             let m = Machine::current();
             ctx.tx

@@ -367,17 +367,20 @@ impl Port4me {
     /// ```
     pub fn find(&self) -> Result<u16, Error> {
         let mode = self.probe_mode()?;
-        let probe = self.probe;
-        self.find_with(|port| match mode {
-            ProbeMode::AssumeFree => Ok(true),
-            ProbeMode::Probe => is_port_free(port, &probe),
-        })
+        self.find_with(|port| self.check(mode, port))
     }
 
     /// The first candidate for which `is_free` answers `true`, giving up
     /// after `max_tries` candidates. The registry uses this to skip ports it
     /// has handed out.
-    pub fn find_with(&self, mut is_free: impl FnMut(u16) -> Result<bool, Error>) -> Result<u16, Error> {
+    pub fn find_with(&self, is_free: impl FnMut(u16) -> Result<bool, Error>) -> Result<u16, Error> {
+        self.try_find_with(is_free)
+    }
+
+    /// [`find_with`](Self::find_with) for a check that fails with the
+    /// caller's own error type (anything a port4me [`Error`] converts into,
+    /// such as the registry's); the first failure ends the search.
+    pub fn try_find_with<E: From<Error>>(&self, mut is_free: impl FnMut(u16) -> Result<bool, E>) -> Result<u16, E> {
         let max_tries = self.max_tries.unwrap_or(DEFAULT_MAX_TRIES);
         if max_tries == 0 {
             return Err(Error::InvalidNumber {
@@ -385,7 +388,8 @@ impl Port4me {
                 source_name: "max_tries".into(),
                 value: "0".into(),
                 reason: "must be at least 1",
-            });
+            }
+            .into());
         }
         let resolved = self.resolve()?;
         let mut first = Vec::new();
@@ -394,7 +398,7 @@ impl Port4me {
             if tries >= max_tries {
                 break;
             }
-            let port = candidate?;
+            let port = candidate.map_err(Error::from)?;
             tries += 1;
             if is_free(port)? {
                 return Ok(port);
@@ -403,7 +407,7 @@ impl Port4me {
                 first.push(port);
             }
         }
-        Err(Error::NoFreePort { tries, protocol: self.probe.protocol, first })
+        Err(Error::NoFreePort { tries, protocol: self.probe.protocol, first }.into())
     }
 
     /// Whether `port` is free with this query's probe settings (and the
@@ -412,7 +416,12 @@ impl Port4me {
         if port == 0 {
             return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
         }
-        match self.probe_mode()? {
+        self.check(self.probe_mode()?, port)
+    }
+
+    /// One candidate check: a probe, or "free" under the testing hook.
+    fn check(&self, mode: ProbeMode, port: u16) -> Result<bool, Error> {
+        match mode {
             ProbeMode::AssumeFree => Ok(true),
             ProbeMode::Probe => is_port_free(port, &self.probe),
         }
@@ -429,7 +438,7 @@ fn check_list(v: &[u16], source: &'static str) -> Result<(), Error> {
 fn add_to_set(ports: &Ports, source: &'static str, exp: &Expansions<'_>, set: &mut PortSet) -> Result<(), Error> {
     match ports {
         Ports::Spec(s) => {
-            spec::validate(s, exp, source)?;
+            // On an error the half-filled set is dropped with the query.
             spec::parse_into(s, exp, source, set)?;
         }
         Ports::List(v) => {

@@ -100,7 +100,6 @@ fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Resul
         Ok(()) => Ok(Bind::Free),
         Err(e) => match e.kind() {
             io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied => Ok(Bind::Busy),
-            _ if e.raw_os_error() == Some(libc::EACCES) || e.raw_os_error() == Some(libc::EPERM) => Ok(Bind::Busy),
             // The wildcard address exists whenever the family does; with IPv6
             // disabled at boot, binding `::` gives EADDRNOTAVAIL.
             _ if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && addr.ip().is_unspecified() => Ok(Bind::NoFamily),
