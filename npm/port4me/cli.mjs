@@ -180,8 +180,8 @@ function main(argv) {
   }
   const port = options.reserve !== undefined ? api._internal.findReservedForParent(options) : api.port4me(options);
   if (values.json) {
-    const seedOptions = { ...options };
-    for (const k of ['maxTries', 'host', 'protocol', 'reserve']) delete seedOptions[k];
+    // The seed depends on the list options only.
+    const { maxTries, host, protocol, reserve, ...seedOptions } = options;
     process.stdout.write(`${JSON.stringify({ port, seed: api._internal.seed(seedOptions), protocol: options.protocol ?? 'tcp', reserved: options.reserve !== undefined })}\n`);
   } else {
     process.stdout.write(`${port}\n`);

@@ -13,7 +13,7 @@
 const net = require('node:net');
 const util = require('node:util');
 const { isMainThread } = require('node:worker_threads');
-const { loadNative, platformTriple } = require('./binding.cjs');
+const { loadNative } = require('./binding.cjs');
 
 const { addon: native, path: nativePath } = loadNative();
 const { version } = require('./package.json');
@@ -65,14 +65,6 @@ function fixCode(err) {
   return err;
 }
 
-function call(fn, a, b) {
-  try {
-    return fn(a, b);
-  } catch (err) {
-    throw fixCode(err);
-  }
-}
-
 /** Runs `thunk` (a call into the addon), fixing the code of what it throws. */
 function guarded(thunk) {
   try {
@@ -81,6 +73,9 @@ function guarded(thunk) {
     throw fixCode(err);
   }
 }
+
+/** `fn(a, b)`, an addon function, through `guarded`. */
+const call = (fn, a, b) => guarded(() => fn(a, b));
 
 // ---------------------------------------------------------------------------
 // Argument checks
@@ -124,7 +119,8 @@ function checkOptionsObject(options, fn, spec) {
   const out = {};
   for (const key of Object.keys(options)) {
     const value = options[key];
-    const type = spec[key];
+    // Own keys only: `toString` and friends are not options.
+    const type = Object.hasOwn(spec, key) ? spec[key] : undefined;
     if (type === undefined) {
       throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts ${Object.keys(spec).join(', ')})`);
     }
@@ -286,26 +282,10 @@ function list(options) {
   return call(native.list, opts);
 }
 
-function checkProbeOptions(options, fn) {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw invalidType('options', 'an object', options);
-  }
-  const out = {};
-  for (const key of Object.keys(options)) {
-    const value = options[key];
-    if (key !== 'host' && key !== 'protocol') {
-      throw invalidValue('options', `has an unknown property "${key}" (${fn}() accepts host, protocol)`);
-    }
-    if (value !== undefined) out[key] = checkString(value, `options.${key}`);
-  }
-  return out;
-}
-
 /** Whether `port` is free right now (a real bind; TCP on every local address by default). */
 function isPortFree(port, options) {
   checkNumber(port, 'port');
-  return call(native.isPortFree, port, checkProbeOptions(options, 'isPortFree'));
+  return call(native.isPortFree, port, checkOptionsObject(options, 'isPortFree', { host: 'string', protocol: 'string' }));
 }
 
 /** The ports of a specification such as `"2000-2009,4321,{chrome}"`, in order, each once. */
@@ -640,11 +620,9 @@ Object.defineProperty(module.exports, '_internal', {
   value: Object.freeze({
     native,
     nativePath,
-    platformTriple,
-    normalize: (options, fn = 'port4me', forList = false) => normalize(options, fn, forList ? LIST_OPTION_KEYS : FIND_OPTION_KEYS),
+    normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
     testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
     seed: (options) => call(native.seed, normalize(options, 'seed', LIST_OPTION_KEYS)),
     findReservedForParent: (options) => call(native.findReservedForParent, normalize(options, 'port4me', FIND_OPTION_KEYS)),
-    codedError,
   }),
 });

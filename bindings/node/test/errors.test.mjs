@@ -2,7 +2,7 @@
 // naming the bad value; none takes the process down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isPortFree, list, parsePorts, port4me, port4meAsync, waitForPort } from 'port4me';
+import { isPortFree, list, parsePorts, port4me, port4meAsync, waitForPort, whoHolds } from 'port4me';
 import { createRequire } from 'node:module';
 import { assertRejectsCode, assertThrowsCode, close, listenTcp, setPort4meEnv } from './helpers.mjs';
 
@@ -137,4 +137,11 @@ test('a Rust panic becomes an error, not an abort', () => {
   for (let i = 0; i < 3; i++) assertThrowsCode(() => native._panicForTest(), 'ERR_PORT4ME_INTERNAL', 'panic');
   // ... and the addon still works afterwards.
   assert.equal(list({ user: 'alice', n: 1 })[0], 30845);
+});
+
+test('inherited names are not options', () => {
+  for (const key of ['toString', 'constructor', 'hasOwnProperty']) {
+    assertThrowsCode(() => isPortFree(80, { [key]: 'x' }), 'ERR_INVALID_ARG_VALUE', `unknown property "${key}"`);
+    assertThrowsCode(() => whoHolds(80, { [key]: 'x' }), 'ERR_INVALID_ARG_VALUE', `unknown property "${key}"`);
+  }
 });

@@ -1,8 +1,8 @@
 // The first 65,535 ports for user "alice", three ways, in one run:
 //   wasm    sequence({ user: 'alice', n: 65535 }) in Node (npm/port4me/wasm)
-//   native  the Rust core's Query::list(65535), and the binding's own
-//           plan::list (the code the wasm build runs), via the
-//           native_bench example of port4me-wasm (cargo run --release)
+//   native  the Rust core's Query::list(65535), the list the wasm build
+//           runs, via the native_bench example of port4me-wasm
+//           (cargo run --release)
 //   python  the reference, port4me(user='alice', list=65535), timed
 //           in-process with timeit (conformance/.venv; skipped if absent:
 //           `bash conformance/setup-reference.sh` creates it)
@@ -96,7 +96,6 @@ console.log(`first ${N} ports for user "alice": median time of one call (and the
 row(`wasm (Node ${process.version})`, wasmT.median, wasmT.min);
 if (native) {
   row('native core Query::list', native.core_list_ns, native.core_list_min_ns);
-  row("native plan::list (wasm's code)", native.plan_list_ns, native.plan_list_min_ns);
 }
 if (py) {
   row('python reference port4me 0.7.0', py.median_ns, py.min_ns);
@@ -110,7 +109,6 @@ const ratio = (a, b, digits) => `${(a / b).toFixed(digits)}x`;
 if (native) {
   const r = native.core_list_ns / wasmNs;
   console.log(`  vs native core Query::list        ${ratio(native.core_list_ns, wasmNs, 2)} (${ratio(native.core_list_min_ns, wasmT.min, 2)})   target >= 0.5x: ${verdict(r >= 0.5)}`);
-  console.log(`  vs native plan::list              ${ratio(native.plan_list_ns, wasmNs, 2)} (${ratio(native.plan_list_min_ns, wasmT.min, 2)})`);
 }
 if (py) {
   const r = py.median_ns / wasmNs;

@@ -279,7 +279,7 @@ pub fn sequence(options: &SequenceOptions) -> Result<Vec<u16>, JsValue> {
     };
     let n = count_opt(&get(o, "n")?, "n", 1, 1.0, MAX_N)? as usize;
     let resolved = plan::resolve(&opts).map_err(core_error)?;
-    plan::list(&resolved, n).map_err(core_error)
+    resolved.list(n).map_err(core_error)
 }
 
 /// The ports of a specification string, in order, without duplicates.

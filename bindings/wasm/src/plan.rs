@@ -73,14 +73,7 @@ pub fn resolve(o: &Options) -> Result<Resolved, Error> {
         Spec::Unset => spec::parse_into(DEFAULT_EXCLUDE_UNSAFE, &Expansions::DEFAULT, "excludeUnsafe", &mut exclude)?,
         other => add_to_set(other, "excludeUnsafe", &mut exclude)?,
     }
-    Ok(Resolved::new(hash, prepend, &include, &exclude, o.skip))
-}
-
-/// The first `n` candidates of `r` (after its `skip`); the core's
-/// `Resolved::list`, which costs O(prepend + 65,536 + n) whatever `skip` and
-/// the size of the allowed set.
-pub fn list(r: &Resolved, n: usize) -> Result<Vec<u16>, Error> {
-    r.list(n)
+    Ok(Resolved::from_include(hash, prepend, include, &exclude, o.skip))
 }
 
 /// Parses a specification into its ports, in order, without duplicates.
@@ -104,13 +97,13 @@ mod tests {
     #[test]
     fn anchors() {
         let r = resolve(&opts("alice")).unwrap();
-        assert_eq!(list(&r, 5).unwrap(), [30845, 19654, 32310, 63992, 15273]);
+        assert_eq!(r.list(5).unwrap(), [30845, 19654, 32310, 63992, 15273]);
         let o = Options { prepend: text("4321,11001"), ..opts("alice") };
-        assert_eq!(list(&resolve(&o).unwrap(), 5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
+        assert_eq!(resolve(&o).unwrap().list(5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
         let o = Options { prepend: Spec::Ports(vec![4321, 0, 11001, 4321]), ..opts("alice") };
-        assert_eq!(list(&resolve(&o).unwrap(), 5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
+        assert_eq!(resolve(&o).unwrap().list(5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
         let o = Options { include: Spec::Ports(vec![1, 2, 3, 0, 470]), ..opts("alice") };
-        assert_eq!(list(&resolve(&o).unwrap(), 1).unwrap(), [470]);
+        assert_eq!(resolve(&o).unwrap().list(1).unwrap(), [470]);
     }
 
     /// Same answers as the core's plain candidate iterator on sparse and dense
@@ -142,7 +135,7 @@ mod tests {
             for skip in [0u64, 1, 2, 3, 4, 5, 9, 10, 11, 25, 1000] {
                 let r = q.clone().skip(skip).resolve().unwrap();
                 let core: Vec<u16> = r.candidates().take(n).collect::<Result<_, _>>().unwrap();
-                let mine = list(&resolve(&Options { skip, ..o.clone() }).unwrap(), n).unwrap();
+                let mine = resolve(&Options { skip, ..o.clone() }).unwrap().list(n).unwrap();
                 assert_eq!(core, mine, "{user} {prepend:?} {include:?} {exclude:?} skip {skip}");
             }
         }
@@ -151,14 +144,14 @@ mod tests {
     #[test]
     fn huge_skip_and_n_are_cheap_and_periodic() {
         let o = Options { include: text("2000-2002"), prepend: text("9"), ..opts("alice") };
-        let base = list(&resolve(&o).unwrap(), 7).unwrap();
+        let base = resolve(&o).unwrap().list(7).unwrap();
         assert_eq!(base[0], 9);
         let cycle = &base[1..4];
         assert_eq!(&base[4..7], cycle);
         // skip 1 + 3*k + 1 lands on cycle[1].
         let far = Options { skip: 1 + 3 * 1_000_000_000_000 + 1, ..o.clone() };
-        assert_eq!(list(&resolve(&far).unwrap(), 1).unwrap(), [cycle[1]]);
-        let many = list(&resolve(&Options { include: text("2000"), ..opts("alice") }).unwrap(), 1_000_000).unwrap();
+        assert_eq!(resolve(&far).unwrap().list(1).unwrap(), [cycle[1]]);
+        let many = resolve(&Options { include: text("2000"), ..opts("alice") }).unwrap().list(1_000_000).unwrap();
         assert!(many.iter().all(|&p| p == 2000));
     }
 
@@ -172,14 +165,14 @@ mod tests {
         assert_eq!(resolve(&opts("")).unwrap_err(), Error::EmptySeed);
         let r = resolve(&Options { include: text("2000"), exclude: text("2000"), prepend: text("5"), ..opts("a") })
             .unwrap();
-        assert_eq!(list(&r, 1).unwrap(), [5]);
-        assert_eq!(list(&r, 2).unwrap_err(), Error::EmptySet);
-        assert_eq!(list(&r, 0).unwrap(), []);
+        assert_eq!(r.list(1).unwrap(), [5]);
+        assert_eq!(r.list(2).unwrap_err(), Error::EmptySet);
+        assert_eq!(r.list(0).unwrap(), []);
         let mut past = r.clone();
         past.skip = 1;
-        assert_eq!(list(&past, 1).unwrap_err(), Error::EmptySet);
+        assert_eq!(past.list(1).unwrap_err(), Error::EmptySet);
         past.skip = u64::MAX;
-        assert_eq!(list(&past, 1).unwrap_err(), Error::EmptySet);
+        assert_eq!(past.list(1).unwrap_err(), Error::EmptySet);
         let e = parse_ports("1-2 5-3").unwrap_err();
         assert!(e.to_string().contains("parsePorts") && e.to_string().contains("5-3"), "{e}");
     }
@@ -189,14 +182,14 @@ mod tests {
         // alice's sequence under include 1-1023 starts 470; 1..=1023 holds
         // unsafe ports, so switching the list off must change something.
         let base = Options { include: text("1-1023"), ..opts("alice") };
-        let on = list(&resolve(&base).unwrap(), 200).unwrap();
-        let off = list(&resolve(&Options { exclude_unsafe: text(""), ..base.clone() }).unwrap(), 200).unwrap();
+        let on = resolve(&base).unwrap().list(200).unwrap();
+        let off = resolve(&Options { exclude_unsafe: text(""), ..base.clone() }).unwrap().list(200).unwrap();
         assert_ne!(on, off);
         let unsafe_ports: PortSet =
             port4me_core::unsafe_ports::CHROME.iter().chain(port4me_core::unsafe_ports::FIREFOX).copied().collect();
         assert!(on.iter().all(|&p| !unsafe_ports.contains(p as u32)));
         assert!(off.iter().any(|&p| unsafe_ports.contains(p as u32)));
         let arr = Options { exclude_unsafe: Spec::Ports(vec![]), ..base };
-        assert_eq!(list(&resolve(&arr).unwrap(), 200).unwrap(), off);
+        assert_eq!(resolve(&arr).unwrap().list(200).unwrap(), off);
     }
 }
