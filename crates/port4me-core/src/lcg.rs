@@ -188,9 +188,19 @@ impl FastLcg {
         if n == 0 {
             return;
         }
-        let mut len = out.len();
-        let end = len + n;
+        let start = out.len();
+        let end = start + n;
         out.resize(end + FILL_SLACK, 0);
+        self.fill_slice(allowed, out, start, end);
+        out.truncate(end);
+        *self = FastLcg::after(out[end - 1]);
+    }
+
+    /// The loop of [`fill_filtered`](Self::fill_filtered) on a plain slice
+    /// (indexing a `Vec` through `Deref` is not inlined at opt-level "z",
+    /// which halved the WebAssembly build's speed).
+    #[cfg(feature = "alloc")]
+    fn fill_slice(&self, allowed: &crate::PortSet, out: &mut [u16], mut len: usize, end: usize) {
         #[cfg(not(target_arch = "wasm32"))]
         {
             // FILL_LANES consecutive values, each chain stepping FILL_LANES
@@ -235,9 +245,7 @@ impl FastLcg {
             }
         }
         // `len` may have gone past `end` (several values of the last round
-        // kept); the value at `end - 1` is the last one that counts.
-        out.truncate(end);
-        *self = FastLcg::after(out[end - 1]);
+        // kept); the caller keeps `..end`.
     }
 }
 
