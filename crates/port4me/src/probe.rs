@@ -12,9 +12,12 @@
 //! error (a privileged port for a normal user) means "not free for you".
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::IpAddr;
+#[cfg(not(target_family = "wasm"))]
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
+#[cfg(not(target_family = "wasm"))]
 use socket2::{Domain, Socket, Type};
 
 use crate::Error;
@@ -77,12 +80,14 @@ impl ProbeOptions {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 enum Bind {
     Free,
     Busy,
     NoFamily,
 }
 
+#[cfg(not(target_family = "wasm"))]
 fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Result<Bind> {
     let ty = match protocol {
         Protocol::Tcp => Type::STREAM,
@@ -121,6 +126,24 @@ pub fn is_port_free(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
     if port == 0 {
         return Err(Error::InvalidPort { source_name: "port".into(), value: "0".into() });
     }
+    probe_nonzero(port, options)
+}
+
+/// WebAssembly has no sockets: the module computes sequences, and its host
+/// (a page, or Node.js through the npm package's fallback) probes.
+#[cfg(target_family = "wasm")]
+fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
+    let host = options.host.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
+    Err(Error::Probe {
+        port,
+        host: host.to_string(),
+        protocol: options.protocol,
+        source: io::Error::new(io::ErrorKind::Unsupported, "WebAssembly has no sockets; the host must probe"),
+    })
+}
+
+#[cfg(not(target_family = "wasm"))]
+fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
     let err = |host: IpAddr, e| Error::Probe { port, host: host.to_string(), protocol: options.protocol, source: e };
     if let Some(host) = options.host {
         return match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
@@ -159,6 +182,7 @@ pub fn is_port_free(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
 /// The cost floor of a probe: create a socket, bind it, close it, with no
 /// options at all. Exposed for the benchmarks that compare against it.
 #[doc(hidden)]
+#[cfg(not(target_family = "wasm"))]
 pub fn bare_bind_v4(port: u16) -> io::Result<bool> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
     Ok(socket.bind(&SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port).into()).is_ok())
