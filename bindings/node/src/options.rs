@@ -138,8 +138,17 @@ pub fn account_name() -> Option<String> {
     }
 }
 
-/// The account name of the effective user (no cache needed where there is no uid).
-#[cfg(not(unix))]
+/// The account name of the process (`GetUserNameW`, an LSA lookup), looked
+/// up once: the account of a Windows process never changes, and Node does
+/// not impersonate other users on its threads.
+#[cfg(windows)]
+pub fn account_name() -> Option<String> {
+    static CACHE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(port4me::env::effective_user_name).clone()
+}
+
+/// The account name of the effective user (none on this system).
+#[cfg(not(any(unix, windows)))]
 pub fn account_name() -> Option<String> {
     port4me::env::effective_user_name()
 }

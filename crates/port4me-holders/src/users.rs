@@ -1,4 +1,8 @@
 //! User ids and names.
+//!
+//! On Windows the "uid" is the RID of the account's SID (see
+//! `port4me::env::account_uid`); only the current account's name is known
+//! for it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,10 +14,11 @@ pub fn current_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The effective user id of this process (none on this system).
+/// The id of the account this process runs as: on Windows the RID of its
+/// SID; `u32::MAX` where there is none (or the token cannot be read).
 #[cfg(not(unix))]
 pub fn current_uid() -> u32 {
-    u32::MAX
+    port4me::env::account_uid().unwrap_or(u32::MAX)
 }
 
 static CACHE: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
@@ -41,18 +46,30 @@ fn lookup(uid: u32) -> Option<String> {
 #[cfg(unix)]
 use port4me::env::user_name_of as port4me_lookup;
 
+/// Only the current account's number has a known name here.
 #[cfg(not(unix))]
-fn port4me_lookup(_uid: u32) -> Option<String> {
-    None
+fn port4me_lookup(uid: u32) -> Option<String> {
+    port4me::env::account_uid().filter(|&me| me == uid).and_then(|_| port4me::env::effective_user_name())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn root_is_named_and_unknown_is_a_number() {
         assert_eq!(user_name(0), "root");
         assert_eq!(user_name(3_999_999_999), "3999999999");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn the_current_account_is_named_and_others_are_numbers() {
+        let me = current_uid();
+        assert_ne!(me, u32::MAX);
+        assert_eq!(Some(user_name(me)), port4me::env::effective_user_name());
+        let other = if me == 3_999_999_999 { 3_999_999_998 } else { 3_999_999_999 };
+        assert_eq!(user_name(other), other.to_string());
     }
 }

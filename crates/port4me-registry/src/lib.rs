@@ -56,9 +56,12 @@
 //! # Store
 //!
 //! The default database is `$XDG_STATE_HOME/port4me/ports.sqlite`, else
-//! `~/.local/state/port4me/ports.sqlite`; `PORT4ME_DB` or an explicit path
-//! overrides it ([`default_path`]). New directories are created 0700 and the
-//! file 0600. The database runs in WAL mode with `synchronous=FULL` (see
+//! `~/.local/state/port4me/ports.sqlite` (Unix, macOS included), or
+//! `%LOCALAPPDATA%\port4me\ports.sqlite` (Windows); `PORT4ME_DB` or an
+//! explicit path overrides it ([`default_path`]). On Unix new directories are
+//! created 0700 and the file 0600; on Windows they inherit the access list of
+//! their parent, which for `%LOCALAPPDATA%` grants only the account itself
+//! (plus `SYSTEM` and administrators). The database runs in WAL mode with `synchronous=FULL` (see
 //! [`Config::durable`]) and a busy timeout ([`Config::busy_timeout`], 30 s;
 //! waiting polls every 50 µs-2 ms rather than SQLite's coarser steps). Every
 //! operation is one `BEGIN IMMEDIATE` transaction, so the check and the
@@ -182,8 +185,14 @@ pub struct Registry {
 }
 
 /// The default database path: `PORT4ME_DB` if set and non-empty, else
-/// `$XDG_STATE_HOME/port4me/ports.sqlite` (when `XDG_STATE_HOME` is an
-/// absolute path), else `$HOME/.local/state/port4me/ports.sqlite`.
+///
+/// * Unix (macOS included): `$XDG_STATE_HOME/port4me/ports.sqlite` (when
+///   `XDG_STATE_HOME` is an absolute path), else
+///   `$HOME/.local/state/port4me/ports.sqlite`;
+/// * Windows: `%LOCALAPPDATA%\port4me\ports.sqlite` (when `LOCALAPPDATA` is
+///   an absolute path).
+///
+/// [`Error::NoDefaultPath`] when the variable needed is missing.
 pub fn default_path() -> Result<PathBuf> {
     default_path_from(|k| std::env::var_os(k))
 }
@@ -193,6 +202,9 @@ fn default_path_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result
     if let Some(p) = set("PORT4ME_DB") {
         return Ok(PathBuf::from(p));
     }
+    #[cfg(windows)]
+    let state = set("LOCALAPPDATA").map(PathBuf::from).filter(|p| p.is_absolute()).ok_or(Error::NoDefaultPath)?;
+    #[cfg(not(windows))]
     let state = match set("XDG_STATE_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
         Some(dir) => dir,
         None => PathBuf::from(set("HOME").ok_or(Error::NoDefaultPath)?).join(".local").join("state"),
@@ -207,7 +219,7 @@ impl Registry {
     }
 
     /// Opens the default registry ([`default_path`]), creating its
-    /// directories (0700) and file (0600) when missing.
+    /// directories (0700 on Unix) and file (0600 on Unix) when missing.
     pub fn open_default() -> Result<Registry> {
         Registry::open_default_with(Config::default())
     }
@@ -218,9 +230,9 @@ impl Registry {
     }
 
     /// [`Registry::open_default_with`], reading `PORT4ME_DB`, `XDG_STATE_HOME`
-    /// and `HOME` through `var` instead of the process environment (for
-    /// callers that resolve on behalf of another environment, such as the
-    /// Node binding's `env` option). The directory is created as for the
+    /// and `HOME` (Windows: `LOCALAPPDATA`) through `var` instead of the
+    /// process environment (for callers that resolve on behalf of another
+    /// environment, such as the Node binding's `env` option). The directory is created as for the
     /// default path.
     pub fn open_default_from(var: impl Fn(&str) -> Option<std::ffi::OsString>, config: Config) -> Result<Registry> {
         let path = default_path_from(var)?;
@@ -544,6 +556,7 @@ mod tests {
         move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v))
     }
 
+    #[cfg(not(windows))]
     #[test]
     fn default_path_order() {
         let p = |pairs: &[(&str, &str)]| default_path_from(env(pairs)).map(|p| p.to_string_lossy().into_owned());
@@ -557,5 +570,20 @@ mod tests {
             "/h/.local/state/port4me/ports.sqlite"
         );
         assert_eq!(p(&[]).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_NO_PATH");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn default_path_order_on_windows() {
+        let p = |pairs: &[(&str, &str)]| default_path_from(env(pairs)).map(|p| p.to_string_lossy().into_owned());
+        let local = r"C:\Users\alice\AppData\Local";
+        assert_eq!(p(&[("PORT4ME_DB", r"D:\x.sqlite"), ("LOCALAPPDATA", local)]).unwrap(), r"D:\x.sqlite");
+        assert_eq!(
+            p(&[("PORT4ME_DB", ""), ("LOCALAPPDATA", local), ("HOME", "/h"), ("XDG_STATE_HOME", "/s")]).unwrap(),
+            r"C:\Users\alice\AppData\Local\port4me\ports.sqlite"
+        );
+        for bad in [&[][..], &[("LOCALAPPDATA", "")], &[("LOCALAPPDATA", "relative")], &[("HOME", r"C:\h")]] {
+            assert_eq!(p(bad).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_NO_PATH", "{bad:?}");
+        }
     }
 }

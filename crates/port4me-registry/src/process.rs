@@ -16,8 +16,29 @@
 //! * another host or namespace: unknown, the entry is kept (leases still
 //!   expire by time).
 //!
-//! Systems without `/proc` record a start time of 0 and fall back to
-//! `kill(pid, 0)`.
+//! Other systems:
+//!
+//! * **macOS**: the start time is the process's start in microseconds since
+//!   the Unix epoch (`proc_pidinfo(PROC_PIDTBSDINFO)`), so a reused pid is
+//!   caught there too; zombies count as gone. When that call is refused,
+//!   `kill(pid, 0)` decides and the start time is unknown (0). Boot id and
+//!   pid namespace are empty: a start time that is an absolute time cannot
+//!   match a process of another boot, so no boot id is needed.
+//! * **Windows**: the start time is the process creation time
+//!   (`GetProcessTimes`, 100-ns intervals since 1601-01-01 UTC), read
+//!   through `OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION)`. A pid that
+//!   `OpenProcess` calls invalid, or a process whose exit code is no longer
+//!   `STILL_ACTIVE`, is gone; a process we may not open (access denied) is
+//!   running with an unknown start time, since nothing is reclaimed that
+//!   cannot be proved dead. (A process that exits with code 259, the value
+//!   of `STILL_ACTIVE`, therefore looks alive until its last handle closes.)
+//!   The parent pid comes from a process snapshot
+//!   (`CreateToolhelp32Snapshot`); Windows does not re-parent orphans, so a
+//!   "parent" created after the child is a reused pid and means the real
+//!   parent is gone. The host is the computer's DNS host name
+//!   (`GetComputerNameExW`), else `COMPUTERNAME`; boot id and pid namespace
+//!   are empty for the reason given for macOS.
+//! * Other Unix systems record a start time of 0 and use `kill(pid, 0)`.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -29,7 +50,9 @@ use crate::error::{Error, Result};
 pub struct ProcessId {
     /// The process id.
     pub pid: u32,
-    /// Start time in clock ticks since boot (Linux), 0 where unknown.
+    /// Start time, 0 where unknown: clock ticks since boot on Linux,
+    /// microseconds since the Unix epoch on macOS, 100-ns intervals since
+    /// 1601 (a `FILETIME`) on Windows.
     pub start_time: u64,
 }
 
@@ -50,7 +73,7 @@ pub enum Owner {
 }
 
 impl Owner {
-    /// The owner with a pid, looked up now (its start time read from /proc).
+    /// The owner with a pid, looked up now (with its start time).
     pub fn pid(pid: u32) -> Result<Owner> {
         ProcessId::of(pid)?.map(Owner::Process).ok_or(Error::NoSuchProcess { pid })
     }
@@ -65,7 +88,7 @@ impl Owner {
     }
 }
 
-/// What /proc says about a pid.
+/// What the system says about a pid.
 #[derive(Debug, PartialEq, Eq)]
 enum Status {
     Running { start_time: u64 },
@@ -81,12 +104,37 @@ impl ProcessId {
     }
 
     /// The parent of the calling process.
+    #[cfg(unix)]
     pub fn parent() -> Result<ProcessId> {
-        #[cfg(unix)]
+        // SAFETY: getppid cannot fail.
         let pid = unsafe { libc::getppid() } as u32;
-        #[cfg(not(unix))]
-        let pid = std::process::id();
         ProcessId::of(pid)?.ok_or(Error::NoSuchProcess { pid })
+    }
+
+    /// The parent of the calling process. [`Error::NoSuchProcess`] when it
+    /// has exited (Windows keeps the old parent pid, which may since name
+    /// another process: one created after us is not our parent).
+    #[cfg(windows)]
+    pub fn parent() -> Result<ProcessId> {
+        let me = ProcessId::current()?;
+        let pid = windows::parent_pid(me.pid)
+            .map_err(|source| Error::Io {
+                action: "list processes to find the parent of",
+                path: format!("pid {}", me.pid).into(),
+                source,
+            })?
+            .ok_or(Error::NoSuchProcess { pid: me.pid })?;
+        let parent = ProcessId::of(pid)?.ok_or(Error::NoSuchProcess { pid })?;
+        if parent.start_time != 0 && me.start_time != 0 && parent.start_time > me.start_time {
+            return Err(Error::NoSuchProcess { pid });
+        }
+        Ok(parent)
+    }
+
+    /// The parent of the calling process (unknown here: the process itself).
+    #[cfg(not(any(unix, windows)))]
+    pub fn parent() -> Result<ProcessId> {
+        ProcessId::current()
     }
 
     /// The process with this pid if it is running, with its start time.
@@ -127,26 +175,156 @@ fn status(pid: u32) -> Status {
     }
 }
 
-#[cfg(all(unix, not(target_os = "linux")))]
+#[cfg(target_os = "macos")]
 fn status(pid: u32) -> Status {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return Status::Gone };
+    let mut info = std::mem::MaybeUninit::<libc::proc_bsdinfo>::zeroed();
+    let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
+    // SAFETY: the buffer is valid for `size` bytes; the call writes at most
+    // that many and returns how many it wrote.
+    let n = unsafe { libc::proc_pidinfo(pid, libc::PROC_PIDTBSDINFO, 0, info.as_mut_ptr().cast(), size) };
+    if n == size {
+        // SAFETY: fully written by the call (and zeroed before).
+        let info = unsafe { info.assume_init() };
+        if info.pbi_status == libc::SZOMB {
+            return Status::Gone;
+        }
+        let start_time = info.pbi_start_tvsec.saturating_mul(1_000_000).saturating_add(info.pbi_start_tvusec);
+        return Status::Running { start_time };
+    }
+    kill_zero(pid)
+}
+
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
+fn status(pid: u32) -> Status {
+    let Ok(pid) = libc::pid_t::try_from(pid) else { return Status::Gone };
+    kill_zero(pid)
+}
+
+/// Existence by `kill(pid, 0)`: running (start time unknown), gone (no
+/// such process), or unknown (any other error).
+#[cfg(all(unix, not(target_os = "linux")))]
+fn kill_zero(pid: libc::pid_t) -> Status {
     // SAFETY: signal 0 only checks for existence and permission.
-    let rc = unsafe { libc::kill(pid, 0) };
-    if rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
-        Status::Running { start_time: 0 }
-    } else {
-        Status::Gone
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return Status::Running { start_time: 0 };
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EPERM) => Status::Running { start_time: 0 },
+        Some(libc::ESRCH) => Status::Gone,
+        _ => Status::Unknown,
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(windows)]
+fn status(pid: u32) -> Status {
+    windows::status(pid)
+}
+
+#[cfg(not(any(unix, windows)))]
 fn status(_pid: u32) -> Status {
     Status::Unknown
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
+
+    use windows_sys::Win32::Foundation::{
+        GetLastError, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, FILETIME, INVALID_HANDLE_VALUE, STILL_ACTIVE,
+    };
+    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
+        CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W, TH32CS_SNAPPROCESS,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+
+    use super::Status;
+
+    pub fn status(pid: u32) -> Status {
+        // SAFETY: plain call; a null handle reports failure.
+        let raw = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+        if raw.is_null() {
+            // SAFETY: no preconditions.
+            return match unsafe { GetLastError() } {
+                // No process has this pid (any more).
+                ERROR_INVALID_PARAMETER => Status::Gone,
+                // It exists, but belongs to someone we may not inspect.
+                ERROR_ACCESS_DENIED => Status::Running { start_time: 0 },
+                _ => Status::Unknown,
+            };
+        }
+        // SAFETY: a process handle we own; OwnedHandle closes it.
+        let handle = unsafe { OwnedHandle::from_raw_handle(raw) };
+        let h = handle.as_raw_handle();
+        let mut code = 0u32;
+        // SAFETY: valid handle and out pointer.
+        if unsafe { GetExitCodeProcess(h, &mut code) } == 0 {
+            return Status::Unknown;
+        }
+        if code != STILL_ACTIVE as u32 {
+            return Status::Gone;
+        }
+        let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
+        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
+        // SAFETY: valid handle and out pointers.
+        if unsafe { GetProcessTimes(h, &mut created, &mut exited, &mut kernel, &mut user) } == 0 {
+            return Status::Running { start_time: 0 };
+        }
+        Status::Running { start_time: u64::from(created.dwHighDateTime) << 32 | u64::from(created.dwLowDateTime) }
+    }
+
+    /// The parent pid the system recorded for `pid`, `None` when `pid` is
+    /// not in the process list.
+    pub fn parent_pid(pid: u32) -> std::io::Result<Option<u32>> {
+        // SAFETY: plain call; INVALID_HANDLE_VALUE reports failure.
+        let raw = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
+        if raw == INVALID_HANDLE_VALUE || raw.is_null() {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: a snapshot handle we own; OwnedHandle closes it.
+        let snapshot = unsafe { OwnedHandle::from_raw_handle(raw) };
+        let h = snapshot.as_raw_handle();
+        // SAFETY: PROCESSENTRY32W is plain data; all zeros is a valid value.
+        let mut entry: PROCESSENTRY32W = unsafe { std::mem::zeroed() };
+        entry.dwSize = std::mem::size_of::<PROCESSENTRY32W>() as u32;
+        // SAFETY: valid snapshot handle and entry with its size set.
+        let mut more = unsafe { Process32FirstW(h, &mut entry) } != 0;
+        while more {
+            if entry.th32ProcessID == pid {
+                return Ok(Some(entry.th32ParentProcessID));
+            }
+            // SAFETY: as above.
+            more = unsafe { Process32NextW(h, &mut entry) } != 0;
+        }
+        Ok(None)
+    }
+
+    /// The computer's DNS host name (not cut to the 15 characters of the
+    /// NetBIOS name).
+    pub fn host_name() -> Option<String> {
+        use windows_sys::Win32::System::SystemInformation::{ComputerNamePhysicalDnsHostname, GetComputerNameExW};
+        let mut buf = vec![0u16; 256];
+        loop {
+            let mut len = u32::try_from(buf.len()).ok()?;
+            // SAFETY: `buf` is valid for `len` UTF-16 units; on success `len`
+            // is the length without the NUL, on ERROR_MORE_DATA the size needed.
+            if unsafe { GetComputerNameExW(ComputerNamePhysicalDnsHostname, buf.as_mut_ptr(), &mut len) } != 0 {
+                return String::from_utf16(&buf[..(len as usize).min(buf.len())]).ok().filter(|s| !s.is_empty());
+            }
+            if len as usize <= buf.len() || len > 1 << 16 {
+                return None;
+            }
+            buf.resize(len as usize, 0);
+        }
+    }
 }
 
 /// State (field 3) and start time (field 22) of a `/proc/<pid>/stat` line.
 /// The command name (field 2) may contain spaces and parentheses, so the
 /// fields are counted after its last `)`.
+#[cfg(any(target_os = "linux", test))]
 pub(crate) fn parse_stat(text: &str) -> Option<(char, u64)> {
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_ascii_whitespace();
@@ -182,6 +360,10 @@ fn read_trimmed(path: &Path) -> String {
 }
 
 fn hostname() -> String {
+    #[cfg(windows)]
+    if let Some(name) = windows::host_name() {
+        return name;
+    }
     #[cfg(unix)]
     {
         let mut buf = [0u8; 256];
@@ -199,9 +381,10 @@ fn hostname() -> String {
 /// The OS user making a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
-    /// Effective uid.
+    /// Effective uid; on Windows the RID of the account's SID (see
+    /// [`port4me::env::account_uid`]), `u32::MAX` if the token cannot be read.
     pub uid: u32,
-    /// Account name (the uid in decimal when the password database has none).
+    /// Account name (the uid in decimal when the system has none).
     pub name: String,
 }
 
@@ -217,8 +400,9 @@ impl User {
         }
         #[cfg(not(unix))]
         {
-            let name = std::env::var("USERNAME").unwrap_or_else(|_| "user".into());
-            User { uid: 0, name }
+            let uid = port4me::env::account_uid().unwrap_or(u32::MAX);
+            let name = port4me::env::effective_user_name().unwrap_or_else(|| uid.to_string());
+            User { uid, name }
         }
     }
 }
@@ -247,7 +431,7 @@ mod tests {
         assert_eq!(parse_stat("1 (x) S 1 2"), None);
     }
 
-    #[cfg(target_os = "linux")]
+    #[cfg(any(target_os = "linux", target_os = "macos", windows))]
     #[test]
     fn current_process_is_alive_and_a_wrong_start_time_is_not() {
         let me = ProcessId::current().unwrap();
@@ -275,5 +459,84 @@ mod tests {
     #[test]
     fn user_has_a_name() {
         assert!(!User::current().name.is_empty());
+    }
+
+    #[cfg(any(unix, windows))]
+    #[test]
+    fn user_uid_is_the_account_uid() {
+        let me = User::current();
+        assert_eq!(Some(me.uid), port4me::env::account_uid());
+        assert_ne!(me.uid, u32::MAX);
+        #[cfg(windows)]
+        assert_eq!(Some(me.name), port4me::env::effective_user_name());
+    }
+
+    #[test]
+    fn machine_has_a_host_name() {
+        assert!(!Machine::current().host.is_empty());
+    }
+
+    /// Selects what [`helper_process`] does when this test binary runs it.
+    const HELPER: &str = "PORT4ME_REGISTRY_PROCESS_TEST_HELPER";
+
+    /// Not a test of its own: the child process of the tests below (this
+    /// test binary, started again to run only this function).
+    #[test]
+    #[ignore = "helper process started by other tests"]
+    fn helper_process() {
+        match std::env::var(HELPER).as_deref() {
+            Ok("parent") => match ProcessId::parent() {
+                Ok(p) => println!("PARENT {} {}", p.pid, p.start_time),
+                Err(e) => println!("PARENT error {e}"),
+            },
+            Ok("wait") => {
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+            }
+            _ => {}
+        }
+    }
+
+    fn spawn_helper(mode: &str) -> std::process::Child {
+        use std::process::{Command, Stdio};
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "process::tests::helper_process", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+            .env(HELPER, mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start this test binary again")
+    }
+
+    #[cfg(any(unix, windows))]
+    #[test]
+    fn parent_is_the_real_parent() {
+        let out = spawn_helper("parent").wait_with_output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().find_map(|l| l.strip_prefix("PARENT ")).unwrap_or_else(|| panic!("{text}"));
+        let me = ProcessId::current().unwrap();
+        assert_eq!(line, format!("{} {}", me.pid, me.start_time), "{text}");
+    }
+
+    #[cfg(any(unix, windows))]
+    #[test]
+    fn a_child_that_exited_is_gone() {
+        let mut child = spawn_helper("wait");
+        let pid = child.id();
+        let running = ProcessId::of(pid).unwrap().expect("the child runs until its stdin closes");
+        if cfg!(any(target_os = "linux", target_os = "macos", windows)) {
+            assert_ne!(running.start_time, 0);
+        }
+        assert!(running.is_alive());
+        drop(child.stdin.take());
+        assert!(child.wait().unwrap().success());
+        // Reaped on Unix; on Windows our handle still keeps the process
+        // object, which now has an exit code.
+        assert!(!running.is_alive());
+        drop(child);
+        assert!(!running.is_alive());
+        assert!(!owner_is_gone("another-host", "", "", running.pid, running.start_time));
+        let me = Machine::current();
+        assert!(owner_is_gone(&me.host, &me.pid_ns, &me.boot_id, running.pid, running.start_time));
     }
 }

@@ -5,6 +5,26 @@
 //! say exactly which variables exist. [`Env`] is that seam: either the real
 //! process environment or a fixed map, plus the account-name fallback for the
 //! user.
+//!
+//! # Accounts
+//!
+//! [`effective_user_name`] is the last fallback for the user part of the
+//! seed: the password-database name of the effective uid on Unix, the
+//! account name (`GetUserNameW`, without the domain) on Windows.
+//!
+//! [`account_uid`] is the number other crates record as the owner of
+//! something (the registry's `uid` columns): the effective uid on Unix. On
+//! Windows, which has no uids, it is the relative identifier (RID, the last
+//! sub-authority) of the process token's user SID: 500 for the built-in
+//! Administrator, 1000 and up for accounts people create, 18 for `SYSTEM`.
+//! That is stable for an account across logons, reboots and renames, and it
+//! is the number Cygwin and MSYS2 put in the low bits of the uid they derive
+//! for local accounts (they add an offset per domain). A RID is unique among
+//! the accounts of one domain (the machine for local accounts, or one Active
+//! Directory domain), so a local and a domain account with the same RID get
+//! the same number. This only matters for a registry database shared between
+//! such accounts through `PORT4ME_DB`: the default database lives in each
+//! account's own `%LOCALAPPDATA%`.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -111,10 +131,113 @@ pub fn user_name_of(uid: u32) -> Option<String> {
     }
 }
 
+/// The name of the account the calling thread runs as (`GetUserNameW`: the
+/// account name without its domain).
+#[cfg(windows)]
+pub fn effective_user_name() -> Option<String> {
+    windows::user_name()
+}
+
 /// The account name of the effective uid (not available on this system).
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 pub fn effective_user_name() -> Option<String> {
     None
+}
+
+/// The number that identifies the calling account (see the module docs):
+/// the effective uid on Unix, the RID of the process token's user SID on
+/// Windows. `None` where there is no such thing (WebAssembly) or the token
+/// cannot be read.
+pub fn account_uid() -> Option<u32> {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Some(unsafe { libc::geteuid() })
+    }
+    #[cfg(windows)]
+    {
+        // The user of a process token never changes while the process runs.
+        static RID: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+        *RID.get_or_init(windows::token_user_rid)
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        None
+    }
+}
+
+#[cfg(windows)]
+mod windows {
+    use std::os::windows::io::{FromRawHandle, OwnedHandle};
+
+    use windows_sys::Win32::Foundation::{GetLastError, ERROR_INSUFFICIENT_BUFFER, HANDLE};
+    use windows_sys::Win32::Security::{
+        GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, IsValidSid, TokenUser, TOKEN_QUERY,
+        TOKEN_USER,
+    };
+    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    use windows_sys::Win32::System::WindowsProgramming::GetUserNameW;
+
+    /// `GetUserNameW`, growing the buffer when the name is longer than
+    /// `UNLEN` (256) characters. A name that is not valid UTF-16 counts as
+    /// none, as a non-UTF-8 name does on Unix.
+    pub fn user_name() -> Option<String> {
+        let mut buf = vec![0u16; 257];
+        loop {
+            let mut len = u32::try_from(buf.len()).ok()?;
+            // SAFETY: `buf` is valid for `len` UTF-16 units; on success `len`
+            // is the number written including the terminating NUL.
+            if unsafe { GetUserNameW(buf.as_mut_ptr(), &mut len) } != 0 {
+                let n = (len as usize).saturating_sub(1).min(buf.len());
+                return String::from_utf16(&buf[..n]).ok().filter(|s| !s.is_empty());
+            }
+            // SAFETY: no preconditions.
+            let error = unsafe { GetLastError() };
+            if error != ERROR_INSUFFICIENT_BUFFER || len as usize <= buf.len() || len > 1 << 16 {
+                return None;
+            }
+            buf.resize(len as usize, 0);
+        }
+    }
+
+    /// The last sub-authority of the user SID of this process's token.
+    pub fn token_user_rid() -> Option<u32> {
+        let mut raw: HANDLE = std::ptr::null_mut();
+        // SAFETY: the pseudo-handle of the current process needs no closing;
+        // `raw` receives a new token handle on success.
+        if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut raw) } == 0 {
+            return None;
+        }
+        // SAFETY: `raw` is a token handle we own; OwnedHandle closes it.
+        let token = unsafe { OwnedHandle::from_raw_handle(raw) };
+        let token = std::os::windows::io::AsRawHandle::as_raw_handle(&token);
+        let mut len = 0u32;
+        // SAFETY: a null buffer of length 0 only asks for the needed length.
+        unsafe { GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len) };
+        if len == 0 || len > 1 << 16 {
+            return None;
+        }
+        // TOKEN_USER holds pointers: use a buffer aligned for them.
+        let mut buf = vec![0u64; (len as usize).div_ceil(8)];
+        let size = u32::try_from(buf.len() * 8).ok()?;
+        // SAFETY: `buf` is valid and aligned for `size` bytes.
+        if unsafe { GetTokenInformation(token, TokenUser, buf.as_mut_ptr().cast(), size, &mut len) } == 0 {
+            return None;
+        }
+        // SAFETY: on success the buffer starts with a TOKEN_USER whose SID
+        // points into the same buffer, which outlives these reads.
+        unsafe {
+            let sid = (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid;
+            if sid.is_null() || IsValidSid(sid) == 0 {
+                return None;
+            }
+            let count = *GetSidSubAuthorityCount(sid);
+            if count == 0 {
+                return None;
+            }
+            Some(*GetSidSubAuthority(sid, u32::from(count) - 1))
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +252,24 @@ mod tests {
         assert_eq!(env.user().unwrap(), "carol");
         let env = Env::from_pairs(Vec::<(String, String)>::new()).with_account_name(Some("dave".into()));
         assert_eq!(env.user().unwrap(), "dave");
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_account_name_is_not_empty() {
+        let name = effective_user_name().expect("GetUserNameW gives a name");
+        assert!(!name.is_empty() && !name.contains('\0'), "{name:?}");
+        assert_eq!(Env::process().account_name(), Some(name));
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_uid_is_the_rid_of_a_user_sid() {
+        // Well-known service accounts have RIDs 18-20; real accounts 500 and
+        // up. 0 would mean the token could not be read properly.
+        let uid = account_uid().unwrap();
+        assert!(uid >= 18, "{uid}");
+        assert_eq!(account_uid(), Some(uid));
     }
 
     #[cfg(unix)]

@@ -5,7 +5,21 @@
 //! any interface address makes it busy. On Linux a single dual-stack bind on
 //! `[::]` (with `IPV6_V6ONLY` off) conflicts with all of those, so one socket
 //! and one `bind` answer the question; without IPv6 the IPv4 wildcard is
-//! bound instead. Elsewhere each family is bound in turn.
+//! bound instead. On other Unix systems (macOS) the IPv4 and the IPv6
+//! wildcard are bound in turn; there a wildcard bind without
+//! `SO_REUSEADDR` conflicts with any socket on the port.
+//!
+//! Windows lets a socket bind `127.0.0.1:P` while another one listens on
+//! `0.0.0.0:P` (and the other way round) unless one of them asked for
+//! exclusive use, so there `0.0.0.0`, `::`, `127.0.0.1` and `::1` are each
+//! bound in turn with `SO_EXCLUSIVEADDRUSE` set, which makes the bind fail
+//! when any socket holds the port on an overlapping address (wildcard or
+//! specific). `WSAEACCES` means another exclusive socket holds the port (or
+//! the port lies in a range the system reserved): busy. A port with
+//! connections still in `TIME_WAIT` may also count as busy there, which
+//! errs on the safe side. (Under Wine, which maps Windows sockets onto Linux
+//! ones, this path runs with Linux semantics; the Windows behaviour itself is
+//! what Microsoft documents for `SO_EXCLUSIVEADDRUSE`.)
 //!
 //! No `SO_REUSEADDR`/`SO_REUSEPORT`: those options exist to let two sockets
 //! share a port, which is exactly the conflict this must see. A permission
@@ -80,6 +94,13 @@ impl ProbeOptions {
     }
 }
 
+/// "Address family not supported" and "address not available": errno values
+/// on Unix, Winsock error codes (10047, 10049) on Windows.
+#[cfg(all(not(target_family = "wasm"), not(windows)))]
+use libc::{EADDRNOTAVAIL as ADDR_NOT_AVAILABLE, EAFNOSUPPORT as NO_FAMILY};
+#[cfg(windows)]
+use windows_sys::Win32::Networking::WinSock::{WSAEADDRNOTAVAIL as ADDR_NOT_AVAILABLE, WSAEAFNOSUPPORT as NO_FAMILY};
+
 #[cfg(not(target_family = "wasm"))]
 enum Bind {
     Free,
@@ -95,22 +116,56 @@ fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Resul
     };
     let socket = match Socket::new(Domain::for_address(addr), ty, None) {
         Ok(s) => s,
-        Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => return Ok(Bind::NoFamily),
+        Err(e) if e.raw_os_error() == Some(NO_FAMILY) => return Ok(Bind::NoFamily),
         Err(e) => return Err(e),
     };
     if addr.is_ipv6() {
         socket.set_only_v6(!dual_stack)?;
     }
+    #[cfg(windows)]
+    set_exclusive_address_use(&socket)?;
     match socket.bind(&addr.into()) {
         Ok(()) => Ok(Bind::Free),
+        // Windows' WSAEADDRINUSE and WSAEACCES map to these kinds too.
         Err(e) => match e.kind() {
             io::ErrorKind::AddrInUse | io::ErrorKind::PermissionDenied => Ok(Bind::Busy),
             // The wildcard address exists whenever the family does; with IPv6
-            // disabled at boot, binding `::` gives EADDRNOTAVAIL.
-            _ if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) && addr.ip().is_unspecified() => Ok(Bind::NoFamily),
+            // disabled at boot, binding `::` gives EADDRNOTAVAIL. (On Windows
+            // also `::1` when IPv6 has no loopback.)
+            _ if e.raw_os_error() == Some(ADDR_NOT_AVAILABLE)
+                && (addr.ip().is_unspecified() || cfg!(windows) && addr.ip().is_loopback()) =>
+            {
+                Ok(Bind::NoFamily)
+            }
             _ => Err(e),
         },
     }
+}
+
+/// Sets `SO_EXCLUSIVEADDRUSE` (which socket2 does not offer) before the bind.
+#[cfg(windows)]
+fn set_exclusive_address_use(socket: &Socket) -> io::Result<()> {
+    use std::os::windows::io::AsRawSocket;
+    use windows_sys::Win32::Networking::WinSock::{
+        setsockopt, WSAGetLastError, SOCKET, SOCKET_ERROR, SOL_SOCKET, SO_EXCLUSIVEADDRUSE,
+    };
+    let on: i32 = 1;
+    // SAFETY: the socket is open for the duration of the call; the option
+    // value is a valid BOOL-sized integer that outlives it.
+    let rc = unsafe {
+        setsockopt(
+            socket.as_raw_socket() as SOCKET,
+            SOL_SOCKET,
+            SO_EXCLUSIVEADDRUSE,
+            (&on as *const i32).cast(),
+            std::mem::size_of::<i32>() as i32,
+        )
+    };
+    if rc == SOCKET_ERROR {
+        // SAFETY: no preconditions.
+        return Err(io::Error::from_raw_os_error(unsafe { WSAGetLastError() }));
+    }
+    Ok(())
 }
 
 /// Whether `port` is free for `options.protocol` on `options.host` (or every
@@ -169,7 +224,12 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
         };
     }
     let mut any_family = false;
-    for host in [v4, v6] {
+    // Windows: the wildcards and the loopbacks, each exclusively (module docs).
+    #[cfg(windows)]
+    let hosts = [v4, v6, IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)];
+    #[cfg(not(windows))]
+    let hosts = [v4, v6];
+    for host in hosts {
         match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
             Bind::Busy => return Ok(false),
             Bind::Free => any_family = true,
