@@ -35,7 +35,10 @@
 //!   The parent pid comes from a process snapshot
 //!   (`CreateToolhelp32Snapshot`); Windows does not re-parent orphans, so a
 //!   "parent" created after the child is a reused pid and means the real
-//!   parent is gone. The host is the computer's DNS host name
+//!   parent is gone. (Under Wine, a program started from a Unix shell has
+//!   no Windows parent at all, pid 0: [`Owner::Parent`] is then
+//!   [`Error::NoSuchProcess`], as for any parent that has exited.) The host
+//!   is the computer's DNS host name
 //!   (`GetComputerNameExW`), else `COMPUTERNAME`; boot id and pid namespace
 //!   are empty for the reason given for macOS.
 //! * Other Unix systems record a start time of 0 and use `kill(pid, 0)`.

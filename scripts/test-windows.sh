@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs the Windows (x86_64-pc-windows-gnu) build under Wine:
+#
+#  1. the unit tests of port4me, port4me-registry and port4me-holders
+#     (including their #[cfg(windows)] tests: account name and uid, process
+#     liveness and parent, default registry path);
+#  2. the CLI: a known sequence, --test against ports held by Linux
+#     listeners, and --reserve on an SQLite registry (twice: the second lease
+#     must get another port while the first is held).
+#
+#   bash scripts/test-windows.sh
+#
+# Installs what it needs: the rustup target, and (through
+# scripts/wine/env.sh) Wine, MinGW-w64 and a test-only Wine prefix under
+# target/wine. Under Wine, sockets follow Linux semantics; see env.sh.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+TARGET=x86_64-pc-windows-gnu
+
+rustup target list --installed | grep -qx $TARGET || rustup target add $TARGET
+command -v python3 >/dev/null || { echo "test-windows.sh: python3 is needed for the listener checks" >&2; exit 2; }
+# shellcheck source=wine/env.sh
+source scripts/wine/env.sh
+
+step() { printf '== %s\n' "$*"; }
+
+step "unit tests under Wine"
+cargo test --target $TARGET -p port4me -p port4me-registry -p port4me-holders --lib
+
+step "CLI under Wine"
+cargo build --target $TARGET -p port4me-cli
+exe=target/$TARGET/debug/port4me.exe
+fail() {
+  echo "test-windows.sh: $*" >&2
+  exit 1
+}
+
+got=$("$WINE" "$exe" --user=alice --list=5 | tr -d '\r' | tr '\n' ' ')
+[[ $got == "30845 19654 32310 63992 15273 " ]] || fail "--user=alice --list=5 printed '$got'"
+echo "ok  --user=alice --list=5: $got"
+
+# A Linux process listens on a port of each loopback; port4me.exe --test
+# must call it taken (exit 1), and free (exit 0) once the listener is gone.
+for host in 127.0.0.1 ::1; do
+  fam=AF_INET
+  [[ $host == *:* ]] && fam=AF_INET6
+  coproc LISTENER {
+    exec python3 -c "
+import socket, sys
+s = socket.socket(socket.$fam, socket.SOCK_STREAM)
+s.bind(('$host', 0)); s.listen()
+print(s.getsockname()[1], flush=True)
+sys.stdin.read()
+" 2>&1
+  }
+  read -r port <&"${LISTENER[0]}" || fail "the $host listener did not start"
+  if [[ ! $port =~ ^[0-9]+$ ]]; then
+    [[ $host == ::1 ]] && { echo "skip --test on ::1 (no IPv6 loopback here: $port)"; continue; }
+    fail "the $host listener failed: $port"
+  fi
+  rc=0
+  "$WINE" "$exe" --test "$port" || rc=$?
+  [[ $rc == 1 ]] || fail "--test $port exited $rc while a Linux listener holds $host:$port (expected 1)"
+  exec {LISTENER[1]}>&-
+  wait "$LISTENER_PID" || true
+  rc=0
+  "$WINE" "$exe" --test "$port" || rc=$?
+  [[ $rc == 0 ]] || fail "--test $port exited $rc after the listener on $host:$port closed (expected 0)"
+  echo "ok  --test $port: 1 while a Linux listener holds $host:$port, 0 after"
+done
+
+# --reserve records the parent process as the lease's owner. A program that
+# Wine starts from a Unix shell has no Windows parent (its parent pid is 0),
+# so the reservations run under cmd.exe, as they would from a Windows shell.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+db="Z:${tmp//\//\\}\\x.sqlite"
+exe_win="Z:$(cd "$(dirname "$exe")" && pwd | tr / '\\')\\port4me.exe"
+reserve="$exe_win --reserve --tool vite"
+mapfile -t ports < <(PORT4ME_DB=$db "$WINE" cmd /c "$reserve & $reserve" | tr -d '\r')
+[[ ${#ports[@]} == 2 && ${ports[0]} =~ ^[0-9]+$ && ${ports[1]} =~ ^[0-9]+$ ]] ||
+  fail "two --reserve --tool vite under one cmd.exe printed '${ports[*]}'"
+[[ -s $tmp/x.sqlite ]] || fail "--reserve did not create $tmp/x.sqlite"
+[[ ${ports[0]} != "${ports[1]}" ]] || fail "two leases under one live cmd.exe got the same port ${ports[0]}"
+# That cmd.exe has exited: its leases are reclaimed, and the first port is handed out again.
+again=$(PORT4ME_DB=$db "$WINE" cmd /c "$reserve" | tr -d '\r')
+[[ $again == "${ports[0]}" ]] ||
+  fail "after the owner cmd.exe exited, --reserve printed '$again' (expected ${ports[0]} again)"
+echo "ok  --reserve --tool vite with PORT4ME_DB=$db: ${ports[0]} and ${ports[1]} under one cmd.exe, ${ports[0]} again once it exited"
+echo "test-windows.sh: all passed"
