@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Build and test the WebAssembly build (bindings/wasm -> npm/port4me/wasm):
 # Debian's chromium (apt-get, only if /usr/bin/chromium is missing), npm ci in
-# bindings/wasm (only when its lockfile changed; brings playwright-core and
-# binaryen's wasm-opt), bindings/wasm/build.sh (rustup target, wasm-bindgen-cli
-# pinned to Cargo.lock, wasm-opt), the crate's native unit tests, then
-# `node --test`: API, conformance vectors, size budget, and the preview page in
-# headless Chromium (screenshots in artifacts/). Needs only rustup/cargo, node,
+# bindings/wasm (brings playwright-core, binaryen's wasm-opt and Vite 8) and in
+# bindings/wasm/test/vite5 (Vite 5), each only when its lockfile changed,
+# bindings/wasm/build.sh (rustup target, wasm-bindgen-cli pinned to Cargo.lock,
+# wasm-opt; the browser module and the Node.js flavour), the crate's native
+# unit tests (with and without the "node" feature), then `node --test`: API,
+# conformance vectors, size budget, the preview page in headless Chromium
+# (screenshots in artifacts/), and `vite build` of a page importing port4me
+# with Vite 5 and Vite 8, opened in Chromium. Needs only rustup/cargo, node,
 # npm and apt-get. Idempotent; quick when everything is already installed.
 #
 #   bash scripts/test-wasm.sh
@@ -40,30 +43,49 @@ if [ ! -x "$chromium" ]; then
 fi
 say "$("$chromium" --version 2>/dev/null || echo "chromium at $chromium")"
 
-# 2. npm dependencies from the committed lockfile. `npm ci` wipes
-#    node_modules, so run it only when the lockfile differs from the last one.
-cd "$dir"
-stamp="node_modules/.port4me-lock.sha256"
-want="$(node -e "process.stdout.write(require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync('package-lock.json')).digest('hex'))")"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/wasm-opt ] && [ -d node_modules/playwright-core ]; then
-  say "node_modules up to date"
-else
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
+# Vite 8 (a devDependency, for the build test) is locked with npm 11; a
+# machine whose npm upgrade did not happen still has npm 10.
+npm_major="$(npm --version 2>/dev/null | cut -d. -f1)"
+if [ "${npm_major:-0}" -lt 11 ]; then
+  say "npm $(npm --version) is older than 11: npm install -g npm@11"
+  npm install -g npm@11 --no-audit --no-fund --loglevel=error
 fi
 
+# 2. npm dependencies from the committed lockfiles. `npm ci` wipes
+#    node_modules, so run it only when a lockfile differs from the last one.
+npm_ci() { # DIR CHECK...: npm ci in DIR unless its stamp matches and every CHECK path exists
+  local d="$1"; shift
+  local stamp="$d/node_modules/.port4me-lock.sha256" want ok=1 p
+  want="$(node -e "process.stdout.write(require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync(process.argv[1])).digest('hex'))" "$d/package-lock.json")"
+  for p in "$@"; do [ -e "$d/$p" ] || ok=0; done
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ "$ok" = 1 ]; then
+    say "${d#"$root"/}: node_modules up to date"
+  else
+    say "npm ci in ${d#"$root"/}"
+    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+cd "$dir"
+npm_ci "$dir" node_modules/.bin/wasm-opt node_modules/playwright-core node_modules/vite/bin/vite.js
+npm_ci "$dir/test/vite5" node_modules/vite/bin/vite.js
+
 # 3. The module.
-if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$root/npm/port4me/wasm/port4me_bg.wasm" ]; then
+wasm_out="$root/npm/port4me/wasm"
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$wasm_out/port4me_bg.wasm" ] && [ -f "$wasm_out/port4me_bytes.mjs" ] \
+    && [ -f "$wasm_out/port4me_node_bg.wasm" ]; then
   say "SKIP_BUILD=1: using npm/port4me/wasm as built"
 else
   bash "$dir/build.sh"
 fi
 
-# 4. Native unit tests of the binding's pure part (resolve, list, LCG steps).
-say "cargo test -p port4me-wasm"
+# 4. Native unit tests of the binding's pure parts (resolve, list, LCG steps;
+#    the Node flavour's option checks and batched search).
+say "cargo test -p port4me-wasm (default features, then --features node)"
 cargo test --quiet -p port4me-wasm --lib
+cargo test --quiet -p port4me-wasm --lib --features node
 
-# 5. Node: API, conformance vectors, size budget, preview page in Chromium.
+# 5. Node: API, conformance vectors, size budget, preview page in Chromium,
+#    Vite 5 and 8 builds opened in Chromium.
 say "node --test"
 CHROMIUM_PATH="$chromium" node --test --test-reporter=spec test/*.test.mjs

@@ -14,6 +14,8 @@
 //! option), and whose `option` names the option at fault
 //! when there is one. Nothing here panics on input.
 
+#[cfg(feature = "node")]
+pub mod node;
 pub mod plan;
 
 use plan::{Options, Spec};

@@ -4,61 +4,27 @@
 // npm/port4me/browser.js and the module exactly as they are built.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium, serveDirectory } from './chromium.mjs';
 import { root } from './wasm.mjs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const TYPES = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.wasm': 'application/wasm',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-};
 
 let server;
 let base;
+let browser;
 let context;
-let userDataDir;
-const requested = [];
+let requested;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (scripts/test-wasm.sh does)`);
-  server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    requested.push(url.pathname);
-    const file = path.join(root, decodeURIComponent(url.pathname));
-    if (req.method !== 'GET' || !file.startsWith(root + path.sep) || !existsSync(file) || !statSync(file).isFile()) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
-    res.end(readFileSync(file));
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}`;
-  userDataDir = mkdtempSync(path.join(tmpdir(), 'port4me-chromium-'));
-  // A fresh, empty profile each run (playwright passes it as --user-data-dir).
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1000, height: 760 },
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
-  });
+  server = await serveDirectory(root);
+  ({ base, requested } = server);
+  browser = await launchChromium();
+  ({ context } = browser);
 });
 
 after(async () => {
-  await context?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
+  await server?.close();
 });
 
 test('preview page: type a user, read the sequence, see an inline spec error', { timeout: 60000 }, async () => {
@@ -114,15 +80,16 @@ test('preview page: type a user, read the sequence, see an inline spec error', {
   await page.screenshot({ path: path.join(root, 'artifacts/wasm-preview.png'), fullPage: true });
 
   assert.deepEqual(problems, []);
-  // The page loads only itself, the browser entry and the module.
+  // The page loads only itself, the browser entry, the glue and the module's
+  // bytes (inlined: the .wasm file itself is never fetched).
   const loaded = new Set(requested);
   for (const p of loaded) {
     assert.ok(
-      /^\/bindings\/wasm\/preview\/|^\/npm\/port4me\/(browser\.js|wasm\/port4me\.mjs|wasm\/port4me_bg\.wasm)$/.test(p),
+      /^\/bindings\/wasm\/preview\/|^\/npm\/port4me\/(browser\.js|wasm\/port4me\.mjs|wasm\/port4me_bytes\.mjs)$/.test(p),
       `unexpected request ${p}`,
     );
   }
-  assert.ok(loaded.has('/npm/port4me/wasm/port4me_bg.wasm'));
+  assert.ok(loaded.has('/npm/port4me/wasm/port4me_bytes.mjs'));
   await page.close();
 });
 
