@@ -18,19 +18,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=x86_64-pc-windows-gnu
 
-rustup target list --installed | grep -qx $TARGET || rustup target add $TARGET
+rustup target list --installed | grep -qx "$TARGET" || rustup target add "$TARGET"
 command -v python3 >/dev/null || { echo "test-windows.sh: python3 is needed for the listener checks" >&2; exit 2; }
-# shellcheck source=wine/env.sh
+# shellcheck source=scripts/wine/env.sh
 source scripts/wine/env.sh
 
 step() { printf '== %s\n' "$*"; }
 
 step "unit tests under Wine"
-cargo test --target $TARGET -p port4me -p port4me-registry -p port4me-holders --lib
+cargo test --target "$TARGET" -p port4me -p port4me-registry -p port4me-holders --lib
 
 step "CLI under Wine"
-cargo build --target $TARGET -p port4me-cli
-exe=target/$TARGET/debug/port4me.exe
+cargo build --target "$TARGET" -p port4me-cli
+exe=${CARGO_TARGET_DIR:-target}/$TARGET/debug/port4me.exe
 fail() {
   echo "test-windows.sh: $*" >&2
   exit 1
@@ -62,7 +62,8 @@ sys.stdin.read()
   rc=0
   "$WINE" "$exe" --test "$port" || rc=$?
   [[ $rc == 1 ]] || fail "--test $port exited $rc while a Linux listener holds $host:$port (expected 1)"
-  exec {LISTENER[1]}>&-
+  to_listener=${LISTENER[1]}
+  exec {to_listener}>&- # EOF on its stdin: the listener exits
   wait "$LISTENER_PID" || true
   rc=0
   "$WINE" "$exe" --test "$port" || rc=$?
@@ -76,7 +77,8 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db="Z:${tmp//\//\\}\\x.sqlite"
-exe_win="Z:$(cd "$(dirname "$exe")" && pwd | tr / '\\')\\port4me.exe"
+exe_dir=$(cd "$(dirname "$exe")" && pwd)
+exe_win="Z:${exe_dir//\//\\}\\port4me.exe"
 reserve="$exe_win --reserve --tool vite"
 mapfile -t ports < <(PORT4ME_DB=$db "$WINE" cmd /c "$reserve & $reserve" | tr -d '\r')
 [[ ${#ports[@]} == 2 && ${ports[0]} =~ ^[0-9]+$ && ${ports[1]} =~ ^[0-9]+$ ]] ||

@@ -47,11 +47,11 @@ _port4me_wine_env() {
   fi
   if [ ${#need[@]} -gt 0 ]; then
     echo "scripts/wine/env.sh: installing ${need[*]} with apt-get" >&2
-    $sudo apt-get update -qq >&2 &&
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2 || {
+    if ! { $sudo apt-get update -qq >&2 &&
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >&2; }; then
       echo "scripts/wine/env.sh: could not install ${need[*]}" >&2
       return 1
-    }
+    fi
   fi
 
   # The 64-bit loader: Debian ships it as /usr/lib/wine/wine64 (its `wine`
@@ -113,8 +113,9 @@ _port4me_wine_env() {
   export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$WINE"
 }
 
-_port4me_wine_env
-_port4me_wine_env_status=$?
-unset -f _port4me_wine_env
-# shellcheck disable=SC2317  # `exit` only when executed instead of sourced
-return $_port4me_wine_env_status 2>/dev/null || exit $_port4me_wine_env_status
+if _port4me_wine_env; then
+  unset -f _port4me_wine_env
+else
+  unset -f _port4me_wine_env
+  return 1
+fi
