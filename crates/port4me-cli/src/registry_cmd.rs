@@ -479,7 +479,16 @@ pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::erro
         ttl.trim().parse().map_err(|_| format!("invalid --reserve value {ttl:?}: expected a number of seconds"))?;
     let ttl = seconds("--reserve", secs)?;
     let reg = Registry::open_default()?;
-    Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Parent, label: None })?.port)
+    match reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Parent, label: None }) {
+        Ok(r) => Ok(r.port),
+        // No parent to tie the lease to (a Windows program started by a
+        // non-Windows process, as under Wine, has parent pid 0): the lease
+        // still protects the port for its whole time.
+        Err(port4me_registry::Error::NoSuchProcess { .. }) => {
+            Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Nobody, label: None })?.port)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---- output ----------------------------------------------------------------

@@ -19,6 +19,11 @@ pub(crate) fn process_identity(_pid: u32) -> Option<(u64, u32, u32)> {
     None
 }
 
+/// Windows has no privileged ports; BSD-derived systems reserve those below 1024.
 pub(crate) fn unprivileged_port_start() -> u16 {
-    1024
+    if cfg!(windows) {
+        0
+    } else {
+        1024
+    }
 }

@@ -23,7 +23,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// No database path was given and none could be derived (no `HOME`).
-    #[error("no registry database path: set PORT4ME_DB, XDG_STATE_HOME or HOME")]
+    #[error("no registry database path: set PORT4ME_DB or {}", if cfg!(windows) { "LOCALAPPDATA" } else { "XDG_STATE_HOME or HOME" })]
     NoDefaultPath,
     /// The file is not an SQLite database, or it is damaged. It was left as it is.
     #[error("{path} is not a usable SQLite database ({detail}); it was left untouched")]

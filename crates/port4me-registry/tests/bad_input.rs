@@ -155,6 +155,7 @@ fn read_only_database() {
     refused(&path, code, &[&p], || ro.reserve(&port4me::Port4me::new().user("bob"), Duration::from_secs(5)));
 
     // A file the user may not write (not testable as root, who may write anything).
+    #[cfg(unix)]
     if unsafe { libc::geteuid() } != 0 {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
