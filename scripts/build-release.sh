@@ -28,6 +28,9 @@ die() { printf 'build-release: Error: %s\n' "$*" >&2; exit 1; }
 
 dist="${DIST:-$root/dist}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/dist}"
+# What ships compiles without a warning on every platform (cargo caps lints
+# for dependencies, so this holds our crates only).
+export RUSTFLAGS="${RUSTFLAGS:-} -D warnings"
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
 
 for tool in cargo rustup node npm python3 tar gzip sha256sum; do
@@ -54,11 +57,9 @@ version="$(node -e "import('./scripts/packages.mjs').then(m => process.stdout.wr
 say "port4me $version for: ${wanted[*]}"
 
 # --- Tools -----------------------------------------------------------------
-if ! cargo zigbuild --help >/dev/null 2>&1 || ! python3 -m ziglang version >/dev/null 2>&1; then
-  say "installing ziglang and cargo-zigbuild (pip)"
-  python3 -m pip install --quiet --disable-pip-version-check ziglang cargo-zigbuild \
-    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages ziglang cargo-zigbuild
-fi
+# shellcheck source=lib/zig.sh
+source scripts/lib/zig.sh
+port4me_zig_tools || die "could not install ziglang and cargo-zigbuild"
 say "$(cargo-zigbuild --version 2>/dev/null | head -1), zig $(python3 -m ziglang version)"
 installed="$(rustup target list --installed)"
 for p in "${wanted[@]}"; do
@@ -100,17 +101,7 @@ build_one() {
   local -a env=()
   [ "${MACOS[$name]}" != - ] && env+=("MACOSX_DEPLOYMENT_TARGET=${MACOS[$name]}")
   if [[ "$rust" == *-windows-* ]]; then
-    # napi-build links Windows gnu addons with `-lnode` after checking that a
-    # libnode.dll exists. With napi's `dyn-symbols` feature the addon
-    # references no napi_* symbol (it looks them up in the running node.exe
-    # at load), so an empty archive satisfies the link, and the inspection in
-    # scripts/test-release.sh checks that the addon imports nothing from node.
-    local stub="$CARGO_TARGET_DIR/libnode-stub"
-    if [ ! -s "$stub/libnode.a" ]; then
-      mkdir -p "$stub"
-      : >"$stub/libnode.dll"
-      python3 -m ziglang ar rcs "$stub/libnode.a"
-    fi
+    local stub; stub="$(port4me_libnode_stub "$CARGO_TARGET_DIR/libnode-stub")"
     env+=("LIBNODE_PATH=$stub")
   fi
   local started; started=$(date +%s)

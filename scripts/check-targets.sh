@@ -32,9 +32,8 @@ ALL_TRIPLES=(
 )
 PACKAGES=(-p port4me-core -p port4me -p port4me-registry -p port4me-holders -p port4me-cli -p port4me-node)
 GLIBC=2.17
-# Versions known to work; override to try others.
-ZIGLANG_VERSION=${ZIGLANG_VERSION:-0.17.1}
-CARGO_ZIGBUILD_VERSION=${CARGO_ZIGBUILD_VERSION:-0.24.1}
+# shellcheck source=lib/zig.sh
+source scripts/lib/zig.sh
 
 scope=(--lib --bins)
 triples=()
@@ -69,24 +68,13 @@ installed_targets=$(rustup target list --installed)
 for t in "${triples[@]}"; do
   grep -qx "$t" <<<"$installed_targets" || rustup target add "$t"
 done
-if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
-  python3 -m pip install --quiet "ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
-  hash -r
-fi
-command -v cargo-zigbuild >/dev/null || {
-  echo "check-targets.sh: cargo-zigbuild was installed but is not on PATH (pip's script directory?)" >&2
-  exit 2
-}
+port4me_zig_tools || { echo "check-targets.sh: Error: could not install the Zig tools" >&2; exit 2; }
 
 target_dir=${CARGO_TARGET_DIR:-$PWD/target}
 logs=$target_dir/check-targets
 mkdir -p "$logs"
 
-# napi-build insists on a libnode.dll for *-windows-gnu* targets (to link
-# against); the addon resolves Node's symbols at run time (napi's
-# dyn-symbols), and clippy links nothing, so an empty placeholder will do.
-mkdir -p "$logs/libnode"
-: >"$logs/libnode/libnode.dll"
+port4me_libnode_stub "$logs/libnode" >/dev/null
 
 # --- run -------------------------------------------------------------------
 failed=0

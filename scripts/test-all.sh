@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 stage() { printf '\n==== %s ====\n' "$*"; }
 
-stage "Rust: workspace tests, doctests, no_std build"
+stage "Packages: one version everywhere, platform packages generated from the template"
+node scripts/packages.mjs check
+stage "Rust: workspace tests, clippy, doctests, no_std build"
 bash scripts/test-rust.sh
 stage "Conformance: vectors against the reference (PyPI port4me)"
 bash scripts/test-conformance.sh
@@ -16,4 +18,8 @@ stage "Node addon and npm package"
 bash scripts/test-node.sh
 stage "WebAssembly build and browser preview"
 bash scripts/test-wasm.sh
+stage "Windows build under Wine: unit tests and the CLI"
+bash scripts/test-windows.sh
+stage "Release: cross-builds for every platform, run under qemu and Wine, inspected, installed"
+bash scripts/test-release.sh
 stage "All stages passed"
