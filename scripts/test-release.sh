@@ -361,6 +361,19 @@ for name in "${platforms[@]}"; do
 done
 if printf '%s\n' "${platforms[@]}" | grep -qx linux-x64-gnu; then fresh_project; fi
 
+# What ships carries its licences, and npm pack refuses an incomplete package.
+for f in "$dist"/*.tgz; do
+  if tar -tzf "$f" | grep -qx package/LICENSE-MIT && tar -tzf "$f" | grep -qx package/LICENSE-APACHE; then pass "$(basename "$f") carries LICENSE-MIT and LICENSE-APACHE"
+  else fail "$(basename "$f") lacks a licence file"; fi
+done
+for pkg in port4me port4me-linux-x64-gnu; do
+  mkdir -p "$work/pack-$pkg"
+  cp "npm/$pkg/package.json" "$work/pack-$pkg/"
+  if out="$(cd "$work/pack-$pkg" && node "$root/scripts/packages.mjs" prepack 2>&1)"; then fail "npm pack of $pkg without its payload was allowed"
+  elif grep -q "is incomplete" <<<"$out"; then pass "npm pack refuses $pkg without its payload: $(head -1 <<<"$out")"
+  else fail "npm pack of an incomplete $pkg failed without saying why: $out"; fi
+done
+
 # The platforms not built here are at least compiled (with -D warnings).
 rest=()
 for p in "${all[@]}"; do printf '%s\n' "${platforms[@]}" | grep -qx "$p" || rest+=("${RUST[$p]}"); done
