@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Build and test the Node addon (bindings/node) and the npm package
 # (npm/port4me): npm ci (only when the lockfile changed), a release build of
-# the addon with the napi CLI from devDependencies, `node --test`, and `tsc`
-# on the typed usage examples. Needs only rustup/cargo, node and npm.
-# Idempotent; quick when nothing changed (cargo and npm are both skipped or
-# incremental).
+# the addon with the napi CLI from devDependencies, the WebAssembly modules
+# (bindings/wasm/build.sh: the package's fallback where no addon loads, and
+# its browser entry), `node --test` (on the addon, then the conformance,
+# probe, error, API, CLI, thread, Vite and fallback tests again through the
+# WebAssembly fallback, PORT4ME_NATIVE_ADDON=none), and `tsc` on the typed
+# usage examples. Needs only rustup/cargo, node and npm. Idempotent; quick
+# when nothing changed (cargo and npm are both skipped or incremental).
 #
 #   bash scripts/test-node.sh            # everything
-#   SKIP_BUILD=1 bash scripts/test-node.sh   # reuse the addon already built
+#   SKIP_BUILD=1 bash scripts/test-node.sh   # reuse the addon and the wasm modules already built
 #
-# Honours CARGO_TARGET_DIR. The addon lands in npm/port4me-<platform>/.
+# Honours CARGO_TARGET_DIR. The addon lands in npm/port4me-<platform>/, the
+# WebAssembly modules in npm/port4me/wasm/.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,16 +60,35 @@ else
     --output-dir "../../npm/port4me-$triple"
 fi
 
+# 2b. The WebAssembly modules: the fallback (port4me_node*) and the browser entry.
+wasm_out="$root/npm/port4me/wasm"
+if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$wasm_out/port4me_node_bg.wasm" ] && [ -f "$wasm_out/port4me_node.cjs" ] \
+    && [ -f "$wasm_out/port4me_bytes.mjs" ]; then
+  say "SKIP_BUILD=1: using npm/port4me/wasm as built"
+else
+  say "bindings/wasm/build.sh -> npm/port4me/wasm/"
+  bash "$root/bindings/wasm/build.sh"
+fi
+
 # 3. Rust unit tests of the binding layer (option checks, error codes).
 say "cargo test -p port4me-node"
 cargo test --quiet -p port4me-node
 
 # 4. The test suite: conformance vectors, probes, threads, bad input, CLI, Vite.
-say "node --test"
+say "node --test (native addon)"
 RUST_BACKTRACE=0 node --test --test-reporter=spec test/*.test.mjs
 
+# 4b. The same through the WebAssembly fallback (no addon): everything but
+#     the registry, holders and reserve, which need the addon (fallback.test
+#     checks that they say so).
+say "node --test (WebAssembly fallback, PORT4ME_NATIVE_ADDON=none)"
+PORT4ME_NATIVE_ADDON=none node --test --test-reporter=spec \
+  test/conformance.test.mjs test/probe.test.mjs test/vite.test.mjs test/vite-busy.test.mjs \
+  test/errors.test.mjs test/api.test.mjs test/cli.test.mjs test/threads.test.mjs test/fallback.test.mjs
+
 # 5. The types, against typed usage examples.
-say "tsc --noEmit -p test/types"
+say "tsc --noEmit -p test/types (the Node.js entry, then the browser entry)"
 node_modules/.bin/tsc -p test/types/tsconfig.json
+node_modules/.bin/tsc -p test/types/tsconfig.browser.json
 
 say "ok"

@@ -1,15 +1,23 @@
 'use strict';
-// Loads the native addon for this platform.
+// Loads what index.cjs calls into: the native addon for this platform, or,
+// where none loads, the WebAssembly fallback (fallback.cjs) with the same
+// functions.
 //
 // Order:
-//   1. PORT4ME_NATIVE_ADDON=/path/to/port4me.<triple>.node (explicit override);
+//   1. PORT4ME_NATIVE_ADDON=none: the fallback, silently;
+//      PORT4ME_NATIVE_ADDON=/path/to/port4me.<triple>.node: that file;
 //   2. the platform package `port4me-<triple>` (installed as an optional
 //      dependency of `port4me`);
 //   3. the same package as a sibling directory (`../port4me-<triple>/`), which
 //      is where `napi build` puts the addon during development in the
 //      repository (npm/port4me and npm/port4me-linux-x64-gnu side by side).
-// A missing addon is an error naming the platform package to install; an
-// addon that exists but fails to load reports the loader's own error.
+// When none of these gives an addon (not installed: an unknown platform, a
+// failed or omitted optional install; or a file that fails to load: another
+// libc, a damaged file, StackBlitz WebContainers, which run no native
+// addons), the fallback is used and one warning per process
+// (PORT4ME_NATIVE_FALLBACK) says why. Only when the fallback cannot be
+// loaded either is that an error (ERR_PORT4ME_NATIVE_MISSING, or the
+// addon's own load error), naming both causes.
 
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
@@ -95,4 +103,68 @@ function loadNative() {
   return { addon: require(resolved), path: resolved };
 }
 
-module.exports = { loadNative, platformTriple };
+/** The first line of an error's message (loader errors can be long). */
+function firstLine(err) {
+  const message = err && err.message ? err.message : String(err);
+  return message.split('\n')[0];
+}
+
+const WARNED = 'port4me:native-fallback-warned';
+
+/**
+ * process.emitWarning, once per process: worker threads started after the
+ * warning inherit the mark through the worker environment data.
+ */
+function warnOnce(message) {
+  const wt = require('node:worker_threads');
+  if (wt.getEnvironmentData(WARNED)) return;
+  wt.setEnvironmentData(WARNED, true);
+  process.emitWarning(message, { code: 'PORT4ME_NATIVE_FALLBACK' });
+}
+
+/** Whether `port4me` lists a platform package for `pkg` (it may exist for this platform). */
+function packageListed(pkg) {
+  try {
+    return Object.hasOwn(require('./package.json').optionalDependencies || {}, pkg);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What index.cjs calls into: `{ backend: 'native', native, path }` with the
+ * addon, or `{ backend: 'wasm', native, path: null, reason }` with the
+ * WebAssembly fallback, whose functions have the addon's names.
+ */
+function loadBinding() {
+  const triple = platformTriple();
+  const pkg = `port4me-${triple}`;
+  const forced = process.env.PORT4ME_NATIVE_ADDON === 'none';
+  let nativeError = null;
+  if (!forced) {
+    try {
+      const { addon, path: file } = loadNative();
+      return { backend: 'native', native: addon, path: file };
+    } catch (err) {
+      nativeError = err;
+    }
+  }
+  const reason = forced ? 'PORT4ME_NATIVE_ADDON=none' : firstLine(nativeError).replace(/\.$/, '');
+  let fallback;
+  try {
+    fallback = require('./fallback.cjs').createFallback({ triple, pkg, reason, forced, listed: packageListed(pkg) });
+  } catch (err) {
+    const cause = forced ? err : nativeError;
+    const e = new Error(
+      `${forced ? 'port4me: PORT4ME_NATIVE_ADDON=none selects the WebAssembly fallback' : cause.message}\n` +
+        `The WebAssembly fallback could not be loaded ${forced ? '' : 'either'}: ${firstLine(err)}`,
+      { cause: err },
+    );
+    e.code = forced ? 'ERR_PORT4ME_NATIVE_MISSING' : (nativeError.code ?? 'ERR_PORT4ME_NATIVE_MISSING');
+    throw e;
+  }
+  if (!forced) warnOnce(fallback.warning);
+  return { backend: 'wasm', native: fallback, path: null, reason };
+}
+
+module.exports = { loadBinding, loadNative, platformTriple };

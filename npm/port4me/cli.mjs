@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npx port4me [TOOL] [options]`: the port4me command line, through the
-// native addon. Same flags and output as the native CLI and the reference:
+// native addon (or, where none loads, the package's WebAssembly fallback,
+// which has everything but --reserve and the holder named by --test).
+// Same flags and output as the native CLI and the reference:
 // the port as digits on stdout, `--list` one port per line, `--test` exit
 // status 0 (free) or 1 (in use), errors as `Error: ...` on stderr with a
 // exit status 2, like the native CLI (1 is reserved for `--test`: in use).
@@ -73,6 +75,16 @@ function expandReserve(argv) {
   return out;
 }
 
+/** What holds `port`, or null: nothing visible, or no addon to ask (the fallback). */
+function holderOf(api, port, protocol) {
+  try {
+    return api.describeBusy(port, protocol ? { protocol } : undefined);
+  } catch (err) {
+    if (err && err.code === 'ERR_PORT4ME_NATIVE_REQUIRED') return null;
+    throw err;
+  }
+}
+
 function parseHost(text) {
   if (text.toLowerCase() === 'localhost') return '127.0.0.1';
   return text.replace(/^\[(.*)\]$/, '$1');
@@ -130,7 +142,7 @@ function main(argv) {
     if (values.host !== undefined) probe.host = parseHost(values.host);
     if (values.protocol !== undefined) probe.protocol = values.protocol;
     const free = api._internal.testPort(port, probe);
-    const holder = free ? null : api.describeBusy(port, probe.protocol ? { protocol: probe.protocol } : undefined);
+    const holder = free ? null : holderOf(api, port, probe.protocol);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ port, free, protocol: probe.protocol ?? 'tcp', holder })}\n`);
     } else if (holder) {

@@ -9,13 +9,17 @@
 // ERR_PORT4ME_INVALID_PORT, ERR_PORT4ME_INVALID_NUMBER,
 // ERR_PORT4ME_EMPTY_SET, ERR_PORT4ME_NO_FREE_PORT, ERR_PORT4ME_PROBE, ...,
 // ERR_PORT4ME_REGISTRY_* (the Registry class) and ERR_PORT4ME_PLAN_* (plan).
+// Where no addon loads, binding.cjs hands back the WebAssembly fallback
+// (fallback.cjs) instead, with the same functions; what needs the addon
+// there throws ERR_PORT4ME_NATIVE_REQUIRED.
 
 const net = require('node:net');
 const util = require('node:util');
 const { isMainThread } = require('node:worker_threads');
-const { loadNative } = require('./binding.cjs');
+const { loadBinding } = require('./binding.cjs');
 
-const { addon: native, path: nativePath } = loadNative();
+const binding = loadBinding();
+const { native, path: nativePath } = binding;
 const { version } = require('./package.json');
 
 // ---------------------------------------------------------------------------
@@ -316,18 +320,16 @@ function tryConnect(host, port, timeoutMs) {
   });
 }
 
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      if (signal) signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    if (signal) signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** Whether `value` is an AbortSignal (or a look-alike with the same members, e.g. from another realm). */
+function isAbortSignal(value) {
+  if (typeof AbortSignal === 'function' && value instanceof AbortSignal) return true;
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof value.aborted === 'boolean' &&
+    typeof value.addEventListener === 'function' &&
+    typeof value.removeEventListener === 'function'
+  );
 }
 
 /**
@@ -360,9 +362,7 @@ async function waitForPort(port, options) {
           else intervalMs = value;
           break;
         case 'signal':
-          if (value === null || typeof value !== 'object' || typeof value.aborted !== 'boolean') {
-            throw invalidType('options.signal', 'an instance of AbortSignal', value);
-          }
+          if (!isAbortSignal(value)) throw invalidType('options.signal', 'an instance of AbortSignal', value);
           signal = value;
           break;
         default:
@@ -372,14 +372,32 @@ async function waitForPort(port, options) {
   }
   const hosts = host === undefined ? ['127.0.0.1', '::1'] : [host];
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (signal && signal.aborted) throw signal.reason;
-    for (const h of hosts) {
-      if (await tryConnect(h, port, deadline - Date.now())) return true;
+  // The abort listener is added and removed here, in this function, never in
+  // a timer callback: whatever the signal does, nothing throws from a timer.
+  let wake = null; // rejects the pause in progress
+  const onAbort = () => {
+    if (wake) wake(signal.reason);
+  };
+  if (signal) signal.addEventListener('abort', onAbort);
+  try {
+    for (;;) {
+      if (signal && signal.aborted) throw signal.reason;
+      for (const h of hosts) {
+        if (await tryConnect(h, port, deadline - Date.now())) return true;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(resolve, Math.min(Math.max(intervalMs, 1), left));
+        wake = (reason) => {
+          clearTimeout(timer);
+          reject(reason);
+        };
+      });
+      wake = null;
     }
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    await sleep(Math.min(Math.max(intervalMs, 1), left), signal);
+  } finally {
+    if (signal) signal.removeEventListener('abort', onAbort);
   }
 }
 
@@ -620,6 +638,10 @@ Object.defineProperty(module.exports, '_internal', {
   value: Object.freeze({
     native,
     nativePath,
+    /** 'native' (the addon) or 'wasm' (the WebAssembly fallback). */
+    backend: binding.backend,
+    /** Why the fallback is in use (null with the addon). */
+    fallbackReason: binding.reason ?? null,
     normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
     testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
     seed: (options) => call(native.seed, normalize(options, 'seed', LIST_OPTION_KEYS)),

@@ -103,8 +103,15 @@ export type Port4meErrorCode =
   | 'ERR_PORT4ME_PROBE'
   /** A bug in the addon (a caught Rust panic). */
   | 'ERR_PORT4ME_INTERNAL'
-  /** The native addon for this platform is not installed. */
+  /** Neither the native addon for this platform nor the WebAssembly fallback could be loaded. */
   | 'ERR_PORT4ME_NATIVE_MISSING'
+  /**
+   * The call needs the native addon ({@link Registry}, {@link whoHolds},
+   * {@link status}, {@link plan}, {@link describeBusy}, `reserve`), and this
+   * process runs on the WebAssembly fallback; the message names the platform
+   * and what to install.
+   */
+  | 'ERR_PORT4ME_NATIVE_REQUIRED'
   /** An argument has the wrong type (Node's code). */
   | 'ERR_INVALID_ARG_TYPE'
   /** An argument has an unusable value, e.g. an unknown option or protocol (Node's code). */

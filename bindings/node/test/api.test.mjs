@@ -1,16 +1,14 @@
 // The rest of the public API: environment handling, list defaults, parsePorts,
-// unsafePorts, waitForPort, the ESM/CJS entry points and the addon loader.
+// unsafePorts, waitForPort and the ESM/CJS entry points (the loader: fallback.test.mjs).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import * as esm from 'port4me';
 import port4meDefault from 'port4me';
-import { close, listenTcp, packageDir, setPort4meEnv } from './helpers.mjs';
+import { cleanEnv, close, listenTcp, packageDir, setPort4meEnv } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const cjs = require('port4me');
@@ -145,30 +143,28 @@ test('waitForPort: true once something listens, false on timeout', async () => {
   void net;
 });
 
-test('loader: a missing platform package is named in the error', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-loader-'));
-  try {
-    // The package alone, with no platform package next to it or installed.
-    const pkg = path.join(dir, 'node_modules', 'port4me');
-    cpSync(packageDir, pkg, { recursive: true, filter: (src) => !src.includes(`${path.sep}test`) });
-    const r = spawnSync(process.execPath, ['-e', "try { require('port4me') } catch (e) { console.log(e.code); console.log(e.message); process.exit(3) }"], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, PORT4ME_NATIVE_ADDON: '' },
-    });
-    assert.equal(r.status, 3, r.stderr);
-    assert.match(r.stdout, /^ERR_PORT4ME_NATIVE_MISSING$/m);
-    assert.match(r.stdout, /port4me-linux-x64-gnu|port4me-[a-z0-9]+-[a-z0-9]+/);
-    assert.match(r.stdout, /npm install port4me-/);
-    // PORT4ME_NATIVE_ADDON points the loader at an explicit file.
-    const addon = require('port4me')._internal.nativePath;
-    const ok = spawnSync(process.execPath, ['-e', "console.log(require('port4me').list({ user: 'alice', n: 2 }).join(' '))"], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, PORT4ME_NATIVE_ADDON: addon },
-    });
-    assert.equal(ok.stdout.trim(), '30845 19654', ok.stderr);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+test('waitForPort: a signal that is not an AbortSignal is refused up front; nothing throws from a timer', () => {
+  // A plain object with `aborted` used to pass the check; the wait then
+  // rejected, and a timer later called signal.removeEventListener, whose
+  // TypeError killed the process. Run where an uncaught error would show.
+  const code = `
+    const { waitForPort } = require(process.argv[1]);
+    const out = [];
+    const settle = (name, p) => p.then((v) => out.push(name + ': resolved ' + v), (e) => out.push(name + ': rejected ' + (e.code || e.message)));
+    settle('fake', waitForPort(9, { timeoutMs: 300, signal: { aborted: false } }));
+    settle('null', waitForPort(9, { timeoutMs: 300, signal: null }));
+    // A look-alike whose removeEventListener throws: the wait rejects; no timer throws.
+    const odd = { aborted: false, addEventListener() {}, removeEventListener() { throw new Error('boom'); } };
+    settle('odd', waitForPort(9, { timeoutMs: 150, intervalMs: 20, signal: odd }));
+    settle('real', waitForPort(9, { timeoutMs: 150, intervalMs: 20, signal: new AbortController().signal }));
+    setTimeout(() => console.log(JSON.stringify(out.sort())), 900);
+  `;
+  const r = spawnSync(process.execPath, ['-e', code, packageDir], { encoding: 'utf8', env: cleanEnv(), timeout: 30000 });
+  assert.equal(r.status, 0, `the process died: ${r.stderr}`);
+  assert.deepEqual(JSON.parse(r.stdout), [
+    'fake: rejected ERR_INVALID_ARG_TYPE',
+    'null: rejected ERR_INVALID_ARG_TYPE',
+    'odd: rejected boom',
+    'real: resolved false',
+  ]);
 });

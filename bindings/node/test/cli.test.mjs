@@ -1,11 +1,13 @@
-// `npx port4me`: the bin of the npm package, through the addon.
+// `npx port4me`: the bin of the npm package, through the addon (or, in the
+// PORT4ME_NATIVE_ADDON=none pass, the WebAssembly fallback: no holder names,
+// no --reserve).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanEnv, close, here, listenTcp, packageDir } from './helpers.mjs';
+import { cleanEnv, close, here, listenTcp, onFallback, packageDir } from './helpers.mjs';
 
 const cli = path.join(packageDir, 'cli.mjs');
 const anyFree = { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
@@ -53,8 +55,10 @@ test('--test: exit 0 when free, 1 when in use', async () => {
   try {
     const busy = run([`--test=${port}`], {});
     assert.deepEqual([busy.status, busy.stdout], [1, '']);
-    // Like the native CLI, stderr names what holds the port.
-    assert.match(busy.stderr, new RegExp(`^${port} is in use by node \\(pid ${process.pid}`));
+    // Like the native CLI, stderr names what holds the port (the fallback
+    // cannot tell, and says nothing).
+    if (onFallback) assert.equal(busy.stderr, '');
+    else assert.match(busy.stderr, new RegExp(`^${port} is in use by node \\(pid ${process.pid}`));
     const busyEnv = run([], { PORT4ME_TEST: String(port) });
     assert.equal(busyEnv.status, 1);
     // The testing hook answers "free" for everything.
@@ -131,17 +135,32 @@ test('--test names the holder; --json reports it', async () => {
   try {
     const plain = run([`--test=${port}`], {});
     assert.equal(plain.status, 1);
-    assert.match(plain.stderr, new RegExp(`${port} is in use by node \\(pid ${process.pid}`));
     const json = run([`--test=${port}`, '--json'], {});
     const v = JSON.parse(json.stdout);
     assert.equal(v.free, false);
-    assert.match(v.holder, new RegExp(`pid ${process.pid}`));
+    if (onFallback) {
+      assert.equal(plain.stderr, '');
+      assert.equal(v.holder, null);
+    } else {
+      assert.match(plain.stderr, new RegExp(`${port} is in use by node \\(pid ${process.pid}`));
+      assert.match(v.holder, new RegExp(`pid ${process.pid}`));
+    }
   } finally {
     await close(server);
   }
 });
 
-test('--reserve leases the port for the calling process, so the next caller gets another', () => {
+test('--reserve through the fallback: exit 2, naming what to install', { skip: !onFallback && 'fallback pass only' }, () => {
+  const r = run(['--user=alice', '--tool=vite', '--reserve']);
+  assert.equal(r.status, 2);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^Error: port4me: port4me --reserve needs the native addon.*PORT4ME_NATIVE_ADDON/);
+  const bad = run(['--user=alice', '--reserve=soon']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--reserve/);
+});
+
+test('--reserve leases the port for the calling process, so the next caller gets another', { skip: onFallback && 'needs the addon' }, () => {
   const db = path.join(mkdtempSync(path.join(tmpdir(), 'port4me-cli-')), 'ports.sqlite');
   const env = { ...anyFree, PORT4ME_DB: db };
   const first = run(['--user=alice', '--tool=vite', '--reserve', '--json'], env);

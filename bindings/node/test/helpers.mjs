@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,10 +10,23 @@ export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const packageDir = path.join(repoRoot, 'npm', 'port4me');
 
-/** Whether `name` is a variable port4me reads. */
+/**
+ * Whether `name` is a variable port4me reads for ports. PORT4ME_NATIVE_ADDON
+ * (which backend loads) is not: the tests keep it, so that child processes
+ * run on the backend the suite runs on (scripts/test-node.sh runs parts of it
+ * a second time with PORT4ME_NATIVE_ADDON=none, through the WebAssembly
+ * fallback).
+ */
 export function isPort4meVar(name) {
+  if (name === 'PORT4ME_NATIVE_ADDON') return false;
   return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || ['LOGNAME', 'USER', 'LNAME', 'USERNAME'].includes(name);
 }
+
+/** 'native' (the addon) or 'wasm' (the WebAssembly fallback): what `port4me` runs on in this process. */
+export const backend = createRequire(import.meta.url)('port4me')._internal.backend;
+
+/** Whether this process runs on the WebAssembly fallback. */
+export const onFallback = backend === 'wasm';
 
 /** A copy of `process.env` without any variable port4me reads, plus `extra`. */
 export function cleanEnv(extra = {}) {

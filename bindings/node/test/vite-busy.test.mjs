@@ -1,5 +1,7 @@
 // The Vite plugin names what holds a taken port (describeBusy), and
-// reserves ports with `reserve`; real Vite dev and preview servers.
+// reserves ports with `reserve`; real Vite dev and preview servers. Through
+// the WebAssembly fallback (the PORT4ME_NATIVE_ADDON=none pass) the plugin
+// works the same but cannot name holders, and `reserve` needs the addon.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,10 +10,12 @@ import path from 'node:path';
 import { preview } from 'vite';
 import port4mePlugin from 'port4me/vite';
 import { list } from 'port4me';
-import { close, listenTcp, setPort4meEnv } from './helpers.mjs';
+import { close, listenTcp, onFallback, setPort4meEnv } from './helpers.mjs';
 import { capturingLogger, devServer as viteDevServer } from './vite-helpers.mjs';
 
 const linux = process.platform === 'linux';
+/** What the log says about a port held by this process (nothing through the fallback). */
+const holderText = (port) => `${port} is in use by node (pid ${process.pid}`;
 let root;
 let restoreEnv;
 
@@ -45,7 +49,8 @@ test('a taken predicted port: the note says what holds it', { skip: !linux && 'L
       const note = server.log.find((l) => l.includes(`server.port = ${server.config.server.port}`));
       assert.ok(note, server.log.join('\n'));
       assert.ok(note.includes(`${predicted} was in use`), note);
-      assert.ok(note.includes(`${predicted} is in use by node (pid ${process.pid}, ${os.userInfo().username})`), note);
+      if (onFallback) assert.ok(!note.includes('is in use by'), note);
+      else assert.ok(note.includes(`${predicted} is in use by node (pid ${process.pid}, ${os.userInfo().username})`), note);
     } finally {
       await server.close();
     }
@@ -61,8 +66,12 @@ test('strictPort failure of the dev server: the holder is logged', { skip: !linu
   try {
     await assert.rejects(server.listen(), /already in use/);
     const line = server.log.find((l) => l.startsWith('error: port4me: '));
-    assert.ok(line, server.log.join('\n'));
-    assert.ok(line.includes(`${port} is in use by node (pid ${process.pid}`), line);
+    if (onFallback) {
+      assert.equal(line, undefined, 'no holder to name without the addon');
+    } else {
+      assert.ok(line, server.log.join('\n'));
+      assert.ok(line.includes(holderText(port)), line);
+    }
   } finally {
     await close(squatter);
     await server.close();
@@ -87,14 +96,29 @@ test('strictPort failure of vite preview: the holder is logged', { skip: !linux 
       /already in use/,
     );
     const line = customLogger.lines.find((l) => l.startsWith('error: port4me: '));
-    assert.ok(line, customLogger.lines.join('\n'));
-    assert.ok(line.includes(`${predicted} is in use by node (pid ${process.pid}`), line);
+    if (onFallback) {
+      assert.equal(line, undefined, 'no holder to name without the addon');
+    } else {
+      assert.ok(line, customLogger.lines.join('\n'));
+      assert.ok(line.includes(holderText(predicted)), line);
+    }
   } finally {
     if (squatter) await close(squatter);
   }
 });
 
-test('reserve: two servers configured at once get different ports', async () => {
+test('reserve through the fallback: the config fails with ERR_PORT4ME_NATIVE_REQUIRED', { skip: !onFallback && 'fallback pass only' }, async () => {
+  await assert.rejects(devServer({ tool: 'vite-reserve', reserve: true }), { code: 'ERR_PORT4ME_NATIVE_REQUIRED' });
+  // Without reserve the same plugin works.
+  const server = await devServer({ tool: 'vite-reserve' });
+  try {
+    assert.equal(server.config.server.port, list({ tool: 'vite-reserve', n: 1 })[0]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('reserve: two servers configured at once get different ports', { skip: onFallback && 'needs the addon' }, async () => {
   const candidates = list({ tool: 'vite-reserve', n: 4 });
   const a = await devServer({ tool: 'vite-reserve', reserve: true });
   const b = await devServer({ tool: 'vite-reserve', reserve: 60 });

@@ -535,6 +535,14 @@ pub fn node_probe_error(port: u16, host: String, protocol: String, detail: Strin
     to_js(probe_failure(port, &host, protocol, &detail))
 }
 
+/// Test hook: panics, to show that a panic (a trap of the instance) becomes an
+/// `ERR_PORT4ME_INTERNAL` error and the package carries on with a fresh
+/// instance. Hidden, like the addon's.
+#[wasm_bindgen(js_name = _panicForTest)]
+pub fn panic_for_test() {
+    panic!("deliberate panic for the test suite");
+}
+
 /// A search for the first free port: `new NodeSearch(options, account)`
 /// checks the options and resolves the sequence; `next(k)` hands out the
 /// next candidates to probe, in order.

@@ -1,6 +1,6 @@
 // Things the types must reject; each line carries @ts-expect-error, so tsc
 // fails if the declarations ever become too loose.
-import { Registry, isPortFree, list, plan, port4me, status, waitForPort, whoHolds } from 'port4me';
+import { Registry, isPortFree, list, plan, port4me, status, waitForPort, whoHolds, type Port4meErrorCode } from 'port4me';
 import port4mePlugin from 'port4me/vite';
 
 // @ts-expect-error a number is not a tool name
@@ -37,3 +37,7 @@ const notMany: unknown[] = status(80);
 plan({ web: '5173' });
 // @ts-expect-error unknown strategy option
 plan({ web: 5173 }, { grace: 5 });
+// @ts-expect-error not a code of this package
+const misspelt: Port4meErrorCode = 'ERR_PORT4ME_NATIVE_REQUIRE';
+// @ts-expect-error a signal is an AbortSignal, not any object with `aborted`
+waitForPort(80, { signal: { aborted: false } });

@@ -41,6 +41,8 @@ try {
 } catch (err) {
   const e = err as Port4meError;
   if (e.code === 'ERR_PORT4ME_INVALID_NUMBER' || e.code === 'ERR_PORT4ME_NO_FREE_PORT') console.error(e.message);
+  // Where only the WebAssembly fallback loads, what needs the addon says so.
+  if (e.code === 'ERR_PORT4ME_NATIVE_REQUIRED') console.error('install the platform package');
 }
 
 export { a, c, d, ports, free, parsed, chrome, up, v };

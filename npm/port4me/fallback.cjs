@@ -1,0 +1,326 @@
+'use strict';
+// The WebAssembly fallback: what index.cjs calls into where no native addon
+// loads (binding.cjs decides). It offers the addon's functions under the
+// addon's names, so index.cjs is the same API over either.
+//
+// * Options, the environment and every error come from the Node flavour of
+//   the WebAssembly module (wasm/port4me_node.cjs, built from bindings/wasm
+//   with the cargo feature "node"), which resolves through the same Rust std
+//   crate as the addon: PORT4ME_* variables, the _SITE and unsafe lists,
+//   error codes and messages are the addon's. JavaScript passes it the
+//   variables (a snapshot of process.env unless the caller gave `env`) and
+//   the account name to fall back on.
+// * Probing is Node's own sockets (probe.cjs). The synchronous port4me() and
+//   isPortFree() hand batches of candidates to a worker thread
+//   (probe-worker.cjs) and wait for its answer with Atomics.wait on a
+//   SharedArrayBuffer; port4meAsync() probes on the main event loop.
+// * Registry, whoHolds, status, plan, describeBusy and `reserve` need the
+//   addon: they throw ERR_PORT4ME_NATIVE_REQUIRED, naming the platform and
+//   what to install.
+
+const os = require('node:os');
+const path = require('node:path');
+const { existsSync } = require('node:fs');
+const { MessageChannel, Worker, receiveMessageOnPort } = require('node:worker_threads');
+const probe = require('./probe.cjs');
+
+const MODULE = path.join(__dirname, 'wasm', 'port4me_node.cjs');
+const WORKER = path.join(__dirname, 'probe-worker.cjs');
+
+// Batches of candidates for one round trip to the probe worker: the first is
+// small (the first candidate is usually free), later ones grow.
+const FIRST_BATCH = 16;
+const MAX_BATCH = 1024;
+// How long the synchronous calls wait for the probe worker before giving up
+// (a batch is normally done in milliseconds).
+const WORKER_TIMEOUT_MS = 30000;
+
+function codedError(code, message, Ctor = Error) {
+  const err = new Ctor(message);
+  err.code = code;
+  return err;
+}
+
+// ---------------------------------------------------------------------------
+// The WebAssembly module
+
+let wasm = require(MODULE);
+
+/**
+ * Runs `fn(wasm)`. A trap (a Rust panic aborts the WebAssembly instance)
+ * becomes ERR_PORT4ME_INTERNAL, and the next call gets a fresh instance.
+ */
+function call(fn) {
+  try {
+    return fn(wasm);
+  } catch (err) {
+    if (err instanceof WebAssembly.RuntimeError) {
+      delete require.cache[require.resolve(MODULE)];
+      wasm = require(MODULE);
+      throw codedError('ERR_PORT4ME_INTERNAL', `internal error in the port4me WebAssembly module (a Rust panic or trap: ${err.message})`);
+    }
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The environment
+
+const USER_VARS = ['PORT4ME_USER', 'LOGNAME', 'USER', 'LNAME', 'USERNAME'];
+
+function isRelevantVar(name) {
+  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || USER_VARS.includes(name);
+}
+
+/** The variables port4me reads, from `process.env` (names upper-cased on Windows, whose variables ignore case). */
+function envSnapshot() {
+  const out = {};
+  const env = process.env;
+  const fold = process.platform === 'win32';
+  for (const key of Object.keys(env)) {
+    const name = fold ? key.toUpperCase() : key;
+    if (isRelevantVar(name)) out[name] = env[key];
+  }
+  return out;
+}
+
+/** The options with `env` filled in: the caller's, else the process environment's. */
+function withEnv(options) {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "options" argument must be an object. Received type ${typeof options}`, TypeError);
+  }
+  const o = options === undefined || options === null ? {} : { ...options };
+  if (o.env === undefined) o.env = envSnapshot();
+  return o;
+}
+
+/** `value` when it is a string or absent (what the module's string parameters take). */
+function optionalString(value, name) {
+  if (value === undefined || value === null || typeof value === 'string') return value ?? undefined;
+  throw codedError('ERR_INVALID_ARG_TYPE', `The "${name}" property must be of type string. Received type ${typeof value}`, TypeError);
+}
+
+let accountCache = null;
+
+/** The account name of the effective user, looked up once per uid (as the addon does). */
+function accountName() {
+  const uid = typeof process.geteuid === 'function' ? process.geteuid() : -1;
+  if (accountCache === null || accountCache.uid !== uid) {
+    let name;
+    try {
+      name = os.userInfo().username || undefined;
+    } catch {
+      name = undefined; // no password-database entry for this uid
+    }
+    accountCache = { uid, name };
+  }
+  return accountCache.name;
+}
+
+/** The account name, when nothing else names a user (so it is only looked up then). */
+function accountFor(o) {
+  if (typeof o.user === 'string' && o.user !== '') return undefined;
+  for (const name of USER_VARS) if (o.env[name]) return undefined;
+  return accountName();
+}
+
+// ---------------------------------------------------------------------------
+// Synchronous probing through a worker thread
+
+let prober = null;
+// Round trips to the probe worker (for the tests: batches, not one per port).
+const stats = { roundTrips: 0 };
+
+/** The probe worker and its channel, started on first use; unref'd, so it never keeps the process alive. */
+function startProber() {
+  if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing`);
+  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(WORKER, { workerData: { signal, reply: port2 }, transferList: [port2], execArgv: [] });
+  worker.unref();
+  const p = { worker, signal, reply: port1, seq: 0 };
+  const forget = () => {
+    if (prober === p) prober = null;
+  };
+  worker.on('error', forget);
+  worker.on('exit', forget);
+  return p;
+}
+
+/** `probe.firstFree(ports, target)`, synchronously: the worker probes while this thread waits. */
+function firstFreeSync(ports, target) {
+  if (prober === null) {
+    try {
+      prober = startProber();
+    } catch (err) {
+      throw codedError('ERR_PORT4ME_PROBE', `could not start the probe worker thread that synchronous probes need here (use port4meAsync()): ${err.message}`);
+    }
+  }
+  const p = prober;
+  stats.roundTrips++;
+  p.seq = (p.seq % 0x7fffffff) + 1;
+  const seq = p.seq;
+  p.worker.postMessage({ seq, ports, target });
+  const deadline = Date.now() + WORKER_TIMEOUT_MS;
+  for (;;) {
+    const seen = Atomics.load(p.signal, 0);
+    if (seen === seq) break;
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      prober = null;
+      p.worker.terminate();
+      throw codedError('ERR_PORT4ME_PROBE', `the probe worker thread did not answer within ${WORKER_TIMEOUT_MS / 1000} s`);
+    }
+    Atomics.wait(p.signal, 0, seen, left);
+  }
+  const received = receiveMessageOnPort(p.reply);
+  if (!received || received.message.seq !== seq) {
+    throw codedError('ERR_PORT4ME_INTERNAL', 'the probe worker thread answered out of turn');
+  }
+  return received.message;
+}
+
+// ---------------------------------------------------------------------------
+// The addon's functions
+
+/**
+ * The fallback for this process. `triple`: the platform (`linux-riscv64-gnu`);
+ * `pkg`: its platform package; `reason`: why no addon is loaded; `forced`:
+ * PORT4ME_NATIVE_ADDON=none; `listed`: whether `port4me` lists a platform
+ * package for this platform.
+ */
+function createFallback({ triple, pkg, reason, forced, listed }) {
+  const fix = forced
+    ? `Unset PORT4ME_NATIVE_ADDON to load the native addon for this platform (${triple}).`
+    : listed
+      ? `Install the platform package: \`npm install ${pkg}\` (and check that optional dependencies are not omitted: npm --omit=optional, or a lockfile made on another platform), or set PORT4ME_NATIVE_ADDON to the path of a port4me.${triple}.node.`
+      : `No prebuilt addon exists for ${triple}: build one from source (bindings/node of the port4me repository, \`napi build\`) and set PORT4ME_NATIVE_ADDON to the path of the .node file.`;
+  const why = forced ? 'PORT4ME_NATIVE_ADDON=none selects it' : `the native addon for ${triple} did not load: ${reason}`;
+
+  const warning =
+    `port4me: using the WebAssembly fallback, because ${why}. ` +
+    'port4me(), port4meAsync(), list(), isPortFree(), parsePorts(), waitForPort(), the Vite plugin and the CLI work; ' +
+    `Registry, whoHolds(), status(), plan(), describeBusy() and reserve need the addon. ${fix} ` +
+    'PORT4ME_NATIVE_ADDON=none selects the fallback without this warning.';
+
+  function nativeRequired(what) {
+    return codedError(
+      'ERR_PORT4ME_NATIVE_REQUIRED',
+      `port4me: ${what} needs the native addon, and this process uses the WebAssembly fallback (platform ${triple}; ${why}). ${fix}`,
+    );
+  }
+
+  function newSearch(options) {
+    const o = withEnv(options);
+    return call((m) => new m.NodeSearch(o, accountFor(o)));
+  }
+
+  function probeError(port, error, target) {
+    return call((m) => m.nodeProbeError(port, error.host, target.protocol, error.message));
+  }
+
+  function find(options) {
+    const search = newSearch(options);
+    try {
+      if (search.reserve) throw nativeRequired('port4me() with the reserve option');
+      if (search.assumeFree) return call(() => search.next(1))[0];
+      const target = search.target;
+      for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
+        const batch = call(() => search.next(k));
+        if (batch.length === 0) throw search.noFreePort();
+        const r = firstFreeSync(batch, target);
+        if (r.error) throw probeError(batch[r.index], r.error, target);
+        if (r.index >= 0) return batch[r.index];
+      }
+    } finally {
+      search.free();
+    }
+  }
+
+  async function findAsync(options) {
+    const search = newSearch(options); // reads the environment now, before any await
+    try {
+      if (search.reserve) throw nativeRequired('port4meAsync() with the reserve option');
+      if (search.assumeFree) return call(() => search.next(1))[0];
+      const target = search.target;
+      for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
+        const batch = call(() => search.next(k));
+        if (batch.length === 0) throw search.noFreePort();
+        const r = await probe.firstFree(batch, target);
+        if (r.error) throw probeError(batch[r.index], r.error, target);
+        if (r.index >= 0) return batch[r.index];
+      }
+    } finally {
+      search.free();
+    }
+  }
+
+  function listTyped(options) {
+    const o = withEnv(options);
+    return call((m) => m.nodeList(o, accountFor(o)));
+  }
+
+  function isPortFree(port, options) {
+    const o = options || {};
+    const host = optionalString(o.host, 'options.host');
+    const protocol = optionalString(o.protocol, 'options.protocol');
+    const target = call((m) => m.nodeProbeTarget(port, host, protocol));
+    const r = firstFreeSync([port], target);
+    if (r.error) throw probeError(port, r.error, target);
+    return r.index === 0;
+  }
+
+  function testPort(port, options) {
+    const target = call((m) => m.nodeTestTarget(port, withEnv(options)));
+    if (target.assumeFree) return true;
+    const r = firstFreeSync([port], target);
+    if (r.error) throw probeError(port, r.error, target);
+    return r.index === 0;
+  }
+
+  function parsePorts(spec) {
+    if (typeof spec !== 'string') throw codedError('ERR_INVALID_ARG_TYPE', 'The "spec" argument must be of type string', TypeError);
+    return Array.from(call((m) => m.nodeParsePorts(spec)));
+  }
+
+  class Registry {
+    constructor() {
+      throw nativeRequired('new Registry()');
+    }
+  }
+
+  const requires = (what) => () => {
+    throw nativeRequired(what);
+  };
+
+  return {
+    warning,
+    stats,
+    findTool: (tool) => find(tool === undefined ? undefined : { tool }),
+    find,
+    findAsync,
+    list: (options) => Array.from(listTyped(options)),
+    listTyped,
+    isPortFree,
+    parsePorts,
+    unsafePortLists: () => call((m) => m.unsafePorts()),
+    testPort,
+    seed: (options) => {
+      const o = withEnv(options);
+      return call((m) => m.nodeSeed(o, accountFor(o)));
+    },
+    findReservedForParent: (options) => {
+      call((m) => m.nodeCheck(withEnv(options)));
+      throw nativeRequired('port4me --reserve');
+    },
+    nativeVersion: () => call((m) => m.version()),
+    _panicForTest: () => call((m) => m._panicForTest()),
+    Registry,
+    whoHolds: requires('whoHolds()'),
+    status: requires('status()'),
+    plan: requires('plan()'),
+    describeBusy: requires('describeBusy()'),
+  };
+}
+
+module.exports = { createFallback };
