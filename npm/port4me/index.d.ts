@@ -3,6 +3,10 @@
 // Every function throws (or, for the async ones, rejects with) an `Error`
 // whose `code` is one of {@link Port4meErrorCode}; the message names the bad
 // value and where it came from (an option or an environment variable).
+// Where no native addon loads, the package runs on a WebAssembly fallback
+// with the same API; there {@link Registry}, {@link whoHolds}, {@link status},
+// {@link plan}, {@link describeBusy} and `reserve` throw
+// `ERR_PORT4ME_NATIVE_REQUIRED`.
 
 /**
  * Ports: a specification string such as `"2000-2009, 4321 {chrome}"` (ports
@@ -52,7 +56,9 @@ export interface Port4meOptions {
    * instant (other processes, other Vite servers) get other ports. `true`
    * leases it for 60 seconds, a number for that many seconds; the lease also
    * ends when this process exits. The registry is `PORT4ME_DB` (from `env`
-   * when given), else the default one in the user's state directory.
+   * when given), else the default one in the user's state directory. Needs
+   * the native addon (`ERR_PORT4ME_NATIVE_REQUIRED` on the WebAssembly
+   * fallback).
    */
   reserve?: boolean | number;
 }

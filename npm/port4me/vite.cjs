@@ -58,7 +58,8 @@ function port4mePlugin(options) {
   const notes = [];
 
   // What holds `port`, as one sentence, or null; never throws (a log line
-  // must not break the server).
+  // must not break the server; on the WebAssembly fallback, where
+  // describeBusy needs the addon, there is simply no holder to name).
   function busy(port) {
     try {
       return api.describeBusy(port, protocol === undefined ? undefined : { protocol });

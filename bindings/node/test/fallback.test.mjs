@@ -384,6 +384,38 @@ test('sync probing hands the worker batches of candidates', { skip: fallbackOnly
   }
 });
 
+test('probe.cjs: the dual-stack probe and the four-address probe (macOS, Windows) both see every listener', async (t) => {
+  const probe = require(path.join(packageDir, 'probe.cjs'));
+  const tcp = { host: null, protocol: 'tcp' };
+  const udp = { host: null, protocol: 'udp' };
+  for (const host of ['127.0.0.1', '::1', '0.0.0.0', '::']) {
+    if (host.includes(':') && !(await hasIpv6())) {
+      t.diagnostic(`no IPv6: ${host} skipped`);
+      continue;
+    }
+    const server = await listenTcp(host);
+    const socket = await bindUdp(host);
+    const [tcpPort, udpPort] = [server.address().port, socket.address().port];
+    try {
+      for (const eachAddress of [false, true]) {
+        const how = `${eachAddress ? 'four-address' : 'dual-stack'} probe, listener on ${host}`;
+        assert.equal(await probe.isFree(tcpPort, tcp, eachAddress), false, `TCP, ${how}`);
+        assert.equal(await probe.isFree(udpPort, udp, eachAddress), false, `UDP, ${how}`);
+      }
+    } finally {
+      await close(server);
+      await close(socket);
+    }
+    for (const eachAddress of [false, true]) {
+      assert.equal(await probe.isFree(tcpPort, tcp, eachAddress), true, `TCP ${tcpPort} free again (${host})`);
+      assert.equal(await probe.isFree(udpPort, udp, eachAddress), true, `UDP ${udpPort} free again (${host})`);
+    }
+  }
+  // A host that is not an address of this machine: an error, not "busy".
+  const r = await probe.firstFree([40000], { host: '192.0.2.1', protocol: 'tcp' });
+  assert.deepEqual([r.index, r.error.host], [0, '192.0.2.1']);
+});
+
 test('UDP probes and the host option', { skip: fallbackOnly }, async () => {
   const socket = await bindUdp('127.0.0.1');
   const { port } = socket.address();

@@ -1,6 +1,7 @@
 // Sequence preview: recomputes the port4me sequence on every keystroke with
-// the WebAssembly build (npm/port4me/browser.js, which instantiates
-// npm/port4me/wasm/port4me_bg.wasm). Nothing else is loaded.
+// the WebAssembly build (npm/port4me/browser.js, which instantiates the
+// module's bytes from npm/port4me/wasm/port4me_bytes.mjs). Nothing else is
+// loaded.
 import { sequence, parsePorts, unsafePorts, hash, version } from '../../../npm/port4me/browser.js';
 
 const MAX_SHOWN = 1000;
