@@ -149,7 +149,7 @@ function loadBinding() {
       nativeError = err;
     }
   }
-  const reason = forced ? 'PORT4ME_NATIVE_ADDON=none' : firstLine(nativeError).replace(/\.$/, '');
+  const reason = forced ? 'PORT4ME_NATIVE_ADDON=none' : firstLine(nativeError).replace(/^port4me: /, '').replace(/\.$/, '');
   let fallback;
   try {
     fallback = require('./fallback.cjs').createFallback({ triple, pkg, reason, forced, listed: packageListed(pkg) });

@@ -4,14 +4,14 @@
 // probe (crates/port4me/src/probe.rs):
 //
 // * A port is busy when a server listens on 127.0.0.1, ::1, 0.0.0.0 or ::
-//   (or any interface address). On Linux one dual-stack bind of `::`
-//   (ipv6Only false) conflicts with all of those; without IPv6 the IPv4
-//   wildcard is bound instead. Elsewhere (and on a Linux whose
-//   net.ipv6.bindv6only is 1, where `::` would not be dual-stack) each of the
-//   four addresses is bound in turn: libuv sets SO_REUSEADDR on TCP sockets,
-//   and on macOS and Windows a wildcard bind then succeeds next to a
-//   listener on a specific address (and the other way round), but never
-//   next to one on the same address.
+//   (or any interface address). On Linux (net.ipv6.bindv6only = 0) one
+//   dual-stack bind of `::` (ipv6Only false) conflicts with all of those;
+//   without IPv6 the IPv4 wildcard is bound instead. Elsewhere, and where
+//   that setting is 1 or cannot be read, each of the four addresses is bound
+//   in turn: on macOS (libuv sets SO_REUSEADDR on TCP sockets) and on
+//   Windows a wildcard bind succeeds next to a listener on a specific
+//   address and the other way round, but a bind of the very address a
+//   listener holds always fails.
 // * EADDRINUSE, EACCES and EPERM mean busy ("not free for you"). An address
 //   family the machine lacks is skipped; a port is free when at least one
 //   family could bind it.
@@ -33,15 +33,18 @@ const BUSY = new Set(['EADDRINUSE', 'EACCES', 'EPERM']);
 // The family is missing (no IPv6, or IPv6 without a loopback address).
 const NO_FAMILY = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
 
-/** Whether a bind of `::` covers IPv4 too (Linux, net.ipv6.bindv6only = 0). */
+/**
+ * Whether a bind of `::` covers IPv4 too: Linux with net.ipv6.bindv6only = 0.
+ * When that cannot be read (IPv6 disabled at boot, /proc hidden, an emulated
+ * Linux such as StackBlitz WebContainers), the four-address probe is used,
+ * which is right everywhere, only slower.
+ */
 function dualStackWildcard() {
   if (process.platform !== 'linux') return false;
   try {
-    return readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim() !== '1';
+    return readFileSync('/proc/sys/net/ipv6/bindv6only', 'utf8').trim() === '0';
   } catch {
-    // No such file: no IPv6 at all (the `::` bind reports a missing family),
-    // or /proc hidden; the kernel default is dual-stack.
-    return true;
+    return false;
   }
 }
 
