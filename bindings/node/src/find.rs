@@ -125,7 +125,7 @@ pub fn find_reserved_for_parent(options: Option<Options>) -> napi::Result<u32, S
         let reservation = Reservation::for_query(&q)?.ok_or_else(|| {
             Failure::new(crate::errors::ERR_INTERNAL, "findReservedForParent needs the reserve option")
         })?;
-        Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Parent)? as u32)
+        Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Nobody)? as u32)
     })
 }
 

@@ -86,8 +86,8 @@ struct Cli {
     protocol: Option<String>,
 
     /// Record the port found in the registry as a short lease, so that other
-    /// callers skip it (SECONDS defaults to 60; the lease also ends when this
-    /// process's parent exits, where the parent can be identified).
+    /// callers skip it for SECONDS (default 60), however the command was run
+    /// (`P=$(port4me --reserve)` included).
     #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
     reserve: Option<String>,
 

@@ -479,16 +479,10 @@ pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::erro
         ttl.trim().parse().map_err(|_| format!("invalid --reserve value {ttl:?}: expected a number of seconds"))?;
     let ttl = seconds("--reserve", secs)?;
     let reg = Registry::open_default()?;
-    match reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Parent, label: None }) {
-        Ok(r) => Ok(r.port),
-        // No parent to tie the lease to (a Windows program started by a
-        // non-Windows process, as under Wine, has parent pid 0): the lease
-        // still protects the port for its whole time.
-        Err(port4me_registry::Error::NoSuchProcess { .. }) => {
-            Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Nobody, label: None })?.port)
-        }
-        Err(e) => Err(e.into()),
-    }
+    // The lease lasts its time whoever ran the command: the CLI's parent is
+    // often a `$(...)` subshell or a pipeline stage that exits at once, and a
+    // lease that ended with it would protect nothing.
+    Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Nobody, label: None })?.port)
 }
 
 // ---- output ----------------------------------------------------------------

@@ -24,6 +24,50 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     dir.join("ports.sqlite")
 }
 
+/// The shell idioms users write: each `$(...)` is a subshell that exits as
+/// soon as the CLI has printed, so a lease tied to the CLI's parent would be
+/// gone before the next line runs. Four shapes, each run twice, in parallel.
+#[test]
+fn reserve_holds_in_command_substitutions_and_pipelines() {
+    let db = temp_db("idioms");
+    let exe = env!("CARGO_BIN_EXE_port4me");
+    let shapes = [
+        r#"P=$("$EXE" --reserve --tool vite) && echo "$P""#,
+        r#"P=$("$EXE" --reserve --tool vite || exit 1); echo "$P""#,
+        r#""$EXE" --reserve --tool vite | cat"#,
+        r#""$EXE" --reserve --tool vite"#,
+    ];
+    let children: Vec<_> = shapes
+        .iter()
+        .chain(shapes.iter())
+        .map(|script| {
+            std::process::Command::new("bash")
+                .args(["-c", script])
+                .env("EXE", exe)
+                .env("PORT4ME_DB", &db)
+                .env("PORT4ME_USER", "alice")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ports: Vec<u16> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    let distinct: HashSet<_> = ports.iter().collect();
+    assert_eq!(distinct.len(), ports.len(), "ports handed out: {ports:?}");
+    // One more, after every shell above has exited: the leases still hold.
+    let out = bin().env("PORT4ME_DB", &db).args(["--user=alice", "--tool=vite", "--reserve"]).output().unwrap();
+    let last: u16 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
+    assert!(!ports.contains(&last), "{last} was handed out again: {ports:?}");
+}
+
 /// Eight processes asking for the same tool at the same instant get eight
 /// different ports, all from that tool's own sequence.
 #[test]
