@@ -185,7 +185,9 @@ function prepack() {
     if (!existsSync(p) || statSync(p).size === 0) missing.push(file);
   };
   if (pkg.name === 'port4me') {
-    for (const f of ['wasm/port4me_bg.wasm', 'wasm/port4me.mjs']) need(f);
+    // The browser module (its glue and its bytes inlined) and the Node
+    // fallback's module: bindings/wasm/build.sh makes all of them.
+    for (const f of ['wasm/port4me.mjs', 'wasm/port4me_bytes.mjs', 'wasm/port4me_node.cjs', 'wasm/port4me_node_bg.wasm']) need(f);
   } else {
     need(pkg.main);
   }

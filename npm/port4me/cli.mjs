@@ -190,7 +190,7 @@ function main(argv) {
     }
     options.reserve = secs;
   }
-  const port = options.reserve !== undefined ? api._internal.findReservedForParent(options) : api.port4me(options);
+  const port = options.reserve !== undefined ? api._internal.findReservedByTime(options) : api.port4me(options);
   if (values.json) {
     // The seed depends on the list options only.
     const { maxTries, host, protocol, reserve, ...seedOptions } = options;

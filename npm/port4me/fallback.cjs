@@ -309,7 +309,7 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
       const o = withEnv(options);
       return call((m) => m.nodeSeed(o, accountFor(o)));
     },
-    findReservedForParent: (options) => {
+    findReservedByTime: (options) => {
       call((m) => m.nodeCheck(withEnv(options)));
       throw nativeRequired('port4me --reserve');
     },

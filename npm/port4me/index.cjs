@@ -645,6 +645,6 @@ Object.defineProperty(module.exports, '_internal', {
     normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
     testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
     seed: (options) => call(native.seed, normalize(options, 'seed', LIST_OPTION_KEYS)),
-    findReservedForParent: (options) => call(native.findReservedForParent, normalize(options, 'port4me', FIND_OPTION_KEYS)),
+    findReservedByTime: (options) => call(native.findReservedByTime, normalize(options, 'port4me', FIND_OPTION_KEYS)),
   }),
 });

@@ -115,15 +115,16 @@ pub fn test_port(port: f64, options: Option<Options>) -> napi::Result<bool, Stri
     })
 }
 
-/// `find` with `reserve`, the lease owned by the parent process: `npx port4me
-/// --reserve` exits at once, so the lease lives as long as the shell or
-/// script that asked (as with the native CLI).
-#[napi(js_name = "findReservedForParent")]
-pub fn find_reserved_for_parent(options: Option<Options>) -> napi::Result<u32, String> {
+/// `find` with `reserve` for a command-line caller (`npx port4me
+/// --reserve`): the CLI exits at once, and its parent is often a `$(...)`
+/// subshell that exits too, so the lease lasts its time whoever asked (as
+/// with the native CLI).
+#[napi(js_name = "findReservedByTime")]
+pub fn find_reserved_by_time(options: Option<Options>) -> napi::Result<u32, String> {
     guard(|| {
         let q = Query::from_options(options.unwrap_or_default())?;
         let reservation = Reservation::for_query(&q)?.ok_or_else(|| {
-            Failure::new(crate::errors::ERR_INTERNAL, "findReservedForParent needs the reserve option")
+            Failure::new(crate::errors::ERR_INTERNAL, "findReservedByTime needs the reserve option")
         })?;
         Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Nobody)? as u32)
     })
