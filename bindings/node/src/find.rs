@@ -123,9 +123,8 @@ pub fn test_port(port: f64, options: Option<Options>) -> napi::Result<bool, Stri
 pub fn find_reserved_by_time(options: Option<Options>) -> napi::Result<u32, String> {
     guard(|| {
         let q = Query::from_options(options.unwrap_or_default())?;
-        let reservation = Reservation::for_query(&q)?.ok_or_else(|| {
-            Failure::new(crate::errors::ERR_INTERNAL, "findReservedByTime needs the reserve option")
-        })?;
+        let reservation = Reservation::for_query(&q)?
+            .ok_or_else(|| Failure::new(crate::errors::ERR_INTERNAL, "findReservedByTime needs the reserve option"))?;
         Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Nobody)? as u32)
     })
 }
