@@ -31,6 +31,24 @@ pub enum Error {
         /// The value given.
         value: String,
     },
+    /// A port given as a number (by JavaScript) that is not a whole number
+    /// (`1.5`, `NaN`, `Infinity`).
+    #[error("invalid port in {source_name}: {value} is not an integer in 1-65535")]
+    PortNotInteger {
+        /// Where it came from.
+        source_name: String,
+        /// The value given.
+        value: String,
+    },
+    /// A host option that is not an IP address (`localhost`, `example.org`).
+    #[error("invalid host {value:?}: expected an IP address such as 127.0.0.1 or ::1")]
+    InvalidHost {
+        /// The value given.
+        value: String,
+    },
+    /// A protocol option other than `tcp` or `udp`.
+    #[error("invalid protocol: {0}")]
+    InvalidProtocol(#[from] crate::probe::UnknownProtocol),
     /// An environment variable with a value that is not allowed, or not UTF-8.
     #[error("invalid value of environment variable {name}: {value:?} ({reason})")]
     InvalidEnv {
@@ -73,7 +91,10 @@ impl Error {
         match self {
             Error::Core(e) => e.code(),
             Error::InvalidNumber { .. } => "ERR_PORT4ME_INVALID_NUMBER",
-            Error::InvalidPort { .. } => "ERR_PORT4ME_INVALID_PORT",
+            Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
+            // Node's code for an argument of the right type with a value that
+            // cannot be used.
+            Error::InvalidHost { .. } | Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
             Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
             Error::NoFreePort { .. } => "ERR_PORT4ME_NO_FREE_PORT",
             Error::Probe { .. } => "ERR_PORT4ME_PROBE",

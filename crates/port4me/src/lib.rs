@@ -34,6 +34,7 @@
 pub mod env;
 mod error;
 pub mod probe;
+pub mod values;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -320,6 +321,16 @@ impl Port4me {
             None => Ok(None),
             Some(n) => check_list_count(n, "PORT4ME_LIST").map(Some),
         }
+    }
+
+    /// The first `n` candidates; with `n` absent, `PORT4ME_LIST` of them, or
+    /// one when that is unset too (the `list()` of the JavaScript API).
+    pub fn list_or_env(&self, n: Option<usize>) -> Result<Vec<u16>, Error> {
+        let n = match n {
+            Some(n) => n,
+            None => self.list_from_env()?.unwrap_or(1),
+        };
+        self.list(n)
     }
 
     /// `PORT4ME_TEST` as a port, when set.
