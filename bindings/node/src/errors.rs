@@ -25,8 +25,6 @@ pub type JsResult<T> = napi::Result<T, String>;
 pub const ERR_INTERNAL: &str = "ERR_PORT4ME_INTERNAL";
 /// Code of a call on a `Registry` after `close()`.
 pub const ERR_REGISTRY_CLOSED: &str = "ERR_PORT4ME_REGISTRY_CLOSED";
-/// Node's code for an argument of the right type but an unusable value.
-pub const ERR_INVALID_ARG_VALUE: &str = "ERR_INVALID_ARG_VALUE";
 
 /// An error on its way to JavaScript: a code and a message. `Send`, so it can
 /// travel back from the thread pool.
@@ -42,11 +40,6 @@ impl Failure {
     /// A failure with this code and message.
     pub fn new(code: &str, message: impl Into<String>) -> Self {
         Failure { code: code.to_string(), message: message.into() }
-    }
-
-    /// An `ERR_INVALID_ARG_VALUE` failure.
-    pub fn invalid_value(message: impl Into<String>) -> Self {
-        Failure::new(ERR_INVALID_ARG_VALUE, message)
     }
 
     /// The napi error: thrown with `code` = [`Failure::code`].

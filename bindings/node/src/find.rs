@@ -6,7 +6,9 @@ use napi::Task;
 use napi_derive::napi;
 
 use crate::errors::{catch, guard, Failure};
-use crate::options::{port_from_f64, Options, Query};
+use port4me::values::port_from_f64;
+
+use crate::options::{Options, Query};
 use crate::registry::Reservation;
 
 /// Finds the port for a checked query: a plain `find`, or, with `reserve`,
@@ -81,13 +83,8 @@ pub fn find_async(options: Option<Options>) -> AsyncTask<FindTask> {
 
 fn list_ports(options: Option<Options>) -> Result<Vec<u16>, Failure> {
     let q = Query::from_options(options.unwrap_or_default())?;
-    let n = q.n;
-    let p = q.build();
-    let n = match n {
-        Some(n) => n,
-        None => p.list_from_env()?.unwrap_or(1),
-    };
-    Ok(p.list(n)?)
+    let n = q.options.n;
+    Ok(q.build().list_or_env(n)?)
 }
 
 /// The first `n` candidates (no probing). `n` defaults to `PORT4ME_LIST`,

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::{Env, JsError, JsObjectValue, JsValue, Object, Unknown};
 use napi_derive::napi;
+use port4me::values::{count_from_f64, parse_protocol, port_from_f64};
 use port4me::Protocol;
 use port4me_holders::{
     describe_busy, protocol_name, status_with, who_holds, Availability, Browser, Conflict, ConflictCause, Holder,
@@ -23,7 +24,6 @@ use port4me_holders::{
 use serde::Serialize;
 
 use crate::errors::{catch, guard, Failure, ERR_INTERNAL};
-use crate::options::{count_from_f64, parse_protocol, port_from_f64};
 
 /// Options of `whoHolds` and `describeBusy`.
 #[napi(object)]

@@ -1,9 +1,11 @@
 //! The options object shared by `port4me`, `port4meAsync` and `list`, and the
 //! environment they read.
 //!
-//! Values arrive as JS numbers (`f64`) and strings and are checked here, so
-//! that `-1`, `NaN`, `1.5` or `70000` are errors naming the value instead of
-//! being wrapped or truncated by an integer conversion. Type checks (a string
+//! Values arrive as JS numbers (`f64`) and strings; this module only maps
+//! them onto `port4me::values`, which checks them (so that `-1`, `NaN`,
+//! `1.5` or `70000` are errors naming the value instead of being wrapped or
+//! truncated by an integer conversion) for this addon and the WebAssembly
+//! fallback alike, word for word. Type checks (a string
 //! where a number belongs, `null` inside an array) are done by the npm
 //! package's JS layer first, with Node's `ERR_INVALID_ARG_TYPE`; a wrong type
 //! that reaches the addon directly is still an error, never a crash.
@@ -19,12 +21,12 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use napi::bindgen_prelude::Either;
 use napi_derive::napi;
-use port4me::{Env, Port4me, Ports, ProbeOptions, Protocol};
+use port4me::values::{CheckedOptions, Lease, OptionValues, PortValues, ReserveValue};
+use port4me::{Env, Port4me};
 
 use crate::errors::Failure;
 
@@ -153,146 +155,51 @@ pub fn account_name() -> Option<String> {
     port4me::env::effective_user_name()
 }
 
-/// Formats a JS number the way JavaScript prints it (for messages).
-pub fn js_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "Infinity".into()
-        } else {
-            "-Infinity".into()
-        }
-    } else if v == v.trunc() && v.abs() < 1e21 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A port number 1-65535 from a JS number.
-pub fn port_from_f64(v: f64, source: &str) -> Result<u16, Failure> {
-    if v.is_finite() && v == v.trunc() && (1.0..=65535.0).contains(&v) {
-        return Ok(v as u16);
-    }
-    let why = if v.is_finite() && v == v.trunc() { "is outside 1-65535" } else { "is not an integer in 1-65535" };
-    Err(Failure::new("ERR_PORT4ME_INVALID_PORT", format!("invalid port in {source}: {} {why}", js_number(v))))
-}
-
-/// A whole number in `min..=max` from a JS number.
-pub fn count_from_f64(v: f64, what: &'static str, source: &'static str, min: u64, max: u64) -> Result<u64, Failure> {
-    let reason: &'static str = if !v.is_finite() || v != v.trunc() {
-        "is not a whole number"
-    } else if v < 0.0 {
-        "must not be negative"
-    } else if v < min as f64 {
-        if min == 1 {
-            "must be at least 1"
-        } else {
-            "is too small"
-        }
-    } else if v > max as f64 {
-        "is too large"
-    } else {
-        return Ok(v as u64);
-    };
-    Err(port4me::Error::InvalidNumber { what, source_name: source.into(), value: js_number(v), reason }.into())
-}
-
-/// Parses a host option: an IPv4 or IPv6 address (brackets allowed).
-pub fn parse_host(host: &str) -> Result<IpAddr, Failure> {
-    let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    h.parse().map_err(|_| {
-        Failure::invalid_value(format!("invalid host {host:?}: expected an IP address such as 127.0.0.1 or ::1"))
-    })
-}
-
-/// Parses a protocol option.
-pub fn parse_protocol(p: &str) -> Result<Protocol, Failure> {
-    p.parse().map_err(|e: port4me::probe::UnknownProtocol| Failure::invalid_value(format!("invalid protocol: {e}")))
-}
-
-/// Probe settings from `host` and `protocol`.
-pub fn probe_options(host: Option<&str>, protocol: Option<&str>) -> Result<ProbeOptions, Failure> {
-    Ok(ProbeOptions {
-        host: host.map(parse_host).transpose()?,
-        protocol: protocol.map(parse_protocol).transpose()?.unwrap_or_default(),
-    })
-}
-
-/// The lease time of a `reserve` option: `true` is the registry's default,
-/// `false` no reservation, a number that many seconds (the registry checks
-/// the range; here only that it is a finite, non-negative number).
-pub fn reserve_ttl(r: Either<bool, f64>) -> Result<Option<Duration>, Failure> {
-    match r {
-        Either::A(false) => Ok(None),
-        Either::A(true) => Ok(Some(port4me_registry::DEFAULT_LEASE_TTL)),
-        Either::B(secs) => match Duration::try_from_secs_f64(secs) {
-            Ok(d) => Ok(Some(d)),
-            Err(_) => Err(port4me::Error::InvalidNumber {
-                what: "lease time (seconds)",
-                source_name: "reserve".into(),
-                value: js_number(secs),
-                reason: if !secs.is_finite() {
-                    "is not a number of seconds"
-                } else if secs < 0.0 {
-                    "must not be negative"
-                } else {
-                    "is too large"
-                },
-            }
-            .into()),
-        },
-    }
-}
-
-fn ports(p: JsPorts, source: &'static str) -> Result<Ports, Failure> {
+fn port_values(p: JsPorts) -> PortValues {
     match p {
-        Either::A(spec) => Ok(Ports::Spec(spec)),
-        Either::B(list) => {
-            list.into_iter().map(|v| port_from_f64(v, source)).collect::<Result<Vec<_>, _>>().map(Ports::List)
-        }
+        Either::A(spec) => PortValues::Spec(spec),
+        Either::B(list) => PortValues::Numbers(list),
     }
 }
 
-/// Options checked and converted, ready to become a [`Port4me`] on any thread.
+/// Options checked and converted (by `port4me::values`), ready to become a
+/// [`Port4me`] on any thread.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
-    user: Option<String>,
-    tool: Option<String>,
-    prepend: Option<Ports>,
-    include: Option<Ports>,
-    exclude: Option<Ports>,
-    skip: Option<u64>,
-    max_tries: Option<u32>,
-    probe: ProbeOptions,
-    /// `list` count, if given.
-    pub n: Option<usize>,
+    /// The checked values (`n` is `list`'s count).
+    pub options: CheckedOptions,
     env: Option<Vec<(String, OsString)>>,
-    /// `find` only: reserve the port found in the registry for this long.
-    pub reserve: Option<Duration>,
 }
 
 impl Query {
     /// Checks every value of `o`.
     pub fn from_options(o: Options) -> Result<Self, Failure> {
-        Ok(Query {
-            user: o.user,
+        let options = OptionValues {
             tool: o.tool,
-            prepend: o.prepend.map(|p| ports(p, "prepend")).transpose()?,
-            include: o.include.map(|p| ports(p, "include")).transpose()?,
-            exclude: o.exclude.map(|p| ports(p, "exclude")).transpose()?,
-            skip: o.skip.map(|v| count_from_f64(v, "skip", "skip", 0, (1u64 << 53) - 1)).transpose()?,
-            max_tries: o
-                .max_tries
-                .map(|v| count_from_f64(v, "maxTries", "maxTries", 1, u32::MAX as u64).map(|n| n as u32))
-                .transpose()?,
-            probe: probe_options(o.host.as_deref(), o.protocol.as_deref())?,
-            n: o.n
-                .map(|v| count_from_f64(v, "list count", "n", 1, port4me::MAX_LIST as u64).map(|n| n as usize))
-                .transpose()?,
-            env: o.env.map(|m| m.into_iter().map(|(k, v)| (k, OsString::from(v))).collect()),
-            reserve: o.reserve.map(reserve_ttl).transpose()?.flatten(),
+            user: o.user,
+            prepend: o.prepend.map(port_values),
+            include: o.include.map(port_values),
+            exclude: o.exclude.map(port_values),
+            skip: o.skip,
+            max_tries: o.max_tries,
+            host: o.host,
+            protocol: o.protocol,
+            n: o.n,
+            reserve: o.reserve.map(|r| match r {
+                Either::A(flag) => ReserveValue::Flag(flag),
+                Either::B(secs) => ReserveValue::Seconds(secs),
+            }),
+        }
+        .check()?;
+        Ok(Query { options, env: o.env.map(|m| m.into_iter().map(|(k, v)| (k, OsString::from(v))).collect()) })
+    }
+
+    /// `find` only: how long to lease the port found in the registry, if at
+    /// all (`reserve: true` is the registry's default).
+    pub fn reserve(&self) -> Option<Duration> {
+        self.options.reserve.map(|lease| match lease {
+            Lease::Default => port4me_registry::DEFAULT_LEASE_TTL,
+            Lease::For(d) => d,
         })
     }
 
@@ -304,7 +211,7 @@ impl Query {
 
     /// A query with only a tool (the `port4me("vite")` fast path).
     pub fn tool(tool: Option<String>) -> Self {
-        Query { tool, ..Default::default() }
+        Query { options: CheckedOptions::tool(tool), env: None }
     }
 
     /// Whether the caller gave its own environment.
@@ -324,37 +231,12 @@ impl Query {
 
     /// The std-layer query.
     pub fn build(self) -> Port4me {
-        let user_given = self.user.as_deref().is_some_and(|u| !u.is_empty());
         let source = match self.env {
             None => EnvSource::Process,
             Some(p) => EnvSource::Pairs(p),
         };
-        let mut q = Port4me::with_env(source.into_env(user_given));
-        if let Some(u) = self.user {
-            q = q.user(u);
-        }
-        if let Some(t) = self.tool {
-            q = q.tool(t);
-        }
-        if let Some(p) = self.prepend {
-            q = q.prepend(p);
-        }
-        if let Some(p) = self.include {
-            q = q.include(p);
-        }
-        if let Some(p) = self.exclude {
-            q = q.exclude(p);
-        }
-        if let Some(n) = self.skip {
-            q = q.skip(n);
-        }
-        if let Some(n) = self.max_tries {
-            q = q.max_tries(n);
-        }
-        if let Some(h) = self.probe.host {
-            q = q.host(h);
-        }
-        q.protocol(self.probe.protocol)
+        let env = source.into_env(self.options.names_user());
+        self.options.query(env)
     }
 }
 
@@ -363,33 +245,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_are_checked() {
-        assert_eq!(port_from_f64(80.0, "x").unwrap(), 80);
-        for bad in [0.0, -1.0, 70000.0, 1.5, f64::NAN, f64::INFINITY] {
-            let e = port_from_f64(bad, "exclude").unwrap_err();
-            assert_eq!(e.code, "ERR_PORT4ME_INVALID_PORT");
-            assert!(e.message.contains("exclude") && e.message.contains(&js_number(bad)), "{}", e.message);
-        }
-        assert_eq!(count_from_f64(-1.0, "skip", "skip", 0, 10).unwrap_err().code, "ERR_PORT4ME_INVALID_NUMBER");
-        assert!(count_from_f64(1e300, "n", "n", 1, 10).unwrap_err().message.contains("too large"));
-        assert_eq!(js_number(70000.0), "70000");
-        assert_eq!(js_number(-0.5), "-0.5");
+    fn options_are_checked_by_the_std_crate() {
+        let o = Options { exclude: Some(Either::B(vec![80.0, 70000.0])), ..Default::default() };
+        let e = Query::from_options(o).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.message.as_str()),
+            ("ERR_PORT4ME_INVALID_PORT", "invalid port in exclude: 70000 is outside 1-65535")
+        );
+        let o = Options { host: Some("localhost".into()), ..Default::default() };
+        assert_eq!(Query::from_options(o).unwrap_err().code, "ERR_INVALID_ARG_VALUE");
+        let o = Options { n: Some(3.0), include: Some(Either::A("2000-2009".into())), ..Default::default() };
+        let q = Query::from_options(o).unwrap();
+        assert_eq!(q.options.n, Some(3));
+        assert_eq!(q.options.include, Some(port4me::Ports::Spec("2000-2009".into())));
     }
 
     #[test]
     fn reserve_times() {
-        assert_eq!(reserve_ttl(Either::A(false)).unwrap(), None);
-        assert_eq!(reserve_ttl(Either::A(true)).unwrap(), Some(port4me_registry::DEFAULT_LEASE_TTL));
-        assert_eq!(reserve_ttl(Either::B(1.5)).unwrap(), Some(Duration::from_millis(1500)));
+        let reserve = |r| Query::from_options(Options { reserve: Some(r), ..Default::default() }).map(|q| q.reserve());
+        assert_eq!(reserve(Either::A(false)).unwrap(), None);
+        assert_eq!(reserve(Either::A(true)).unwrap(), Some(port4me_registry::DEFAULT_LEASE_TTL));
+        assert_eq!(reserve(Either::B(1.5)).unwrap(), Some(Duration::from_millis(1500)));
         // Zero and "longer than a year" are the registry's to refuse.
-        assert_eq!(reserve_ttl(Either::B(0.0)).unwrap(), Some(Duration::ZERO));
-        for (bad, why) in
-            [(-1.0, "negative"), (f64::NAN, "not a number"), (f64::INFINITY, "not a number"), (1e300, "too large")]
-        {
-            let e = reserve_ttl(Either::B(bad)).unwrap_err();
-            assert_eq!(e.code, "ERR_PORT4ME_INVALID_NUMBER");
-            assert!(e.message.contains("reserve") && e.message.contains(why), "{}", e.message);
-        }
+        assert_eq!(reserve(Either::B(0.0)).unwrap(), Some(Duration::ZERO));
+        let e = reserve(Either::B(-1.0)).unwrap_err();
+        assert_eq!(e.code, "ERR_PORT4ME_INVALID_NUMBER");
+        assert!(e.message.contains("reserve") && e.message.contains("negative"), "{}", e.message);
+        assert_eq!(Query::tool(Some("vite".into())).reserve(), None);
     }
 
     #[test]
@@ -400,14 +282,6 @@ mod tests {
         let q = Query::from_options(Options { env: Some(env), ..Default::default() }).unwrap();
         assert_eq!(q.given_var("PORT4ME_DB"), Some(Some(&OsString::from("/x.sqlite"))));
         assert_eq!(q.given_var("PORT4ME_USER"), Some(None));
-    }
-
-    #[test]
-    fn hosts_and_protocols() {
-        assert!(parse_host("[::1]").unwrap().is_loopback());
-        assert_eq!(parse_host("localhost").unwrap_err().code, "ERR_INVALID_ARG_VALUE");
-        assert_eq!(parse_protocol("UDP").unwrap(), Protocol::Udp);
-        assert!(parse_protocol("sctp").unwrap_err().message.contains("sctp"));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 use napi_derive::napi;
 
+use port4me::values::{port_from_f64, probe_options};
+
 use crate::errors::{guard, Failure};
-use crate::options::{port_from_f64, probe_options, ProbeArgs};
+use crate::options::ProbeArgs;
 
 /// Whether `port` is free: a real bind, on every local address (or `host`),
 /// for TCP (or `protocol: "udp"`). Does not consult

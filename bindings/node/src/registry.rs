@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use napi_derive::napi;
+use port4me::values::{count_from_f64, js_number, parse_protocol};
 use port4me_registry::{
     AllocateOptions, Filter, GcReport, Offer, Owner, PortRange, Registration, Registry, ReserveOptions, Service,
     ServiceDefinition, ServicePort, Timestamp,
 };
 
 use crate::errors::{guard, Failure, ERR_REGISTRY_CLOSED};
-use crate::options::{count_from_f64, js_number, parse_protocol, Query};
+use crate::options::Query;
 
 /// An inclusive range of ports.
 #[napi(object)]
@@ -201,7 +202,7 @@ fn registrations(v: Vec<Registration>) -> Vec<RegistrationObject> {
 /// A number of the registry API that must be a whole number (a count or a
 /// port bound); the crate checks the range itself, with its own codes.
 fn whole(v: f64, what: &'static str, source: &'static str) -> Result<u32, Failure> {
-    count_from_f64(v, what, source, 0, u64::from(u32::MAX)).map(|n| n as u32)
+    Ok(count_from_f64(v, what, source, 0, u64::from(u32::MAX))? as u32)
 }
 
 /// A port bound of `defineService`: a whole number (0 and 70000 go on to the
@@ -210,10 +211,7 @@ fn bound(v: f64, what: &str) -> Result<u32, Failure> {
     if v.is_finite() && v == v.trunc() && (0.0..=f64::from(u32::MAX)).contains(&v) {
         return Ok(v as u32);
     }
-    Err(Failure::new(
-        "ERR_PORT4ME_INVALID_PORT",
-        format!("invalid port in {what}: {} is not an integer in 1-65535", js_number(v)),
-    ))
+    Err(port4me::Error::PortNotInteger { source_name: what.into(), value: js_number(v) }.into())
 }
 
 /// A handle on a registry database (the JS `Registry` class wraps it).
@@ -390,7 +388,7 @@ impl Reservation {
     /// `PORT4ME_DB` of the caller's own `env` when it has one, else the
     /// default registry of the process environment.
     pub fn for_query(q: &Query) -> Result<Option<Reservation>, Failure> {
-        let Some(ttl) = q.reserve else { return Ok(None) };
+        let Some(ttl) = q.reserve() else { return Ok(None) };
         let registry = match q.given_var("PORT4ME_DB") {
             // The caller's PORT4ME_DB, with its directory created like the
             // default one's; the state directory still comes from the process.
