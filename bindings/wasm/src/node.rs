@@ -11,212 +11,33 @@
 //! for the errors (`ERR_PORT4ME_NO_FREE_PORT`, `ERR_PORT4ME_PROBE`) so that
 //! their wording is the std crate's too.
 //!
-//! The option checks mirror `bindings/node/src/options.rs` (same values
-//! refused, same messages); the JavaScript layer of the package has already
-//! checked the types.
-
-use std::net::IpAddr;
-use std::time::Duration;
+//! The option values are checked by `port4me::values`, as in the addon
+//! (same values refused, same messages): this module only reads them from
+//! JavaScript. The JavaScript layer of the package has already checked the
+//! types.
 
 use port4me::core::sequence::Candidates;
 use port4me::core::spec::{parse_list, Expansions};
 use port4me::core::DEFAULT_MAX_TRIES;
-use port4me::{Env, Port4me, Ports, ProbeMode, Protocol, Resolved};
+use port4me::values::{port_from_f64, probe_options, OptionValues, PortValues, ReserveValue};
+use port4me::{Env, Error, Port4me, ProbeMode, ProbeOptions, Protocol, Resolved};
 use wasm_bindgen::prelude::*;
 
 use crate::{array_items, get, is_array, js_error, new_object, object_keys, reflect_set};
 
-/// The largest `list` count, as in the addon.
-const MAX_LIST: u64 = port4me::MAX_LIST as u64;
-
 // ---------------------------------------------------------------------------
 // The pure part (tested natively)
 
-/// An error on its way to JavaScript: the std crate's, or one of the
-/// binding's own checks (a code and a message).
-#[derive(Debug)]
-pub enum Failure {
-    /// An error of the std layer; its code is `Error::code()`.
-    Port4me(port4me::Error),
-    /// A check of this binding: `ERR_PORT4ME_INVALID_PORT` or `ERR_INVALID_ARG_VALUE` / `_TYPE`.
-    Coded(&'static str, String),
-}
-
-impl Failure {
-    /// The stable `err.code`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Failure::Port4me(e) => e.code(),
-            Failure::Coded(code, _) => code,
-        }
-    }
-
-    /// The message.
-    pub fn message(&self) -> String {
-        match self {
-            Failure::Port4me(e) => e.to_string(),
-            Failure::Coded(_, m) => m.clone(),
-        }
-    }
-}
-
-impl From<port4me::Error> for Failure {
-    fn from(e: port4me::Error) -> Self {
-        Failure::Port4me(e)
-    }
-}
-
-impl From<port4me::core::Error> for Failure {
-    fn from(e: port4me::core::Error) -> Self {
-        Failure::Port4me(e.into())
-    }
-}
-
-/// A JS number as JavaScript would print it in the addon's messages (the
-/// addon's own formatting, so that the messages match).
-pub fn js_number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if v == v.trunc() && v.abs() < 1e21 {
-        format!("{v:.0}")
-    } else {
-        format!("{v}")
-    }
-}
-
-/// A port number 1-65535 from a JS number.
-pub fn port_from_f64(v: f64, source: &str) -> Result<u16, Failure> {
-    if v.is_finite() && v == v.trunc() && (1.0..=65535.0).contains(&v) {
-        return Ok(v as u16);
-    }
-    let why = if v.is_finite() && v == v.trunc() { "is outside 1-65535" } else { "is not an integer in 1-65535" };
-    Err(Failure::Coded("ERR_PORT4ME_INVALID_PORT", format!("invalid port in {source}: {} {why}", js_number(v))))
-}
-
-/// A whole number in `min..=max` from a JS number.
-pub fn count_from_f64(v: f64, what: &'static str, source: &'static str, min: u64, max: u64) -> Result<u64, Failure> {
-    let reason: &'static str = if !v.is_finite() || v != v.trunc() {
-        "is not a whole number"
-    } else if v < 0.0 {
-        "must not be negative"
-    } else if v < min as f64 {
-        if min == 1 {
-            "must be at least 1"
-        } else {
-            "is too small"
-        }
-    } else if v > max as f64 {
-        "is too large"
-    } else {
-        return Ok(v as u64);
-    };
-    Err(port4me::Error::InvalidNumber { what, source_name: source.into(), value: js_number(v), reason }.into())
-}
-
-/// An IPv4 or IPv6 address (brackets allowed).
-pub fn parse_host(host: &str) -> Result<IpAddr, Failure> {
-    let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    h.parse().map_err(|_| {
-        Failure::Coded(
-            "ERR_INVALID_ARG_VALUE",
-            format!("invalid host {host:?}: expected an IP address such as 127.0.0.1 or ::1"),
-        )
-    })
-}
-
-/// `"tcp"` or `"udp"` (any case).
-pub fn parse_protocol(p: &str) -> Result<Protocol, Failure> {
-    p.parse().map_err(|e: port4me::probe::UnknownProtocol| {
-        Failure::Coded("ERR_INVALID_ARG_VALUE", format!("invalid protocol: {e}"))
-    })
-}
-
-/// Ports as given: a specification string or port numbers.
+/// Options checked by `port4me::values` (as the addon checks them), as the
+/// query they make with the caller's `env`.
 #[derive(Clone, Debug)]
-pub enum RawPorts {
-    Spec(String),
-    List(Vec<f64>),
-}
-
-/// `reserve` as given.
-#[derive(Clone, Copy, Debug)]
-pub enum RawReserve {
-    Flag(bool),
-    Seconds(f64),
-}
-
-/// The options object of `port4me()`, `port4meAsync()`, `list()` as the
-/// JavaScript layer passes it, before any value is checked.
-#[derive(Clone, Debug, Default)]
-pub struct RawOptions {
-    pub tool: Option<String>,
-    pub user: Option<String>,
-    pub prepend: Option<RawPorts>,
-    pub include: Option<RawPorts>,
-    pub exclude: Option<RawPorts>,
-    pub skip: Option<f64>,
-    pub max_tries: Option<f64>,
-    pub host: Option<String>,
-    pub protocol: Option<String>,
-    pub n: Option<f64>,
-    /// The variables to resolve with (the package always passes them).
-    pub env: Vec<(String, String)>,
-    pub reserve: Option<RawReserve>,
-}
-
-/// The lease time of `reserve`: checked as the addon checks it (the registry
-/// itself is not available here).
-pub fn reserve_ttl(r: RawReserve) -> Result<Option<Duration>, Failure> {
-    match r {
-        RawReserve::Flag(false) => Ok(None),
-        // The registry's default; only "some lease" matters here.
-        RawReserve::Flag(true) => Ok(Some(Duration::from_secs(60))),
-        RawReserve::Seconds(secs) => match Duration::try_from_secs_f64(secs) {
-            Ok(d) => Ok(Some(d)),
-            Err(_) => Err(port4me::Error::InvalidNumber {
-                what: "lease time (seconds)",
-                source_name: "reserve".into(),
-                value: js_number(secs),
-                reason: if !secs.is_finite() {
-                    "is not a number of seconds"
-                } else if secs < 0.0 {
-                    "must not be negative"
-                } else {
-                    "is too large"
-                },
-            }
-            .into()),
-        },
-    }
-}
-
-fn ports(p: RawPorts, source: &'static str) -> Result<Ports, Failure> {
-    match p {
-        RawPorts::Spec(spec) => Ok(Ports::Spec(spec)),
-        RawPorts::List(list) => {
-            list.into_iter().map(|v| port_from_f64(v, source)).collect::<Result<Vec<_>, _>>().map(Ports::List)
-        }
-    }
-}
-
-/// Options checked and converted (the addon's `Query`).
-#[derive(Clone, Debug, Default)]
 pub struct Query {
-    user: Option<String>,
-    tool: Option<String>,
-    prepend: Option<Ports>,
-    include: Option<Ports>,
-    exclude: Option<Ports>,
-    skip: Option<u64>,
-    max_tries: Option<u32>,
-    host: Option<IpAddr>,
-    protocol: Protocol,
+    /// The std-layer query, reading exactly `env` (and the account name).
+    pub query: Port4me,
     /// `list` count, if given.
     pub n: Option<usize>,
-    env: Vec<(String, String)>,
-    account: Option<String>,
+    /// `maxTries`, if given.
+    pub max_tries: Option<u32>,
     /// Whether the caller asked for a registry lease (which needs the addon).
     pub reserve: bool,
 }
@@ -224,66 +45,15 @@ pub struct Query {
 impl Query {
     /// Checks every value, in the addon's order. `account` is the account
     /// name to fall back on when nothing names a user.
-    pub fn from_raw(o: RawOptions, account: Option<String>) -> Result<Self, Failure> {
-        Ok(Query {
-            user: o.user,
-            tool: o.tool,
-            prepend: o.prepend.map(|p| ports(p, "prepend")).transpose()?,
-            include: o.include.map(|p| ports(p, "include")).transpose()?,
-            exclude: o.exclude.map(|p| ports(p, "exclude")).transpose()?,
-            skip: o.skip.map(|v| count_from_f64(v, "skip", "skip", 0, (1u64 << 53) - 1)).transpose()?,
-            max_tries: o
-                .max_tries
-                .map(|v| count_from_f64(v, "maxTries", "maxTries", 1, u32::MAX as u64).map(|n| n as u32))
-                .transpose()?,
-            host: o.host.as_deref().map(parse_host).transpose()?,
-            protocol: o.protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default(),
-            n: o.n.map(|v| count_from_f64(v, "list count", "n", 1, MAX_LIST).map(|n| n as usize)).transpose()?,
-            env: o.env,
-            account,
-            reserve: o.reserve.map(reserve_ttl).transpose()?.flatten().is_some(),
-        })
-    }
-
-    /// The std-layer query, reading exactly `env` (and `account`).
-    pub fn build(&self) -> Port4me {
-        let env = Env::from_pairs(self.env.iter().cloned()).with_account_name(self.account.clone());
-        let mut q = Port4me::with_env(env);
-        if let Some(u) = &self.user {
-            q = q.user(u.clone());
-        }
-        if let Some(t) = &self.tool {
-            q = q.tool(t.clone());
-        }
-        if let Some(p) = &self.prepend {
-            q = q.prepend(p.clone());
-        }
-        if let Some(p) = &self.include {
-            q = q.include(p.clone());
-        }
-        if let Some(p) = &self.exclude {
-            q = q.exclude(p.clone());
-        }
-        if let Some(n) = self.skip {
-            q = q.skip(n);
-        }
-        if let Some(n) = self.max_tries {
-            q = q.max_tries(n);
-        }
-        if let Some(h) = self.host {
-            q = q.host(h);
-        }
-        q.protocol(self.protocol)
+    pub fn new(values: OptionValues, env: Vec<(String, String)>, account: Option<String>) -> Result<Self, Error> {
+        let o = values.check()?;
+        let (n, max_tries, reserve) = (o.n, o.max_tries, o.reserve.is_some());
+        Ok(Query { query: o.query(Env::from_pairs(env).with_account_name(account)), n, max_tries, reserve })
     }
 
     /// The first `n` candidates: `n`, else `PORT4ME_LIST`, else 1 (the addon's `list`).
-    pub fn list(&self) -> Result<Vec<u16>, Failure> {
-        let p = self.build();
-        let n = match self.n {
-            Some(n) => n,
-            None => p.list_from_env()?.unwrap_or(1),
-        };
-        Ok(p.list(n)?)
+    pub fn list(&self) -> Result<Vec<u16>, Error> {
+        self.query.list_or_env(self.n)
     }
 }
 
@@ -308,7 +78,7 @@ impl SearchState {
     /// The search of `p`, or its first error (the probe-mode variable, then
     /// the resolution, as `Port4me::find` checks them). Also says whether
     /// probes are real or all answer "free".
-    pub fn start(p: &Port4me, max_tries: Option<u32>) -> Result<(Self, ProbeMode), Failure> {
+    pub fn start(p: &Port4me, max_tries: Option<u32>) -> Result<(Self, ProbeMode), Error> {
         let mode = p.probe_mode()?;
         let resolved = p.resolve()?;
         let state = SearchState {
@@ -324,7 +94,7 @@ impl SearchState {
 
     /// The next at most `k` candidates. Empty once `max_tries` are out; a
     /// candidate error comes back on its own, after the candidates before it.
-    pub fn next_batch(&mut self, k: u32) -> Result<Vec<u16>, Failure> {
+    pub fn next_batch(&mut self, k: u32) -> Result<Vec<u16>, Error> {
         if let Some(e) = self.pending.take() {
             return Err(e.into());
         }
@@ -352,23 +122,21 @@ impl SearchState {
     }
 
     /// `ERR_PORT4ME_NO_FREE_PORT` for the candidates handed out, all busy.
-    pub fn no_free_port(&self) -> Failure {
-        port4me::Error::NoFreePort { tries: self.given as u32, protocol: self.protocol, first: self.first.clone() }
-            .into()
+    pub fn no_free_port(&self) -> Error {
+        Error::NoFreePort { tries: self.given as u32, protocol: self.protocol, first: self.first.clone() }
     }
 }
 
 /// `ERR_PORT4ME_PROBE` in the std crate's words, for a probe the host made.
-pub fn probe_failure(port: u16, host: &str, protocol: Protocol, detail: &str) -> Failure {
-    port4me::Error::Probe { port, host: host.into(), protocol, source: std::io::Error::other(detail.to_string()) }
-        .into()
+pub fn probe_failure(port: u16, host: &str, protocol: Protocol, detail: &str) -> Error {
+    Error::Probe { port, host: host.into(), protocol, source: std::io::Error::other(detail.to_string()) }
 }
 
 // ---------------------------------------------------------------------------
 // JavaScript
 
-fn to_js(f: Failure) -> JsValue {
-    js_error(f.code(), None, &f.message())
+fn to_js(e: Error) -> JsValue {
+    js_error(e.code(), None, &e.to_string())
 }
 
 fn type_error(name: &str, expected: &str) -> JsValue {
@@ -395,13 +163,13 @@ fn opt_number(o: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
     v.as_f64().map(Some).ok_or_else(|| type_error(&format!("options.{key}"), "of type number"))
 }
 
-fn opt_ports(o: &JsValue, key: &str) -> Result<Option<RawPorts>, JsValue> {
+fn opt_ports(o: &JsValue, key: &str) -> Result<Option<PortValues>, JsValue> {
     let v = get(o, key)?;
     if unset(&v) {
         return Ok(None);
     }
     if let Some(s) = v.as_string() {
-        return Ok(Some(RawPorts::Spec(s)));
+        return Ok(Some(PortValues::Spec(s)));
     }
     if !is_array(&v) {
         return Err(type_error(&format!("options.{key}"), "a port specification string or an array of port numbers"));
@@ -410,12 +178,13 @@ fn opt_ports(o: &JsValue, key: &str) -> Result<Option<RawPorts>, JsValue> {
     for (i, item) in array_items(&v).into_iter().enumerate() {
         list.push(item.as_f64().ok_or_else(|| type_error(&format!("options.{key}[{i}]"), "a port number"))?);
     }
-    Ok(Some(RawPorts::List(list)))
+    Ok(Some(PortValues::Numbers(list)))
 }
 
-fn read_options(o: &JsValue) -> Result<RawOptions, JsValue> {
+/// The options object and its `env`, type-checked but with values unchecked.
+fn read_options(o: &JsValue) -> Result<(OptionValues, Vec<(String, String)>), JsValue> {
     if unset(o) {
-        return Ok(RawOptions::default());
+        return Ok(Default::default());
     }
     if !o.is_object() {
         return Err(js_error("ERR_INVALID_ARG_TYPE", None, "The \"options\" argument must be an object"));
@@ -441,13 +210,13 @@ fn read_options(o: &JsValue) -> Result<RawOptions, JsValue> {
     let reserve = if unset(&reserve) {
         None
     } else if let Some(b) = reserve.as_bool() {
-        Some(RawReserve::Flag(b))
+        Some(ReserveValue::Flag(b))
     } else if let Some(x) = reserve.as_f64() {
-        Some(RawReserve::Seconds(x))
+        Some(ReserveValue::Seconds(x))
     } else {
         return Err(type_error("options.reserve", "a boolean or a number of seconds"));
     };
-    Ok(RawOptions {
+    let values = OptionValues {
         tool: opt_string(o, "tool")?,
         user: opt_string(o, "user")?,
         prepend: opt_ports(o, "prepend")?,
@@ -458,22 +227,23 @@ fn read_options(o: &JsValue) -> Result<RawOptions, JsValue> {
         host: opt_string(o, "host")?,
         protocol: opt_string(o, "protocol")?,
         n: opt_number(o, "n")?,
-        env,
         reserve,
-    })
+    };
+    Ok((values, env))
 }
 
 fn query(options: &JsValue, account: Option<String>) -> Result<Query, JsValue> {
-    Query::from_raw(read_options(options)?, account).map_err(to_js)
+    let (values, env) = read_options(options)?;
+    Query::new(values, env, account).map_err(to_js)
 }
 
 /// `{ host, protocol }` for the host to probe with: `host` is the address in
 /// its canonical text form, or `null` for every local address.
-fn probe_target(host: Option<IpAddr>, protocol: Protocol) -> JsValue {
+fn probe_target(probe: ProbeOptions) -> JsValue {
     let obj = new_object();
-    let host = host.map_or(JsValue::NULL, |h| JsValue::from_str(&h.to_string()));
+    let host = probe.host.map_or(JsValue::NULL, |h| JsValue::from_str(&h.to_string()));
     reflect_set(&obj, "host", &host);
-    reflect_set(&obj, "protocol", &JsValue::from_str(protocol.as_str()));
+    reflect_set(&obj, "protocol", &JsValue::from_str(probe.protocol.as_str()));
     obj
 }
 
@@ -487,7 +257,7 @@ pub fn node_list(options: JsValue, account: Option<String>) -> Result<Vec<u16>, 
 /// The seed string (`"alice,vite"`).
 #[wasm_bindgen(js_name = nodeSeed)]
 pub fn node_seed(options: JsValue, account: Option<String>) -> Result<String, JsValue> {
-    query(&options, account)?.build().seed().map_err(|e| to_js(e.into()))
+    query(&options, account)?.query.seed().map_err(to_js)
 }
 
 /// Checks the options; says whether they ask for a registry lease.
@@ -499,7 +269,7 @@ pub fn node_check(options: JsValue) -> Result<bool, JsValue> {
 /// The ports of a specification (the addon's `parsePorts`: source "spec").
 #[wasm_bindgen(js_name = nodeParsePorts)]
 pub fn node_parse_ports(spec: String) -> Result<Vec<u16>, JsValue> {
-    parse_list(&spec, &Expansions::DEFAULT, "spec").map_err(|e| to_js(port4me::Error::from(e).into()))
+    parse_list(&spec, &Expansions::DEFAULT, "spec").map_err(|e| to_js(e.into()))
 }
 
 /// `isPortFree(port, { host, protocol })`: the checked `{ host, protocol }`
@@ -507,23 +277,17 @@ pub fn node_parse_ports(spec: String) -> Result<Vec<u16>, JsValue> {
 #[wasm_bindgen(js_name = nodeProbeTarget)]
 pub fn node_probe_target(port: f64, host: Option<String>, protocol: Option<String>) -> Result<JsValue, JsValue> {
     port_from_f64(port, "port").map_err(to_js)?;
-    let host = host.as_deref().map(parse_host).transpose().map_err(to_js)?;
-    let protocol = protocol.as_deref().map(parse_protocol).transpose().map_err(to_js)?.unwrap_or_default();
-    Ok(probe_target(host, protocol))
+    Ok(probe_target(probe_options(host.as_deref(), protocol.as_deref()).map_err(to_js)?))
 }
 
 /// The CLI's `--test PORT`: `{ host, protocol, assumeFree }`, where
 /// `assumeFree` is the `_PORT4ME_CHECK_AVAILABLE_PORTS_=any` hook.
 #[wasm_bindgen(js_name = nodeTestTarget)]
 pub fn node_test_target(port: f64, options: JsValue) -> Result<JsValue, JsValue> {
-    let port = port_from_f64(port, "test").map_err(to_js)?;
-    let q = query(&options, None)?;
-    let p = q.build();
-    if port == 0 {
-        unreachable!("port_from_f64 refuses 0");
-    }
-    let mode = p.probe_mode().map_err(|e| to_js(e.into()))?;
-    let target = probe_target(q.host, q.protocol);
+    port_from_f64(port, "test").map_err(to_js)?;
+    let p = query(&options, None)?.query;
+    let mode = p.probe_mode().map_err(to_js)?;
+    let target = probe_target(p.probe_options());
     reflect_set(&target, "assumeFree", &JsValue::from_bool(mode == ProbeMode::AssumeFree));
     Ok(target)
 }
@@ -551,8 +315,7 @@ pub struct NodeSearch {
     state: Option<SearchState>,
     reserve: bool,
     assume_free: bool,
-    host: Option<IpAddr>,
-    protocol: Protocol,
+    probe: ProbeOptions,
 }
 
 #[wasm_bindgen]
@@ -562,18 +325,12 @@ impl NodeSearch {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue, account: Option<String>) -> Result<NodeSearch, JsValue> {
         let q = query(&options, account)?;
-        let (host, protocol) = (q.host, q.protocol);
+        let probe = q.query.probe_options();
         if q.reserve {
-            return Ok(NodeSearch { state: None, reserve: true, assume_free: false, host, protocol });
+            return Ok(NodeSearch { state: None, reserve: true, assume_free: false, probe });
         }
-        let (state, mode) = SearchState::start(&q.build(), q.max_tries).map_err(to_js)?;
-        Ok(NodeSearch {
-            state: Some(state),
-            reserve: false,
-            assume_free: mode == ProbeMode::AssumeFree,
-            host,
-            protocol,
-        })
+        let (state, mode) = SearchState::start(&q.query, q.max_tries).map_err(to_js)?;
+        Ok(NodeSearch { state: Some(state), reserve: false, assume_free: mode == ProbeMode::AssumeFree, probe })
     }
 
     /// Whether the options ask for a registry lease.
@@ -591,7 +348,7 @@ impl NodeSearch {
     /// `{ host, protocol }` to probe with.
     #[wasm_bindgen(getter)]
     pub fn target(&self) -> JsValue {
-        probe_target(self.host, self.protocol)
+        probe_target(self.probe)
     }
 
     /// The next at most `k` candidates; empty once `maxTries` are handed out.
@@ -616,57 +373,40 @@ impl NodeSearch {
 mod tests {
     use super::*;
 
-    fn raw(env: &[(&str, &str)]) -> RawOptions {
-        RawOptions { env: env.iter().map(|&(k, v)| (k.into(), v.into())).collect(), ..Default::default() }
+    fn pairs(env: &[(&str, &str)]) -> Vec<(String, String)> {
+        env.iter().map(|&(k, v)| (k.into(), v.into())).collect()
     }
 
     #[test]
-    fn value_checks_name_the_value() {
-        let e = port_from_f64(70000.0, "exclude").unwrap_err();
-        assert_eq!(
-            (e.code(), e.message().as_str()),
-            ("ERR_PORT4ME_INVALID_PORT", "invalid port in exclude: 70000 is outside 1-65535")
-        );
-        let e = port_from_f64(80.5, "include").unwrap_err();
-        assert!(e.message().ends_with("80.5 is not an integer in 1-65535"), "{}", e.message());
-        let e = count_from_f64(-1.0, "skip", "skip", 0, 10).unwrap_err();
-        assert_eq!(e.code(), "ERR_PORT4ME_INVALID_NUMBER");
-        assert!(e.message().contains("must not be negative"), "{}", e.message());
-        assert!(count_from_f64(0.0, "maxTries", "maxTries", 1, 10).unwrap_err().message().contains("at least 1"));
-        assert_eq!(parse_host("[::1]").unwrap(), "::1".parse::<IpAddr>().unwrap());
-        assert_eq!(parse_host("localhost").unwrap_err().code(), "ERR_INVALID_ARG_VALUE");
-        assert!(parse_protocol("sctp").unwrap_err().message().contains("\"sctp\""));
-        assert_eq!(js_number(f64::NAN), "NaN");
-        assert_eq!(js_number(-0.5), "-0.5");
-        for (secs, why) in [(-1.0, "negative"), (f64::NAN, "not a number"), (1e300, "too large")] {
-            let e = reserve_ttl(RawReserve::Seconds(secs)).unwrap_err();
-            assert!(e.message().contains("reserve") && e.message().contains(why), "{}", e.message());
-        }
-        assert!(reserve_ttl(RawReserve::Flag(false)).unwrap().is_none());
-    }
-
-    #[test]
-    fn environment_is_the_std_crates() {
-        let q = Query::from_raw(raw(&[("PORT4ME_USER", "alice"), ("PORT4ME_EXCLUDE_SITE", "30845")]), None).unwrap();
-        assert_eq!(q.list().unwrap(), [19654]);
-        let q = Query::from_raw(RawOptions { n: Some(3.0), ..raw(&[("USER", "alice")]) }, None).unwrap();
+    fn options_and_environment_are_the_std_crates() {
+        let none = OptionValues::default;
+        let q = Query::new(none(), pairs(&[("PORT4ME_USER", "alice"), ("PORT4ME_EXCLUDE_SITE", "30845")]), None);
+        assert_eq!(q.unwrap().list().unwrap(), [19654]);
+        let q = Query::new(OptionValues { n: Some(3.0), ..none() }, pairs(&[("USER", "alice")]), None).unwrap();
         assert_eq!(q.list().unwrap(), [30845, 19654, 32310]);
-        let q = Query::from_raw(raw(&[("PORT4ME_LIST", "2")]), Some("alice".into())).unwrap();
+        let q = Query::new(none(), pairs(&[("PORT4ME_LIST", "2")]), Some("alice".into())).unwrap();
         assert_eq!(q.list().unwrap(), [30845, 19654], "the account name is the last fallback");
-        let e =
-            Query::from_raw(raw(&[("PORT4ME_USER", "a"), ("PORT4ME_SKIP", "x")]), None).unwrap().list().unwrap_err();
+        let q = Query::new(none(), pairs(&[("PORT4ME_USER", "a"), ("PORT4ME_SKIP", "x")]), None).unwrap();
+        let e = q.list().unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_INVALID_NUMBER");
-        assert!(e.message().contains("PORT4ME_SKIP"), "{}", e.message());
+        assert!(e.to_string().contains("PORT4ME_SKIP"), "{e}");
+        // The values are checked as the addon checks them (port4me::values).
+        let bad = OptionValues { exclude: Some(PortValues::Numbers(vec![70000.0])), ..none() };
+        let e = Query::new(bad, Vec::new(), None).unwrap_err();
+        assert_eq!(e.to_string(), "invalid port in exclude: 70000 is outside 1-65535");
+        let o = OptionValues { max_tries: Some(7.0), reserve: Some(ReserveValue::Seconds(5.0)), ..none() };
+        let q = Query::new(o, Vec::new(), None).unwrap();
+        assert_eq!((q.max_tries, q.reserve), (Some(7), true));
     }
 
     /// Drives a search in batches of `k` with `is_free` as the probe, the way
     /// the package does; the outcome must be `Port4me::find_with`'s.
     fn batched(p: &Port4me, max_tries: Option<u32>, k: u32, is_free: impl Fn(u16) -> bool) -> Result<u16, String> {
-        let (mut s, _) = SearchState::start(p, max_tries).map_err(|e| e.message())?;
+        let (mut s, _) = SearchState::start(p, max_tries).map_err(|e| e.to_string())?;
         loop {
-            let batch = s.next_batch(k).map_err(|e| e.message())?;
+            let batch = s.next_batch(k).map_err(|e| e.to_string())?;
             if batch.is_empty() {
-                return Err(s.no_free_port().message());
+                return Err(s.no_free_port().to_string());
             }
             if let Some(&port) = batch.iter().find(|&&port| is_free(port)) {
                 return Ok(port);
@@ -704,7 +444,7 @@ mod tests {
         let e = probe_failure(40000, "192.0.2.1", Protocol::Tcp, "listen EADDRNOTAVAIL: address not available");
         assert_eq!(e.code(), "ERR_PORT4ME_PROBE");
         assert_eq!(
-            e.message(),
+            e.to_string(),
             "could not probe tcp port 40000 on 192.0.2.1: listen EADDRNOTAVAIL: address not available"
         );
     }
