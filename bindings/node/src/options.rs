@@ -2,13 +2,13 @@
 //! environment they read.
 //!
 //! Values arrive as JS numbers (`f64`) and strings; this module only maps
-//! them onto `port4me::values`, which checks them (so that `-1`, `NaN`,
-//! `1.5` or `70000` are errors naming the value instead of being wrapped or
-//! truncated by an integer conversion) for this addon and the WebAssembly
-//! fallback alike, word for word. Type checks (a string
-//! where a number belongs, `null` inside an array) are done by the npm
-//! package's JS layer first, with Node's `ERR_INVALID_ARG_TYPE`; a wrong type
-//! that reaches the addon directly is still an error, never a crash.
+//! them onto `port4me::values`, which checks them for this addon and the
+//! WebAssembly fallback alike, word for word (so that `-1`, `NaN`, `1.5` or
+//! `70000` are errors naming the value instead of being wrapped or truncated
+//! by an integer conversion). Type checks (a string where a number belongs,
+//! `null` inside an array) are done by the npm package's JS layer first, with
+//! Node's `ERR_INVALID_ARG_TYPE`; a wrong type that reaches the addon directly
+//! is still an error, never a crash.
 //!
 //! Environment: by default the addon reads the process environment, exactly
 //! like the CLI (`Port4me::new()`). On the main thread `process.env` *is* the
