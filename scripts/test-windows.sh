@@ -5,8 +5,8 @@
 #     (including their #[cfg(windows)] tests: account name and uid, process
 #     liveness and parent, default registry path);
 #  2. the CLI: a known sequence, --test against ports held by Linux
-#     listeners, and --reserve on an SQLite registry (twice: the second lease
-#     must get another port while the first is held).
+#     listeners, and --reserve on an SQLite registry (a second lease gets
+#     another port while the first lasts; the port comes back once it lapsed).
 #
 #   bash scripts/test-windows.sh
 #
@@ -71,23 +71,19 @@ sys.stdin.read()
   echo "ok  --test $port: 1 while a Linux listener holds $host:$port, 0 after"
 done
 
-# --reserve records the parent process as the lease's owner. A program that
-# Wine starts from a Unix shell has no Windows parent (its parent pid is 0),
-# so the reservations run under cmd.exe, as they would from a Windows shell.
+# --reserve leases a port for its time (SECONDS, default 60), whoever ran
+# the command: a second caller gets another port while the lease lasts, and
+# the port comes back once it has lapsed.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db="Z:${tmp//\//\\}\\x.sqlite"
-exe_dir=$(cd "$(dirname "$exe")" && pwd)
-exe_win="Z:${exe_dir//\//\\}\\port4me.exe"
-reserve="$exe_win --reserve --tool vite"
-mapfile -t ports < <(PORT4ME_DB=$db "$WINE" cmd /c "$reserve & $reserve" | tr -d '\r')
-[[ ${#ports[@]} == 2 && ${ports[0]} =~ ^[0-9]+$ && ${ports[1]} =~ ^[0-9]+$ ]] ||
-  fail "two --reserve --tool vite under one cmd.exe printed '${ports[*]}'"
+first=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
+second=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve --tool vite | tr -d '\r')
+[[ $first =~ ^[0-9]+$ && $second =~ ^[0-9]+$ ]] || fail "--reserve --tool vite printed '$first' and '$second'"
 [[ -s $tmp/x.sqlite ]] || fail "--reserve did not create $tmp/x.sqlite"
-[[ ${ports[0]} != "${ports[1]}" ]] || fail "two leases under one live cmd.exe got the same port ${ports[0]}"
-# That cmd.exe has exited: its leases are reclaimed, and the first port is handed out again.
-again=$(PORT4ME_DB=$db "$WINE" cmd /c "$reserve" | tr -d '\r')
-[[ $again == "${ports[0]}" ]] ||
-  fail "after the owner cmd.exe exited, --reserve printed '$again' (expected ${ports[0]} again)"
-echo "ok  --reserve --tool vite with PORT4ME_DB=$db: ${ports[0]} and ${ports[1]} under one cmd.exe, ${ports[0]} again once it exited"
+[[ $first != "$second" ]] || fail "two live leases got the same port $first"
+sleep 2.5
+again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
+[[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
+echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
 echo "test-windows.sh: all passed"

@@ -24,14 +24,10 @@
 # the registry and the file system behave like Windows.
 #
 # A program Wine starts from a Unix shell has no Windows parent process
-# (parent pid 0), so whatever records its parent as an owner (`port4me
-# --reserve`, the addon's `reserve: true`) fails with "owner process 0 does
-# not exist". Start such programs from a Windows process that outlives them:
-#
-#   "$WINE" cmd /c "Z:\path\to\node.exe Z:\path\to\script.js"
-#
-# (paths inside the cmd line as Windows paths; `winepath -w` converts).
-#
+# (parent pid 0), so an owner of "the parent" cannot be recorded for it.
+# (`port4me --reserve` leases by time alone and the addon's `reserve: true`
+# records the calling process itself, so neither needs a parent.)
+
 # Returns non-zero (without exiting your shell) when something cannot be set up.
 
 _port4me_wine_env() {
