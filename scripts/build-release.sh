@@ -66,13 +66,15 @@ for p in "${wanted[@]}"; do
   grep -qx "${RUST[$p]}" <<<"$installed" || { say "rustup target add ${RUST[$p]}"; rustup target add "${RUST[$p]}" >/dev/null; }
 done
 
-# --- The WebAssembly module of the main package ----------------------------
-if [ ! -s npm/port4me/wasm/port4me_bg.wasm ] || [ "${REBUILD_WASM:-0}" = 1 ]; then
-  say "building the WebAssembly module (bindings/wasm/build.sh)"
-  bash bindings/wasm/build.sh
-fi
+# --- The WebAssembly modules of the main package ----------------------------
+# (incremental: quick when nothing changed, and never a stale module shipped)
+say "building the WebAssembly modules (bindings/wasm/build.sh)"
+bash bindings/wasm/build.sh
 
+# dist/ holds this run's artifacts only, so SHA256SUMS lists exactly them.
+rm -rf "$dist"
 mkdir -p "$dist"
+artifacts=()
 report="$dist/build-report.tsv"
 printf 'platform\trust\tseconds\taddon_bytes\tcli_bytes\tnpm_tgz_bytes\tarchive_bytes\n' >"$report"
 
@@ -157,6 +159,7 @@ EOF
   local tgz
   tgz="$(cd "npm/port4me-$name" && npm pack --silent --pack-destination "$dist" | tail -1)"
   local secs=$(( $(date +%s) - started ))
+  artifacts+=("$(basename "$archive")" "$tgz")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$rust" "$secs" "$(wc -c <"$addon")" "$(wc -c <"$cli")" \
     "$(wc -c <"$dist/$tgz")" "$(wc -c <"$archive")" >>"$report"
   say "[$name] done in ${secs}s: $(basename "$archive"), $tgz"
@@ -167,6 +170,7 @@ for p in "${wanted[@]}"; do build_one "$p"; done
 say "npm pack npm/port4me"
 main_tgz="$(cd npm/port4me && npm pack --silent --pack-destination "$dist" | tail -1)"
 
-(cd "$dist" && rm -f SHA256SUMS && sha256sum -- *.tgz *.tar.gz *.zip 2>/dev/null | sort -k2 >SHA256SUMS)
-say "dist/: $main_tgz and $(( $(wc -l <"$dist/SHA256SUMS") - 1 )) platform artifacts, SHA256SUMS"
+artifacts+=("$main_tgz")
+(cd "$dist" && sha256sum -- "${artifacts[@]}" | sort -k2 >SHA256SUMS)
+say "dist/: $main_tgz, $(( ${#artifacts[@]} - 1 )) platform artifacts and SHA256SUMS"
 column -t -s $'\t' "$report" 2>/dev/null || cat "$report"

@@ -14,7 +14,7 @@
 # target; the full output of a failing target goes to
 # $CARGO_TARGET_DIR/check-targets/<triple>.log. Exit status 1 if any failed.
 #
-# Installs what it needs: the rustup targets and clippy, and (with pip)
+# Installs what it needs: the rustup targets and clippy, and (with pip, in target/zig-venv)
 # ziglang and cargo-zigbuild when cargo-zigbuild is missing.
 set -euo pipefail
 

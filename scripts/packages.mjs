@@ -94,6 +94,7 @@ function expected(version) {
   const main = readJson(mainPath);
   main.version = version;
   main.optionalDependencies = Object.fromEntries(platforms().map((p) => [`port4me-${p.name}`, version]));
+  main.scripts = { ...main.scripts, prepack: 'node ../../scripts/packages.mjs prepack' };
   out.push([mainPath, json(main)]);
   // The development harness installs the package under test from the folder.
   return out;

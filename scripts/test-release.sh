@@ -56,6 +56,7 @@ need_apt=()
 command -v file >/dev/null || need_apt+=(file)
 command -v readelf >/dev/null || need_apt+=(binutils)
 command -v llvm-objdump >/dev/null || need_apt+=(llvm)
+command -v curl >/dev/null || need_apt+=(curl)
 for p in "${platforms[@]}"; do
   case "${RUN[$p]}" in
     qemu) command -v qemu-aarch64-static >/dev/null || need_apt+=(qemu-user-static)
@@ -274,7 +275,7 @@ install_project() {
   (cd "$proj" && npm init -y >/dev/null &&
     npm install "${flags[@]}" \
       "$dist/port4me-$version.tgz" "$dist/port4me-$name-$version.tgz" >"$work/npm.log" 2>&1) \
-    || { cat "$work/npm.log"; return 1; }
+    || { cat "$work/npm.log" >&2; return 1; }
   echo "$proj"
 }
 
@@ -300,15 +301,30 @@ fresh_project() {
   mkdir -p "$proj"
   say "fresh project: npm install vite and the two tarballs into $proj"
   if ! (cd "$proj" && npm init -y >/dev/null && npm pkg set type=module >/dev/null &&
-        npm install --no-audit --no-fund --loglevel=error vite@8 "$dist/port4me-$version.tgz" "$dist/port4me-linux-x64-gnu-$version.tgz" >"$work/npm.log" 2>&1); then
+        npm install --no-audit --no-fund --loglevel=error vite@8.3.8 "$dist/port4me-$version.tgz" "$dist/port4me-linux-x64-gnu-$version.tgz" >"$work/npm.log" 2>&1); then
     cat "$work/npm.log"; fail "fresh project: npm install"; return
   fi
-  pass "fresh project: npm install port4me from dist/ (and vite@8)"
+  pass "fresh project: npm install port4me from dist/ (and vite@8.3.8)"
+  expect "fresh project: the native addon answers (not the fallback)" \
+    bash -c "cd '$proj' && node -e \"if (require('port4me')._internal.backend !== 'native') process.exit(1)\""
   expect "fresh project: require('port4me') gives a port" \
     bash -c "cd '$proj' && node -e \"const { port4me } = require('port4me'); const p = port4me('vite'); if (!(p >= 1024 && p <= 65535)) process.exit(1)\""
   expect "fresh project: import { port4me } from 'port4me' gives the same sequence" \
     bash -c "cd '$proj' && node --input-type=module -e \"import { list } from 'port4me'; if (list({ user: 'alice', n: 5 }).join() !== '30845,19654,32310,63992,15273') process.exit(1)\""
-  local got; got="$(cd "$proj" && npx --no-install port4me --user=alice --list=5 | tr '\n' ' ')"
+  # The WebAssembly fallback as shipped in the tarball: sync port4me() skips a busy port.
+  start_listener
+  expect "fresh project: the WebAssembly fallback (PORT4ME_NATIVE_ADDON=none) finds, skips a busy port, lists" \
+    bash -c "cd '$proj' && PORT4ME_NATIVE_ADDON=none node -e \"
+      const p = require('port4me');
+      if (p._internal.backend !== 'wasm') throw new Error('backend ' + p._internal.backend);
+      const found = p.port4me({ user: 'x', prepend: [$LISTENER_PORT], include: '40000-40999' });
+      if (found === $LISTENER_PORT || found < 40000 || found > 40999) throw new Error('found ' + found);
+      if (p.list({ user: 'alice', n: 5 }).join() !== '30845,19654,32310,63992,15273') throw new Error('list');
+      p.port4meAsync({ user: 'x', prepend: [$LISTENER_PORT], include: '41000-41999' }).then((q) => { if (q === $LISTENER_PORT) process.exit(1); });
+    \""
+  expect "fresh project: the browser build (import with the browser condition) lists alice's ports" \
+    bash -c "cd '$proj' && node --conditions=browser --input-type=module -e \"import { list } from 'port4me'; if (list({ user: 'alice', n: 5 }).join() !== '30845,19654,32310,63992,15273') process.exit(1)\""
+  local got; got="$(cd "$proj" && npx --no-install port4me --user=alice --list=5 | tr '\n' ' ' || true)"
   [ "$got" = "30845 19654 32310 63992 15273 " ] && pass "fresh project: npx port4me --user=alice --list=5" || fail "fresh project: npx port4me gave '$got'"
   # A real Vite dev server, configured by port4me/vite.
   cat >"$proj/vite.config.js" <<'EOF'
@@ -316,7 +332,7 @@ import port4me from 'port4me/vite'
 export default { plugins: [port4me()], logLevel: 'info' }
 EOF
   echo '<!doctype html><title>port4me fresh project</title><p>hello from vite' >"$proj/index.html"
-  port="$(cd "$proj" && npx --no-install port4me --tool=vite)"
+  port="$(cd "$proj" && npx --no-install port4me --tool=vite || true)"
   (cd "$proj" && exec npx --no-install vite --host 127.0.0.1 >"$work/vite.log" 2>&1) &
   local vite=$!
   listeners+=("$vite")
@@ -363,7 +379,8 @@ if printf '%s\n' "${platforms[@]}" | grep -qx linux-x64-gnu; then fresh_project;
 
 # What ships carries its licences, and npm pack refuses an incomplete package.
 for f in "$dist"/*.tgz; do
-  if tar -tzf "$f" | grep -qx package/LICENSE-MIT && tar -tzf "$f" | grep -qx package/LICENSE-APACHE; then pass "$(basename "$f") carries LICENSE-MIT and LICENSE-APACHE"
+  listing="$(tar -tzf "$f")"
+  if grep -qx package/LICENSE-MIT <<<"$listing" && grep -qx package/LICENSE-APACHE <<<"$listing"; then pass "$(basename "$f") carries LICENSE-MIT and LICENSE-APACHE"
   else fail "$(basename "$f") lacks a licence file"; fi
 done
 for pkg in port4me port4me-linux-x64-gnu; do
