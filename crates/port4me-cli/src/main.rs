@@ -244,16 +244,56 @@ fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
     Ok(q)
 }
 
+/// The `--list` count: 1 to [`port4me::MAX_LIST`].
+fn list_count(s: &str) -> Result<usize, Error> {
+    let n = port4me::parse_count(s, "list count", "--list")?;
+    if n == 0 || n > port4me::MAX_LIST as u64 {
+        let reason = if n == 0 { "must be at least 1" } else { "must be at most 1048576" };
+        return Err(Error::InvalidNumber { what: "list count", source_name: "--list".into(), value: s.into(), reason });
+    }
+    Ok(n as usize)
+}
+
+/// What each of the three modes does, for the message refusing two at once.
+fn mode_purpose(source: &str) -> &'static str {
+    match source {
+        "--list" | "PORT4ME_LIST" => "prints candidates without probing them",
+        "--test" | "PORT4ME_TEST" => "checks one given port",
+        _ => "records the port found",
+    }
+}
+
+/// `--list`, `--test` and `--reserve` each make the command do something
+/// else; two of them (from flags or variables) are an error, not a silent
+/// choice of one.
+fn exclusive(a: Option<&str>, b: Option<&str>) -> Result<(), String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            Err(format!("{a} and {b} cannot be used together: {a} {}, {b} {}", mode_purpose(a), mode_purpose(b)))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let q = build(cli)?;
     let out = std::io::stdout();
     let mut out = out.lock();
 
     let test = match &cli.test {
-        Some(t) => Some(port4me::parse_port(t, "--test")?),
-        None => q.test_from_env()?,
+        Some(t) => Some((port4me::parse_port(t, "--test")?, "--test")),
+        None => q.test_from_env()?.map(|p| (p, "PORT4ME_TEST")),
     };
-    if let Some(port) = test {
+    let list = match &cli.list {
+        Some(s) => Some((list_count(s)?, "--list")),
+        None => q.list_from_env()?.map(|n| (n, "PORT4ME_LIST")),
+    };
+    let reserve = cli.reserve.as_ref().map(|ttl| (ttl, "--reserve"));
+    exclusive(list.map(|l| l.1), test.map(|t| t.1))?;
+    exclusive(list.map(|l| l.1), reserve.map(|r| r.1))?;
+    exclusive(test.map(|t| t.1), reserve.map(|r| r.1))?;
+
+    if let Some((port, _)) = test {
         let free = q.test(port)?;
         let protocol = q.probe_options().protocol;
         let holder = if free { None } else { port4me_holders::describe_busy(port, protocol) };
@@ -266,24 +306,7 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Ok(if free { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
 
-    let list = match &cli.list {
-        Some(s) => {
-            let n = port4me::parse_count(s, "list count", "--list")?;
-            if n == 0 || n > port4me::MAX_LIST as u64 {
-                let reason = if n == 0 { "must be at least 1" } else { "must be at most 1048576" };
-                return Err(Error::InvalidNumber {
-                    what: "list count",
-                    source_name: "--list".into(),
-                    value: s.clone(),
-                    reason,
-                }
-                .into());
-            }
-            Some(n as usize)
-        }
-        None => q.list_from_env()?,
-    };
-    if let Some(n) = list {
+    if let Some((n, _)) = list {
         let ports = q.list(n)?;
         if cli.json {
             writeln!(out, "{}", serde_json::json!({ "seed": q.seed()?, "ports": ports }))?;
@@ -298,8 +321,8 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let port = match &cli.reserve {
-        Some(ttl) => registry_cmd::reserve(&q, ttl)?,
+    let port = match reserve {
+        Some((ttl, _)) => registry_cmd::reserve(&q, ttl)?,
         None => q.find()?,
     };
     if cli.json {

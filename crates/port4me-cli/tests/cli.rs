@@ -174,3 +174,39 @@ fn a_closed_pipe_is_not_an_error() {
     assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `--list` prints candidates without probing, `--test` probes one port and
+/// `--reserve` records the port found: no two of them can both happen, so
+/// asking for two is an error naming both (from a flag or a variable), never
+/// a silent choice of one.
+#[test]
+fn list_test_and_reserve_exclude_each_other() {
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], [&'a str; 2]);
+    let cases: &[Case] = &[
+        (&["--list=2", "--test=8080"], &[], ["--list", "--test"]),
+        (&["--test=8080", "--list=2"], &[], ["--list", "--test"]),
+        (&["--list=2", "--reserve"], &[], ["--list", "--reserve"]),
+        (&["--list=2", "--reserve=30"], &[], ["--list", "--reserve"]),
+        (&["--test=8080", "--reserve"], &[], ["--test", "--reserve"]),
+        (&["--reserve"], &[("PORT4ME_LIST", "2")], ["PORT4ME_LIST", "--reserve"]),
+        (&["--list=2"], &[("PORT4ME_TEST", "8080")], ["--list", "PORT4ME_TEST"]),
+    ];
+    let dir = std::env::temp_dir().join(format!("port4me-cli-exclusive-{}", std::process::id()));
+    let db = dir.join("ports.sqlite");
+    for (args, env, names) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+            .env_clear()
+            .env("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")
+            .env("PORT4ME_DB", &db)
+            .envs(env.iter().copied())
+            .arg("--user=alice")
+            .args(*args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} {env:?} printed {}", String::from_utf8_lossy(&out.stdout));
+        assert!(err.starts_with("Error: ") && names.iter().all(|n| err.contains(n)), "{args:?} {env:?}: {err}");
+    }
+    assert!(!db.exists(), "the registry was opened");
+}
