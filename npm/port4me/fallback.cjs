@@ -23,6 +23,9 @@ const path = require('node:path');
 const { existsSync } = require('node:fs');
 const { MessageChannel, Worker, receiveMessageOnPort } = require('node:worker_threads');
 const probe = require('./probe.cjs');
+// envSnapshot(): the variables port4me reads, from `process.env` (names
+// upper-cased on Windows, whose variables ignore case).
+const { envSnapshot } = require('./env.cjs');
 
 const MODULE = path.join(__dirname, 'wasm', 'port4me_node.cjs');
 const WORKER = path.join(__dirname, 'probe-worker.cjs');
@@ -67,22 +70,6 @@ function call(fn) {
 // The environment
 
 const USER_VARS = ['PORT4ME_USER', 'LOGNAME', 'USER', 'LNAME', 'USERNAME'];
-
-function isRelevantVar(name) {
-  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || USER_VARS.includes(name);
-}
-
-/** The variables port4me reads, from `process.env` (names upper-cased on Windows, whose variables ignore case). */
-function envSnapshot() {
-  const out = {};
-  const env = process.env;
-  const fold = process.platform === 'win32';
-  for (const key of Object.keys(env)) {
-    const name = fold ? key.toUpperCase() : key;
-    if (isRelevantVar(name)) out[name] = env[key];
-  }
-  return out;
-}
 
 /** The options with `env` filled in: the caller's, else the process environment's. */
 function withEnv(options) {

@@ -17,6 +17,9 @@ const net = require('node:net');
 const util = require('node:util');
 const { isMainThread } = require('node:worker_threads');
 const { loadBinding } = require('./binding.cjs');
+// envSnapshot(): the variables port4me reads, copied from `process.env` (in
+// worker threads; names upper-cased on Windows, whose variables ignore case).
+const { envSnapshot, isRelevantVar } = require('./env.cjs');
 
 const binding = loadBinding();
 const { native, path: nativePath } = binding;
@@ -84,21 +87,6 @@ const call = (fn, a, b) => guarded(() => fn(a, b));
 // ---------------------------------------------------------------------------
 // Argument checks
 
-const RELEVANT_USER_VARS = new Set(['LOGNAME', 'USER', 'LNAME', 'USERNAME']);
-
-function isRelevantVar(name) {
-  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || RELEVANT_USER_VARS.has(name);
-}
-
-/** The variables port4me reads, copied from `process.env` (used in worker threads). */
-function envSnapshot() {
-  const out = {};
-  const env = process.env;
-  for (const key of Object.keys(env)) {
-    if (isRelevantVar(key)) out[key] = env[key];
-  }
-  return out;
-}
 
 function checkString(value, name) {
   if (typeof value !== 'string') throw invalidType(name, 'of type string', value);
