@@ -5,19 +5,28 @@
 //
 // Order:
 //   1. PORT4ME_NATIVE_ADDON=none: the fallback, silently;
-//      PORT4ME_NATIVE_ADDON=/path/to/port4me.<triple>.node: that file;
+//      PORT4ME_NATIVE_ADDON=/path/to/port4me.<triple>.node: that file, and
+//      only that file: when it is missing (ERR_PORT4ME_NATIVE_MISSING), fails
+//      to load (the loader's error, e.g. ERR_DLOPEN_FAILED) or is of another
+//      version, that is an error naming the variable and the path, never the
+//      fallback;
 //   2. the platform package `port4me-<triple>` (installed as an optional
 //      dependency of `port4me`);
 //   3. the same package as a sibling directory (`../port4me-<triple>/`), which
 //      is where `napi build` puts the addon during development in the
 //      repository (npm/port4me and npm/port4me-linux-x64-gnu side by side).
-// When none of these gives an addon (not installed: an unknown platform, a
-// failed or omitted optional install; or a file that fails to load: another
-// libc, a damaged file, StackBlitz WebContainers, which run no native
-// addons), the fallback is used and one warning per process
-// (PORT4ME_NATIVE_FALLBACK) says why. Only when the fallback cannot be
-// loaded either is that an error (ERR_PORT4ME_NATIVE_MISSING, or the
-// addon's own load error), naming both causes.
+// When 2 and 3 give no addon (not installed: an unknown platform, a failed
+// or omitted optional install; or a file that fails to load: another libc,
+// a damaged file, an addon of another version; StackBlitz WebContainers,
+// which run no native addons, are expected here: never tried), the fallback
+// is used and one warning per process (PORT4ME_NATIVE_FALLBACK) says why.
+// Only when the fallback cannot be loaded either is that an error
+// (ERR_PORT4ME_NATIVE_MISSING, or the addon's own load error), naming both
+// causes.
+//
+// An addon's nativeVersion() must be this package's version: a stale build
+// would otherwise fail later with "... is not a function" or answer
+// differently.
 
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
@@ -67,21 +76,53 @@ function missingAddonError(triple, pkg, tried, cause) {
   return err;
 }
 
+/** Checks that `addon` (loaded from `file`) was built for this package's version. */
+function checkVersion(addon, file) {
+  const { version } = require('./package.json');
+  const built = typeof addon.nativeVersion === 'function' ? addon.nativeVersion() : null;
+  if (built === version) return;
+  const what = built === null ? 'reports no version (nativeVersion() is missing)' : `is version ${built}`;
+  const err = new Error(
+    `port4me: the native addon ${file} ${what}, but this port4me package is version ${version}.\n` +
+      'Install the platform package of the same version (npm installs it when optional dependencies are not omitted), or rebuild the addon.',
+  );
+  err.code = 'ERR_PORT4ME_NATIVE_MISSING';
+  throw err;
+}
+
+/** The addon PORT4ME_NATIVE_ADDON names (`override`, not "none"): it, or an error naming the variable and the path. */
+function loadOverride(override) {
+  const p = path.resolve(override);
+  if (!existsSync(p)) {
+    const err = new Error(`port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which does not exist`);
+    err.code = 'ERR_PORT4ME_NATIVE_MISSING';
+    throw err;
+  }
+  let addon;
+  try {
+    addon = require(p);
+  } catch (cause) {
+    const err = new Error(`port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which could not be loaded: ${firstLine(cause)}`, { cause });
+    err.code = cause && cause.code ? cause.code : 'ERR_PORT4ME_NATIVE_MISSING';
+    throw err;
+  }
+  try {
+    checkVersion(addon, p);
+  } catch (err) {
+    err.message = err.message.replace(/^port4me: /, `port4me: PORT4ME_NATIVE_ADDON=${override}: `);
+    throw err;
+  }
+  return { addon, path: p };
+}
+
+/**
+ * The addon of the platform package (2 and 3 above): it, or an error saying
+ * why not (loadBinding then falls back).
+ */
 function loadNative() {
   const triple = platformTriple();
   const pkg = `port4me-${triple}`;
   const file = `port4me.${triple}.node`;
-
-  const override = process.env.PORT4ME_NATIVE_ADDON;
-  if (override) {
-    const p = path.resolve(override);
-    if (!existsSync(p)) {
-      const err = new Error(`port4me: PORT4ME_NATIVE_ADDON points to ${p}, which does not exist`);
-      err.code = 'ERR_PORT4ME_NATIVE_MISSING';
-      throw err;
-    }
-    return { addon: require(p), path: p };
-  }
 
   const tried = [];
   // 2. The installed platform package.
@@ -99,8 +140,19 @@ function loadNative() {
     else tried.push(sibling);
   }
   if (!resolved) throw missingAddonError(triple, pkg, tried);
-  // The file exists: a failure now (wrong libc, corrupt file) is reported as is.
-  return { addon: require(resolved), path: resolved };
+  // The file exists: a failure now (wrong libc, corrupt file) is reported as
+  // is, with the file's path (Node's message names it too, but not always first).
+  let addon;
+  try {
+    addon = require(resolved);
+  } catch (cause) {
+    const message = firstLine(cause);
+    const err = new Error(message.includes(resolved) ? message : `${resolved}: ${message}`, { cause });
+    err.code = cause && cause.code;
+    throw err;
+  }
+  checkVersion(addon, resolved);
+  return { addon, path: resolved };
 }
 
 /** The first line of an error's message (loader errors can be long). */
@@ -139,7 +191,13 @@ function packageListed(pkg) {
 function loadBinding() {
   const triple = platformTriple();
   const pkg = `port4me-${triple}`;
-  const forced = process.env.PORT4ME_NATIVE_ADDON === 'none';
+  const override = process.env.PORT4ME_NATIVE_ADDON;
+  const forced = override === 'none';
+  // An explicit file: it loads, or the error goes to the caller.
+  if (override && !forced) {
+    const { addon, path: file } = loadOverride(override);
+    return { backend: 'native', native: addon, path: file };
+  }
   let nativeError = null;
   if (!forced) {
     try {
@@ -154,12 +212,8 @@ function loadBinding() {
   try {
     fallback = require('./fallback.cjs').createFallback({ triple, pkg, reason, forced, listed: packageListed(pkg) });
   } catch (err) {
-    const cause = forced ? err : nativeError;
-    const e = new Error(
-      `${forced ? 'port4me: PORT4ME_NATIVE_ADDON=none selects the WebAssembly fallback' : cause.message}\n` +
-        `The WebAssembly fallback could not be loaded ${forced ? '' : 'either'}: ${firstLine(err)}`,
-      { cause: err },
-    );
+    const head = forced ? 'port4me: PORT4ME_NATIVE_ADDON=none selects the WebAssembly fallback.' : nativeError.message;
+    const e = new Error(`${head}\nThe WebAssembly fallback could not be loaded${forced ? '' : ' either'}: ${firstLine(err)}`, { cause: err });
     e.code = forced ? 'ERR_PORT4ME_NATIVE_MISSING' : (nativeError.code ?? 'ERR_PORT4ME_NATIVE_MISSING');
     throw e;
   }

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,51 +60,178 @@ function loadReport(env, cwd = packageDir, pkg = packageDir) {
   return { ...JSON.parse(r.stdout), stderr: r.stderr };
 }
 
-test('loader: an addon path that is not an addon falls back, with exactly one warning', () => {
+/** The files `npm pack` would publish (without running the package's scripts), listed once. */
+let packed;
+function packedFiles() {
+  if (!packed) {
+    const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageDir, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    packed = JSON.parse(r.stdout)[0].files.map((f) => f.path);
+  }
+  return packed;
+}
+
+/**
+ * A temporary project with the package installed as npm would install it
+ * (only its `files`) in node_modules/port4me, and no platform package; then
+ * `edit(pkg, dir)`. Returns { dir, pkg } and removes it all after `fn`.
+ */
+function withInstall(edit, fn) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-loader-'));
+  try {
+    const pkg = path.join(dir, 'node_modules', 'port4me');
+    for (const f of packedFiles()) cpSync(path.join(packageDir, f), path.join(pkg, f), { recursive: true });
+    edit?.(pkg, dir);
+    return fn({ dir, pkg });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Installs a platform package for this platform next to `pkg`, holding a copy of `copy` or a file with `contents`. */
+function installPlatformPackage(pkg, { copy, contents, version = '0.1.0' }) {
+  const dir = path.join(pkg, '..', `port4me-${triple}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `port4me-${triple}`, version, main: `port4me.${triple}.node` }));
+  const file = path.join(dir, `port4me.${triple}.node`);
+  if (copy) cpSync(copy, file);
+  else writeFileSync(file, contents);
+  return file;
+}
+
+/** Sets the version in the package.json of the installed package `pkg`. */
+function setVersion(pkg, version) {
+  const file = path.join(pkg, 'package.json');
+  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version }, null, 2));
+}
+
+// A child that loads port4me and reports what it threw.
+const LOAD_ERROR = `
+  try {
+    require(process.argv[1]);
+    console.log(JSON.stringify({ loaded: true }));
+  } catch (err) {
+    console.log(JSON.stringify({ code: err.code, message: err.message }));
+  }
+`;
+
+function loadError(env, pkg = packageDir) {
+  const r = node(LOAD_ERROR, env, { args: [pkg] });
+  assert.equal(r.status, 0, r.stderr);
+  return { ...JSON.parse(r.stdout), stderr: r.stderr };
+}
+
+test('loader: PORT4ME_NATIVE_ADDON naming a file that is missing or not an addon is an error, not the fallback', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-broken-'));
   try {
-    const broken = path.join(dir, `port4me.${triple}.node`);
+    const missing = path.join(dir, `port4me.${triple}.node`);
+    let r = loadError({ PORT4ME_NATIVE_ADDON: missing });
+    assert.equal(r.code, 'ERR_PORT4ME_NATIVE_MISSING', r.message);
+    assert.ok(r.message.includes(`PORT4ME_NATIVE_ADDON=${missing}`) && r.message.includes('does not exist'), r.message);
+
+    const broken = missing;
     writeFileSync(broken, 'this is not a shared library\n');
-    const r = loadReport({ PORT4ME_NATIVE_ADDON: broken });
-    assert.equal(r.backend, 'wasm');
-    assert.deepEqual([r.ports, r.found, r.asyncPort, r.fromWorker], [[30845, 19654, 32310], 30845, 30845, 54242]);
-    assert.equal(r.same, true, 'ESM and CommonJS share one instance');
-    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
-    const [w] = r.warnings;
-    assert.equal(w.code, 'PORT4ME_NATIVE_FALLBACK');
-    assert.match(w.message, /WebAssembly fallback/);
-    assert.ok(w.message.includes(triple), w.message);
-    assert.ok(w.message.includes(broken), `the warning names the file that failed: ${w.message}`);
-    assert.match(w.message, /PORT4ME_NATIVE_ADDON=none/);
-    assert.equal(r.stderr.match(/PORT4ME_NATIVE_FALLBACK/g)?.length, 1, r.stderr);
+    r = loadError({ PORT4ME_NATIVE_ADDON: broken });
+    assert.equal(r.code, 'ERR_DLOPEN_FAILED', `the loader's own code: ${r.message}`);
+    assert.ok(r.message.includes(`PORT4ME_NATIVE_ADDON=${broken}`), r.message);
+    assert.match(r.message, /could not be loaded/);
+    // A relative path is named as given and as resolved.
+    r = loadError({ PORT4ME_NATIVE_ADDON: path.relative(packageDir, broken) });
+    assert.equal(r.code, 'ERR_DLOPEN_FAILED', r.message);
+    assert.ok(r.message.includes(path.relative(packageDir, broken)) && r.message.includes(broken), r.message);
+    assert.doesNotMatch(r.stderr, /PORT4ME_NATIVE_FALLBACK/, 'no fallback, so no warning');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-/** The files `npm pack` would publish (without running the package's scripts). */
-function packedFiles() {
-  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: packageDir, encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout)[0].files.map((f) => f.path);
-}
+test('loader: a platform package whose addon does not load falls back, with exactly one warning', () => {
+  let file;
+  const r = withInstall(
+    (pkg) => {
+      file = installPlatformPackage(pkg, { contents: 'this is not a shared library\n' });
+    },
+    ({ dir, pkg }) => loadReport({}, dir, pkg),
+  );
+  assert.equal(r.backend, 'wasm');
+  assert.deepEqual([r.ports, r.found, r.asyncPort, r.fromWorker], [[30845, 19654, 32310], 30845, 30845, 54242]);
+  assert.equal(r.same, true, 'ESM and CommonJS share one instance');
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+  const [w] = r.warnings;
+  assert.equal(w.code, 'PORT4ME_NATIVE_FALLBACK');
+  assert.match(w.message, /WebAssembly fallback/);
+  assert.ok(w.message.includes(triple), w.message);
+  assert.ok(w.message.includes(file), `the warning names the file that failed: ${w.message}`);
+  assert.match(w.message, /PORT4ME_NATIVE_ADDON=none/);
+  assert.equal(r.stderr.match(/PORT4ME_NATIVE_FALLBACK/g)?.length, 1, r.stderr);
+});
+
+test('loader: an addon of another version is an error naming both versions (explicit), or falls back saying so (platform package)', { skip: !hasAddon && `no addon at ${addonFile}` }, () => {
+  // The real addon (0.1.0 or whatever was built) in a package that says 9.8.7.
+  const built = require(addonFile).nativeVersion();
+  withInstall(
+    (pkg) => setVersion(pkg, '9.8.7'),
+    ({ pkg }) => {
+      const r = loadError({ PORT4ME_NATIVE_ADDON: addonFile }, pkg);
+      assert.equal(r.code, 'ERR_PORT4ME_NATIVE_MISSING', r.message);
+      for (const m of [`PORT4ME_NATIVE_ADDON=${addonFile}`, `version ${built}`, 'version 9.8.7']) assert.ok(r.message.includes(m), `${m} in: ${r.message}`);
+    },
+  );
+  withInstall(
+    (pkg) => {
+      setVersion(pkg, '9.8.7');
+      installPlatformPackage(pkg, { copy: addonFile, version: '9.8.7' });
+    },
+    ({ dir, pkg }) => {
+      const r = loadReport({}, dir, pkg);
+      assert.equal(r.backend, 'wasm');
+      assert.deepEqual(r.ports, [30845, 19654, 32310]);
+      assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+      assert.ok(r.warnings[0].message.includes(`version ${built}`) && r.warnings[0].message.includes('version 9.8.7'), r.warnings[0].message);
+    },
+  );
+  // The same addon at the package's own version loads.
+  withInstall(
+    (pkg) => {
+      setVersion(pkg, built);
+      installPlatformPackage(pkg, { copy: addonFile, version: built });
+    },
+    ({ dir, pkg }) => {
+      const r = loadReport({}, dir, pkg);
+      assert.equal(r.backend, 'native');
+      assert.deepEqual(r.warnings, []);
+    },
+  );
+});
+
+test('loader: when the fallback cannot load either, the error says so in one sentence each', () => {
+  withInstall(
+    (pkg) => rmSync(path.join(pkg, 'wasm', 'port4me_node.cjs')),
+    ({ pkg }) => {
+      let r = loadError({ PORT4ME_NATIVE_ADDON: 'none' }, pkg);
+      assert.equal(r.code, 'ERR_PORT4ME_NATIVE_MISSING', r.message);
+      assert.doesNotMatch(r.message, / {2}| :/, 'no doubled or stray spaces');
+      const lines = r.message.split('\n');
+      assert.equal(lines[0], 'port4me: PORT4ME_NATIVE_ADDON=none selects the WebAssembly fallback.');
+      assert.match(lines[1], /^The WebAssembly fallback could not be loaded: \S/);
+      assert.ok(lines[1].includes('port4me_node.cjs'), lines[1]);
+      // No platform package either: both causes.
+      r = loadError({}, pkg);
+      assert.equal(r.code, 'ERR_PORT4ME_NATIVE_MISSING', r.message);
+      assert.match(r.message, /not installed/);
+      assert.match(r.message, /\nThe WebAssembly fallback could not be loaded either: \S/);
+      assert.doesNotMatch(r.message, / {2}| :/, 'no doubled or stray spaces');
+    },
+  );
+});
 
 test('loader: a missing platform package falls back; the warning names the package to install', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-loader-'));
-  try {
-    // The package as npm would install it (only its `files`), with no
-    // platform package next to it or installed.
-    const pkg = path.join(dir, 'node_modules', 'port4me');
-    for (const f of packedFiles()) cpSync(path.join(packageDir, f), path.join(pkg, f), { recursive: true });
-    const r = loadReport({}, dir, pkg);
-    assert.equal(r.backend, 'wasm');
-    assert.deepEqual(r.ports, [30845, 19654, 32310]);
-    assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
-    assert.ok(r.warnings[0].message.includes(`npm install port4me-${triple}`), r.warnings[0].message);
-    assert.match(r.warnings[0].message, /not installed/);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = withInstall(null, ({ dir, pkg }) => loadReport({}, dir, pkg));
+  assert.equal(r.backend, 'wasm');
+  assert.deepEqual(r.ports, [30845, 19654, 32310]);
+  assert.equal(r.warnings.length, 1, JSON.stringify(r.warnings));
+  assert.ok(r.warnings[0].message.includes(`npm install port4me-${triple}`), r.warnings[0].message);
+  assert.match(r.warnings[0].message, /not installed/);
 });
 
 test('loader: PORT4ME_NATIVE_ADDON=none selects the fallback silently', () => {
