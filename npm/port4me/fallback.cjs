@@ -48,6 +48,9 @@ function codedError(code, message, Ctor = Error) {
 // The WebAssembly module
 
 let wasm = require(MODULE);
+// Counts the instances replaced after a trap: objects of an earlier instance
+// (a NodeSearch) went with it.
+let generation = 0;
 
 /**
  * Runs `fn(wasm)`. A trap (a Rust panic aborts the WebAssembly instance)
@@ -58,6 +61,7 @@ function call(fn) {
     return fn(wasm);
   } catch (err) {
     if (err instanceof WebAssembly.RuntimeError) {
+      generation++;
       delete require.cache[require.resolve(MODULE)];
       wasm = require(MODULE);
       throw codedError('ERR_PORT4ME_INTERNAL', `internal error in the port4me WebAssembly module (a Rust panic or trap: ${err.message})`);
@@ -114,24 +118,84 @@ function accountFor(o) {
 // ---------------------------------------------------------------------------
 // Synchronous probing through a worker thread
 
+// States of the probe worker in signal[0] (probe-worker.cjs); an answer
+// stores its request's seq (> 0) there.
+const STARTING = 0;
+const READY = -1;
+const FAILED = -2;
+// Room for the worker's account of why it failed (UTF-8).
+const FAILURE_TEXT_BYTES = 4096;
+// How long the synchronous calls wait for the worker to start (normally
+// tens of milliseconds) and to answer a batch (normally milliseconds). A
+// worker that fails reports it at once; these only end the wait for one
+// that can no longer say anything (killed, out of memory).
+const START_TIMEOUT_MS = 10000;
+const timeouts = { startMs: START_TIMEOUT_MS, answerMs: WORKER_TIMEOUT_MS };
+// _probeWorkerForTest: how new probe workers fail on purpose (null: not).
+let workerTest = null;
+
 let prober = null;
 // Round trips to the probe worker (for the tests: batches, not one per port).
 const stats = { roundTrips: 0 };
 
-/** The probe worker and its channel, started on first use; unref'd, so it never keeps the process alive. */
+const seconds = (ms) => `${ms / 1000} s`;
+
+/** Waits until `done(signal[0])`, at most `ms`: that state, or null on timeout. */
+function waitForState(p, done, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const seen = Atomics.load(p.signal, 0);
+    if (done(seen)) return seen;
+    const left = deadline - Date.now();
+    if (left <= 0) return null;
+    Atomics.wait(p.signal, 0, seen, left);
+  }
+}
+
+/** What the worker wrote about its failure. */
+function failureText(p) {
+  const n = Atomics.load(p.signal, 1);
+  // A copy: TextDecoder does not read views of a SharedArrayBuffer.
+  return new TextDecoder().decode(p.text.slice(0, n)) || 'it gave no reason';
+}
+
+/** Stops using `p`: the next synchronous call starts a new worker. */
+function dropProber(p) {
+  if (prober === p) prober = null;
+  p.reply.close();
+  p.worker.terminate().catch(() => {}); // it may have ended already
+}
+
+/**
+ * The probe worker and its channel, started and waited for (it reports
+ * READY, or FAILED with the reason); unref'd, so it never keeps the process
+ * alive.
+ */
 function startProber() {
   if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing`);
-  const signal = new Int32Array(new SharedArrayBuffer(4));
+  const signal = new Int32Array(new SharedArrayBuffer(8));
+  const text = new Uint8Array(new SharedArrayBuffer(FAILURE_TEXT_BYTES));
   const { port1, port2 } = new MessageChannel();
-  const worker = new Worker(WORKER, { workerData: { signal, reply: port2 }, transferList: [port2], execArgv: [] });
+  const workerData = { signal, text, reply: port2, ready: READY, failed: FAILED, test: workerTest };
+  const worker = new Worker(WORKER, { workerData, transferList: [port2], execArgv: [] });
   worker.unref();
-  const p = { worker, signal, reply: port1, seq: 0 };
+  const p = { worker, signal, text, reply: port1, seq: 0 };
   const forget = () => {
     if (prober === p) prober = null;
   };
   worker.on('error', forget);
   worker.on('exit', forget);
-  return p;
+  const state = waitForState(p, (s) => s !== STARTING, timeouts.startMs);
+  if (state === READY) return p;
+  dropProber(p);
+  throw new Error(state === FAILED ? failureText(p) : `it did not start within ${seconds(timeouts.startMs)}`);
+}
+
+/** "tcp ports 1, 2, 3 on every local address", for messages. */
+function probing(ports, target) {
+  const shown = ports.length > 8 ? `${Array.from(ports.slice(0, 8)).join(', ')}, ... (${ports.length} ports)` : Array.from(ports).join(', ');
+  const where = target.host ? `on ${target.host}` : 'on every local address';
+  return `${target.protocol} port${ports.length === 1 ? '' : 's'} ${shown} ${where}`;
 }
 
 /** `probe.firstFree(ports, target)`, synchronously: the worker probes while this thread waits. */
@@ -148,23 +212,33 @@ function firstFreeSync(ports, target) {
   p.seq = (p.seq % 0x7fffffff) + 1;
   const seq = p.seq;
   p.worker.postMessage({ seq, ports, target });
-  const deadline = Date.now() + WORKER_TIMEOUT_MS;
-  for (;;) {
-    const seen = Atomics.load(p.signal, 0);
-    if (seen === seq) break;
-    const left = deadline - Date.now();
-    if (left <= 0) {
-      prober = null;
-      p.worker.terminate();
-      throw codedError('ERR_PORT4ME_PROBE', `the probe worker thread did not answer within ${WORKER_TIMEOUT_MS / 1000} s`);
-    }
-    Atomics.wait(p.signal, 0, seen, left);
+  const state = waitForState(p, (s) => s === seq || s === FAILED, timeouts.answerMs);
+  if (state === null) {
+    dropProber(p);
+    throw codedError('ERR_PORT4ME_PROBE', `the probe worker thread did not answer within ${seconds(timeouts.answerMs)} while probing ${probing(ports, target)}`);
+  }
+  if (state === FAILED) {
+    dropProber(p);
+    throw codedError('ERR_PORT4ME_PROBE', `the probe worker thread failed while probing ${probing(ports, target)}: ${failureText(p)}`);
   }
   const received = receiveMessageOnPort(p.reply);
   if (!received || received.message.seq !== seq) {
     throw codedError('ERR_PORT4ME_INTERNAL', 'the probe worker thread answered out of turn');
   }
   return received.message;
+}
+
+/**
+ * Test hook (hidden, like _panicForTest): probe workers started from now on
+ * fail on purpose (`fail`: 'load', 'throw', 'exit' or 'hang'; see
+ * probe-worker.cjs), with other timeouts (`startMs`, `answerMs`); null
+ * restores the defaults. The current worker is dropped either way.
+ */
+function probeWorkerForTest(options) {
+  if (prober !== null) dropProber(prober);
+  workerTest = options?.fail ?? null;
+  timeouts.startMs = options?.startMs ?? START_TIMEOUT_MS;
+  timeouts.answerMs = options?.answerMs ?? WORKER_TIMEOUT_MS;
 }
 
 // ---------------------------------------------------------------------------
@@ -197,6 +271,52 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     );
   }
 
+  /**
+   * Frees `search` (made in instance `born`). After a trap its instance was
+   * replaced and its memory went with it: nothing to free there (and after a
+   * trap inside one of its methods, free() throws wasm-bindgen's "attempted
+   * to take ownership of Rust value while it was borrowed"). `quiet`: an
+   * error is already on its way out, which a failure here must not replace.
+   */
+  function release(search, born, quiet) {
+    if (born !== generation) return;
+    try {
+      search.free();
+    } catch (err) {
+      if (!quiet) throw codedError('ERR_PORT4ME_INTERNAL', `internal error in the port4me WebAssembly module (freeing a search: ${err.message})`);
+    }
+  }
+
+  /** `body(search)` with a new search for `options`, freed afterwards; `body` may return a promise. */
+  async function withSearchAsync(options, body) {
+    const search = newSearch(options); // reads the environment now, before any await
+    const born = generation;
+    let result;
+    try {
+      result = await body(search);
+    } catch (err) {
+      release(search, born, true);
+      throw err;
+    }
+    release(search, born, false);
+    return result;
+  }
+
+  /** The same, synchronously. */
+  function withSearch(options, body) {
+    const search = newSearch(options);
+    const born = generation;
+    let result;
+    try {
+      result = body(search);
+    } catch (err) {
+      release(search, born, true);
+      throw err;
+    }
+    release(search, born, false);
+    return result;
+  }
+
   function newSearch(options) {
     const o = withEnv(options);
     return call((m) => new m.NodeSearch(o, accountFor(o)));
@@ -207,39 +327,33 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
   }
 
   function find(options) {
-    const search = newSearch(options);
-    try {
-      if (search.reserve) throw nativeRequired('port4me() with the reserve option');
-      if (search.assumeFree) return call(() => search.next(1))[0];
-      const target = search.target;
+    return withSearch(options, (search) => {
+      if (call(() => search.reserve)) throw nativeRequired('port4me() with the reserve option');
+      if (call(() => search.assumeFree)) return call(() => search.next(1))[0];
+      const target = call(() => search.target);
       for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
         const batch = call(() => search.next(k));
-        if (batch.length === 0) throw search.noFreePort();
+        if (batch.length === 0) throw call(() => search.noFreePort());
         const r = firstFreeSync(batch, target);
         if (r.error) throw probeError(batch[r.index], r.error, target);
         if (r.index >= 0) return batch[r.index];
       }
-    } finally {
-      search.free();
-    }
+    });
   }
 
-  async function findAsync(options) {
-    const search = newSearch(options); // reads the environment now, before any await
-    try {
-      if (search.reserve) throw nativeRequired('port4meAsync() with the reserve option');
-      if (search.assumeFree) return call(() => search.next(1))[0];
-      const target = search.target;
+  function findAsync(options) {
+    return withSearchAsync(options, async (search) => {
+      if (call(() => search.reserve)) throw nativeRequired('port4meAsync() with the reserve option');
+      if (call(() => search.assumeFree)) return call(() => search.next(1))[0];
+      const target = call(() => search.target);
       for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
         const batch = call(() => search.next(k));
-        if (batch.length === 0) throw search.noFreePort();
+        if (batch.length === 0) throw call(() => search.noFreePort());
         const r = await probe.firstFree(batch, target);
         if (r.error) throw probeError(batch[r.index], r.error, target);
         if (r.index >= 0) return batch[r.index];
       }
-    } finally {
-      search.free();
-    }
+    });
   }
 
   function listTyped(options) {
@@ -302,6 +416,7 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     },
     nativeVersion: () => call((m) => m.version()),
     _panicForTest: () => call((m) => m._panicForTest()),
+    _probeWorkerForTest: probeWorkerForTest,
     Registry,
     whoHolds: requires('whoHolds()'),
     status: requires('status()'),

@@ -283,6 +283,107 @@ test('the sync API does not keep the process alive (the probe worker is unref\'d
 });
 
 // ---------------------------------------------------------------------------
+// Failures of the probe worker and of the WebAssembly instance
+
+// A child on the fallback whose probe workers fail on purpose (`mode`, see
+// probe-worker.cjs), timing each synchronous call; then the same calls
+// with working workers again.
+const WORKER_FAILURE = `
+  const api = require(process.argv[1]);
+  const { native } = api._internal;
+  const [mode, answerMs] = [process.argv[2], Number(process.argv[3])];
+  const timed = (fn) => {
+    const started = Date.now();
+    try {
+      return { value: fn(), ms: Date.now() - started };
+    } catch (err) {
+      return { code: err.code, message: err.message, ms: Date.now() - started };
+    }
+  };
+  native._probeWorkerForTest({ fail: mode, answerMs });
+  const failed = [
+    timed(() => api.port4me({ user: 'alice' })),
+    timed(() => api.isPortFree(40000, { host: '127.0.0.1' })),
+  ];
+  native._probeWorkerForTest(null);
+  const recovered = [timed(() => api.port4me({ user: 'alice', include: '40000-40100' }) > 0), timed(() => typeof api.isPortFree(40000))];
+  console.log(JSON.stringify({ failed, recovered }));
+`;
+
+test('a probe worker that fails makes the synchronous calls fail at once, with its reason', () => {
+  const expected = {
+    load: /could not start the probe worker thread .*could not load: Error: deliberate failure while loading \(test hook\)/,
+    throw: /the probe worker thread failed while probing .*uncaught exception: Error: deliberate uncaught exception \(test hook\)/,
+    exit: /the probe worker thread failed while probing .*the thread exited \(exit code 3\)/,
+  };
+  for (const [mode, pattern] of Object.entries(expected)) {
+    // The answer timeout stays at its 30 s: the failure must not wait for it.
+    const r = node(WORKER_FAILURE, { PORT4ME_NATIVE_ADDON: 'none' }, { args: [packageDir, mode, '30000'] });
+    assert.equal(r.status, 0, r.stderr);
+    const { failed, recovered } = JSON.parse(r.stdout);
+    for (const f of failed) {
+      assert.equal(f.code, 'ERR_PORT4ME_PROBE', `${mode}: ${JSON.stringify(f)}`);
+      assert.match(f.message, pattern, mode);
+      assert.ok(f.ms < 10000, `${mode}: failed after ${f.ms} ms (the worker's report, not a timeout)`);
+    }
+    if (mode !== 'load') {
+      assert.match(failed[0].message, /while probing tcp ports 30845, 19654, .* on every local address: /, mode);
+      assert.match(failed[1].message, /while probing tcp port 40000 on 127\.0\.0\.1: /, mode);
+    }
+    assert.deepEqual(recovered.map((x) => x.value), [true, 'boolean'], `${mode}: a new worker after the failure: ${JSON.stringify(recovered)}`);
+  }
+});
+
+test('a probe worker that stops answering: the timeout names what was being probed', () => {
+  const r = node(WORKER_FAILURE, { PORT4ME_NATIVE_ADDON: 'none' }, { args: [packageDir, 'hang', '300'] });
+  assert.equal(r.status, 0, r.stderr);
+  const { failed, recovered } = JSON.parse(r.stdout);
+  assert.equal(failed[0].code, 'ERR_PORT4ME_PROBE');
+  assert.match(failed[0].message, /^the probe worker thread did not answer within 0\.3 s while probing tcp ports 30845, 19654, .* on every local address$/);
+  assert.equal(failed[1].message, 'the probe worker thread did not answer within 0.3 s while probing tcp port 40000 on 127.0.0.1');
+  assert.deepEqual(recovered.map((x) => x.value), [true, 'boolean']);
+});
+
+// A child on the fallback where a search's next() traps inside the
+// WebAssembly instance: the real next(), asked for 2^32 - 1 candidates at
+// once (maxTries allows that many), panics with "capacity overflow" while
+// the search is borrowed. The batch size is forced on every instance the
+// fallback loads (a trap replaces the instance).
+const TRAP_IN_SEARCH = `
+  const path = require('node:path');
+  const moduleFile = path.join(process.argv[1], 'wasm', 'port4me_node.cjs');
+  const patch = () => {
+    const { NodeSearch } = require(moduleFile);
+    const next = NodeSearch.prototype.next;
+    if (!next.patched) {
+      NodeSearch.prototype.next = function () { return next.call(this, 2 ** 32 - 1); };
+      NodeSearch.prototype.next.patched = true;
+    }
+  };
+  patch();
+  const api = require(process.argv[1]);
+  const out = [];
+  const report = (err) => out.push({ code: err.code, message: err.message });
+  try { api.port4me({ user: 'alice', maxTries: 2 ** 32 - 1 }); out.push('no error'); } catch (err) { report(err); }
+  patch();
+  api.port4meAsync({ user: 'alice', maxTries: 2 ** 32 - 1 }).then(() => out.push('no error'), report).then(() => {
+    out.push(api.list({ user: 'alice', n: 2 }));
+    console.log(JSON.stringify(out));
+  });
+`;
+
+test('a trap inside a search surfaces as ERR_PORT4ME_INTERNAL (freeing the search cannot mask it)', () => {
+  const r = node(TRAP_IN_SEARCH, { PORT4ME_NATIVE_ADDON: 'none' }, { args: [packageDir] });
+  assert.equal(r.status, 0, r.stderr);
+  const [sync, async, after] = JSON.parse(r.stdout);
+  for (const [how, e] of [['port4me()', sync], ['port4meAsync()', async]]) {
+    assert.equal(e.code, 'ERR_PORT4ME_INTERNAL', `${how}: ${JSON.stringify(e)}`);
+    assert.match(e.message, /WebAssembly module \(a Rust panic or trap/, how);
+  }
+  assert.deepEqual(after, [30845, 19654], 'a fresh instance afterwards');
+});
+
+// ---------------------------------------------------------------------------
 // The addon's answers and errors, word for word
 
 // Expressions over `api` (the package) and `busy` (a port a listener holds).
