@@ -30,8 +30,9 @@ Options:
   --max-tries=N       Give up after N probes (default 65535)
   --host=ADDR         Probe only this local address (e.g. 127.0.0.1, ::1, localhost)
   --protocol=PROTO    Probe tcp (default) or udp
-  --reserve[=SECONDS] Also lease the port in the registry (default 60 s), so that
-                      other callers skip it; the lease ends when the parent exits
+  --reserve[=SECONDS] Also lease the port in the registry for SECONDS (default 60),
+                      so that other callers skip it; the lease lasts that long
+                      whoever ran the command (P=$(port4me --reserve) included)
   --json              Print JSON instead of plain text
   --version           Print the version
   -h, --help          Print this help

@@ -36,8 +36,8 @@ const NO_FAMILY = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
 /**
  * Whether a bind of `::` covers IPv4 too: Linux with net.ipv6.bindv6only = 0.
  * When that cannot be read (IPv6 disabled at boot, /proc hidden, an emulated
- * Linux such as StackBlitz WebContainers), the four-address probe is used,
- * which is right everywhere, only slower.
+ * Linux, as StackBlitz WebContainers are expected to be: never tried), the
+ * four-address probe is used, which is right everywhere, only slower.
  */
 function dualStackWildcard() {
   if (process.platform !== 'linux') return false;

@@ -78,6 +78,10 @@ test('--version and --help', () => {
   for (const flag of ['--tool', '--user', '--prepend', '--include', '--exclude', '--skip', '--list', '--test', '--version', '--help']) {
     assert.ok(h.stdout.includes(flag), flag);
   }
+  // A --reserve lease lasts its time: the CLI's parent is often a $(...) subshell that exits at once.
+  const reserve = h.stdout.slice(h.stdout.indexOf('--reserve'), h.stdout.indexOf('--json'));
+  assert.match(reserve.replace(/\s+/g, ' '), /for SECONDS \(default 60\).*whoever ran the command/, reserve);
+  assert.doesNotMatch(reserve, /parent|shell/, reserve);
 });
 
 const errors = [
@@ -160,14 +164,14 @@ test('--reserve through the fallback: exit 2, naming what to install', { skip: !
   assert.match(bad.stderr, /--reserve/);
 });
 
-test('--reserve leases the port for the calling process, so the next caller gets another', { skip: onFallback && 'needs the addon' }, () => {
+test('--reserve leases the port for its time, so the next caller gets another', { skip: onFallback && 'needs the addon' }, () => {
   const db = path.join(mkdtempSync(path.join(tmpdir(), 'port4me-cli-')), 'ports.sqlite');
   const env = { ...anyFree, PORT4ME_DB: db };
   const first = run(['--user=alice', '--tool=vite', '--reserve', '--json'], env);
   assert.equal(first.status, 0, first.stderr);
   const a = JSON.parse(first.stdout);
   assert.equal(a.reserved, true);
-  // The lease belongs to this test process (the CLI's parent), which is alive.
+  // The first lease lasts 60 s, although the command that took it has exited.
   const second = run(['--user=alice', '--tool=vite', '--reserve=30'], env);
   assert.equal(second.status, 0, second.stderr);
   assert.notEqual(Number(second.stdout), a.port);
