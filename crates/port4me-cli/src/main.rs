@@ -7,6 +7,7 @@
 //! `--json`, `--host`, `--protocol`, `--reserve`, shell completions, and the
 //! subcommands for the port registry and for port holders.
 
+mod args;
 mod holders_cmd;
 mod registry_cmd;
 mod table;
@@ -87,8 +88,9 @@ struct Cli {
 
     /// Record the port found in the registry as a short lease, so that other
     /// callers skip it for SECONDS (default 60), however the command was run
-    /// (`P=$(port4me --reserve)` included).
-    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "60")]
+    /// (`P=$(port4me --reserve)` included). The next argument is SECONDS only
+    /// when it is a number: `--reserve vite` reserves for the tool vite.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
     reserve: Option<String>,
 
     /// Print JSON instead of plain text.
@@ -172,7 +174,7 @@ fn main() -> ExitCode {
             Err(e) => parse_error(e),
         };
     }
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse_from(args::join_reserve(std::env::args_os())) {
         Ok(cli) => cli,
         Err(e) => return parse_error(e),
     };

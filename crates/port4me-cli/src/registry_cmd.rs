@@ -1,6 +1,7 @@
 //! `port4me registry ...`: the persistent port registry from the command
 //! line (tables for people, `--json` for scripts), and `port4me --reserve`.
 
+use crate::args;
 use crate::table::table;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,7 +31,7 @@ pub struct RegistryArgs {
     json: bool,
 
     /// Seconds to wait for another process's lock.
-    #[arg(long, value_name = "SECONDS", global = true, default_value = "30")]
+    #[arg(long, value_name = "SECONDS", global = true, default_value = "30", allow_negative_numbers = true, value_parser = args::seconds)]
     timeout: f64,
 
     #[command(subcommand)]
@@ -42,6 +43,7 @@ enum RegistryCommand {
     /// Allocate N consecutive ports for MODULE (first fit in the pool); replaces the module's earlier range.
     Allocate {
         /// How many consecutive ports.
+        #[arg(allow_negative_numbers = true, value_parser = args::count)]
         n: u32,
         /// The module.
         module: String,
@@ -68,8 +70,10 @@ enum RegistryCommand {
         /// Unique service name.
         name: String,
         /// First port.
+        #[arg(allow_negative_numbers = true, value_parser = args::count)]
         start: u32,
         /// Last port.
+        #[arg(allow_negative_numbers = true, value_parser = args::count)]
         end: u32,
         /// A description.
         #[arg(long, short, default_value = "")]
@@ -88,7 +92,7 @@ enum RegistryCommand {
         /// The instance.
         instance: String,
         /// Seconds the offer waits for accept.
-        #[arg(long, value_name = "SECONDS", default_value = "1800")]
+        #[arg(long, value_name = "SECONDS", default_value = "1800", allow_negative_numbers = true, value_parser = args::seconds)]
         ttl: f64,
     },
     /// Accept the offer with SECRET: the port becomes the instance's.
@@ -110,7 +114,7 @@ enum RegistryCommand {
         /// The service name.
         service: String,
         /// The owner process (default: the parent of this command).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = args::count)]
         pid: Option<u32>,
         /// The pool to take the port from, e.g. 45001-49151.
         #[arg(long, value_name = "A-B")]
@@ -127,13 +131,13 @@ enum RegistryCommand {
         /// The registration name, or the instance with --service.
         name: Option<String>,
         /// Release the registration on this port instead.
-        #[arg(long, conflicts_with_all = ["service", "lease"])]
+        #[arg(long, conflicts_with_all = ["service", "lease"], allow_negative_numbers = true, value_parser = args::port)]
         port: Option<u16>,
         /// Release instance NAME of this service.
         #[arg(long, value_name = "SERVICE", conflicts_with = "lease")]
         service: Option<String>,
         /// Release your port4me lease on this port.
-        #[arg(long, value_name = "PORT")]
+        #[arg(long, value_name = "PORT", allow_negative_numbers = true, value_parser = args::port)]
         lease: Option<u16>,
         /// tcp or udp (with --port or --lease).
         #[arg(long, default_value = "tcp")]
@@ -162,6 +166,7 @@ enum RegistryCommand {
     /// Show what in the registry holds PORT.
     Holder {
         /// The port.
+        #[arg(allow_negative_numbers = true, value_parser = args::port)]
         port: u16,
         /// tcp or udp.
         #[arg(long, default_value = "tcp")]
@@ -175,7 +180,7 @@ enum RegistryCommand {
         #[arg(long, conflicts_with = "port")]
         instance: Option<String>,
         /// Only this port.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = args::port)]
         port: Option<u16>,
     },
 }
@@ -475,8 +480,7 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
 /// seconds that also ends when this command's parent (the shell or script
 /// that will start the server) exits.
 pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::error::Error>> {
-    let secs: f64 =
-        ttl.trim().parse().map_err(|_| format!("invalid --reserve value {ttl:?}: expected a number of seconds"))?;
+    let secs = args::seconds(ttl).map_err(|e| format!("invalid --reserve value {ttl:?}: {e}"))?;
     let ttl = seconds("--reserve", secs)?;
     let reg = Registry::open_default()?;
     // The lease lasts its time whoever ran the command: the CLI's parent is
@@ -583,7 +587,7 @@ fn registration_json(r: &Registration) -> Value {
     json!({
         "name": r.name, "service": r.service, "protocol": r.protocol.as_str(), "port": r.port,
         "user": r.user, "uid": r.uid, "pid": r.owner.pid, "pid_start": r.owner.start_time,
-        "host": r.host, "created": r.created.to_string(),
+        "host": r.host, "created": r.created.to_string(), "owner": r.liveness.as_str(),
     })
 }
 
@@ -597,11 +601,12 @@ fn registrations_table(rs: &[Registration]) -> String {
                 r.protocol.to_string(),
                 r.user.clone(),
                 r.owner.pid.to_string(),
+                r.liveness.describe().to_string(),
                 r.created.to_string(),
             ]
         })
         .collect();
-    table(&["NAME", "PORT", "PROTOCOL", "USER", "PID", "CREATED"], rows)
+    table(&["NAME", "PORT", "PROTOCOL", "USER", "PID", "OWNER", "CREATED"], rows)
 }
 
 fn lease_json(l: &Lease) -> Value {

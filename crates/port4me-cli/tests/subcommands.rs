@@ -178,3 +178,76 @@ fn plan_keeps_free_ports_and_moves_taken_ones() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("Error"), "{bad:?}");
     }
 }
+
+/// Negative numbers reach the argument (not clap's "unexpected argument")
+/// and are refused as such; port 0 is no port.
+#[test]
+fn registry_numbers_must_be_positive() {
+    let db = temp_db("negative");
+    let db = db.to_str().unwrap();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["allocate", "-1", "web"], "-1", "must be positive"),
+        (&["define", "x", "-5", "10"], "-5", "must be positive"),
+        (&["define", "x", "10", "-5"], "-5", "must be positive"),
+        (&["--timeout", "-1", "gc"], "-1", "must be positive"),
+        (&["gc", "--timeout", "0"], "0", "must be positive"),
+        (&["offer", "s", "i", "--ttl", "-3"], "-3", "must be positive"),
+        (&["register", "x", "--pid", "-1"], "-1", "must be positive"),
+        (&["holder", "-1"], "-1", "must be positive"),
+        (&["holder", "0"], "0", "1-65535"),
+        (&["holder", "65536"], "65536", "1-65535"),
+        (&["release", "--port", "0"], "0", "1-65535"),
+        (&["release", "--lease", "-2"], "-2", "must be positive"),
+        (&["show", "s", "--port", "0"], "0", "1-65535"),
+        (&["allocate", "x", "web"], "x", "not a whole number"),
+    ];
+    for (args, value, says) in cases {
+        let out = bin().args(["registry", "--db", db]).args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("Error: ") && err.contains(value) && err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+}
+
+/// `--reserve` takes the next argument only when it is a number: `--reserve
+/// vite` reserves for the tool vite for the default time, `--reserve 30 vite`
+/// for 30 seconds, and `--reserve -1` is refused as a time.
+#[test]
+fn reserve_takes_only_a_number_as_its_value() {
+    let db = temp_db("reserve-value");
+    let run = |args: &[&str]| bin().env("PORT4ME_DB", &db).arg("--user=alice").args(args).output().unwrap();
+    let listed = run(&["--tool=vite", "--list=64"]);
+    let vite: Vec<u16> = String::from_utf8(listed.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    for args in [&["--reserve", "vite"][..], &["--reserve", "30", "vite"], &["vite", "--reserve"]] {
+        let v = json(&run(&[args, &["--json"]].concat()));
+        assert_eq!((v["seed"].as_str(), v["reserved"].as_bool()), (Some("alice,vite"), Some(true)), "{args:?}: {v}");
+        assert!(vite.contains(&(v["port"].as_u64().unwrap() as u16)), "{args:?}: {v}");
+    }
+    let leases =
+        json(&bin().args(["registry", "--db", db.to_str().unwrap(), "--json", "list", "leases"]).output().unwrap());
+    let secs = |l: &serde_json::Value| {
+        let t = |k: &str| chrono_free_seconds(l[k].as_str().unwrap());
+        t("expires") - t("created")
+    };
+    let mut ttls: Vec<i64> = leases.as_array().unwrap().iter().map(secs).collect();
+    ttls.sort();
+    assert_eq!(ttls, [30, 60, 60], "{leases}");
+    for (arg, value) in [("-1", "-1"), ("-0.5", "-0.5"), ("0", "0")] {
+        let out = run(&["--reserve", arg]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {err}");
+        assert!(err.contains("--reserve") && err.contains(value) && err.contains("must be positive"), "{arg}: {err}");
+        let out = run(&[&format!("--reserve={arg}")]);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("must be positive"), "={arg}");
+    }
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SS[.f]Z`
+/// (enough to subtract two of them).
+fn chrono_free_seconds(t: &str) -> i64 {
+    let n = |r: std::ops::Range<usize>| t[r].parse::<i64>().unwrap();
+    let (y, mo, d) = (n(0..4), n(5..7), n(8..10));
+    let days = (y - 1970) * 366 + mo * 31 + d; // monotonic within a run, not a calendar
+    days * 86400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+}
