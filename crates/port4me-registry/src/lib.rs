@@ -499,6 +499,12 @@ fn check_header(path: &Path, h: &schema::Header) -> Result<()> {
             detail: format!("it holds {} schema objects but no port4me application id", h.objects),
         });
     }
+    if h.user_version < 0 {
+        return Err(Error::NotADatabase {
+            path: path.to_path_buf(),
+            detail: format!("schema version {} in PRAGMA user_version, which no port4me writes", h.user_version),
+        });
+    }
     if h.user_version > schema::SCHEMA_VERSION {
         return Err(Error::SchemaTooNew {
             path: path.to_path_buf(),

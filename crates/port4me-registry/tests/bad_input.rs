@@ -277,3 +277,23 @@ fn read_only_open_of_a_missing_file_creates_nothing() {
     assert!(e.to_string().contains("No such file"), "{e}");
     assert!(!path.exists());
 }
+
+/// A negative `PRAGMA user_version` is no schema version port4me writes:
+/// one sentence saying so, not the schema's SQL from a failed re-creation.
+#[test]
+fn negative_schema_version_is_refused_in_one_sentence() {
+    let (d, path) = temp_db();
+    drop(populated(&path));
+    {
+        let c = raw(&path);
+        c.pragma_update(None, "user_version", -1).unwrap();
+        c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
+    refused_file(&path, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version -1", "left untouched"]);
+    let e = Registry::open(&path).unwrap_err().to_string();
+    assert!(!e.contains('\n') && !e.contains("CREATE"), "{e}");
+    // An empty database of no one with a negative version too.
+    let empty = d.path().join("empty.sqlite");
+    rusqlite::Connection::open(&empty).unwrap().pragma_update(None, "user_version", -7).unwrap();
+    refused_file(&empty, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version -7"]);
+}
