@@ -124,7 +124,7 @@ pub use leases::{Lease, ReserveOptions, DEFAULT_LEASE_TTL};
 pub use modules::{AllocateOptions, ModuleRange, PortRange};
 pub use names::{Filter, GcReport, RegisterOptions, Registration};
 pub use port4me::Protocol;
-pub use process::{Owner, ProcessId, User};
+pub use process::{Liveness, Owner, ProcessId, User};
 pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort};
 pub use time::Timestamp;
 pub use validate::{parse_protocol, MAX_NAME_BYTES};

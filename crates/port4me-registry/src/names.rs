@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use rusqlite::OptionalExtension;
 
 use crate::error::{Error, Result};
-use crate::process::{owner_is_gone, Machine, Owner, ProcessId, User};
+use crate::process::{owner_liveness, Liveness, Machine, Owner, ProcessId, User};
 use crate::{claims, validate, Ctx, Protocol, Registry, Timestamp};
 
 /// Highest numeric suffix tried for a repeated name.
@@ -37,6 +37,10 @@ pub struct Registration {
     pub host: String,
     /// When it was registered.
     pub created: Timestamp,
+    /// Whether its owner process is running, as far as the caller can tell
+    /// ([`Liveness::Unverified`] when its start time cannot be read, e.g.
+    /// another user's process under `hidepid`).
+    pub liveness: Liveness,
 }
 
 /// Options of [`Registry::register_with`].
@@ -98,6 +102,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, St
             owner: ProcessId { pid: r.get(6)?, start_time: r.get::<_, i64>(7)? as u64 },
             host: r.get(8)?,
             created: Timestamp(r.get(9)?),
+            liveness: Liveness::Alive,
         },
         r.get(10)?,
         r.get(11)?,
@@ -187,6 +192,7 @@ impl Registry {
                 owner,
                 host: m.host.clone(),
                 created: ctx.now,
+                liveness: owner.liveness(),
             })
         })
     }
@@ -251,8 +257,9 @@ impl Registry {
                 .map_err(|e| ctx.err(e))?;
             let mut out = Vec::new();
             for r in rows {
-                let (reg, ns, boot) = r.map_err(|e| ctx.err(e))?;
-                if !owner_is_gone(&reg.host, &ns, &boot, reg.owner.pid, reg.owner.start_time) {
+                let (mut reg, ns, boot) = r.map_err(|e| ctx.err(e))?;
+                reg.liveness = owner_liveness(&reg.host, &ns, &boot, reg.owner.pid, reg.owner.start_time);
+                if reg.liveness.is_kept() {
                     out.push(reg);
                 }
             }

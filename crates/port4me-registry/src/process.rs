@@ -11,10 +11,19 @@
 //!
 //! * same host and namespace, different boot id: the machine rebooted since,
 //!   so the owner is gone;
-//! * same boot: gone when `/proc/<pid>` is missing, is a zombie, or has a
-//!   different start time;
+//! * same boot: gone when the process does not exist (`kill(pid, 0)`
+//!   answers `ESRCH`), is a zombie, or has a different start time;
 //! * another host or namespace: unknown, the entry is kept (leases still
 //!   expire by time).
+//!
+//! Nothing is reclaimed that cannot be proved dead. On a host whose `/proc`
+//! is mounted with `hidepid=1` or `hidepid=2` (common on shared servers),
+//! another user's processes cannot be read or are not listed at all; a
+//! missing or unreadable `/proc/<pid>/stat` therefore only means "gone"
+//! when `kill(pid, 0)` says there is no such process. When it answers
+//! `EPERM` (another user's process) the process is running, but its start
+//! time is unknown, so a reused pid cannot be ruled out: [`Liveness::Unverified`],
+//! which counts as alive and which `registry list` shows as such.
 //!
 //! Other systems:
 //!
@@ -92,11 +101,63 @@ impl Owner {
 }
 
 /// What the system says about a pid.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Status {
+    /// Running, with its start time (0 where the system has none).
     Running { start_time: u64 },
+    /// Exists (or cannot be proved not to), but its start time cannot be
+    /// read: another user's process under `hidepid`, or access denied.
+    Unverified,
+    /// No such process, or a zombie.
     Gone,
-    Unknown,
+}
+
+/// Whether the owner of an entry is still running, as far as this process
+/// can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Liveness {
+    /// Running, and (where the system records start times) the very
+    /// process that made the entry.
+    Alive,
+    /// A process with this pid exists, but its start time cannot be read
+    /// (another user's process on a `/proc` mounted with `hidepid`, or one
+    /// this user may not inspect), so a reused pid cannot be ruled out.
+    /// Counts as alive: nothing is reclaimed that cannot be proved dead.
+    Unverified,
+    /// Recorded on another host, pid namespace or (for this purpose) boot
+    /// that this process cannot look into: kept until it expires or is
+    /// released.
+    Elsewhere,
+    /// Exited (or the pid now names another process, or the machine
+    /// rebooted).
+    Gone,
+}
+
+impl Liveness {
+    /// `alive`, `unverified`, `elsewhere` or `gone`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Liveness::Alive => "alive",
+            Liveness::Unverified => "unverified",
+            Liveness::Elsewhere => "elsewhere",
+            Liveness::Gone => "gone",
+        }
+    }
+
+    /// Whether the entry is kept (everything but [`Liveness::Gone`]).
+    pub fn is_kept(self) -> bool {
+        self != Liveness::Gone
+    }
+
+    /// For people: `alive`, `alive (unverified)`, `unknown (another host)`, `gone`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Liveness::Alive => "alive",
+            Liveness::Unverified => "alive (unverified)",
+            Liveness::Elsewhere => "unknown (another host)",
+            Liveness::Gone => "gone",
+        }
+    }
 }
 
 impl ProcessId {
@@ -148,33 +209,72 @@ impl ProcessId {
         match status(pid) {
             Status::Running { start_time } => Ok(Some(ProcessId { pid, start_time })),
             Status::Gone => Ok(None),
-            Status::Unknown => Ok(Some(ProcessId { pid, start_time: 0 })),
+            Status::Unverified => Ok(Some(ProcessId { pid, start_time: 0 })),
         }
     }
 
     /// Whether this very process (same pid and start time) is still running
-    /// on this machine. Zombies count as gone.
+    /// on this machine. Zombies count as gone; a process whose start time
+    /// cannot be read counts as alive ([`Liveness::Unverified`]).
     pub fn is_alive(&self) -> bool {
-        match status(self.pid) {
-            Status::Running { start_time } => self.start_time == 0 || start_time == 0 || start_time == self.start_time,
-            Status::Gone => false,
-            Status::Unknown => true,
+        self.liveness() != Liveness::Gone
+    }
+
+    /// [`ProcessId::is_alive`], telling a verified from an unverified answer.
+    pub fn liveness(&self) -> Liveness {
+        judge(self.start_time, status(self.pid))
+    }
+}
+
+/// The liveness of a process recorded with `recorded` start time, given
+/// what the system says now about its pid.
+fn judge(recorded: u64, now: Status) -> Liveness {
+    match now {
+        Status::Running { start_time } if recorded == 0 || start_time == 0 => {
+            // Running, but nothing to compare: on systems without start
+            // times that is all there is to know.
+            if cfg!(any(target_os = "linux", target_os = "macos", windows)) {
+                Liveness::Unverified
+            } else {
+                Liveness::Alive
+            }
         }
+        Status::Running { start_time } if start_time == recorded => Liveness::Alive,
+        Status::Running { .. } => Liveness::Gone,
+        Status::Unverified => Liveness::Unverified,
+        Status::Gone => Liveness::Gone,
     }
 }
 
 #[cfg(target_os = "linux")]
 fn status(pid: u32) -> Status {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+    let Ok(id) = libc::pid_t::try_from(pid) else { return Status::Gone };
+    linux_status(std::fs::read_to_string(format!("/proc/{pid}/stat")), || kill_zero(id))
+}
+
+/// The Linux decision: `/proc/<pid>/stat` when it can be read; otherwise
+/// (missing under `hidepid=2`, unreadable under `hidepid=1`, or no `/proc`
+/// at all) `kill(pid, 0)` decides whether the process exists, and its start
+/// time stays unknown.
+#[cfg(any(target_os = "linux", test))]
+fn linux_status(stat: std::io::Result<String>, kill_zero: impl FnOnce() -> Status) -> Status {
+    match stat {
         Ok(text) => match parse_stat(&text) {
             Some((state, _)) if state == 'Z' || state == 'X' || state == 'x' => Status::Gone,
             Some((_, start_time)) => Status::Running { start_time },
-            None => Status::Unknown,
+            None => match kill_zero() {
+                Status::Gone => Status::Gone,
+                _ => Status::Unverified,
+            },
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Status::Gone,
-        // ESRCH while reading a process that just exited.
+        // ESRCH while reading a process that just exited: gone for sure.
         Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Status::Gone,
-        Err(_) => Status::Unknown,
+        // Missing (exited, or hidden by hidepid=2) or unreadable (hidepid=1):
+        // ask the kernel whether the pid exists.
+        Err(_) => match kill_zero() {
+            Status::Gone => Status::Gone,
+            _ => Status::Unverified,
+        },
     }
 }
 
@@ -204,10 +304,14 @@ fn status(pid: u32) -> Status {
     kill_zero(pid)
 }
 
-/// Existence by `kill(pid, 0)`: running (start time unknown), gone (no
-/// such process), or unknown (any other error).
-#[cfg(all(unix, not(target_os = "linux")))]
+/// Existence by `kill(pid, 0)`: running with an unknown start time (it
+/// exists, ours or, with `EPERM`, another user's), gone (`ESRCH`), or
+/// unverified (any other error: not provably dead).
+#[cfg(unix)]
 fn kill_zero(pid: libc::pid_t) -> Status {
+    if pid <= 0 {
+        return Status::Gone;
+    }
     // SAFETY: signal 0 only checks for existence and permission.
     if unsafe { libc::kill(pid, 0) } == 0 {
         return Status::Running { start_time: 0 };
@@ -215,7 +319,7 @@ fn kill_zero(pid: libc::pid_t) -> Status {
     match std::io::Error::last_os_error().raw_os_error() {
         Some(libc::EPERM) => Status::Running { start_time: 0 },
         Some(libc::ESRCH) => Status::Gone,
-        _ => Status::Unknown,
+        _ => Status::Unverified,
     }
 }
 
@@ -226,7 +330,7 @@ fn status(pid: u32) -> Status {
 
 #[cfg(not(any(unix, windows)))]
 fn status(_pid: u32) -> Status {
-    Status::Unknown
+    Status::Unverified
 }
 
 #[cfg(windows)]
@@ -254,8 +358,8 @@ mod windows {
                 // No process has this pid (any more).
                 ERROR_INVALID_PARAMETER => Status::Gone,
                 // It exists, but belongs to someone we may not inspect.
-                ERROR_ACCESS_DENIED => Status::Running { start_time: 0 },
-                _ => Status::Unknown,
+                ERROR_ACCESS_DENIED => Status::Unverified,
+                _ => Status::Unverified,
             };
         }
         // SAFETY: a process handle we own; OwnedHandle closes it.
@@ -264,7 +368,7 @@ mod windows {
         let mut code = 0u32;
         // SAFETY: valid handle and out pointer.
         if unsafe { GetExitCodeProcess(h, &mut code) } == 0 {
-            return Status::Unknown;
+            return Status::Unverified;
         }
         if code != STILL_ACTIVE as u32 {
             return Status::Gone;
@@ -273,7 +377,7 @@ mod windows {
         let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
         // SAFETY: valid handle and out pointers.
         if unsafe { GetProcessTimes(h, &mut created, &mut exited, &mut kernel, &mut user) } == 0 {
-            return Status::Running { start_time: 0 };
+            return Status::Unverified;
         }
         Status::Running { start_time: u64::from(created.dwHighDateTime) << 32 | u64::from(created.dwLowDateTime) }
     }
@@ -411,15 +515,21 @@ impl User {
 }
 
 /// How the registry judges an owner recorded on some machine.
-pub(crate) fn owner_is_gone(host: &str, pid_ns: &str, boot_id: &str, pid: u32, start_time: u64) -> bool {
+pub(crate) fn owner_liveness(host: &str, pid_ns: &str, boot_id: &str, pid: u32, start_time: u64) -> Liveness {
     let me = Machine::current();
     if host != me.host || pid_ns != me.pid_ns {
-        return false;
+        return Liveness::Elsewhere;
     }
     if boot_id != me.boot_id {
-        return true;
+        return Liveness::Gone;
     }
-    !ProcessId { pid, start_time }.is_alive()
+    ProcessId { pid, start_time }.liveness()
+}
+
+/// [`owner_liveness`] is [`Liveness::Gone`]: the only case in which an
+/// entry is reclaimed.
+pub(crate) fn owner_is_gone(host: &str, pid_ns: &str, boot_id: &str, pid: u32, start_time: u64) -> bool {
+    owner_liveness(host, pid_ns, boot_id, pid, start_time) == Liveness::Gone
 }
 
 #[cfg(test)]
@@ -457,6 +567,46 @@ mod tests {
             me.start_time
         ));
         assert!(!owner_is_gone("another-host", "", "", me.pid, me.start_time + 1));
+    }
+
+    #[test]
+    fn an_unreadable_start_time_means_alive_not_gone() {
+        use std::io::{Error as IoError, ErrorKind};
+        let line = "77 (vite) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 100 1";
+        let gone = || Status::Gone;
+        let eperm = || Status::Running { start_time: 0 };
+        let hidden = || IoError::from(ErrorKind::NotFound);
+        // Readable: the start time decides, and kill is not even asked.
+        let never = || -> Status { panic!("kill(pid, 0) asked although /proc answered") };
+        assert_eq!(linux_status(Ok(line.into()), never), Status::Running { start_time: 4242 });
+        assert_eq!(linux_status(Ok(line.replace(" S ", " Z ")), never), Status::Gone);
+        assert_eq!(linux_status(Err(IoError::from_raw_os_error(libc::ESRCH)), never), Status::Gone);
+        // hidepid=2: /proc/<pid> is missing, kill says EPERM -> alive, unverified.
+        assert_eq!(linux_status(Err(hidden()), eperm), Status::Unverified);
+        // hidepid=1: /proc/<pid>/stat is unreadable.
+        assert_eq!(linux_status(Err(IoError::from(ErrorKind::PermissionDenied)), eperm), Status::Unverified);
+        // Missing and kill says ESRCH: gone.
+        assert_eq!(linux_status(Err(hidden()), gone), Status::Gone);
+        // A stat line that cannot be parsed proves nothing either.
+        assert_eq!(linux_status(Ok("garbage".into()), eperm), Status::Unverified);
+        assert_eq!(linux_status(Ok("garbage".into()), gone), Status::Gone);
+
+        // And how an entry recorded with start time 4242 is judged.
+        assert_eq!(judge(4242, Status::Unverified), Liveness::Unverified);
+        assert!(judge(4242, Status::Unverified).is_kept());
+        assert_eq!(judge(4242, Status::Running { start_time: 4242 }), Liveness::Alive);
+        assert_eq!(judge(4242, Status::Running { start_time: 4243 }), Liveness::Gone);
+        assert_eq!(judge(0, Status::Running { start_time: 4243 }), Liveness::Unverified);
+        assert_eq!(judge(4242, Status::Gone), Liveness::Gone);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn kill_zero_tells_existing_from_missing() {
+        assert_eq!(kill_zero(std::process::id() as libc::pid_t), Status::Running { start_time: 0 });
+        // pid_max is at most 2^22 on Linux; this pid cannot exist.
+        assert_eq!(kill_zero(0x7fff_fff0), Status::Gone);
+        assert_eq!(kill_zero(0), Status::Gone);
     }
 
     #[test]
