@@ -210,3 +210,25 @@ fn list_test_and_reserve_exclude_each_other() {
     }
     assert!(!db.exists(), "the registry was opened");
 }
+
+/// The browser lists cannot name a browser list: `{chrome}` in
+/// `PORT4ME_EXCLUDE_UNSAFE_CHROME` is a self-reference and is called one,
+/// not "not a known token (use {chrome} ...)".
+#[test]
+fn a_browser_list_cannot_refer_to_a_browser_list() {
+    for (var, value, says) in [
+        ("PORT4ME_EXCLUDE_UNSAFE_CHROME", "{chrome}", "self-reference"),
+        ("PORT4ME_EXCLUDE_UNSAFE_FIREFOX", "80,{firefox}", "self-reference"),
+        ("PORT4ME_EXCLUDE_UNSAFE_CHROME", "{firefox}", "cannot refer to"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+            .env_clear()
+            .env(var, value)
+            .arg("--user=alice")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{var}={value}: {err}");
+        assert!(err.contains(var) && err.contains(says) && !err.contains("not a known token"), "{var}={value}: {err}");
+    }
+}
