@@ -251,3 +251,134 @@ fn chrono_free_seconds(t: &str) -> i64 {
     let days = (y - 1970) * 366 + mo * 31 + d; // monotonic within a run, not a calendar
     days * 86400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
 }
+
+/// A directory for tests that run the CLI as another user: 0755, with a copy
+/// of the binary that user may run (the build tree may be private).
+#[cfg(target_os = "linux")]
+fn shared_dir(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("port4me-cli-shared-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let exe = dir.join("port4me");
+    std::fs::copy(env!("CARGO_BIN_EXE_port4me"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (dir, exe)
+}
+
+/// A command running `exe` as a user whom file modes bind: this user when
+/// it is not root, else `nobody` (uid 65534) through setpriv; `None` (said
+/// on stderr) when root cannot switch.
+#[cfg(target_os = "linux")]
+fn unprivileged(exe: &std::path::Path) -> Option<Command> {
+    use std::os::unix::fs::MetadataExt;
+    let mut c = if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        Command::new(exe)
+    } else {
+        let switch = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+        let ok = Command::new("setpriv").args(switch).arg("true").status().is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("SKIPPED: running as root and `setpriv --reuid=65534` is not possible here; file modes do not bind root");
+            return None;
+        }
+        let mut c = Command::new("setpriv");
+        c.args(switch).arg(exe);
+        c
+    };
+    c.env_remove("PORT4ME_DB").env_remove("_PORT4ME_CHECK_AVAILABLE_PORTS_").env("HOME", "/nonexistent");
+    Some(c)
+}
+
+/// Permission problems say "Permission denied" about the right thing: the
+/// file when the file cannot be opened, the directory when the directory
+/// cannot be written (a missing file cannot be created there, or SQLite
+/// cannot create its journal next to an existing one).
+#[cfg(target_os = "linux")]
+#[test]
+fn permission_errors_name_the_file_or_the_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    let (dir, exe) = shared_dir("perm");
+    let Some(_) = unprivileged(&exe) else { return };
+    let run = |db: &std::path::Path, args: &[&str]| {
+        let mut c = unprivileged(&exe).unwrap();
+        c.args(["registry", "--db", db.to_str().unwrap()]).args(args).output().unwrap()
+    };
+    // Databases created by that user in a directory everyone may write.
+    let rw = dir.join("rw");
+    std::fs::create_dir(&rw).unwrap();
+    mode(&rw, 0o777);
+    let locked = rw.join("locked.sqlite");
+    let fine = rw.join("fine.sqlite");
+    for db in [&locked, &fine] {
+        let out = run(db, &["gc"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // A 000 file: the file, and the OS's reason.
+    mode(&locked, 0o000);
+    let out = run(&locked, &["list"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("Permission denied") && err.contains(locked.to_str().unwrap()), "{err}");
+
+    // A directory that user may not write, with no file yet: the directory.
+    let ro = dir.join("ro");
+    std::fs::create_dir(&ro).unwrap();
+    let missing = ro.join("ports.sqlite");
+    let out = run(&missing, &["gc"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("directory {}", ro.display())) && err.contains("Permission denied"), "{err}");
+    assert!(!err.contains(missing.to_str().unwrap()), "names the file, not the directory: {err}");
+
+    // An existing, writable file in a directory that became read-only:
+    // writing fails for want of the journal, and the directory is named.
+    mode(&rw, 0o555);
+    let out = run(&fine, &["allocate", "2", "web"]);
+    mode(&rw, 0o777);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("directory {}", rw.display())) && err.contains("Permission denied"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--db` (and `PORT4ME_DB`) must be a regular file or absent: never a
+/// device (`/dev/null` would leave a world-writable `/dev/null-journal`), a
+/// directory, or a symbolic link (which would be followed).
+#[cfg(unix)]
+#[test]
+fn the_database_must_be_a_regular_file() {
+    let db = temp_db("kinds");
+    let dir = db.parent().unwrap();
+    let real = dir.join("real.sqlite");
+    let out = bin().args(["registry", "--db", real.to_str().unwrap(), "gc"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let link = dir.join("link.sqlite");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let dangling = dir.join("dangling.sqlite");
+    std::os::unix::fs::symlink(dir.join("nowhere.sqlite"), &dangling).unwrap();
+    let journal_before = std::path::Path::new("/dev/null-journal").exists();
+    let cases: &[(&std::path::Path, &str)] = &[
+        (std::path::Path::new("/dev/null"), "device"),
+        (dir, "directory"),
+        (&link, "symbolic link"),
+        (&dangling, "symbolic link"),
+    ];
+    for (path, kind) in cases {
+        let p = path.to_str().unwrap();
+        for out in [
+            bin().args(["registry", "--db", p, "list"]).output().unwrap(),
+            bin().env("PORT4ME_DB", p).args(["--user=alice", "--reserve"]).output().unwrap(),
+        ] {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{p}: {err}");
+            assert!(err.contains(p) && err.contains(kind) && err.contains("not a regular file"), "{p}: {err}");
+        }
+    }
+    if !journal_before {
+        assert!(!std::path::Path::new("/dev/null-journal").exists(), "/dev/null-journal was created");
+    }
+    assert!(!dir.join("nowhere.sqlite").exists(), "the dangling link was followed");
+}

@@ -22,6 +22,28 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The database path exists but is not a regular file: a device (SQLite
+    /// would write `/dev/null-journal`), a directory, or a symbolic link
+    /// (which would be followed).
+    #[error("the registry database {path} is a {kind}, not a regular file; give the path of a regular file, or of one to create")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is ("symbolic link", "directory", "character device", ...).
+        kind: &'static str,
+    },
+    /// The directory of the database cannot be written: the database file
+    /// cannot be created there.
+    #[error("cannot create the registry database {name} in the directory {dir}: {source}")]
+    DirectoryNotWritable {
+        /// The directory.
+        dir: PathBuf,
+        /// The file name.
+        name: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// No database path was given and none could be derived (no `HOME`).
     #[error("no registry database path: set PORT4ME_DB or {}", if cfg!(windows) { "LOCALAPPDATA" } else { "XDG_STATE_HOME or HOME" })]
     NoDefaultPath,
@@ -288,7 +310,7 @@ impl Error {
     /// port4me's own errors keep their `ERR_PORT4ME_...` codes.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Io { .. } => "ERR_PORT4ME_REGISTRY_IO",
+            Error::Io { .. } | Error::NotAFile { .. } | Error::DirectoryNotWritable { .. } => "ERR_PORT4ME_REGISTRY_IO",
             Error::NoDefaultPath => "ERR_PORT4ME_REGISTRY_NO_PATH",
             Error::NotADatabase { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE",
             Error::ForeignDatabase { .. } => "ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE",
@@ -358,6 +380,43 @@ impl Error {
         "ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS",
         "ERR_PORT4ME_REGISTRY_RANDOM",
     ];
+}
+
+/// The error for SQLite failing to open `path` (`SQLITE_CANTOPEN`): the
+/// operating system's reason when opening it ourselves says more ("Permission
+/// denied" for a file of mode 000), SQLite's otherwise.
+pub(crate) fn cannot_open(path: &std::path::Path, sqlite: &rusqlite::Error) -> Error {
+    let source = match std::fs::File::open(path) {
+        Err(e) => e,
+        Ok(_) => std::io::Error::other(sqlite.to_string()),
+    };
+    Error::Io { action: "open database file", path: path.to_path_buf(), source }
+}
+
+/// The detail of [`Error::ReadOnly`] for SQLite's "attempt to write a
+/// readonly database" on `path`: when the file may be written but its
+/// directory may not, the directory is what is wrong (SQLite creates its
+/// journal files next to the database), so the message names it.
+pub(crate) fn read_only_detail(path: &std::path::Path, sqlite: &rusqlite::Error) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let c = |p: &std::path::Path| std::ffi::CString::new(p.as_os_str().as_bytes()).ok();
+        // SAFETY: access(2) on NUL-terminated paths.
+        let writable = |p: &std::path::Path| c(p).is_some_and(|p| unsafe { libc::access(p.as_ptr(), libc::W_OK) } == 0);
+        if writable(path) && !writable(dir) {
+            let e = std::io::Error::last_os_error();
+            return format!(
+                "cannot create files in the directory {} ({e}), where SQLite keeps the database's journal",
+                dir.display()
+            );
+        }
+    }
+    sqlite.to_string()
 }
 
 /// A registry result.

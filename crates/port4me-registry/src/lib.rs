@@ -251,20 +251,14 @@ impl Registry {
         validate::pool("module pool", config.module_pool)?;
         validate::pool("registration pool", config.registration_pool)?;
         validate::ttl("offer time-to-live", config.offer_ttl)?;
+        validate::database_path(&path)?;
         if !config.read_only {
             create_private_file(&path)?;
         }
         let flags = if config.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE }
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags).map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::CannotOpen) => Error::Io {
-                action: "open database file",
-                path: path.clone(),
-                source: match std::fs::metadata(&path) {
-                    Err(e) => e,
-                    Ok(_) => std::io::Error::other(e.to_string()),
-                },
-            },
+            Some(rusqlite::ErrorCode::CannotOpen) => error::cannot_open(&path, &e),
             _ => db_error(&path, config.busy_timeout, e),
         })?;
         conn.busy_handler(Some(busy_handler)).map_err(|e| db_error(&path, config.busy_timeout, e))?;
@@ -522,7 +516,7 @@ pub(crate) fn db_error(path: &Path, busy_timeout: Duration, e: rusqlite::Error) 
         Some(C::DatabaseBusy | C::DatabaseLocked) => {
             Error::Busy { path: path.to_path_buf(), waited_ms: busy_timeout.as_millis() as u64 }
         }
-        Some(C::ReadOnly) => Error::ReadOnly { path: path.to_path_buf(), detail: e.to_string() },
+        Some(C::ReadOnly) => Error::ReadOnly { path: path.to_path_buf(), detail: error::read_only_detail(path, &e) },
         Some(C::NotADatabase | C::DatabaseCorrupt) => {
             Error::NotADatabase { path: path.to_path_buf(), detail: e.to_string() }
         }
@@ -549,6 +543,17 @@ fn create_private_file(path: &Path) -> Result<()> {
     match o.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // The directory is what may not be written: name it, not the file.
+        Err(source)
+            if matches!(
+                source.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            ) && path.file_name().is_some() =>
+        {
+            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            Err(Error::DirectoryNotWritable { dir: dir.to_path_buf(), name, source })
+        }
         Err(source) => Err(Error::Io { action: "create database file", path: path.to_path_buf(), source }),
     }
 }

@@ -13,6 +13,45 @@ pub const MAX_DESCRIPTION_BYTES: usize = 4096;
 /// Longest time-to-live accepted (a year): longer ones are surely mistakes.
 pub const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
 
+/// Refuses a database path that exists but is not a regular file (see
+/// [`Error::NotAFile`]); an absent path is fine (it is created).
+pub(crate) fn database_path(path: &std::path::Path) -> Result<()> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return Ok(()) };
+    let t = meta.file_type();
+    if t.is_file() {
+        return Ok(());
+    }
+    let kind = if t.is_symlink() {
+        "symbolic link"
+    } else if t.is_dir() {
+        "directory"
+    } else {
+        special_kind(&t)
+    };
+    Err(Error::NotAFile { path: path.to_path_buf(), kind })
+}
+
+#[cfg(unix)]
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else if t.is_fifo() {
+        "named pipe"
+    } else if t.is_socket() {
+        "socket"
+    } else {
+        "special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "special file"
+}
+
 /// Parses `tcp` or `udp` (any case) into a [`Protocol`].
 pub fn parse_protocol(s: &str) -> Result<Protocol> {
     s.parse().map_err(|_| Error::UnknownProtocol(s.to_string()))
