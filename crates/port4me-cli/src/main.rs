@@ -192,13 +192,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// `--host`: what the bindings' `host` option takes ([`port4me::values::parse_host`]),
+/// plus `localhost` for 127.0.0.1.
 fn parse_host(text: &str) -> Result<IpAddr, String> {
-    if text.eq_ignore_ascii_case("localhost") {
-        return Ok(IpAddr::from([127, 0, 0, 1]));
-    }
-    text.trim_start_matches('[').trim_end_matches(']').parse().map_err(|_| {
-        format!("invalid value of --host: {text:?} is not an IP address (use e.g. 127.0.0.1, ::1 or localhost)")
-    })
+    let ip = if text.eq_ignore_ascii_case("localhost") { "127.0.0.1" } else { text };
+    port4me::values::parse_host(ip).map_err(|e| format!("--host: {e}"))
 }
 
 fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {

@@ -72,6 +72,10 @@ fn invalid_input_is_an_error_line_and_nonzero_exit() {
         "--include=70000",
         "--protocol=sctp",
         "--host=nowhere",
+        "--host=224.0.0.1",
+        "--host=255.255.255.255",
+        "--host=ff02::1",
+        "--host=::ffff:239.1.2.3",
         "--no-such-flag",
     ] {
         let out = port4me(&["--user=alice", arg], true);
@@ -105,7 +109,16 @@ fn test_flag_uses_exit_codes() {
     let out = port4me(&[&format!("--test={busy}")], false);
     assert_eq!(out.status.code(), Some(1));
     drop(l);
-    let out = port4me(&[&format!("--test={busy}")], false);
+    // Other tests spawn processes meanwhile; a child between fork and exec
+    // briefly shares the listener, so give it a moment to close.
+    let mut out = port4me(&[&format!("--test={busy}")], false);
+    for _ in 0..40 {
+        if out.status.code() == Some(0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = port4me(&[&format!("--test={busy}")], false);
+    }
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
@@ -230,5 +243,21 @@ fn a_browser_list_cannot_refer_to_a_browser_list() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{var}={value}: {err}");
         assert!(err.contains(var) && err.contains(says) && !err.contains("not a known token"), "{var}={value}: {err}");
+    }
+}
+
+/// `--host` takes what the bindings' `host` option takes (one parser), plus
+/// `localhost`; a multicast or broadcast address is no address to probe.
+#[test]
+fn host_must_be_a_unicast_address() {
+    for host in ["127.0.0.1", "localhost", "[::1]", "::1", "0.0.0.0"] {
+        let out = port4me(&["--user=alice", "--list=1", &format!("--host={host}")], true);
+        assert!(out.status.success(), "{host}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    for host in ["224.0.0.1", "255.255.255.255", "ff02::1"] {
+        let out = port4me(&["--user=alice", "--test=8080", &format!("--host={host}")], false);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{host}: {err}");
+        assert!(err.contains("cast address") && err.contains("--host"), "{host}: {err}");
     }
 }

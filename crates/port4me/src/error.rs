@@ -46,6 +46,15 @@ pub enum Error {
         /// The value given.
         value: String,
     },
+    /// A host that is an IP address but not one a socket can be bound to
+    /// for probing: multicast or broadcast.
+    #[error("invalid host {value:?}: {kind} address, not an address of this machine; give a unicast one such as 127.0.0.1 or ::1")]
+    HostNotUnicast {
+        /// The value given.
+        value: String,
+        /// "a multicast" or "the broadcast".
+        kind: &'static str,
+    },
     /// A protocol option other than `tcp` or `udp`.
     #[error("invalid protocol: {0}")]
     InvalidProtocol(#[from] crate::probe::UnknownProtocol),
@@ -94,7 +103,9 @@ impl Error {
             Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
             // Node's code for an argument of the right type with a value that
             // cannot be used.
-            Error::InvalidHost { .. } | Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
+            Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::InvalidProtocol(_) => {
+                "ERR_INVALID_ARG_VALUE"
+            }
             Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
             Error::NoFreePort { .. } => "ERR_PORT4ME_NO_FREE_PORT",
             Error::Probe { .. } => "ERR_PORT4ME_PROBE",

@@ -121,10 +121,22 @@ pub fn seconds_from_f64(secs: f64, what: &'static str, source: &str) -> Result<D
 }
 
 /// A `host` option: an IPv4 or IPv6 address, brackets allowed (`[::1]`).
-/// Names are refused ([`Error::InvalidHost`], `ERR_INVALID_ARG_VALUE`).
+/// Names are refused ([`Error::InvalidHost`], `ERR_INVALID_ARG_VALUE`), and
+/// so are multicast and broadcast addresses ([`Error::HostNotUnicast`]),
+/// which a probe could bind without telling anything about the port. The
+/// unspecified address (`0.0.0.0`, `::`) stands for all local addresses.
 pub fn parse_host(host: &str) -> Result<IpAddr, Error> {
     let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    h.parse().map_err(|_| Error::InvalidHost { value: host.to_string() })
+    let ip: IpAddr = h.parse().map_err(|_| Error::InvalidHost { value: host.to_string() })?;
+    let kind = match ip.to_canonical() {
+        IpAddr::V4(v4) if v4.is_broadcast() => Some("the broadcast"),
+        a if a.is_multicast() => Some("a multicast"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) => Err(Error::HostNotUnicast { value: host.to_string(), kind }),
+        None => Ok(ip),
+    }
 }
 
 /// A `protocol` option: `"tcp"` or `"udp"`, in any case
@@ -387,6 +399,17 @@ mod tests {
     fn hosts_and_protocols() {
         assert!(parse_host("[::1]").unwrap().is_loopback());
         assert_eq!(parse_host("127.0.0.1").unwrap(), IpAddr::from([127, 0, 0, 1]));
+        assert_eq!(parse_host("0.0.0.0").unwrap(), IpAddr::from([0, 0, 0, 0]));
+        for (bad, kind) in [
+            ("224.0.0.1", "multicast"),
+            ("255.255.255.255", "broadcast"),
+            ("ff02::1", "multicast"),
+            ("::ffff:224.0.0.1", "multicast"),
+        ] {
+            let e = parse_host(bad).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_ARG_VALUE");
+            assert!(e.to_string().contains(bad) && e.to_string().contains(kind), "{e}");
+        }
         let e = parse_host("localhost").unwrap_err();
         assert_eq!(
             (e.code(), e.to_string().as_str()),
