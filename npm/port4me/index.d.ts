@@ -562,12 +562,18 @@ export interface PortStatus {
   blockedReason: string | null;
   /** The browsers that refuse the port. */
   unsafeFor: Array<'chrome' | 'firefox'>;
-  /** The registry entry holding it, if any. */
+  /** The registry entry holding it, if any (see `registryError`). */
   reserved: Reservation | null;
-  /** One word, by precedence: occupied, blocked, reserved, unsafe, free. */
-  label: 'free' | 'occupied' | 'blocked' | 'reserved' | 'unsafe';
-  /** Every word that applies: the availability, then `reserved` and `unsafe`. */
-  labels: Array<'free' | 'occupied' | 'blocked' | 'reserved' | 'unsafe'>;
+  /**
+   * Why the port4me registry could not be read, when it could not: whether
+   * the port is reserved is then unknown (`reserved` is `null` without
+   * meaning "not reserved") and a free port is labelled `unknown`.
+   */
+  registryError: string | null;
+  /** One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free. */
+  label: 'free' | 'occupied' | 'blocked' | 'reserved' | 'unknown' | 'unsafe';
+  /** Every word that applies: the availability (`unknown` for a free port of an unreadable registry), then `reserved` and `unsafe`. */
+  labels: Array<'free' | 'occupied' | 'blocked' | 'reserved' | 'unknown' | 'unsafe'>;
   /** One line, e.g. `"in use by node (pid 4242, alice): vite"`. */
   description: string;
 }
@@ -644,6 +650,8 @@ export interface ServicePlan {
 export interface Plan {
   strategy: PlanStrategy;
   services: ServicePlan[];
+  /** Why the port4me registry could not be read (the ports it holds are then unknown; every service warns), or `null`. */
+  registryError: string | null;
 }
 
 /** The error {@link plan} throws for the `fail` strategy, with the plan that failed. */

@@ -6,7 +6,10 @@
 //! napi's serde serializer (field order kept). Two additions for JS callers,
 //! both plain calls of the crate's methods: every holder carries
 //! `description` (`Holder::describe`, in plan conflicts too), and every
-//! status `label`, `labels` and `description`.
+//! status `label`, `labels` and `description`. A status and a plan carry
+//! `registryError` (a string, or `null`): the port4me registry could not
+//! be read, so whether a port is reserved there is unknown (the label is then
+//! `unknown`, not `free`).
 //!
 //! A `fail` plan with conflicts throws an `Error` with the code
 //! `ERR_PORT4ME_PLAN_CONFLICT` and the plan as `err.plan`.
@@ -99,6 +102,7 @@ struct StatusOut<'a> {
     blocked_reason: Option<&'a str>,
     unsafe_for: &'a [Browser],
     reserved: Option<&'a Reservation>,
+    registry_error: Option<&'a str>,
     label: &'static str,
     labels: Vec<&'static str>,
     description: String,
@@ -114,6 +118,7 @@ impl<'a> From<&'a PortStatus> for StatusOut<'a> {
             blocked_reason: s.blocked_reason.as_deref(),
             unsafe_for: &s.unsafe_for,
             reserved: s.reserved.as_ref(),
+            registry_error: s.registry_error.as_deref(),
             label: s.label(),
             labels: s.labels(),
             description: s.describe(),
@@ -123,9 +128,12 @@ impl<'a> From<&'a PortStatus> for StatusOut<'a> {
 
 /// A plan, its conflicts' holders described too.
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct PlanOut<'a> {
     strategy: Strategy,
     services: Vec<ServicePlanOut<'a>>,
+    /// Why the registry could not be read (the ports it holds are unknown).
+    registry_error: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -149,7 +157,11 @@ struct ConflictOut<'a> {
 
 impl<'a> From<&'a Plan> for PlanOut<'a> {
     fn from(p: &'a Plan) -> Self {
-        PlanOut { strategy: p.strategy, services: p.services.iter().map(ServicePlanOut::from).collect() }
+        PlanOut {
+            strategy: p.strategy,
+            services: p.services.iter().map(ServicePlanOut::from).collect(),
+            registry_error: p.registry_error.as_deref(),
+        }
     }
 }
 

@@ -299,6 +299,10 @@ fn plan_input(a: &PlanArgs) -> Res<(Vec<(String, u16)>, PlanOptions)> {
 }
 
 fn render_plan(p: &Plan, a: &PlanArgs) -> String {
+    if let (Some(why), true) = (&p.registry_error, a.env) {
+        // --env output goes to a file or `eval`: the warning to stderr.
+        eprintln!("warning: ports held in the port4me registry: unknown (registry unreadable: {why})");
+    }
     if a.json {
         return to_json(p) + "\n";
     }

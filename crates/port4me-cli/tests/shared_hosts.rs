@@ -108,3 +108,161 @@ fn hidepid_never_reclaims_another_users_live_registration() {
     let web = list_root.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{out}"));
     assert!(web.contains(" alive ") && !web.contains("unverified"), "root sees every process:\n{list_root}");
 }
+
+/// A registry on a read-only mount: reads work (the module's ports show
+/// as reserved, not free), a write says why it cannot, and nothing is
+/// created next to the file.
+#[test]
+fn a_registry_on_a_read_only_mount_can_be_read() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let dir = shared_dir("ro-mount");
+    let db = dir.join("ports.sqlite");
+    run_ok(super_cmd(&db).args(["registry", "allocate", "2", "web"]));
+    let script = r#"
+        mount --bind -o ro "$(dirname "$DB")" "$(dirname "$DB")"
+        echo LIST; "$EXE" registry list modules
+        echo STATUS; "$EXE" status 20000 20001 20002
+        echo PLAN; "$EXE" plan web=20000
+        echo WRITE; if "$EXE" registry allocate 1 api 2>&1; then echo "WROTE"; fi
+        echo FILES; ls -A "$(dirname "$DB")"
+    "#;
+    let (out, err, ok) = in_namespace(&db, script);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "{out}\n{err}");
+    let section = |name: &str| out.split(&format!("{name}\n")).nth(1).unwrap().split('\n').collect::<Vec<_>>();
+    assert!(section("LIST").iter().any(|l| l.starts_with("web ") && l.contains("20000")), "{out}\n{err}");
+    let status = section("STATUS");
+    assert!(status.iter().any(|l| l.starts_with("20000 ") && l.contains("reserved")), "{out}\n{err}");
+    assert!(status.iter().any(|l| l.starts_with("20002 ") && l.contains(" free")), "{out}\n{err}");
+    let write = out.split("WRITE\n").nth(1).unwrap().split("FILES\n").next().unwrap();
+    assert!(!write.contains("WROTE") && write.contains("read-only file system"), "{write}");
+    assert_eq!(out.split("FILES\n").nth(1).unwrap().trim(), "ports.sqlite", "{out}");
+}
+
+/// A registry on a full disk: reads work (housekeeping, which would write,
+/// is skipped), a write says why it cannot.
+#[test]
+fn a_registry_on_a_full_disk_can_be_read() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let dir = shared_dir("full-disk");
+    let db = dir.join("ports.sqlite");
+    let script = r#"
+        D="$(dirname "$DB")"
+        mount -t tmpfs -o size=1m none "$D"
+        "$EXE" registry allocate 2 web >/dev/null
+        "$EXE" registry register svc --pid $$ >/dev/null
+        dd if=/dev/zero of="$D/fill" bs=4k 2>/dev/null || true
+        echo LIST; "$EXE" registry list registrations
+        echo STATUS; "$EXE" status 20000 45001
+        echo WRITE; if "$EXE" registry allocate 1 api 2>&1; then echo "WROTE"; fi
+    "#;
+    let (out, err, ok) = in_namespace(&db, script);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "{out}\n{err}");
+    let after = |name: &str| out.split(&format!("{name}\n")).nth(1).unwrap().to_string();
+    assert!(after("LIST").lines().nth(1).is_some_and(|l| l.starts_with("svc ")), "{out}\n{err}");
+    let status = after("STATUS");
+    assert!(status.lines().nth(1).is_some_and(|l| l.starts_with("20000 ") && l.contains("reserved")), "{out}");
+    assert!(status.lines().nth(2).is_some_and(|l| l.starts_with("45001 ") && l.contains("reserved")), "{out}");
+    let write = after("WRITE");
+    assert!(!write.contains("WROTE") && write.contains("can only be read"), "{out}");
+}
+
+/// Another user's registry file (0644 in a shared, sticky directory):
+/// that user reads it without leaving `-wal`/`-shm` files of their own
+/// behind, so the owner can still write; and a stale read-only `-shm` and
+/// empty `-wal` of a reader (as older versions left them) do not block the
+/// owner's writes where the directory lets the owner remove them.
+#[test]
+fn another_users_registry_is_read_without_blocking_its_owner() {
+    if !can_make_namespaces() {
+        return;
+    }
+    for (mode, stale) in [("1777", false), ("0777", true)] {
+        let dir = shared_dir(&format!("other-user-{mode}"));
+        run_ok(Command::new("chmod").args([mode, dir.to_str().unwrap()]));
+        let db = dir.join("ports.sqlite");
+        let script = r#"
+            OWNER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+            READER="setpriv --reuid=65533 --regid=65533 --clear-groups"
+            $OWNER "$EXE" registry allocate 2 web >/dev/null
+            chmod 644 "$DB"
+            echo LIST; $READER "$EXE" registry list modules
+            echo STATUS; $READER "$EXE" status 20000
+            echo WRITE; if $READER "$EXE" registry allocate 1 api 2>&1; then echo "WROTE"; fi
+            if [ "$STALE" = true ]; then
+                $READER sh -c 'umask 022; : > "$DB-shm"; : > "$DB-wal"'
+            fi
+            echo FILES; ls -A "$(dirname "$DB")"
+            echo OWNER; $OWNER "$EXE" registry allocate 2 api 2>&1
+        "#;
+        let script = format!("STALE={stale}\n{script}");
+        let (out, err, ok) = in_namespace(&db, &script);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(ok, "{mode}: {out}\n{err}");
+        let after = |name: &str| out.split(&format!("{name}\n")).nth(1).unwrap().to_string();
+        assert!(after("LIST").lines().next().is_some_and(|l| l.starts_with("MODULE")), "{mode}: {out}\n{err}");
+        assert!(after("LIST").contains("web "), "{mode}: {out}\n{err}");
+        let status = after("STATUS");
+        assert!(status.lines().nth(1).is_some_and(|l| l.contains("reserved")), "{mode}: {out}\n{err}");
+        let write = after("WRITE");
+        assert!(!write.split("FILES").next().unwrap().contains("WROTE"), "{mode}: {out}");
+        assert!(write.contains("may not write"), "{mode}: {out}");
+        let files = after("FILES");
+        let files = files.split("OWNER").next().unwrap().trim();
+        let expected = if stale { "ports.sqlite\nports.sqlite-shm\nports.sqlite-wal" } else { "ports.sqlite" };
+        assert_eq!(files, expected, "{mode}: {out}");
+        let owner = after("OWNER");
+        assert!(owner.lines().any(|l| l.starts_with("api ") && l.contains("20002")), "{mode}: {out}\n{err}");
+    }
+}
+
+/// The user that runs a command as root here: plain `port4me` with the
+/// registry at `db`.
+fn super_cmd(db: &Path) -> Command {
+    let mut c = Command::new(EXE);
+    c.env("PORT4ME_DB", db).env_remove("_PORT4ME_CHECK_AVAILABLE_PORTS_");
+    c
+}
+
+/// A registry that cannot be read at all (a directory where the file
+/// should be, or garbage): status and plan say "unknown (registry
+/// unreadable: ...)" rather than "free". Needs no root.
+#[test]
+fn an_unreadable_registry_makes_status_and_plan_say_unknown() {
+    let dir = std::env::temp_dir().join(format!("port4me-unreadable-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("dir.sqlite")).unwrap();
+    std::fs::write(dir.join("garbage.sqlite"), b"this is not a database, not even close. ".repeat(200)).unwrap();
+    // A port nothing listens on, so that it is free to bind.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    for (name, why) in [("dir.sqlite", "is a directory"), ("garbage.sqlite", "not a usable SQLite database")] {
+        let db = dir.join(name);
+        let out = run_ok(super_cmd(&db).args(["status", &port]));
+        let shown = text(&out.stdout);
+        let line = shown.lines().nth(1).unwrap_or_else(|| panic!("{shown}"));
+        assert!(line.contains("unknown (registry unreadable: ") && line.contains(why), "{name}: {shown}");
+        assert!(!line.contains("free"), "{name}: {shown}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&run_ok(super_cmd(&db).args(["status", "--json", &port])).stdout).unwrap();
+        assert!(json[0]["registryError"].as_str().is_some_and(|s| s.contains(why)), "{name}: {json}");
+
+        let out = run_ok(super_cmd(&db).args(["plan", &format!("web={port}")]));
+        let shown = text(&out.stdout);
+        assert!(shown.contains("unknown (registry unreadable: ") && shown.contains(why), "{name}: {shown}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&run_ok(super_cmd(&db).args(["plan", "--json", &format!("web={port}")])).stdout)
+                .unwrap();
+        assert!(json["registryError"].as_str().is_some_and(|s| s.contains(why)), "{name}: {json}");
+        let out = run_ok(super_cmd(&db).args(["plan", "--env", &format!("web={port}")]));
+        assert!(text(&out.stderr).contains("unknown (registry unreadable: "), "{name}");
+    }
+    // No registry at all is not an error: nothing is reserved.
+    let out = run_ok(super_cmd(&dir.join("missing.sqlite")).args(["status", &port]));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(text(&out.stdout).lines().nth(1).is_some_and(|l| l.contains(" free") && !l.contains("unknown")));
+}

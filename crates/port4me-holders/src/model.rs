@@ -350,26 +350,37 @@ pub struct PortStatus {
     pub unsafe_for: Vec<Browser>,
     /// The registry entry for this port, when it is reserved.
     pub reserved: Option<Reservation>,
+    /// Why the port4me registry could not be read, when it could not:
+    /// whether the port is reserved is then unknown (`reserved` is `None`
+    /// without meaning "not reserved"), and the status says "unknown"
+    /// rather than "free".
+    pub registry_error: Option<String>,
 }
 
 impl PortStatus {
     /// The one-word status, in this order of precedence: `occupied`,
-    /// `blocked`, `reserved`, `unsafe`, `free`. Use [`PortStatus::labels`]
-    /// for every word that applies.
+    /// `blocked`, `reserved`, `unknown` (free to bind, but the registry
+    /// that would tell whether it is reserved cannot be read), `unsafe`,
+    /// `free`. Use [`PortStatus::labels`] for every word that applies.
     pub fn label(&self) -> &'static str {
         match self.availability {
             Availability::Occupied | Availability::Blocked => self.availability.as_str(),
             Availability::Free if self.reserved.is_some() => "reserved",
+            Availability::Free if self.registry_error.is_some() => "unknown",
             Availability::Free if !self.unsafe_for.is_empty() => "unsafe",
             Availability::Free => "free",
         }
     }
 
     /// Every status word that applies: the availability (`free`,
-    /// `occupied` or `blocked`), then `reserved` and `unsafe` when they
-    /// apply, e.g. `["occupied", "unsafe"]` or `["free", "reserved"]`.
+    /// `occupied` or `blocked`; a free port whose registry cannot be read
+    /// is `unknown` instead of `free`), then `reserved` and `unsafe` when
+    /// they apply, e.g. `["occupied", "unsafe"]` or `["free", "reserved"]`.
     pub fn labels(&self) -> Vec<&'static str> {
-        let mut v = vec![self.availability.as_str()];
+        let mut v = vec![match self.availability {
+            Availability::Free if self.registry_error.is_some() => "unknown",
+            a => a.as_str(),
+        }];
         if self.reserved.is_some() {
             v.push("reserved");
         }
@@ -383,7 +394,10 @@ impl PortStatus {
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
         match self.availability {
-            Availability::Free => parts.push("free".to_string()),
+            Availability::Free => match &self.registry_error {
+                Some(why) => parts.push(format!("unknown (registry unreadable: {why})")),
+                None => parts.push("free".to_string()),
+            },
             Availability::Occupied => {
                 let who = self
                     .holders
@@ -399,6 +413,9 @@ impl PortStatus {
         }
         if let Some(r) = &self.reserved {
             parts.push(format!("reserved in the registry: {}", r.description));
+        }
+        if let (Some(why), false) = (&self.registry_error, self.availability == Availability::Free) {
+            parts.push(format!("reserved: unknown (registry unreadable: {why})"));
         }
         if !self.unsafe_for.is_empty() {
             let names: Vec<&str> = self.unsafe_for.iter().map(|b| b.as_str()).collect();
@@ -421,6 +438,32 @@ pub(crate) fn ser_protocol<S: serde::Serializer>(p: &Protocol, s: S) -> Result<S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_registry_is_unknown_not_free() {
+        let free = PortStatus {
+            port: 5173,
+            protocol: Protocol::Tcp,
+            availability: Availability::Free,
+            holders: Some(Vec::new()),
+            blocked_reason: None,
+            unsafe_for: Vec::new(),
+            reserved: None,
+            registry_error: None,
+        };
+        assert_eq!((free.label(), free.labels(), free.describe()), ("free", vec!["free"], "free".to_string()));
+        let unknown = PortStatus { registry_error: Some("disk I/O error".into()), ..free.clone() };
+        assert_eq!(unknown.label(), "unknown");
+        assert_eq!(unknown.labels(), ["unknown"]);
+        assert_eq!(unknown.describe(), "unknown (registry unreadable: disk I/O error)");
+        let busy = PortStatus { availability: Availability::Occupied, ..unknown.clone() };
+        assert_eq!(busy.labels(), ["occupied"]);
+        assert!(
+            busy.describe().ends_with("; reserved: unknown (registry unreadable: disk I/O error)"),
+            "{}",
+            busy.describe()
+        );
+    }
 
     #[test]
     fn commands_are_quoted_on_one_line() {

@@ -245,6 +245,10 @@ pub struct Plan {
     pub strategy: Strategy,
     /// Per service, in the order given.
     pub services: Vec<ServicePlan>,
+    /// Why the port4me registry could not be read, when it could not: the
+    /// ports were then chosen without knowing what it holds, and every
+    /// service says so in its warnings.
+    pub registry_error: Option<String>,
 }
 
 impl Plan {
@@ -324,24 +328,44 @@ fn validate<S: AsRef<str>>(services: &[(S, u32)]) -> Result<Vec<(String, u16)>> 
 pub fn plan<S: AsRef<str>>(services: &[(S, u32)], opts: &PlanOptions) -> Result<Plan> {
     let probe_opts = ProbeOptions { protocol: opts.protocol, ..Default::default() };
     let mut probe = |port: u16| is_port_free(port, &probe_opts);
-    let held = registry_holdings(opts.protocol);
-    plan_inner(services, opts, &mut probe, &|port| held(port))
+    match registry_holdings(opts.protocol) {
+        Ok(held) => plan_inner(services, opts, &mut probe, &|port| held(port)),
+        Err(why) => match plan_inner(services, opts, &mut probe, &|_| false) {
+            Ok(p) => Ok(unknown_registry(p, why)),
+            Err(Error::PlanConflict(p)) => Err(Error::PlanConflict(Box::new(unknown_registry(*p, why)))),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// Marks a plan made without the registry's holdings.
+fn unknown_registry(mut plan: Plan, why: String) -> Plan {
+    for s in &mut plan.services {
+        if let Some(port) = s.port {
+            s.warnings
+                .push(format!("whether {port} is held in the port4me registry: unknown (registry unreadable: {why})"));
+        }
+    }
+    plan.registry_error = Some(why);
+    plan
 }
 
 /// "Does the port4me registry hold this port for someone?", for skipping
 /// alternatives that another caller has reserved or been allocated. Opens the
-/// default registry read-only (never creating it); no registry, no holdings.
+/// default registry read-only (never creating it); no registry, no holdings;
+/// a registry that cannot be read is `Err(why)`. A port whose lookup fails
+/// counts as held.
 #[cfg(feature = "registry")]
-fn registry_holdings(protocol: Protocol) -> Box<dyn Fn(u16) -> bool> {
-    match crate::status::open_registry() {
-        Some(reg) => Box::new(move |port| matches!(reg.holder_of(port, protocol), Ok(Some(_)))),
-        None => Box::new(|_| false),
+fn registry_holdings(protocol: Protocol) -> std::result::Result<Box<dyn Fn(u16) -> bool>, String> {
+    match crate::status::open_registry()? {
+        Some(reg) => Ok(Box::new(move |port| !matches!(reg.holder_of(port, protocol), Ok(None)))),
+        None => Ok(Box::new(|_| false)),
     }
 }
 
 #[cfg(not(feature = "registry"))]
-fn registry_holdings(_protocol: Protocol) -> Box<dyn Fn(u16) -> bool> {
-    Box::new(|_| false)
+fn registry_holdings(_protocol: Protocol) -> std::result::Result<Box<dyn Fn(u16) -> bool>, String> {
+    Ok(Box::new(|_| false))
 }
 
 /// Like [`plan`], with the answer to "is this port free?" supplied by the
@@ -418,7 +442,11 @@ fn plan_inner<S: AsRef<str>>(
     }
 
     if opts.strategy == Strategy::Fail && out.iter().any(|s| s.port.is_none()) {
-        return Err(Error::PlanConflict(Box::new(Plan { strategy: opts.strategy, services: out })));
+        return Err(Error::PlanConflict(Box::new(Plan {
+            strategy: opts.strategy,
+            services: out,
+            registry_error: None,
+        })));
     }
 
     // Pass 2: alternatives, in order, from each service's own sequence.
@@ -442,7 +470,7 @@ fn plan_inner<S: AsRef<str>>(
         sp.outcome = Outcome::Moved;
         claimed.insert(port, sp.name.clone());
     }
-    Ok(Plan { strategy: opts.strategy, services: out })
+    Ok(Plan { strategy: opts.strategy, services: out, registry_error: None })
 }
 
 /// The conflict for a preferred port the probe found taken.

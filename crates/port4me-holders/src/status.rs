@@ -44,11 +44,15 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions) -> Result<Vec<PortStatus
         Err(Error::Unsupported) => None,
         Err(e) => return Err(e),
     };
-    let mut reserved = if opts.registry { reservations(&ports, opts.protocol) } else { vec![None; ports.len()] };
+    let mut reserved = if opts.registry { reservations(&ports, opts.protocol) } else { vec![Ok(None); ports.len()] };
     let mut out = Vec::with_capacity(ports.len());
     for (i, (&port, free)) in ports.iter().zip(free).enumerate() {
         let h: Option<Vec<Holder>> = holders.as_mut().map(|m| m.get(&port).cloned().unwrap_or_default());
         let (availability, blocked_reason) = availability(port, free, h.as_deref());
+        let (reserved, registry_error) = match std::mem::replace(&mut reserved[i], Ok(None)) {
+            Ok(r) => (r, None),
+            Err(why) => (None, Some(why)),
+        };
         out.push(PortStatus {
             port,
             protocol: opts.protocol,
@@ -56,7 +60,8 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions) -> Result<Vec<PortStatus
             holders: h,
             blocked_reason,
             unsafe_for: unsafe_for(port),
-            reserved: reserved[i].take(),
+            reserved,
+            registry_error,
         });
     }
     Ok(out)
@@ -106,28 +111,37 @@ pub(crate) fn can_bind_privileged() -> bool {
 }
 
 /// The default registry, opened read-only (a status or a plan never creates
-/// one) and briefly (a locked database is not waited on for long). `None`
-/// when there is none or it cannot be read: the callers then treat every
-/// port as not held, rather than failing.
+/// one) and briefly (a locked database is not waited on for long).
+/// `Ok(None)` when there is none (no file, no default path): nothing is
+/// reserved then. `Err(why)` when there is one that cannot be read: the
+/// callers then say that whether a port is reserved is unknown, never that
+/// it is free.
 #[cfg(feature = "registry")]
-pub(crate) fn open_registry() -> Option<port4me_registry::Registry> {
-    use port4me_registry::{Config, Registry};
+pub(crate) fn open_registry() -> std::result::Result<Option<port4me_registry::Registry>, String> {
+    use port4me_registry::{Config, Error as RegError, Registry};
     let config = Config { read_only: true, busy_timeout: std::time::Duration::from_secs(2), ..Config::default() };
-    Registry::open_default_with(config).ok()
+    match Registry::open_default_with(config) {
+        Ok(reg) => Ok(Some(reg)),
+        Err(RegError::NoDefaultPath) => Ok(None),
+        Err(RegError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
-/// The registry entries for `ports`, in order; any error there (no registry
-/// yet, unreadable file) means "not reserved" rather than failing the status.
+/// The registry entries for `ports`, in order: `Ok(None)` when not
+/// reserved, `Err(why)` when the registry cannot be read.
 #[cfg(feature = "registry")]
-fn reservations(ports: &[u16], protocol: Protocol) -> Vec<Option<Reservation>> {
-    let Some(reg) = open_registry() else {
-        return vec![None; ports.len()];
+fn reservations(ports: &[u16], protocol: Protocol) -> Vec<std::result::Result<Option<Reservation>, String>> {
+    let reg = match open_registry() {
+        Ok(Some(reg)) => reg,
+        Ok(None) => return vec![Ok(None); ports.len()],
+        Err(why) => return vec![Err(why); ports.len()],
     };
     ports
         .iter()
         .map(|&port| {
-            let h = reg.holder_of(port, protocol).ok()??;
-            Some(Reservation {
+            let Some(h) = reg.holder_of(port, protocol).map_err(|e| e.to_string())? else { return Ok(None) };
+            Ok(Some(Reservation {
                 kind: h.kind.as_str().to_string(),
                 name: h.name.clone(),
                 instance: h.instance.clone(),
@@ -138,12 +152,12 @@ fn reservations(ports: &[u16], protocol: Protocol) -> Vec<Option<Reservation>> {
                 end: h.end,
                 expires: h.expires.map(|t| t.to_string()),
                 description: h.to_string(),
-            })
+            }))
         })
         .collect()
 }
 
 #[cfg(not(feature = "registry"))]
-fn reservations(ports: &[u16], _protocol: Protocol) -> Vec<Option<Reservation>> {
-    vec![None; ports.len()]
+fn reservations(ports: &[u16], _protocol: Protocol) -> Vec<std::result::Result<Option<Reservation>, String>> {
+    vec![Ok(None); ports.len()]
 }

@@ -73,6 +73,20 @@
 //! write; a read-only handle ([`Config::read_only`], or a file the user may
 //! not write) only hides lapsed entries.
 //!
+//! # Registries that cannot be written
+//!
+//! A registry the user may read but not write (another user's file in a
+//! shared directory, a read-only mount, a full disk) still opens, read-only
+//! ([`Registry::is_read_only`], [`Registry::read_only_reason`]): reads work,
+//! writes fail with [`Error::ReadOnly`] saying why. Such a handle never
+//! creates the `-wal` and `-shm` files next to the database (it opens the
+//! shared memory read-only, or, when there is none, reads the database file
+//! as it stands), so a reader leaves nothing behind that could block the
+//! owner's writes. A writer that finds a `-shm` it may not write, which no
+//! process has open (an earlier reader's, left by an older version), and an
+//! empty `-wal` it may not write, removes them first, where the directory
+//! allows; otherwise [`Error::ReadOnly`] names the file.
+//!
 //! The schema is versioned with `PRAGMA user_version` and marked with
 //! `PRAGMA application_id`; older databases are migrated forward in one
 //! transaction, a newer one is refused ([`Error::SchemaTooNew`]), and a file
@@ -182,6 +196,8 @@ pub struct Registry {
     path: PathBuf,
     config: Config,
     read_only: bool,
+    /// Why the handle is read-only although writing was asked for.
+    read_only_reason: Option<String>,
 }
 
 /// The default database path: `PORT4ME_DB` if set and non-empty, else
@@ -245,51 +261,105 @@ impl Registry {
     }
 
     /// Opens (creating the file 0600 if needed, but not its directory) the
-    /// registry at `path`.
+    /// registry at `path`. A file this user may not write (or that cannot
+    /// be written now, e.g. on a full disk) is opened read-only instead (see
+    /// the [crate docs](crate#registries-that-cannot-be-written)).
     pub fn open_with(path: impl AsRef<Path>, config: Config) -> Result<Registry> {
         let path = path.as_ref().to_path_buf();
         validate::pool("module pool", config.module_pool)?;
         validate::pool("registration pool", config.registration_pool)?;
         validate::ttl("offer time-to-live", config.offer_ttl)?;
         validate::database_path(&path)?;
-        if !config.read_only {
-            create_private_file(&path)?;
+        if config.read_only {
+            return Registry::open_read_only(path, config, None);
         }
-        let flags = if config.read_only { OpenFlags::SQLITE_OPEN_READ_ONLY } else { OpenFlags::SQLITE_OPEN_READ_WRITE }
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(|e| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::CannotOpen) => error::cannot_open(&path, &e),
-            _ => db_error(&path, config.busy_timeout, e),
-        })?;
-        conn.busy_handler(Some(busy_handler)).map_err(|e| db_error(&path, config.busy_timeout, e))?;
-        arm_busy_timeout(config.busy_timeout);
-
-        // Look before touching anything: not SQLite, someone else's, or newer.
-        let header = retry_busy(config.busy_timeout, || {
-            schema::header_snapshot(&conn).map_err(|e| db_error(&path, config.busy_timeout, e))
-        })?;
-        check_header(&path, &header)?;
-
-        let read_only = config.read_only || conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
-        let reg = Registry { conn: Mutex::new(conn), path, config, read_only };
-        if read_only {
-            if header.user_version != schema::SCHEMA_VERSION {
-                return Err(Error::ReadOnly {
-                    path: reg.path.clone(),
-                    detail: format!(
-                        "its schema (version {}) needs to be created or upgraded to version {}, which needs write access",
-                        header.user_version,
-                        schema::SCHEMA_VERSION
-                    ),
-                });
+        create_private_file(&path)?;
+        if let Some(why) = cannot_write(&path) {
+            return Registry::open_read_only(path, config, Some(why));
+        }
+        let stale = clear_stale_side_files(&path);
+        match Registry::open_writable(path.clone(), config.clone()) {
+            Ok(reg) => Ok(reg),
+            Err(e) if cannot_write_now(&e) => {
+                let why = match stale {
+                    Some(s) => format!("{s}; {}", error_detail(&e)),
+                    None => error_detail(&e),
+                };
+                // Reading may still work; if not, the first error says more.
+                Registry::open_read_only(path, config, Some(why)).map_err(|_| e)
             }
-            reg.check_tables()?;
-            return Ok(reg);
+            Err(e) => Err(e),
         }
+    }
+
+    fn open_writable(path: PathBuf, config: Config) -> Result<Registry> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = connect(&path, &path, flags, &config)?;
+        Registry::look(&conn, &path, &config)?;
+        if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            // SQLite fell back to reading: open our own way instead.
+            drop(conn);
+            return Registry::open_read_only(path, config, Some("this user may not write it".into()));
+        }
+        let reg = Registry { conn: Mutex::new(conn), path, config, read_only: false, read_only_reason: None };
         // Changing the journal mode takes the lock without SQLite's busy
         // handler, so concurrent first opens retry here (init is idempotent).
         retry_busy(reg.config.busy_timeout, || reg.init())?;
         Ok(reg)
+    }
+
+    /// Opens without ever writing, not even the `-wal` and `-shm` files:
+    /// the shared memory read-only when it is there (so the reads see what
+    /// a live writer committed), else the database file as it stands (no
+    /// writer has it open then).
+    fn open_read_only(path: PathBuf, config: Config, reason: Option<String>) -> Result<Registry> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        if !path.is_file() {
+            // Let the plain open say what is there instead (nothing, a directory).
+            connect(&path, &path, flags, &config)?;
+        }
+        let open = |query: &str| {
+            connect(&path, &file_uri(&path, query), flags, &config)
+                .and_then(|conn| Registry::look(&conn, &path, &config).map(|h| (conn, h)))
+        };
+        // SQLite creates a missing -wal even for a read-only connection, so
+        // the log is only opened when a writer has left both files.
+        let live = side_file(&path, "-shm").exists() && side_file(&path, "-wal").exists();
+        let (conn, header) = if live || wal_has_content(&path) {
+            match open("mode=ro&readonly_shm=1") {
+                Ok(x) => x,
+                // Shared memory we may not map, and nothing in the log.
+                Err(e) if !wal_has_content(&path) && !matches!(e, Error::Io { .. }) => open("immutable=1")?,
+                Err(e) => return Err(e),
+            }
+        } else {
+            // No writer has the database open (the last one to close removes
+            // the log): the file alone is the whole registry.
+            open("immutable=1")?
+        };
+        let reg = Registry { conn: Mutex::new(conn), path, config, read_only: true, read_only_reason: reason };
+        if header.user_version != schema::SCHEMA_VERSION {
+            return Err(Error::ReadOnly {
+                path: reg.path.clone(),
+                detail: format!(
+                    "its schema (version {}) needs to be created or upgraded to version {}, which needs write access{}",
+                    header.user_version,
+                    schema::SCHEMA_VERSION,
+                    reg.read_only_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                ),
+            });
+        }
+        reg.check_tables()?;
+        Ok(reg)
+    }
+
+    /// Looks before touching anything: not SQLite, someone else's, or newer.
+    fn look(conn: &Connection, path: &Path, config: &Config) -> Result<schema::Header> {
+        let header = retry_busy(config.busy_timeout, || {
+            schema::header_snapshot(conn).map_err(|e| db_error(path, config.busy_timeout, e))
+        })?;
+        check_header(path, &header)?;
+        Ok(header)
     }
 
     fn init(&self) -> Result<()> {
@@ -344,6 +414,13 @@ impl Registry {
         self.read_only
     }
 
+    /// Why this handle can only read although writing was asked for (the
+    /// user may not write the file, a read-only mount, a full disk); `None`
+    /// for a writable handle or one opened with [`Config::read_only`].
+    pub fn read_only_reason(&self) -> Option<&str> {
+        self.read_only_reason.as_deref()
+    }
+
     fn lock(&self) -> MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -352,7 +429,11 @@ impl Registry {
     /// has lapsed. An error rolls everything back.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
         if self.read_only {
-            return Err(Error::ReadOnly { path: self.path.clone(), detail: "it was opened read-only".into() });
+            let detail = match &self.read_only_reason {
+                Some(why) => format!("it can only be read: {why}"),
+                None => "it was opened read-only".into(),
+            };
+            return Err(Error::ReadOnly { path: self.path.clone(), detail });
         }
         let mut conn = self.lock();
         arm_busy_timeout(self.config.busy_timeout);
@@ -366,10 +447,16 @@ impl Registry {
 
     /// Runs `f` with housekeeping when writable, in a plain read transaction
     /// otherwise (read paths also filter lapsed entries themselves).
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn read<T>(&self, f: impl Fn(&Ctx<'_>) -> Result<T>) -> Result<T> {
         if !self.read_only {
-            return self.write(f);
+            // Housekeeping needs to write; when writing fails for want of
+            // space or permission, read without it rather than fail.
+            return self.write(&f).or_else(|e| if cannot_write_now(&e) { self.plain_read(f) } else { Err(e) });
         }
+        self.plain_read(f)
+    }
+
+    fn plain_read<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.lock();
         arm_busy_timeout(self.config.busy_timeout);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(|e| self.err(e))?;
@@ -507,6 +594,157 @@ fn check_header(path: &Path, h: &schema::Header) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Opens `target` (the path, or a URI for it) with `flags`, errors naming `path`.
+fn connect(path: &Path, target: &Path, flags: OpenFlags, config: &Config) -> Result<Connection> {
+    let conn = Connection::open_with_flags(target, flags).map_err(|e| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::CannotOpen) => error::cannot_open(path, &e),
+        _ => db_error(path, config.busy_timeout, e),
+    })?;
+    conn.busy_handler(Some(busy_handler)).map_err(|e| db_error(path, config.busy_timeout, e))?;
+    arm_busy_timeout(config.busy_timeout);
+    Ok(conn)
+}
+
+/// An SQLite URI (`file:...?query`) for `path`: every byte but unreserved
+/// ones and `/` percent-encoded; on Windows `\` becomes `/` and an
+/// absolute path gets the empty authority (`file:///C:/...`).
+fn file_uri(path: &Path, query: &str) -> PathBuf {
+    let text = path.to_string_lossy();
+    #[cfg(windows)]
+    let text = text.replace('\\', "/");
+    let mut uri = String::from("file:");
+    if cfg!(windows) && text.as_bytes().get(1) == Some(&b':') {
+        uri.push_str("///");
+    }
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) || (cfg!(windows) && b == b':') {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    PathBuf::from(uri)
+}
+
+/// The file `path` with `suffix` appended (`-wal`, `-shm`).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Whether the write-ahead log holds anything (committed changes not yet
+/// copied into the database file).
+fn wal_has_content(path: &Path) -> bool {
+    std::fs::metadata(side_file(path, "-wal")).is_ok_and(|m| m.len() > 0)
+}
+
+/// Why this user cannot write the existing file at `path`, if so.
+fn cannot_write(path: &Path) -> Option<String> {
+    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => Some(format!("a read-only file system ({e})")),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!("this user may not write it ({e})")),
+        Err(_) => None, // SQLite will say what is wrong
+    }
+}
+
+/// Whether `e` says that the database cannot be written now (permission,
+/// read-only file system, full disk, I/O errors of the side files), so that
+/// reading may still work.
+fn cannot_write_now(e: &Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        Error::ReadOnly { .. } => true,
+        Error::Sqlite { source, .. } => {
+            matches!(source.sqlite_error_code(), Some(C::DiskFull | C::SystemIoFailure | C::CannotOpen | C::ReadOnly))
+        }
+        Error::Io { source, .. } => matches!(
+            source.kind(),
+            std::io::ErrorKind::PermissionDenied
+                | std::io::ErrorKind::ReadOnlyFilesystem
+                | std::io::ErrorKind::StorageFull
+                | std::io::ErrorKind::Other
+        ),
+        _ => false,
+    }
+}
+
+/// The part of an error that says why, without the path.
+fn error_detail(e: &Error) -> String {
+    match e {
+        Error::ReadOnly { detail, .. } => detail.clone(),
+        Error::Sqlite { source, .. } => match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) => {
+                format!("{source} (is the disk full?)")
+            }
+            _ => source.to_string(),
+        },
+        Error::Io { source, .. } => source.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Removes a `-shm` this user may not write that no process has open (an
+/// earlier reader's), and with it an empty `-wal` this user may not write:
+/// SQLite would otherwise open them read-only and refuse every write.
+/// Returns why it could not, when it could not.
+#[cfg(unix)]
+fn clear_stale_side_files(path: &Path) -> Option<String> {
+    use std::os::unix::io::AsRawFd;
+    let shm = side_file(path, "-shm");
+    let wal = side_file(path, "-wal");
+    let unwritable = |p: &Path| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(p)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+    };
+    let shm_stale = unwritable(&shm);
+    let wal_stale = unwritable(&wal) && !wal_has_content(path);
+    if !shm_stale && !wal_stale {
+        return None;
+    }
+    if shm_stale {
+        // SQLite keeps a read lock on the "dead man switch" byte of the
+        // shared memory (byte 128) for as long as a connection uses it.
+        let Ok(f) = std::fs::File::open(&shm) else { return None };
+        // SAFETY: flock is plain data; all zeros is a valid value.
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = libc::F_WRLCK as _;
+        lock.l_whence = libc::SEEK_SET as _;
+        lock.l_start = 128;
+        lock.l_len = 1;
+        // SAFETY: valid descriptor and flock pointer.
+        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut lock) } != 0 || lock.l_type != libc::F_UNLCK as _ {
+            return Some(format!(
+                "its shared-memory file {} is read-only for this user and in use by another process",
+                shm.display()
+            ));
+        }
+    }
+    for (stale, file) in [(shm_stale, &shm), (wal_stale, &wal)] {
+        if stale {
+            if let Err(e) = std::fs::remove_file(file) {
+                return Some(format!(
+                    "{} is left by another user and read-only for this one, and cannot be removed ({e}); \
+                     its owner or an administrator can remove it",
+                    file.display()
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(not(unix))]
+fn clear_stale_side_files(_path: &Path) -> Option<String> {
+    None
 }
 
 /// Maps an SQLite error to the registry error for the file at `path`.
