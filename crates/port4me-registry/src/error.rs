@@ -398,6 +398,8 @@ pub(crate) fn cannot_open(path: &std::path::Path, sqlite: &rusqlite::Error) -> E
 /// directory may not, the directory is what is wrong (SQLite creates its
 /// journal files next to the database), so the message names it.
 pub(crate) fn read_only_detail(path: &std::path::Path, sqlite: &rusqlite::Error) -> String {
+    #[cfg(not(unix))]
+    let _ = path; // access(2) is Unix's
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
