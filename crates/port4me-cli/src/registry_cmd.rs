@@ -587,7 +587,7 @@ fn registration_json(r: &Registration) -> Value {
     json!({
         "name": r.name, "service": r.service, "protocol": r.protocol.as_str(), "port": r.port,
         "user": r.user, "uid": r.uid, "pid": r.owner.pid, "pid_start": r.owner.start_time,
-        "host": r.host, "created": r.created.to_string(), "owner": r.liveness.as_str(),
+        "host": r.host, "created": r.created.to_string(), "owner_state": r.liveness.as_str(),
     })
 }
 

@@ -9,7 +9,10 @@
 //!   other systems answer [`Error::Unsupported`].
 //! * [`status`] / [`status_with`]: free, occupied (with holders), blocked
 //!   (cannot be bound by this user), plus unsafe (refused by browsers) and
-//!   reserved (in the port4me registry).
+//!   reserved (in the port4me registry). When the registry exists but
+//!   cannot be read, a free port is `unknown (registry unreadable: why)`,
+//!   never plain free ([`PortStatus::registry_error`]); a plan says the same
+//!   in every service's warnings ([`Plan::registry_error`]).
 //! * [`plan`]: each service keeps its preferred port when it is free, or gets
 //!   the next free port of its own port4me sequence (tool = service name).
 //!   Processes are only ever signalled with [`Strategy::Kill`], only when they
