@@ -74,10 +74,12 @@ fn hidepid_never_reclaims_another_users_live_registration() {
     if !can_make_namespaces() {
         return;
     }
-    let dir = shared_dir("hidepid");
-    let db = dir.join("ports.sqlite");
-    let script = r#"
-        mount -t proc -o hidepid=2 proc /proc
+    // 2: other users' /proc/<pid> are missing; 1: present but unreadable.
+    for hidepid in [2, 1] {
+        let dir = shared_dir(&format!("hidepid{hidepid}"));
+        let db = dir.join("ports.sqlite");
+        let script = r#"
+        mount -t proc -o hidepid=$HIDEPID proc /proc
         "$EXE" registry list >/dev/null
         chmod 666 "$DB"
         A="setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -86,27 +88,28 @@ fn hidepid_never_reclaims_another_users_live_registration() {
         LIVE=$!
         echo "A $($A "$EXE" registry --json register web --pid $LIVE)"
         # B cannot see A's sleep; B's registration belongs to B's own shell.
-        if $B test -e /proc/$LIVE; then echo "hidepid not in effect"; exit 3; fi
+        if $B cat /proc/$LIVE/stat >/dev/null 2>&1; then echo "hidepid not in effect"; exit 3; fi
         echo "B $($B sh -c '"$EXE" registry --json register bweb')"
         echo "LIST-B"; $B "$EXE" registry list registrations
         echo "LIST-ROOT"; "$EXE" registry list registrations
         kill $LIVE
     "#;
-    let (out, err, ok) = in_namespace(&db, script);
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(ok, "{out}\n{err}");
-    let port = |who: &str| -> u64 {
-        let line = out.lines().find_map(|l| l.strip_prefix(who)).unwrap_or_else(|| panic!("{out}\n{err}"));
-        let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
-        v["port"].as_u64().unwrap()
-    };
-    assert_ne!(port("A "), port("B "), "both users got the same port:\n{out}\n{err}");
-    let list_b = out.split("LIST-B").nth(1).unwrap().split("LIST-ROOT").next().unwrap();
-    let web = list_b.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("A's entry is gone:\n{out}"));
-    assert!(web.contains("alive (unverified)"), "{list_b}");
-    let list_root = out.split("LIST-ROOT").nth(1).unwrap();
-    let web = list_root.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{out}"));
-    assert!(web.contains(" alive ") && !web.contains("unverified"), "root sees every process:\n{list_root}");
+        let (out, err, ok) = in_namespace(&db, &format!("HIDEPID={hidepid}\n{script}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(ok, "{out}\n{err}");
+        let port = |who: &str| -> u64 {
+            let line = out.lines().find_map(|l| l.strip_prefix(who)).unwrap_or_else(|| panic!("{out}\n{err}"));
+            let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line}"));
+            v["port"].as_u64().unwrap()
+        };
+        assert_ne!(port("A "), port("B "), "hidepid={hidepid}: both users got the same port:\n{out}\n{err}");
+        let list_b = out.split("LIST-B").nth(1).unwrap().split("LIST-ROOT").next().unwrap();
+        let web = list_b.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("A's entry is gone:\n{out}"));
+        assert!(web.contains("alive (unverified)"), "{list_b}");
+        let list_root = out.split("LIST-ROOT").nth(1).unwrap();
+        let web = list_root.lines().find(|l| l.starts_with("web ")).unwrap_or_else(|| panic!("{out}"));
+        assert!(web.contains(" alive ") && !web.contains("unverified"), "root sees every process:\n{list_root}");
+    }
 }
 
 /// A registry on a read-only mount: reads work (the module's ports show
