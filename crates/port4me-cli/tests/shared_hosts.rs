@@ -172,7 +172,7 @@ fn a_registry_on_a_full_disk_can_be_read() {
     assert!(status.lines().nth(1).is_some_and(|l| l.starts_with("20000 ") && l.contains("reserved")), "{out}");
     assert!(status.lines().nth(2).is_some_and(|l| l.starts_with("45001 ") && l.contains("reserved")), "{out}");
     let write = after("WRITE");
-    assert!(!write.contains("WROTE") && write.contains("can only be read"), "{out}");
+    assert!(!write.contains("WROTE") && write.contains("is read-only: disk I/O error (is the disk full?)"), "{out}");
 }
 
 /// Another user's registry file (0644 in a shared, sticky directory):

@@ -430,7 +430,7 @@ impl Registry {
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
         if self.read_only {
             let detail = match &self.read_only_reason {
-                Some(why) => format!("it can only be read: {why}"),
+                Some(why) => why.clone(),
                 None => "it was opened read-only".into(),
             };
             return Err(Error::ReadOnly { path: self.path.clone(), detail });
