@@ -86,6 +86,8 @@ fn hidepid_never_reclaims_another_users_live_registration() {
         B="setpriv --reuid=65533 --regid=65533 --clear-groups"
         $A sleep 60 &
         LIVE=$!
+        # Until setpriv has switched to A, the process is root's, which A cannot see.
+        until $A cat /proc/$LIVE/stat >/dev/null 2>&1; do sleep 0.01; done
         echo "A $($A "$EXE" registry --json register web --pid $LIVE)"
         # B cannot see A's sleep; B's registration belongs to B's own shell.
         if $B cat /proc/$LIVE/stat >/dev/null 2>&1; then echo "hidepid not in effect"; exit 3; fi
