@@ -87,6 +87,14 @@
 //! empty `-wal` it may not write, removes them first, where the directory
 //! allows; otherwise [`Error::ReadOnly`] names the file.
 //!
+//! Limits: reading the file as it stands (no `-shm` and `-wal`, so no
+//! writer had it open) takes no lock; a writer that opens it in the
+//! very moment of such a read and checkpoints at once could change pages
+//! under it (a few milliseconds; a writer checkpoints only after about
+//! 1000 pages of changes or when it closes). A `-shm` that is read-only for
+//! the owner and still in use by another user's process (an older
+//! version's reader) blocks the owner's writes until that process ends.
+//!
 //! The schema is versioned with `PRAGMA user_version` and marked with
 //! `PRAGMA application_id`; older databases are migrated forward in one
 //! transaction, a newer one is refused ([`Error::SchemaTooNew`]), and a file
