@@ -64,3 +64,22 @@ fn a_writable_handle_says_it_can_write() {
     assert!(!reg.is_read_only());
     assert_eq!(reg.read_only_reason(), None);
 }
+
+#[test]
+fn odd_characters_in_the_path_survive_the_read_only_uri() {
+    let dir = tempfile::tempdir().unwrap();
+    // ('?' cannot be in a Windows file name.)
+    let sub = dir.path().join(if cfg!(windows) { "a b#d%20e&f=g;ü" } else { "a b?c#d%20e&f=g;ü" });
+    std::fs::create_dir(&sub).unwrap();
+    let path = sub.join("ports.sqlite");
+    Registry::open(&path).unwrap().allocate(1, "web", Protocol::Tcp).unwrap();
+    let ro = Registry::open_with(&path, read_only()).unwrap();
+    assert_eq!(ro.path(), path);
+    assert_eq!(ro.holder_of(20000, Protocol::Tcp).unwrap().unwrap().name, "web");
+    // With a writer's log and shared memory present too.
+    let writer = Registry::open(&path).unwrap();
+    writer.allocate(1, "api", Protocol::Tcp).unwrap();
+    let ro = Registry::open_with(&path, read_only()).unwrap();
+    assert_eq!(ro.holder_of(20001, Protocol::Tcp).unwrap().unwrap().name, "api");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no file made from a misread URI");
+}
