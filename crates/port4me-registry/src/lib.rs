@@ -617,7 +617,8 @@ fn connect(path: &Path, target: &Path, flags: OpenFlags, config: &Config) -> Res
 
 /// An SQLite URI (`file:...?query`) for `path`: every byte but unreserved
 /// ones and `/` percent-encoded; on Windows `\` becomes `/` and an
-/// absolute path gets the empty authority (`file:///C:/...`).
+/// absolute path gets the empty authority (`file:///C:/...`,
+/// `file:////server/share/...`).
 fn file_uri(path: &Path, query: &str) -> PathBuf {
     let text = path.to_string_lossy();
     #[cfg(windows)]
@@ -625,6 +626,10 @@ fn file_uri(path: &Path, query: &str) -> PathBuf {
     let mut uri = String::from("file:");
     if cfg!(windows) && text.as_bytes().get(1) == Some(&b':') {
         uri.push_str("///");
+    } else if cfg!(windows) && text.starts_with("//") {
+        // A UNC path (\\server\share\...): an empty authority, then the
+        // path with its two leading slashes (not tried on a real share).
+        uri.push_str("//");
     }
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) || (cfg!(windows) && b == b':') {
