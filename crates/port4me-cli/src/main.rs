@@ -142,13 +142,40 @@ pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn parse_error(e: clap::Error) -> ExitCode {
+/// An error with `--json`: `{"error": {"code": ..., "message": ...}}` on
+/// stderr (stdout stays empty), exit status 2.
+pub(crate) fn fail_json(code: &str, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{}", serde_json::json!({ "error": { "code": code, "message": message.to_string() } }));
+    ExitCode::from(2)
+}
+
+/// The stable code of an error: port4me's or the registry's own, else `usage`.
+pub(crate) fn error_code(e: &(dyn std::error::Error + 'static), usage: &'static str) -> &'static str {
+    if let Some(e) = e.downcast_ref::<port4me_registry::Error>() {
+        e.code()
+    } else if let Some(e) = e.downcast_ref::<Error>() {
+        e.code()
+    } else {
+        usage
+    }
+}
+
+/// Whether `--json` is among the options (before any `--`), for errors
+/// found before the command line could be parsed.
+fn json_requested() -> bool {
+    std::env::args_os().skip(1).take_while(|a| a != "--").any(|a| a == "--json")
+}
+
+fn parse_error(e: clap::Error, usage: &str) -> ExitCode {
     use clap::error::ErrorKind::*;
     if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
         e.exit();
     }
     let rendered = e.render().to_string();
     let text = rendered.trim_start_matches("error: ");
+    if json_requested() {
+        return fail_json(usage, text.lines().next().unwrap_or_default().trim());
+    }
     eprint!("Error: {text}");
     ExitCode::from(2)
 }
@@ -171,12 +198,19 @@ fn main() -> ExitCode {
     if first.as_ref().and_then(|a| a.to_str()).is_some_and(|a| SUBCOMMANDS.contains(&a)) {
         return match SubCli::try_parse() {
             Ok(sub) => run_subcommand(&sub.command),
-            Err(e) => parse_error(e),
+            Err(e) => parse_error(
+                e,
+                if first.as_ref().is_some_and(|a| a == "registry") {
+                    "ERR_PORT4ME_REGISTRY_USAGE"
+                } else {
+                    "ERR_PORT4ME_USAGE"
+                },
+            ),
         };
     }
     let cli = match Cli::try_parse_from(args::join_reserve(std::env::args_os())) {
         Ok(cli) => cli,
-        Err(e) => return parse_error(e),
+        Err(e) => return parse_error(e, "ERR_PORT4ME_USAGE"),
     };
     if cli.version {
         println!("{}", port4me::core::VERSION);
@@ -188,6 +222,7 @@ fn main() -> ExitCode {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
             ExitCode::SUCCESS
         }
+        Err(e) if cli.json => fail_json(error_code(&*e, "ERR_PORT4ME_USAGE"), e),
         Err(e) => fail(e),
     }
 }

@@ -203,14 +203,8 @@ pub fn run(args: &RegistryArgs) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            if args.json {
-                let code =
-                    e.downcast_ref::<port4me_registry::Error>().map_or("ERR_PORT4ME_REGISTRY_USAGE", |e| e.code());
-                println!("{}", json!({ "error": { "code": code, "message": e.to_string() } }));
-            }
-            crate::fail(e)
-        }
+        Err(e) if args.json => crate::fail_json(crate::error_code(&*e, "ERR_PORT4ME_REGISTRY_USAGE"), e),
+        Err(e) => crate::fail(e),
     }
 }
 

@@ -382,3 +382,30 @@ fn the_database_must_be_a_regular_file() {
     }
     assert!(!dir.join("nowhere.sqlite").exists(), "the dangling link was followed");
 }
+
+/// With `--json`, an error is one JSON object on stderr (nothing on stdout),
+/// for the main command and the registry alike, parse errors included.
+#[test]
+fn json_errors_go_to_stderr_as_json() {
+    let db = temp_db("json-errors");
+    let db = db.to_str().unwrap();
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--user=alice", "--json", "--list=0"], "ERR_PORT4ME_INVALID_NUMBER", "--list"),
+        (&["--json", "--user=alice", "--exclude=foo"], "ERR_PORT4ME_INVALID_SPEC", "--exclude"),
+        (&["--user=alice", "--json", "--list=2", "--test=80"], "ERR_PORT4ME_USAGE", "--test"),
+        (&["--user=alice", "--json", "--no-such-flag"], "ERR_PORT4ME_USAGE", "--no-such-flag"),
+        (&["registry", "--db", db, "--json", "allocate", "0", "x"], "ERR_PORT4ME_REGISTRY_INVALID_COUNT", "0"),
+        (&["registry", "--db", db, "--json", "holder", "-1"], "ERR_PORT4ME_REGISTRY_USAGE", "must be positive"),
+        (&["registry", "--db", db, "--json", "release", "nope"], "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION", "nope"),
+    ];
+    for (args, code, says) in cases {
+        let out = bin().args(*args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", String::from_utf8_lossy(&out.stdout));
+        let v: serde_json::Value =
+            serde_json::from_str(err.trim()).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {err}"));
+        assert_eq!(v["error"]["code"], *code, "{args:?}: {v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(says), "{args:?}: {v}");
+    }
+}
