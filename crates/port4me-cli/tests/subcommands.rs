@@ -409,3 +409,29 @@ fn json_errors_go_to_stderr_as_json() {
         assert!(v["error"]["message"].as_str().unwrap().contains(says), "{args:?}: {v}");
     }
 }
+
+/// Releasing another user's lease is refused as a lease, not called a
+/// registration.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_users_lease_is_called_a_lease() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, exe) = shared_dir("lease-owner");
+    let Some(mut other) = unprivileged(&exe) else { return };
+    if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(1) != 0 {
+        eprintln!("SKIPPED: needs root to act on another user's lease");
+        return;
+    }
+    let rw = dir.join("rw");
+    std::fs::create_dir(&rw).unwrap();
+    std::fs::set_permissions(&rw, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = rw.join("ports.sqlite");
+    let out = other.env("PORT4ME_DB", &db).args(["--user=alice", "--tool=lease-owner", "--reserve"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let port = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let out = bin().args(["registry", "--db", db.to_str().unwrap(), "release", "--lease", &port]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("lease \"alice,lease-owner\"") && !err.contains("registration"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -276,10 +276,12 @@ pub enum Error {
         /// The user asked for.
         user: String,
     },
-    /// A user tried to release another user's registration.
-    #[error("registration {name:?} (port {port}) belongs to user {owner:?}; user {user:?} may not release it")]
+    /// A user tried to release another user's registration or lease.
+    #[error("{what} {name:?} (port {port}) belongs to user {owner:?}; user {user:?} may not release it")]
     NotOwner {
-        /// The registration.
+        /// What it is: "registration" or "lease".
+        what: &'static str,
+        /// The registration's name, or the lease's label.
         name: String,
         /// Its port.
         port: u16,

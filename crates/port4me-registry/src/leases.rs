@@ -182,7 +182,7 @@ impl Registry {
             match found {
                 None => Ok(false),
                 Some((uid, owner, label)) if uid != user.uid => {
-                    Err(Error::NotOwner { name: format!("lease {label}"), port, owner, user: user.name.clone() })
+                    Err(Error::NotOwner { what: "lease", name: label, port, owner, user: user.name.clone() })
                 }
                 Some(_) => {
                     ctx.tx

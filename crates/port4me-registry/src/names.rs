@@ -210,9 +210,13 @@ impl Registry {
                 return Ok(r);
             }
             match select_one(ctx, "name = ?1 ORDER BY id LIMIT 1", rusqlite::params![name])? {
-                Some(other) => {
-                    Err(Error::NotOwner { name: other.name, port: other.port, owner: other.user, user: user.name })
-                }
+                Some(other) => Err(Error::NotOwner {
+                    what: "registration",
+                    name: other.name,
+                    port: other.port,
+                    owner: other.user,
+                    user: user.name,
+                }),
                 None => Err(Error::UnknownRegistration { name: name.to_string(), user: user.name }),
             }
         })
@@ -228,7 +232,13 @@ impl Registry {
                     delete_registration(ctx, &r)?;
                     Ok(r)
                 }
-                Some(r) => Err(Error::NotOwner { name: r.name, port: r.port, owner: r.user, user: user.name }),
+                Some(r) => Err(Error::NotOwner {
+                    what: "registration",
+                    name: r.name,
+                    port: r.port,
+                    owner: r.user,
+                    user: user.name,
+                }),
                 None => Err(Error::UnknownRegistration { name: format!("<port {port}/{protocol}>"), user: user.name }),
             }
         })
