@@ -1,8 +1,15 @@
 //! Plain-text tables for people (scripts use `--json`).
 
 /// A left-aligned table with a header row; columns are two spaces apart and
-/// the last column is not padded, so lines carry no trailing blanks.
+/// the last column is not padded, so lines carry no trailing blanks. Cells
+/// are shown escaped ([`port4me_holders::escape_text`]): names, labels and
+/// descriptions come from a database others may write, and a terminal
+/// escape, a U+202E or a newline must not change what the table shows.
 pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|r| r.into_iter().map(|c| port4me_holders::escape_text(&c).into_owned()).collect())
+        .collect();
     let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -39,5 +46,11 @@ mod tests {
             vec![vec!["xyz".into(), "1".into(), "".into()], vec!["q".into(), "22".into(), "é".into()]],
         );
         assert_eq!(t, "A    LONG  Z\nxyz  1\nq    22    é\n");
+    }
+
+    #[test]
+    fn cells_are_escaped() {
+        let t = table(&["A", "B"], vec![vec!["x\ny".into(), "\u{1b}[2J\u{202e}z".into()]]);
+        assert_eq!(t, "A     B\nx\\ny  \\x1b[2J\\u202ez\n");
     }
 }

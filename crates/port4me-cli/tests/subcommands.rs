@@ -435,3 +435,26 @@ fn another_users_lease_is_called_a_lease() {
     assert!(err.contains("lease \"alice,lease-owner\"") && !err.contains("registration"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Text from the registry (names, labels, descriptions: anyone sharing the
+/// database may have written them) is shown escaped in the tables, as
+/// `who` shows command lines: no terminal escape, no U+202E reordering the
+/// line, no newline starting a fake row.
+#[test]
+fn registry_tables_escape_what_they_show() {
+    let db = temp_db("escape");
+    let d = db.to_str().unwrap();
+    let tool = "vite\u{1b}[31m\u{202e}\nfake";
+    let out = bin().env("PORT4ME_DB", &db).args(["--user=alice", "--reserve", "--tool", tool]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin().args(["registry", "--db", d, "define", "svc\u{202e}evil", "20000", "20009"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = bin().args(["registry", "--db", d, "list"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for bad in ['\u{1b}', '\u{202e}'] {
+        assert!(!text.contains(bad), "{bad:?} shown raw:\n{text}");
+    }
+    assert!(text.contains("vite\\x1b[31m\\u202e\\nfake") && text.contains("svc\\u202eevil"), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("fake")), "a newline started a row:\n{text}");
+}

@@ -57,8 +57,8 @@ mod sys;
 pub use describe::{describe_busy, describe_holders, port_label};
 pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
-    protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo, Reservation,
-    SocketState,
+    escape_text, protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo,
+    Reservation, SocketState,
 };
 pub use plan::{
     parse_entry, plan, plan_with, Conflict, ConflictCause, KillReport, Outcome, Plan, PlanOptions, ServicePlan, Signal,

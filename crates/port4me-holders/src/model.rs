@@ -129,25 +129,52 @@ impl ProcessInfo {
 fn shell_quote(a: &str) -> String {
     if !a.is_empty() && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b)) {
         a.to_string()
-    } else if a.chars().any(char::is_control) {
-        // Bash's $'...' quoting keeps the command on one line.
-        let mut out = String::from("$'");
-        for c in a.chars() {
-            match c {
-                '\n' => out.push_str("\\n"),
-                '\t' => out.push_str("\\t"),
-                '\r' => out.push_str("\\r"),
-                '\\' => out.push_str("\\\\"),
-                '\'' => out.push_str("\\'"),
-                c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32 & 0xff)),
-                c => out.push(c),
-            }
-        }
-        out.push('\'');
-        out
+    } else if needs_escape(a) {
+        // Bash's $'...' quoting keeps the command on one line and shows
+        // what the escapes hide.
+        format!("$'{}'", escape_text(a).replace('\'', "\\'"))
     } else {
         format!("'{}'", a.replace('\'', "'\\''"))
     }
+}
+
+/// Characters that change how a terminal shows text rather than being
+/// shown: controls (C0, DEL, C1: newlines, terminal escapes) and the
+/// invisible format characters that reorder or hide text (bidirectional
+/// overrides and isolates such as U+202E, zero-width characters, BOM).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+fn needs_escape(s: &str) -> bool {
+    s.chars().any(hidden)
+}
+
+/// `s` made safe to print on a terminal, on one line: every control and
+/// invisible format character (see above) escaped as in Bash's `$'...'`
+/// (`\n`, `\t`, `\r`, `\x1b`, `\u202e`, and `\` doubled among them); text
+/// without such characters comes back unchanged.
+/// Used for command lines here and for every table cell of the CLI
+/// (registry names, labels, descriptions).
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !needs_escape(s) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\\' => out.push_str("\\\\"),
+            c if hidden(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if hidden(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One socket on the port, and what holds it.
