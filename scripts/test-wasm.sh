@@ -43,32 +43,13 @@ if [ ! -x "$chromium" ]; then
 fi
 say "$("$chromium" --version 2>/dev/null || echo "chromium at $chromium")"
 
-# Vite 8 (a devDependency, for the build test) is locked with npm 11; a
-# machine whose npm upgrade did not happen still has npm 10.
-npm_major="$(npm --version 2>/dev/null | cut -d. -f1)"
-if [ "${npm_major:-0}" -lt 11 ]; then
-  say "npm $(npm --version) is older than 11: npm install -g npm@11"
-  npm install -g npm@11 --no-audit --no-fund --loglevel=error
-fi
-
-# 2. npm dependencies from the committed lockfiles. `npm ci` wipes
-#    node_modules, so run it only when a lockfile differs from the last one.
-npm_ci() { # DIR CHECK...: npm ci in DIR unless its stamp matches and every CHECK path exists
-  local d="$1"; shift
-  local stamp="$d/node_modules/.port4me-lock.sha256" want ok=1 p
-  want="$(node -e "process.stdout.write(require('node:crypto').createHash('sha256').update(require('node:fs').readFileSync(process.argv[1])).digest('hex'))" "$d/package-lock.json")"
-  for p in "$@"; do [ -e "$d/$p" ] || ok=0; done
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && [ "$ok" = 1 ]; then
-    say "${d#"$root"/}: node_modules up to date"
-  else
-    say "npm ci in ${d#"$root"/}"
-    (cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want" > "$stamp"
-  fi
-}
+# 2. npm dependencies from the committed lockfiles (Vite 8's needs npm 11).
+# shellcheck source=lib/npm.sh
+source "$root/scripts/lib/npm.sh"
+port4me_npm11
 cd "$dir"
-npm_ci "$dir" node_modules/.bin/wasm-opt node_modules/playwright-core node_modules/vite/bin/vite.js
-npm_ci "$dir/test/vite5" node_modules/vite/bin/vite.js
+port4me_npm_ci "$dir" node_modules/.bin/wasm-opt node_modules/playwright-core node_modules/vite/bin/vite.js
+port4me_npm_ci "$dir/test/vite5" node_modules/vite/bin/vite.js
 
 # 3. The module.
 wasm_out="$root/npm/port4me/wasm"
