@@ -16,11 +16,9 @@
 //! JavaScript. The JavaScript layer of the package has already checked the
 //! types.
 
-use port4me::core::sequence::Candidates;
 use port4me::core::spec::{parse_list, Expansions};
-use port4me::core::DEFAULT_MAX_TRIES;
 use port4me::values::{port_from_f64, probe_options, OptionValues, PortValues, ReserveValue};
-use port4me::{Env, Error, Port4me, ProbeMode, ProbeOptions, Protocol, Resolved};
+use port4me::{Env, Error, Port4me, ProbeMode, ProbeOptions, Protocol, Search};
 use wasm_bindgen::prelude::*;
 
 use crate::{array_items, get, is_array, js_error, new_object, object_keys, reflect_set};
@@ -57,21 +55,16 @@ impl Query {
     }
 }
 
-/// A search in progress: the candidates of a resolved query, handed out in
-/// batches for the host to probe, with the bookkeeping of
-/// `Port4me::try_find_with` (at most `max_tries` candidates; the first five
-/// for the "no free port" message; a candidate error ends the search after
-/// the candidates before it).
+/// A search in progress: `Port4me::search` (the bounded search of
+/// `Port4me::try_find_with`: each distinct candidate once, at most
+/// `max_tries` candidates) with its candidates handed out in batches for
+/// the host to probe; a candidate error ends the search after the
+/// candidates before it.
 #[derive(Debug)]
 pub struct SearchState {
-    resolved: Resolved,
-    /// Candidates handed out so far (= probes made once they are all probed).
-    given: u64,
-    max_tries: u32,
-    first: Vec<u16>,
-    protocol: Protocol,
+    search: Search,
     /// A candidate error met while filling the last batch, for the next call.
-    pending: Option<port4me::core::Error>,
+    pending: Option<Error>,
 }
 
 impl SearchState {
@@ -80,50 +73,38 @@ impl SearchState {
     /// probes are real or all answer "free".
     pub fn start(p: &Port4me, max_tries: Option<u32>) -> Result<(Self, ProbeMode), Error> {
         let mode = p.probe_mode()?;
-        let resolved = p.resolve()?;
-        let state = SearchState {
-            resolved,
-            given: 0,
-            max_tries: max_tries.unwrap_or(DEFAULT_MAX_TRIES),
-            first: Vec::new(),
-            protocol: p.probe_options().protocol,
-            pending: None,
+        let search = match max_tries {
+            Some(n) => p.clone().max_tries(n).search()?,
+            None => p.search()?,
         };
-        Ok((state, mode))
+        Ok((SearchState { search, pending: None }, mode))
     }
 
-    /// The next at most `k` candidates. Empty once `max_tries` are out; a
-    /// candidate error comes back on its own, after the candidates before it.
+    /// The next at most `k` candidates, none handed out before. Empty once
+    /// the search is over; a candidate error comes back on its own, after
+    /// the candidates before it.
     pub fn next_batch(&mut self, k: u32) -> Result<Vec<u16>, Error> {
         if let Some(e) = self.pending.take() {
-            return Err(e.into());
+            return Err(e);
         }
-        let take = u64::from(k).min(u64::from(self.max_tries) - self.given);
-        let r = &self.resolved;
-        let candidates = Candidates::new(r.hash, &r.prepend, &r.allowed).with_skip(r.skip.saturating_add(self.given));
-        let mut out = Vec::with_capacity(take as usize);
-        for c in candidates.take(take as usize) {
-            match c {
-                Ok(port) => {
-                    out.push(port);
-                    if self.first.len() < 5 {
-                        self.first.push(port);
-                    }
-                }
-                Err(e) if out.is_empty() => return Err(e.into()),
+        let mut out = Vec::with_capacity(k.min(1024) as usize);
+        while out.len() < k as usize {
+            match self.search.next_port() {
+                Ok(Some(port)) => out.push(port),
+                Ok(None) => break,
+                Err(e) if out.is_empty() => return Err(e),
                 Err(e) => {
                     self.pending = Some(e);
                     break;
                 }
             }
         }
-        self.given += out.len() as u64;
         Ok(out)
     }
 
     /// `ERR_PORT4ME_NO_FREE_PORT` for the candidates handed out, all busy.
     pub fn no_free_port(&self) -> Error {
-        Error::NoFreePort { tries: self.given as u32, protocol: self.protocol, first: self.first.clone() }
+        self.search.no_free_port()
     }
 }
 

@@ -310,6 +310,40 @@ fn exclusive(a: Option<&str>, b: Option<&str>) -> Result<(), String> {
     }
 }
 
+/// After "all N allowed ports are in use" with few ports, one line per port
+/// saying what holds it (a process, as `port4me who` finds it, or nothing
+/// visible: another user's process, or a registry lease). The error keeps
+/// its type, so its code is unchanged.
+fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    match e.downcast::<port4me_registry::Error>() {
+        Ok(e) => match *e {
+            port4me_registry::Error::Port4me(inner) => Box::new(port4me_registry::Error::Port4me(with_holders(inner))),
+            other => Box::new(other),
+        },
+        Err(e) => match e.downcast::<Error>() {
+            Ok(e) => Box::new(with_holders(*e)),
+            Err(e) => e,
+        },
+    }
+}
+
+fn with_holders(e: Error) -> Error {
+    match e {
+        Error::AllInUse { tries, protocol, count, ports, holders } if holders.is_empty() && ports.len() == count => {
+            let holders = ports
+                .iter()
+                .map(|&port| {
+                    port4me_holders::describe_busy(port, protocol).unwrap_or_else(|| {
+                        format!("{port}: no holder visible (another user's process, or a registry lease)")
+                    })
+                })
+                .collect();
+            Error::AllInUse { tries, protocol, count, ports, holders }
+        }
+        other => other,
+    }
+}
+
 fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let q = build(cli)?;
     let out = std::io::stdout();
@@ -356,10 +390,11 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let port = match reserve {
-        Some((ttl, _)) => registry_cmd::reserve(&q, ttl)?,
-        None => q.find()?,
+    let found = match reserve {
+        Some((ttl, _)) => registry_cmd::reserve(&q, ttl),
+        None => q.find().map_err(Into::into),
     };
+    let port = found.map_err(name_holders)?;
     if cli.json {
         let v = serde_json::json!({
             "port": port,

@@ -53,7 +53,7 @@ pub use hash::{seed_hash, string_hash};
 pub use lcg::{FastLcg, Lcg};
 #[cfg(feature = "alloc")]
 pub use query::Query;
-pub use sequence::Candidates;
+pub use sequence::{Candidates, Position};
 pub use set::PortSet;
 pub use spec::{Expansions, Item};
 

@@ -135,6 +135,13 @@ impl Resolved {
         Candidates::new(self.hash, &self.prepend, &self.allowed).with_skip(self.skip)
     }
 
+    /// How many distinct ports [`candidates`](Self::candidates) yields:
+    /// the allowed ports plus the prepended ones (after `skip`) that are
+    /// not allowed; `None` when the allowed set is empty.
+    pub fn distinct_candidates(&self) -> Option<usize> {
+        self.candidates().distinct_left()
+    }
+
     /// The first `n` candidates. Repeats once the LCG wraps, as in the
     /// reference; an empty allowed set is an error once the prepended ports
     /// run out.

@@ -17,7 +17,11 @@
 //!   one LCG period whatever `k` is;
 //! * a list longer than `a` only needs the generator for its first `a`
 //!   entries; the rest is a copy. So `list` costs O(65,536 + n) even for a
-//!   one-port set, where stepping would cost O(65,536 * n).
+//!   one-port set, where stepping would cost O(65,536 * n);
+//! * the sequence holds exactly `a` plus the prepended ports outside the set
+//!   distinct ports ([`Candidates::distinct_left`]), so a search can stop
+//!   once it has seen them all, after at most one period (the `port4me`
+//!   crate's `Search`).
 
 use crate::error::Error;
 use crate::lcg::FastLcg;
@@ -46,7 +50,55 @@ pub struct Candidates<'a> {
     skip: u64,
 }
 
+/// Where a [`Candidates`] iterator stands, without the ports it borrows:
+/// what an owner of the prepend list and the allowed set keeps between
+/// calls (see [`Candidates::position`] and [`Candidates::resume`]).
+#[derive(Clone, Debug)]
+pub struct Position {
+    next_prepend: usize,
+    allowed_empty: bool,
+    lcg: FastLcg,
+    skip: u64,
+}
+
 impl<'a> Candidates<'a> {
+    /// Where this iterator stands.
+    pub fn position(&self) -> Position {
+        Position {
+            next_prepend: self.next_prepend,
+            allowed_empty: self.allowed_empty,
+            lcg: self.lcg.clone(),
+            skip: self.skip,
+        }
+    }
+
+    /// The iterator over `prepend` and `allowed` at `position`, which must
+    /// come from an iterator over the same two.
+    pub fn resume(prepend: &'a [u16], allowed: &'a PortSet, position: Position) -> Self {
+        let Position { next_prepend, allowed_empty, lcg, skip } = position;
+        Candidates { prepend, next_prepend: next_prepend.min(prepend.len()), allowed, allowed_empty, lcg, skip }
+    }
+
+    /// How many distinct ports this iterator can still yield, `None` when
+    /// the allowed set is empty (it then ends in [`Error::EmptySet`] after
+    /// the prepended ports). The LCG part yields every allowed port within
+    /// one period wherever it stands, so this is the allowed ports plus the
+    /// prepended ports still to come (after a pending skip) that are not
+    /// allowed.
+    pub fn distinct_left(&self) -> Option<usize> {
+        if self.allowed_empty {
+            return None;
+        }
+        let from = self.next_prepend.saturating_add(usize::try_from(self.skip).unwrap_or(usize::MAX));
+        let prepended = self.prepend.get(from..).unwrap_or(&[]);
+        // A prepend list built by hand may repeat a port: count each once.
+        let mut extra = PortSet::new();
+        prepended.iter().filter(|&&p| !self.allowed.contains_port(p)).for_each(|&p| {
+            extra.insert(p);
+        });
+        Some(self.allowed.len() + extra.len())
+    }
+
     /// Candidates for the seed hash `seed`, trying `prepend` first and then
     /// the LCG values in `allowed` (which must already exclude what should be
     /// excluded; see [`make_allowed`]).
@@ -192,6 +244,36 @@ mod tests {
         let allowed = PortSet::from_range(2000, 2000);
         let c = Candidates::new(42, &[], &allowed);
         assert!(c.take(3).all(|p| p == Ok(2000)));
+    }
+
+    #[test]
+    fn a_resumed_iterator_goes_on_where_it_stood() {
+        let allowed = PortSet::from_range(2000, 2009);
+        let prepend = [4000, 4001];
+        let all: std::vec::Vec<_> = Candidates::new(7, &prepend, &allowed).with_skip(1).take(30).collect();
+        let mut c = Candidates::new(7, &prepend, &allowed).with_skip(1);
+        let mut pieces = std::vec::Vec::new();
+        for _ in 0..30 {
+            let pos = c.position();
+            c = Candidates::resume(&prepend, &allowed, pos);
+            pieces.push(c.next().unwrap());
+        }
+        assert_eq!(pieces, all);
+    }
+
+    #[test]
+    fn distinct_candidates_count_prepended_ports_outside_the_set_once() {
+        let allowed = PortSet::from_range(2000, 2009);
+        let d = |prepend: &[u16], skip| Candidates::new(7, prepend, &allowed).with_skip(skip).distinct_left();
+        assert_eq!(d(&[], 0), Some(10));
+        assert_eq!(d(&[2000, 4000, 4000, 4001], 0), Some(12));
+        assert_eq!(d(&[4000, 4001], 1), Some(11));
+        assert_eq!(d(&[4000, 4001], 5), Some(10));
+        let empty = PortSet::new();
+        assert_eq!(Candidates::new(7, &[4000], &empty).distinct_left(), None);
+        let mut c = Candidates::new(7, &[4000, 4001], &allowed);
+        c.next();
+        assert_eq!(c.distinct_left(), Some(11));
     }
 
     #[test]

@@ -1,17 +1,36 @@
 //! Reserved port4me results: [`Registry::reserve`] runs a port4me search
-//! inside the registry's write transaction, skipping every port the
-//! registry holds, and records the port found as a short lease. Callers
-//! that ask for the same tool at the same instant therefore get different
+//! that skips every port the registry holds, and records the port found as
+//! a short lease. The probing happens outside the write lock; the lease is
+//! written in a short transaction that re-checks the port first, so callers
+//! that ask for the same tool at the same instant still get different
 //! ports. A lease ends at its time-to-live (default 60 s, long enough for
 //! the server to bind the port, after which the probe sees it as busy) or
 //! as soon as its owner process has exited, whichever comes first.
 
 use std::time::Duration;
 
+use port4me::core::PortSet;
+
 use crate::claims::overlapping;
 use crate::error::{Error, Result};
 use crate::process::{owner_is_gone, Machine, Owner, ProcessId, User};
-use crate::{validate, Protocol, Registry, Timestamp};
+use crate::{validate, Ctx, Protocol, Registry, Timestamp};
+
+/// Every port of `protocol` the registry holds (after the housekeeping of
+/// the transaction `ctx` belongs to).
+fn held_ports(ctx: &Ctx<'_>, protocol: Protocol) -> Result<Box<PortSet>> {
+    let mut held = Box::new(PortSet::new());
+    let mut stmt =
+        ctx.tx.prepare_cached(r#"SELECT start, "end" FROM claims WHERE protocol = ?1"#).map_err(|e| ctx.err(e))?;
+    let rows = stmt
+        .query_map([protocol.as_str()], |r| Ok((r.get::<_, u16>(0)?, r.get::<_, u16>(1)?)))
+        .map_err(|e| ctx.err(e))?;
+    for row in rows {
+        let (start, end) = row.map_err(|e| ctx.err(e))?;
+        held.insert_range(start, end);
+    }
+    Ok(held)
+}
 
 /// Default lifetime of a reservation.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
@@ -66,6 +85,26 @@ impl Registry {
 
     /// [`Registry::reserve`] with every option; returns the lease.
     pub fn reserve_with(&self, query: &port4me::Port4me, options: &ReserveOptions) -> Result<Lease> {
+        self.reserve_checked(query, options, |port| Ok(query.test(port)?))
+    }
+
+    /// [`Registry::reserve_with`] with the caller's own check of whether a
+    /// port is free instead of the query's probe.
+    ///
+    /// The search runs outside the registry's write lock: one short
+    /// transaction reads what the registry holds, the candidates are checked
+    /// without any lock, and a second short transaction re-checks the port
+    /// found and records the lease. If another client took that port in
+    /// between, the search goes on with the next candidate (and a fresh view
+    /// of the registry), so a port is still never handed out twice. The
+    /// search is bounded like [`port4me::Port4me::find_with`]: every
+    /// distinct candidate at most once, and at most `max_tries` of them.
+    pub fn reserve_checked(
+        &self,
+        query: &port4me::Port4me,
+        options: &ReserveOptions,
+        mut is_free: impl FnMut(u16) -> Result<bool>,
+    ) -> Result<Lease> {
         validate::ttl("lease time-to-live", options.ttl)?;
         let label = match &options.label {
             Some(l) => l.clone(),
@@ -75,47 +114,61 @@ impl Registry {
         let owner = options.owner.resolve()?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
-        // Fail fast on a bad query before taking the lock.
-        query.resolve()?;
-        self.write(|ctx| {
-            // Skip what the registry holds; probe the rest as `find` would.
-            let port = query
-                .try_find_with(|port| Ok::<_, Error>(overlapping(ctx, protocol, port, port)?.is_none() && query.test(port)?))?;
-            let expires = ctx.now.plus(options.ttl);
-            let m = Machine::current();
-            ctx.tx
-                .prepare_cached(
-                    "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .and_then(|mut s| {
-                    s.execute(rusqlite::params![
-                        protocol.as_str(),
-                        port,
-                        label,
-                        user.uid,
-                        user.name,
-                        m.host,
-                        m.boot_id,
-                        m.pid_ns,
-                        owner.map(|o| o.pid),
-                        owner.map(|o| o.start_time as i64),
-                        ctx.now.millis(),
-                        expires.millis()
-                    ])
-                })
-                .map_err(|e| ctx.err(e))?;
-            Ok(Lease {
-                port,
-                protocol,
-                label: label.clone(),
-                user: user.name.clone(),
-                uid: user.uid,
-                owner,
-                created: ctx.now,
-                expires,
-            })
-        })
+        // Fail fast on a bad query before touching the registry.
+        let mut search = query.search()?;
+        let mut held = self.write(|ctx| held_ports(ctx, protocol))?;
+        loop {
+            let Some(port) = search.next_port()? else {
+                return Err(search.no_free_port().into());
+            };
+            if held.contains_port(port) || !is_free(port)? {
+                continue;
+            }
+            let outcome = self.write(|ctx| {
+                if overlapping(ctx, protocol, port, port)?.is_some() {
+                    // Taken since the first look: look again, go on.
+                    return Ok(Err(held_ports(ctx, protocol)?));
+                }
+                let expires = ctx.now.plus(options.ttl);
+                let m = Machine::current();
+                ctx.tx
+                    .prepare_cached(
+                        "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(rusqlite::params![
+                            protocol.as_str(),
+                            port,
+                            label,
+                            user.uid,
+                            user.name,
+                            m.host,
+                            m.boot_id,
+                            m.pid_ns,
+                            owner.map(|o| o.pid),
+                            owner.map(|o| o.start_time as i64),
+                            ctx.now.millis(),
+                            expires.millis()
+                        ])
+                    })
+                    .map_err(|e| ctx.err(e))?;
+                Ok(Ok(Lease {
+                    port,
+                    protocol,
+                    label: label.clone(),
+                    user: user.name.clone(),
+                    uid: user.uid,
+                    owner,
+                    created: ctx.now,
+                    expires,
+                }))
+            })?;
+            match outcome {
+                Ok(lease) => return Ok(lease),
+                Err(now_held) => held = now_held,
+            }
+        }
     }
 
     /// Every live lease, in protocol and port order.

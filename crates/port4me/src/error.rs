@@ -78,6 +78,26 @@ pub enum Error {
         /// The first few candidates, to help tell why.
         first: Vec<u16>,
     },
+    /// Every distinct candidate (the prepended ports and the allowed set)
+    /// was tried once and was busy, before `max_tries` ran out.
+    #[error("no free {protocol} port found after {tries} attempts: {}", all_in_use(*count, ports, holders))]
+    AllInUse {
+        /// Number of candidates looked at (a repeated one counts, though it
+        /// is not probed again).
+        tries: u32,
+        /// The protocol probed.
+        protocol: crate::Protocol,
+        /// How many distinct ports there were to try.
+        count: usize,
+        /// Every one of them when there are at most
+        /// [`search::LIST_ALL_UP_TO`](crate::search::LIST_ALL_UP_TO), in the
+        /// order tried; else the first candidates.
+        ports: Vec<u16>,
+        /// What holds each port, one line each, when the caller could find
+        /// out (the CLI does, with `port4me-holders`); shown after the
+        /// message.
+        holders: Vec<String>,
+    },
     /// The probe itself failed for a reason other than "port in use" or
     /// "permission denied", e.g. the host is not an address of this machine.
     #[error("could not probe {protocol} port {port} on {host}: {source}")]
@@ -107,10 +127,25 @@ impl Error {
                 "ERR_INVALID_ARG_VALUE"
             }
             Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
-            Error::NoFreePort { .. } => "ERR_PORT4ME_NO_FREE_PORT",
+            Error::NoFreePort { .. } | Error::AllInUse { .. } => "ERR_PORT4ME_NO_FREE_PORT",
             Error::Probe { .. } => "ERR_PORT4ME_PROBE",
         }
     }
+}
+
+/// The second half of [`Error::AllInUse`]'s message.
+fn all_in_use(count: usize, ports: &[u16], holders: &[String]) -> String {
+    let list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ");
+    let mut s = match count {
+        1 => format!("the only allowed port, {list}, is in use"),
+        n if n == ports.len() => format!("all {n} allowed ports are in use ({list})"),
+        n => format!("all {n} allowed ports are in use (the first candidates were {ports:?})"),
+    };
+    for h in holders {
+        s.push_str("\n  ");
+        s.push_str(h);
+    }
+    s
 }
 
 impl From<port4me_core::SpecError> for Error {

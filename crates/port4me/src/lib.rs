@@ -34,6 +34,7 @@
 pub mod env;
 mod error;
 pub mod probe;
+pub mod search;
 pub mod values;
 
 use std::borrow::Cow;
@@ -44,6 +45,7 @@ pub use error::Error;
 pub use port4me_core as core;
 pub use port4me_core::query::Resolved;
 pub use probe::{is_port_free, ProbeOptions, Protocol};
+pub use search::Search;
 
 use port4me_core::spec::{self, Expansions};
 use port4me_core::{PortSet, DEFAULT_MAX_TRIES};
@@ -381,9 +383,11 @@ impl Port4me {
         self.find_with(|port| self.check(mode, port))
     }
 
-    /// The first candidate for which `is_free` answers `true`, giving up
-    /// after `max_tries` candidates. The registry uses this to skip ports it
-    /// has handed out.
+    /// The first candidate for which `is_free` answers `true`. The search
+    /// ends once every distinct candidate (prepended and allowed) has been
+    /// checked once, or after `max_tries` candidates, whichever comes first
+    /// (see [`Search`]); a candidate is never checked twice. The registry
+    /// uses this to skip ports it has handed out.
     pub fn find_with(&self, is_free: impl FnMut(u16) -> Result<bool, Error>) -> Result<u16, Error> {
         self.try_find_with(is_free)
     }
@@ -392,6 +396,19 @@ impl Port4me {
     /// caller's own error type (anything a port4me [`Error`] converts into,
     /// such as the registry's); the first failure ends the search.
     pub fn try_find_with<E: From<Error>>(&self, mut is_free: impl FnMut(u16) -> Result<bool, E>) -> Result<u16, E> {
+        let mut search = self.search()?;
+        while let Some(port) = search.next_port()? {
+            if is_free(port)? {
+                return Ok(port);
+            }
+        }
+        Err(search.no_free_port().into())
+    }
+
+    /// The search [`find_with`](Self::find_with) runs, for callers that
+    /// check candidates their own way (in batches, or with work between
+    /// checks). Fails on a bad setting or `max_tries` of 0.
+    pub fn search(&self) -> Result<Search, Error> {
         let max_tries = self.max_tries.unwrap_or(DEFAULT_MAX_TRIES);
         if max_tries == 0 {
             return Err(Error::InvalidNumber {
@@ -399,26 +416,9 @@ impl Port4me {
                 source_name: "max_tries".into(),
                 value: "0".into(),
                 reason: "must be at least 1",
-            }
-            .into());
+            });
         }
-        let resolved = self.resolve()?;
-        let mut first = Vec::new();
-        let mut tries = 0u32;
-        for candidate in resolved.candidates() {
-            if tries >= max_tries {
-                break;
-            }
-            let port = candidate.map_err(Error::from)?;
-            tries += 1;
-            if is_free(port)? {
-                return Ok(port);
-            }
-            if first.len() < 5 {
-                first.push(port);
-            }
-        }
-        Err(Error::NoFreePort { tries, protocol: self.probe.protocol, first }.into())
+        Ok(Search::new(self.resolve()?, max_tries, self.probe.protocol))
     }
 
     /// Whether `port` is free with this query's probe settings (and the
@@ -571,6 +571,135 @@ mod tests {
         let port = l.local_addr().unwrap().port();
         let p = Port4me::with_env(env(&[])).user("alice").prepend([port]);
         assert_ne!(p.find().unwrap(), port);
+    }
+
+    /// Listeners on `n` ports the system picks, and those ports.
+    fn busy_ports(n: usize) -> (Vec<std::net::TcpListener>, Vec<u16>) {
+        let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let ports = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        (listeners, ports)
+    }
+
+    #[test]
+    fn a_search_over_busy_ports_probes_each_once_and_stops() {
+        for n in 1..=3 {
+            let (_listeners, ports) = busy_ports(n);
+            let p = Port4me::with_env(env(&[("PORT4ME_EXCLUDE_UNSAFE", "")])).user("alice").include(ports.clone());
+            let start = std::time::Instant::now();
+            let mut probed = Vec::new();
+            let err = p
+                .find_with(|port| {
+                    probed.push(port);
+                    is_port_free(port, &ProbeOptions::tcp())
+                })
+                .unwrap_err();
+            assert!(start.elapsed() < std::time::Duration::from_secs(2), "{n} ports took {:?}", start.elapsed());
+            assert_eq!(err.code(), "ERR_PORT4ME_NO_FREE_PORT");
+            probed.sort_unstable();
+            let mut want = ports.clone();
+            want.sort_unstable();
+            assert_eq!(probed, want, "each port probed exactly once");
+            let msg = err.to_string();
+            let expected = if n == 1 {
+                format!("no free tcp port found after 1 attempts: the only allowed port, {}, is in use", ports[0])
+            } else {
+                format!("no free tcp port found after {n} attempts: all {n} allowed ports are in use (")
+            };
+            assert!(msg.starts_with(&expected), "{msg}");
+            assert!(ports.iter().all(|p| msg.contains(&p.to_string())), "{msg}");
+            // find() probes for itself and says the same.
+            assert_eq!(p.find().unwrap_err().to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn prepended_ports_count_and_a_repeat_is_not_probed_again() {
+        // alice's sequence starts 30845, 19654, 32310.
+        let p = Port4me::with_env(env(&[])).user("alice").prepend([30845]);
+        let mut probed = Vec::new();
+        let port = p.find_with(|port| {
+            probed.push(port);
+            Ok(port != 30845)
+        });
+        // The reference probes 30845 twice; the result is the same.
+        assert_eq!((port.unwrap(), probed.as_slice()), (19654, &[30845, 19654][..]));
+        // max_tries counts the repeat, as in the reference.
+        let mut probed = Vec::new();
+        let err = p
+            .clone()
+            .max_tries(2)
+            .find_with(|port| {
+                probed.push(port);
+                Ok(false)
+            })
+            .unwrap_err();
+        assert_eq!(probed, [30845]);
+        assert_eq!(
+            err.to_string(),
+            "no free tcp port found after 2 attempts (the first candidates were [30845, 30845])"
+        );
+        // Prepended ports outside the allowed set are candidates too.
+        let p = Port4me::with_env(env(&[])).user("alice").prepend([4000, 2001]).include("2000-2001");
+        let mut probed = Vec::new();
+        let err = p
+            .find_with(|port| {
+                probed.push(port);
+                Ok(false)
+            })
+            .unwrap_err();
+        assert_eq!(probed.len(), 3, "{probed:?}");
+        assert_eq!(&probed[..2], [4000, 2001]);
+        assert!(err.to_string().ends_with(": all 3 allowed ports are in use (4000, 2001, 2000)"), "{err}");
+    }
+
+    #[test]
+    fn max_tries_still_stops_a_search_early() {
+        let p = Port4me::with_env(env(&[])).user("alice").include("2000-2009");
+        let mut probes = 0;
+        let err = p
+            .clone()
+            .max_tries(4)
+            .find_with(|_| {
+                probes += 1;
+                Ok(false)
+            })
+            .unwrap_err();
+        assert_eq!(probes, 4);
+        assert!(err.to_string().contains("after 4 attempts (the first candidates were ["), "{err}");
+        // Without a limit: ten probes, and more than five ports are not listed one by one.
+        let mut probes = 0;
+        let err = p
+            .find_with(|_| {
+                probes += 1;
+                Ok(false)
+            })
+            .unwrap_err();
+        assert_eq!((probes, err.code()), (10, "ERR_PORT4ME_NO_FREE_PORT"));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("after 10 attempts: all 10 allowed ports are in use (the first candidates were ["),
+            "{msg}"
+        );
+        // Nothing allowed after the prepended ports stays an empty-set error.
+        let p = Port4me::with_env(env(&[])).user("alice").prepend([4000]).include("2000").exclude("2000");
+        assert_eq!(p.find_with(|_| Ok(false)).unwrap_err().code(), port4me_core::Error::EmptySet.code());
+    }
+
+    #[test]
+    fn a_search_hands_out_each_port_once() {
+        let p = Port4me::with_env(env(&[])).user("bob").prepend("2001,3000").include("2000-2003").skip(1);
+        let mut s = p.search().unwrap();
+        let mut out = Vec::new();
+        while let Some(port) = s.next_port().unwrap() {
+            out.push(port);
+        }
+        // skip 1 drops 2001 from the prepended ports, but the LCG part still reaches it.
+        assert_eq!(out[0], 3000);
+        let mut sorted = out.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, [2000, 2001, 2002, 2003, 3000]);
+        assert!(s.exhausted() && s.next_port().unwrap().is_none());
+        assert_eq!(s.no_free_port().code(), "ERR_PORT4ME_NO_FREE_PORT");
     }
 
     #[test]
