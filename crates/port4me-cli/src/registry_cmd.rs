@@ -85,6 +85,14 @@ enum RegistryCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Delete the service NAME and free its range; refused while instances hold ports of it, unless --force.
+    Undefine {
+        /// The service.
+        name: String,
+        /// Release the ports its instances hold (offered or allocated) too.
+        #[arg(long)]
+        force: bool,
+    },
     /// Offer the lowest free port of SERVICE to INSTANCE; prints the port and a secret for accept/reject.
     Offer {
         /// The service.
@@ -296,6 +304,21 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 line(service_json(&s, None))
             } else {
                 services_table(&[s])
+            }
+        }
+        C::Undefine { name, force } => {
+            let (s, ports) = reg.undefine_service(name, *force)?;
+            if json {
+                line(service_json(&s, Some(&ports)))
+            } else {
+                format!(
+                    "undefined service {:?} ({}-{}/{}); released {} instance port(s)\n",
+                    s.name,
+                    s.start,
+                    s.end,
+                    s.protocol,
+                    ports.len()
+                )
             }
         }
         C::Offer { service, instance, .. } => {

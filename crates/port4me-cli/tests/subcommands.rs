@@ -458,3 +458,30 @@ fn registry_tables_escape_what_they_show() {
     assert!(text.contains("vite\\x1b[31m\\u202e\\nfake") && text.contains("svc\\u202eevil"), "{text}");
     assert!(!text.lines().any(|l| l.starts_with("fake")), "a newline started a row:\n{text}");
 }
+
+/// `registry undefine` deletes a service and frees its range; while its
+/// instances hold ports it is refused (naming them) unless `--force`.
+#[test]
+fn registry_undefine_refuses_a_service_in_use_unless_forced() {
+    let db = temp_db("undefine");
+    let d = db.to_str().unwrap();
+    let reg = |args: &[&str]| bin().args(["registry", "--db", d]).args(args).output().unwrap();
+    json(&reg(&["--json", "define", "db", "15000", "15009"]));
+    let offer = json(&reg(&["--json", "offer", "db", "a"]));
+    json(&reg(&["--json", "accept", offer["secret"].as_str().unwrap()]));
+    let out = reg(&["undefine", "db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("\"db\"") && err.contains("15000") && err.contains("--force"), "{err}");
+    assert_eq!(json(&reg(&["--json", "list", "services"])).as_array().unwrap().len(), 1, "refused, yet changed");
+    let v = json(&reg(&["--json", "undefine", "db", "--force"]));
+    assert_eq!((v["name"].as_str(), v["ports"][0]["port"].as_u64()), (Some("db"), Some(15000)), "{v}");
+    assert_eq!(json(&reg(&["--json", "list", "services"])), serde_json::json!([]));
+    let out = reg(&["undefine", "db"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown service \"db\""), "{out:?}");
+    // The range is free again; an unused service goes without --force.
+    json(&reg(&["--json", "define", "db2", "15000", "15009"]));
+    let out = reg(&["undefine", "db2"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("db2"));
+}

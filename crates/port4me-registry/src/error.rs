@@ -203,6 +203,14 @@ pub enum Error {
     /// `define_service` with a name that is already defined.
     #[error("service {0:?} is already defined")]
     ServiceExists(String),
+    /// `undefine` of a service whose instances still hold ports, without force.
+    #[error("service {service:?} still has {} port(s) offered or allocated ({}); release them first, or force it (--force) to release them too", ports.len(), port_list(ports))]
+    ServiceInUse {
+        /// The service.
+        service: String,
+        /// The ports its instances hold.
+        ports: Vec<u16>,
+    },
     /// A service name that is not defined.
     #[error("unknown service {0:?}")]
     UnknownService(String),
@@ -331,6 +339,7 @@ impl Error {
             Error::RangeConflict { .. } => "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT",
             Error::ServiceExists(_) => "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS",
             Error::UnknownService(_) => "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE",
+            Error::ServiceInUse { .. } => "ERR_PORT4ME_REGISTRY_SERVICE_IN_USE",
             Error::InstanceExists { .. } => "ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS",
             Error::ServiceFull { .. } => "ERR_PORT4ME_REGISTRY_SERVICE_FULL",
             Error::UnknownInstance { .. } => "ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE",
@@ -369,6 +378,7 @@ impl Error {
         "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT",
         "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS",
         "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE",
+        "ERR_PORT4ME_REGISTRY_SERVICE_IN_USE",
         "ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS",
         "ERR_PORT4ME_REGISTRY_SERVICE_FULL",
         "ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE",
@@ -421,6 +431,12 @@ pub(crate) fn read_only_detail(path: &std::path::Path, sqlite: &rusqlite::Error)
         }
     }
     sqlite.to_string()
+}
+
+/// Ports for a message: all of up to ten, else the first ten and "...".
+fn port_list(ports: &[u16]) -> String {
+    let shown: Vec<String> = ports.iter().take(10).map(u16::to_string).collect();
+    format!("{}{}", shown.join(", "), if ports.len() > 10 { ", ..." } else { "" })
 }
 
 /// A registry result.

@@ -326,6 +326,28 @@ impl Registry {
         })
     }
 
+    /// Deletes the definition of `service`, which frees its range. While
+    /// instances hold ports of it (offered or allocated) this is refused
+    /// with [`Error::ServiceInUse`], unless `force`, which releases them too.
+    /// Returns the service and the instance ports released.
+    pub fn undefine_service(&self, service: &str, force: bool) -> Result<(Service, Vec<ServicePort>)> {
+        validate::name("service", service)?;
+        self.write(|ctx| {
+            let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            let ports = ports_of(ctx, service)?;
+            if !ports.is_empty() && !force {
+                return Err(Error::ServiceInUse {
+                    service: service.to_string(),
+                    ports: ports.iter().map(|p| p.port).collect(),
+                });
+            }
+            for sql in ["DELETE FROM service_ports WHERE service_id = ?1", "DELETE FROM services WHERE id = ?1"] {
+                ctx.tx.prepare_cached(sql).and_then(|mut s| s.execute([id])).map_err(|e| ctx.err(e))?;
+            }
+            Ok((svc, ports))
+        })
+    }
+
     /// Every port of `service` held by an instance, in port order.
     pub fn service_ports(&self, service: &str) -> Result<Vec<ServicePort>> {
         validate::name("service", service)?;
