@@ -165,6 +165,8 @@ export type RegistryErrorCode =
   | 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT'
   /** `defineService` with a name already defined. */
   | 'ERR_PORT4ME_REGISTRY_SERVICE_EXISTS'
+  /** `undefine` of a service whose instances still hold ports (`--force` releases them). */
+  | 'ERR_PORT4ME_REGISTRY_SERVICE_IN_USE'
   /** A service that is not defined. */
   | 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE'
   /** `offer` for an instance that already holds a port of the service. */
