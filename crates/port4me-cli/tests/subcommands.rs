@@ -24,6 +24,22 @@ fn temp_db(name: &str) -> std::path::PathBuf {
     dir.join("ports.sqlite")
 }
 
+/// The port each child printed, checking that every child succeeded and that
+/// no two printed the same port.
+fn distinct_ports(children: Vec<std::process::Child>) -> Vec<u16> {
+    let ports: Vec<u16> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
+        })
+        .collect();
+    let distinct: HashSet<_> = ports.iter().collect();
+    assert_eq!(distinct.len(), ports.len(), "ports handed out: {ports:?}");
+    ports
+}
+
 /// The shell idioms users write: each `$(...)` is a subshell that exits as
 /// soon as the CLI has printed, so a lease tied to the CLI's parent would be
 /// gone before the next line runs. Four shapes, each run twice, in parallel.
@@ -52,16 +68,7 @@ fn reserve_holds_in_command_substitutions_and_pipelines() {
                 .unwrap()
         })
         .collect();
-    let ports: Vec<u16> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
-        })
-        .collect();
-    let distinct: HashSet<_> = ports.iter().collect();
-    assert_eq!(distinct.len(), ports.len(), "ports handed out: {ports:?}");
+    let ports = distinct_ports(children);
     // One more, after every shell above has exited: the leases still hold.
     let out = bin().env("PORT4ME_DB", &db).args(["--user=alice", "--tool=vite", "--reserve"]).output().unwrap();
     let last: u16 = String::from_utf8(out.stdout).unwrap().trim().parse().unwrap();
@@ -84,16 +91,8 @@ fn reserve_gives_concurrent_callers_distinct_ports() {
                 .unwrap()
         })
         .collect();
-    let ports: Vec<u16> = children
-        .into_iter()
-        .map(|c| {
-            let out = c.wait_with_output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap().trim().parse().unwrap()
-        })
-        .collect();
-    let distinct: HashSet<_> = ports.iter().collect();
-    assert_eq!(distinct.len(), 8, "ports handed out: {ports:?}");
+    let ports = distinct_ports(children);
+    assert_eq!(ports.len(), 8);
     let out = bin().args(["--user=alice", "--tool=vite", "--list=64"]).output().unwrap();
     let sequence: HashSet<u16> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l.parse().unwrap()).collect();
     assert!(ports.iter().all(|p| sequence.contains(p)), "{ports:?} are not all alice/vite candidates");
