@@ -87,8 +87,12 @@ impl SearchState {
         if let Some(e) = self.pending.take() {
             return Err(e);
         }
-        let mut out = Vec::with_capacity(k.min(1024) as usize);
-        while out.len() < k as usize {
+        // Room for as many as may come, as before the search was bounded:
+        // the package's test of a trap inside a search relies on an absurd
+        // `k` with an absurd `maxTries` failing this allocation.
+        let take = k.min(self.search.tries_left()) as usize;
+        let mut out = Vec::with_capacity(take);
+        while out.len() < take {
             match self.search.next_port() {
                 Ok(Some(port)) => out.push(port),
                 Ok(None) => break,

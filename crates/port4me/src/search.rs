@@ -120,6 +120,12 @@ impl Search {
         self.tries
     }
 
+    /// Candidates that may still be looked at before `max_tries` runs out
+    /// (an upper bound on what [`next_port`](Self::next_port) still hands out).
+    pub fn tries_left(&self) -> u32 {
+        self.max_tries - self.tries
+    }
+
     /// `ERR_PORT4ME_NO_FREE_PORT` for a search whose every candidate was
     /// busy: [`Error::AllInUse`] when every distinct candidate was tried,
     /// [`Error::NoFreePort`] when `max_tries` ran out first.
