@@ -64,9 +64,11 @@
 //! (plus `SYSTEM` and administrators). The database runs in WAL mode with `synchronous=FULL` (see
 //! [`Config::durable`]) and a busy timeout ([`Config::busy_timeout`], 30 s;
 //! waiting polls every 50 µs-2 ms rather than SQLite's coarser steps). Every
-//! operation is one `BEGIN IMMEDIATE` transaction, so the check and the
-//! write are atomic across processes, a failed operation changes nothing, and
-//! a crash leaves either the whole operation or none of it. Before an
+//! write is one `BEGIN IMMEDIATE` transaction, so the check and the write are
+//! atomic across processes, a failed operation changes nothing, and a crash
+//! leaves either the whole operation or none of it. (`reserve` probes sockets
+//! between two short ones, never inside: it reads what is held, probes with
+//! no lock, then re-checks its port and leases it in one transaction.) Before an
 //! operation runs, the same transaction reclaims what has lapsed: expired
 //! leases and offers, and registrations and leases whose owner process is
 //! gone (see [`process`]). Read operations do the same when the handle can
