@@ -16,6 +16,11 @@
 //   get-port-please    getPort({ port: P })
 //   portfinder         getPortPromise({ port: P })
 //   detect-port        detect(P)
+//   fallback (sync)    the WebAssembly fallback that the package uses where no
+//                      addon loads (npm/port4me/fallback.cjs), findTool('vite'):
+//                      the wasm module resolves, a worker thread probes while
+//                      the caller waits in Atomics.wait
+//   fallback (async)   its port4meAsync path: wasm resolves, node:net probes
 //   floor: bare bind   the addon's hidden _bareBindV4(P): socket() + bind()
 //                      on 0.0.0.0 + close(), nothing else (the syscall floor,
 //                      including the JS->Rust call)
@@ -71,10 +76,20 @@ function netListen() {
 }
 
 const toolOptions = { tool: 'vite' };
+// The fallback backend, built the way binding.cjs builds it when forced.
+const fallback = require(path.join(repoRoot, 'npm', 'port4me', 'fallback.cjs')).createFallback({
+  triple: 'bench',
+  pkg: 'port4me-bench',
+  reason: 'benchmark',
+  forced: true,
+  listed: false,
+});
 const contenders = [
   { name: 'port4me (sync)', sync: () => port4me('vite') },
   { name: 'port4me ({ tool })', sync: () => port4me(toolOptions) },
   { name: 'port4me (async)', run: () => port4meAsync('vite') },
+  { name: 'fallback (sync)', sync: () => fallback.findTool('vite') },
+  { name: 'fallback (async)', run: () => fallback.findAsync({ tool: 'vite' }) },
   { name: 'get-port', before: clearLockedPorts, run: () => getPort({ port: P }) },
   { name: 'get-port-please', run: () => getPortPlease({ port: P }) },
   { name: 'portfinder', run: () => portfinder.getPortPromise({ port: P }) },
