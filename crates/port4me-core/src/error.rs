@@ -99,17 +99,6 @@ pub struct SpecError {
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "invalid port specification in {}: item \"{}\" at offset {} ", self.source, self.item, self.offset)?;
-        // A known token where none is allowed: inside the browser lists.
-        let token = self.item.as_str().strip_prefix('{').and_then(|t| t.strip_suffix('}'));
-        if self.kind == SpecErrorKind::UnknownToken && matches!(token, Some("chrome" | "firefox")) {
-            let name = token.unwrap_or_default();
-            let tail = self.source.get(self.source.len().saturating_sub(name.len())..);
-            return if tail.is_some_and(|t| t.eq_ignore_ascii_case(name)) {
-                write!(f, "is a self-reference: {} defines the {name} list itself, so give port numbers", self.source)
-            } else {
-                write!(f, "cannot refer to another browser list: the browser lists hold port numbers only")
-            };
-        }
         f.write_str(match self.kind {
             SpecErrorKind::NotAPort => "is not a port number or a range A-B",
             SpecErrorKind::OutOfRange => "is outside 1-65535",

@@ -11,6 +11,18 @@ pub enum Error {
     /// An error of the pure algorithm (bad specification, empty seed, empty set).
     #[error(transparent)]
     Core(#[from] port4me_core::Error),
+    /// `{chrome}` or `{firefox}` inside `PORT4ME_EXCLUDE_UNSAFE_CHROME` or
+    /// `_FIREFOX`: those variables define the browser lists, so they hold
+    /// port numbers only. (Worded here rather than in the core, whose
+    /// messages go into the size-budgeted browser module, which never
+    /// parses these variables.)
+    #[error("{}", browser_list_token(spec, *self_reference))]
+    BrowserListToken {
+        /// The rejected item.
+        spec: port4me_core::SpecError,
+        /// Whether the list names itself (`{chrome}` in the Chrome list).
+        self_reference: bool,
+    },
     /// A count (skip, list, max tries) that is not a non-negative integer in range.
     #[error("invalid {what} in {source_name}: {value:?} {reason}")]
     InvalidNumber {
@@ -119,6 +131,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Core(e) => e.code(),
+            Error::BrowserListToken { spec, .. } => port4me_core::Error::Spec(*spec).code(),
             Error::InvalidNumber { .. } => "ERR_PORT4ME_INVALID_NUMBER",
             Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
             // Node's code for an argument of the right type with a value that
@@ -151,5 +164,16 @@ fn all_in_use(count: usize, ports: &[u16], holders: &[String]) -> String {
 impl From<port4me_core::SpecError> for Error {
     fn from(e: port4me_core::SpecError) -> Self {
         Error::Core(e.into())
+    }
+}
+
+fn browser_list_token(spec: &port4me_core::SpecError, self_reference: bool) -> String {
+    let head =
+        format!("invalid port specification in {}: item \"{}\" at offset {} ", spec.source, spec.item, spec.offset);
+    let name = spec.item.as_str().trim_start_matches('{').trim_end_matches('}');
+    if self_reference {
+        format!("{head}is a self-reference: {} defines the {name} list itself, so give port numbers", spec.source)
+    } else {
+        format!("{head}cannot refer to another browser list: the browser lists hold port numbers only")
     }
 }

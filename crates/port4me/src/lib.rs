@@ -236,7 +236,17 @@ impl Port4me {
     fn unsafe_list(&self, name: &'static str, default: &'static [u16]) -> Result<Cow<'static, [u16]>, Error> {
         match self.env.var(name)? {
             None => Ok(Cow::Borrowed(default)),
-            Some(s) => Ok(Cow::Owned(spec::parse_list(&s, &Expansions::NONE, name)?)),
+            Some(s) => spec::parse_list(&s, &Expansions::NONE, name).map(Cow::Owned).map_err(|spec| {
+                let list = spec.item.as_str().trim_start_matches('{').trim_end_matches('}');
+                if spec.kind == port4me_core::error::SpecErrorKind::UnknownToken
+                    && matches!(spec.item.as_str(), "{chrome}" | "{firefox}")
+                {
+                    let self_reference = name.to_ascii_lowercase().ends_with(list);
+                    Error::BrowserListToken { spec, self_reference }
+                } else {
+                    port4me_core::Error::from(spec).into()
+                }
+            }),
         }
     }
 
