@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { isPortFree, list, port4me, port4meAsync, Registry, whoHolds, status, plan, describeBusy } from 'port4me';
-import { assertRejectsCode, assertThrowsCode, bindUdp, cleanEnv, close, hasIpv6, listenTcp, onFallback, packageDir, repoRoot, setPort4meEnv } from './helpers.mjs';
+import { assertBackendSurvivesWrongTypes, assertRejectsCode, assertThrowsCode, bindUdp, cleanEnv, close, hasIpv6, listenTcp, onFallback, packageDir, repoRoot, setPort4meEnv } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const { platformTriple } = require(path.join(packageDir, 'binding.cjs'));
@@ -536,29 +536,7 @@ test('what needs the addon throws ERR_PORT4ME_NATIVE_REQUIRED naming the platfor
 
 test('the fallback itself survives wrong types and panics (no JS layer in front)', { skip: fallbackOnly }, () => {
   const { native } = require('port4me')._internal;
-  for (const fn of [
-    () => native.find({ skip: 'x' }),
-    () => native.find({ exclude: [1, null] }),
-    () => native.find({ exclude: { length: 2 } }),
-    () => native.find(42),
-    () => native.findTool(42),
-    () => native.list({ n: 'many' }),
-    () => native.list([1]),
-    () => native.isPortFree('x'),
-    () => native.isPortFree(),
-    () => native.isPortFree(80, { host: 5 }),
-    () => native.parsePorts(null),
-    () => native.find({ env: { A: 1 } }),
-    () => native.seed('x'),
-  ]) {
-    try {
-      fn();
-    } catch (err) {
-      assert.ok(err instanceof Error, `not an Error from ${fn}`);
-      assert.equal(typeof err.code, 'string', `no code from ${fn}: ${err.message}`);
-      assert.notEqual(err.code, 'ERR_PORT4ME_INTERNAL', `${fn}: ${err.message}`);
-    }
-  }
+  assertBackendSurvivesWrongTypes(native, { notInternal: true });
   assertThrowsCode(() => native.find({ skip: 'x' }), 'ERR_INVALID_ARG_TYPE', 'options.skip');
   assertThrowsCode(() => native.isPortFree(-5), 'ERR_PORT4ME_INVALID_PORT', '-5');
   // A panic traps the WebAssembly instance: an error, and the next call gets a fresh one.

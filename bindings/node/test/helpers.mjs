@@ -115,3 +115,35 @@ export async function hasIpv6() {
   }
   return ipv6;
 }
+
+/**
+ * Calls straight into a backend (`_internal.native`, the addon or the
+ * fallback) with values the JS layer would have refused. Each must return or
+ * throw an Error with a string code, never abort; with `notInternal` the
+ * code must not be ERR_PORT4ME_INTERNAL either (a bug, not bad input).
+ */
+export function assertBackendSurvivesWrongTypes(native, { notInternal = false } = {}) {
+  for (const fn of [
+    () => native.find({ skip: 'x' }),
+    () => native.find({ exclude: [1, null] }),
+    () => native.find({ exclude: { length: 2 } }),
+    () => native.find(42),
+    () => native.findTool(42),
+    () => native.list({ n: 'many' }),
+    () => native.list([1]),
+    () => native.isPortFree('x'),
+    () => native.isPortFree(),
+    () => native.isPortFree(80, { host: 5 }),
+    () => native.parsePorts(null),
+    () => native.find({ env: { A: 1 } }),
+    () => native.seed('x'),
+  ]) {
+    try {
+      fn();
+    } catch (err) {
+      assert.ok(err instanceof Error, `not an Error from ${fn}`);
+      assert.equal(typeof err.code, 'string', `no code from ${fn}: ${err.message}`);
+      if (notInternal) assert.notEqual(err.code, 'ERR_PORT4ME_INTERNAL', `${fn}: ${err.message}`);
+    }
+  }
+}
