@@ -29,6 +29,9 @@ use port4me::{Error, Port4me, Protocol};
 #[command(
     name = "port4me",
     disable_version_flag = true,
+    // A flag given twice takes its last value, as in the reference CLI
+    // (`--user=alice --user=bob` is bob), so wrappers can append overrides.
+    args_override_self = true,
     max_term_width = 100,
     after_help = "Commands (see `port4me COMMAND --help`):\n  \
                   registry     Manage the persistent port registry (module ranges, offers, named services, leases)\n  \
@@ -42,7 +45,8 @@ struct Cli {
     #[arg(value_name = "TOOL")]
     tool_positional: Option<String>,
 
-    /// Tool name, used in the seed to get a different sequence per tool [env: PORT4ME_TOOL].
+    /// Tool name, used in the seed to get a different sequence per tool; empty
+    /// means not given, as in the reference CLI [env: PORT4ME_TOOL].
     #[arg(long, value_name = "TOOL")]
     tool: Option<String>,
 
@@ -70,9 +74,14 @@ struct Cli {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     list: Option<String>,
 
-    /// Exit 0 if PORT is free and 1 if it is not [env: PORT4ME_TEST].
+    /// Exit 0 if PORT is free and 1 if it is not, printing nothing (as the
+    /// reference CLI) [env: PORT4ME_TEST].
     #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
     test: Option<String>,
+
+    /// With --test, say on stderr what holds a busy port (`port4me who PORT` says more).
+    #[arg(long)]
+    verbose: bool,
 
     /// Give up after N probes (default 65535).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
@@ -236,8 +245,10 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
 
 fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
     let mut q = Port4me::new();
-    // --tool wins over the positional TOOL, as in the reference CLI.
-    if let Some(t) = cli.tool.as_ref().or(cli.tool_positional.as_ref()) {
+    // --tool wins over the positional TOOL, as in the reference CLI, where an
+    // empty --tool= counts as not given (so PORT4ME_TOOL still applies): a
+    // wrapper passing `--tool="$TOOL"` with TOOL unset behaves as without it.
+    if let Some(t) = cli.tool.as_ref().filter(|t| !t.is_empty()).or(cli.tool_positional.as_ref()) {
         q = q.tool(t.clone());
     }
     if let Some(u) = &cli.user {
@@ -365,7 +376,10 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     if let Some((port, _)) = test {
         let free = q.test(port)?;
         let protocol = q.probe_options().protocol;
-        let holder = if free { None } else { port4me_holders::describe_busy(port, protocol) };
+        // Silent, as the reference CLI: scripts test the exit status and
+        // may check that nothing was printed. The holder is for --verbose
+        // and --json (and `port4me who`).
+        let holder = if free || !(cli.json || cli.verbose) { None } else { port4me_holders::describe_busy(port, protocol) };
         if cli.json {
             let v = serde_json::json!({ "port": port, "free": free, "protocol": protocol.as_str(), "holder": holder });
             writeln!(out, "{v}")?;

@@ -80,7 +80,7 @@ fn invalid_input_is_an_error_line_and_nonzero_exit() {
     ] {
         let out = port4me(&["--user=alice", arg], true);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{arg} succeeded");
+        assert_eq!(out.status.code(), Some(2), "{arg}: {err}");
         assert!(err.contains("Error"), "{arg}: {err}");
         assert!(out.stdout.is_empty(), "{arg} printed to stdout");
         let flag = arg.split('=').next().unwrap();
@@ -120,6 +120,50 @@ fn test_flag_uses_exit_codes() {
         out = port4me(&[&format!("--test={busy}")], false);
     }
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// What scripts written for the reference CLI rely on (SPEC section 8).
+#[test]
+fn drop_in_for_the_reference_cli() {
+    // An empty --tool= is "not given", so PORT4ME_TOOL applies: 22486 is
+    // the SPEC anchor for alice + rstudio (30845 would be alice alone).
+    let out = Command::new(env!("CARGO_BIN_EXE_port4me"))
+        .env_clear()
+        .env("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")
+        .env("PORT4ME_TOOL", "rstudio")
+        .args(["--user=alice", "--tool="])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "22486\n", "{}", String::from_utf8_lossy(&out.stderr));
+    // A flag given twice: the last one counts.
+    assert_eq!(stdout(&["--user=alice", "--user=bob", "--list=2"]), "54242 4930");
+    assert_eq!(stdout(&["--user=alice", "--list=9", "--list=2"]), "30845 19654");
+    // Counts as Python's int() reads them, where that is unambiguous.
+    assert_eq!(stdout(&["--user=alice", "--skip=+2"]), "32310");
+    assert_eq!(stdout(&["--user=alice", "--list= 3"]), "30845 19654 32310");
+    // --test= (empty) is an error, as in the reference (exit 2, not a port).
+    let out = port4me(&["--user=alice", "--test="], true);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty() && String::from_utf8_lossy(&out.stderr).contains("Error"));
+}
+
+/// `--test` on a busy port answers with its exit status only; the holder is
+/// for --verbose (and --json).
+#[test]
+fn test_is_silent_unless_verbose() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = l.local_addr().unwrap().port().to_string();
+    let out = port4me(&[&format!("--test={busy}")], false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    let out = port4me(&[&format!("--test={busy}"), "--verbose"], false);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.stdout.is_empty() && err.contains(&busy), "{err}");
+    let out = port4me(&[&format!("--test={busy}"), "--json"], false);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["free"], false);
+    assert!(v["holder"].as_str().is_some_and(|h| h.contains(&busy)), "{v}");
 }
 
 #[test]

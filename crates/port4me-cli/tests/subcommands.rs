@@ -130,8 +130,8 @@ fn who_and_status_name_this_process() {
     assert!(who.to_string().contains(&format!("\"pid\":{me}")), "{who}");
     let status = json(&bin().args(["status", &port, "--json", "--no-registry"]).output().unwrap());
     assert!(status.to_string().contains("occupied"), "{status}");
-    // --test names the holder on stderr and exits 1.
-    let out = bin().arg(format!("--test={port}")).output().unwrap();
+    // --test --verbose names the holder on stderr and exits 1.
+    let out = bin().args([format!("--test={port}"), "--verbose".into()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains(&format!("pid {me}")),

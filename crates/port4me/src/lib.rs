@@ -486,15 +486,23 @@ fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
 
 /// Parses a non-negative count such as a skip or list value, naming
 /// `source` in the error.
+///
+/// It accepts what the reference CLI accepts for a count (Python's `int()`)
+/// unless that is ambiguous: ASCII digits with an optional leading `+` and
+/// surrounding whitespace (`+2`, `" 3"`). Underscores (`1_0`), non-ASCII
+/// digits and fractions are refused; SPEC section 8 records this.
 pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, Error> {
     let bad = |reason| Error::InvalidNumber { what, source_name: source.into(), value: text.into(), reason };
-    if text.starts_with('-') && text[1..].bytes().all(|b| b.is_ascii_digit()) && text.len() > 1 {
+    let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if t.strip_prefix('-').is_some_and(all_digits) {
         return Err(bad("must not be negative"));
     }
-    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+    let digits = t.strip_prefix('+').unwrap_or(t);
+    if !all_digits(digits) {
         return Err(bad("is not a whole number"));
     }
-    text.parse::<u64>().map_err(|_| bad("is too large"))
+    digits.parse::<u64>().map_err(|_| bad("is too large"))
 }
 
 /// Parses a single port number 1-65535, naming `source` in the error.
@@ -550,6 +558,28 @@ mod tests {
         }
         let err = Port4me::with_env(env(&[("PORT4ME_LIST", "0")])).list_from_env().unwrap_err();
         assert!(err.to_string().contains("PORT4ME_LIST"), "{err}");
+    }
+
+    #[test]
+    fn counts_accept_what_the_reference_cli_accepts_unless_ambiguous() {
+        for (text, n) in [("+2", 2), (" 3", 3), ("4 ", 4), ("\t+5\n", 5), ("007", 7)] {
+            assert_eq!(parse_count(text, "skip", "--skip").unwrap(), n, "{text:?}");
+        }
+        for (text, why) in [
+            ("-2", "must not be negative"),
+            (" -2", "must not be negative"),
+            ("++2", "is not a whole number"),
+            ("+", "is not a whole number"),
+            ("1_0", "is not a whole number"),
+            ("\u{0661}", "is not a whole number"),
+            ("2.0", "is not a whole number"),
+            ("", "is not a whole number"),
+            ("+ 2", "is not a whole number"),
+        ] {
+            let err = parse_count(text, "skip", "--skip").unwrap_err();
+            assert!(err.to_string().contains(why) && err.to_string().contains("--skip"), "{text:?}: {err}");
+        }
+        assert_eq!(parse_port("+80", "--test").unwrap(), 80);
     }
 
     #[test]
