@@ -89,6 +89,8 @@ extern "C" {
     fn new_object() -> JsValue;
     #[wasm_bindgen(js_namespace = Object, js_name = keys)]
     fn object_keys(o: &JsValue) -> Vec<JsValue>;
+    #[wasm_bindgen(js_namespace = Object, js_name = hasOwn)]
+    fn has_own(target: &JsValue, key: &str) -> bool;
     #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
     fn reflect_get(target: &JsValue, key: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
@@ -158,7 +160,13 @@ fn type_error_of(noun: &str, name: &str, expected: &str, got: &JsValue) -> JsVal
     )
 }
 
+/// An option's value: an own property only, as the Node addon reads them, so
+/// that `Object.create({ tool: 'x' })` or a polluted `Object.prototype`
+/// does not set options (a getter still runs, and may throw).
 fn get(obj: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+    if !has_own(obj, key) {
+        return Ok(JsValue::UNDEFINED);
+    }
     reflect_get(obj, key)
 }
 

@@ -229,3 +229,16 @@ test('random input never traps: every call returns ports or throws a coded Error
     }
   }
 });
+
+test('options are own properties only, as in the Node addon', () => {
+  // An inherited tool is not an option: alice alone, not alice + rstudio.
+  const child = Object.assign(Object.create({ tool: 'rstudio', n: 5 }), { user: 'alice' });
+  assert.deepEqual(seq(child), ALICE10.slice(0, 1));
+  assertError(Object.create({ user: 'alice' }), 'ERR_INVALID_ARG_TYPE', '"user"');
+  Object.prototype.skip = 2; // eslint-disable-line no-extend-native
+  try {
+    assert.deepEqual(seq({ user: 'alice' }), ALICE10.slice(0, 1));
+  } finally {
+    delete Object.prototype.skip;
+  }
+});
