@@ -19,14 +19,16 @@ Arguments:
   TOOL                Used in the seed, to get a different port sequence per tool
 
 Options:
-  --tool=TOOL         Same as the TOOL argument (wins over it, as in the reference CLI)
+  --tool=TOOL         Same as the TOOL argument (wins over it, as in the reference CLI;
+                      empty means not given)
   --user=USER         Used in the seed (default: PORT4ME_USER, LOGNAME, USER, LNAME, USERNAME)
   --prepend=PORTS     Ports to try first, e.g. 4321,11001
   --include=PORTS     Only consider these ports, e.g. 2000-2999,4321
   --exclude=PORTS     Never consider these ports
   --skip=N            Skip the first N candidates
   --list=N            Print the first N candidates (without probing) instead of a free port
-  --test=PORT         Exit 0 if PORT is free, 1 if it is in use (naming what holds it)
+  --test=PORT         Exit 0 if PORT is free, 1 if it is in use (printing nothing)
+  --verbose           With --test, say on stderr what holds a busy port
   --max-tries=N       Give up after N probes (default 65535)
   --host=ADDR         Probe only this local address (e.g. 127.0.0.1, ::1, localhost)
   --protocol=PROTO    Probe tcp (default) or udp
@@ -53,20 +55,34 @@ function fail(err) {
   process.exitCode = 2;
 }
 
+// Counts as the native CLI reads them (port4me::parse_count): ASCII digits,
+// an optional leading `+`, surrounding spaces; the reference CLI accepts
+// these too. A flag given twice takes its last value (parseArgs does).
 function count(text, flag, what) {
-  if (/^-\d+$/.test(text)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" must not be negative`);
-  if (!/^\d+$/.test(text)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is not a whole number`);
-  const n = Number(text);
+  const t = text.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, '');
+  if (/^-\d+$/.test(t)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" must not be negative`);
+  if (!/^\+?\d+$/.test(t)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is not a whole number`);
+  const n = Number(t.replace(/^\+/, ''));
   if (!Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is too large`);
   return n;
 }
 
 // `--reserve` takes an optional value, which parseArgs has no notion of:
 // a bare `--reserve` (or one followed by a non-number) means 60 seconds.
+// The options whose value may start with `-` (`--skip -1` is a negative
+// count, refused as such, not "argument is ambiguous"), as in the native CLI.
+const HYPHEN_VALUES = new Set(['--prepend', '--include', '--exclude', '--skip', '--list', '--test', '--max-tries']);
+
 function expandReserve(argv) {
   const out = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--reserve') {
+    if (argv[i] === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (HYPHEN_VALUES.has(argv[i]) && i + 1 < argv.length) {
+      out.push(`${argv[i]}=${argv[++i]}`);
+    } else if (argv[i] === '--reserve') {
       if (i + 1 < argv.length && /^\d+(\.\d+)?$/.test(argv[i + 1])) out.push(`--reserve=${argv[++i]}`);
       else out.push('--reserve=60');
     } else {
@@ -113,6 +129,7 @@ function main(argv) {
         protocol: { type: 'string' },
         reserve: { type: 'string' },
         json: { type: 'boolean' },
+        verbose: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -134,8 +151,10 @@ function main(argv) {
     throw new UsageError(`expected at most one TOOL argument, got ${positionals.length}: ${positionals.join(' ')}`);
   }
 
+  // An empty --test= is an error (not "no test"), as in the native and
+  // reference CLIs; an empty PORT4ME_TEST means unset.
   const testText = values.test ?? (process.env.PORT4ME_TEST || '').trim();
-  if (testText !== '') {
+  if (values.test !== undefined || testText !== '') {
     const flag = values.test !== undefined ? '--test' : 'PORT4ME_TEST';
     const port = count(testText, flag, 'port');
     if (port < 1 || port > 65535) throw new UsageError(`invalid port in ${flag}: ${testText} is outside 1-65535`);
@@ -143,7 +162,8 @@ function main(argv) {
     if (values.host !== undefined) probe.host = parseHost(values.host);
     if (values.protocol !== undefined) probe.protocol = values.protocol;
     const free = api._internal.testPort(port, probe);
-    const holder = free ? null : holderOf(api, port, probe.protocol);
+    // Silent like the reference CLI; the holder is for --verbose and --json.
+    const holder = free || !(values.json || values.verbose) ? null : holderOf(api, port, probe.protocol);
     if (values.json) {
       process.stdout.write(`${JSON.stringify({ port, free, protocol: probe.protocol ?? 'tcp', holder })}\n`);
     } else if (holder) {
@@ -154,7 +174,7 @@ function main(argv) {
   }
 
   const options = {};
-  const tool = values.tool ?? positionals[0];
+  const tool = values.tool || positionals[0];
   if (tool !== undefined) options.tool = tool;
   for (const key of ['user', 'prepend', 'include', 'exclude']) {
     if (values[key] !== undefined) options[key] = values[key];
