@@ -83,8 +83,6 @@ pub fn is_relevant_var(name: &str) -> bool {
         || matches!(name, "LOGNAME" | "USER" | "LNAME" | "USERNAME")
 }
 
-const USER_VARS: [&str; 5] = ["PORT4ME_USER", "LOGNAME", "USER", "LNAME", "USERNAME"];
-
 /// Where the settings left out come from.
 #[derive(Clone, Debug)]
 pub enum EnvSource {
@@ -104,55 +102,15 @@ impl EnvSource {
         )
     }
 
-    fn into_env(self, user_given: bool) -> Env {
+    /// The environment to resolve in. The account name, the user's last
+    /// fallback, is looked up only when no variable names a user, and then
+    /// once per uid (`port4me::env::user_name_of` caches it).
+    fn into_env(self) -> Env {
         match self {
-            // The account name only matters when no variable names a user,
-            // but then it costs a password-database lookup (several µs, more
-            // than the probe itself); it is cached per effective uid.
-            EnvSource::Process => Env::process().with_account_name(account_name()),
-            EnvSource::Pairs(pairs) => {
-                let has_user =
-                    user_given || pairs.iter().any(|(k, v)| USER_VARS.contains(&k.as_str()) && !v.is_empty());
-                let account = if has_user { None } else { account_name() };
-                Env::from_pairs(pairs).with_account_name(account)
-            }
+            EnvSource::Process => Env::process(),
+            EnvSource::Pairs(pairs) => Env::from_pairs(pairs),
         }
     }
-}
-
-/// The account name of the effective uid, looked up once per uid (the uid
-/// can change with `process.setuid`; the name of a uid does not, in practice,
-/// while a process runs).
-#[cfg(unix)]
-pub fn account_name() -> Option<String> {
-    use std::sync::Mutex;
-    static CACHE: Mutex<Option<(u32, Option<String>)>> = Mutex::new(None);
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    match &*cache {
-        Some((u, name)) if *u == uid => name.clone(),
-        _ => {
-            let name = port4me::env::user_name_of(uid);
-            *cache = Some((uid, name.clone()));
-            name
-        }
-    }
-}
-
-/// The account name of the process (`GetUserNameW`, an LSA lookup), looked
-/// up once: the account of a Windows process never changes, and Node does
-/// not impersonate other users on its threads.
-#[cfg(windows)]
-pub fn account_name() -> Option<String> {
-    static CACHE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
-    CACHE.get_or_init(port4me::env::effective_user_name).clone()
-}
-
-/// The account name of the effective user (none on this system).
-#[cfg(not(any(unix, windows)))]
-pub fn account_name() -> Option<String> {
-    port4me::env::effective_user_name()
 }
 
 fn port_values(p: JsPorts) -> PortValues {
@@ -235,7 +193,7 @@ impl Query {
             None => EnvSource::Process,
             Some(p) => EnvSource::Pairs(p),
         };
-        let env = source.into_env(self.options.names_user());
+        let env = source.into_env();
         self.options.query(env)
     }
 }
@@ -282,12 +240,6 @@ mod tests {
         let q = Query::from_options(Options { env: Some(env), ..Default::default() }).unwrap();
         assert_eq!(q.given_var("PORT4ME_DB"), Some(Some(&OsString::from("/x.sqlite"))));
         assert_eq!(q.given_var("PORT4ME_USER"), Some(None));
-    }
-
-    #[test]
-    fn account_name_is_cached_and_right() {
-        assert_eq!(account_name(), port4me::env::effective_user_name());
-        assert_eq!(account_name(), account_name());
     }
 
     #[test]

@@ -4,9 +4,6 @@
 //! `port4me::env::account_uid`); only the current account's name is known
 //! for it.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 /// The effective user id of this process.
 #[cfg(unix)]
 pub fn current_uid() -> u32 {
@@ -21,35 +18,10 @@ pub fn current_uid() -> u32 {
     port4me::env::account_uid().unwrap_or(u32::MAX)
 }
 
-static CACHE: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
-
-/// The account name of `uid`, or the number as text when it has no name.
+/// The account name of `uid` ([`port4me::env::user_name_of`], which caches
+/// it), or the number as text when it has no name.
 pub fn user_name(uid: u32) -> String {
-    if let Ok(mut guard) = CACHE.lock() {
-        let map = guard.get_or_insert_with(HashMap::new);
-        if let Some(n) = map.get(&uid) {
-            return n.clone();
-        }
-        let n = lookup(uid).unwrap_or_else(|| uid.to_string());
-        map.insert(uid, n.clone());
-        return n;
-    }
-    lookup(uid).unwrap_or_else(|| uid.to_string())
-}
-
-/// The account name from the password database (the same lookup the
-/// environment fallback of `port4me` uses); an empty name counts as none.
-fn lookup(uid: u32) -> Option<String> {
-    port4me_lookup(uid).filter(|n| !n.is_empty())
-}
-
-#[cfg(unix)]
-use port4me::env::user_name_of as port4me_lookup;
-
-/// Only the current account's number has a known name here.
-#[cfg(not(unix))]
-fn port4me_lookup(uid: u32) -> Option<String> {
-    port4me::env::account_uid().filter(|&me| me == uid).and_then(|_| port4me::env::effective_user_name())
+    port4me::env::user_name_of(uid).unwrap_or_else(|| uid.to_string())
 }
 
 #[cfg(test)]

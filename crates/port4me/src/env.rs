@@ -101,16 +101,39 @@ impl Env {
     }
 }
 
-/// The account name of the effective uid, from the password database.
-#[cfg(unix)]
+/// The account name of the effective uid (Unix) or of the process
+/// (Windows): [`user_name_of`] of [`account_uid`].
 pub fn effective_user_name() -> Option<String> {
-    let uid = unsafe { libc::geteuid() };
-    user_name_of(uid)
+    account_uid().and_then(user_name_of)
 }
 
-/// The account name of `uid`, if the password database knows it.
-#[cfg(unix)]
+/// The account name of `uid` (an [`account_uid`] number), if it has one; an
+/// empty name counts as none.
+///
+/// This is the one place the project maps uids to names: the seed's last
+/// fallback, the owners the registry records and the holders `port4me who`
+/// names all come here. A lookup reads the password database (or asks the
+/// LSA on Windows), which costs more than a probe, so each uid's answer is
+/// kept for the life of the process; the name of a uid does not change,
+/// in practice, while a process runs, and `setuid` changes only which uid
+/// is asked for. On Windows only the calling account's number has a name
+/// (other accounts' RIDs are not looked up).
 pub fn user_name_of(uid: u32) -> Option<String> {
+    use std::sync::Mutex;
+    static NAMES: Mutex<Option<HashMap<u32, Option<String>>>> = Mutex::new(None);
+    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    let names = names.get_or_insert_with(HashMap::new);
+    if let Some(name) = names.get(&uid) {
+        return name.clone();
+    }
+    let name = lookup_user_name(uid).filter(|n| !n.is_empty());
+    names.insert(uid, name.clone());
+    name
+}
+
+/// The password-database name of `uid`, uncached.
+#[cfg(unix)]
+fn lookup_user_name(uid: u32) -> Option<String> {
     let mut buf = vec![0u8; 4096];
     loop {
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
@@ -131,16 +154,16 @@ pub fn user_name_of(uid: u32) -> Option<String> {
     }
 }
 
-/// The name of the account the calling thread runs as (`GetUserNameW`: the
-/// account name without its domain).
+/// The calling account's name (`GetUserNameW`: without its domain), when
+/// `uid` is the calling account's number.
 #[cfg(windows)]
-pub fn effective_user_name() -> Option<String> {
-    windows::user_name()
+fn lookup_user_name(uid: u32) -> Option<String> {
+    (account_uid() == Some(uid)).then(windows::user_name).flatten()
 }
 
-/// The account name of the effective uid (not available on this system).
+/// No accounts on this system (WebAssembly).
 #[cfg(not(any(unix, windows)))]
-pub fn effective_user_name() -> Option<String> {
+fn lookup_user_name(_uid: u32) -> Option<String> {
     None
 }
 
@@ -252,6 +275,24 @@ mod tests {
         assert_eq!(env.user().unwrap(), "carol");
         let env = Env::from_pairs(Vec::<(String, String)>::new()).with_account_name(Some("dave".into()));
         assert_eq!(env.user().unwrap(), "dave");
+    }
+
+    /// Checked against `id`, an independent source: the names are right,
+    /// an unknown uid has none, and a second lookup (from the cache) agrees.
+    #[cfg(unix)]
+    #[test]
+    fn user_names_agree_with_id() {
+        let id = |flag: &str| {
+            let out = std::process::Command::new("id").arg(flag).output().expect("run id");
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        let uid: u32 = id("-u").parse().unwrap();
+        assert_eq!(account_uid(), Some(uid));
+        assert_eq!(effective_user_name().as_deref(), Some(id("-un").as_str()));
+        assert_eq!(user_name_of(0).as_deref(), Some("root"));
+        assert_eq!(user_name_of(3_999_999_999), None);
+        assert_eq!(user_name_of(0).as_deref(), Some("root"));
+        assert_eq!(user_name_of(3_999_999_999), None);
     }
 
     #[cfg(windows)]

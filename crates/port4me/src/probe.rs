@@ -279,11 +279,24 @@ mod tests {
 
     #[test]
     fn udp_is_separate_from_tcp() {
-        let u = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = u.local_addr().unwrap().port();
-        assert!(!free(port, None, Protocol::Udp));
-        // The same number may well be free for TCP; it must at least not error.
-        let _ = free(port, None, Protocol::Tcp);
+        // A UDP socket makes its port busy for UDP only. The port is one
+        // the kernel gave us for UDP; another process could hold it for
+        // TCP, so try a few until a TCP listener of our own shows it free
+        // for TCP, then check both answers while the UDP socket is held.
+        for _ in 0..20 {
+            let u = UdpSocket::bind("0.0.0.0:0").unwrap();
+            let port = u.local_addr().unwrap().port();
+            if TcpListener::bind(("0.0.0.0", port)).is_err() {
+                continue;
+            }
+            assert!(!free(port, None, Protocol::Udp), "{port}/udp is held by this test");
+            assert!(free(port, None, Protocol::Tcp), "{port}/tcp: a UDP socket must not make it busy");
+            let l = TcpListener::bind(("0.0.0.0", port)).unwrap();
+            assert!(!free(port, None, Protocol::Tcp));
+            drop((l, u));
+            return;
+        }
+        panic!("no port was free for TCP among 20 the kernel gave for UDP");
     }
 
     #[test]

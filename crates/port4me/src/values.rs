@@ -295,12 +295,6 @@ impl CheckedOptions {
         CheckedOptions { tool, ..Default::default() }
     }
 
-    /// Whether the options name a user themselves (then the environment's
-    /// user variables and the account name are not needed).
-    pub fn names_user(&self) -> bool {
-        self.user.as_deref().is_some_and(|u| !u.is_empty())
-    }
-
     /// The query these options make, reading what they leave out from `env`
     /// (`n` and `reserve` are the caller's: they are not query settings).
     pub fn query(self, env: Env) -> Port4me {
@@ -464,7 +458,6 @@ mod tests {
         }
         .check()
         .unwrap();
-        assert!(o.names_user());
         assert_eq!((o.n, o.reserve), (Some(2), Some(Lease::Default)));
         let q = o.query(env);
         assert_eq!(q.probe_options(), ProbeOptions { host: Some("::1".parse().unwrap()), protocol: Protocol::Udp });
@@ -472,6 +465,5 @@ mod tests {
         assert_eq!(q.list(2).unwrap(), [19654, 32310]);
         assert_eq!(q.seed().unwrap(), "alice");
         assert_eq!(q.find().unwrap(), 19654);
-        assert!(!CheckedOptions::tool(Some("vite".into())).names_user());
     }
 }
