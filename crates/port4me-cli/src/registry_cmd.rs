@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use port4me_registry::{
-    AllocateOptions, Config, Filter, Holding, Lease, ModuleRange, Offer, Owner, PortRange, Protocol, RegisterOptions,
-    Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort,
+    AllocateOptions, Config, Filter, Holding, Lease, MirrorRow, ModuleRange, Offer, Owner, PortRange, Protocol,
+    RegisterOptions, Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
 };
 use serde_json::{json, Value};
 
@@ -58,12 +58,18 @@ enum RegistryCommand {
         pool: Option<String>,
     },
     /// Release every range of MODULE; prints the released ranges.
+    ///
+    /// Any name is accepted (also "" and names other tools wrote into
+    /// TCP_PORTS/UDP_PORTS). Ranges another user allocated need --force.
     Deallocate {
         /// The module.
         module: String,
         /// tcp or udp.
         #[arg(long, default_value = "tcp")]
         protocol: String,
+        /// Release ranges another user allocated too.
+        #[arg(long)]
+        force: bool,
     },
     /// Define a service NAME owning the ports START-END.
     Define {
@@ -150,8 +156,17 @@ enum RegistryCommand {
         /// tcp or udp (with --port or --lease).
         #[arg(long, default_value = "tcp")]
         protocol: String,
+        /// With --service: release an allocation another user accepted too.
+        #[arg(long, requires = "service")]
+        force: bool,
     },
     /// List what the registry holds.
+    ///
+    /// Module ranges are the rows of TCP_PORTS/UDP_PORTS, whoever inserted
+    /// them (USER is "-" for rows another tool inserted). Services,
+    /// registrations and leases also have a row there (port4me:KIND:...),
+    /// so that tools reading only those tables see their ports; those are
+    /// listed as mirror rows.
     List {
         /// What to list.
         #[arg(value_enum, default_value = "all")]
@@ -200,6 +215,7 @@ enum ListWhat {
     Services,
     Registrations,
     Leases,
+    Mirrors,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -270,15 +286,22 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 proto,
                 &AllocateOptions { keep_existing: *keep_existing, pool: pool(p)? },
             )?;
-            let m = ModuleRange { module: module.clone(), protocol: proto, range: r };
+            let me = User::current();
+            let m = ModuleRange {
+                module: module.clone(),
+                protocol: proto,
+                range: r,
+                user: Some(me.name),
+                uid: Some(me.uid),
+            };
             if json {
                 line(module_json(&m))
             } else {
                 modules_table(&[m])
             }
         }
-        C::Deallocate { module, .. } => {
-            let released = reg.deallocate(module, proto)?;
+        C::Deallocate { module, force, .. } => {
+            let released = reg.deallocate_with(module, proto, *force)?;
             if json {
                 line(
                     json!({ "module": module, "protocol": proto.as_str(), "released": released.iter().map(range_json).collect::<Vec<_>>() }),
@@ -288,7 +311,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             } else {
                 let ms: Vec<_> = released
                     .iter()
-                    .map(|r| ModuleRange { module: module.clone(), protocol: proto, range: *r })
+                    .map(|r| ModuleRange { module: module.clone(), protocol: proto, range: *r, user: None, uid: None })
                     .collect();
                 format!("released:\n{}", modules_table(&ms))
             }
@@ -344,7 +367,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 registrations_table(&[r])
             }
         }
-        C::Release { name, port, service, lease, .. } => match (name, port, service, lease) {
+        C::Release { name, port, service, lease, force, .. } => match (name, port, service, lease) {
             (None, Some(port), None, None) => {
                 let r = reg.release_port(*port, proto)?;
                 if json {
@@ -354,7 +377,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 }
             }
             (Some(instance), None, Some(service), None) => {
-                let sp = reg.release_instance(service, instance)?;
+                let sp = reg.release_instance_with(service, instance, *force)?;
                 if json {
                     line(service_port_json(&sp))
                 } else {
@@ -444,17 +467,20 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
     };
     let registrations = if want(W::Registrations) { reg.list()? } else { Vec::new() };
     let leases = if want(W::Leases) { reg.leases()? } else { Vec::new() };
+    let mirrors = if want(W::Mirrors) { reg.mirror_rows(None)? } else { Vec::new() };
     if json {
         let m = || Value::Array(modules.iter().map(module_json).collect());
         let s = || Value::Array(services.iter().map(|(s, p)| service_json(s, Some(p))).collect());
         let r = || Value::Array(registrations.iter().map(registration_json).collect());
         let l = || Value::Array(leases.iter().map(lease_json).collect());
+        let x = || Value::Array(mirrors.iter().map(mirror_json).collect());
         return Ok(line(match what {
-            W::All => json!({ "modules": m(), "services": s(), "registrations": r(), "leases": l() }),
+            W::All => json!({ "modules": m(), "services": s(), "registrations": r(), "leases": l(), "mirrors": x() }),
             W::Modules => m(),
             W::Services => s(),
             W::Registrations => r(),
             W::Leases => l(),
+            W::Mirrors => x(),
         }));
     }
     let mut out = String::new();
@@ -489,6 +515,13 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
     if want(W::Leases) {
         section("Leases", leases_table(&leases), leases.is_empty());
     }
+    if want(W::Mirrors) {
+        section(
+            "Mirror rows (the holdings above, in TCP_PORTS/UDP_PORTS for tools that read only those)",
+            mirrors_table(&mirrors),
+            mirrors.is_empty(),
+        );
+    }
     Ok(out.trim_end().to_string() + "\n")
 }
 
@@ -517,7 +550,20 @@ fn range_json(r: &PortRange) -> Value {
 }
 
 fn module_json(m: &ModuleRange) -> Value {
-    json!({ "module": m.module, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end })
+    json!({
+        "module": m.module, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end,
+        "user": m.user, "uid": m.uid,
+    })
+}
+
+/// A name for a table cell: `""` for the empty name (which rows other
+/// tools insert may have), so that the cell is not blank.
+fn name_cell(name: &str) -> String {
+    if name.is_empty() {
+        "\"\"".to_string()
+    } else {
+        name.to_string()
+    }
 }
 
 fn modules_table(ms: &[ModuleRange]) -> String {
@@ -525,15 +571,39 @@ fn modules_table(ms: &[ModuleRange]) -> String {
         .iter()
         .map(|m| {
             vec![
-                m.module.clone(),
+                name_cell(&m.module),
                 m.protocol.to_string(),
                 m.range.start.to_string(),
                 m.range.end.to_string(),
                 m.range.len().to_string(),
+                m.user.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    table(&["MODULE", "PROTOCOL", "START", "END", "PORTS"], rows)
+    table(&["MODULE", "PROTOCOL", "START", "END", "PORTS", "USER"], rows)
+}
+
+fn mirror_json(m: &MirrorRow) -> Value {
+    json!({
+        "module": m.name, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end,
+        "mirrors": m.kind.as_str(),
+    })
+}
+
+fn mirrors_table(ms: &[MirrorRow]) -> String {
+    let rows = ms
+        .iter()
+        .map(|m| {
+            vec![
+                m.name.clone(),
+                m.protocol.to_string(),
+                m.range.start.to_string(),
+                m.range.end.to_string(),
+                m.kind.to_string(),
+            ]
+        })
+        .collect();
+    table(&["ROW", "PROTOCOL", "START", "END", "MIRRORS"], rows)
 }
 
 fn service_json(s: &Service, ports: Option<&Vec<ServicePort>>) -> Value {
@@ -573,6 +643,7 @@ fn service_port_json(sp: &ServicePort) -> Value {
     json!({
         "service": sp.service, "instance": sp.instance, "port": sp.port, "state": sp.state.as_str(),
         "created": sp.created.to_string(), "expires": sp.expires.map(|t| t.to_string()),
+        "user": sp.user, "uid": sp.uid,
     })
 }
 
@@ -594,10 +665,11 @@ fn service_ports_table(ps: &[ServicePort]) -> String {
                 p.port.to_string(),
                 p.state.to_string(),
                 p.expires.map_or_else(|| "-".into(), |t| t.to_string()),
+                p.user.clone().unwrap_or_else(|| "-".into()),
             ]
         })
         .collect();
-    table(&["SERVICE", "INSTANCE", "PORT", "STATE", "EXPIRES"], rows)
+    table(&["SERVICE", "INSTANCE", "PORT", "STATE", "EXPIRES", "USER"], rows)
 }
 
 fn registration_json(r: &Registration) -> Value {
@@ -686,14 +758,20 @@ mod tests {
         let db = dir.join("ports.sqlite");
         let _ = std::fs::remove_file(&db);
 
-        assert_eq!(
-            cli(&db, &["allocate", "5", "web"]).unwrap(),
-            "MODULE  PROTOCOL  START  END    PORTS\nweb     tcp       20000  20004  5\n"
+        let me = User::current();
+        let text = cli(&db, &["allocate", "5", "web"]).unwrap();
+        assert!(
+            text.starts_with("MODULE  PROTOCOL  START  END    PORTS  USER\nweb     tcp       20000  20004  5  "),
+            "{text}"
         );
+        assert!(text.ends_with(&format!("  {}\n", me.name)), "{text}");
         let v = json_of(
             &cli(&db, &["--json", "allocate", "2", "dns", "--protocol", "udp", "--pool", "30000-30010"]).unwrap(),
         );
-        assert_eq!(v, json!({"module": "dns", "protocol": "udp", "start": 30000, "end": 30001}));
+        assert_eq!(
+            v,
+            json!({"module": "dns", "protocol": "udp", "start": 30000, "end": 30001, "user": me.name, "uid": me.uid})
+        );
         let e = cli(&db, &["allocate", "2", "dns", "--protocol", "sctp"]).unwrap_err();
         assert!(e.contains("unknown protocol \"sctp\""), "{e}");
         assert!(cli(&db, &["allocate", "2", "dns", "--pool", "9"]).unwrap_err().contains("invalid pool"));
@@ -732,7 +810,10 @@ mod tests {
         assert_eq!((h["kind"].as_str(), h["name"].as_str()), (Some("module"), Some("web")));
         assert_eq!(
             cli(&db, &["holder", "15000"]).unwrap(),
-            "15000/tcp is held by allocation of service \"db\" to instance \"a\" (port 15000/tcp)\n"
+            format!(
+                "15000/tcp is held by allocation of service \"db\" to instance \"a\" (port 15000/tcp) of user {:?}\n",
+                me.name
+            )
         );
         assert_eq!(json_of(&cli(&db, &["--json", "holder", "20001", "--protocol", "udp"]).unwrap()), Value::Null);
 

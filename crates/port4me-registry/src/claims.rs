@@ -59,9 +59,11 @@ pub struct Holding {
     pub name: String,
     /// The service instance, for offers and allocations.
     pub instance: Option<String>,
-    /// The owning OS user, for registrations and leases.
+    /// The owning OS user: of a registration or a lease; of a module range
+    /// or an allocation when port4me recorded it (not for rows other tools
+    /// inserted, nor for ones made before owners were recorded).
     pub user: Option<String>,
-    /// The owning uid, for registrations and leases.
+    /// The owning uid, where `user` is known.
     pub uid: Option<u32>,
     /// The owner process, for registrations and leases that have one.
     pub pid: Option<u32>,
@@ -211,10 +213,11 @@ pub(crate) fn describe(ctx: &Ctx<'_>, protocol: Protocol, claim: &Claim, port: O
         "module" => {
             let table = crate::modules::table(protocol);
             let name: Option<String> = q(&format!("SELECT module FROM {table} WHERE start = ?1"))?
-                .query_row([claim.start], |r| r.get(0))
+                .query_row([claim.start], |r| crate::modules::lossy(r, 0))
                 .optional()
                 .map_err(|e| ctx.err(e))?;
-            name.map(|name| Holding { name, ..base })
+            let owner = crate::modules::owner_at(ctx, protocol, claim.start)?;
+            name.map(|name| Holding { name, uid: owner.as_ref().map(|o| o.0), user: owner.map(|o| o.1), ..base })
         }
         "service" => {
             let svc: Option<(i64, String)> = q("SELECT id, name FROM services WHERE protocol = ?1 AND start = ?2")?
@@ -224,16 +227,20 @@ pub(crate) fn describe(ctx: &Ctx<'_>, protocol: Protocol, claim: &Claim, port: O
             let Some((id, name)) = svc else { return Ok(None) };
             let mut h = Holding { kind: HoldingKind::Service, name, ..base };
             if let Some(port) = port {
-                let inst: Option<(String, String, Option<i64>)> =
-                    q("SELECT instance, state, expires FROM service_ports WHERE service_id = ?1 AND port = ?2")?
-                        .query_row((id, port), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .optional()
-                        .map_err(|e| ctx.err(e))?;
-                if let Some((instance, state, expires)) = inst {
+                type Inst = (String, String, Option<i64>, Option<String>, Option<u32>);
+                let inst: Option<Inst> = q(
+                    "SELECT instance, state, expires, user, uid FROM service_ports WHERE service_id = ?1 AND port = ?2",
+                )?
+                .query_row((id, port), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()
+                .map_err(|e| ctx.err(e))?;
+                if let Some((instance, state, expires, user, uid)) = inst {
                     let lapsed = expires.is_some_and(|t| t <= ctx.now.millis());
                     if !lapsed {
                         h.kind = if state == "allocated" { HoldingKind::Allocation } else { HoldingKind::Offer };
                         h.instance = Some(instance);
+                        h.user = user;
+                        h.uid = uid;
                         h.expires = expires.map(Timestamp);
                         h.start = port;
                         h.end = port;
@@ -349,8 +356,8 @@ impl Registry {
                                 end: sp.port,
                                 name: sp.service,
                                 instance: Some(sp.instance),
-                                user: None,
-                                uid: None,
+                                user: sp.user,
+                                uid: sp.uid,
                                 pid: None,
                                 expires: sp.expires,
                             });

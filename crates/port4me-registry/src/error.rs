@@ -298,6 +298,43 @@ pub enum Error {
         /// Who tried.
         user: String,
     },
+    /// Another OS user's module range or accepted service allocation,
+    /// released (or replaced) without force. In a registry that several
+    /// users can write this is bookkeeping, not access control.
+    #[error("{what} belongs to user {owner:?}, not to {user:?}; {hint}")]
+    OwnedByOther {
+        /// What it is ("module \"web\" (ports 20000-20004/tcp)", ...).
+        what: String,
+        /// Its owner.
+        owner: String,
+        /// Who tried.
+        user: String,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A module name whose rows mirror a service, a registration or a lease
+    /// (see [`crate::schema::v2`]): not a module to deallocate.
+    #[error("{name} is not a module: its row in {table} mirrors {holder}, so that tools reading only TCP_PORTS and UDP_PORTS see those ports; {hint}")]
+    NotAModule {
+        /// The name, quoted for display.
+        name: String,
+        /// `TCP_PORTS` or `UDP_PORTS`.
+        table: &'static str,
+        /// What it mirrors.
+        holder: String,
+        /// How to release that.
+        hint: String,
+    },
+    /// The registry's directory is writable by every user (and, for the
+    /// default private registry, that is refused: anyone could replace the
+    /// database).
+    #[error("the registry directory {dir} is writable by every user (mode {mode:o}), so any user could delete or replace the database in it; the default registry is private and refuses it: run chmod 700 {dir} (or set PORT4ME_DB to a registry meant to be shared)")]
+    InsecureDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
     /// Every suffix `name_1` ... `name_N` is taken.
     #[error("too many registrations named {0:?} (every suffix up to _9999 is taken)")]
     TooManyRegistrations(String),
@@ -348,7 +385,9 @@ impl Error {
             Error::ExpiredSecret { .. } => "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET",
             Error::AlreadyAccepted { .. } => "ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED",
             Error::UnknownRegistration { .. } => "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION",
-            Error::NotOwner { .. } => "ERR_PORT4ME_REGISTRY_NOT_OWNER",
+            Error::NotOwner { .. } | Error::OwnedByOther { .. } => "ERR_PORT4ME_REGISTRY_NOT_OWNER",
+            Error::NotAModule { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_MODULE",
+            Error::InsecureDirectory { .. } => "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY",
             Error::TooManyRegistrations(_) => "ERR_PORT4ME_REGISTRY_TOO_MANY_REGISTRATIONS",
             Error::NoSuchProcess { .. } => "ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS",
             Error::Port4me(e) => e.code(),
@@ -388,6 +427,8 @@ impl Error {
         "ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED",
         "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION",
         "ERR_PORT4ME_REGISTRY_NOT_OWNER",
+        "ERR_PORT4ME_REGISTRY_NOT_A_MODULE",
+        "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY",
         "ERR_PORT4ME_REGISTRY_TOO_MANY_REGISTRATIONS",
         "ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS",
         "ERR_PORT4ME_REGISTRY_RANDOM",

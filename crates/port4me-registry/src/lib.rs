@@ -145,7 +145,7 @@ mod validate;
 pub use claims::{Holding, HoldingKind};
 pub use error::{Error, Result};
 pub use leases::{Lease, ReserveOptions, DEFAULT_LEASE_TTL};
-pub use modules::{AllocateOptions, ModuleRange, PortRange};
+pub use modules::{AllocateOptions, MirrorRow, ModuleRange, PortRange};
 pub use names::{Filter, GcReport, RegisterOptions, Registration};
 pub use port4me::Protocol;
 pub use process::{Liveness, Owner, ProcessId, User};
@@ -261,7 +261,9 @@ impl Registry {
     /// environment, such as the Node binding's `env` option). The directory is created as for the
     /// default path.
     pub fn open_default_from(var: impl Fn(&str) -> Option<std::ffi::OsString>, config: Config) -> Result<Registry> {
+        let private = var("PORT4ME_DB").is_none_or(|v| v.is_empty());
         let path = default_path_from(var)?;
+        validate::state_directory(&path, private)?;
         if !config.read_only {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_private_dir(dir)?;
@@ -280,6 +282,7 @@ impl Registry {
         validate::pool("registration pool", config.registration_pool)?;
         validate::ttl("offer time-to-live", config.offer_ttl)?;
         validate::database_path(&path)?;
+        validate::state_directory(&path, false)?;
         if config.read_only {
             return Registry::open_read_only(path, config, None);
         }

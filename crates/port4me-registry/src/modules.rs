@@ -1,9 +1,23 @@
 //! Module ranges: `n` consecutive ports per module and protocol, first fit
 //! in a pool, kept in `TCP_PORTS` / `UDP_PORTS (start, end, module)`.
+//!
+//! Those two tables are shared with tools written for the node-level
+//! allocator model, which read them, pick the first gap and insert or delete
+//! rows directly. So that such a tool never picks a port that a service, a
+//! registration or a lease holds, each of those has a mirror row there
+//! (named `port4me:KIND:...`, see [`crate::schema::v2`]). A module is every
+//! other row: the ones `allocate` inserts, which record the OS user who
+//! allocated them (`module_owners`), and the ones other tools insert, which
+//! have no owner. Releasing or replacing another user's module takes force.
 
-use crate::claims::{describe, first_fit, overlapping};
-use crate::error::{Error, Result};
-use crate::{validate, Ctx, Protocol, Registry};
+use rusqlite::types::ValueRef;
+use rusqlite::OptionalExtension;
+
+use crate::claims::{describe, first_fit, overlapping, Claim};
+use crate::error::{shown, Error, Result};
+use crate::process::User;
+use crate::schema::MIRROR_PREFIX;
+use crate::{validate, Ctx, HoldingKind, Protocol, Registry};
 
 /// An inclusive range of ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -41,6 +55,28 @@ pub struct ModuleRange {
     pub protocol: Protocol,
     /// Its ports.
     pub range: PortRange,
+    /// The OS user who allocated it through port4me; `None` for a row that
+    /// another tool inserted (or one allocated before owners were recorded).
+    pub user: Option<String>,
+    /// Their uid.
+    pub uid: Option<u32>,
+}
+
+/// A row of `TCP_PORTS` / `UDP_PORTS` that mirrors a holding that is not a
+/// module range (a service, a registration or a lease), so that tools that
+/// read only those tables see its ports. It comes and goes with its holder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MirrorRow {
+    /// The row's `module` column: `port4me:service:NAME`,
+    /// `port4me:registration:ID` or `port4me:lease:ID`.
+    pub name: String,
+    /// The protocol (the table).
+    pub protocol: Protocol,
+    /// Its ports.
+    pub range: PortRange,
+    /// What it mirrors: [`HoldingKind::Service`],
+    /// [`HoldingKind::Registration`] or [`HoldingKind::Lease`].
+    pub kind: HoldingKind,
 }
 
 /// Options of [`Registry::allocate_with`].
@@ -60,10 +96,65 @@ pub(crate) fn table(protocol: Protocol) -> &'static str {
     }
 }
 
+/// A text column as a string whatever another tool stored in it: invalid
+/// UTF-8 and blobs lossily, numbers as written.
+pub(crate) fn lossy(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(match r.get_ref(i)? {
+        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
+        ValueRef::Integer(n) => n.to_string(),
+        ValueRef::Real(x) => x.to_string(),
+        ValueRef::Null => String::new(),
+    })
+}
+
+/// A row of a module table named `module`: its ports, the kind of the claim
+/// at its start (`module` for a module, the holder's kind for a mirror row)
+/// and its owner.
+struct Row {
+    range: PortRange,
+    kind: Option<String>,
+    owner: Option<(u32, String)>,
+}
+
+fn rows_named(ctx: &Ctx<'_>, protocol: Protocol, module: &str) -> Result<Vec<Row>> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached(&format!(
+            r#"SELECT t.start, t."end", c.kind, o.uid, o.user FROM {} AS t
+               LEFT JOIN claims AS c ON c.protocol = ?2 AND c.start = t.start
+               LEFT JOIN module_owners AS o ON o.protocol = ?2 AND o.start = t.start
+               WHERE t.module = ?1 ORDER BY t.start"#,
+            table(protocol)
+        ))
+        .map_err(|e| ctx.err(e))?;
+    let rows = stmt
+        .query_map((module, protocol.as_str()), |r| {
+            let uid: Option<u32> = r.get(3)?;
+            let user: Option<String> = r.get(4)?;
+            Ok(Row { range: PortRange { start: r.get(0)?, end: r.get(1)? }, kind: r.get(2)?, owner: uid.zip(user) })
+        })
+        .map_err(|e| ctx.err(e))?;
+    rows.collect::<rusqlite::Result<_>>().map_err(|e| ctx.err(e))
+}
+
+/// The error for `module`'s range `row` that belongs to another user.
+fn owned_by_other(module: &str, protocol: Protocol, row: &Row, user: &User, hint: &'static str) -> Option<Error> {
+    let (uid, owner) = row.owner.as_ref()?;
+    (*uid != user.uid).then(|| Error::OwnedByOther {
+        what: format!("module {} (ports {}/{protocol})", shown(module), row.range),
+        owner: owner.clone(),
+        user: user.name.clone(),
+        hint,
+    })
+}
+
 impl Registry {
     /// `n` consecutive ports of `protocol` for `module`: the first gap in the
     /// module pool that is large enough. Replaces the module's earlier
-    /// ranges of this protocol (they may be reused by the new range).
+    /// ranges of this protocol (they may be reused by the new range). The
+    /// range records the current OS user; a module name that another user
+    /// holds is refused ([`Error::OwnedByOther`]), as are names that begin
+    /// with `port4me:` (reserved for mirror rows).
     pub fn allocate(&self, n: u32, module: &str, protocol: Protocol) -> Result<PortRange> {
         self.allocate_with(n, module, protocol, &AllocateOptions::default())
     }
@@ -77,10 +168,18 @@ impl Registry {
         options: &AllocateOptions,
     ) -> Result<PortRange> {
         validate::name("module", module)?;
+        if module.starts_with(MIRROR_PREFIX) {
+            return Err(Error::InvalidName {
+                what: "module",
+                shown: shown(module),
+                reason: "the prefix \"port4me:\" is reserved for the rows that mirror services, registrations \
+                         and leases in TCP_PORTS and UDP_PORTS",
+            });
+        }
         let pool = options.pool.unwrap_or(self.config.module_pool);
         validate::pool("module pool", pool)?;
         let size = u32::from(pool.1) - u32::from(pool.0) + 1;
-        let what = || format!("module {}", crate::error::shown(module));
+        let what = || format!("module {}", shown(module));
         if n == 0 {
             return Err(Error::InvalidCount { what: what(), n: 0, reason: "at least one port is needed".into() });
         }
@@ -92,7 +191,14 @@ impl Registry {
             });
         }
         let table = table(protocol);
+        let user = User::current();
         self.write(|ctx| {
+            for row in rows_named(ctx, protocol, module)? {
+                let hint = "use another module name, or deallocate it with force first";
+                if let Some(e) = owned_by_other(module, protocol, &row, &user, hint) {
+                    return Err(e);
+                }
+            }
             if !options.keep_existing {
                 ctx.tx
                     .prepare_cached(&format!("DELETE FROM {table} WHERE module = ?1"))
@@ -109,32 +215,63 @@ impl Registry {
             })?;
             let end = (u32::from(start) + n - 1) as u16;
             insert_range(ctx, protocol, start, end, module)?;
+            ctx.tx
+                .prepare_cached("INSERT INTO module_owners (protocol, start, uid, user) VALUES (?1, ?2, ?3, ?4)")
+                .and_then(|mut s| s.execute((protocol.as_str(), start, user.uid, &user.name)))
+                .map_err(|e| ctx.err(e))?;
             Ok(PortRange { start, end })
         })
     }
 
     /// Releases every range of `module` for `protocol`; returns them (empty
-    /// when the module had none).
+    /// when the module had none). Any name is accepted, also ones that
+    /// `allocate` refuses (empty, long, odd characters), since tools that
+    /// write the module tables directly may have used them. A range another
+    /// OS user allocated is refused ([`Error::OwnedByOther`]; see
+    /// [`Registry::deallocate_with`]), and so is the name of a mirror row
+    /// ([`Error::NotAModule`]).
     pub fn deallocate(&self, module: &str, protocol: Protocol) -> Result<Vec<PortRange>> {
-        validate::name("module", module)?;
+        self.deallocate_with(module, protocol, false)
+    }
+
+    /// [`Registry::deallocate`]; with `force`, also ranges another OS user
+    /// allocated.
+    pub fn deallocate_with(&self, module: &str, protocol: Protocol, force: bool) -> Result<Vec<PortRange>> {
         let table = table(protocol);
+        let user = User::current();
         self.write(|ctx| {
-            let ranges = ranges_of(ctx, table, module)?;
+            let rows = rows_named(ctx, protocol, module)?;
+            for row in &rows {
+                if row.kind.as_deref().is_some_and(|k| k != "module") {
+                    return Err(not_a_module(ctx, protocol, module, row)?);
+                }
+                let hint = "deallocate it with force to release it anyway (--force on the command line, \
+                            { force: true } in Node)";
+                match owned_by_other(module, protocol, row, &user, hint) {
+                    Some(e) if !force => return Err(e),
+                    _ => {}
+                }
+            }
             ctx.tx
                 .prepare_cached(&format!("DELETE FROM {table} WHERE module = ?1"))
                 .and_then(|mut s| s.execute([module]))
                 .map_err(|e| ctx.err(e))?;
-            Ok(ranges)
+            Ok(rows.into_iter().map(|r| r.range).collect())
         })
     }
 
-    /// The ranges of `module` for `protocol`, in port order.
+    /// The ranges of `module` for `protocol`, in port order (any name, as
+    /// for [`Registry::deallocate`]; mirror rows are not modules).
     pub fn module_ranges(&self, module: &str, protocol: Protocol) -> Result<Vec<PortRange>> {
-        validate::name("module", module)?;
-        self.read(|ctx| ranges_of(ctx, table(protocol), module))
+        self.read(|ctx| {
+            let rows = rows_named(ctx, protocol, module)?;
+            Ok(rows.into_iter().filter(|r| r.kind.as_deref() == Some("module")).map(|r| r.range).collect())
+        })
     }
 
-    /// Every module range (of one protocol, or both), in protocol and port order.
+    /// Every module range (of one protocol, or both), in protocol and port
+    /// order: the rows of `TCP_PORTS` / `UDP_PORTS` but the mirror rows,
+    /// whoever inserted them.
     pub fn modules(&self, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
         self.read(|ctx| {
             let mut out = Vec::new();
@@ -144,14 +281,64 @@ impl Registry {
                 }
                 let mut stmt = ctx
                     .tx
-                    .prepare_cached(&format!(r#"SELECT start, "end", module FROM {} ORDER BY start"#, table(p)))
+                    .prepare_cached(&format!(
+                        r#"SELECT t.start, t."end", t.module, o.uid, o.user FROM {} AS t
+                           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind = 'module'
+                           LEFT JOIN module_owners AS o ON o.protocol = ?1 AND o.start = t.start
+                           ORDER BY t.start"#,
+                        table(p)
+                    ))
                     .map_err(|e| ctx.err(e))?;
                 let rows = stmt
-                    .query_map([], |r| {
+                    .query_map([p.as_str()], |r| {
                         Ok(ModuleRange {
-                            module: r.get(2)?,
+                            module: lossy(r, 2)?,
                             protocol: p,
                             range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                            uid: r.get(3)?,
+                            user: r.get(4)?,
+                        })
+                    })
+                    .map_err(|e| ctx.err(e))?;
+                for r in rows {
+                    out.push(r.map_err(|e| ctx.err(e))?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every mirror row (of one protocol, or both), in protocol and port
+    /// order: the rows of `TCP_PORTS` / `UDP_PORTS` that stand for a
+    /// service, a registration or a lease.
+    pub fn mirror_rows(&self, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
+        self.read(|ctx| {
+            let mut out = Vec::new();
+            for p in [Protocol::Tcp, Protocol::Udp] {
+                if protocol.is_some_and(|x| x != p) {
+                    continue;
+                }
+                let mut stmt = ctx
+                    .tx
+                    .prepare_cached(&format!(
+                        r#"SELECT t.start, t."end", t.module, c.kind FROM {} AS t
+                           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind <> 'module'
+                           ORDER BY t.start"#,
+                        table(p)
+                    ))
+                    .map_err(|e| ctx.err(e))?;
+                let rows = stmt
+                    .query_map([p.as_str()], |r| {
+                        let kind: String = r.get(3)?;
+                        Ok(MirrorRow {
+                            name: lossy(r, 2)?,
+                            protocol: p,
+                            range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                            kind: match kind.as_str() {
+                                "service" => HoldingKind::Service,
+                                "registration" => HoldingKind::Registration,
+                                _ => HoldingKind::Lease,
+                            },
                         })
                     })
                     .map_err(|e| ctx.err(e))?;
@@ -164,14 +351,26 @@ impl Registry {
     }
 }
 
-fn ranges_of(ctx: &Ctx<'_>, table: &str, module: &str) -> Result<Vec<PortRange>> {
-    let mut stmt = ctx
-        .tx
-        .prepare_cached(&format!(r#"SELECT start, "end" FROM {table} WHERE module = ?1 ORDER BY start"#))
-        .map_err(|e| ctx.err(e))?;
-    let rows =
-        stmt.query_map([module], |r| Ok(PortRange { start: r.get(0)?, end: r.get(1)? })).map_err(|e| ctx.err(e))?;
-    rows.collect::<rusqlite::Result<_>>().map_err(|e| ctx.err(e))
+/// [`Error::NotAModule`] for a mirror row named `module`.
+fn not_a_module(ctx: &Ctx<'_>, protocol: Protocol, module: &str, row: &Row) -> Result<Error> {
+    let kind = row.kind.clone().unwrap_or_default();
+    let claim = Claim { start: row.range.start, end: row.range.end, kind: kind.clone() };
+    let holding = describe(ctx, protocol, &claim, None)?;
+    let holder = holding.as_ref().map_or_else(|| format!("a {kind} that has lapsed"), ToString::to_string);
+    let hint = match (kind.as_str(), &holding) {
+        ("service", Some(h)) => format!("undefine the service instead: port4me registry undefine {:?}", h.name),
+        ("registration", Some(h)) => format!(
+            "its owner releases it (port4me registry release {:?}), or it goes when its owner process exits",
+            h.name
+        ),
+        ("lease", _) => format!(
+            "it goes when the lease expires or its owner process exits, or when its owner releases it \
+             (port4me registry release --lease {} --protocol {protocol})",
+            row.range.start
+        ),
+        _ => "it goes at the next write to the registry".to_string(),
+    };
+    Ok(Error::NotAModule { name: shown(module), table: table(protocol), holder, hint })
 }
 
 /// Inserts a module range after checking it against every claim.
@@ -179,7 +378,7 @@ fn insert_range(ctx: &Ctx<'_>, protocol: Protocol, start: u16, end: u16, module:
     if let Some(c) = overlapping(ctx, protocol, start, end)? {
         let holder = describe(ctx, protocol, &c, None)?.map_or_else(|| c.kind.clone(), |h| h.to_string());
         return Err(Error::RangeConflict {
-            what: format!("module {}", crate::error::shown(module)),
+            what: format!("module {}", shown(module)),
             start,
             end,
             protocol,
@@ -192,4 +391,12 @@ fn insert_range(ctx: &Ctx<'_>, protocol: Protocol, start: u16, end: u16, module:
         .and_then(|mut s| s.execute((start, end, module)))
         .map_err(|e| ctx.err(e))?;
     Ok(())
+}
+
+/// The owner of the module range starting at `start`, if port4me recorded one.
+pub(crate) fn owner_at(ctx: &Ctx<'_>, protocol: Protocol, start: u16) -> Result<Option<(u32, String)>> {
+    ctx.tx
+        .prepare_cached("SELECT uid, user FROM module_owners WHERE protocol = ?1 AND start = ?2")
+        .and_then(|mut s| s.query_row((protocol.as_str(), start), |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(|e| ctx.err(e))
 }

@@ -13,8 +13,16 @@ pub const APPLICATION_ID: i64 = 0x5034_4D45;
 /// The newest schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// `MIGRATIONS[i]` takes a database from version `i` to `i + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+/// `MIGRATIONS[i]()` is the SQL that takes a database from version `i` to
+/// `i + 1` ([`migrate`] adds a step in Rust where SQL alone cannot do it:
+/// hashing the offer secrets of version 1).
+pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2];
+
+/// The module-name prefix of the rows that mirror the holdings that are not
+/// module ranges (see [`v2`]): `port4me:service:NAME`,
+/// `port4me:registration:ID`, `port4me:lease:ID`. `allocate` refuses module
+/// names that begin with it.
+pub const MIRROR_PREFIX: &str = "port4me:";
 
 /// Version 1.
 ///
@@ -227,6 +235,207 @@ CREATE TRIGGER leases_reclaim AFTER UPDATE OF protocol, port ON leases BEGIN
 END;
 "#;
 
+/// Version 2: the module tables show every port held, module ranges and
+/// accepted allocations record who made them, and offer secrets are stored
+/// hashed.
+///
+/// * **Mirror rows.** A tool written for the node-level allocator model reads
+///   only `TCP_PORTS` / `UDP_PORTS`, picks the first gap and inserts a row.
+///   So that it never picks a port a service, a registration or a lease
+///   holds, each of those also has a row there, named
+///   `port4me:service:NAME`, `port4me:registration:ID` or `port4me:lease:ID`
+///   ([`MIRROR_PREFIX`]), which the holder tables' triggers insert and
+///   delete together with the holder's claim. A mirror row has no claim of
+///   its own (its holder's claim covers the same ports), so the module
+///   triggers skip it. While its holder exists, a mirror row cannot be
+///   deleted or changed (a trigger says what holds it and how to release
+///   that), and a row whose name has the prefix can only be inserted as the
+///   exact mirror of an existing holder.
+/// * `module_owners (protocol, start, uid, user)`: the OS user who allocated
+///   a module range through port4me. Rows that other tools insert have
+///   none: deleting a range deletes its owner, and inserting one clears any
+///   owner left at its start.
+/// * `service_ports.uid` and `.user`: who accepted an allocation.
+/// * `service_ports.secret_sha256`, `expired_offers.secret_sha256` (renamed
+///   from `secret`): the SHA-256 of the secret, as 64 hex digits, never the
+///   secret itself. [`migrate`] hashes the secrets a version-1 file holds.
+///
+/// The triggers use only SQL that old SQLite libraries parse (a literal
+/// message in `RAISE`, no window or JSON functions): other programs' SQLite
+/// reads this schema too.
+pub fn v2() -> String {
+    let mut sql = String::from(
+        r#"
+CREATE TABLE module_owners (
+    protocol TEXT    NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+    start    INTEGER NOT NULL,
+    uid      INTEGER NOT NULL,
+    user     TEXT    NOT NULL,
+    PRIMARY KEY (protocol, start)
+) WITHOUT ROWID;
+ALTER TABLE service_ports ADD COLUMN uid INTEGER;
+ALTER TABLE service_ports ADD COLUMN user TEXT;
+ALTER TABLE service_ports RENAME COLUMN secret TO secret_sha256;
+ALTER TABLE expired_offers RENAME COLUMN secret TO secret_sha256;
+"#,
+    );
+    // What holds the ports of a row `x` of `table` named as a mirror of `kind`.
+    let holder = |kind: &str, p: &str, x: &str| match kind {
+        "service" => format!(
+            r#"SELECT 1 FROM services AS s WHERE s.protocol = '{p}' AND s.start = {x}.start AND s."end" = {x}."end" AND {x}.module = 'port4me:service:' || s.name"#
+        ),
+        "registration" => format!(
+            r#"SELECT 1 FROM registrations AS r WHERE r.protocol = '{p}' AND r.port = {x}.start AND {x}."end" = {x}.start AND {x}.module = 'port4me:registration:' || r.id"#
+        ),
+        _ => format!(
+            r#"SELECT 1 FROM leases AS l WHERE l.protocol = '{p}' AND l.port = {x}.start AND {x}."end" = {x}.start AND {x}.module = 'port4me:lease:' || l.id"#
+        ),
+    };
+    let is_mirror = |kind: &str, p: &str, x: &str| {
+        let prefix = format!("port4me:{kind}:");
+        format!("(substr({x}.module, 1, {}) = '{prefix}' AND EXISTS ({}))", prefix.len(), holder(kind, p, x))
+    };
+    const KINDS: [&str; 3] = ["lease", "registration", "service"];
+    const RESERVED: &str = "port4me registry: module names that begin with \"port4me:\" are reserved for the rows \
+        that mirror port4me services, registrations and leases; choose another module name";
+    let refusal = |kind: &str| {
+        let (what, release) = match kind {
+            "service" => (
+                "a port4me service (its name follows \"port4me:service:\")",
+                "it goes when the service is undefined: port4me registry undefine NAME",
+            ),
+            "registration" => (
+                "a port4me registration (its id follows \"port4me:registration:\"; port4me registry holder PORT names it)",
+                "it goes when its owner releases it (port4me registry release NAME) or its owner process exits",
+            ),
+            _ => (
+                "a port4me --reserve lease (its id follows \"port4me:lease:\"; port4me registry holder PORT names it)",
+                "it goes when the lease expires, when its owner process exits, or when its owner releases it \
+                 (port4me registry release --lease PORT)",
+            ),
+        };
+        format!(
+            "port4me registry: this row mirrors {what} so that tools reading only TCP_PORTS and UDP_PORTS see \
+             its ports; it cannot be deleted or changed by hand: {release}"
+        )
+    };
+    for (table, p) in [("TCP_PORTS", "tcp"), ("UDP_PORTS", "udp")] {
+        let backed_new = KINDS.map(|k| is_mirror(k, p, "NEW")).join(" OR ");
+        sql.push_str(&format!(
+            r#"
+DROP TRIGGER {table}_claim;
+DROP TRIGGER {table}_unclaim;
+DROP TRIGGER {table}_reclaim;
+CREATE TRIGGER {table}_claim AFTER INSERT ON {table}
+WHEN substr(NEW.module, 1, 8) <> 'port4me:'
+BEGIN
+    DELETE FROM module_owners WHERE protocol = '{p}' AND start = NEW.start;
+    INSERT INTO claims (protocol, start, "end", kind) VALUES ('{p}', NEW.start, NEW."end", 'module');
+END;
+CREATE TRIGGER {table}_unclaim AFTER DELETE ON {table} BEGIN
+    DELETE FROM claims WHERE protocol = '{p}' AND start = OLD.start AND kind = 'module';
+    DELETE FROM module_owners WHERE protocol = '{p}' AND start = OLD.start;
+END;
+CREATE TRIGGER {table}_reclaim AFTER UPDATE OF start, "end" ON {table}
+WHEN EXISTS (SELECT 1 FROM claims WHERE protocol = '{p}' AND start = OLD.start AND kind = 'module')
+BEGIN
+    DELETE FROM claims WHERE protocol = '{p}' AND start = OLD.start AND kind = 'module';
+    INSERT INTO claims (protocol, start, "end", kind) VALUES ('{p}', NEW.start, NEW."end", 'module');
+    UPDATE module_owners SET start = NEW.start WHERE protocol = '{p}' AND start = OLD.start;
+END;
+CREATE TRIGGER {table}_reserved BEFORE INSERT ON {table}
+WHEN substr(NEW.module, 1, 8) = 'port4me:' AND NOT ({backed_new})
+BEGIN
+    SELECT RAISE(ABORT, '{RESERVED}');
+END;
+CREATE TRIGGER {table}_reserved_rename BEFORE UPDATE OF module ON {table}
+WHEN substr(NEW.module, 1, 8) = 'port4me:' AND NEW.module IS NOT OLD.module
+BEGIN
+    SELECT RAISE(ABORT, '{RESERVED}');
+END;
+"#
+        ));
+        for kind in KINDS {
+            let old = is_mirror(kind, p, "OLD");
+            let msg = refusal(kind).replace('\'', "''");
+            for (op, event) in [("delete", "DELETE"), ("update", "UPDATE")] {
+                sql.push_str(&format!(
+                    "CREATE TRIGGER {table}_mirror_{kind}_{op} BEFORE {event} ON {table}\nWHEN {old}\nBEGIN\n    SELECT RAISE(ABORT, '{msg}');\nEND;\n"
+                ));
+            }
+        }
+    }
+    // The holders: a claim and a mirror row each, kept in step.
+    let holders = [
+        (
+            "services",
+            "service",
+            "start",
+            r#""end""#,
+            "'port4me:service:' || {R}.name",
+            "protocol, start, \"end\", name",
+        ),
+        ("registrations", "registration", "port", "port", "'port4me:registration:' || {R}.id", "protocol, port"),
+        ("leases", "lease", "port", "port", "'port4me:lease:' || {R}.id", "protocol, port"),
+    ];
+    for (table, kind, start, end, name, moved) in holders {
+        let name_of = |r: &str| name.replace("{R}", r);
+        let (new_name, old_name) = (name_of("NEW"), name_of("OLD"));
+        let changed = moved.split(", ").map(|c| format!("OLD.{c} IS NOT NEW.{c}")).collect::<Vec<_>>().join(" OR ");
+        let insert = format!(
+            r#"    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.{start}, NEW.{end}, '{kind}');
+    INSERT INTO TCP_PORTS (start, "end", module) SELECT NEW.{start}, NEW.{end}, {new_name} WHERE NEW.protocol = 'tcp';
+    INSERT INTO UDP_PORTS (start, "end", module) SELECT NEW.{start}, NEW.{end}, {new_name} WHERE NEW.protocol = 'udp';
+"#
+        );
+        let delete = format!(
+            r#"    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.{start} AND kind = '{kind}';
+    DELETE FROM TCP_PORTS WHERE OLD.protocol = 'tcp' AND start = OLD.{start} AND module = {old_name};
+    DELETE FROM UDP_PORTS WHERE OLD.protocol = 'udp' AND start = OLD.{start} AND module = {old_name};
+"#
+        );
+        sql.push_str(&format!(
+            r#"
+DROP TRIGGER {table}_claim;
+DROP TRIGGER {table}_unclaim;
+DROP TRIGGER {table}_reclaim;
+CREATE TRIGGER {table}_claim AFTER INSERT ON {table} BEGIN
+{insert}END;
+CREATE TRIGGER {table}_unclaim AFTER DELETE ON {table} BEGIN
+{delete}END;
+CREATE TRIGGER {table}_reclaim AFTER UPDATE OF {moved} ON {table}
+WHEN {changed}
+BEGIN
+{delete}{insert}END;
+"#
+        ));
+        // Mirrors of what version 1 holds.
+        for (ports, p) in [("TCP_PORTS", "tcp"), ("UDP_PORTS", "udp")] {
+            sql.push_str(&format!(
+                "INSERT INTO {ports} (start, \"end\", module) SELECT {start}, {end}, {} FROM {table} WHERE protocol = '{p}';\n",
+                name.replace("{R}.", "")
+            ));
+        }
+    }
+    sql
+}
+
+/// Hashes the offer secrets a version-1 database holds in plain text (32
+/// hex digits; a hash has 64).
+fn hash_plain_secrets(conn: &Connection) -> rusqlite::Result<()> {
+    for table in ["service_ports", "expired_offers"] {
+        let plain: Vec<String> = conn
+            .prepare(&format!("SELECT secret_sha256 FROM {table} WHERE length(secret_sha256) = 32"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut update = conn.prepare(&format!("UPDATE {table} SET secret_sha256 = ?1 WHERE secret_sha256 = ?2"))?;
+        for secret in plain {
+            update.execute((crate::services::secret_hash(&secret.to_ascii_lowercase()), &secret))?;
+        }
+    }
+    Ok(())
+}
+
 /// What the header pragmas and the schema say about a database file.
 #[derive(Debug)]
 pub(crate) struct Header {
@@ -261,7 +470,10 @@ pub(crate) fn header_snapshot(conn: &Connection) -> rusqlite::Result<Header> {
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
-        conn.execute_batch(sql)?;
+        conn.execute_batch(&sql())?;
+        if i + 1 == 2 {
+            hash_plain_secrets(conn)?;
+        }
         conn.pragma_update(None, "user_version", i as i64 + 1)?;
     }
     if found < SCHEMA_VERSION {
@@ -271,8 +483,17 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// The names of our tables, used by the inspection helpers in tests.
-pub const TABLES: &[&str] =
-    &["TCP_PORTS", "UDP_PORTS", "services", "service_ports", "expired_offers", "registrations", "leases", "claims"];
+pub const TABLES: &[&str] = &[
+    "TCP_PORTS",
+    "UDP_PORTS",
+    "services",
+    "service_ports",
+    "expired_offers",
+    "registrations",
+    "leases",
+    "claims",
+    "module_owners",
+];
 
 /// `Some(name)` of a table of ours that is missing (a damaged schema).
 pub(crate) fn missing_table(conn: &Connection) -> rusqlite::Result<Option<&'static str>> {

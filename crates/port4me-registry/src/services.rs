@@ -6,6 +6,13 @@
 //! offer not accepted within the offer time-to-live expires (its port
 //! returns to the service). The secrets of expired offers are remembered
 //! for a week so that `accept` can say "expired" rather than "unknown".
+//!
+//! Secrets are stored as their SHA-256 (`secret_sha256`), never in plain
+//! text: whoever can read the database cannot accept or reject someone
+//! else's offer with what is stored. (They are 128 random bits, so a plain
+//! hash, without salt or stretching, is enough.) An accepted allocation
+//! records the OS user who accepted it; releasing another user's allocation
+//! takes force.
 
 use std::time::Duration;
 
@@ -13,6 +20,7 @@ use rusqlite::OptionalExtension;
 
 use crate::claims::{describe, overlapping};
 use crate::error::{shown, Error, Result};
+use crate::process::User;
 use crate::{validate, Ctx, Protocol, Registry, Timestamp};
 
 /// First port that is not privileged.
@@ -100,6 +108,11 @@ impl std::fmt::Display for PortState {
 /// A port of a service held by an instance (the secret is not included).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServicePort {
+    /// Who accepted it (an allocation made by this version or later):
+    /// its OS user name. `None` for offers.
+    pub user: Option<String>,
+    /// Their uid.
+    pub uid: Option<u32>,
     /// The service.
     pub service: String,
     /// The instance.
@@ -261,28 +274,38 @@ impl Registry {
             let port = cursor as u16;
             let expires = ctx.now.plus(ctx.reg.config.offer_ttl);
             ctx.tx
-                .prepare_cached("INSERT INTO service_ports (service_id, instance, port, secret, state, created, expires) VALUES (?1, ?2, ?3, ?4, 'offered', ?5, ?6)")
-                .and_then(|mut s| s.execute((id, instance, port, &secret, ctx.now.millis(), expires.millis())))
+                .prepare_cached("INSERT INTO service_ports (service_id, instance, port, secret_sha256, state, created, expires) VALUES (?1, ?2, ?3, ?4, 'offered', ?5, ?6)")
+                .and_then(|mut s| s.execute((id, instance, port, secret_hash(&secret), ctx.now.millis(), expires.millis())))
                 .map_err(|e| ctx.err(e))?;
             Ok(Offer { service: service.to_string(), instance: instance.to_string(), port, secret: secret.clone(), created: ctx.now, expires })
         })
     }
 
-    /// Turns the offer with this secret into an allocation. Accepting an
-    /// accepted offer again is harmless and returns the same allocation.
+    /// Turns the offer with this secret into an allocation, recorded with
+    /// the current OS user. Accepting an accepted offer again is harmless
+    /// and returns the same allocation (with the user who accepted it first).
     pub fn accept(&self, secret: &str) -> Result<ServicePort> {
         let secret = normalize_secret(secret)?;
+        let user = User::current();
         self.write(|ctx| {
             let sp = by_secret(ctx, &secret)?;
-            if sp.state == PortState::Offered {
-                ctx.tx
-                    .prepare_cached(
-                        "UPDATE service_ports SET state = 'allocated', expires = NULL, accepted = ?2 WHERE secret = ?1",
-                    )
-                    .and_then(|mut s| s.execute((&secret, ctx.now.millis())))
-                    .map_err(|e| ctx.err(e))?;
+            if sp.state == PortState::Allocated {
+                return Ok(sp);
             }
-            Ok(ServicePort { state: PortState::Allocated, expires: None, ..sp })
+            ctx.tx
+                .prepare_cached(
+                    "UPDATE service_ports SET state = 'allocated', expires = NULL, accepted = ?2, uid = ?3, user = ?4 \
+                     WHERE secret_sha256 = ?1",
+                )
+                .and_then(|mut s| s.execute((secret_hash(&secret), ctx.now.millis(), user.uid, &user.name)))
+                .map_err(|e| ctx.err(e))?;
+            Ok(ServicePort {
+                state: PortState::Allocated,
+                expires: None,
+                user: Some(user.name.clone()),
+                uid: Some(user.uid),
+                ..sp
+            })
         })
     }
 
@@ -300,24 +323,49 @@ impl Registry {
                 });
             }
             ctx.tx
-                .prepare_cached("DELETE FROM service_ports WHERE secret = ?1")
-                .and_then(|mut s| s.execute([&secret]))
+                .prepare_cached("DELETE FROM service_ports WHERE secret_sha256 = ?1")
+                .and_then(|mut s| s.execute([secret_hash(&secret)]))
                 .map_err(|e| ctx.err(e))?;
             Ok(sp)
         })
     }
 
     /// Releases whatever `instance` holds in `service` (an offer or an
-    /// allocation) and returns it.
+    /// allocation) and returns it. Another user's allocation is refused
+    /// ([`Error::OwnedByOther`]); see [`Registry::release_instance_with`].
     pub fn release_instance(&self, service: &str, instance: &str) -> Result<ServicePort> {
+        self.release_instance_with(service, instance, false)
+    }
+
+    /// [`Registry::release_instance`]; with `force`, also an allocation that
+    /// another OS user accepted.
+    pub fn release_instance_with(&self, service: &str, instance: &str, force: bool) -> Result<ServicePort> {
         validate::name("service", service)?;
         validate::name("instance", instance)?;
+        let user = User::current();
         self.write(|ctx| {
-            let (id, _) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             let sp = instance_of(ctx, id, service, instance)?.ok_or_else(|| Error::UnknownInstance {
                 service: service.to_string(),
                 instance: instance.to_string(),
             })?;
+            if let (Some(uid), Some(owner)) = (sp.uid, &sp.user) {
+                if uid != user.uid && !force {
+                    return Err(Error::OwnedByOther {
+                        what: format!(
+                            "the allocation of port {}/{} of service {} to instance {}",
+                            sp.port,
+                            svc.protocol,
+                            shown(service),
+                            shown(instance)
+                        ),
+                        owner: owner.clone(),
+                        user: user.name,
+                        hint: "release it with force to release it anyway (--force on the command line, \
+                               { force: true } in Node)",
+                    });
+                }
+            }
             ctx.tx
                 .prepare_cached("DELETE FROM service_ports WHERE service_id = ?1 AND instance = ?2")
                 .and_then(|mut s| s.execute((id, instance)))
@@ -369,7 +417,7 @@ impl Registry {
             let Some((id, name)) = svc else { return Ok(None) };
             let sp = ctx
                 .tx
-                .prepare_cached("SELECT instance, port, state, created, expires FROM service_ports WHERE service_id = ?1 AND port = ?2")
+                .prepare_cached("SELECT instance, port, state, created, expires, user, uid FROM service_ports WHERE service_id = ?1 AND port = ?2")
                 .and_then(|mut s| s.query_row((id, port), |r| port_from_row(r, &name)).optional())
                 .map_err(|e| ctx.err(e))?;
             Ok(sp.filter(|sp| !lapsed(sp, ctx.now)))
@@ -418,10 +466,12 @@ pub(crate) fn service_row(ctx: &Ctx<'_>, name: &str) -> Result<Option<(i64, Serv
         .map_err(|e| ctx.err(e))
 }
 
-/// `instance, port, state, created, expires`.
+/// `instance, port, state, created, expires, user, uid`.
 fn port_from_row(r: &Row<'_>, service: &str) -> rusqlite::Result<ServicePort> {
     let state: String = r.get(2)?;
     Ok(ServicePort {
+        user: r.get(5)?,
+        uid: r.get(6)?,
         service: service.to_string(),
         instance: r.get(0)?,
         port: r.get(1)?,
@@ -435,7 +485,7 @@ pub(crate) fn ports_of(ctx: &Ctx<'_>, service: &str) -> Result<Vec<ServicePort>>
     let mut stmt = ctx
         .tx
         .prepare_cached(
-            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires FROM service_ports AS sp \
+            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires, sp.user, sp.uid FROM service_ports AS sp \
              JOIN services AS s ON s.id = sp.service_id WHERE s.name = ?1 ORDER BY sp.port",
         )
         .map_err(|e| ctx.err(e))?;
@@ -454,7 +504,7 @@ fn instance_of(ctx: &Ctx<'_>, id: i64, service: &str, instance: &str) -> Result<
     let sp = ctx
         .tx
         .prepare_cached(
-            "SELECT instance, port, state, created, expires FROM service_ports WHERE service_id = ?1 AND instance = ?2",
+            "SELECT instance, port, state, created, expires, user, uid FROM service_ports WHERE service_id = ?1 AND instance = ?2",
         )
         .and_then(|mut s| s.query_row((id, instance), |r| port_from_row(r, service)).optional())
         .map_err(|e| ctx.err(e))?;
@@ -466,12 +516,12 @@ fn by_secret(ctx: &Ctx<'_>, secret: &str) -> Result<ServicePort> {
     let sp = ctx
         .tx
         .prepare_cached(
-            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires, s.name FROM service_ports AS sp \
-             JOIN services AS s ON s.id = sp.service_id WHERE sp.secret = ?1",
+            "SELECT sp.instance, sp.port, sp.state, sp.created, sp.expires, sp.user, sp.uid, s.name \
+             FROM service_ports AS sp JOIN services AS s ON s.id = sp.service_id WHERE sp.secret_sha256 = ?1",
         )
         .and_then(|mut s| {
-            s.query_row([secret], |r| {
-                let name: String = r.get(5)?;
+            s.query_row([secret_hash(secret)], |r| {
+                let name: String = r.get(7)?;
                 port_from_row(r, &name)
             })
             .optional()
@@ -489,9 +539,9 @@ fn by_secret(ctx: &Ctx<'_>, secret: &str) -> Result<ServicePort> {
         None => {
             let expired: Option<(String, String, u16, i64)> = ctx
                 .tx
-                .prepare_cached("SELECT service, instance, port, expired FROM expired_offers WHERE secret = ?1")
+                .prepare_cached("SELECT service, instance, port, expired FROM expired_offers WHERE secret_sha256 = ?1")
                 .and_then(|mut s| {
-                    s.query_row([secret], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()
+                    s.query_row([secret_hash(secret)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).optional()
                 })
                 .map_err(|e| ctx.err(e))?;
             match expired {
@@ -515,8 +565,8 @@ pub(crate) fn expire_offers(ctx: &Ctx<'_>) -> Result<usize> {
     let tx = ctx.tx;
     let run = |sql: &str, t: i64| tx.prepare_cached(sql).and_then(|mut s| s.execute([t])).map_err(|e| ctx.err(e));
     run(
-        "INSERT OR REPLACE INTO expired_offers (secret, service, instance, port, expired) \
-         SELECT sp.secret, s.name, sp.instance, sp.port, sp.expires FROM service_ports AS sp \
+        "INSERT OR REPLACE INTO expired_offers (secret_sha256, service, instance, port, expired) \
+         SELECT sp.secret_sha256, s.name, sp.instance, sp.port, sp.expires FROM service_ports AS sp \
          JOIN services AS s ON s.id = sp.service_id WHERE sp.state = 'offered' AND sp.expires <= ?1",
         now,
     )?;
@@ -530,6 +580,13 @@ fn new_secret() -> Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| Error::Random(e.to_string()))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// What the database stores of a (normalized) secret: its SHA-256, as 64
+/// lowercase hex digits.
+pub(crate) fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn normalize_secret(s: &str) -> Result<String> {
@@ -553,5 +610,11 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(normalize_secret(&a.to_ascii_uppercase()).unwrap(), a);
         assert_eq!(normalize_secret("xyz").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_MALFORMED_SECRET");
+    }
+
+    #[test]
+    fn secret_hash_is_sha256_in_hex() {
+        // FIPS 180-2, appendix B.1: SHA-256("abc").
+        assert_eq!(secret_hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -31,6 +31,65 @@ pub(crate) fn database_path(path: &std::path::Path) -> Result<()> {
     Err(Error::NotAFile { path: path.to_path_buf(), kind })
 }
 
+/// Checks the directory of the registry at `path` (Unix; elsewhere nothing
+/// to check). A directory every user may write, without the sticky bit, lets
+/// any user delete or replace the database (and its `-wal` and `-shm`).
+///
+/// * `private` (the default registry in the user's own state directory):
+///   a directory every user may write is refused, sticky bit or not
+///   ([`Error::InsecureDirectory`]); nothing but its owner should write there.
+/// * otherwise (a path given explicitly or by `PORT4ME_DB`, possibly meant to
+///   be shared): a directory every user may write without the sticky bit
+///   gets a warning on stderr, once per directory and process, saying how
+///   to fix it; the registry opens all the same.
+///
+/// A directory that does not exist yet is fine (it is created 0700, or
+/// creating the file says what is wrong).
+pub(crate) fn state_directory(path: &std::path::Path, private: bool) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) };
+        let mode = meta.permissions().mode() & 0o7777;
+        let world_writable = mode & 0o002 != 0;
+        let sticky = mode & 0o1000 != 0;
+        if private && world_writable {
+            return Err(Error::InsecureDirectory { dir: dir.to_path_buf(), mode });
+        }
+        if world_writable && !sticky {
+            warn_once(dir, || {
+                format!(
+                    "port4me: warning: the registry directory {d} is writable by every user and has no sticky bit \
+                     (mode {mode:o}), so any user can delete or replace the database {f} in it; fix: chmod +t {d}, \
+                     or better, for a registry shared by a group: chgrp GROUP {d} && chmod 2775 {d}",
+                    d = dir.display(),
+                    f = path.display()
+                )
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, private);
+    Ok(())
+}
+
+/// Prints `message()` on stderr unless it was printed for `dir` before in
+/// this process.
+#[cfg(unix)]
+fn warn_once(dir: &std::path::Path, message: impl FnOnce() -> String) {
+    static WARNED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let mut warned = WARNED.lock().unwrap_or_else(|e| e.into_inner());
+    let key = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if !warned.contains(&key) {
+        eprintln!("{}", message());
+        warned.push(key);
+    }
+}
+
 #[cfg(unix)]
 fn special_kind(t: &std::fs::FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;

@@ -29,6 +29,19 @@ fn count(c: &Connection, sql: &str) -> i64 {
     c.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
+/// The rows of both module tables as `(protocol, start, end, module)`:
+/// modules and mirror rows (names beginning with `port4me:`) alike.
+const ROWS: &str = r#"(SELECT 'tcp' AS protocol, start, "end", module FROM TCP_PORTS
+                       UNION ALL SELECT 'udp', start, "end", module FROM UDP_PORTS)"#;
+/// The module rows alone.
+const MODULE_ROWS: &str = r#"(SELECT * FROM (SELECT 'tcp' AS protocol, start, "end", module FROM TCP_PORTS
+                              UNION ALL SELECT 'udp', start, "end", module FROM UDP_PORTS)
+                              WHERE substr(module, 1, 8) <> 'port4me:')"#;
+/// What each service, registration and lease should have as a mirror row.
+const HOLDINGS: &str = r#"(SELECT protocol, start, "end", 'port4me:service:' || name AS module FROM services
+                           UNION ALL SELECT protocol, port, port, 'port4me:registration:' || id FROM registrations
+                           UNION ALL SELECT protocol, port, port, 'port4me:lease:' || id FROM leases)"#;
+
 /// Every broken invariant, described. Checked from the holder tables
 /// themselves, independently of the `claims` bookkeeping, and then the
 /// bookkeeping against them.
@@ -37,12 +50,51 @@ pub fn violations(path: &Path) -> Vec<String> {
     // One read transaction, so the checks see one snapshot.
     c.execute_batch("BEGIN").unwrap();
     let mut v = Vec::new();
+    let mirrors: Vec<(&str, String)> = vec![
+        (
+            "tools that read only TCP_PORTS/UDP_PORTS see a port held twice",
+            format!(
+                r#"SELECT count(*) FROM (
+                       SELECT start, max("end") OVER (PARTITION BY protocol ORDER BY start, "end"
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before FROM {ROWS})
+                   WHERE before >= start"#
+            ),
+        ),
+        (
+            "a service, registration or lease without its mirror row",
+            format!(
+                r#"SELECT count(*) FROM {HOLDINGS} AS h WHERE NOT EXISTS (SELECT 1 FROM {ROWS} AS r
+                   WHERE r.protocol = h.protocol AND r.start = h.start AND r."end" = h."end" AND r.module = h.module)"#
+            ),
+        ),
+        (
+            "a mirror row without its holder",
+            format!(
+                r#"SELECT count(*) FROM {ROWS} AS r WHERE substr(r.module, 1, 8) = 'port4me:' AND NOT EXISTS (
+                   SELECT 1 FROM {HOLDINGS} AS h
+                   WHERE r.protocol = h.protocol AND r.start = h.start AND r."end" = h."end" AND r.module = h.module)"#
+            ),
+        ),
+        (
+            "a module owner without its module range",
+            format!(
+                "SELECT count(*) FROM module_owners AS o WHERE NOT EXISTS (
+                   SELECT 1 FROM {MODULE_ROWS} AS m WHERE m.protocol = o.protocol AND m.start = o.start)"
+            ),
+        ),
+        (
+            "an offer secret stored in plain text",
+            "SELECT (SELECT count(*) FROM service_ports WHERE length(secret_sha256) <> 64)
+                  + (SELECT count(*) FROM expired_offers WHERE length(secret_sha256) <> 64)"
+                .to_string(),
+        ),
+    ];
     let checks: &[(&str, &str)] = &[
         (
             "two holders share a port",
             r#"WITH h(protocol, start, "end") AS (
-                   SELECT 'tcp', start, "end" FROM TCP_PORTS
-                   UNION ALL SELECT 'udp', start, "end" FROM UDP_PORTS
+                   SELECT 'tcp', start, "end" FROM TCP_PORTS WHERE substr(module, 1, 8) <> 'port4me:'
+                   UNION ALL SELECT 'udp', start, "end" FROM UDP_PORTS WHERE substr(module, 1, 8) <> 'port4me:'
                    UNION ALL SELECT protocol, start, "end" FROM services
                    UNION ALL SELECT protocol, port, port FROM registrations
                    UNION ALL SELECT protocol, port, port FROM leases)
@@ -70,14 +122,18 @@ pub fn violations(path: &Path) -> Vec<String> {
         ),
         (
             "claims do not match the holders",
-            r#"SELECT (SELECT count(*) FROM claims) - (SELECT count(*) FROM TCP_PORTS) - (SELECT count(*) FROM UDP_PORTS)
+            r#"SELECT (SELECT count(*) FROM claims)
+                    - (SELECT count(*) FROM TCP_PORTS WHERE substr(module, 1, 8) <> 'port4me:')
+                    - (SELECT count(*) FROM UDP_PORTS WHERE substr(module, 1, 8) <> 'port4me:')
                     - (SELECT count(*) FROM services) - (SELECT count(*) FROM registrations) - (SELECT count(*) FROM leases)"#,
         ),
         (
             "a holder without its claim",
             r#"SELECT count(*) FROM (
                    SELECT 'tcp' AS p, start AS s, "end" AS e, 'module' AS k FROM TCP_PORTS
+                       WHERE substr(module, 1, 8) <> 'port4me:'
                    UNION ALL SELECT 'udp', start, "end", 'module' FROM UDP_PORTS
+                       WHERE substr(module, 1, 8) <> 'port4me:'
                    UNION ALL SELECT protocol, start, "end", 'service' FROM services
                    UNION ALL SELECT protocol, port, port, 'registration' FROM registrations
                    UNION ALL SELECT protocol, port, port, 'lease' FROM leases) AS h
@@ -89,7 +145,7 @@ pub fn violations(path: &Path) -> Vec<String> {
                    WHERE n.protocol = c.protocol AND n.start > c.start), 65536) - c."end" - 1"#,
         ),
     ];
-    for (what, sql) in checks {
+    for (what, sql) in checks.iter().copied().chain(mirrors.iter().map(|(w, q)| (*w, q.as_str()))) {
         let n = count(&c, sql);
         if n != 0 {
             v.push(format!("{what} ({n})"));
