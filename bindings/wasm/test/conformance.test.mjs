@@ -1,37 +1,19 @@
 // conformance/vectors.json through the WebAssembly module: every case without
-// `env` (this build has no environment), `layer: "core"` ones included.
-// Schema: conformance/README.md. A case maps onto sequence() as
-//   user, tool, prepend, include, exclude, skip -> the options of that name
-//   list -> n; a find (no list) -> n = 1: with every probe answering "free",
-//   the port found is the first candidate.
+// `env` (this build has no environment), `layer: "core"` ones included. The
+// loader and the matcher are the shared ones (conformance/harness/cases.mjs),
+// which the Node addon's runner and the Chromium runner use too. A case maps
+// onto sequence() by optionsOf: the reference's `list` is `n`; a find (no
+// list) is n = 1: with every probe answering "free", the port found is the
+// first candidate.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { root, sequence } from './wasm.mjs';
+import { sequence } from './wasm.mjs';
+import { check, optionsOf, outcomeOf, selectCases } from '../../../conformance/harness/cases.mjs';
+import { loadVectors } from '../../../conformance/harness/load.mjs';
 
-const vectorsFile = path.join(root, 'conformance/vectors.json');
-const doc = JSON.parse(readFileSync(vectorsFile, 'utf8'));
-assert.equal(doc.format, 1, `unknown vectors format ${doc.format}`);
-
-const INPUTS = new Set(['user', 'tool', 'prepend', 'include', 'exclude', 'skip', 'list']);
-const META = new Set(['id', 'note', 'layer', 'expect', 'divergence', 'reference']);
-// Argument names differ between the reference and this API.
-const OPTION_NAME = { list: 'n' };
-
-const runnable = doc.cases.filter((c) => c.env === undefined);
-
-function optionsOf(c) {
-  for (const key of Object.keys(c)) {
-    if (!INPUTS.has(key) && !META.has(key)) throw new Error(`case ${c.id}: unknown key "${key}" (schema changed?)`);
-  }
-  const opts = { user: c.user };
-  for (const key of ['tool', 'prepend', 'include', 'exclude', 'skip']) {
-    if (c[key] !== undefined) opts[key] = c[key];
-  }
-  opts.n = c.list === undefined ? 1 : c.list;
-  return opts;
-}
+const KEYS = new Set(['id', 'note', 'layer', 'expect', 'divergence', 'reference', 'alternatives', 'user', 'tool',
+  'prepend', 'include', 'exclude', 'skip', 'list']);
+const runnable = selectCases(loadVectors(), 'no-env');
 
 test('vectors.json has runnable cases', () => {
   assert.ok(runnable.length > 0, 'no case without env: nothing would be checked');
@@ -41,31 +23,9 @@ test('vectors.json has runnable cases', () => {
 
 for (const c of runnable) {
   test(c.id, () => {
-    const opts = optionsOf(c);
-    const { expect } = c;
-    if (expect.error !== undefined) {
-      let err;
-      try {
-        const got = sequence(opts);
-        assert.fail(`expected ${expect.error}, got ports ${Array.from(got).join(' ')}`);
-      } catch (e) {
-        err = e;
-      }
-      if (err.code === 'ERR_ASSERTION') throw err;
-      assert.equal(err.code, expect.error, err.message);
-      if (expect.mentions !== undefined) {
-        const mention = OPTION_NAME[expect.mentions] ?? expect.mentions;
-        assert.ok(err.message.includes(mention), `message ${JSON.stringify(err.message)} does not mention ${JSON.stringify(mention)}`);
-      }
-      return;
-    }
-    const got = Array.from(sequence(opts));
-    if (expect.ports !== undefined) {
-      assert.deepEqual(got, expect.ports);
-    } else if (expect.port !== undefined) {
-      assert.deepEqual(got, [expect.port]);
-    } else {
-      assert.fail(`case ${c.id}: unknown expectation ${JSON.stringify(expect)}`);
-    }
+    for (const key of Object.keys(c)) assert.ok(KEYS.has(key), `case ${c.id}: unknown key "${key}" (schema changed?)`);
+    const { options } = optionsOf(c);
+    const problem = check(c, outcomeOf(() => sequence({ user: c.user, n: 1, ...options })), { renamed: true });
+    assert.equal(problem, null);
   });
 }

@@ -102,26 +102,13 @@ test('conformance vectors inside Chromium', { timeout: 60000 }, async () => {
   await page.goto(`${base}/bindings/wasm/preview/index.html`);
   const result = await page.evaluate(async () => {
     const m = await import('/npm/port4me/browser.js');
+    // The same loader and matcher as the Node runners (error codes and
+    // `mentions` included), loaded by the browser itself.
+    const h = await import('/conformance/harness/cases.mjs');
     const doc = await (await fetch('/conformance/vectors.json')).json();
-    const failures = [];
-    let ran = 0;
-    for (const c of doc.cases) {
-      if (c.env !== undefined) continue;
-      ran++;
-      const opts = { user: c.user, n: c.list === undefined ? 1 : c.list };
-      for (const key of ['tool', 'prepend', 'include', 'exclude', 'skip']) if (c[key] !== undefined) opts[key] = c[key];
-      let got;
-      try {
-        got = { ports: Array.from(m.sequence(opts)) };
-      } catch (e) {
-        got = { error: e.code, message: e.message };
-      }
-      const want = c.expect;
-      const ok = want.error !== undefined
-        ? got.error === want.error
-        : JSON.stringify(got.ports) === JSON.stringify(want.ports ?? [want.port]);
-      if (!ok) failures.push(`${c.id}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-    }
+    const cases = h.selectCases(doc, 'no-env');
+    const ran = cases.length;
+    const failures = h.checkAll(cases, (c) => h.outcomeOf(() => m.sequence({ user: c.user, n: 1, ...h.optionsOf(c).options })), { renamed: true });
     return { ran, failures, agent: navigator.userAgent };
   });
   assert.match(result.agent, /Chrome/);
