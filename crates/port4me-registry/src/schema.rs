@@ -250,7 +250,8 @@ END;
 ///   triggers skip it. While its holder exists, a mirror row cannot be
 ///   deleted or changed (a trigger says what holds it and how to release
 ///   that), and a row whose name has the prefix can only be inserted as the
-///   exact mirror of an existing holder.
+///   exact mirror of an existing holder that has none yet. (A version-1
+///   module whose name began with the prefix gets a leading `_`.)
 /// * `module_owners (protocol, start, uid, user)`: the OS user who allocated
 ///   a module range through port4me. Rows that other tools insert have
 ///   none: deleting a range deletes its owner, and inserting one clears any
@@ -277,6 +278,8 @@ ALTER TABLE service_ports ADD COLUMN uid INTEGER;
 ALTER TABLE service_ports ADD COLUMN user TEXT;
 ALTER TABLE service_ports RENAME COLUMN secret TO secret_sha256;
 ALTER TABLE expired_offers RENAME COLUMN secret TO secret_sha256;
+UPDATE TCP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4me:';
+UPDATE UDP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4me:';
 "#,
     );
     // What holds the ports of a row `x` of `table` named as a mirror of `kind`.
@@ -344,7 +347,8 @@ BEGIN
     UPDATE module_owners SET start = NEW.start WHERE protocol = '{p}' AND start = OLD.start;
 END;
 CREATE TRIGGER {table}_reserved BEFORE INSERT ON {table}
-WHEN substr(NEW.module, 1, 8) = 'port4me:' AND NOT ({backed_new})
+WHEN substr(NEW.module, 1, 8) = 'port4me:'
+     AND (NOT ({backed_new}) OR EXISTS (SELECT 1 FROM {table} WHERE module = NEW.module))
 BEGIN
     SELECT RAISE(ABORT, '{RESERVED}');
 END;
@@ -472,7 +476,12 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
         conn.execute_batch(&sql())?;
         if i + 1 == 2 {
-            hash_plain_secrets(conn)?;
+            // Zero what the plain secrets leave behind in the pages.
+            let secure: i64 = conn.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
+            conn.pragma_update(None, "secure_delete", 1)?;
+            let hashed = hash_plain_secrets(conn);
+            conn.pragma_update(None, "secure_delete", secure)?;
+            hashed?;
         }
         conn.pragma_update(None, "user_version", i as i64 + 1)?;
     }

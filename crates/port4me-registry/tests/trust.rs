@@ -1,0 +1,157 @@
+//! The trust model: module ranges and accepted allocations record the OS
+//! user, releasing another user's takes force and names the owner, offer
+//! secrets are stored hashed, and the directory of the registry is checked
+//! (a world-writable one is refused for the private default registry).
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use port4me_registry::*;
+use sha2::Digest;
+
+/// Makes what the current user holds look like another user's, as if that
+/// user had written it (ownership is bookkeeping: any writer can do this).
+fn hand_over(path: &std::path::Path, table: &str) {
+    let me = User::current();
+    raw(path)
+        .execute(&format!("UPDATE {table} SET uid = ?1, user = 'someone-else' WHERE uid = ?2"), (me.uid + 1, me.uid))
+        .unwrap();
+}
+
+#[test]
+fn another_users_module_needs_force_and_names_the_owner() {
+    let (_d, path) = temp_db();
+    let reg = Registry::open(&path).unwrap();
+    let me = User::current();
+    let r = reg.allocate(3, "web", Protocol::Tcp).unwrap();
+    let m = &reg.modules(None).unwrap()[0];
+    assert_eq!((m.user.as_deref(), m.uid), (Some(me.name.as_str()), Some(me.uid)));
+    let h = reg.holder_of(r.start, Protocol::Tcp).unwrap().unwrap();
+    assert_eq!(h.user.as_deref(), Some(me.name.as_str()));
+    assert!(h.to_string().contains(&format!("of user {:?}", me.name)), "{h}");
+
+    hand_over(&path, "module_owners");
+    let before = dump(&path);
+    for e in [
+        reg.deallocate("web", Protocol::Tcp).unwrap_err(),
+        reg.allocate(2, "web", Protocol::Tcp).unwrap_err(),
+        reg.allocate_with(2, "web", Protocol::Tcp, &AllocateOptions { keep_existing: true, pool: None }).unwrap_err(),
+    ] {
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
+        let msg = e.to_string();
+        assert!(msg.contains("\"someone-else\"") && msg.contains("\"web\"") && msg.contains("20000-20002"), "{msg}");
+        assert!(msg.contains("force"), "{msg}");
+    }
+    assert_eq!(dump(&path), before);
+    // UDP is another module range of the same name: not theirs.
+    reg.allocate(1, "web", Protocol::Udp).unwrap();
+    assert_eq!(reg.deallocate_with("web", Protocol::Tcp, true).unwrap(), [r]);
+    // A row another tool inserted has no owner: anyone may release it.
+    raw(&path).execute_batch("INSERT INTO TCP_PORTS VALUES (21000, 21009, 'tool')").unwrap();
+    assert_eq!(reg.modules(Some(Protocol::Tcp)).unwrap()[0].user, None);
+    assert_eq!(reg.deallocate("tool", Protocol::Tcp).unwrap().len(), 1);
+    assert!(violations(&path).is_empty());
+}
+
+#[test]
+fn another_users_allocation_needs_force_and_names_the_owner() {
+    let (_d, path) = temp_db();
+    let reg = Registry::open(&path).unwrap();
+    let me = User::current();
+    reg.define_service("db", "", 30000, 30009).unwrap();
+    let a = reg.offer("db", "a").unwrap();
+    let sp = reg.accept(&a.secret).unwrap();
+    assert_eq!((sp.user.as_deref(), sp.uid), (Some(me.name.as_str()), Some(me.uid)));
+    assert_eq!(reg.service_ports("db").unwrap()[0].user.as_deref(), Some(me.name.as_str()));
+    // An offer records nobody; releasing it needs no force.
+    reg.offer("db", "b").unwrap();
+    assert_eq!(reg.service_instance("db", "b").unwrap().unwrap().user, None);
+
+    hand_over(&path, "service_ports");
+    let before = dump(&path);
+    let e = reg.release_instance("db", "a").unwrap_err();
+    assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
+    let msg = e.to_string();
+    assert!(msg.contains("\"someone-else\"") && msg.contains("30000") && msg.contains("force"), "{msg}");
+    assert_eq!(dump(&path), before);
+    assert_eq!(reg.release_instance("db", "b").unwrap().port, 30001);
+    assert_eq!(reg.release_instance_with("db", "a", true).unwrap().port, 30000);
+    assert!(violations(&path).is_empty());
+}
+
+#[test]
+fn offer_secrets_are_stored_hashed() {
+    let (_d, path) = temp_db();
+    let reg =
+        Registry::open_with(&path, Config { offer_ttl: Duration::from_millis(300), ..Config::default() }).unwrap();
+    reg.define_service("db", "", 30000, 30009).unwrap();
+    let a = reg.offer("db", "a").unwrap();
+    let b = reg.offer("db", "b").unwrap();
+    let sha256 = |s: &str| sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let stored: Vec<String> = raw(&path)
+        .prepare("SELECT secret_sha256 FROM service_ports ORDER BY port")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored, [sha256(&a.secret), sha256(&b.secret)]);
+    let mut bytes = file_bytes(&path);
+    bytes.extend(std::fs::read(path.with_extension("sqlite-wal")).unwrap_or_default());
+    for s in [&a.secret, &b.secret] {
+        assert!(!bytes.windows(32).any(|w| w == s.as_bytes()), "{s} is stored in plain text");
+    }
+    // Accept and reject still work with the secret, in any case.
+    assert_eq!(reg.accept(&a.secret.to_uppercase()).unwrap().port, 30000);
+    // An offer that expires is remembered by its hash too.
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(reg.gc().unwrap().offers, 1);
+    let e = reg.accept(&b.secret).unwrap_err();
+    assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
+    let expired: String = raw(&path).query_row("SELECT secret_sha256 FROM expired_offers", [], |r| r.get(0)).unwrap();
+    assert_eq!(expired, sha256(&b.secret));
+    assert!(violations(&path).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_world_writable_directory_is_refused_for_the_private_registry_and_allowed_for_a_shared_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().join("state");
+    let dir = state.join("port4me");
+    std::fs::create_dir_all(&dir).unwrap();
+    let env = |db: Option<&std::path::Path>| {
+        let state = state.clone();
+        let db = db.map(|p| p.as_os_str().to_owned());
+        move |k: &str| match k {
+            "XDG_STATE_HOME" => Some(state.clone().into_os_string()),
+            "PORT4ME_DB" => db.clone(),
+            _ => None,
+        }
+    };
+    for mode in [0o777, 0o1777, 0o757] {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        for read_only in [false, true] {
+            let e = Registry::open_default_from(env(None), Config { read_only, ..Config::default() }).unwrap_err();
+            assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY", "{mode:o}: {e}");
+            let msg = e.to_string();
+            assert!(msg.contains(&dir.display().to_string()) && msg.contains("chmod 700"), "{msg}");
+        }
+        assert!(!dir.join("ports.sqlite").exists(), "nothing is created in it");
+    }
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    Registry::open_default_from(env(None), Config::default()).unwrap();
+    // A shared registry (PORT4ME_DB, or an explicit path) in a directory
+    // every user may write opens (with a warning on stderr: see the CLI's
+    // tests).
+    let shared = d.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = shared.join("ports.sqlite");
+    let reg = Registry::open_default_from(env(Some(&db)), Config::default()).unwrap();
+    assert_eq!(reg.path(), db);
+    Registry::open(&db).unwrap().allocate(1, "x", Protocol::Tcp).unwrap();
+}
