@@ -484,3 +484,156 @@ fn registry_undefine_refuses_a_service_in_use_unless_forced() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("db2"));
 }
+
+/// A tool written for the node-level allocator model, on the same file: it
+/// reads only TCP_PORTS, inserts a row in the first gap of 20000-45000 and
+/// deletes its rows by name. Our services, registrations and leases sit in
+/// that pool; it must still succeed, its rows are listed as modules (no
+/// user), ours as mirror rows, and `registry deallocate` releases its rows
+/// whatever their names.
+#[test]
+fn registry_and_a_naive_first_fit_tool_share_the_module_tables() {
+    let db = temp_db("naive-tool");
+    let d = db.to_str().unwrap();
+    let reg = |args: &[&str]| bin().args(["registry", "--db", d]).args(args).output().unwrap();
+    json(&reg(&["--json", "allocate", "3", "ours"]));
+    json(&reg(&["--json", "define", "db", "20003", "20005"]));
+    json(&reg(&["--json", "register", "web", "--pool", "20006-20010"]));
+    let out = bin()
+        .env("PORT4ME_DB", d)
+        .env("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")
+        .args(["--user=alice", "--include=20007-20007", "--reserve=600"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "20007");
+
+    let tool = rusqlite::Connection::open(&db).unwrap();
+    tool.busy_timeout(std::time::Duration::from_secs(30)).unwrap();
+    let first_fit = |n: u32, name: &str| -> rusqlite::Result<u32> {
+        let rows: Vec<(u32, u32)> = tool
+            .prepare(r#"SELECT start, "end" FROM TCP_PORTS ORDER BY start"#)?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut start = 20000;
+        for (s, e) in rows {
+            if e >= start && s < start + n {
+                start = e + 1;
+            }
+        }
+        tool.execute("INSERT INTO TCP_PORTS VALUES (?1, ?2, ?3)", (start, start + n - 1, name))?;
+        Ok(start)
+    };
+    let long = "x".repeat(255);
+    let starts: Vec<u32> = ["tool", "", long.as_str()]
+        .iter()
+        .map(|name| first_fit(2, name).unwrap_or_else(|e| panic!("the tool failed for {name:?}: {e}")))
+        .collect();
+    assert!(starts.iter().all(|&s| s >= 20008), "{starts:?}");
+
+    let all = json(&reg(&["--json", "list"]));
+    let modules = all["modules"].as_array().unwrap();
+    for (name, start) in ["tool", "", long.as_str()].iter().zip(&starts) {
+        let m = modules.iter().find(|m| m["module"] == *name).unwrap_or_else(|| panic!("{name:?} not listed: {all}"));
+        assert_eq!((m["start"].as_u64(), m["user"].is_null()), (Some(u64::from(*start)), true), "{m}");
+    }
+    assert!(modules.iter().any(|m| m["module"] == "ours" && m["user"].is_string()), "{all}");
+    assert!(modules.iter().all(|m| !m["module"].as_str().unwrap().starts_with("port4me:")), "{all}");
+    let kinds: Vec<&str> = all["mirrors"].as_array().unwrap().iter().map(|m| m["mirrors"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["service", "registration", "lease"], "{all}");
+    let text = String::from_utf8(reg(&["list"]).stdout).unwrap();
+    assert!(text.contains("Mirror rows") && text.contains("port4me:service:db"), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("tool ") && l.trim_end().ends_with(" -")), "{text}");
+
+    for name in ["tool", "", long.as_str()] {
+        let v = json(&reg(&["--json", "deallocate", name]));
+        assert_eq!(v["released"].as_array().unwrap().len(), 1, "{name:?}: {v}");
+    }
+    let out = reg(&["deallocate", "port4me:service:db"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a module") && err.contains("undefine \"db\""), "{err}");
+    let out = tool.execute("DELETE FROM TCP_PORTS WHERE module = 'port4me:service:db'", []).unwrap_err();
+    assert!(out.to_string().contains("registry undefine"), "{out}");
+}
+
+/// A registry directory every user may write (no sticky bit): a path given
+/// for sharing gets one warning naming the directory and the fix; the
+/// private default registry refuses it, naming the directory.
+#[cfg(unix)]
+#[test]
+fn a_world_writable_registry_directory_is_warned_about_or_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = temp_db("world-writable");
+    let base = base.parent().unwrap();
+    let shared = base.join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let db = shared.join("ports.sqlite");
+    let out = bin().args(["registry", "--db", db.to_str().unwrap(), "allocate", "2", "web"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(err.matches("warning").count(), 1, "{err}");
+    assert!(err.contains(&shared.display().to_string()) && err.contains("chmod +t"), "{err}");
+    // With the sticky bit it is quiet.
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let out = bin().args(["registry", "--db", db.to_str().unwrap(), "list"]).output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let home = base.join("home");
+    let private = home.join(".local/state/port4me");
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for args in [&["registry", "gc"][..], &["--user=alice", "--reserve"]] {
+        let out = bin().env("HOME", &home).env_remove("XDG_STATE_HOME").args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&private.display().to_string()) && err.contains("chmod 700"), "{args:?}: {err}");
+    }
+    assert!(!private.join("ports.sqlite").exists());
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = bin().env("HOME", &home).env_remove("XDG_STATE_HOME").args(["registry", "gc"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Another user's module range and accepted allocation: refused without
+/// --force, naming the owner; released with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_users_module_and_allocation_need_force() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, exe) = shared_dir("force");
+    if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(1) != 0 {
+        eprintln!("SKIPPED: needs root to act as two users");
+        return;
+    }
+    let Some(_) = unprivileged(&exe) else { return };
+    let rw = dir.join("rw");
+    std::fs::create_dir(&rw).unwrap();
+    std::fs::set_permissions(&rw, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let db = rw.join("ports.sqlite");
+    let d = db.to_str().unwrap();
+    let other = |args: &[&str]| {
+        let out = unprivileged(&exe).unwrap().args(["registry", "--db", d, "--json"]).args(args).output().unwrap();
+        json(&out)
+    };
+    other(&["allocate", "2", "theirs"]);
+    other(&["define", "db", "30000", "30009"]);
+    let offer = other(&["offer", "db", "a"]);
+    let owner = other(&["accept", offer["secret"].as_str().unwrap()])["user"].as_str().unwrap().to_string();
+    let me = bin().args(["registry", "--db", d, "--json", "list", "modules"]).output().unwrap();
+    assert_eq!(json(&me)[0]["user"], owner.as_str());
+
+    let reg = |args: &[&str]| bin().args(["registry", "--db", d]).args(args).output().unwrap();
+    for args in [&["deallocate", "theirs"][..], &["release", "a", "--service", "db"]] {
+        let out = reg(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(&format!("belongs to user {owner:?}")) && err.contains("--force"), "{args:?}: {err}");
+        let mut forced = args.to_vec();
+        forced.push("--force");
+        let out = reg(&forced);
+        assert!(out.status.success(), "{forced:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
