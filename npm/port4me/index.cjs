@@ -410,6 +410,7 @@ function servicePortOut(p) {
     state: p.state,
     created: date(p.created),
     expires: p.expires === undefined || p.expires === null ? null : date(p.expires),
+    user: p.user === undefined ? null : p.user,
   };
 }
 
@@ -464,11 +465,20 @@ class Registry {
     return { start: r.start, end: r.end };
   }
 
-  /** Releases every range of `module` (for `protocol`, TCP by default); returns them. */
-  deallocate(module, protocol) {
+  /**
+   * Releases every range of `module` (for `protocol`, TCP by default; any
+   * name, also ones other tools wrote); returns them. Ranges another OS
+   * user allocated need `{ force: true }`.
+   */
+  deallocate(module, protocol, options) {
+    if (options === undefined && protocol !== null && typeof protocol === 'object') {
+      options = protocol;
+      protocol = undefined;
+    }
     checkString(module, 'module');
     checkProtocolArg(protocol);
-    return guarded(() => this.#native.deallocate(module, protocol)).map((r) => ({ start: r.start, end: r.end }));
+    const opts = checkOptionsObject(options, 'deallocate', { force: 'boolean' });
+    return guarded(() => this.#native.deallocate(module, protocol, opts)).map((r) => ({ start: r.start, end: r.end }));
   }
 
   /** Defines the service `name` owning the ports `start`-`end`. */
@@ -498,6 +508,14 @@ class Registry {
   reject(secret) {
     checkString(secret, 'secret');
     return servicePortOut(guarded(() => this.#native.reject(secret)));
+  }
+
+  /** Releases what `instance` holds in `service` (an offer or an allocation); another OS user's allocation needs `{ force: true }`. */
+  releaseInstance(service, instance, options) {
+    checkString(service, 'service');
+    checkString(instance, 'instance');
+    const opts = checkOptionsObject(options, 'releaseInstance', { force: 'boolean' });
+    return servicePortOut(guarded(() => this.#native.releaseInstance(service, instance, opts)));
   }
 
   /** Registers `service` for this user and process (`web`, then `web_1`, ...). */

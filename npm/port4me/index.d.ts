@@ -185,8 +185,16 @@ export type RegistryErrorCode =
   | 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED'
   /** `release` of a name this user has not registered. */
   | 'ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION'
-  /** `release` of another user's registration. */
+  /**
+   * `release` of another user's registration or lease; `deallocate` or
+   * `releaseInstance` of another user's module or allocation without
+   * `{ force: true }` (the message names the owner).
+   */
   | 'ERR_PORT4ME_REGISTRY_NOT_OWNER'
+  /** `deallocate` of a `port4me:...` row, which mirrors a service, registration or lease (the message says how to release that). */
+  | 'ERR_PORT4ME_REGISTRY_NOT_A_MODULE'
+  /** The default (private) registry's directory is writable by every user (the message says how to fix it). */
+  | 'ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY'
   /** Every suffix `name_1` ... `name_9999` is taken. */
   | 'ERR_PORT4ME_REGISTRY_TOO_MANY_REGISTRATIONS'
   /** The owner process does not exist. */
@@ -305,6 +313,12 @@ export interface AllocateOptions {
   keepExisting?: boolean;
 }
 
+/** Options of {@link Registry.deallocate} and {@link Registry.releaseInstance}. */
+export interface ForceOptions {
+  /** Also release what another OS user allocated or accepted. Default `false`. */
+  force?: boolean;
+}
+
 /** Options of {@link Registry.defineService}. */
 export interface DefineServiceOptions {
   /** Allow ports below 1024 or from 49152 on. Default `false`. */
@@ -351,6 +365,8 @@ export interface ServicePort {
   created: Date;
   /** When the offer lapses; `null` once accepted. */
   expires: Date | null;
+  /** The OS user who accepted it; `null` for an offer (or one accepted before users were recorded). */
+  user: string | null;
 }
 
 /** A named registration of a user's service, held while its owner process runs. */
@@ -431,8 +447,14 @@ export declare class Registry {
    */
   allocate(n: number, module: string, protocol?: Protocol | (string & {}), options?: AllocateOptions): PortRange;
   allocate(n: number, module: string, options: AllocateOptions): PortRange;
-  /** Releases every range of `module` for `protocol` (TCP by default); returns them (empty if none). */
-  deallocate(module: string, protocol?: Protocol | (string & {})): PortRange[];
+  /**
+   * Releases every range of `module` for `protocol` (TCP by default); returns
+   * them (empty if none). Any name is accepted, also ones other tools wrote
+   * into `TCP_PORTS`/`UDP_PORTS`. Ranges another OS user allocated throw
+   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
+   */
+  deallocate(module: string, protocol?: Protocol | (string & {}), options?: ForceOptions): PortRange[];
+  deallocate(module: string, options: ForceOptions): PortRange[];
   /**
    * Defines the service `name` owning the ports `start`-`end`, which may not
    * overlap anything the registry holds, nor (without `force`) touch ports
@@ -445,6 +467,12 @@ export declare class Registry {
   accept(secret: string): ServicePort;
   /** Rejects an offer: its port returns to the service. */
   reject(secret: string): ServicePort;
+  /**
+   * Releases what `instance` holds in `service` (an offer or an allocation).
+   * An allocation another OS user accepted throws
+   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
+   */
+  releaseInstance(service: string, instance: string, options?: ForceOptions): ServicePort;
   /** Registers `service` for the current user and process: a port from the registration pool. */
   register(service: string): Registration;
   /** Releases the current user's registration `name`; returns it. */

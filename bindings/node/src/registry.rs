@@ -43,6 +43,14 @@ pub struct AllocateArgs {
     pub keep_existing: Option<bool>,
 }
 
+/// Options of `deallocate` and `releaseInstance`.
+#[napi(object)]
+#[derive(Default)]
+pub struct ForceArgs {
+    /// Release what another OS user allocated or accepted too.
+    pub force: Option<bool>,
+}
+
 /// Options of `defineService`.
 #[napi(object)]
 #[derive(Default)]
@@ -119,6 +127,8 @@ pub struct ServicePortObject {
     pub created: f64,
     /// Milliseconds since the epoch, `null` once accepted.
     pub expires: Option<f64>,
+    /// Who accepted it (OS user name), when recorded.
+    pub user: Option<String>,
 }
 
 impl From<ServicePort> for ServicePortObject {
@@ -130,6 +140,7 @@ impl From<ServicePort> for ServicePortObject {
             state: p.state.as_str().to_string(),
             created: ms(p.created),
             expires: p.expires.map(ms),
+            user: p.user,
         }
     }
 }
@@ -277,12 +288,34 @@ impl NativeRegistry {
         })
     }
 
-    /// Releases every range of `module`; returns them.
+    /// Releases every range of `module` (any name); returns them. Ranges
+    /// another OS user allocated need `force`.
     #[napi]
-    pub fn deallocate(&self, module: String, protocol: Option<String>) -> napi::Result<Vec<RangeObject>, String> {
+    pub fn deallocate(
+        &self,
+        module: String,
+        protocol: Option<String>,
+        options: Option<ForceArgs>,
+    ) -> napi::Result<Vec<RangeObject>, String> {
         guard(|| {
             let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
-            Ok(self.reg()?.deallocate(&module, protocol)?.into_iter().map(Into::into).collect())
+            let force = options.unwrap_or_default().force.unwrap_or(false);
+            Ok(self.reg()?.deallocate_with(&module, protocol, force)?.into_iter().map(Into::into).collect())
+        })
+    }
+
+    /// Releases what `instance` holds in `service` (an offer or an
+    /// allocation). Another OS user's allocation needs `force`.
+    #[napi(js_name = "releaseInstance")]
+    pub fn release_instance(
+        &self,
+        service: String,
+        instance: String,
+        options: Option<ForceArgs>,
+    ) -> napi::Result<ServicePortObject, String> {
+        guard(|| {
+            let force = options.unwrap_or_default().force.unwrap_or(false);
+            Ok(self.reg()?.release_instance_with(&service, &instance, force)?.into())
         })
     }
 

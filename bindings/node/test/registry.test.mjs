@@ -2,13 +2,14 @@
 // offers, named registrations, bad input (each with its code and message).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Registry } from 'port4me';
-import { assertThrowsCode, packageDir, setPort4meEnv } from './helpers.mjs';
+import { assertThrowsCode, cleanEnv, packageDir, setPort4meEnv } from './helpers.mjs';
 
 let dir;
 let restoreEnv;
@@ -100,7 +101,10 @@ test('services: offers are accepted, rejected, and unknown secrets are errors', 
     assertThrowsCode(() => reg.offer('db', 'a'), 'ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS', '"a"', '30000');
 
     const accepted = reg.accept(a.secret);
-    assert.deepEqual({ ...accepted, created: 0 }, { service: 'db', instance: 'a', port: 30000, state: 'allocated', created: 0, expires: null });
+    assert.deepEqual(
+      { ...accepted, created: 0 },
+      { service: 'db', instance: 'a', port: 30000, state: 'allocated', created: 0, expires: null, user: os.userInfo().username },
+    );
     assert.equal(reg.accept(a.secret.toUpperCase()).state, 'allocated', 'accepting twice is harmless');
     assertThrowsCode(() => reg.reject(a.secret), 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED', a.secret);
 
@@ -262,4 +266,78 @@ test('bad input: each with its code and a message naming the value', () => {
   const text = path.join(dir, 'notes.txt');
   writeFileSync(text, 'not a database, just some text that is long enough to have a header\n'.repeat(20));
   assertThrowsCode(() => new Registry(text), 'ERR_PORT4ME_REGISTRY_NOT_A_DATABASE', text);
+});
+
+test('deallocate takes any name and { force }; releaseInstance; mirror rows are not modules', () => {
+  const reg = fresh();
+  try {
+    assertThrowsCode(() => reg.deallocate('x', { force: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.force', 'boolean');
+    assertThrowsCode(() => reg.deallocate('x', 'tcp', { forced: true }), 'ERR_INVALID_ARG_VALUE', '"forced"', 'force');
+    assertThrowsCode(() => reg.releaseInstance('db', 'a', { force: 1 }), 'ERR_INVALID_ARG_TYPE', 'options.force');
+    // Names allocate refuses, which other tools may have written, are fine to deallocate.
+    assert.deepEqual(reg.deallocate(''), []);
+    assert.deepEqual(reg.deallocate('x'.repeat(255), 'udp', { force: true }), []);
+    assertThrowsCode(() => reg.allocate(1, 'port4me:x'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'reserved');
+    assert.deepEqual(reg.allocate(2, 'web'), { start: 20000, end: 20001 });
+    assert.deepEqual(reg.deallocate('web', { force: false }), [{ start: 20000, end: 20001 }]);
+
+    reg.defineService('db', '', 30000, 30009);
+    const accepted = reg.accept(reg.offer('db', 'a').secret);
+    assert.equal(accepted.user, os.userInfo().username);
+    const offered = reg.offer('db', 'b');
+    assert.equal(reg.releaseInstance('db', 'b').user, null, 'an offer records no user');
+    assert.equal(reg.releaseInstance('db', 'a').port, 30000);
+    assertThrowsCode(() => reg.releaseInstance('db', 'a'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE', '"a"');
+    assertThrowsCode(() => reg.accept(offered.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET');
+    // The service's row in TCP_PORTS mirrors it; it is not a module.
+    assertThrowsCode(() => reg.deallocate('port4me:service:db'), 'ERR_PORT4ME_REGISTRY_NOT_A_MODULE', '"db"', 'undefine');
+  } finally {
+    reg.close();
+  }
+});
+
+test("another user's module and allocation need { force: true }, and the error names the owner", (t) => {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
+    t.skip('needs root to act as a second user (uid 65534)');
+    return;
+  }
+  // A directory the second user can reach and write (sticky, as /tmp).
+  const top = mkdtempSync(path.join(os.tmpdir(), 'port4me-registry-force-'));
+  chmodSync(top, 0o755);
+  const shared = path.join(top, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o1777);
+  const file = path.join(shared, 'ports.sqlite');
+  try {
+    const script = `
+      const { Registry } = require(${JSON.stringify(packageDir)});
+      const reg = new Registry(${JSON.stringify(file)});
+      reg.allocate(2, 'theirs');
+      reg.defineService('svc', '', 31000, 31009);
+      const sp = reg.accept(reg.offer('svc', 'a').secret);
+      process.stdout.write(JSON.stringify(sp.user));
+      reg.close();
+    `;
+    const child = spawnSync(process.execPath, ['-e', script], { uid: 65534, gid: 65534, env: cleanEnv(), encoding: 'utf8' });
+    if (child.status !== 0 && /EACCES|permission denied/i.test(child.stderr)) {
+      t.skip(`uid 65534 cannot load the package here: ${child.stderr.trim().split('\n')[0]}`);
+      return;
+    }
+    assert.equal(child.status, 0, child.stderr);
+    const owner = JSON.parse(child.stdout);
+    assert.equal(typeof owner, 'string');
+    assert.notEqual(owner, os.userInfo().username);
+
+    const reg = new Registry(file);
+    try {
+      assertThrowsCode(() => reg.deallocate('theirs'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '"theirs"', 'force');
+      assertThrowsCode(() => reg.releaseInstance('svc', 'a'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '31000', 'force');
+      assert.deepEqual(reg.deallocate('theirs', 'tcp', { force: true }), [{ start: 20000, end: 20001 }]);
+      assert.equal(reg.releaseInstance('svc', 'a', { force: true }).user, owner);
+    } finally {
+      reg.close();
+    }
+  } finally {
+    rmSync(top, { recursive: true, force: true });
+  }
 });
