@@ -1,14 +1,15 @@
-//! The pure part of the binding: options in plain Rust types, resolved with
-//! `port4me-core` under the JavaScript option names. All of the algorithm
-//! (parsing, the generator, skipping and listing) is the core's.
+//! The pure part of the binding: options in plain Rust types, mapped onto
+//! the core's one resolver (`port4me_core::query::Sources`) under the
+//! JavaScript option names. All of the algorithm (parsing, merging,
+//! the generator, skipping and listing) is the core's.
 //!
 //! Nothing here touches JavaScript, so it is tested natively with
 //! `cargo test -p port4me-wasm`.
 
-use port4me_core::query::Resolved;
+use port4me_core::query::{PortsRef, Resolved, Sources};
 use port4me_core::spec::{self, Expansions};
 use port4me_core::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE;
-use port4me_core::{seed_hash, Error, PortSet};
+use port4me_core::{seed_hash, Error};
 
 /// A port specification as the caller gave it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,8 +19,8 @@ pub enum Spec {
     Unset,
     /// A specification string such as `"2000-2009,4321 {chrome}"`.
     Text(String),
-    /// Ports given as numbers (the binding accepts only 1-65535; a `0` would
-    /// be ignored, as a lone `0` item is in a specification string).
+    /// Ports given as numbers (the binding accepts only 1-65535; the core
+    /// refuses a `0` among numbers too).
     Ports(Vec<u16>),
 }
 
@@ -37,15 +38,15 @@ pub struct Options {
     pub skip: u64,
 }
 
-fn add_to_set(spec: &Spec, source: &'static str, set: &mut PortSet) -> Result<(), Error> {
-    match spec {
-        Spec::Unset => {}
-        Spec::Text(s) => spec::parse_into(s, &Expansions::DEFAULT, source, set)?,
-        Spec::Ports(ports) => ports.iter().filter(|&&p| p != 0).for_each(|&p| {
-            set.insert(p);
-        }),
+impl Spec {
+    /// The value as the core's resolver takes it, named `source`.
+    fn value(&self, source: &'static str) -> Option<(PortsRef<'_>, &'static str)> {
+        match self {
+            Spec::Unset => None,
+            Spec::Text(s) => Some((PortsRef::Spec(s), source)),
+            Spec::Ports(v) => Some((PortsRef::List(v), source)),
+        }
     }
-    Ok(())
 }
 
 /// The ports of `spec` in order, each at its first occurrence.
@@ -53,27 +54,31 @@ fn parse_list(spec: &str, source: &'static str) -> Result<Vec<u16>, Error> {
     Ok(spec::parse_list(spec, &Expansions::DEFAULT, source)?)
 }
 
-/// Parses every option, as `port4me_core::Query::resolve` does, but with the
-/// JavaScript option names in error messages and with ports given as numbers.
+/// Maps the options onto the core's one resolver, under the JavaScript
+/// option names (which its errors name).
 pub fn resolve(o: &Options) -> Result<Resolved, Error> {
     let hash = seed_hash(&o.user, o.tool.as_deref())?;
-    let prepend = match &o.prepend {
-        Spec::Unset => Vec::new(),
-        Spec::Text(s) => parse_list(s, "prepend")?,
-        Spec::Ports(ports) => {
-            let mut seen = Box::new(PortSet::new());
-            ports.iter().copied().filter(|&p| p != 0 && seen.insert(p)).collect()
+    let unsafe_value =
+        o.exclude_unsafe.value("excludeUnsafe").unwrap_or((PortsRef::Spec(DEFAULT_EXCLUDE_UNSAFE), "excludeUnsafe"));
+    let prepend = o.prepend.value("prepend");
+    let include = o.include.value("include");
+    // No Vec: the module's size budget counts every allocation path.
+    let both;
+    let exclude: &[_] = match o.exclude.value("exclude") {
+        Some(e) => {
+            both = [e, unsafe_value];
+            &both
         }
+        None => core::slice::from_ref(&unsafe_value),
     };
-    let mut include = Box::new(PortSet::new());
-    add_to_set(&o.include, "include", &mut include)?;
-    let mut exclude = Box::new(PortSet::new());
-    add_to_set(&o.exclude, "exclude", &mut exclude)?;
-    match &o.exclude_unsafe {
-        Spec::Unset => spec::parse_into(DEFAULT_EXCLUDE_UNSAFE, &Expansions::DEFAULT, "excludeUnsafe", &mut exclude)?,
-        other => add_to_set(other, "excludeUnsafe", &mut exclude)?,
+    Sources {
+        prepend: prepend.as_slice(),
+        include: include.as_slice(),
+        exclude,
+        expansions: Expansions::DEFAULT,
+        skip: o.skip,
     }
-    Ok(Resolved::from_include(hash, prepend, include, &exclude, o.skip))
+    .resolve(hash)
 }
 
 /// Parses a specification into its ports, in order, without duplicates.
@@ -100,10 +105,16 @@ mod tests {
         assert_eq!(r.list(5).unwrap(), [30845, 19654, 32310, 63992, 15273]);
         let o = Options { prepend: text("4321,11001"), ..opts("alice") };
         assert_eq!(resolve(&o).unwrap().list(5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
-        let o = Options { prepend: Spec::Ports(vec![4321, 0, 11001, 4321]), ..opts("alice") };
+        let o = Options { prepend: Spec::Ports(vec![4321, 11001, 4321]), ..opts("alice") };
         assert_eq!(resolve(&o).unwrap().list(5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
-        let o = Options { include: Spec::Ports(vec![1, 2, 3, 0, 470]), ..opts("alice") };
+        let o = Options { include: Spec::Ports(vec![1, 2, 3, 470]), ..opts("alice") };
         assert_eq!(resolve(&o).unwrap().list(1).unwrap(), [470]);
+        // A 0 among numbers is an error here as in the std crate (it was
+        // once dropped silently in this binding), naming the option.
+        let o = Options { prepend: Spec::Ports(vec![4321, 0]), ..opts("alice") };
+        let e = resolve(&o).unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_INVALID_SPEC");
+        assert!(e.to_string().contains("prepend"), "{e}");
     }
 
     /// Same answers as the core's plain candidate iterator on sparse and dense
@@ -185,7 +196,7 @@ mod tests {
         let on = resolve(&base).unwrap().list(200).unwrap();
         let off = resolve(&Options { exclude_unsafe: text(""), ..base.clone() }).unwrap().list(200).unwrap();
         assert_ne!(on, off);
-        let unsafe_ports: PortSet =
+        let unsafe_ports: port4me_core::PortSet =
             port4me_core::unsafe_ports::CHROME.iter().chain(port4me_core::unsafe_ports::FIREFOX).copied().collect();
         assert!(on.iter().all(|&p| !unsafe_ports.contains(p as u32)));
         assert!(off.iter().any(|&p| unsafe_ports.contains(p as u32)));

@@ -79,29 +79,111 @@ impl<'a> Query<'a> {
 
     /// Parses everything once; the result hands out iterators.
     pub fn resolve(&self) -> Result<Resolved, Error> {
-        let exp = Expansions::DEFAULT;
-        let hash = seed_hash(self.user, self.tool)?;
-        let prepend = match self.prepend {
-            Some(s) => spec::parse_list(s, &exp, "prepend")?,
-            None => Vec::new(),
-        };
-        let mut include = Box::new(PortSet::new());
-        if let Some(s) = self.include {
-            spec::parse_into(s, &exp, "include", &mut include)?;
+        let one = |spec: Option<&'a str>, source| spec.map(|s| (PortsRef::Spec(s), source));
+        let prepend = one(self.prepend, "prepend");
+        let include = one(self.include, "include");
+        let exclude = [one(self.exclude, "exclude"), one(Some(self.exclude_unsafe.unwrap_or(DEFAULT_EXCLUDE_UNSAFE)), "exclude_unsafe")];
+        Sources {
+            prepend: prepend.as_slice(),
+            include: include.as_slice(),
+            exclude: &exclude.iter().flatten().copied().collect::<Vec<_>>(),
+            expansions: Expansions::DEFAULT,
+            skip: self.skip,
         }
-        let mut exclude = Box::new(PortSet::new());
-        if let Some(s) = self.exclude {
-            spec::parse_into(s, &exp, "exclude", &mut exclude)?;
-        }
-        let unsafe_spec = self.exclude_unsafe.unwrap_or(DEFAULT_EXCLUDE_UNSAFE);
-        spec::parse_into(unsafe_spec, &exp, "exclude_unsafe", &mut exclude)?;
-        Ok(Resolved::from_include(hash, prepend, include, &exclude, self.skip))
+        .resolve(seed_hash(self.user, self.tool)?)
     }
 
     /// The first `n` candidates (no probing).
     pub fn list(&self, n: usize) -> Result<Vec<u16>, Error> {
         self.resolve()?.list(n)
     }
+}
+
+/// Ports as a caller gives them: a specification string, or port numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PortsRef<'a> {
+    /// A specification such as `"2000-2009,4321 {chrome}"` (a lone `0`
+    /// item is ignored: the reference uses it for "set but empty").
+    Spec(&'a str),
+    /// Port numbers, each 1-65535: a 0 here is an error (numbers are not
+    /// specification items, and a 0 among them is a mistake, not "empty").
+    List(&'a [u16]),
+}
+
+/// Every setting of a sequence, each as the values it is made of, in order,
+/// with where each came from (`"--exclude"`, `"PORT4ME_EXCLUDE_SITE"`,
+/// `"exclude"`): the one resolver behind every layer. [`Query`] gives one
+/// value per setting; the std crate adds the environment's (the argument or
+/// the user's variable, then the site's, then the browser-unsafe list); the
+/// WebAssembly binding maps JavaScript values onto it.
+#[derive(Clone, Copy, Debug)]
+pub struct Sources<'s, 'e> {
+    /// Ports tried first: the first occurrence of each port keeps its place.
+    pub prepend: &'s [(PortsRef<'s>, &'static str)],
+    /// Allowed ports (the union; default 1024-65535 when empty).
+    pub include: &'s [(PortsRef<'s>, &'static str)],
+    /// Excluded ports (the union), the browser-unsafe list included.
+    pub exclude: &'s [(PortsRef<'s>, &'static str)],
+    /// What `{chrome}` and `{firefox}` stand for.
+    pub expansions: Expansions<'e>,
+    /// Leading candidates to drop.
+    pub skip: u64,
+}
+
+impl Sources<'_, '_> {
+    /// Parses every value (the first bad one is the error, naming its
+    /// source) and builds the sequence for the seed `hash`.
+    pub fn resolve(&self, hash: u32) -> Result<Resolved, Error> {
+        let exp = &self.expansions;
+        let mut prepend = Vec::new();
+        if !self.prepend.is_empty() {
+            let mut seen = Box::new(PortSet::new());
+            for &(ports, source) in self.prepend {
+                match ports {
+                    PortsRef::Spec(s) => spec::append_list(s, exp, source, &mut prepend, &mut seen)?,
+                    PortsRef::List(v) => {
+                        check_numbers(v, source)?;
+                        prepend.extend(v.iter().copied().filter(|&p| seen.insert(p)));
+                    }
+                }
+            }
+        }
+        let mut include = Box::new(PortSet::new());
+        add_all(self.include, exp, &mut include)?;
+        let mut exclude = Box::new(PortSet::new());
+        add_all(self.exclude, exp, &mut exclude)?;
+        Ok(Resolved::from_include(hash, prepend, include, &exclude, self.skip))
+    }
+}
+
+/// A 0 among port numbers, as the error of the item at that index.
+fn check_numbers(v: &[u16], source: &'static str) -> Result<(), Error> {
+    match v.iter().position(|&p| p == 0) {
+        Some(offset) => Err(crate::error::SpecError {
+            kind: crate::error::SpecErrorKind::OutOfRange,
+            item: crate::error::ItemText::new("0"),
+            offset,
+            source,
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn add_all(values: &[(PortsRef<'_>, &'static str)], exp: &Expansions<'_>, set: &mut PortSet) -> Result<(), Error> {
+    for &(ports, source) in values {
+        match ports {
+            // On an error the half-filled set is dropped with the query.
+            PortsRef::Spec(s) => spec::parse_into(s, exp, source, set)?,
+            PortsRef::List(v) => {
+                check_numbers(v, source)?;
+                v.iter().for_each(|&p| {
+                    set.insert(p);
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A parsed query: seed hash, prepend list and allowed set.
@@ -177,6 +259,27 @@ mod tests {
         let q = Query::new("alice").prepend("3000").include("2000").exclude("2000");
         assert_eq!(q.list(1).unwrap(), [3000]);
         assert_eq!(q.list(2).unwrap_err(), Error::EmptySet);
+    }
+
+    #[test]
+    fn numbers_and_specs_mix_and_zero_is_an_error_among_numbers() {
+        let list = [4321, 11001, 4321];
+        let sources = Sources {
+            prepend: &[(PortsRef::List(&list), "prepend"), (PortsRef::Spec("11001 2000"), "site")],
+            include: &[(PortsRef::Spec("0"), "include")],
+            exclude: &[(PortsRef::Spec(DEFAULT_EXCLUDE_UNSAFE), "unsafe")],
+            expansions: Expansions::DEFAULT,
+            skip: 0,
+        };
+        let r = sources.resolve(seed_hash("alice", None).unwrap()).unwrap();
+        // A lone 0 item in a specification is "empty": the default range.
+        assert_eq!(r.list(5).unwrap(), [4321, 11001, 2000, 30845, 19654]);
+        let zero = [80, 0];
+        let bad = Sources { exclude: &[(PortsRef::List(&zero), "exclude")], ..sources };
+        match bad.resolve(1).unwrap_err() {
+            Error::Spec(e) => assert_eq!((e.source, e.item.as_str(), e.offset), ("exclude", "0", 1)),
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub use probe::{is_port_free, ProbeOptions, Protocol};
 pub use search::Search;
 
 use port4me_core::spec::{self, Expansions};
-use port4me_core::{PortSet, DEFAULT_MAX_TRIES};
+use port4me_core::DEFAULT_MAX_TRIES;
 
 /// The largest `list` count accepted: sixteen LCG periods. Anything bigger is
 /// almost certainly a mistake and would only allocate.
@@ -61,6 +61,16 @@ pub enum Ports {
     Spec(String),
     /// Explicit port numbers (each must be 1-65535; checked at resolve time).
     List(Vec<u16>),
+}
+
+impl Ports {
+    /// These ports as the core's resolver takes them.
+    pub fn as_ref(&self) -> port4me_core::query::PortsRef<'_> {
+        match self {
+            Ports::Spec(s) => port4me_core::query::PortsRef::Spec(s),
+            Ports::List(v) => port4me_core::query::PortsRef::List(v),
+        }
+    }
 }
 
 impl From<&str> for Ports {
@@ -267,63 +277,47 @@ impl Port4me {
         let firefox = self.unsafe_list("PORT4ME_EXCLUDE_UNSAFE_FIREFOX", port4me_core::unsafe_ports::FIREFOX)?;
         let exp = Expansions { chrome: Some(&chrome), firefox: Some(&firefox) };
 
-        // prepend: the argument (or PORT4ME_PREPEND), then PORT4ME_PREPEND_SITE.
-        let mut prepend = Vec::new();
-        // Allocated only when there is something to prepend.
-        let mut seen: Option<Box<PortSet>> = None;
-        self.each_source(&self.prepend, "PORT4ME_PREPEND", &["PORT4ME_PREPEND_SITE"], |ports, source| {
-            let seen = seen.get_or_insert_with(|| Box::new(PortSet::new()));
-            match ports {
-                Ports::Spec(s) => spec::append_list(s, &exp, source, &mut prepend, seen)?,
-                Ports::List(v) => {
-                    check_list(v, source)?;
-                    prepend.extend(v.iter().copied().filter(|&p| seen.insert(p)));
-                }
-            }
-            Ok(())
-        })?;
-
-        let mut include = Box::new(PortSet::new());
-        self.each_source(&self.include, "PORT4ME_INCLUDE", &["PORT4ME_INCLUDE_SITE"], |ports, source| {
-            add_to_set(ports, source, &exp, &mut include)
-        })?;
-
-        let mut exclude = Box::new(PortSet::new());
-        let unsafe_default = port4me_core::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE;
-        self.each_source(&self.exclude, "PORT4ME_EXCLUDE", &["PORT4ME_EXCLUDE_SITE"], |ports, source| {
-            add_to_set(ports, source, &exp, &mut exclude)
-        })?;
-        let unsafe_spec = self.env.var("PORT4ME_EXCLUDE_UNSAFE")?.unwrap_or_else(|| unsafe_default.to_string());
-        spec::parse_into(&unsafe_spec, &exp, "PORT4ME_EXCLUDE_UNSAFE", &mut exclude)?;
-
+        let prepend = self.values(&self.prepend, "PORT4ME_PREPEND", "PORT4ME_PREPEND_SITE")?;
+        let include = self.values(&self.include, "PORT4ME_INCLUDE", "PORT4ME_INCLUDE_SITE")?;
+        let mut exclude = self.values(&self.exclude, "PORT4ME_EXCLUDE", "PORT4ME_EXCLUDE_SITE")?;
+        let unsafe_spec = self.env.var("PORT4ME_EXCLUDE_UNSAFE")?;
+        let unsafe_spec = unsafe_spec.as_deref().unwrap_or(port4me_core::unsafe_ports::DEFAULT_EXCLUDE_UNSAFE);
+        exclude.push((Cow::Owned(Ports::Spec(unsafe_spec.to_string())), "PORT4ME_EXCLUDE_UNSAFE"));
         let skip = match self.skip {
             Some(n) => n,
             None => self.number("skip", "PORT4ME_SKIP")?.unwrap_or(0),
         };
-        Ok(Resolved::from_include(hash, prepend, include, &exclude, skip))
+        let sources = port4me_core::query::Sources {
+            prepend: &refs(&prepend),
+            include: &refs(&include),
+            exclude: &refs(&exclude),
+            expansions: exp,
+            skip,
+        };
+        Ok(sources.resolve(hash)?)
     }
 
-    fn each_source(
+    /// The values of one setting, in order: the argument (or, without one,
+    /// the user's variable), then the site's variable.
+    fn values<'a>(
         &self,
-        arg: &Option<Arg>,
+        arg: &'a Option<Arg>,
         user_var: &'static str,
-        site_vars: &[&'static str],
-        mut f: impl FnMut(&Ports, &'static str) -> Result<(), Error>,
-    ) -> Result<(), Error> {
+        site_var: &'static str,
+    ) -> Result<Vec<(Cow<'a, Ports>, &'static str)>, Error> {
+        let mut out = Vec::new();
         match arg {
-            Some(a) => f(&a.ports, a.source)?,
+            Some(a) => out.push((Cow::Borrowed(&a.ports), a.source)),
             None => {
                 if let Some(s) = self.env.var(user_var)? {
-                    f(&Ports::Spec(s), user_var)?;
+                    out.push((Cow::Owned(Ports::Spec(s)), user_var));
                 }
             }
         }
-        for &name in site_vars {
-            if let Some(s) = self.env.var(name)? {
-                f(&Ports::Spec(s), name)?;
-            }
+        if let Some(s) = self.env.var(site_var)? {
+            out.push((Cow::Owned(Ports::Spec(s)), site_var));
         }
-        Ok(())
+        Ok(out)
     }
 
     /// `PORT4ME_LIST` as a count, when set (used by the CLI and bindings when
@@ -449,27 +443,9 @@ impl Port4me {
     }
 }
 
-fn check_list(v: &[u16], source: &'static str) -> Result<(), Error> {
-    match v.iter().find(|&&p| p == 0) {
-        Some(_) => Err(Error::InvalidPort { source_name: source.into(), value: "0".into() }),
-        None => Ok(()),
-    }
-}
-
-fn add_to_set(ports: &Ports, source: &'static str, exp: &Expansions<'_>, set: &mut PortSet) -> Result<(), Error> {
-    match ports {
-        Ports::Spec(s) => {
-            // On an error the half-filled set is dropped with the query.
-            spec::parse_into(s, exp, source, set)?;
-        }
-        Ports::List(v) => {
-            check_list(v, source)?;
-            v.iter().for_each(|&p| {
-                set.insert(p);
-            });
-        }
-    }
-    Ok(())
+/// Values as the core's resolver borrows them.
+fn refs<'a>(values: &'a [(Cow<'_, Ports>, &'static str)]) -> Vec<(port4me_core::query::PortsRef<'a>, &'static str)> {
+    values.iter().map(|(p, s)| (p.as_ref().as_ref(), *s)).collect()
 }
 
 fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
