@@ -45,11 +45,13 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
+DEFAULT_PROBES = os.path.join(HERE, "probes.json")
 
 REF_PACKAGE = "port4me"
 REF_VERSION = "0.7.0"
-FORMAT = 1
+FORMAT = 2
 WALL_CLOCK_LIMIT = 120.0  # seconds; backstop only, the step counter detects hangs
+CLI_WALL_CLOCK_LIMIT = 5.0  # seconds, for the in-process reference CLI (see run_reference_cli)
 
 ERR_SPEC = "ERR_PORT4ME_INVALID_SPEC"
 ERR_EMPTY_SET = "ERR_PORT4ME_EMPTY_SET"
@@ -65,7 +67,7 @@ CHECK_VAR = "_PORT4ME_CHECK_AVAILABLE_PORTS_"
 SPEC_FIELDS = [("prepend", "PORT4ME_PREPEND"), ("include", "PORT4ME_INCLUDE"),
                ("exclude", "PORT4ME_EXCLUDE")]
 CASE_KEYS = ["id", "note", "user", "tool", "prepend", "include", "exclude", "skip", "list",
-             "env", "layer", "expect", "divergence", "reference"]
+             "env", "layer", "expect", "alternatives", "divergence", "reference"]
 
 DESCRIPTION = (
     "Conformance vectors for port4me, computed by running the reference implementation "
@@ -80,8 +82,107 @@ DESCRIPTION = (
     "mentions?}. Runners without an environment (core, wasm) run only cases without env; "
     "environment-resolving runners (Rust std, CLI, Node) run every case except "
     "layer=core. Cases under divergence/ pin the project's behaviour where it deliberately "
-    "differs from the reference, which is recorded under reference."
+    "differs from the reference, which is recorded under reference. expect is the "
+    "contract's side of every question (see questions); alternatives maps the other sides "
+    "(a side name, or several joined with +, one per question) to what an implementation "
+    "taking them gives, also computed by running the reference. Command-line runner: "
+    "conformance/run.py; schema: conformance/README.md; contract: conformance/SPEC.md."
 )
+
+# The questions on which the reference's own implementations legitimately differ. Each
+# has two sides: "contract" (what `expect` holds) and one other; "cli_contract" is the
+# command line's side where SPEC section 8 differs from the API; "via" says whether the
+# question arises when the inputs are flags/arguments, variables, or both. A case's
+# "alternatives" give the outcome for every combination of the non-contract sides of
+# the questions that change its outcome.
+QUESTIONS = {
+    "seed-encoding": {
+        "question": "How a seed with non-ASCII characters is hashed (SPEC section 2)",
+        "sides": {
+            "code-points": {"means": "one hash step per Unicode code point (scalar value)",
+                            "taken_by": ["Python reference (API and CLI)", "this project"]},
+            "utf8-bytes": {"means": "one hash step per byte of the seed's UTF-8 encoding",
+                           "taken_by": ["R package"]},
+        },
+        "contract": "code-points",
+        "via": ["flags", "env"],
+    },
+    "explicit-spec-lists": {
+        "question": "Whether a prepend/include/exclude argument replaces only PORT4ME_PREPEND/"
+                    "_INCLUDE/_EXCLUDE, the _SITE variables and PORT4ME_EXCLUDE_UNSAFE still "
+                    "applying (SPEC section 6)",
+        "sides": {
+            "keeps-site-unsafe": {"means": "the argument replaces the user-level variable only",
+                                  "taken_by": ["Bash CLI", "this project"]},
+            "drops-site-unsafe": {"means": "the argument is the whole list: no _SITE, and no "
+                                           "unsafe ports for exclude",
+                                  "taken_by": ["Python reference (API and CLI)", "R package"]},
+        },
+        "contract": "keeps-site-unsafe",
+        "via": ["flags"],
+    },
+    "prepend-duplicates": {
+        "question": "Whether duplicates in a prepend argument are dropped, the first occurrence "
+                    "keeping its place (SPEC section 5)",
+        "sides": {
+            "drops-duplicates": {"means": "each port once, at its first place",
+                                 "taken_by": ["this project",
+                                              "Python reference (from PORT4ME_PREPEND only)"]},
+            "keeps-duplicates": {"means": "the items as given, repeats included",
+                                 "taken_by": ["Python reference (argument and CLI)"]},
+        },
+        "contract": "drops-duplicates",
+        "via": ["flags"],
+    },
+    "trailing-commas": {
+        "question": "How the seed is built from user and tool (SPEC section 1)",
+        "sides": {
+            "joins-non-empty": {"means": "the non-empty parts of [user, tool] joined with ','",
+                                "taken_by": ["this project"]},
+            "strips-trailing-commas": {"means": "(user + ',' + tool) with trailing commas "
+                                                "removed, so user 'alice,' is seed 'alice'",
+                                       "taken_by": ["Python reference (API and CLI)"]},
+        },
+        "contract": "joins-non-empty",
+        "via": ["flags", "env"],
+    },
+    "empty-variables": {
+        "question": "Whether a variable set to the empty string counts as unset "
+                    "(PORT4ME_USER, PORT4ME_SKIP; SPEC section 6)",
+        "sides": {
+            "empty-is-unset": {"means": "PORT4ME_USER='' falls back to LOGNAME...; "
+                                        "PORT4ME_SKIP='' is no skip",
+                               "taken_by": ["this project"]},
+            "empty-is-value": {"means": "PORT4ME_USER='' is the user ''; PORT4ME_SKIP='' is "
+                                        "an invalid number",
+                               "taken_by": ["Python reference (API and CLI)"]},
+        },
+        "contract": "empty-is-unset",
+        "via": ["flags", "env"],
+    },
+    "empty-tool-argument": {
+        "question": "Whether an empty tool argument counts as given, so that PORT4ME_TOOL does "
+                    "not apply (SPEC sections 1 and 8)",
+        "sides": {
+            "empty-tool-given": {"means": "tool '' is a tool: no tool in the seed, "
+                                          "PORT4ME_TOOL ignored",
+                                 "taken_by": ["this project's API", "Python reference API"]},
+            "empty-tool-unset": {"means": "--tool= is as if not given: PORT4ME_TOOL applies",
+                                 "taken_by": ["Python reference CLI", "this project's CLIs"]},
+        },
+        "contract": "empty-tool-given",
+        "cli_contract": "empty-tool-unset",
+        "via": ["flags"],
+    },
+}
+QUESTION_ORDER = list(QUESTIONS)
+SIDE_QUESTION = {side: q for q, d in QUESTIONS.items() for side in d["sides"]}
+OTHER_SIDE = {q: next(s for s in d["sides"] if s != d["contract"]) for q, d in QUESTIONS.items()}
+
+# The sides the Python reference CLI (python -m port4me 0.7.0) takes; --check runs it through
+# the kit's own judge with these declared, and every case must pass or be explained.
+PYTHON_CLI_SIDES = ["code-points", "drops-site-unsafe", "keeps-duplicates",
+                    "strips-trailing-commas", "empty-is-value", "empty-tool-unset"]
 
 
 # --------------------------------------------------------------------------------------
@@ -198,6 +299,10 @@ def run_reference(call):
     old = signal.signal(signal.SIGALRM, _on_alarm)
     signal.setitimer(signal.ITIMER_REAL, WALL_CLOCK_LIMIT)
     try:
+        if call.get("pyargs_fn") is not None:
+            # Python arguments built with the reference's own parser (after the reload, so
+            # {chrome}/{firefox} follow the case's variables).
+            kwargs.update(call["pyargs_fn"](mod))
         result = mod.port4me(**kwargs)
     except _Hang as e:
         if str(e) == "wall clock":
@@ -262,7 +367,6 @@ class Def:
         self.why = why                  # divergence explanation (required for divergences)
         self.expected_call = expected_call    # dict of overrides -> equivalent reference call
         self.reference_call = reference_call  # dict of overrides -> what the reference "really" does
-        self.utf8_note = False          # add what a UTF-8-byte hash would give to the note
 
 
 DEFS = []
@@ -415,14 +519,10 @@ NONASCII = [
 ]
 for name, u in NONASCII:
     cps = " ".join("U+%04X" % ord(c) for c in u)
-    d = add(f"nonascii/{name}", u, note=f"code points {cps}")
-    d.utf8_note = True
-d = add("nonascii/tool-katakana", "alice", tool="\u30c4\u30fc\u30eb", note="tool U+30C4 U+30FC U+30EB")
-d.utf8_note = True
-d = add("nonascii/both", "\u00c5sa", tool="caf\u00e9", list=5, note="user U+00C5 s a, tool c a f U+00E9")
-d.utf8_note = True
-d = add("nonascii/emoji-list-5", "\U0001F600", list=5, note="one astral code point U+1F600")
-d.utf8_note = True
+    add(f"nonascii/{name}", u, note=f"code points {cps}")
+add("nonascii/tool-katakana", "alice", tool="\u30c4\u30fc\u30eb", note="tool U+30C4 U+30FC U+30EB")
+add("nonascii/both", "\u00c5sa", tool="caf\u00e9", list=5, note="user U+00C5 s a, tool c a f U+00E9")
+add("nonascii/emoji-list-5", "\U0001F600", list=5, note="one astral code point U+1F600")
 
 # ---- prepend ----------------------------------------------------------------------------
 
@@ -929,6 +1029,379 @@ diverge("divergence/empty-set-exclude-everything", "carol", exclude="1-65535", l
 
 
 # --------------------------------------------------------------------------------------
+# Alternatives: the other sides of the questions (see QUESTIONS)
+# --------------------------------------------------------------------------------------
+
+def resolve_user_tool(case, empty_is_value=False, empty_tool_unset=False):
+    """The user and tool of a case as a command resolves them (SPEC section 1), on the
+    contract's sides unless empty_is_value / empty_tool_unset say otherwise."""
+    env = case.get("env", {})
+    user = case["user"]
+    if not user:
+        pu = env.get("PORT4ME_USER")
+        if pu is not None and (pu != "" or empty_is_value):
+            user = pu
+        else:
+            user = next((env[v] for v in USER_VARS if env.get(v)), "")
+    tool = case.get("tool")
+    if tool is None or (tool == "" and empty_tool_unset):
+        tool = env.get("PORT4ME_TOOL", "")
+    return user, tool
+
+
+def seed_on(case, sides):
+    """The seed string of a case on the given non-contract sides; None when it is empty
+    where the contract makes that an error (ERR_PORT4ME_EMPTY_SEED)."""
+    user, tool = resolve_user_tool(case, "empty-is-value" in sides, "empty-tool-unset" in sides)
+    if "strips-trailing-commas" in sides:
+        seed = (user + "," + tool).rstrip(",")
+    else:
+        seed = spec_seed(user, tool)
+        if seed == "":
+            return None
+    if "utf8-bytes" in sides:
+        # Each UTF-8 byte becomes one code point 0-255, so the reference's own uint_hash()
+        # hashes the bytes.
+        seed = seed.encode("utf-8").decode("latin-1")
+    return seed
+
+
+def outcome_as_expect(outcome, what):
+    if "ports" in outcome or "port" in outcome or "hang" in outcome:
+        return dict(outcome)
+    if outcome.get("code") is None:
+        raise GenerationError(f"{what}: the reference raised {outcome['error']}, which maps to no "
+                              "error code")
+    return {"error": outcome["code"]}
+
+
+def variant_outcome(case, base, sides):
+    """What an implementation on the given non-contract sides gives for a case, computed by
+    the reference: its uint_hash()/lcg() on the seed of those sides, the spec strings
+    through the environment (contract) or as Python arguments parsed by its parse_ports()
+    (drops-site-unsafe, keeps-duplicates)."""
+    sides = set(sides)
+    seed = seed_on(case, sides)
+    if seed is None:
+        return {"error": ERR_EMPTY_SEED}
+    call = _apply(base, {"seed": seed})
+    env = call["env"]
+    if "empty-is-value" in sides and case.get("env", {}).get("PORT4ME_SKIP") == "":
+        env["PORT4ME_SKIP"] = ""
+    elif env.get("PORT4ME_SKIP") == "":
+        del env["PORT4ME_SKIP"]
+    drops = "drops-site-unsafe" in sides
+    keeps = "keeps-duplicates" in sides
+    specs = {}
+    for field, _var in SPEC_FIELDS:
+        spec = call[field]
+        if spec is None:
+            continue
+        if drops:
+            specs[field] = (spec, field == "prepend" and not keeps, False)
+            call[field] = None
+        elif field == "prepend" and keeps:
+            specs[field] = (spec, False, True)
+            call[field] = None
+    if specs:
+        def python_arguments(mod):
+            out = {}
+            for field, (spec, dedup, site) in specs.items():
+                ports = list(mod.parse_ports(spec))
+                if site:  # the argument's items as given, then PORT4ME_PREPEND_SITE's
+                    ports += list(mod.parse_ports(os.environ.get("PORT4ME_PREPEND_SITE", "")))
+                if dedup:
+                    ports = list(dict.fromkeys(ports))
+                out[field] = ports
+            return out
+        call["pyargs_fn"] = python_arguments
+    return outcome_as_expect(run_reference(call), f"{case['id']} on {sorted(sides)}")
+
+
+def candidate_questions(case, base):
+    """The questions that may change a case's outcome (the others certainly do not)."""
+    env = case.get("env", {})
+    resolutions = [resolve_user_tool(case, e, t) for e in (False, True) for t in (False, True)]
+    qs = set()
+    if any(not (u + t).isascii() for u, t in resolutions):
+        qs.add("seed-encoding")
+    if any(base[f] is not None for f, _ in SPEC_FIELDS):
+        qs.add("explicit-spec-lists")
+    if base["prepend"] is not None:
+        qs.add("prepend-duplicates")
+    if any((u + "," + t).rstrip(",") != spec_seed(u, t) or not spec_seed(u, t)
+           for u, t in resolutions):
+        qs.add("trailing-commas")
+    if (not case["user"] and env.get("PORT4ME_USER") == "") or \
+            ("skip" not in case and env.get("PORT4ME_SKIP") == ""):
+        qs.add("empty-variables")
+    if case.get("tool") == "" and env.get("PORT4ME_TOOL"):
+        qs.add("empty-tool-argument")
+    return [q for q in QUESTION_ORDER if q in qs]
+
+
+def build_alternatives(case, d, literal):
+    """The case's alternatives: for every combination of the other sides of the questions
+    that change its outcome, what an implementation taking them gives."""
+    from itertools import combinations
+    base = _apply(literal, d.expected_call) if d.expected_call is not None else literal
+    contract = variant_outcome(case, base, ())
+    if contract != case["expect"]:
+        # The side model on the contract's sides must reproduce expect, or the
+        # alternatives computed with it could not be trusted.
+        raise GenerationError(f"{case['id']}: the side model gives {contract} on the contract's "
+                              f"sides, but expect is {case['expect']}")
+    qs = candidate_questions(case, base)
+    outcomes = {(): contract}
+    for r in range(1, len(qs) + 1):
+        for combo in combinations(qs, r):
+            outcomes[combo] = variant_outcome(case, base, [OTHER_SIDE[q] for q in combo])
+    relevant = [q for q in qs
+                if any(out != outcomes[tuple(x for x in combo if x != q)]
+                       for combo, out in outcomes.items() if q in combo)]
+    alternatives = {}
+    for r in range(1, len(relevant) + 1):
+        for combo in combinations(relevant, r):
+            alternatives["+".join(OTHER_SIDE[q] for q in combo)] = outcomes[combo]
+    return alternatives
+
+
+# --------------------------------------------------------------------------------------
+# The reference CLI (python -m port4me), in-process, for the labels
+# --------------------------------------------------------------------------------------
+
+def run_reference_cli(flags, env):
+    """Run the reference's own __main__ with these flags and variables (on top of the clean
+    environment), in this process, with the hang detector; an outcome as conformance/run.py
+    records one (exit, stdout, stderr, timed_out)."""
+    import contextlib
+    import io
+    import runpy
+    mod = _ref()
+    _clean_environ()
+    os.environ.update(env)
+    mod = importlib.reload(mod)
+
+    def number(flag, var, default):
+        for f in flags:
+            if f.startswith(f"--{flag}="):
+                return _int_or(f.split("=", 1)[1], default)
+        return _int_or(os.environ.get(var), default)
+
+    needed = max(number("skip", "PORT4ME_SKIP", 0), 0) + max(number("list", "PORT4ME_LIST", 1), 1)
+    budget = 65537 * (needed + 2)
+    orig_lcg = mod.lcg
+    steps = [0]
+
+    def counting_lcg(seed, *args, **kwargs):
+        steps[0] += 1
+        if steps[0] > budget:
+            raise _Hang("lcg budget")
+        return orig_lcg(seed, *args, **kwargs)
+
+    mod.lcg = counting_lcg
+    out, err = io.StringIO(), io.StringIO()
+    code, timed_out = 0, False
+    saved_argv = sys.argv
+    sys.argv = ["python -m port4me"] + list(flags)
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    # The CLI keeps an --exclude argument as a list, so a search through a large exclude
+    # is slow enough for the wall clock to detect the hang before the step counter does.
+    signal.setitimer(signal.ITIMER_REAL, CLI_WALL_CLOCK_LIMIT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            runpy.run_module(f"{REF_PACKAGE}.__main__", run_name="__main__")
+    except SystemExit as e:
+        if e.code is None or isinstance(e.code, int):
+            code = e.code or 0
+        else:
+            err.write(f"{e.code}\n")
+            code = 1
+    except _Hang:
+        timed_out = True
+    except Exception as e:  # what the interpreter prints for an uncaught exception
+        err.write(f"Traceback (most recent call last):\n{type(e).__name__}: {e}\n")
+        code = 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        sys.argv = saved_argv
+        mod.lcg = orig_lcg
+        _clean_environ()
+    return {"exit": None if timed_out else code, "stdout": out.getvalue(),
+            "stderr": err.getvalue(), "timed_out": timed_out, "seconds": 0.0, "timeout": "budget"}
+
+
+def _kit():
+    sys.path.insert(0, HERE)
+    try:
+        import run as kit
+    finally:
+        sys.path.remove(HERE)
+    return kit
+
+
+def check_cli_labels(doc):
+    """Run every case through the reference CLI (both --via modes), judged by the kit
+    (conformance/run.py) with the CLI's sides declared: every case must pass, pass on a
+    side, be 'stricter here' or fail as a recorded divergence. Returns (problems, counts)."""
+    kit = _kit()
+    questions = kit.Questions(doc)
+    declared = questions.declared(PYTHON_CLI_SIDES)
+    problems, counts = [], {}
+    for via in kit.VIAS:
+        verdicts = []
+        for case in doc["cases"]:
+            try:
+                flags, env = kit.case_invocation(case, via)
+            except kit.Skip:
+                counts[(via, kit.SKIP)] = counts.get((via, kit.SKIP), 0) + 1
+                continue
+            o = run_reference_cli(flags, env)
+            v = kit.judge_case(case, o, questions, via, False)
+            v["outcome"] = o
+            verdicts.append((case, v))
+        sides = kit.settle_sides([v for _, v in verdicts], questions, declared)
+        for q, s in sides.items():
+            other = sorted(k for k in s["votes"] if k != s["taken"])
+            if other:
+                problems.append(f"via {via}: the reference CLI took {', '.join(other)} on "
+                                f"{q} in some cases, declared {s['taken']}")
+        for case, v in verdicts:
+            status, _shown, detail = kit.final_status(case, v, sides, questions)
+            counts[(via, status)] = counts.get((via, status), 0) + 1
+            if status == kit.FAIL:
+                problems.append(f"{case['id']} (via {via}): {detail}")
+    return problems, counts
+
+
+def cli_summary(counts):
+    out = []
+    for via in ("flags", "env"):
+        parts = [f"{counts.get((via, s), 0)} {s}" for s in
+                 ("pass", "side", "stricter", "explained", "fail", "skip")]
+        out.append(f"via {via}: " + ", ".join(parts))
+    return "; ".join(out)
+
+
+# --------------------------------------------------------------------------------------
+# Probe cases (conformance/probes.json)
+# --------------------------------------------------------------------------------------
+
+PROBES_FORMAT = 1
+PROBES_DESCRIPTION = (
+    "Probe cases for port4me --test=PORT: conformance/run.py opens the listener (none, a TCP "
+    "listener on one address, or a bound UDP socket) on a port free on every address, then "
+    "runs CMD --test=PORT (and CMD --test=PORT --protocol=udp where the command has "
+    "--protocol) in the clean environment, without _PORT4ME_CHECK_AVAILABLE_PORTS_. expect "
+    "gives the exit status per protocol: 0 = free, 1 = in use; --test prints nothing. These "
+    "are the contract (SPEC section 7: a port is free only when it could be bound on every "
+    "local address of both families), written by hand; where the reference answers "
+    "differently, reference holds its answer (computed by conformance/reference.py, which "
+    "runs the reference's is_port_free next to the same listener on Linux) and divergence "
+    "says why."
+)
+PROBE_V6_WHY = ("the reference binds only the IPv4 wildcard (0.0.0.0), so a listener on IPv6 "
+                "alone does not make the port busy for it; SPEC section 7 counts a listener on "
+                "any local address of either family")
+# (id, listener, expect, note)
+PROBE_DEFS = [
+    ("probe/none", None, {"tcp": 0, "udp": 0}, "nothing holds the port"),
+    ("probe/tcp-ipv4-loopback", {"protocol": "tcp", "address": "127.0.0.1"},
+     {"tcp": 1, "udp": 0}, "a TCP listener on 127.0.0.1"),
+    ("probe/tcp-ipv6-loopback", {"protocol": "tcp", "address": "::1"},
+     {"tcp": 1, "udp": 0}, "a TCP listener on [::1]"),
+    ("probe/tcp-ipv4-any", {"protocol": "tcp", "address": "0.0.0.0"},
+     {"tcp": 1, "udp": 0}, "a TCP listener on 0.0.0.0"),
+    ("probe/tcp-ipv6-any-v6only", {"protocol": "tcp", "address": "::", "v6only": True},
+     {"tcp": 1, "udp": 0}, "a TCP listener on [::] with IPV6_V6ONLY on (IPv6 only)"),
+    ("probe/tcp-ipv6-any-dual-stack", {"protocol": "tcp", "address": "::", "v6only": False},
+     {"tcp": 1, "udp": 0}, "a TCP listener on [::] with IPV6_V6ONLY off (both families)"),
+    ("probe/udp-ipv4-any", {"protocol": "udp", "address": "0.0.0.0"},
+     {"tcp": 0, "udp": 1}, "a UDP socket bound to 0.0.0.0: busy for udp, free for tcp"),
+]
+
+
+def reference_probe_answer(listener):
+    """The reference's --test answer (exit status) for tcp with this listener open, or None
+    when the listener cannot be opened here (no IPv6)."""
+    kit = _kit()
+    mod = _ref()
+    _clean_environ()
+    mod = importlib.reload(mod)
+    port = kit.free_port()
+    try:
+        sock = kit.open_listener(listener, port) if listener else None
+    except OSError:
+        return None
+    try:
+        return 0 if mod.is_port_free(port) else 1
+    finally:
+        if sock is not None:
+            sock.close()
+
+
+def build_probes():
+    probes = []
+    unavailable = []
+    for pid, listener, expect, note in PROBE_DEFS:
+        p = {"id": pid, "note": note, "listener": listener, "expect": expect}
+        ref = reference_probe_answer(listener)
+        if ref is None:
+            unavailable.append(pid)
+        elif ref != expect["tcp"]:
+            if not (listener and ":" in listener["address"] and listener.get("v6only", True)):
+                raise GenerationError(f"{pid}: the reference answers {ref} for tcp; expected "
+                                      f"{expect['tcp']} and no divergence recorded for it")
+            p["divergence"] = PROBE_V6_WHY
+            p["reference"] = {"tcp": ref}
+        probes.append(p)
+    doc = {"format": PROBES_FORMAT, "reference": {"package": REF_PACKAGE, "version": REF_VERSION},
+           "description": PROBES_DESCRIPTION, "probes": probes}
+    return doc, unavailable
+
+
+def dumps_probes(doc):
+    lines = ["{"]
+    for k in ("format", "reference", "description"):
+        lines.append(f'  "{k}": {json.dumps(doc[k], ensure_ascii=False)},')
+    lines.append('  "probes": [')
+    for i, p in enumerate(doc["probes"]):
+        sep = "," if i < len(doc["probes"]) - 1 else ""
+        lines.append("    " + json.dumps(p, ensure_ascii=False, separators=(", ", ": ")) + sep)
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def check_probes(path):
+    """Problems of the probes file against the generator ([] when it matches); probes that
+    cannot be opened here (no IPv6) are compared without their reference answer."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            got = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"cannot read {path}: {e}"], []
+    want, unavailable = build_probes()
+    problems = []
+    for k in ("format", "reference", "description"):
+        if got.get(k) != want[k]:
+            problems.append(f"{path}: {k} differs from the generator's")
+    gp = {p.get("id"): p for p in got.get("probes", [])}
+    if list(gp) != [p["id"] for p in want["probes"]]:
+        problems.append(f"{path}: probe ids {list(gp)} != {[p['id'] for p in want['probes']]}")
+    for w in want["probes"]:
+        g = gp.get(w["id"])
+        if g is None:
+            continue
+        if w["id"] in unavailable:
+            g = {k: v for k, v in g.items() if k not in ("divergence", "reference")}
+        if g != w:
+            problems.append(f"{w['id']}: file {_short(g)} != generator {_short(w)}")
+    return problems, unavailable
+
+
+# --------------------------------------------------------------------------------------
 # Building cases
 # --------------------------------------------------------------------------------------
 
@@ -1018,15 +1491,10 @@ def build_case(d):
     elif cid.startswith("divergence/"):
         raise GenerationError(f"{cid}: under divergence/ but agrees with the reference")
 
-    if getattr(d, "utf8_note", False):
-        # What a hash over UTF-8 bytes (the R package's choice) would give, through the
-        # reference: each byte becomes one code point 0-255.
-        seed = spec_seed(case["user"], case.get("tool"))
-        as_bytes = seed.encode("utf-8").decode("latin-1")
-        alt = run_reference(_apply(literal, {"seed": as_bytes}))
-        alt_value = alt.get("ports", alt.get("port"))
-        case["note"] = (case.get("note", "") + "; Python hashes code points (this value). "
-                        f"Hashing UTF-8 bytes instead (the R package) would give {alt_value}")
+    if "layer" not in case and "error" not in case["expect"]:
+        alternatives = build_alternatives(case, d, literal)
+        if alternatives:
+            case["alternatives"] = alternatives
 
     return {k: case[k] for k in CASE_KEYS if k in case}
 
@@ -1045,6 +1513,7 @@ def build_all(progress=False):
         "format": FORMAT,
         "reference": {"package": REF_PACKAGE, "version": REF_VERSION},
         "description": DESCRIPTION,
+        "questions": QUESTIONS,
         "cases": cases,
     }
 
@@ -1124,6 +1593,26 @@ def validate(doc):
         is_div = cid is not None and str(cid).startswith("divergence/")
         if is_div != ("divergence" in c) or is_div != ("reference" in c):
             problems.append(f"{where}: divergence/ cases (only) need divergence and reference")
+        alts = c.get("alternatives")
+        if alts is not None:
+            if not isinstance(alts, dict) or not alts:
+                problems.append(f"{where}: alternatives must be a non-empty object")
+                alts = {}
+            if isinstance(exp, dict) and "error" in exp:
+                problems.append(f"{where}: an error case has no alternatives")
+            for key, out in alts.items():
+                sides = key.split("+")
+                qs = [SIDE_QUESTION.get(s) for s in sides]
+                if None in qs or len(set(qs)) != len(qs) or \
+                        any(s == QUESTIONS[q]["contract"] for s, q in zip(sides, qs)):
+                    problems.append(f"{where}: alternative {key!r} is not a set of non-contract "
+                                    "sides of distinct questions")
+                if not isinstance(out, dict) or not (
+                        set(out) == {"ports"} or set(out) == {"port"} or set(out) == {"hang"}
+                        or (set(out) == {"error"} and out["error"] in ERROR_CODES)):
+                    problems.append(f"{where}: alternative {key!r} has a bad outcome {out}")
+    if doc.get("questions") != QUESTIONS:
+        problems.append("questions differ from the generator's")
     return problems
 
 
@@ -1137,6 +1626,13 @@ def dumps(doc):
     lines.append(f'  "format": {json.dumps(doc["format"])},')
     lines.append(f'  "reference": {json.dumps(doc["reference"], ensure_ascii=False)},')
     lines.append(f'  "description": {json.dumps(doc["description"], ensure_ascii=False)},')
+    lines.append('  "questions": {')
+    qs = list(doc["questions"].items())
+    for i, (name, q) in enumerate(qs):
+        sep = "," if i < len(qs) - 1 else ""
+        lines.append(f"    {json.dumps(name)}: "
+                     + json.dumps(q, ensure_ascii=False, separators=(", ", ": ")) + sep)
+    lines.append("  },")
     lines.append('  "cases": [')
     cases = doc["cases"]
     for i, c in enumerate(cases):
@@ -1152,7 +1648,7 @@ def _short(v):
     return s if len(s) <= 200 else s[:200] + "..."
 
 
-def check(path):
+def check(path, probes_path):
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -1164,7 +1660,7 @@ def check(path):
     for p in validate(doc):
         failures.append(("schema", p))
     want = build_all(progress=True)
-    for k in ("format", "reference", "description"):
+    for k in ("format", "reference", "description", "questions"):
         if doc.get(k) != want[k]:
             failures.append(("header", f"{k}: file {_short(doc.get(k))} != generator {_short(want[k])}"))
 
@@ -1199,44 +1695,78 @@ def check(path):
     if not failed_ids and file_order != [c["id"] for c in want["cases"]]:
         failures.append(("order", "cases are not in generator order"))
 
+    # The labels: the reference CLI through the kit, its sides declared, has no unexplained
+    # failure (a difference without an alternative or a divergence record).
+    print("reference.py: running every case through the reference CLI (in-process)",
+          file=sys.stderr)
+    labels, counts = check_cli_labels(want)
+    for msg in labels:
+        failures.append(("labels", msg))
+    probe_problems, unavailable = check_probes(probes_path)
+    for msg in probe_problems:
+        failures.append(("probes", msg))
+
     for what, msg in failures:
         print(f"FAIL {what}: {msg}")
-    n_failed = len(failed_ids) + sum(1 for w, _ in failures if w in ("schema", "header", "order"))
+    n_failed = len(failed_ids) + sum(1 for w, _ in failures
+                                     if w in ("schema", "header", "order", "labels", "probes"))
     if failed_ids:
         print(f"conformance: failing case ids: {', '.join(map(str, failed_ids))}")
     n_div = sum(1 for c in want["cases"] if "divergence" in c)
+    n_alt = sum(1 for c in want["cases"] if "alternatives" in c)
     print(f"conformance: {len(want['cases'])} cases from port4me {REF_VERSION} "
-          f"({n_div} divergences) compared with {path}")
+          f"({n_div} divergences, {n_alt} with alternatives) compared with {path}")
+    print(f"conformance: the reference CLI through the kit: {cli_summary(counts)}")
+    if unavailable:
+        print(f"conformance: probes without their reference answer here (no IPv6): "
+              f"{', '.join(unavailable)}")
     print(f"conformance: {passed} passed, {n_failed} failed")
     return 0 if n_failed == 0 else 1
 
 
-def write(path):
+def write(path, probes_path):
     doc = build_all(progress=True)
     problems = validate(doc)
+    labels, counts = check_cli_labels(doc)
+    problems += [f"unlabelled difference from the reference CLI: {m}" for m in labels]
     if problems:
         for p in problems:
-            print(f"schema: {p}", file=sys.stderr)
+            print(f"reference.py: Error: {p}", file=sys.stderr)
+        return 1
+    probes, unavailable = build_probes()
+    if unavailable:
+        print(f"reference.py: Error: cannot open the listeners of {', '.join(unavailable)} "
+              "(no IPv6?); probes.json needs the reference's answer for each", file=sys.stderr)
         return 1
     text = dumps(doc)
     assert json.loads(text) == doc
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)
+    ptext = dumps_probes(probes)
+    assert json.loads(ptext) == probes
+    with open(probes_path, "w", encoding="utf-8") as f:
+        f.write(ptext)
     divs = [c["id"] for c in doc["cases"] if "divergence" in c]
+    alts = [c["id"] for c in doc["cases"] if "alternatives" in c]
     print(f"reference.py: wrote {len(doc['cases'])} cases ({len(divs)} divergences, "
-          f"{len(text.encode('utf-8'))} bytes) to {path}")
+          f"{len(alts)} with alternatives, {len(text.encode('utf-8'))} bytes) to {path}")
+    print(f"reference.py: wrote {len(probes['probes'])} probe cases to {probes_path}")
+    print(f"reference.py: the reference CLI through the kit: {cli_summary(counts)}")
     return 0
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = ap.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="regenerate the vector file")
-    mode.add_argument("--check", action="store_true", help="verify the vector file")
+    mode.add_argument("--write", action="store_true", help="regenerate the vector and probe files")
+    mode.add_argument("--check", action="store_true", help="verify the vector and probe files")
     ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="path of vectors.json")
+    ap.add_argument("--probes", default=DEFAULT_PROBES, help="path of probes.json")
     args = ap.parse_args(argv)
     try:
-        return write(args.vectors) if args.write else check(args.vectors)
+        if args.write:
+            return write(args.vectors, args.probes)
+        return check(args.vectors, args.probes)
     except GenerationError as e:
         print(f"reference.py: Error: {e}", file=sys.stderr)
         if args.check:
