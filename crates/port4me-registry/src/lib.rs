@@ -8,7 +8,8 @@
 //!    (default [`DEFAULT_MODULE_POOL`], 20000-45000). The ranges live in the
 //!    tables `TCP_PORTS` and `UDP_PORTS` with the columns `(start, end,
 //!    module)`, so `SELECT *, 'tcp' FROM TCP_PORTS UNION SELECT *, 'udp'
-//!    FROM UDP_PORTS;` lists them.
+//!    FROM UDP_PORTS;` lists them, and tools written for the node-level
+//!    allocator model can share them (see [below](#tools-that-write-tcp_ports-and-udp_ports)).
 //! 2. **Services and offers** ([`Registry::define_service`],
 //!    [`Registry::offer`], [`Registry::accept`], [`Registry::reject`]): a
 //!    service owns a fixed range; each instance is offered the lowest free
@@ -48,6 +49,29 @@
 //! ([`Error::RangeConflict`] names the holder), and a reservation skips
 //! claimed candidates. [`Registry::holder_of`] tells what holds a port.
 //!
+//! # Tools that write `TCP_PORTS` and `UDP_PORTS`
+//!
+//! A tool written for the node-level allocator model reads only `TCP_PORTS`
+//! / `UDP_PORTS` ordered by `start`, picks the first gap in its pool,
+//! inserts `(start, end, module)` and later deletes its rows by module name.
+//! The rule that makes this safe: **every port the registry holds has a row
+//! there.** Module ranges are rows; every other holding (a service's range,
+//! a registration, a lease) has a *mirror row* named
+//! `port4me:service:NAME`, `port4me:registration:ID` or `port4me:lease:ID`
+//! ([`schema::MIRROR_PREFIX`]), inserted and deleted by the same triggers
+//! that keep `claims` in step. So a naive first fit never picks a held
+//! port, and a row that would overlap one is refused as any overlap is
+//! ("a port would be held twice"). Rows such a tool inserts are modules like
+//! ours (claimed, listed by [`Registry::modules`] with no owner) and any
+//! name it used, even one [`Registry::allocate`] refuses (empty, 255 bytes,
+//! odd characters), can be passed to [`Registry::deallocate`]. Mirror rows are
+//! not modules: a trigger refuses to delete or change one by hand, saying
+//! what holds it and how to release that; [`Registry::deallocate`] refuses
+//! their names ([`Error::NotAModule`]); `allocate` refuses module names
+//! beginning with `port4me:`; [`Registry::mirror_rows`] lists them. The
+//! triggers use only SQL that old SQLite libraries parse, since the other
+//! tool's SQLite reads this schema too.
+//!
 //! First fit reads the claims in port order through an index. Each claim
 //! also records the free run after it, with a partial index on the claims
 //! that have one, so packed ranges are skipped at once: the cost grows with
@@ -61,7 +85,12 @@
 //! explicit path overrides it ([`default_path`]). On Unix new directories are
 //! created 0700 and the file 0600; on Windows they inherit the access list of
 //! their parent, which for `%LOCALAPPDATA%` grants only the account itself
-//! (plus `SYSTEM` and administrators). The database runs in WAL mode with `synchronous=FULL` (see
+//! (plus `SYSTEM` and administrators). An existing directory that every user
+//! may write is refused for the default registry
+//! ([`Error::InsecureDirectory`]: it is private, `chmod 700` it); for a path
+//! given explicitly or by `PORT4ME_DB` (perhaps a shared registry) such a
+//! directory without the sticky bit gets a warning on stderr, once per
+//! directory and process, saying how to fix it. The database runs in WAL mode with `synchronous=FULL` (see
 //! [`Config::durable`]) and a busy timeout ([`Config::busy_timeout`], 30 s;
 //! waiting polls every 50 µs-2 ms rather than SQLite's coarser steps). Every
 //! write is one `BEGIN IMMEDIATE` transaction, so the check and the write are
@@ -109,9 +138,21 @@
 //! Registrations and leases record the OS user (effective uid and name) and
 //! an owner process (pid plus start time, see [`process`]). The Rust API
 //! defaults to the calling process ([`Owner::Current`]); a command-line tool
-//! exits at once, so `port4me registry register` and `port4me --reserve`
-//! record their parent (the shell or script) instead ([`Owner::Parent`]).
-//! Only the owning user may release a registration or a lease.
+//! exits at once, so `port4me registry register` records its parent (the
+//! shell or script) instead ([`Owner::Parent`]), and `port4me --reserve`
+//! leases by time alone. Only the owning user may release a registration or
+//! a lease.
+//!
+//! Module ranges record the OS user who allocated them (`module_owners`;
+//! rows other tools insert have none) and accepted allocations the user who
+//! accepted them. Releasing, or replacing, another user's module or
+//! allocation takes force ([`Registry::deallocate_with`],
+//! [`Registry::release_instance_with`]); without it the error
+//! ([`Error::OwnedByOther`], `ERR_PORT4ME_REGISTRY_NOT_OWNER`) names the
+//! owner. In a file several OS users can write, all of this is bookkeeping,
+//! not access control: anyone who can write the file can change any row
+//! with `sqlite3`. Offer secrets are stored as their SHA-256, never in plain
+//! text, so reading the file does not give away a secret.
 //!
 //! ```
 //! use port4me_registry::{Protocol, Registry};

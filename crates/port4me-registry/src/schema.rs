@@ -14,7 +14,7 @@ pub const APPLICATION_ID: i64 = 0x5034_4D45;
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `MIGRATIONS[i]()` is the SQL that takes a database from version `i` to
-/// `i + 1` ([`migrate`] adds a step in Rust where SQL alone cannot do it:
+/// `i + 1` (the migration adds a step in Rust where SQL alone cannot do it:
 /// hashing the offer secrets of version 1).
 pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2];
 
@@ -259,7 +259,7 @@ END;
 /// * `service_ports.uid` and `.user`: who accepted an allocation.
 /// * `service_ports.secret_sha256`, `expired_offers.secret_sha256` (renamed
 ///   from `secret`): the SHA-256 of the secret, as 64 hex digits, never the
-///   secret itself. [`migrate`] hashes the secrets a version-1 file holds.
+///   secret itself. The migration hashes the secrets a version-1 file holds.
 ///
 /// The triggers use only SQL that old SQLite libraries parse (a literal
 /// message in `RAISE`, no window or JSON functions): other programs' SQLite
