@@ -20,9 +20,10 @@ use napi::bindgen_prelude::{Env, JsError, JsObjectValue, JsValue, Object, Unknow
 use napi_derive::napi;
 use port4me::values::{count_from_f64, parse_protocol, port_from_f64};
 use port4me::Protocol;
+use port4me_holders::reservations::open_default;
 use port4me_holders::{
     describe_busy, protocol_name, status_with, who_holds, Availability, Browser, Conflict, ConflictCause, Holder,
-    KillReport, Outcome, Plan, PlanOptions, PortStatus, Reservation, ServicePlan, StatusOptions, Strategy,
+    KillReport, NoRegistry, Outcome, Plan, PlanOptions, PortStatus, Reservation, ServicePlan, StatusOptions, Strategy,
 };
 use serde::Serialize;
 
@@ -217,8 +218,12 @@ pub fn status<'env>(
         let ports =
             ports.into_iter().map(|p| port_from_f64(p, "ports").map(u32::from)).collect::<Result<Vec<_>, _>>()?;
         let o = options.unwrap_or_default();
-        let opts = StatusOptions { protocol: protocol(o.protocol.as_deref())?, registry: o.registry.unwrap_or(true) };
-        let statuses = status_with(&ports, &opts)?;
+        let opts = StatusOptions { protocol: protocol(o.protocol.as_deref())? };
+        let statuses = if o.registry.unwrap_or(true) {
+            status_with(&ports, &opts, &*open_default())?
+        } else {
+            status_with(&ports, &opts, &NoRegistry)?
+        };
         js(env, &statuses.iter().map(StatusOut::from).collect::<Vec<_>>())
     })
 }
@@ -261,7 +266,7 @@ pub fn plan<'env>(env: &'env Env, services: Vec<PlanEntry>, options: Option<Plan
                 Ok((e.name, u32::from(port)))
             })
             .collect::<Result<Vec<_>, Failure>>()?;
-        match port4me_holders::plan(&entries, &opts) {
+        match port4me_holders::plan(&entries, &opts, &*open_default()) {
             Ok(p) => Ok(Ok(js(env, &PlanOut::from(&p))?)),
             Err(e) => match e.plan() {
                 Some(p) => Ok(Err((Failure::from(&e), js(env, &PlanOut::from(p))?))),

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use clap::Args;
 use port4me::{Port4me, Protocol};
+use port4me_holders::reservations::open_default;
 use port4me_holders::{
-    parse_entry, parse_port, plan, port_label, status_with, who_holds, Holder, Outcome, Plan, PlanOptions, PortStatus,
-    ProcessAccess, ServicePlan, StatusOptions, Strategy,
+    parse_entry, parse_port, plan, port_label, status_with, who_holds, Holder, NoRegistry, Outcome, Plan, PlanOptions,
+    PortStatus, ProcessAccess, ServicePlan, StatusOptions, Strategy,
 };
 use serde_json::json;
 
@@ -240,8 +241,12 @@ fn status_inner(a: &StatusArgs) -> Res<String> {
         }
         status_ports(&a.ports)?
     };
-    let opts = StatusOptions { protocol: protocol(a.udp), registry: !a.no_registry };
-    let st = status_with(&ports, &opts)?;
+    let opts = StatusOptions { protocol: protocol(a.udp) };
+    let st = if a.no_registry {
+        status_with(&ports, &opts, &NoRegistry)?
+    } else {
+        status_with(&ports, &opts, &*open_default())?
+    };
     if a.json {
         return Ok(to_json(&st) + "\n");
     }
@@ -262,7 +267,7 @@ pub fn run_plan(a: &PlanArgs) -> ExitCode {
         Err(e) => return fail(e),
     };
     let entries: Vec<(&str, u32)> = services.iter().map(|(n, p)| (n.as_str(), *p as u32)).collect();
-    match plan(&entries, &opts) {
+    match plan(&entries, &opts, &*open_default()) {
         Ok(p) => {
             print!("{}", render_plan(&p, a));
             ExitCode::SUCCESS

@@ -9,7 +9,8 @@
 //!   other systems answer [`Error::Unsupported`].
 //! * [`status`] / [`status_with`]: free, occupied (with holders), blocked
 //!   (cannot be bound by this user), plus unsafe (refused by browsers) and
-//!   reserved (in the port4me registry). When the registry exists but
+//!   reserved (in the port4me registry, which the caller opens and passes
+//!   in: see [`reservations`]). When the registry exists but
 //!   cannot be read, a free port is `unknown (registry unreadable: why)`,
 //!   never plain free ([`PortStatus::registry_error`]); a plan says the same
 //!   in every service's warnings ([`Plan::registry_error`]).
@@ -31,7 +32,7 @@
 //! for h in who_holds(5173, Protocol::Tcp)? {
 //!     println!("{} {} {}", h.state, h.local_address, h.describe());
 //! }
-//! let p = plan(&[("web", 5173), ("api", 3000)], &PlanOptions::default())?;
+//! let p = plan(&[("web", 5173), ("api", 3000)], &PlanOptions::default(), &port4me_holders::NoRegistry)?;
 //! for s in &p.services {
 //!     println!("{}={}", s.name, s.port.unwrap());
 //! }
@@ -44,6 +45,7 @@ mod describe;
 mod error;
 mod model;
 mod plan;
+pub mod reservations;
 mod status;
 mod users;
 
@@ -65,6 +67,7 @@ pub use plan::{
     SignalSent, Strategy,
 };
 pub use port4me::Protocol;
+pub use reservations::{NoRegistry, Reservations, Unreadable};
 pub use status::{status, status_with, StatusOptions};
 pub use users::{current_uid, user_name};
 

@@ -27,6 +27,7 @@ use port4me::{Port4me, Protocol};
 use crate::describe::describe_holders;
 use crate::error::{check_port_in, parse_port_in, Error, PortContext, Result};
 use crate::model::{unsafe_for, Holder, ProcessAccess, ProcessInfo};
+use crate::reservations::Reservations;
 use crate::status::{blocked_reason, can_bind_privileged};
 use crate::sys;
 use crate::users::{current_uid, user_name};
@@ -322,19 +323,23 @@ fn validate<S: AsRef<str>>(services: &[(S, u32)]) -> Result<Vec<(String, u16)>> 
     Ok(out)
 }
 
-/// Makes a plan, probing ports with port4me's own probe.
+/// Makes a plan, probing ports with port4me's own probe and never giving
+/// out, as an alternative, a port `registry` holds (a port it cannot tell
+/// about counts as held).
 ///
 /// `services` are `(name, preferred port)` pairs, handled in that order.
-pub fn plan<S: AsRef<str>>(services: &[(S, u32)], opts: &PlanOptions) -> Result<Plan> {
+pub fn plan<S: AsRef<str>>(services: &[(S, u32)], opts: &PlanOptions, registry: &dyn Reservations) -> Result<Plan> {
     let probe_opts = ProbeOptions { protocol: opts.protocol, ..Default::default() };
     let mut probe = |port: u16| is_port_free(port, &probe_opts);
-    match registry_holdings(opts.protocol) {
-        Ok(held) => plan_inner(services, opts, &mut probe, &|port| held(port)),
-        Err(why) => match plan_inner(services, opts, &mut probe, &|_| false) {
-            Ok(p) => Ok(unknown_registry(p, why)),
-            Err(Error::PlanConflict(p)) => Err(Error::PlanConflict(Box::new(unknown_registry(*p, why)))),
-            Err(e) => Err(e),
-        },
+    let Some(why) = registry.unreadable() else {
+        let held = |port| !matches!(registry.reservation(port, opts.protocol), Ok(None));
+        return plan_inner(services, opts, &mut probe, &held);
+    };
+    let why = why.to_string();
+    match plan_inner(services, opts, &mut probe, &|_| false) {
+        Ok(p) => Ok(unknown_registry(p, why)),
+        Err(Error::PlanConflict(p)) => Err(Error::PlanConflict(Box::new(unknown_registry(*p, why)))),
+        Err(e) => Err(e),
     }
 }
 
@@ -348,24 +353,6 @@ fn unknown_registry(mut plan: Plan, why: String) -> Plan {
     }
     plan.registry_error = Some(why);
     plan
-}
-
-/// "Does the port4me registry hold this port for someone?", for skipping
-/// alternatives that another caller has reserved or been allocated. Opens the
-/// default registry read-only (never creating it); no registry, no holdings;
-/// a registry that cannot be read is `Err(why)`. A port whose lookup fails
-/// counts as held.
-#[cfg(feature = "registry")]
-fn registry_holdings(protocol: Protocol) -> std::result::Result<Box<dyn Fn(u16) -> bool>, String> {
-    match crate::status::open_registry()? {
-        Some(reg) => Ok(Box::new(move |port| !matches!(reg.holder_of(port, protocol), Ok(None)))),
-        None => Ok(Box::new(|_| false)),
-    }
-}
-
-#[cfg(not(feature = "registry"))]
-fn registry_holdings(_protocol: Protocol) -> std::result::Result<Box<dyn Fn(u16) -> bool>, String> {
-    Ok(Box::new(|_| false))
 }
 
 /// Like [`plan`], with the answer to "is this port free?" supplied by the

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::{spawn, NAME, NOBODY};
 use port4me_holders::{
-    current_uid, describe_busy, status, status_with, user_name, who_holds, Availability, Holder, ProcessAccess,
-    Protocol, SocketState, StatusOptions,
+    current_uid, describe_busy, status, status_with, user_name, who_holds, Availability, Holder, NoRegistry,
+    ProcessAccess, Protocol, SocketState, StatusOptions,
 };
 
 #[test]
@@ -138,7 +138,7 @@ fn status_free_occupied_unsafe() {
     let helper = spawn("tcp4", None).unwrap();
     let busy = helper.port() as u32;
     let free = common::free_port() as u32;
-    let st = status_with(&[busy, free], &StatusOptions { registry: false, ..Default::default() }).unwrap();
+    let st = status_with(&[busy, free], &StatusOptions::default(), &NoRegistry).unwrap();
     assert_eq!(st[0].port as u32, busy);
     assert_eq!(st[0].availability, Availability::Occupied);
     assert_eq!(st[0].label(), "occupied");
@@ -149,7 +149,7 @@ fn status_free_occupied_unsafe() {
     assert_eq!(st[1].labels(), ["free"]);
 
     // 10080 (Amanda) is refused by Chrome whatever else is true of it.
-    let s = status(10080).unwrap();
+    let s = status(10080, &NoRegistry).unwrap();
     assert!(s.labels().contains(&"unsafe"), "{:?}", s.labels());
     assert_eq!(s.unsafe_for, [port4me_holders::Browser::Chrome]);
     assert!(s.describe().contains("unsafe (blocked by chrome)"), "{}", s.describe());
@@ -173,7 +173,7 @@ fn privileged_port_is_blocked_for_other_users() {
             }
         }
     } else {
-        let s = status(1).unwrap();
+        let s = status(1, &NoRegistry).unwrap();
         format!("{}|{}", s.label(), s.blocked_reason.unwrap_or_default())
     };
     if blocked.starts_with("occupied") {
@@ -208,7 +208,7 @@ fn bad_ports_are_errors() {
         let e = who_holds(p, Protocol::Tcp).unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
         assert!(e.to_string().contains(&format!("invalid port {p}")), "{e}");
-        assert_eq!(status(p).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
+        assert_eq!(status(p, &NoRegistry).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
     }
 }
 
@@ -217,7 +217,7 @@ fn bad_ports_are_errors() {
 fn json_shape() {
     let helper = spawn("tcp4", None).unwrap();
     let port = helper.port() as u32;
-    let s = status(port).unwrap();
+    let s = status(port, &NoRegistry).unwrap();
     let v = serde_json::to_value(&s).unwrap();
     assert_eq!(v["availability"], "occupied");
     assert_eq!(v["protocol"], "tcp");

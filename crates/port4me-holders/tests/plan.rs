@@ -10,7 +10,8 @@ use common::{spawn, NOBODY};
 use port4me::probe::{is_port_free, ProbeOptions};
 use port4me::Port4me;
 use port4me_holders::{
-    parse_entry, plan, unsafe_for, ConflictCause, Outcome, Plan, PlanOptions, Protocol, Signal, SocketState, Strategy,
+    parse_entry, plan, unsafe_for, ConflictCause, NoRegistry, Outcome, Plan, PlanOptions, Protocol, Signal,
+    SocketState, Strategy,
 };
 
 #[test]
@@ -44,7 +45,7 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
     let api = common::free_port();
     let services = [("web", web as u32), ("api", api as u32), ("db", db as u32)];
 
-    let p = plan(&services, &opts(Strategy::Alternative)).unwrap();
+    let p = plan(&services, &opts(Strategy::Alternative), &NoRegistry).unwrap();
     assert!(p.is_complete());
     let names: Vec<&str> = p.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["web", "api", "db"]);
@@ -70,7 +71,7 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
     }
 
     // Same inputs, same busy ports: same plan.
-    let again = plan(&services, &opts(Strategy::Alternative)).unwrap();
+    let again = plan(&services, &opts(Strategy::Alternative), &NoRegistry).unwrap();
     let ports = |p: &Plan| p.services.iter().map(|s| (s.name.clone(), s.port, s.outcome)).collect::<Vec<_>>();
     assert_eq!(ports(&p), ports(&again));
 }
@@ -79,7 +80,8 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
 fn fail_strategy_reports_who_holds_the_port() {
     let holder = spawn("tcp4", None).unwrap();
     let api = common::free_port();
-    let err = plan(&[("web", holder.port() as u32), ("api", api as u32)], &opts(Strategy::Fail)).unwrap_err();
+    let err =
+        plan(&[("web", holder.port() as u32), ("api", api as u32)], &opts(Strategy::Fail), &NoRegistry).unwrap_err();
     assert_eq!(err.code(), "ERR_PORT4ME_PLAN_CONFLICT");
     let msg = err.to_string();
     assert!(
@@ -95,7 +97,7 @@ fn fail_strategy_reports_who_holds_the_port() {
 #[test]
 fn alternative_strategy_never_signals() {
     let mut holder = spawn("tcp4", None).unwrap();
-    let p = plan(&[("web", holder.port() as u32)], &opts(Strategy::Alternative)).unwrap();
+    let p = plan(&[("web", holder.port() as u32)], &opts(Strategy::Alternative), &NoRegistry).unwrap();
     assert_eq!(p.services[0].outcome, Outcome::Moved);
     assert!(p.services[0].conflict.as_ref().unwrap().kill.is_none());
     assert!(holder.is_running());
@@ -105,7 +107,7 @@ fn alternative_strategy_never_signals() {
 fn kill_terminates_our_own_child_with_sigterm() {
     let mut holder = spawn("tcp4", None).unwrap();
     let port = holder.port();
-    let p = plan(&[("web", port as u32)], &opts(Strategy::Kill)).unwrap();
+    let p = plan(&[("web", port as u32)], &opts(Strategy::Kill), &NoRegistry).unwrap();
     let sp = &p.services[0];
     assert_eq!((sp.port, sp.outcome), (Some(port), Outcome::Freed), "{sp:#?}");
     let report = sp.conflict.as_ref().unwrap().kill.as_ref().unwrap();
@@ -123,7 +125,7 @@ fn kill_sends_sigkill_only_when_forced() {
     let port = stubborn.port();
     let short = |force| PlanOptions { grace: Duration::from_millis(300), force, ..opts(Strategy::Kill) };
 
-    let p = plan(&[("web", port as u32)], &short(false)).unwrap();
+    let p = plan(&[("web", port as u32)], &short(false), &NoRegistry).unwrap();
     let sp = &p.services[0];
     assert_eq!(sp.outcome, Outcome::Moved, "{sp:#?}");
     assert_ne!(sp.port, Some(port));
@@ -133,7 +135,7 @@ fn kill_sends_sigkill_only_when_forced() {
     assert!(report.refused.as_deref().unwrap().contains("SIGKILL is only sent with force"), "{report:#?}");
     assert!(stubborn.is_running(), "SIGTERM is ignored, and SIGKILL was not asked for");
 
-    let p = plan(&[("web", port as u32)], &short(true)).unwrap();
+    let p = plan(&[("web", port as u32)], &short(true), &NoRegistry).unwrap();
     let sp = &p.services[0];
     assert_eq!((sp.port, sp.outcome), (Some(port), Outcome::Freed), "{sp:#?}");
     let report = sp.conflict.as_ref().unwrap().kill.as_ref().unwrap();
@@ -156,7 +158,7 @@ fn kill_refuses_another_users_process() {
     };
     let port = other.port();
     let o = PlanOptions { force: true, ..opts(Strategy::Kill) };
-    let p = plan(&[("web", port as u32)], &o).unwrap();
+    let p = plan(&[("web", port as u32)], &o, &NoRegistry).unwrap();
     let sp = &p.services[0];
     assert_eq!(sp.outcome, Outcome::Moved, "{sp:#?}");
     assert_ne!(sp.port, Some(port));
@@ -192,16 +194,16 @@ fn kill_refuses_time_wait_and_invisible_holders() {
 #[test]
 fn bad_input_gives_clear_errors() {
     let o = opts(Strategy::Alternative);
-    let e = plan(&[("web", 0)], &o).unwrap_err();
+    let e = plan(&[("web", 0)], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
     assert_eq!(e.to_string(), "invalid port 0 for service \"web\": a port is a whole number from 1 to 65535");
-    let e = plan(&[("web", 70000)], &o).unwrap_err();
+    let e = plan(&[("web", 70000)], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
     assert!(e.to_string().contains("70000"));
-    let e = plan(&[("web", 3000), ("api", 3001), ("web", 3002)], &o).unwrap_err();
+    let e = plan(&[("web", 3000), ("api", 3001), ("web", 3002)], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE");
     assert_eq!(e.to_string(), "service \"web\" appears more than once in the plan");
-    let e = plan::<&str>(&[], &o).unwrap_err();
+    let e = plan::<&str>(&[], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_EMPTY");
     let e = parse_entry("web:5173").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_ENTRY");
@@ -214,6 +216,6 @@ fn bad_input_gives_clear_errors() {
     let e = "terminate".parse::<Strategy>().unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_STRATEGY");
     assert!(e.to_string().contains("\"terminate\""));
-    let e = plan(&[("web", 3000)], &PlanOptions { force: true, ..o }).unwrap_err();
+    let e = plan(&[("web", 3000)], &PlanOptions { force: true, ..o }, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_OPTIONS");
 }
