@@ -1,4 +1,4 @@
-//! The reference CLI's own expectations (SPEC sections 8 and 9), plus the
+//! The reference CLI's own expectations (conformance/SPEC.md sections 8 and 9), plus the
 //! extensions: exit codes, error lines, `--json`, `--test` against a real
 //! listener, completions.
 
@@ -122,7 +122,7 @@ fn test_flag_uses_exit_codes() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
-/// What scripts written for the reference CLI rely on (SPEC section 8).
+/// What scripts written for the reference CLI rely on (conformance/SPEC.md section 8).
 #[test]
 fn drop_in_for_the_reference_cli() {
     // An empty --tool= is "not given", so PORT4ME_TOOL applies: 22486 is

@@ -14,56 +14,66 @@ use harness::{Expect, Outcome};
 
 #[test]
 fn cli_reproduces_reference_vectors() {
-    harness::run_all("cli", 100, true, |c| !c.core_only, |c| {
-        // An empty --tool= means "not given" on the command line, as in the
-        // reference CLI (SPEC section 8): an explicit empty tool is an API
-        // case only.
-        if c.tool.as_deref() == Some("") {
-            return None;
-        }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_port4me"));
-        cmd.env_clear().envs(c.environment());
-        if !c.user.is_empty() {
-            cmd.arg(format!("--user={}", c.user));
-        }
-        for (flag, value) in [("tool", &c.tool), ("prepend", &c.prepend), ("include", &c.include), ("exclude", &c.exclude)] {
-            if let Some(v) = value {
-                cmd.arg(format!("--{flag}={v}"));
+    harness::run_all(
+        "cli",
+        100,
+        true,
+        |c| !c.core_only,
+        |c| {
+            // An empty --tool= means "not given" on the command line, as in the
+            // reference CLI (conformance/SPEC.md section 8): an explicit empty tool is an API
+            // case only.
+            if c.tool.as_deref() == Some("") {
+                return None;
             }
-        }
-        for (flag, value) in [("skip", &c.skip), ("list", &c.list)] {
-            if let Some(n) = value {
-                cmd.arg(format!("--{flag}={}", n.text()));
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_port4me"));
+            cmd.env_clear().envs(c.environment());
+            if !c.user.is_empty() {
+                cmd.arg(format!("--user={}", c.user));
             }
-        }
-        let json = matches!(c.expect, Expect::Error { .. });
-        if json {
-            cmd.arg("--json");
-        }
-        let out = cmd.output().expect("run port4me");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        Some(match (out.status.code(), json) {
-            (Some(0), false) if stderr.is_empty() => {
-                match stdout.lines().map(str::parse).collect::<Result<Vec<u16>, _>>() {
-                    Ok(ports) => Outcome::Ports(ports),
-                    Err(e) => Outcome::Error { code: None, message: format!("stdout is not ports ({e}): {stdout:?}") },
+            for (flag, value) in
+                [("tool", &c.tool), ("prepend", &c.prepend), ("include", &c.include), ("exclude", &c.exclude)]
+            {
+                if let Some(v) = value {
+                    cmd.arg(format!("--{flag}={v}"));
                 }
             }
-            (Some(2), true) if stdout.is_empty() => match serde_json::from_str::<serde_json::Value>(&stderr) {
-                Ok(v) => Outcome::Error {
-                    code: v["error"]["code"].as_str().map(Into::into),
-                    message: v["error"]["message"].as_str().unwrap_or_default().into(),
-                },
-                Err(e) => Outcome::Error { code: None, message: format!("stderr is not JSON ({e}): {stderr:?}") },
-            },
-            (Some(2), false) if stdout.is_empty() && stderr.starts_with("Error: ") => {
-                Outcome::Error { code: None, message: stderr.into_owned() }
+            for (flag, value) in [("skip", &c.skip), ("list", &c.list)] {
+                if let Some(n) = value {
+                    cmd.arg(format!("--{flag}={}", n.text()));
+                }
             }
-            (status, _) => Outcome::Error {
-                code: None,
-                message: format!("exit {status:?}, stdout {stdout:?}, stderr {stderr:?}"),
-            },
-        })
-    });
+            let json = matches!(c.expect, Expect::Error { .. });
+            if json {
+                cmd.arg("--json");
+            }
+            let out = cmd.output().expect("run port4me");
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            Some(match (out.status.code(), json) {
+                (Some(0), false) if stderr.is_empty() => {
+                    match stdout.lines().map(str::parse).collect::<Result<Vec<u16>, _>>() {
+                        Ok(ports) => Outcome::Ports(ports),
+                        Err(e) => {
+                            Outcome::Error { code: None, message: format!("stdout is not ports ({e}): {stdout:?}") }
+                        }
+                    }
+                }
+                (Some(2), true) if stdout.is_empty() => match serde_json::from_str::<serde_json::Value>(&stderr) {
+                    Ok(v) => Outcome::Error {
+                        code: v["error"]["code"].as_str().map(Into::into),
+                        message: v["error"]["message"].as_str().unwrap_or_default().into(),
+                    },
+                    Err(e) => Outcome::Error { code: None, message: format!("stderr is not JSON ({e}): {stderr:?}") },
+                },
+                (Some(2), false) if stdout.is_empty() && stderr.starts_with("Error: ") => {
+                    Outcome::Error { code: None, message: stderr.into_owned() }
+                }
+                (status, _) => Outcome::Error {
+                    code: None,
+                    message: format!("exit {status:?}, stdout {stdout:?}, stderr {stderr:?}"),
+                },
+            })
+        },
+    );
 }

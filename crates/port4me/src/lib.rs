@@ -466,7 +466,7 @@ fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
 /// It accepts what the reference CLI accepts for a count (Python's `int()`)
 /// unless that is ambiguous: ASCII digits with an optional leading `+` and
 /// surrounding whitespace (`+2`, `" 3"`). Underscores (`1_0`), non-ASCII
-/// digits and fractions are refused; SPEC section 8 records this.
+/// digits and fractions are refused; conformance/SPEC.md section 8 records this.
 pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, Error> {
     let bad = |reason| Error::InvalidNumber { what, source_name: source.into(), value: text.into(), reason };
     let t = text.trim_matches(|c: char| c.is_ascii_whitespace());

@@ -5,7 +5,7 @@
 //! 1. whole, as one specification, through `spec::for_each_item`,
 //!    `spec::validate`, `spec::parse_into` and `spec::parse_list`, with and
 //!    without the `{chrome}`/`{firefox}` expansions, and checked against a
-//!    small model of the grammar written from SHARED SPEC section 5;
+//!    small model of the grammar written from conformance/SPEC.md section 5;
 //! 2. split at `|` into `user|prepend|include|exclude`, as a `Query` whose
 //!    first few candidates are listed and checked against the LCG directly.
 //!
@@ -30,7 +30,7 @@ fn is_sep(c: char) -> bool {
     c == ',' || c.is_whitespace()
 }
 
-/// The model: what SHARED SPEC section 5 says the items of `spec` are.
+/// The model: what conformance/SPEC.md section 5 says the items of `spec` are.
 /// Returns the items in order, or (offset, kind) of the first bad item.
 fn model(spec: &str, exp: &Expansions<'_>) -> Result<Vec<Item>, (usize, SpecErrorKind)> {
     fn port(s: &str) -> Result<u32, SpecErrorKind> {
