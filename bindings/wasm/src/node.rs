@@ -114,7 +114,7 @@ impl SearchState {
 
 /// `ERR_PORT4ME_PROBE` in the std crate's words, for a probe the host made.
 pub fn probe_failure(port: u16, host: &str, protocol: Protocol, detail: &str) -> Error {
-    Error::Probe { port, host: host.into(), protocol, source: std::io::Error::other(detail.to_string()) }
+    Error::Probe { port, host: host.into(), protocol, cause: std::io::Error::other(detail.to_string()) }
 }
 
 // ---------------------------------------------------------------------------

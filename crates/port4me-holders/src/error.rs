@@ -78,24 +78,25 @@ pub enum Error {
     #[error("{}", conflict_message(.0))]
     PlanConflict(Box<crate::Plan>),
 
-    /// No alternative port could be found for a service.
-    #[error("no alternative port for service \"{service}\": {source}")]
+    /// No alternative port could be found for a service. (The cause is in
+    /// the message, not also in `source()`: it would be said twice.)
+    #[error("no alternative port for service \"{service}\": {cause}")]
     PlanNoAlternative {
         /// The service.
         service: String,
         /// Why the search failed.
-        #[source]
-        source: port4me::Error,
+        cause: port4me::Error,
     },
 
-    /// Probing a port failed for a reason other than "in use".
-    #[error("could not probe port {port}: {source}")]
+    /// Probing a port failed for a reason other than "in use". The
+    /// message is port4me's own, which names the port, the address and the
+    /// OS error.
+    #[error("{cause}")]
     Probe {
         /// The port.
         port: u16,
         /// The underlying error.
-        #[source]
-        source: port4me::Error,
+        cause: port4me::Error,
     },
 
     /// The socket tables of the kernel could not be read.

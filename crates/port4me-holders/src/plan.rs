@@ -407,7 +407,7 @@ fn plan_inner<S: AsRef<str>>(
                 message: format!("{port} is also the preferred port of \"{other}\", which comes first in the plan"),
                 kill: None,
             });
-        } else if probe(*port).map_err(|source| Error::Probe { port: *port, source })? {
+        } else if probe(*port).map_err(|cause| Error::Probe { port: *port, cause })? {
             sp.port = Some(*port);
             sp.outcome = Outcome::Kept;
         } else {
@@ -452,7 +452,7 @@ fn plan_inner<S: AsRef<str>>(
             }
             probe(candidate)
         });
-        let port = found.map_err(|source| Error::PlanNoAlternative { service: sp.name.clone(), source })?;
+        let port = found.map_err(|cause| Error::PlanNoAlternative { service: sp.name.clone(), cause })?;
         sp.port = Some(port);
         sp.outcome = Outcome::Moved;
         claimed.insert(port, sp.name.clone());

@@ -30,7 +30,7 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     let probe = ProbeOptions { protocol: opts.protocol, ..Default::default() };
     let mut free = Vec::with_capacity(ports.len());
     for &p in &ports {
-        free.push(is_port_free(p, &probe).map_err(|source| Error::Probe { port: p, source })?);
+        free.push(is_port_free(p, &probe).map_err(|cause| Error::Probe { port: p, cause })?);
     }
     let mut holders = match sys::holders(&ports, opts.protocol) {
         Ok(h) => Some(h),

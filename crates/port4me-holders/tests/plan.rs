@@ -219,3 +219,26 @@ fn bad_input_gives_clear_errors() {
     let e = plan(&[("web", 3000)], &PlanOptions { force: true, ..o }, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_OPTIONS");
 }
+
+/// A failed probe is reported in port4me's own words, once: the message is
+/// not repeated by `source()` for reporters that print the chain.
+#[test]
+fn a_probe_failure_is_said_once() {
+    let cause = port4me::probe::is_port_free(
+        40000,
+        &port4me::probe::ProbeOptions { host: Some("192.0.2.1".parse().unwrap()), ..Default::default() },
+    )
+    .unwrap_err();
+    let text = cause.to_string();
+    let mut probe = |_port: u16| {
+        Err(port4me::probe::is_port_free(
+            40000,
+            &port4me::probe::ProbeOptions { host: Some("192.0.2.1".parse().unwrap()), ..Default::default() },
+        )
+        .unwrap_err())
+    };
+    let e = port4me_holders::plan_with(&[("web", 40000)], &PlanOptions::default(), &mut probe).unwrap_err();
+    assert_eq!(e.code(), "ERR_PORT4ME_PROBE");
+    assert_eq!(e.to_string(), text);
+    assert!(std::error::Error::source(&e).is_none());
+}

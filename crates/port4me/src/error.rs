@@ -69,7 +69,7 @@ pub enum Error {
     },
     /// A protocol option other than `tcp` or `udp`.
     #[error("invalid protocol: {0}")]
-    InvalidProtocol(#[from] crate::probe::UnknownProtocol),
+    InvalidProtocol(crate::probe::UnknownProtocol),
     /// An environment variable with a value that is not allowed, or not UTF-8.
     #[error("invalid value of environment variable {name}: {value:?} ({reason})")]
     InvalidEnv {
@@ -112,7 +112,10 @@ pub enum Error {
     },
     /// The probe itself failed for a reason other than "port in use" or
     /// "permission denied", e.g. the host is not an address of this machine.
-    #[error("could not probe {protocol} port {port} on {host}: {source}")]
+    ///
+    /// The OS error is part of the message and not also returned by
+    /// `source()`, so that a report that prints the chain says it once.
+    #[error("could not probe {protocol} port {port} on {host}: {cause}")]
     Probe {
         /// The port.
         port: u16,
@@ -121,9 +124,14 @@ pub enum Error {
         /// The protocol.
         protocol: crate::Protocol,
         /// The OS error.
-        #[source]
-        source: io::Error,
+        cause: io::Error,
     },
+}
+
+impl From<crate::probe::UnknownProtocol> for Error {
+    fn from(e: crate::probe::UnknownProtocol) -> Self {
+        Error::InvalidProtocol(e)
+    }
 }
 
 impl Error {

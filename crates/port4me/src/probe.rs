@@ -199,7 +199,7 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
 
 #[cfg(not(target_family = "wasm"))]
 fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
-    let err = |host: IpAddr, e| Error::Probe { port, host: host.to_string(), protocol: options.protocol, source: e };
+    let err = |host: IpAddr, e| Error::Probe { port, host: host.to_string(), protocol: options.protocol, cause: e };
     if let Some(host) = options.host {
         return match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
             Bind::Free => Ok(true),
@@ -314,6 +314,11 @@ mod tests {
                 .unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_PROBE");
         assert!(e.to_string().contains("192.0.2.1"), "{e}");
+        // The OS error is said once: in the message, not again as a source
+        // that a chain-printing reporter would add.
+        let Error::Probe { cause, .. } = &e else { panic!("{e:?}") };
+        assert_eq!(e.to_string().matches(&cause.to_string()).count(), 1, "{e}");
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]
