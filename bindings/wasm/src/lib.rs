@@ -122,7 +122,7 @@ fn js_error(code: &str, option: Option<&str>, message: &str) -> JsValue {
 
 fn core_error(e: port4me_core::Error) -> JsValue {
     let option = match &e {
-        port4me_core::Error::Spec(s) => Some(s.source),
+        port4me_core::Error::Spec(s) => Some(s.origin),
         port4me_core::Error::EmptySeed => Some("user"),
         _ => None,
     };

@@ -93,12 +93,13 @@ pub struct SpecError {
     pub offset: usize,
     /// Where the specification came from: an argument name such as
     /// `--exclude`, or an environment variable such as `PORT4ME_EXCLUDE`.
-    pub source: &'static str,
+    /// (Not `source`, which would read as the error's `source()`.)
+    pub origin: &'static str,
 }
 
 impl fmt::Display for SpecError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid port specification in {}: item \"{}\" at offset {} ", self.source, self.item, self.offset)?;
+        write!(f, "invalid port specification in {}: item \"{}\" at offset {} ", self.origin, self.item, self.offset)?;
         f.write_str(match self.kind {
             SpecErrorKind::NotAPort => "is not a port number or a range A-B",
             SpecErrorKind::OutOfRange => "is outside 1-65535",

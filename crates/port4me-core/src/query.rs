@@ -82,7 +82,10 @@ impl<'a> Query<'a> {
         let one = |spec: Option<&'a str>, source| spec.map(|s| (PortsRef::Spec(s), source));
         let prepend = one(self.prepend, "prepend");
         let include = one(self.include, "include");
-        let exclude = [one(self.exclude, "exclude"), one(Some(self.exclude_unsafe.unwrap_or(DEFAULT_EXCLUDE_UNSAFE)), "exclude_unsafe")];
+        let exclude = [
+            one(self.exclude, "exclude"),
+            one(Some(self.exclude_unsafe.unwrap_or(DEFAULT_EXCLUDE_UNSAFE)), "exclude_unsafe"),
+        ];
         Sources {
             prepend: prepend.as_slice(),
             include: include.as_slice(),
@@ -163,7 +166,7 @@ fn check_numbers(v: &[u16], source: &'static str) -> Result<(), Error> {
             kind: crate::error::SpecErrorKind::OutOfRange,
             item: crate::error::ItemText::new("0"),
             offset,
-            source,
+            origin: source,
         }
         .into()),
         None => Ok(()),
@@ -277,7 +280,7 @@ mod tests {
         let zero = [80, 0];
         let bad = Sources { exclude: &[(PortsRef::List(&zero), "exclude")], ..sources };
         match bad.resolve(1).unwrap_err() {
-            Error::Spec(e) => assert_eq!((e.source, e.item.as_str(), e.offset), ("exclude", "0", 1)),
+            Error::Spec(e) => assert_eq!((e.origin, e.item.as_str(), e.offset), ("exclude", "0", 1)),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -285,7 +288,7 @@ mod tests {
     #[test]
     fn source_is_named() {
         match Query::new("alice").exclude("80,x").list(1).unwrap_err() {
-            Error::Spec(e) => assert_eq!((e.source, e.item.as_str(), e.offset), ("exclude", "x", 3)),
+            Error::Spec(e) => assert_eq!((e.origin, e.item.as_str(), e.offset), ("exclude", "x", 3)),
             other => panic!("unexpected {other:?}"),
         }
     }

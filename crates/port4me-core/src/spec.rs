@@ -108,7 +108,7 @@ pub fn for_each_item(
     let items = spec.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty());
     for item in items {
         let offset = item.as_ptr() as usize - base;
-        let err = |kind| SpecError { kind, item: ItemText::new(item), offset, source };
+        let err = |kind| SpecError { kind, item: ItemText::new(item), offset, origin: source };
         if item.starts_with('{') {
             let list = match item {
                 "{chrome}" => expansions.chrome,
@@ -226,7 +226,7 @@ mod tests {
     fn offsets_point_at_item() {
         let e = validate("80, 443 ,  bad", &Expansions::DEFAULT, "PORT4ME_EXCLUDE").unwrap_err();
         assert_eq!(e.offset, 11);
-        assert_eq!(e.source, "PORT4ME_EXCLUDE");
+        assert_eq!(e.origin, "PORT4ME_EXCLUDE");
         let msg = alloc::format!("{e}");
         assert!(msg.contains("\"bad\"") && msg.contains("PORT4ME_EXCLUDE"), "{msg}");
     }

@@ -177,10 +177,10 @@ impl From<port4me_core::SpecError> for Error {
 
 fn browser_list_token(spec: &port4me_core::SpecError, self_reference: bool) -> String {
     let head =
-        format!("invalid port specification in {}: item \"{}\" at offset {} ", spec.source, spec.item, spec.offset);
+        format!("invalid port specification in {}: item \"{}\" at offset {} ", spec.origin, spec.item, spec.offset);
     let name = spec.item.as_str().trim_start_matches('{').trim_end_matches('}');
     if self_reference {
-        format!("{head}is a self-reference: {} defines the {name} list itself, so give port numbers", spec.source)
+        format!("{head}is a self-reference: {} defines the {name} list itself, so give port numbers", spec.origin)
     } else {
         format!("{head}cannot refer to another browser list: the browser lists hold port numbers only")
     }

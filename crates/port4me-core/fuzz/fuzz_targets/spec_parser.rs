@@ -97,7 +97,7 @@ fn model(spec: &str, exp: &Expansions<'_>) -> Result<Vec<Item>, (usize, SpecErro
 }
 
 fn check_error(spec: &str, e: &SpecError, source: &str) {
-    assert_eq!(e.source, source);
+    assert_eq!(e.origin, source);
     assert!(e.offset < spec.len(), "offset {} outside input of {} bytes", e.offset, spec.len());
     assert!(spec.is_char_boundary(e.offset), "offset {} is not a char boundary", e.offset);
     let item = e.item.as_str();
