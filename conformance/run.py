@@ -257,7 +257,8 @@ def printed_ports(stdout):
 def describe(o):
     """A short account of an outcome."""
     if o["timed_out"]:
-        return f"no answer within {o.get('timeout', '?')} s (a hang)"
+        t = o.get("timeout")
+        return f"no answer within {t:g} s (a hang)" if isinstance(t, (int, float)) else "a hang"
     if o["exit"] == 0:
         ports = printed_ports(o["stdout"])
         if ports is not None:
