@@ -108,7 +108,7 @@ impl EnvSource {
     fn into_env(self) -> Env {
         match self {
             EnvSource::Process => Env::process(),
-            EnvSource::Pairs(pairs) => Env::from_pairs(pairs),
+            EnvSource::Pairs(pairs) => Env::from_pairs(pairs).with_account_lookup(),
         }
     }
 }

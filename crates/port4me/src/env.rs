@@ -51,6 +51,14 @@ impl Env {
         Env { vars: Some(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect()), account: Some(None) }
     }
 
+    /// Falls back on the real account name (looked up only when needed, and
+    /// cached: [`user_name_of`]) when no variable names a user; for a fixed
+    /// set of variables that stands for a real process's environment.
+    pub fn with_account_lookup(mut self) -> Self {
+        self.account = None;
+        self
+    }
+
     /// Overrides the account name used when no user is found elsewhere.
     pub fn with_account_name(mut self, name: Option<String>) -> Self {
         self.account = Some(name);
@@ -275,6 +283,9 @@ mod tests {
         assert_eq!(env.user().unwrap(), "carol");
         let env = Env::from_pairs(Vec::<(String, String)>::new()).with_account_name(Some("dave".into()));
         assert_eq!(env.user().unwrap(), "dave");
+        let none = Env::from_pairs([("USER", "")]);
+        assert_eq!(none.user().unwrap(), "");
+        assert_eq!(none.with_account_lookup().user().unwrap(), effective_user_name().unwrap_or_default());
     }
 
     /// Checked against `id`, an independent source: the names are right,
