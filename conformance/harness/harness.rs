@@ -64,8 +64,7 @@ impl Case {
 
     /// List mode: a `list` argument, or a non-empty `PORT4ME_LIST`.
     pub fn list_mode(&self) -> bool {
-        self.list.is_some()
-            || self.env.iter().flatten().any(|(k, v)| k == "PORT4ME_LIST" && !v.trim().is_empty())
+        self.list.is_some() || self.env.iter().flatten().any(|(k, v)| k == "PORT4ME_LIST" && !v.trim().is_empty())
     }
 }
 
@@ -75,7 +74,10 @@ pub enum Outcome {
     Ports(Vec<u16>),
     /// `code` is `None` where the runner cannot see one (then only the
     /// message is checked, and the report says so).
-    Error { code: Option<String>, message: String },
+    Error {
+        code: Option<String>,
+        message: String,
+    },
 }
 
 fn text(case: &Value, key: &str) -> Option<String> {
@@ -203,7 +205,8 @@ mod matcher {
     /// missing its mention, ports where an error was expected.
     #[test]
     fn the_matcher_rejects_what_differs() {
-        let err = |code: Option<&str>, message: &str| Outcome::Error { code: code.map(Into::into), message: message.into() };
+        let err =
+            |code: Option<&str>, message: &str| Outcome::Error { code: code.map(Into::into), message: message.into() };
         let want_err = case(Expect::Error { code: "ERR_X".into(), mentions: Some("--skip".into()) });
         assert_eq!(check(&want_err, &err(Some("ERR_X"), "bad --skip")), None);
         assert!(check(&want_err, &err(Some("ERR_Y"), "bad --skip")).is_some());
