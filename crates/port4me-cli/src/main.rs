@@ -379,7 +379,8 @@ fn run(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         // Silent, as the reference CLI: scripts test the exit status and
         // may check that nothing was printed. The holder is for --verbose
         // and --json (and `port4me who`).
-        let holder = if free || !(cli.json || cli.verbose) { None } else { port4me_holders::describe_busy(port, protocol) };
+        let holder =
+            if free || !(cli.json || cli.verbose) { None } else { port4me_holders::describe_busy(port, protocol) };
         if cli.json {
             let v = serde_json::json!({ "port": port, "free": free, "protocol": protocol.as_str(), "holder": holder });
             writeln!(out, "{v}")?;

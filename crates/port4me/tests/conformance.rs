@@ -38,10 +38,16 @@ fn run_case(c: &Case) -> Result<Vec<u16>, port4me::Error> {
 
 #[test]
 fn std_reproduces_reference_vectors() {
-    harness::run_all("std", 100, true, |c| !c.core_only, |c| {
-        Some(match run_case(c) {
-            Ok(ports) => Outcome::Ports(ports),
-            Err(e) => Outcome::Error { code: Some(e.code().into()), message: e.to_string() },
-        })
-    });
+    harness::run_all(
+        "std",
+        100,
+        true,
+        |c| !c.core_only,
+        |c| {
+            Some(match run_case(c) {
+                Ok(ports) => Outcome::Ports(ports),
+                Err(e) => Outcome::Error { code: Some(e.code().into()), message: e.to_string() },
+            })
+        },
+    );
 }
