@@ -90,9 +90,11 @@
 //! ([`Error::InsecureDirectory`]: it is private, `chmod 700` it); for a path
 //! given explicitly or by `PORT4ME_DB` (perhaps a shared registry) such a
 //! directory without the sticky bit gets a warning on stderr, once per
-//! directory and process, saying how to fix it. The database runs in WAL mode with `synchronous=FULL` (see
-//! [`Config::durable`]) and a busy timeout ([`Config::busy_timeout`], 30 s;
-//! waiting polls every 50 µs-2 ms rather than SQLite's coarser steps). Every
+//! directory and process, saying how to fix it. The database runs in WAL mode, every commit is on disk before its
+//! operation returns ([`Config::durable`]), and writers wait for their turn
+//! in the kernel (a lock on the sidecar file `<db>-lock`, so the lock is
+//! never idle while someone waits) for up to a busy timeout
+//! ([`Config::busy_timeout`], 30 s). Every
 //! write is one `BEGIN IMMEDIATE` transaction, so the check and the write are
 //! atomic across processes, a failed operation changes nothing, and a crash
 //! leaves either the whole operation or none of it. (`reserve` probes sockets
@@ -165,18 +167,21 @@
 //! ```
 #![warn(missing_docs)]
 
-use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use lock::{arm_busy_timeout, begin_immediate, busy_handler, retry_busy};
+
 mod claims;
 pub mod error;
 mod leases;
+mod lock;
 mod modules;
 mod names;
+mod owners;
 pub mod process;
 pub mod schema;
 mod services;
@@ -218,9 +223,13 @@ pub struct Config {
     pub busy_timeout: Duration,
     /// Open without write access: read operations only, nothing reclaimed.
     pub read_only: bool,
-    /// Flush every commit to disk before it returns (`synchronous=FULL`,
-    /// the default): an allocation that was reported survives even a power
-    /// failure. `false` uses `synchronous=NORMAL`, about 3-4 times faster
+    /// Flush every commit to disk before the operation returns (the
+    /// default): an allocation that was reported survives even a power
+    /// failure. In WAL mode on Unix the registry flushes the write-ahead log
+    /// itself (`synchronous=NORMAL` plus `fdatasync` after the locks are
+    /// released), so writers that commit at about the same time share one
+    /// flush; elsewhere SQLite does (`synchronous=FULL`). `false` uses
+    /// `synchronous=NORMAL` without that flush: faster for a single writer
     /// and still safe against crashed or killed processes, but the last
     /// commits may be lost (never half-applied) if the machine loses power.
     pub durable: bool,
@@ -243,7 +252,13 @@ impl Default for Config {
 /// the handle may be shared between threads.
 #[derive(Debug)]
 pub struct Registry {
+    /// The log to flush after a commit, for a durable handle in WAL mode
+    /// (see the `lock` module); `None` when SQLite flushes it itself.
+    flush: Option<lock::Flush>,
     conn: Mutex<Connection>,
+    /// The writers' queue (see the `lock` module); `None` for read-only
+    /// handles and where the sidecar cannot be used.
+    queue: Option<lock::Queue>,
     path: PathBuf,
     config: Config,
     read_only: bool,
@@ -355,10 +370,19 @@ impl Registry {
             drop(conn);
             return Registry::open_read_only(path, config, Some("this user may not write it".into()));
         }
-        let reg = Registry { conn: Mutex::new(conn), path, config, read_only: false, read_only_reason: None };
+        let queue = lock::Queue::open(&path);
+        let mut reg = Registry {
+            flush: None,
+            conn: Mutex::new(conn),
+            queue,
+            path,
+            config,
+            read_only: false,
+            read_only_reason: None,
+        };
         // Changing the journal mode takes the lock without SQLite's busy
         // handler, so concurrent first opens retry here (init is idempotent).
-        retry_busy(reg.config.busy_timeout, || reg.init())?;
+        reg.flush = retry_busy(reg.config.busy_timeout, || reg.init())?;
         Ok(reg)
     }
 
@@ -391,7 +415,15 @@ impl Registry {
             // the log): the file alone is the whole registry.
             open("immutable=1")?
         };
-        let reg = Registry { conn: Mutex::new(conn), path, config, read_only: true, read_only_reason: reason };
+        let reg = Registry {
+            flush: None,
+            conn: Mutex::new(conn),
+            queue: None,
+            path,
+            config,
+            read_only: true,
+            read_only_reason: reason,
+        };
         if header.user_version != schema::SCHEMA_VERSION {
             return Err(Error::ReadOnly {
                 path: reg.path.clone(),
@@ -416,29 +448,66 @@ impl Registry {
         Ok(header)
     }
 
-    fn init(&self) -> Result<()> {
+    /// Sets the connection up and creates or upgrades the schema when it
+    /// is not current (in a write transaction; a current one is only
+    /// read, so opening takes no write lock). Returns the log to flush
+    /// after commits (see the `lock` module), when the handle flushes it itself.
+    fn init(&self) -> Result<Option<lock::Flush>> {
         let mut conn = self.lock();
         arm_busy_timeout(self.config.busy_timeout);
         let path = &self.path;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| self.err(e))?;
-        let _ = mode; // "wal" normally; file systems without shared memory keep the old mode.
+        // "wal" normally; file systems without shared memory keep the old mode.
+        let wal = mode.eq_ignore_ascii_case("wal");
         let sync = if self.config.durable { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!("PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"))
             .map_err(|e| self.err(e))?;
-        let tx = begin_immediate(&mut conn, self.config.busy_timeout).map_err(|e| self.err(e))?;
-        // Another process may have created or upgraded it meanwhile.
-        let header = schema::header(&tx).map_err(|e| self.err(e))?;
+        let header = schema::header_snapshot(&conn).map_err(|e| self.err(e))?;
         check_header(path, &header)?;
         if header.user_version < schema::SCHEMA_VERSION {
-            schema::migrate(&tx).map_err(|e| self.err(e))?;
-        }
-        if let Some(t) = schema::missing_table(&tx).map_err(|e| self.err(e))? {
+            let start = Instant::now();
+            let _turn = self.enter_queue(self.config.busy_timeout)?;
+            let left = self.config.busy_timeout.saturating_sub(start.elapsed());
+            arm_busy_timeout(left);
+            let tx = begin_immediate(&mut conn, left).map_err(|e| self.err(e))?;
+            // Another process may have created or upgraded it meanwhile.
+            let header = schema::header(&tx).map_err(|e| self.err(e))?;
+            check_header(path, &header)?;
+            if header.user_version < schema::SCHEMA_VERSION {
+                schema::migrate(&tx).map_err(|e| self.err(e))?;
+            }
+            if let Some(t) = schema::missing_table(&tx).map_err(|e| self.err(e))? {
+                return Err(Error::NotADatabase {
+                    path: path.clone(),
+                    detail: format!("the registry table {t} is missing"),
+                });
+            }
+            tx.commit().map_err(|e| self.err(e))?;
+        } else if let Some(t) = schema::missing_table(&conn).map_err(|e| self.err(e))? {
             return Err(Error::NotADatabase {
                 path: path.clone(),
                 detail: format!("the registry table {t} is missing"),
             });
         }
-        tx.commit().map_err(|e| self.err(e))
+        // Durable in WAL mode: commit without flushing, and flush the log
+        // after the locks are released (see the `lock` module).
+        if !(self.config.durable && wal) {
+            return Ok(None);
+        }
+        let Some(flush) = lock::Flush::open(path) else { return Ok(None) };
+        conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(|e| self.err(e))?;
+        Ok(Some(flush))
+    }
+
+    /// Waits for this handle's turn to write (see the `lock` module), for up to `timeout`.
+    fn enter_queue(&self, timeout: Duration) -> Result<Option<lock::Turn<'_>>> {
+        match &self.queue {
+            None => Ok(None),
+            Some(q) => q.enter(timeout).map_err(|()| Error::Busy {
+                path: self.path.clone(),
+                waited_ms: self.config.busy_timeout.as_millis() as u64,
+            }),
+        }
     }
 
     fn check_tables(&self) -> Result<()> {
@@ -490,24 +559,59 @@ impl Registry {
             return Err(Error::ReadOnly { path: self.path.clone(), detail });
         }
         let mut conn = self.lock();
-        arm_busy_timeout(self.config.busy_timeout);
-        let tx = begin_immediate(&mut conn, self.config.busy_timeout).map_err(|e| self.err(e))?;
+        // Ask about the owners now, not while holding the lock.
+        let _survey = owners::look_ahead(&conn, Timestamp::now());
+        let start = Instant::now();
+        let turn = self.enter_queue(self.config.busy_timeout)?;
+        let left = self.config.busy_timeout.saturating_sub(start.elapsed());
+        arm_busy_timeout(left);
+        let changes = conn.total_changes();
+        let tx = begin_immediate(&mut conn, left).map_err(|e| self.err(e))?;
         let mut ctx = Ctx { tx: &tx, now: Timestamp::now(), reg: self, reclaimed: GcReport::default() };
         ctx.reclaimed = names::housekeeping(&ctx)?;
         let value = f(&ctx)?;
         tx.commit().map_err(|e| self.err(e))?;
+        let changed = conn.total_changes() != changes;
+        // The next writer may go while this one flushes (group commit).
+        drop(turn);
+        drop(conn);
+        if let Some(flush) = self.flush.as_ref().filter(|_| changed) {
+            flush.flush()?;
+        }
         Ok(value)
     }
 
     /// Runs `f` with housekeeping when writable, in a plain read transaction
-    /// otherwise (read paths also filter lapsed entries themselves).
+    /// otherwise (read paths also filter lapsed entries themselves). When
+    /// nothing has lapsed, the housekeeping would do nothing, so a writable
+    /// handle reads without the write lock too (see the `owners` module).
     pub(crate) fn read<T>(&self, f: impl Fn(&Ctx<'_>) -> Result<T>) -> Result<T> {
         if !self.read_only {
+            if let Some(value) = self.read_if_clean(&f) {
+                return value;
+            }
             // Housekeeping needs to write; when writing fails for want of
             // space or permission, read without it rather than fail.
             return self.write(&f).or_else(|e| if cannot_write_now(&e) { self.plain_read(f) } else { Err(e) });
         }
         self.plain_read(f)
+    }
+
+    /// `f` in a read transaction in which nothing has lapsed; `None` when
+    /// something has (or the survey failed): then the caller writes.
+    fn read_if_clean<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Option<Result<T>> {
+        let mut conn = self.lock();
+        arm_busy_timeout(self.config.busy_timeout);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).ok()?;
+        let now = Timestamp::now();
+        let survey = owners::survey_in(&tx, now);
+        if !survey.clean {
+            return None;
+        }
+        let ctx = Ctx { tx: &tx, now, reg: self, reclaimed: GcReport::default() };
+        let value = f(&ctx);
+        // A read commits nothing; ending it can fail only in odd states.
+        Some(value.and_then(|v| tx.commit().map(|()| v).map_err(|e| self.err(e))))
     }
 
     fn plain_read<T>(&self, f: impl FnOnce(&Ctx<'_>) -> Result<T>) -> Result<T> {
@@ -538,86 +642,6 @@ impl Ctx<'_> {
     pub fn err(&self, e: rusqlite::Error) -> Error {
         self.reg.err(e)
     }
-}
-
-/// Retries `f` while it fails with [`Error::Busy`], for up to `timeout`.
-fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
-    let start = Instant::now();
-    let mut count = 0;
-    loop {
-        match f() {
-            Err(Error::Busy { .. }) if start.elapsed() < timeout => {
-                arm_busy_timeout(timeout);
-                busy_handler(count);
-                count = (count + 1).min(5);
-            }
-            other => return other,
-        }
-    }
-}
-
-/// `BEGIN IMMEDIATE`, retried on `SQLITE_BUSY` for the cases where SQLite
-/// does not call the busy handler (e.g. right after another process turned
-/// the database into WAL mode).
-fn begin_immediate(conn: &mut Connection, timeout: Duration) -> rusqlite::Result<Transaction<'_>> {
-    let conn: &Connection = conn;
-    let start = Instant::now();
-    loop {
-        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && start.elapsed() < timeout => {
-                arm_busy_timeout(timeout);
-                busy_handler(0);
-            }
-            other => return other,
-        }
-    }
-}
-
-thread_local! {
-    /// The busy timeout of the operation running on this thread, and when
-    /// its current wait for the lock began.
-    static BUSY: Cell<(Duration, Option<Instant>)> = const { Cell::new((DEFAULT_BUSY_TIMEOUT, None)) };
-    static JITTER: Cell<u64> = const { Cell::new(0) };
-}
-
-fn arm_busy_timeout(timeout: Duration) {
-    BUSY.with(|b| b.set((timeout, None)));
-}
-
-/// Waits for another process's lock. SQLite's own busy handler sleeps in
-/// steps of up to 100 ms, so under contention the lock often sits free
-/// while everyone sleeps; this one polls from 50 µs up to 2 ms, with
-/// jitter so waiters do not wake in step, and gives up after the timeout.
-fn busy_handler(count: i32) -> bool {
-    let now = Instant::now();
-    let (timeout, since) = BUSY.with(Cell::get);
-    let since = match since {
-        Some(t) if count > 0 => t,
-        _ => {
-            BUSY.with(|b| b.set((timeout, Some(now))));
-            now
-        }
-    };
-    if now.duration_since(since) >= timeout {
-        return false;
-    }
-    let step = 50u64 << count.clamp(0, 5) as u32; // 50 µs .. 1.6 ms
-    let jitter = JITTER.with(|j| {
-        let mut x = j.get();
-        if x == 0 {
-            let nanos =
-                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-            x = u64::from(std::process::id()) << 32 | u64::from(nanos) | 1;
-        }
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        j.set(x);
-        x
-    });
-    let micros = (step + jitter % step).min(2_000);
-    std::thread::sleep(Duration::from_micros(micros));
-    true
 }
 
 fn check_header(path: &Path, h: &schema::Header) -> Result<()> {

@@ -222,7 +222,8 @@ impl ProcessId {
 
     /// [`ProcessId::is_alive`], telling a verified from an unverified answer.
     pub fn liveness(&self) -> Liveness {
-        judge(self.start_time, status(self.pid))
+        // What the running operation asked before its transaction, if it did.
+        crate::owners::remembered(self.pid, self.start_time).unwrap_or_else(|| judge(self.start_time, status(self.pid)))
     }
 }
 

@@ -1,0 +1,445 @@
+//! How writers take turns, and when their commits reach the disk.
+//!
+//! **Queue.** SQLite's write lock cannot be waited for: a writer that finds
+//! it taken gets `SQLITE_BUSY` and has to poll, so under contention the
+//! lock often sits free while every waiter sleeps, and an unlucky waiter
+//! can lose the race again and again (seconds, with 16 processes). So a
+//! writer first takes an advisory lock on a sidecar file, `<db>-lock`
+//! (`flock`, Unix), where the kernel parks the waiters and wakes them the
+//! moment it is released; the writer then takes SQLite's lock, which is
+//! normally free by then. The sidecar only orders writers: SQLite's lock
+//! still guards the data, so a process that skips the sidecar (an older
+//! port4me, the `sqlite3` shell) is as safe as before, it just does not
+//! queue, and a writer that cannot open the sidecar polls as before. The
+//! wait honours the busy timeout: it runs on a helper thread, and a caller
+//! that gives up leaves the thread to release the lock as soon as it gets
+//! it. Read-only handles never create or take it. (Windows: no sidecar yet,
+//! writers poll.)
+//!
+//! **Flush.** A durable commit ([`Config::durable`](crate::Config::durable))
+//! must be on disk before the operation returns. With `synchronous=FULL`
+//! SQLite flushes the write-ahead log while it still holds the write lock,
+//! so every writer waits for every other writer's flush (one disk flush per
+//! operation, a few milliseconds on a virtual disk, serialised). Instead,
+//! on Unix in WAL mode the connection runs with `synchronous=NORMAL` (which
+//! still flushes at checkpoints and when the log is restarted) and the
+//! registry flushes the log itself (`fdatasync`) after the commit, once the
+//! locks are released, before the operation returns. A flush writes out the
+//! whole file, so writers that commit at about the same time share one
+//! flush (group commit), and a flush covers every commit before it: a
+//! returned operation is on disk together with everything it depended on.
+//! A process killed between its commit and its flush loses nothing either
+//! (the commit is in the page cache, and the next flush or checkpoint
+//! writes it out); only an operation that has not returned can be lost to
+//! a power failure, as with `FULL`. A transaction that changed nothing is
+//! not flushed.
+
+use std::cell::Cell;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+/// The sidecar lock file of the database at `db` (`<db>-lock`).
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) fn queue_path(db: &Path) -> PathBuf {
+    crate::side_file(db, "-lock")
+}
+
+/// The writers' queue of one handle: the sidecar lock file, when it could
+/// be opened.
+#[derive(Debug)]
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) struct Queue {
+    #[cfg(unix)]
+    path: PathBuf,
+    #[cfg(unix)]
+    file: File,
+}
+
+/// A place in the queue: the lock on the sidecar, held until dropped.
+#[derive(Debug)]
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) struct Turn<'a> {
+    #[cfg(unix)]
+    held: Held<'a>,
+    #[cfg(not(unix))]
+    _q: std::marker::PhantomData<&'a ()>,
+}
+
+#[cfg(unix)]
+#[derive(Debug)]
+enum Held<'a> {
+    /// Taken at once on the handle's own descriptor.
+    Shared(&'a File),
+    /// Taken after a wait, on a descriptor of the helper thread's (closing
+    /// it releases the lock).
+    Own(File),
+}
+
+#[cfg(unix)]
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let f = match &self.held {
+            Held::Shared(f) => f,
+            Held::Own(f) => f,
+        };
+        flock(f, libc::LOCK_UN);
+    }
+}
+
+impl Queue {
+    /// Opens (creating it with the database file's permission bits, so
+    /// that whoever may write the registry may queue) the sidecar of `db`.
+    /// `None` when that is not possible (a directory this user may not
+    /// write, something other than a regular file there, no sidecars on
+    /// this system): writers then poll SQLite's lock as before.
+    pub(crate) fn open(db: &Path) -> Option<Queue> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let path = queue_path(db);
+            let mode = std::fs::metadata(db).ok()?.permissions().mode() & 0o666;
+            let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+            let created = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .custom_flags(flags)
+                .open(&path);
+            let file = match created {
+                Ok(f) => {
+                    // The umask may have taken bits the database has.
+                    let _ = f.set_permissions(std::fs::Permissions::from_mode(mode));
+                    f
+                }
+                // flock needs no write access: a read-only descriptor will do.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::fs::OpenOptions::new().read(true).custom_flags(flags).open(&path).ok()?
+                }
+                Err(_) => return None,
+            };
+            if !file.metadata().ok()?.is_file() {
+                return None;
+            }
+            Some(Queue { path, file })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = db;
+            None
+        }
+    }
+
+    /// Waits for this handle's turn, for up to `timeout`. `Ok(None)` when
+    /// the sidecar cannot be locked for another reason than another
+    /// writer's turn (the caller then goes on without it); `Err(())` when
+    /// the timeout elapsed.
+    pub(crate) fn enter(&self, timeout: Duration) -> std::result::Result<Option<Turn<'_>>, ()> {
+        #[cfg(unix)]
+        {
+            if flock(&self.file, libc::LOCK_EX | libc::LOCK_NB) {
+                return Ok(Some(Turn { held: Held::Shared(&self.file) }));
+            }
+            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Ok(None);
+            }
+            // Wait in the kernel, on a helper thread with a descriptor of
+            // its own, so that giving up is possible: if nobody takes the
+            // descriptor from the channel, dropping it releases the lock.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Option<File>>(1);
+            let path = self.path.clone();
+            let spawned = std::thread::Builder::new().name("port4me-registry-queue".into()).spawn(move || {
+                use std::os::unix::fs::OpenOptionsExt;
+                let file = std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+                    .open(&path)
+                    .ok()
+                    .filter(|f| flock(f, libc::LOCK_EX));
+                let _ = tx.send(file);
+            });
+            if spawned.is_err() {
+                return Ok(None);
+            }
+            match rx.recv_timeout(timeout) {
+                Ok(Some(file)) => Ok(Some(Turn { held: Held::Own(file) })),
+                Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(None),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(()),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = timeout;
+            Ok(None)
+        }
+    }
+}
+
+/// `flock(fd, op)`, retried when interrupted; whether it succeeded (errno
+/// tells why not).
+#[cfg(unix)]
+fn flock(f: &File, op: libc::c_int) -> bool {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: a valid descriptor, owned by `f` for the call.
+        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
+            return true;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return false;
+        }
+    }
+}
+
+/// The write-ahead log of a durable handle, flushed after each commit that
+/// changed something (see the module docs).
+#[derive(Debug)]
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) struct Flush {
+    path: PathBuf,
+    wal: File,
+}
+
+impl Flush {
+    /// Opens the log of `db`, which the caller's connection keeps open in
+    /// WAL mode (so SQLite neither deletes nor replaces it meanwhile).
+    /// `None` when it cannot (then the connection stays `synchronous=FULL`).
+    pub(crate) fn open(db: &Path) -> Option<Flush> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let path = crate::side_file(db, "-wal");
+            let wal = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&path)
+                .ok()?;
+            if !wal.metadata().ok()?.is_file() {
+                return None;
+            }
+            Some(Flush { path, wal })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = db;
+            None
+        }
+    }
+
+    /// Writes the log out to the disk (`fdatasync`).
+    pub(crate) fn flush(&self) -> Result<()> {
+        #[cfg(test)]
+        FLUSHES.with(|n| n.set(n.get() + 1));
+        self.wal.sync_data().map_err(|source| Error::Io {
+            action: "flush to disk (the operation is applied, but a power failure could undo it) the log",
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread flushed a log (for the tests).
+    pub(crate) static FLUSHES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Retries `f` while it fails with [`Error::Busy`], for up to `timeout`.
+pub(crate) fn retry_busy<T>(timeout: Duration, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+    let start = Instant::now();
+    let mut count = 0;
+    loop {
+        match f() {
+            Err(Error::Busy { .. }) if start.elapsed() < timeout => {
+                arm_busy_timeout(timeout);
+                busy_handler(count);
+                count = (count + 1).min(5);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// `BEGIN IMMEDIATE`, retried on `SQLITE_BUSY` for the cases where SQLite
+/// does not call the busy handler (e.g. right after another process turned
+/// the database into WAL mode).
+pub(crate) fn begin_immediate(conn: &mut Connection, timeout: Duration) -> rusqlite::Result<Transaction<'_>> {
+    let conn: &Connection = conn;
+    let start = Instant::now();
+    loop {
+        match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) && start.elapsed() < timeout => {
+                arm_busy_timeout(timeout);
+                busy_handler(0);
+            }
+            other => return other,
+        }
+    }
+}
+
+thread_local! {
+    /// The busy timeout of the operation running on this thread, and when
+    /// its current wait for the lock began.
+    static BUSY: Cell<(Duration, Option<Instant>)> = const { Cell::new((crate::DEFAULT_BUSY_TIMEOUT, None)) };
+    static JITTER: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Sets the busy timeout of the next wait on this thread.
+pub(crate) fn arm_busy_timeout(timeout: Duration) {
+    BUSY.with(|b| b.set((timeout, None)));
+}
+
+/// Waits for SQLite's lock when it is held by a process outside the queue
+/// (or during the first open). SQLite's own busy handler sleeps in steps
+/// of up to 100 ms, so the lock would often sit free while everyone
+/// sleeps; this one polls from 50 µs up to 2 ms, with jitter so waiters do
+/// not wake in step, and gives up after the timeout.
+pub(crate) fn busy_handler(count: i32) -> bool {
+    let now = Instant::now();
+    let (timeout, since) = BUSY.with(Cell::get);
+    let since = match since {
+        Some(t) if count > 0 => t,
+        _ => {
+            BUSY.with(|b| b.set((timeout, Some(now))));
+            now
+        }
+    };
+    if now.duration_since(since) >= timeout {
+        return false;
+    }
+    let step = 50u64 << count.clamp(0, 5) as u32; // 50 µs .. 1.6 ms
+    let jitter = JITTER.with(|j| {
+        let mut x = j.get();
+        if x == 0 {
+            let nanos =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+            x = u64::from(std::process::id()) << 32 | u64::from(nanos) | 1;
+        }
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        j.set(x);
+        x
+    });
+    let micros = (step + jitter % step).min(2_000);
+    std::thread::sleep(Duration::from_micros(micros));
+    true
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::{Config, Registry};
+    use std::sync::mpsc;
+
+    fn temp_db() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ports.sqlite");
+        (dir, path)
+    }
+
+    /// Takes the sidecar's lock the way another writer would.
+    fn hold(db: &Path) -> File {
+        let f = File::open(queue_path(db)).unwrap();
+        assert!(flock(&f, libc::LOCK_EX));
+        f
+    }
+
+    #[test]
+    fn a_writer_waits_for_its_turn_and_gives_up_after_the_busy_timeout() {
+        let (_d, path) = temp_db();
+        let config = Config { busy_timeout: Duration::from_millis(300), ..Config::default() };
+        let reg = Registry::open_with(&path, config).unwrap();
+        let other = hold(&path);
+        let start = Instant::now();
+        let err = reg.register("web").unwrap_err();
+        let waited = start.elapsed();
+        assert_eq!(err.code(), "ERR_PORT4ME_REGISTRY_BUSY", "{err}");
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(10), "{waited:?}");
+        drop(other);
+        // The abandoned wait lets go as soon as it gets the lock.
+        assert_eq!(reg.register("web").unwrap().name, "web");
+        assert_eq!(reg.register("web").unwrap().name, "web_1");
+    }
+
+    #[test]
+    fn a_queued_writer_goes_as_soon_as_the_turn_ends() {
+        let (_d, path) = temp_db();
+        let reg = std::sync::Arc::new(Registry::open(&path).unwrap());
+        let other = hold(&path);
+        let (tx, rx) = mpsc::channel();
+        let r = reg.clone();
+        let writer = std::thread::spawn(move || {
+            let got = r.allocate(2, "web", crate::Protocol::Tcp);
+            tx.send(Instant::now()).unwrap();
+            got
+        });
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err(), "wrote while another writer had the turn");
+        let released = Instant::now();
+        drop(other);
+        let done = rx.recv_timeout(Duration::from_secs(10)).expect("still waiting after the turn ended");
+        assert!(done.duration_since(released) < Duration::from_secs(2));
+        assert_eq!(writer.join().unwrap().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn the_sidecar_gets_the_database_file_s_permission_bits() {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let (_d, path) = temp_db();
+        std::fs::OpenOptions::new().write(true).create_new(true).mode(0o660).open(&path).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
+        Registry::open(&path).unwrap();
+        let mode = std::fs::metadata(queue_path(&path)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o660, "a group that may write the registry may queue for it");
+    }
+
+    #[test]
+    fn a_read_only_handle_neither_creates_nor_takes_the_sidecar() {
+        let (_d, path) = temp_db();
+        Registry::open(&path).unwrap().register("web").unwrap();
+        std::fs::remove_file(queue_path(&path)).unwrap();
+        let ro = Registry::open_with(&path, Config { read_only: true, ..Config::default() }).unwrap();
+        assert_eq!(ro.list().unwrap().len(), 1);
+        assert!(!queue_path(&path).exists());
+    }
+
+    #[test]
+    fn a_sidecar_that_is_not_a_regular_file_is_not_used() {
+        let (_d, path) = temp_db();
+        std::fs::create_dir(queue_path(&path)).unwrap();
+        let reg = Registry::open(&path).unwrap();
+        assert!(reg.queue.is_none());
+        assert_eq!(reg.register("web").unwrap().name, "web", "writers then poll as before");
+    }
+
+    #[test]
+    fn a_durable_write_is_flushed_once_and_a_read_or_a_failure_not_at_all() {
+        let (_d, path) = temp_db();
+        let reg = Registry::open(&path).unwrap();
+        let sync: i64 = reg.lock().query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert!(reg.flush.is_some());
+        assert_eq!(sync, 1, "NORMAL: the registry flushes the log itself");
+        let flushes = || FLUSHES.with(Cell::get);
+        let before = flushes();
+        reg.register("web").unwrap();
+        assert_eq!(flushes(), before + 1, "a write");
+        reg.list().unwrap();
+        reg.find(&crate::Filter::default()).unwrap();
+        assert_eq!(flushes(), before + 1, "reads change nothing");
+        reg.release("nonesuch").unwrap_err();
+        assert_eq!(flushes(), before + 1, "a failed write changes nothing");
+        reg.release("web").unwrap();
+        assert_eq!(flushes(), before + 2);
+
+        let fast = Registry::open_with(&path, Config { durable: false, ..Config::default() }).unwrap();
+        assert!(fast.flush.is_none());
+        fast.register("api").unwrap();
+        assert_eq!(flushes(), before + 2, "durable: false never flushes");
+    }
+}
