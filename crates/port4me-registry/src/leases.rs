@@ -183,7 +183,7 @@ impl Registry {
                 .map_err(|e| ctx.err(e))?;
             let rows = stmt
                 .query_map([ctx.now.millis()], |r| {
-                    let proto: String = r.get(1)?;
+                    let protocol = crate::validate::stored_protocol(r, 1)?;
                     let pid: Option<u32> = r.get(5)?;
                     let start: Option<i64> = r.get(6)?;
                     let host: String = r.get(9)?;
@@ -192,7 +192,7 @@ impl Registry {
                     Ok((
                         Lease {
                             port: r.get(0)?,
-                            protocol: if proto == "udp" { Protocol::Udp } else { Protocol::Tcp },
+                            protocol,
                             label: r.get(2)?,
                             user: r.get(3)?,
                             uid: r.get(4)?,

@@ -90,12 +90,12 @@ impl GcReport {
 const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, String)> {
-    let proto: String = r.get(2)?;
+    let protocol = crate::validate::stored_protocol(r, 2)?;
     Ok((
         Registration {
             name: r.get(0)?,
             service: r.get(1)?,
-            protocol: if proto == "udp" { Protocol::Udp } else { Protocol::Tcp },
+            protocol,
             port: r.get(3)?,
             user: r.get(4)?,
             uid: r.get(5)?,

@@ -442,13 +442,13 @@ fn lapsed(sp: &ServicePort, now: Timestamp) -> bool {
 type Row<'a> = rusqlite::Row<'a>;
 
 fn service_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Service)> {
-    let proto: String = r.get(3)?;
+    let protocol = crate::validate::stored_protocol(r, 3)?;
     Ok((
         r.get(0)?,
         Service {
             name: r.get(1)?,
             description: r.get(2)?,
-            protocol: if proto == "udp" { Protocol::Udp } else { Protocol::Tcp },
+            protocol,
             start: r.get(4)?,
             end: r.get(5)?,
             forced: r.get(6)?,

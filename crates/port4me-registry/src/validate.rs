@@ -116,6 +116,14 @@ pub fn parse_protocol(s: &str) -> Result<Protocol> {
     s.parse().map_err(|_| Error::UnknownProtocol(s.to_string()))
 }
 
+/// A protocol column as stored: `tcp` or `udp`. Anything else (the schema's
+/// CHECK constraints keep it out, but a file edited by another tool may
+/// hold it) is an error naming the column and the value, never read as TCP.
+pub(crate) fn stored_protocol(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Protocol> {
+    let s: String = r.get(idx)?;
+    parse_protocol(&s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 /// A name: 1 to [`MAX_NAME_BYTES`] bytes, no control characters, no
 /// leading or trailing white space.
 pub(crate) fn name(what: &'static str, s: &str) -> Result<()> {

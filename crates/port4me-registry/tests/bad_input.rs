@@ -301,3 +301,35 @@ fn negative_schema_version_is_refused_in_one_sentence() {
     rusqlite::Connection::open(&empty).unwrap().pragma_update(None, "user_version", -7).unwrap();
     refused_file(&empty, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version -7"]);
 }
+
+/// A protocol column that is neither tcp nor udp (the CHECK constraints keep
+/// it out; another tool with `ignore_check_constraints` can put it in) is an
+/// error naming the value, never silently read as TCP.
+#[test]
+fn a_stored_protocol_other_than_tcp_or_udp_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ports.sqlite");
+    let reg = populated(&path);
+    drop(reg);
+    for (table, read) in [
+        ("registrations", (|r: &Registry| r.list().map(|_| ())) as fn(&Registry) -> Result<()>),
+        ("services", |r: &Registry| r.services().map(|_| ())),
+        ("leases", |r: &Registry| r.leases().map(|_| ())),
+    ] {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA ignore_check_constraints = ON; PRAGMA recursive_triggers = OFF; \
+             CREATE TEMP TABLE saved AS SELECT rowid AS id, protocol FROM {table}; \
+             UPDATE {table} SET protocol = 'sctp';"
+        ))
+        .unwrap_or_else(|e| panic!("{table}: {e}"));
+        let reg = Registry::open(&path).unwrap();
+        let e = read(&reg).expect_err(table);
+        assert!(e.to_string().contains("sctp"), "{table}: {e}");
+        drop(reg);
+        conn.execute_batch(&format!(
+            "UPDATE {table} SET protocol = (SELECT protocol FROM saved WHERE saved.id = {table}.rowid); DROP TABLE saved;"
+        ))
+        .unwrap();
+    }
+}
