@@ -73,6 +73,11 @@ PORT4ME_NATIVE_ADDON=none node --test --test-reporter=spec \
   test/conformance.test.mjs test/probe.test.mjs test/vite.test.mjs test/vite-busy.test.mjs \
   test/errors.test.mjs test/api.test.mjs test/cli.test.mjs test/threads.test.mjs test/fallback.test.mjs
 
+# 4c. The registry benchmark, as a smoke run (2 processes, one second
+#     each): it runs and its figures are sane; no performance target.
+say "registry benchmark smoke run (bench/registry.mjs --procs=2 --check)"
+node bench/registry.mjs --procs=2 --seconds=1 --check
+
 # 5. The types, against typed usage examples.
 say "tsc --noEmit -p test/types (the Node.js entry, then the browser entry)"
 node_modules/.bin/tsc -p test/types/tsconfig.json
