@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate and verify conformance/vectors.json from the reference implementation.
+"""Generate and verify conformance/vectors.json (and probes.json, commands.json) from the reference.
 
 The reference is the PyPI package ``port4me`` 0.7.0 (installed into
 conformance/.venv by conformance/setup-reference.sh). Every expected value in
@@ -46,6 +46,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
 DEFAULT_PROBES = os.path.join(HERE, "probes.json")
+DEFAULT_COMMANDS = os.path.join(HERE, "commands.json")
 
 REF_PACKAGE = "port4me"
 REF_VERSION = "0.7.0"
@@ -1402,6 +1403,161 @@ def check_probes(path):
 
 
 # --------------------------------------------------------------------------------------
+# Command-line cases (conformance/commands.json): what a script written for the reference
+# CLI relies on (SPEC section 8), beyond what vectors.json's inputs express
+# --------------------------------------------------------------------------------------
+
+COMMANDS_FORMAT = 1
+COMMANDS_DESCRIPTION = (
+    "Command-line cases for port4me (SPEC section 8): each gives the arguments after the "
+    "command (args) and the variables set on top of the clean environment (env, as in "
+    "vectors.json; _PORT4ME_CHECK_AVAILABLE_PORTS_=any is in env where the case wants it). "
+    "expect is {ports}, {port} (stdout), {error: code, mentions?} (a non-zero exit and a line "
+    "containing Error; code and mentions for --strict-errors, through --json), or {exit, "
+    "quiet?} (the exit status; quiet: nothing printed). Computed by running the reference "
+    "CLI (python -m port4me 0.7.0) with conformance/reference.py, except where divergence "
+    "says why the contract differs and reference records what the reference CLI does."
+)
+ERR_PORT = "ERR_PORT4ME_INVALID_PORT"
+ERR_USAGE = "ERR_PORT4ME_USAGE"
+_ANY = {CHECK_VAR: "any"}
+_INT_WHY = ("the reference CLI reads counts with int(), which also takes {what}; SPEC section 8 "
+            "accepts ASCII digits with an optional + and surrounding spaces only")
+# (id, args, env, expectation, note): expectation is "value" (the reference's ports),
+# ("error", code, mentions[, why if the reference accepts it]), ("exit", status, quiet).
+COMMAND_DEFS = [
+    ("cli/no-arguments", [], dict(_ANY, LOGNAME="alice"), "value", "the user from LOGNAME"),
+    ("cli/positional-tool", ["--user=alice", "rstudio"], _ANY, "value", "TOOL as an argument"),
+    ("cli/tool-flag-beats-positional", ["--user=alice", "--tool=rstudio", "jupyter"], _ANY,
+     "value", "--tool wins over TOOL"),
+    ("cli/values-after-space", ["--user", "alice", "--prepend", "4321", "--list", "3"], _ANY,
+     "value", "--flag value as well as --flag=value"),
+    ("cli/user-twice-last-wins", ["--user=alice", "--user=bob"], _ANY, "value",
+     "a flag given twice takes its last value"),
+    ("cli/tool-twice-last-wins", ["--user=alice", "--tool=jupyter", "--tool=rstudio"], _ANY,
+     "value", None),
+    ("cli/list-twice-last-wins", ["--user=alice", "--list=5", "--list=2"], _ANY, "value", None),
+    ("cli/empty-user-flag", ["--user="], dict(_ANY, LOGNAME="bob"), "value",
+     "--user= is as if not given: LOGNAME"),
+    ("cli/empty-user-flag-port4me-user", ["--user="], dict(_ANY, PORT4ME_USER="carol"), "value",
+     "--user= is as if not given: PORT4ME_USER"),
+    ("cli/empty-tool-flag", ["--user=alice", "--tool="], dict(_ANY, PORT4ME_TOOL="rstudio"),
+     "value", "--tool= is as if not given: PORT4ME_TOOL applies"),
+    ("cli/skip-plus", ["--user=alice", "--skip=+2"], _ANY, "value", "a count may have a +"),
+    ("cli/skip-spaces", ["--user=alice", "--skip= 2 "], _ANY, "value",
+     "a count may have surrounding spaces"),
+    ("cli/list-plus", ["--user=alice", "--list=+2"], _ANY, "value", None),
+    ("cli/list-space", ["--user=alice", "--list= 3"], _ANY, "value", None),
+    ("cli/env-skip-plus", ["--user=alice"], dict(_ANY, PORT4ME_SKIP="+2"), "value", None),
+    ("cli/env-list-spaces", ["--user=alice"], dict(_ANY, PORT4ME_LIST=" 2 "), "value", None),
+    ("cli/skip-underscore", ["--user=alice", "--skip=1_0"], _ANY,
+     ("error", ERR_NUMBER, "--skip", _INT_WHY.format(what="'_' separators")), None),
+    ("cli/list-fullwidth-digit", ["--user=alice", "--list=\uff13"], _ANY,
+     ("error", ERR_NUMBER, "--list", _INT_WHY.format(what="non-ASCII digits")), None),
+    ("cli/list-fraction", ["--user=alice", "--list=1.5"], _ANY, ("error", ERR_NUMBER, "--list"),
+     None),
+    ("cli/skip-negative-after-space", ["--user=alice", "--skip", "-1"], _ANY,
+     ("error", ERR_NUMBER, "--skip"), "a negative value after a space is a value, and refused"),
+    ("cli/test-empty", ["--test="], {}, ("error", ERR_NUMBER, "--test"), "--test= is no port"),
+    ("cli/test-foo", ["--test=foo"], {}, ("error", ERR_NUMBER, "--test"), None),
+    ("cli/test-65536", ["--test=65536"], {}, ("error", ERR_PORT, "--test"), None),
+    ("cli/test-zero", ["--test=0"], {}, ("error", ERR_PORT, "--test"), None),
+    ("cli/test-hook-any", ["--test=80"], _ANY, ("exit", 0, True),
+     "the testing hook answers free, and --test prints nothing"),
+    ("cli/help", ["--help"], {}, ("exit", 0, False), None),
+    ("cli/unknown-flag", ["--user=alice", "--bogus"], _ANY, ("error", ERR_USAGE, "--bogus"), None),
+]
+
+
+def _cli_outcome(o, listing):
+    """The reference CLI's outcome as a `reference` record."""
+    if o["timed_out"]:
+        return {"hang": True}
+    if o["exit"] != 0:
+        return {"error": (o["stderr"].strip().splitlines() or [f"exit {o['exit']}"])[-1]}
+    words = o["stdout"].split()
+    if words and all(w.isdigit() for w in words):
+        ports = [int(w) for w in words]
+        return {"ports": ports} if listing else {"port": ports[0]}
+    return {"exit": 0}
+
+
+def build_commands():
+    kit = _kit()
+    cases = []
+    for cid, args, env, spec, note in COMMAND_DEFS:
+        case = {"id": cid}
+        if note:
+            case["note"] = note
+        case["args"] = list(args)
+        if env:
+            case["env"] = dict(env)
+        o = run_reference_cli(args, env)
+        listing = any(a.startswith("--list") for a in args) or "PORT4ME_LIST" in env
+        if spec == "value":
+            if o["timed_out"] or o["exit"] != 0:
+                raise GenerationError(f"{cid}: the reference CLI fails: {o}")
+            ports = [int(x) for x in o["stdout"].split()]
+            case["expect"] = {"ports": ports} if listing else {"port": ports[0]}
+        elif spec[0] == "exit":
+            case["expect"] = {"exit": spec[1]}
+            if spec[2]:
+                case["expect"]["quiet"] = True
+            quiet = not (o["stdout"] + o["stderr"]).strip()
+            if o["exit"] != spec[1] or (spec[2] and not quiet):
+                raise GenerationError(f"{cid}: the reference CLI gives {o}")
+        else:
+            case["expect"] = {"error": spec[1], "mentions": spec[2]}
+            refused = not o["timed_out"] and o["exit"] != 0
+            why = spec[3] if len(spec) > 3 else None
+            if refused and why:
+                raise GenerationError(f"{cid}: declared a divergence but the reference refuses it")
+            if not refused:
+                if not why:
+                    raise GenerationError(f"{cid}: the reference CLI accepts it: {o}")
+                case["divergence"] = why
+                case["reference"] = _cli_outcome(o, listing)
+        cases.append(case)
+    return {"format": COMMANDS_FORMAT,
+            "reference": {"package": REF_PACKAGE, "version": REF_VERSION, "cli": "python -m port4me"},
+            "description": COMMANDS_DESCRIPTION, "commands": cases}
+
+
+def dumps_commands(doc):
+    lines = ["{"]
+    for k in ("format", "reference", "description"):
+        lines.append(f'  "{k}": {json.dumps(doc[k], ensure_ascii=False)},')
+    lines.append('  "commands": [')
+    for i, c in enumerate(doc["commands"]):
+        sep = "," if i < len(doc["commands"]) - 1 else ""
+        lines.append("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) + sep)
+    lines.append("  ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def check_commands(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            got = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"cannot read {path}: {e}"]
+    want = build_commands()
+    if got == want:
+        return []
+    problems = [f"{path}: {k} differs from the generator's" for k in ("format", "reference",
+                                                                       "description")
+                if got.get(k) != want[k]]
+    gc = {c.get("id"): c for c in got.get("commands", [])}
+    for w in want["commands"]:
+        if gc.get(w["id"]) != w:
+            problems.append(f"{w['id']}: file {_short(gc.get(w['id']))} != generator {_short(w)}")
+    if [c.get("id") for c in got.get("commands", [])] != [c["id"] for c in want["commands"]]:
+        problems.append(f"{path}: the command ids or their order differ from the generator's")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
 # Building cases
 # --------------------------------------------------------------------------------------
 
@@ -1648,7 +1804,7 @@ def _short(v):
     return s if len(s) <= 200 else s[:200] + "..."
 
 
-def check(path, probes_path):
+def check(path, probes_path, commands_path):
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -1705,11 +1861,14 @@ def check(path, probes_path):
     probe_problems, unavailable = check_probes(probes_path)
     for msg in probe_problems:
         failures.append(("probes", msg))
+    for msg in check_commands(commands_path):
+        failures.append(("commands", msg))
 
     for what, msg in failures:
         print(f"FAIL {what}: {msg}")
     n_failed = len(failed_ids) + sum(1 for w, _ in failures
-                                     if w in ("schema", "header", "order", "labels", "probes"))
+                                     if w in ("schema", "header", "order", "labels", "probes",
+                                              "commands"))
     if failed_ids:
         print(f"conformance: failing case ids: {', '.join(map(str, failed_ids))}")
     n_div = sum(1 for c in want["cases"] if "divergence" in c)
@@ -1724,7 +1883,7 @@ def check(path, probes_path):
     return 0 if n_failed == 0 else 1
 
 
-def write(path, probes_path):
+def write(path, probes_path, commands_path):
     doc = build_all(progress=True)
     problems = validate(doc)
     labels, counts = check_cli_labels(doc)
@@ -1746,11 +1905,17 @@ def write(path, probes_path):
     assert json.loads(ptext) == probes
     with open(probes_path, "w", encoding="utf-8") as f:
         f.write(ptext)
+    commands = build_commands()
+    ctext = dumps_commands(commands)
+    assert json.loads(ctext) == commands
+    with open(commands_path, "w", encoding="utf-8") as f:
+        f.write(ctext)
     divs = [c["id"] for c in doc["cases"] if "divergence" in c]
     alts = [c["id"] for c in doc["cases"] if "alternatives" in c]
     print(f"reference.py: wrote {len(doc['cases'])} cases ({len(divs)} divergences, "
           f"{len(alts)} with alternatives, {len(text.encode('utf-8'))} bytes) to {path}")
     print(f"reference.py: wrote {len(probes['probes'])} probe cases to {probes_path}")
+    print(f"reference.py: wrote {len(commands['commands'])} command-line cases to {commands_path}")
     print(f"reference.py: the reference CLI through the kit: {cli_summary(counts)}")
     return 0
 
@@ -1758,15 +1923,18 @@ def write(path, probes_path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = ap.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write", action="store_true", help="regenerate the vector and probe files")
-    mode.add_argument("--check", action="store_true", help="verify the vector and probe files")
+    mode.add_argument("--write", action="store_true",
+                      help="regenerate the vector, probe and command-line case files")
+    mode.add_argument("--check", action="store_true",
+                      help="verify the vector, probe and command-line case files")
     ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="path of vectors.json")
     ap.add_argument("--probes", default=DEFAULT_PROBES, help="path of probes.json")
+    ap.add_argument("--commands", default=DEFAULT_COMMANDS, help="path of commands.json")
     args = ap.parse_args(argv)
     try:
         if args.write:
-            return write(args.vectors, args.probes)
-        return check(args.vectors, args.probes)
+            return write(args.vectors, args.probes, args.commands)
+        return check(args.vectors, args.probes, args.commands)
     except GenerationError as e:
         print(f"reference.py: Error: {e}", file=sys.stderr)
         if args.check:

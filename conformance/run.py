@@ -5,8 +5,10 @@
 
 Every case of conformance/vectors.json becomes one run of CMD ARGS with the
 case's flags (--via flags, the default) or PORT4ME_* variables (--via env), in
-a clean environment; the probe cases of conformance/probes.json run
-`CMD ARGS --test=PORT` next to a listener the kit opens itself. The closing
+a clean environment; the cases of conformance/commands.json give their own
+arguments (flag forms a script relies on); the probe cases of
+conformance/probes.json run `CMD ARGS --test=PORT` next to a listener the kit
+opens itself. The closing
 line is `N passed, N failed, N skipped`; the exit status is 0 only when
 nothing failed. Python 3.8 or later, standard library only. The schema and
 the rules are in conformance/README.md; the contract is conformance/SPEC.md.
@@ -28,10 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
 DEFAULT_PROBES = os.path.join(HERE, "probes.json")
+DEFAULT_COMMANDS = os.path.join(HERE, "commands.json")
 
 KIT_VERSION = 1
 VECTOR_FORMATS = (2,)
 PROBE_FORMATS = (1,)
+COMMAND_FORMATS = (1,)
 
 USER_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 CHECK_VAR = "_PORT4ME_CHECK_AVAILABLE_PORTS_"
@@ -327,6 +331,8 @@ def reference_matches(ref, o):
         return o["timed_out"]
     if "error" in ref:
         return not o["timed_out"] and o["exit"] != 0
+    if "exit" in ref:
+        return not o["timed_out"] and o["exit"] == ref["exit"]
     return match(ref, o) is None
 
 
@@ -420,6 +426,52 @@ def final_status(case, v, sides, questions):
     if "divergence" in case and reference_matches(case.get("reference"), v["outcome"]):
         return EXPLAINED, [], detail + f" (recorded divergence: {case['divergence']})"
     return FAIL, [], detail
+
+
+# --------------------------------------------------------------------------------------
+# Command-line cases
+# --------------------------------------------------------------------------------------
+
+def run_command_case(case, args, base_env):
+    """Run one case of commands.json; return its result record."""
+    env = dict(base_env)
+    env.update(case.get("env", {}))
+    argv = args.cmd + case["args"]
+    o = run_command(argv, env, args.timeout)
+    o["timeout"] = args.timeout
+    exp = case["expect"]
+    if args.strict_errors and "error" in exp and not o["timed_out"] and o["exit"] != 0:
+        j = run_command(argv + ["--json"], env, args.timeout)
+        o["json_error"] = json_error_of(j["stderr"])
+        o["json_stderr"] = j["stderr"]
+    rec = {"id": case["id"], "kind": "command", "argv": argv, "env": case.get("env", {}),
+           "exit": o["exit"], "timed_out": o["timed_out"], "stdout": o["stdout"],
+           "stderr": o["stderr"], "seconds": o["seconds"]}
+    if "exit" in exp:
+        noise = (o["stdout"] + o["stderr"]).strip()
+        if o["timed_out"] or o["exit"] != exp["exit"]:
+            why = f"expected exit {exp['exit']}, got {describe(o)}"
+        elif exp.get("quiet") and noise:
+            why = f"exit {exp['exit']} as expected, but it printed {_short(noise)} (it prints nothing)"
+        else:
+            why = None
+    else:
+        why = match(exp, o, args.strict_errors, exp.get("mentions"))
+    if why is None:
+        rec.update(status=PASS, detail="")
+    elif ("error" in exp and "divergence" in case and not args.strict_errors
+          and (o["timed_out"] or o["exit"] == 0)):
+        rec.update(status=STRICTER, detail=(f"accepted ({describe(o)}); the contract is stricter "
+                                            f"here: {exp['error']} ({case['divergence']})"))
+    elif "divergence" in case and reference_matches(case.get("reference"), o) and \
+            not ("error" in exp and not o["timed_out"] and o["exit"] != 0):
+        rec.update(status=EXPLAINED, detail=f"{why}: as the reference CLI does (recorded "
+                                            f"divergence: {case['divergence']})")
+    else:
+        rec.update(status=FAIL, detail=why)
+    if "json_error" in o:
+        rec["json_error"] = o["json_error"]
+    return rec
 
 
 # --------------------------------------------------------------------------------------
@@ -591,8 +643,10 @@ def main(argv=None):
     ap.add_argument("--json", metavar="FILE", help="write a machine-readable report to FILE")
     ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="the vectors file")
     ap.add_argument("--probes", default=DEFAULT_PROBES, help="the probe cases file")
+    ap.add_argument("--commands", default=DEFAULT_COMMANDS, help="the command-line cases file")
     ap.add_argument("--no-probes", action="store_true", help="skip the probe cases")
-    ap.add_argument("--no-vectors", action="store_true", help="run only the probe cases")
+    ap.add_argument("--no-commands", action="store_true", help="skip the command-line cases")
+    ap.add_argument("--no-vectors", action="store_true", help="skip the vectors")
     ap.add_argument("--udp-probes", choices=("auto", "yes", "no"), default="auto",
                     help="run the udp probes with --protocol=udp: auto = when CMD --help "
                          "mentions --protocol (default)")
@@ -657,6 +711,14 @@ def run(args):
         rec.update(status=status, detail=detail)
         if shown:
             rec["sides"] = shown
+
+    if not args.no_commands and (os.path.exists(args.commands) or args.commands != DEFAULT_COMMANDS):
+        cdoc = load_json(args.commands, "command-line cases", COMMAND_FORMATS)
+        commands = select(cdoc["commands"], args.only)
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for case, rec in zip(commands, pool.map(
+                    lambda c: run_command_case(c, args, base_env), commands)):
+                results.append((case, rec))
 
     if not args.no_probes and os.path.exists(args.probes):
         pdoc = load_json(args.probes, "probes", PROBE_FORMATS)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The conformance kit (conformance/run.py) against three command lines, each
-# via flags (with the probe cases) and via PORT4ME_* variables:
+# via flags (with the command-line and probe cases) and via PORT4ME_* variables:
 #   reference  the Python reference CLI (conformance/.venv/bin/python -m port4me,
 #              set up by conformance/setup-reference.sh), its sides declared:
 #              0 unexplained failures (its recorded divergences fail as recorded);
@@ -66,7 +66,7 @@ skip() {
 bash conformance/setup-reference.sh >/dev/null
 ref=(conformance/.venv/bin/python -m port4me)
 for via in flags env; do
-  probes=(); [ "$via" = env ] && probes=(--no-probes)
+  probes=(); [ "$via" = env ] && probes=(--no-probes --no-commands)
   run reference "$via" --side "$REFERENCE_SIDES" --explained-ok --timeout "${PORT4ME_KIT_REF_TIMEOUT:-4}" \
     "${probes[@]}" "${extra[@]}" -- "${ref[@]}"
 done
@@ -81,7 +81,7 @@ ours() {
   local -a cmd
   read -r -a cmd <<<"$text"
   for via in flags env; do
-    probes=(); [ "$via" = env ] && probes=(--no-probes)
+    probes=(); [ "$via" = env ] && probes=(--no-probes --no-commands)
     run "$name" "$via" --side contract --strict-errors "${probes[@]}" "${extra[@]}" -- "${cmd[@]}"
   done
 }
