@@ -1550,8 +1550,13 @@ def check_commands(path):
                 if got.get(k) != want[k]]
     gc = {c.get("id"): c for c in got.get("commands", [])}
     for w in want["commands"]:
-        if gc.get(w["id"]) != w:
-            problems.append(f"{w['id']}: file {_short(gc.get(w['id']))} != generator {_short(w)}")
+        g = gc.get(w["id"])
+        if g is None:
+            problems.append(f"{w['id']}: missing from the file")
+        elif g != w:
+            keys = [k for k in dict.fromkeys(list(w) + list(g)) if g.get(k) != w.get(k)]
+            problems.append(f"{w['id']}: " + "; ".join(
+                f"{k}: file {_short(g.get(k))} != generator {_short(w.get(k))}" for k in keys))
     if [c.get("id") for c in got.get("commands", [])] != [c["id"] for c in want["commands"]]:
         problems.append(f"{path}: the command ids or their order differ from the generator's")
     return problems
