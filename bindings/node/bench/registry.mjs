@@ -24,8 +24,9 @@
 //
 // Printed, for both runs: per operation kind and in total the number of
 // operations and the p50, p99 and maximum latency; the throughput (all
-// processes, operations per second); the workers' CPU time per operation
-// and how many CPUs they kept busy; and what one disk flush (fdatasync)
+// processes, operations per second); the fewest and most operations one
+// process managed (how evenly the lock is shared); the workers' CPU time
+// per operation and how many CPUs they kept busy; and what one disk flush (fdatasync)
 // cost in DIR just before the run, since every durable write pays one and
 // on a virtual disk that cost can change tenfold from one minute to the
 // next (--dir=/dev/shm, a tmpfs, takes the disk out). --check exits
@@ -134,9 +135,11 @@ function worker() {
           if (failures.length >= 5) break;
         }
       }
+      const ended = Date.now();
       const cpu = process.cpuUsage(cpu0);
       reg.close();
-      process.send({ times, failures, cpu: (cpu.user + cpu.system) / 1e6 }, () => process.exit(0));
+      // Disconnecting (rather than exiting) lets the message arrive first.
+      process.send({ times, failures, ended, cpu: (cpu.user + cpu.system) / 1e6 }, () => process.disconnect());
     });
   });
 }
@@ -150,11 +153,12 @@ async function run(procs, seconds, dir) {
   try {
     new Registry(db).close(); // the schema, before anyone races for it
     const children = Array.from({ length: procs }, () => fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: 'inherit' }));
-    const exited = children.map((c) => new Promise((resolve) => c.once('exit', (code, signal) => resolve({ code, signal }))));
+    const exited = children.map((c) => new Promise((resolve) => c.once('close', (code, signal) => resolve({ code, signal }))));
     const message = (c) =>
       new Promise((resolve, reject) => {
         c.once('message', resolve);
-        c.once('exit', (code, signal) => reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before reporting`)));
+        // 'close' comes after every message the worker sent.
+        c.once('close', (code, signal) => reject(new Error(`a worker exited (${signal ?? `code ${code}`}) before reporting`)));
       });
     const ready = children.map(message);
     children.forEach((c, id) => c.send({ db, id }));
@@ -165,10 +169,13 @@ async function run(procs, seconds, dir) {
     for (const c of children) c.send({ until });
     const out = await Promise.all(results);
     await Promise.all(exited);
-    const elapsed = (Math.max(Date.now(), until) - start) / 1000;
+    // From the start to the end of the last operation of any worker.
+    const elapsed = (Math.max(...out.map((o) => o.ended)) - start) / 1000;
     const times = Object.fromEntries(KINDS.map((k) => [k, out.flatMap((o) => o.times[k])]));
     const cpu = out.reduce((a, o) => a + o.cpu, 0);
-    return { procs, times, failures: out.flatMap((o) => o.failures), seconds: elapsed, cpu };
+    // Operations per process: how evenly the lock is shared.
+    const perProcess = out.map((o) => Object.values(o.times).reduce((a, t) => a + t.length, 0));
+    return { procs, times, failures: out.flatMap((o) => o.failures), seconds: elapsed, cpu, perProcess };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -239,6 +246,8 @@ async function main() {
   // the machine's CPUs they kept busy.
   const cpuCells = runs.map((r, i) => `${((r.cpu / table.total[i].n) * 1e3).toFixed(2)} ms, ${(r.cpu / r.seconds).toFixed(2)} CPUs`);
   console.log(`${'CPU/op'.padEnd(11)}${cpuCells.map((x) => x.padStart(31)).join('  |')}`);
+  const share = (r) => (r.procs === 1 ? '' : `min ${Math.min(...r.perProcess)}, max ${Math.max(...r.perProcess)}`);
+  console.log(`${'ops/process'.padEnd(11)}${runs.map((r) => share(r).padStart(31)).join('  |')}`);
   console.log(`${'disk flush'.padEnd(11)}${runs.map((r) => `${r.flush.toFixed(2)} ms before the run`.padStart(31)).join('  |')}`);
   if (runs.length > 1) {
     const [one, many] = table.total;
