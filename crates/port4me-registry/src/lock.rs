@@ -75,19 +75,30 @@ pub(crate) struct Turn<'a> {
 enum Held<'a> {
     /// Taken at once on the handle's own descriptor.
     Shared(&'a File),
-    /// Taken after a wait, on a descriptor of the helper thread's (closing
-    /// it releases the lock).
-    Own(File),
+    /// Taken after a wait, on a descriptor of the helper thread's.
+    Own(#[allow(dead_code)] Locked),
 }
 
 #[cfg(unix)]
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        let f = match &self.held {
-            Held::Shared(f) => f,
-            Held::Own(f) => f,
-        };
-        flock(f, libc::LOCK_UN);
+        if let Held::Shared(f) = self.held {
+            flock(f, libc::LOCK_UN);
+        }
+    }
+}
+
+/// A descriptor of the sidecar that holds its lock, and releases it when
+/// dropped (explicitly: a copy of the descriptor in a child process that
+/// has not yet called exec would otherwise keep it).
+#[cfg(unix)]
+#[derive(Debug)]
+struct Locked(File);
+
+#[cfg(unix)]
+impl Drop for Locked {
+    fn drop(&mut self) {
+        flock(&self.0, libc::LOCK_UN);
     }
 }
 
@@ -150,8 +161,8 @@ impl Queue {
             }
             // Wait in the kernel, on a helper thread with a descriptor of
             // its own, so that giving up is possible: if nobody takes the
-            // descriptor from the channel, dropping it releases the lock.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Option<File>>(1);
+            // lock from the channel, dropping it releases it.
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Locked>>(1);
             let path = self.path.clone();
             let spawned = std::thread::Builder::new().name("port4me-registry-queue".into()).spawn(move || {
                 use std::os::unix::fs::OpenOptionsExt;
@@ -160,14 +171,15 @@ impl Queue {
                     .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
                     .open(&path)
                     .ok()
-                    .filter(|f| flock(f, libc::LOCK_EX));
+                    .filter(|f| flock(f, libc::LOCK_EX))
+                    .map(Locked);
                 let _ = tx.send(file);
             });
             if spawned.is_err() {
                 return Ok(None);
             }
             match rx.recv_timeout(timeout) {
-                Ok(Some(file)) => Ok(Some(Turn { held: Held::Own(file) })),
+                Ok(Some(locked)) => Ok(Some(Turn { held: Held::Own(locked) })),
                 Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(None),
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(()),
             }
