@@ -1,15 +1,22 @@
 #!/usr/bin/env node
-// `npx port4me [TOOL] [options]`: the port4me command line, through the
-// native addon (or, where none loads, the package's WebAssembly fallback,
-// which has everything but --reserve and the holder named by --test).
-// Same flags and output as the native CLI and the reference:
-// the port as digits on stdout, `--list` one port per line, `--test` exit
-// status 0 (free) or 1 (in use), errors as `Error: ...` on stderr with a
-// exit status 2, like the native CLI (1 is reserved for `--test`: in use).
+// `npx port4me [TOOL] [options]` and `npx port4me COMMAND ...`.
+//
+// Where the native addon loads, this is the native command line itself: the
+// addon's runCli() runs the same Rust program as the `port4me` binary (same
+// flags, subcommands, messages and exit codes), writing to this process's
+// stdout and stderr directly. So this path must not touch process.stdout or
+// process.stderr first (Node would switch a pipe to non-blocking mode under
+// the Rust writer).
+//
+// Where only the WebAssembly fallback loads, the main command is served by
+// the JavaScript below: the same flags and messages, minus what needs the
+// addon (--reserve, the holder named by --test --verbose, the subcommands).
+// The CLI tests run through both paths.
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+const api = require('./index.cjs');
 
 const USAGE = `Usage: port4me [TOOL] [options]
 
@@ -32,9 +39,9 @@ Options:
   --max-tries=N       Give up after N probes (default 65535)
   --host=ADDR         Probe only this local address (e.g. 127.0.0.1, ::1, localhost)
   --protocol=PROTO    Probe tcp (default) or udp
-  --reserve[=SECONDS] Also lease the port in the registry for SECONDS (default 60),
-                      so that other callers skip it; the lease lasts that long
-                      whoever ran the command (P=$(port4me --reserve) included)
+  --reserve[=SECONDS] Record the port found in the registry as a short lease, so
+                      that other callers skip it for SECONDS (default 60), however
+                      the command was run (P=$(port4me --reserve) included)
   --json              Print JSON instead of plain text
   --version           Print the version
   -h, --help          Print this help
@@ -107,7 +114,16 @@ function parseHost(text) {
   return text.replace(/^\[(.*)\]$/, '$1');
 }
 
-function main(argv) {
+const SUBCOMMANDS = new Set(['registry', 'who', 'status', 'plan', 'completions']);
+
+/** The main command through the WebAssembly fallback. */
+function fallbackMain(argv) {
+  // As in the native command line, a subcommand is the first argument; here
+  // it needs the addon (never taken as a tool name).
+  if (SUBCOMMANDS.has(argv[0])) {
+    throw new UsageError(`port4me ${argv[0]} needs the native addon, which did not load here (${api._internal.fallbackReason}); `
+      + `the WebAssembly fallback serves only the main command. Install the package for this platform, or use the port4me binary`);
+  }
   argv = expandReserve(argv);
   let parsed;
   try {
@@ -142,7 +158,6 @@ function main(argv) {
     process.stdout.write(USAGE);
     return;
   }
-  const api = require('./index.cjs');
   if (values.version) {
     process.stdout.write(`${api.version}\n`);
     return;
@@ -221,13 +236,16 @@ function main(argv) {
   }
 }
 
-process.stdout.on('error', (err) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
-
-try {
-  main(process.argv.slice(2));
-} catch (err) {
-  fail(err);
+if (api._internal.backend === 'native') {
+  process.exitCode = api._internal.native.runCli(process.argv.slice(2));
+} else {
+  process.stdout.on('error', (err) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  try {
+    fallbackMain(process.argv.slice(2));
+  } catch (err) {
+    fail(err);
+  }
 }

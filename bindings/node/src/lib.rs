@@ -16,10 +16,12 @@
 //! * [`probe`]: `isPortFree` and the benchmark floor;
 //! * [`spec`]: `parsePorts` and the browser-unsafe lists;
 //! * [`registry`]: the `Registry` class and `port4me({ reserve })`;
-//! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`.
+//! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`;
+//! * [`cli`]: `npx port4me`, the native command line itself.
 
 #![deny(clippy::all)]
 
+pub mod cli;
 pub mod errors;
 pub mod find;
 pub mod holders;

@@ -5,7 +5,7 @@
 
 use crate::fail;
 use crate::table::table;
-use std::process::ExitCode;
+use crate::ExitCode;
 use std::time::Duration;
 
 use clap::Args;

@@ -3,8 +3,8 @@
 
 use crate::args;
 use crate::table::table;
+use crate::ExitCode;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};

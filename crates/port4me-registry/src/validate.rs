@@ -121,7 +121,8 @@ pub fn parse_protocol(s: &str) -> Result<Protocol> {
 /// hold it) is an error naming the column and the value, never read as TCP.
 pub(crate) fn stored_protocol(r: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<Protocol> {
     let s: String = r.get(idx)?;
-    parse_protocol(&s).map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+    parse_protocol(&s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 /// A name: 1 to [`MAX_NAME_BYTES`] bytes, no control characters, no

@@ -1,0 +1,458 @@
+//! The `port4me` command: print the same, personal, free TCP port every time.
+//!
+//! This is a library so that one program serves both the native binary
+//! (`src/main.rs`) and `npx port4me` (the Node addon calls [`run`]): the same
+//! flags, subcommands, messages and exit codes. It writes to the process's
+//! standard output and error, which in both cases are the command's own.
+//!
+//! The flags and output match the reference port4me command line (Python,
+//! R and Bash): the port goes to stdout as digits only, `--list` prints one
+//! port per line, `--test` answers with the exit code, and errors print a line
+//! starting with `Error:` on stderr and exit with status 2. On top of that:
+//! `--json`, `--host`, `--protocol`, `--reserve`, shell completions, and the
+//! subcommands for the port registry and for port holders.
+
+mod args;
+mod holders_cmd;
+mod registry_cmd;
+mod table;
+
+/// An exit status, as [`std::process::ExitCode`] but readable, so that the
+/// Node addon can hand it to `process.exitCode`: 0 success, 1 only for
+/// "in use" (`--test`, `who`, a plan that fails), 2 for every error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExitCode(pub u8);
+
+impl ExitCode {
+    /// 0.
+    pub const SUCCESS: ExitCode = ExitCode(0);
+}
+
+impl From<u8> for ExitCode {
+    fn from(code: u8) -> Self {
+        ExitCode(code)
+    }
+}
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::net::IpAddr;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use port4me::{Error, Port4me, Protocol};
+
+/// port4me: get the same, personal, free TCP port over and over.
+///
+/// The port comes from a pseudo-random sequence seeded by your user name and
+/// the tool name, so it is the same every day and different from your
+/// colleagues' on a shared machine. Settings not given as flags come from the
+/// PORT4ME_* environment variables.
+#[derive(Parser, Debug)]
+#[command(
+    name = "port4me",
+    disable_version_flag = true,
+    // A flag given twice takes its last value, as in the reference CLI
+    // (`--user=alice --user=bob` is bob), so wrappers can append overrides.
+    args_override_self = true,
+    max_term_width = 100,
+    after_help = "Commands (see `port4me COMMAND --help`):\n  \
+                  registry     Manage the persistent port registry (module ranges, offers, named services, leases)\n  \
+                  who          Show which processes hold a port\n  \
+                  status       Show whether ports are free, occupied, blocked, unsafe or reserved\n  \
+                  plan         Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`\n  \
+                  completions  Print a shell completion script"
+)]
+struct Cli {
+    /// Tool name, used in the seed (same as --tool, which wins over it).
+    #[arg(value_name = "TOOL")]
+    tool_positional: Option<String>,
+
+    /// Tool name, used in the seed to get a different sequence per tool; empty
+    /// means not given, as in the reference CLI [env: PORT4ME_TOOL].
+    #[arg(long, value_name = "TOOL")]
+    tool: Option<String>,
+
+    /// User name, used in the seed [env: PORT4ME_USER, else LOGNAME, USER, LNAME, USERNAME].
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+
+    /// Ports to try first, e.g. 4321,11001 [env: PORT4ME_PREPEND].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    prepend: Option<String>,
+
+    /// Only consider these ports, e.g. 2000-2123,4321 [env: PORT4ME_INCLUDE].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    include: Option<String>,
+
+    /// Never consider these ports; browser-unsafe ports are excluded too [env: PORT4ME_EXCLUDE].
+    #[arg(long, value_name = "PORTS", allow_hyphen_values = true)]
+    exclude: Option<String>,
+
+    /// Skip the first N candidates [env: PORT4ME_SKIP].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    skip: Option<String>,
+
+    /// Print the first N candidates without checking whether they are free [env: PORT4ME_LIST].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    list: Option<String>,
+
+    /// Exit 0 if PORT is free and 1 if it is not, printing nothing (as the
+    /// reference CLI) [env: PORT4ME_TEST].
+    #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
+    test: Option<String>,
+
+    /// With --test, say on stderr what holds a busy port (`port4me who PORT` says more).
+    #[arg(long)]
+    verbose: bool,
+
+    /// Give up after N probes (default 65535).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    max_tries: Option<String>,
+
+    /// Probe only this local address (e.g. 127.0.0.1 or ::1) instead of all of them.
+    #[arg(long, value_name = "ADDR")]
+    host: Option<String>,
+
+    /// Probe tcp (default) or udp.
+    #[arg(long, value_name = "PROTOCOL")]
+    protocol: Option<String>,
+
+    /// Record the port found in the registry as a short lease, so that other
+    /// callers skip it for SECONDS (default 60), however the command was run
+    /// (`P=$(port4me --reserve)` included). The next argument is SECONDS only
+    /// when it is a number: `--reserve vite` reserves for the tool vite.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
+    reserve: Option<String>,
+
+    /// Print JSON instead of plain text.
+    #[arg(long)]
+    json: bool,
+
+    /// Print the version and exit.
+    #[arg(long)]
+    version: bool,
+}
+
+/// The subcommands, parsed only when the first argument names one: building
+/// their argument definitions costs about a third of the start-up time of
+/// the plain `port4me TOOL` call, which should be as quick as possible.
+#[derive(Parser, Debug)]
+#[command(name = "port4me", disable_version_flag = true, max_term_width = 100)]
+struct SubCli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const SUBCOMMANDS: [&str; 5] = ["registry", "who", "status", "plan", "completions"];
+
+/// The whole command line, for completion scripts.
+fn full_command() -> clap::Command {
+    let sub = SubCli::command();
+    Cli::command().subcommands(sub.get_subcommands().cloned())
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage the persistent port registry (module ranges, offers, named services, leases).
+    Registry(registry_cmd::RegistryArgs),
+    /// Show which processes hold a port.
+    Who(holders_cmd::WhoArgs),
+    /// Show whether ports are free, occupied, blocked, unsafe or reserved.
+    Status(holders_cmd::StatusArgs),
+    /// Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`.
+    Plan(holders_cmd::PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("Error: {message}");
+    ExitCode::from(2)
+}
+
+/// An error with `--json`: `{"error": {"code": ..., "message": ...}}` on
+/// stderr (stdout stays empty), exit status 2.
+pub(crate) fn fail_json(code: &str, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{}", serde_json::json!({ "error": { "code": code, "message": message.to_string() } }));
+    ExitCode::from(2)
+}
+
+/// The stable code of an error: port4me's or the registry's own, else `usage`.
+pub(crate) fn error_code(e: &(dyn std::error::Error + 'static), usage: &'static str) -> &'static str {
+    if let Some(e) = e.downcast_ref::<port4me_registry::Error>() {
+        e.code()
+    } else if let Some(e) = e.downcast_ref::<Error>() {
+        e.code()
+    } else {
+        usage
+    }
+}
+
+/// Whether `--json` is among the options (before any `--`), for errors
+/// found before the command line could be parsed.
+fn json_requested(args: &[OsString]) -> bool {
+    args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json")
+}
+
+fn parse_error(e: clap::Error, usage: &str, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind::*;
+    if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
+        // Printed and returned, not `e.exit()`: inside the Node addon an
+        // exit would end the process under Node's feet.
+        let _ = e.print();
+        return ExitCode(if e.use_stderr() { 2 } else { 0 });
+    }
+    let rendered = e.render().to_string();
+    let text = rendered.trim_start_matches("error: ");
+    if json_requested(args) {
+        return fail_json(usage, text.lines().next().unwrap_or_default().trim());
+    }
+    eprint!("Error: {text}");
+    ExitCode::from(2)
+}
+
+fn run_subcommand(command: &Command) -> ExitCode {
+    match command {
+        Command::Registry(a) => registry_cmd::run(a),
+        Command::Who(a) => holders_cmd::run_who(a),
+        Command::Status(a) => holders_cmd::run_status(a),
+        Command::Plan(a) => holders_cmd::run_plan(a),
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut full_command(), "port4me", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Runs the command line `args` (the program name first, as
+/// `std::env::args_os()` gives it) and returns the exit status. Settings not
+/// given as flags come from the process environment.
+pub fn run(args: Vec<OsString>) -> u8 {
+    let code = run_args(&args);
+    // The binary exits and the addon returns to Node: either way, what was
+    // written must be out first.
+    let _ = std::io::stdout().flush();
+    code.0
+}
+
+fn run_args(args: &[OsString]) -> ExitCode {
+    let first = args.get(1);
+    if first.and_then(|a| a.to_str()).is_some_and(|a| SUBCOMMANDS.contains(&a)) {
+        return match SubCli::try_parse_from(args) {
+            Ok(sub) => run_subcommand(&sub.command),
+            Err(e) => parse_error(
+                e,
+                if first.is_some_and(|a| a == "registry") { "ERR_PORT4ME_REGISTRY_USAGE" } else { "ERR_PORT4ME_USAGE" },
+                args,
+            ),
+        };
+    }
+    let cli = match Cli::try_parse_from(args::join_reserve(args.iter().cloned())) {
+        Ok(cli) => cli,
+        Err(e) => return parse_error(e, "ERR_PORT4ME_USAGE", args),
+    };
+    if cli.version {
+        println!("{}", port4me::core::VERSION);
+        return ExitCode::SUCCESS;
+    }
+    match run_main(&cli) {
+        Ok(code) => code,
+        // `port4me --list=1000 | head -1`: the reader left, which is not an error.
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
+            ExitCode::SUCCESS
+        }
+        Err(e) if cli.json => fail_json(error_code(&*e, "ERR_PORT4ME_USAGE"), e),
+        Err(e) => fail(e),
+    }
+}
+
+/// `--host`: what the bindings' `host` option takes ([`port4me::values::parse_host`]),
+/// plus `localhost` for 127.0.0.1.
+fn parse_host(text: &str) -> Result<IpAddr, String> {
+    let ip = if text.eq_ignore_ascii_case("localhost") { "127.0.0.1" } else { text };
+    port4me::values::parse_host(ip).map_err(|e| format!("--host: {e}"))
+}
+
+fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
+    let mut q = Port4me::new();
+    // --tool wins over the positional TOOL, as in the reference CLI, where an
+    // empty --tool= counts as not given (so PORT4ME_TOOL still applies): a
+    // wrapper passing `--tool="$TOOL"` with TOOL unset behaves as without it.
+    if let Some(t) = cli.tool.as_ref().filter(|t| !t.is_empty()).or(cli.tool_positional.as_ref()) {
+        q = q.tool(t.clone());
+    }
+    if let Some(u) = &cli.user {
+        q = q.user(u.clone());
+    }
+    if let Some(s) = &cli.prepend {
+        q = q.prepend_from(s.as_str(), "--prepend");
+    }
+    if let Some(s) = &cli.include {
+        q = q.include_from(s.as_str(), "--include");
+    }
+    if let Some(s) = &cli.exclude {
+        q = q.exclude_from(s.as_str(), "--exclude");
+    }
+    if let Some(s) = &cli.skip {
+        q = q.skip(port4me::parse_count(s, "skip", "--skip")?);
+    }
+    if let Some(s) = &cli.max_tries {
+        let n = port4me::parse_count(s, "max tries", "--max-tries")?;
+        if n == 0 {
+            return Err(Error::InvalidNumber {
+                what: "max tries",
+                source_name: "--max-tries".into(),
+                value: s.clone(),
+                reason: "must be at least 1",
+            }
+            .into());
+        }
+        let n = u32::try_from(n).map_err(|_| format!("invalid value of --max-tries: {s} is too large"))?;
+        q = q.max_tries(n);
+    }
+    if let Some(h) = &cli.host {
+        q = q.host(parse_host(h)?);
+    }
+    if let Some(p) = &cli.protocol {
+        let p: Protocol = p.parse().map_err(|e| format!("invalid value of --protocol: {e}"))?;
+        q = q.protocol(p);
+    }
+    Ok(q)
+}
+
+/// The `--list` count: 1 to [`port4me::MAX_LIST`].
+fn list_count(s: &str) -> Result<usize, Error> {
+    let n = port4me::parse_count(s, "list count", "--list")?;
+    if n == 0 || n > port4me::MAX_LIST as u64 {
+        let reason = if n == 0 { "must be at least 1" } else { "must be at most 1048576" };
+        return Err(Error::InvalidNumber { what: "list count", source_name: "--list".into(), value: s.into(), reason });
+    }
+    Ok(n as usize)
+}
+
+/// What each of the three modes does, for the message refusing two at once.
+fn mode_purpose(source: &str) -> &'static str {
+    match source {
+        "--list" | "PORT4ME_LIST" => "prints candidates without probing them",
+        "--test" | "PORT4ME_TEST" => "checks one given port",
+        _ => "records the port found",
+    }
+}
+
+/// `--list`, `--test` and `--reserve` each make the command do something
+/// else; two of them (from flags or variables) are an error, not a silent
+/// choice of one.
+fn exclusive(a: Option<&str>, b: Option<&str>) -> Result<(), String> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            Err(format!("{a} and {b} cannot be used together: {a} {}, {b} {}", mode_purpose(a), mode_purpose(b)))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// After "all N allowed ports are in use" with few ports, one line per port
+/// saying what holds it (a process, as `port4me who` finds it, or nothing
+/// visible: another user's process, or a registry lease). The error keeps
+/// its type, so its code is unchanged.
+fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    match e.downcast::<port4me_registry::Error>() {
+        Ok(e) => match *e {
+            port4me_registry::Error::Port4me(inner) => Box::new(port4me_registry::Error::Port4me(with_holders(inner))),
+            other => Box::new(other),
+        },
+        Err(e) => match e.downcast::<Error>() {
+            Ok(e) => Box::new(with_holders(*e)),
+            Err(e) => e,
+        },
+    }
+}
+
+fn with_holders(e: Error) -> Error {
+    match e {
+        Error::AllInUse { tries, protocol, count, ports, holders } if holders.is_empty() && ports.len() == count => {
+            let holders = ports
+                .iter()
+                .map(|&port| {
+                    port4me_holders::describe_busy(port, protocol).unwrap_or_else(|| {
+                        format!("{port}: no holder visible (another user's process, or a registry lease)")
+                    })
+                })
+                .collect();
+            Error::AllInUse { tries, protocol, count, ports, holders }
+        }
+        other => other,
+    }
+}
+
+fn run_main(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let q = build(cli)?;
+    let out = std::io::stdout();
+    let mut out = out.lock();
+
+    let test = match &cli.test {
+        Some(t) => Some((port4me::parse_port(t, "--test")?, "--test")),
+        None => q.test_from_env()?.map(|p| (p, "PORT4ME_TEST")),
+    };
+    let list = match &cli.list {
+        Some(s) => Some((list_count(s)?, "--list")),
+        None => q.list_from_env()?.map(|n| (n, "PORT4ME_LIST")),
+    };
+    let reserve = cli.reserve.as_ref().map(|ttl| (ttl, "--reserve"));
+    exclusive(list.map(|l| l.1), test.map(|t| t.1))?;
+    exclusive(list.map(|l| l.1), reserve.map(|r| r.1))?;
+    exclusive(test.map(|t| t.1), reserve.map(|r| r.1))?;
+
+    if let Some((port, _)) = test {
+        let free = q.test(port)?;
+        let protocol = q.probe_options().protocol;
+        // Silent, as the reference CLI: scripts test the exit status and
+        // may check that nothing was printed. The holder is for --verbose
+        // and --json (and `port4me who`).
+        let holder =
+            if free || !(cli.json || cli.verbose) { None } else { port4me_holders::describe_busy(port, protocol) };
+        if cli.json {
+            let v = serde_json::json!({ "port": port, "free": free, "protocol": protocol.as_str(), "holder": holder });
+            writeln!(out, "{v}")?;
+        } else if let Some(d) = holder {
+            eprintln!("{d}");
+        }
+        return Ok(if free { ExitCode::SUCCESS } else { ExitCode::from(1) });
+    }
+
+    if let Some((n, _)) = list {
+        let ports = q.list(n)?;
+        if cli.json {
+            writeln!(out, "{}", serde_json::json!({ "seed": q.seed()?, "ports": ports }))?;
+        } else {
+            let mut buf = String::with_capacity(ports.len() * 6);
+            for p in ports {
+                buf.push_str(&p.to_string());
+                buf.push('\n');
+            }
+            out.write_all(buf.as_bytes())?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let found = match reserve {
+        Some((ttl, _)) => registry_cmd::reserve(&q, ttl),
+        None => q.find().map_err(Into::into),
+    };
+    let port = found.map_err(name_holders)?;
+    if cli.json {
+        let v = serde_json::json!({
+            "port": port,
+            "seed": q.seed()?,
+            "protocol": q.probe_options().protocol.as_str(),
+            "reserved": cli.reserve.is_some(),
+        });
+        writeln!(out, "{v}")?;
+    } else {
+        writeln!(out, "{port}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
