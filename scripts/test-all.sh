@@ -16,6 +16,10 @@ stage "Fuzz smoke run of the spec parser"
 bash scripts/fuzz-smoke.sh
 stage "Node addon and npm package"
 bash scripts/test-node.sh
+stage "Conformance kit: the reference CLI, the native CLI and npx port4me"
+cargo build --quiet -p port4me-cli
+PORT4ME_KIT_NATIVE="${CARGO_TARGET_DIR:-target}/debug/port4me" PORT4ME_KIT_NPX="node npm/port4me/cli.mjs" \
+  bash scripts/test-kit.sh
 stage "WebAssembly build and browser preview"
 bash scripts/test-wasm.sh
 stage "Windows build under Wine: unit tests and the CLI"
