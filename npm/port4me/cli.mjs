@@ -109,11 +109,6 @@ function holderOf(api, port, protocol) {
   }
 }
 
-function parseHost(text) {
-  if (text.toLowerCase() === 'localhost') return '127.0.0.1';
-  return text.replace(/^\[(.*)\]$/, '$1');
-}
-
 const SUBCOMMANDS = new Set(['registry', 'who', 'status', 'plan', 'completions']);
 
 /** The main command through the WebAssembly fallback. */
@@ -174,7 +169,7 @@ function fallbackMain(argv) {
     const port = count(testText, flag, 'port');
     if (port < 1 || port > 65535) throw new UsageError(`invalid port in ${flag}: ${testText} is outside 1-65535`);
     const probe = {};
-    if (values.host !== undefined) probe.host = parseHost(values.host);
+    if (values.host !== undefined) probe.host = values.host;
     if (values.protocol !== undefined) probe.protocol = values.protocol;
     const free = api._internal.testPort(port, probe);
     // Silent like the reference CLI; the holder is for --verbose and --json.
@@ -196,7 +191,7 @@ function fallbackMain(argv) {
   }
   if (values.skip !== undefined) options.skip = count(values.skip, '--skip', 'skip');
   if (values['max-tries'] !== undefined) options.maxTries = count(values['max-tries'], '--max-tries', 'max tries');
-  if (values.host !== undefined) options.host = parseHost(values.host);
+  if (values.host !== undefined) options.host = values.host;
   if (values.protocol !== undefined) options.protocol = values.protocol;
 
   let listMode = false;

@@ -39,7 +39,7 @@ export interface Port4meOptions {
   skip?: number;
   /** Give up with `ERR_PORT4ME_NO_FREE_PORT` after this many probes (default 65535). */
   maxTries?: number;
-  /** Probe only this IP address (e.g. `"127.0.0.1"`), instead of every local address. */
+  /** Probe only this IP address (e.g. `"127.0.0.1"`, `"[::1]"`, or `"localhost"` for 127.0.0.1), instead of every local address. */
   host?: string;
   /** Probe `"tcp"` (default) or `"udp"`. */
   protocol?: 'tcp' | 'udp' | (string & {});

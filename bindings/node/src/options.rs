@@ -210,7 +210,7 @@ mod tests {
             (e.code.as_str(), e.message.as_str()),
             ("ERR_PORT4ME_INVALID_PORT", "invalid port in exclude: 70000 is outside 1-65535")
         );
-        let o = Options { host: Some("localhost".into()), ..Default::default() };
+        let o = Options { host: Some("example.org".into()), ..Default::default() };
         assert_eq!(Query::from_options(o).unwrap_err().code, "ERR_INVALID_ARG_VALUE");
         let o = Options { n: Some(3.0), include: Some(Either::A("2000-2009".into())), ..Default::default() };
         let q = Query::from_options(o).unwrap();

@@ -72,10 +72,14 @@ test('the host option narrows the probe', async () => {
   const { port } = server.address();
   try {
     assert.equal(isPortFree(port, { host: '127.0.0.1' }), false);
+    // `localhost` is 127.0.0.1, as for the CLI's --host (one parser for both).
+    assert.equal(isPortFree(port, { host: 'localhost' }), false);
     assert.equal(port4me({ tool: 'probe-host', host: '127.0.0.1', prepend: [port, 1] }) !== port, true);
   } finally {
     await close(server);
   }
   // Not an address of this machine: an error, not "busy".
   assertThrowsCode(() => isPortFree(40000, { host: '192.0.2.1' }), 'ERR_PORT4ME_PROBE', '192.0.2.1');
+  // Other names are refused, not resolved.
+  assertThrowsCode(() => isPortFree(40000, { host: 'example.org' }), 'ERR_INVALID_ARG_VALUE', 'example.org');
 });

@@ -269,11 +269,9 @@ fn run_args(args: &[OsString]) -> ExitCode {
     }
 }
 
-/// `--host`: what the bindings' `host` option takes ([`port4me::values::parse_host`]),
-/// plus `localhost` for 127.0.0.1.
+/// `--host`: what the bindings' `host` option takes ([`port4me::values::parse_host`]).
 fn parse_host(text: &str) -> Result<IpAddr, String> {
-    let ip = if text.eq_ignore_ascii_case("localhost") { "127.0.0.1" } else { text };
-    port4me::values::parse_host(ip).map_err(|e| format!("--host: {e}"))
+    port4me::values::parse_host(text).map_err(|e| format!("--host: {e}"))
 }
 
 fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {

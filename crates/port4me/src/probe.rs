@@ -193,7 +193,7 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
         port,
         host: host.to_string(),
         protocol: options.protocol,
-        source: io::Error::new(io::ErrorKind::Unsupported, "WebAssembly has no sockets; the host must probe"),
+        cause: io::Error::new(io::ErrorKind::Unsupported, "WebAssembly has no sockets; the host must probe"),
     })
 }
 

@@ -120,12 +120,18 @@ pub fn seconds_from_f64(secs: f64, what: &'static str, source: &str) -> Result<D
     })
 }
 
-/// A `host` option: an IPv4 or IPv6 address, brackets allowed (`[::1]`).
-/// Names are refused ([`Error::InvalidHost`], `ERR_INVALID_ARG_VALUE`), and
-/// so are multicast and broadcast addresses ([`Error::HostNotUnicast`]),
-/// which a probe could bind without telling anything about the port. The
+/// A `host` option (and the CLI's `--host`, which is the same parser): an
+/// IPv4 or IPv6 address, brackets allowed (`[::1]`), or `localhost` for
+/// `127.0.0.1`. Other names are refused ([`Error::InvalidHost`],
+/// `ERR_INVALID_ARG_VALUE`): a probe binds an address, and resolving names
+/// would make the answer depend on the resolver. Multicast and broadcast
+/// addresses are refused too ([`Error::HostNotUnicast`]), since a probe
+/// could bind them without telling anything about the port. The
 /// unspecified address (`0.0.0.0`, `::`) stands for all local addresses.
 pub fn parse_host(host: &str) -> Result<IpAddr, Error> {
+    if host.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    }
     let h = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     let ip: IpAddr = h.parse().map_err(|_| Error::InvalidHost { value: host.to_string() })?;
     let kind = match ip.to_canonical() {
@@ -404,10 +410,11 @@ mod tests {
             assert_eq!(e.code(), "ERR_INVALID_ARG_VALUE");
             assert!(e.to_string().contains(bad) && e.to_string().contains(kind), "{e}");
         }
-        let e = parse_host("localhost").unwrap_err();
+        assert_eq!(parse_host("LocalHost").unwrap(), IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        let e = parse_host("example.org").unwrap_err();
         assert_eq!(
             (e.code(), e.to_string().as_str()),
-            ("ERR_INVALID_ARG_VALUE", "invalid host \"localhost\": expected an IP address such as 127.0.0.1 or ::1")
+            ("ERR_INVALID_ARG_VALUE", "invalid host \"example.org\": expected an IP address such as 127.0.0.1 or ::1")
         );
         assert_eq!(parse_protocol("UDP").unwrap(), Protocol::Udp);
         let e = parse_protocol("sctp").unwrap_err();
