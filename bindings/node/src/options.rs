@@ -75,13 +75,7 @@ pub struct ProbeArgs {
     pub protocol: Option<String>,
 }
 
-/// The variables port4me reads: all `PORT4ME_*` and `_PORT4ME_*`, and the
-/// user fallbacks.
-pub fn is_relevant_var(name: &str) -> bool {
-    name.starts_with("PORT4ME_")
-        || name.starts_with("_PORT4ME_")
-        || matches!(name, "LOGNAME" | "USER" | "LNAME" | "USERNAME")
-}
+pub use port4me::env::is_relevant_var;
 
 /// Where the settings left out come from.
 #[derive(Clone, Debug)]

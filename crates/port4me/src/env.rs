@@ -31,6 +31,17 @@ use std::ffi::OsString;
 
 use crate::Error;
 
+/// The general user variables the seed falls back on, in order, after
+/// `PORT4ME_USER` (the order Python's `getpass.getuser` uses).
+pub const USER_VARS: [&str; 4] = ["LOGNAME", "USER", "LNAME", "USERNAME"];
+
+/// Whether port4me reads the variable `name`: every `PORT4ME_*` and
+/// `_PORT4ME_*` one, and [`USER_VARS`]. Callers that snapshot an environment
+/// (the Node addon, for work off its main thread) copy exactly these.
+pub fn is_relevant_var(name: &str) -> bool {
+    name.starts_with("PORT4ME_") || name.starts_with("_PORT4ME_") || USER_VARS.contains(&name)
+}
+
 /// A source of environment variables and of the current account name.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
@@ -100,7 +111,7 @@ impl Env {
     /// Python's `getpass.getuser` uses), then the account name. Empty
     /// variables count as unset.
     pub fn user(&self) -> Result<String, Error> {
-        for name in ["PORT4ME_USER", "LOGNAME", "USER", "LNAME", "USERNAME"] {
+        for name in std::iter::once("PORT4ME_USER").chain(USER_VARS) {
             if let Some(v) = self.non_empty(name)? {
                 return Ok(v);
             }
@@ -286,6 +297,18 @@ mod tests {
         let none = Env::from_pairs([("USER", "")]);
         assert_eq!(none.user().unwrap(), "");
         assert_eq!(none.with_account_lookup().user().unwrap(), effective_user_name().unwrap_or_default());
+    }
+
+    #[test]
+    fn relevant_variables() {
+        for yes in
+            ["PORT4ME_USER", "PORT4ME_X", "_PORT4ME_CHECK_AVAILABLE_PORTS_", "LOGNAME", "USER", "LNAME", "USERNAME"]
+        {
+            assert!(is_relevant_var(yes), "{yes}");
+        }
+        for no in ["username", "HOME", "PORT4ME", "XPORT4ME_USER", "USERS"] {
+            assert!(!is_relevant_var(no), "{no}");
+        }
     }
 
     /// Checked against `id`, an independent source: the names are right,
