@@ -100,8 +100,9 @@ pub enum Error {
         source: rusqlite::Error,
     },
     /// A protocol name other than `tcp` or `udp`.
-    #[error("unknown protocol {0:?}: use \"tcp\" or \"udp\"")]
-    UnknownProtocol(String),
+    /// (The message is port4me's own, from the one protocol parser.)
+    #[error("{0}")]
+    UnknownProtocol(port4me::probe::UnknownProtocol),
     /// A name (module, service, instance, registration) that is empty, too
     /// long or contains control characters.
     #[error("invalid {what} name {shown}: {reason}")]

@@ -113,7 +113,7 @@ fn special_kind(_: &std::fs::FileType) -> &'static str {
 
 /// Parses `tcp` or `udp` (any case) into a [`Protocol`].
 pub fn parse_protocol(s: &str) -> Result<Protocol> {
-    s.parse().map_err(|_| Error::UnknownProtocol(s.to_string()))
+    s.parse().map_err(Error::UnknownProtocol)
 }
 
 /// A protocol column as stored: `tcp` or `udp`. Anything else (the schema's
