@@ -255,7 +255,8 @@ pub struct Registry {
     /// The log to flush after a commit, for a durable handle in WAL mode
     /// (see the `lock` module); `None` when SQLite flushes it itself.
     flush: Option<lock::Flush>,
-    conn: Mutex<Connection>,
+    /// Dropped by hand, before the queue's sidecar may be removed.
+    conn: std::mem::ManuallyDrop<Mutex<Connection>>,
     /// The writers' queue (see the `lock` module); `None` for read-only
     /// handles and where the sidecar cannot be used.
     queue: Option<lock::Queue>,
@@ -373,7 +374,7 @@ impl Registry {
         let queue = lock::Queue::open(&path);
         let mut reg = Registry {
             flush: None,
-            conn: Mutex::new(conn),
+            conn: std::mem::ManuallyDrop::new(Mutex::new(conn)),
             queue,
             path,
             config,
@@ -417,7 +418,7 @@ impl Registry {
         };
         let reg = Registry {
             flush: None,
-            conn: Mutex::new(conn),
+            conn: std::mem::ManuallyDrop::new(Mutex::new(conn)),
             queue: None,
             path,
             config,
@@ -626,6 +627,16 @@ impl Registry {
 
     pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
         db_error(&self.path, self.config.busy_timeout, e)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        // SAFETY: dropped once, here; the field is not used again.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.conn) };
+        if let Some(queue) = &self.queue {
+            queue.remove_if_unused(&self.path);
+        }
     }
 }
 

@@ -146,6 +146,20 @@ impl Queue {
         }
     }
 
+    /// Removes the sidecar when the connection just closed was the last
+    /// one (SQLite then removed the `-wal` and `-shm` files), so that an
+    /// unused registry is one file again. Should a writer open it at that
+    /// very moment, it may queue on the removed file while later ones queue
+    /// on a new one: they are not ordered among each other for a while,
+    /// which SQLite's lock makes safe anyway.
+    pub(crate) fn remove_if_unused(&self, db: &Path) {
+        let gone = |suffix| !crate::side_file(db, suffix).exists();
+        if gone("-wal") && gone("-shm") {
+            #[cfg(unix)]
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
     /// Waits for this handle's turn, for up to `timeout`. `Ok(None)` when
     /// the sidecar cannot be locked for another reason than another
     /// writer's turn (the caller then goes on without it); `Err(())` when
@@ -406,16 +420,30 @@ mod tests {
         let (_d, path) = temp_db();
         std::fs::OpenOptions::new().write(true).create_new(true).mode(0o660).open(&path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660)).unwrap();
-        Registry::open(&path).unwrap();
+        let _reg = Registry::open(&path).unwrap();
         let mode = std::fs::metadata(queue_path(&path)).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o660, "a group that may write the registry may queue for it");
+    }
+
+    #[test]
+    fn the_last_writer_to_close_removes_the_sidecar() {
+        let (_d, path) = temp_db();
+        let one = Registry::open(&path).unwrap();
+        let two = Registry::open(&path).unwrap();
+        one.register("web").unwrap();
+        drop(one);
+        assert!(queue_path(&path).exists(), "in use by the other handle");
+        two.register("web").unwrap();
+        drop(two);
+        let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["ports.sqlite"], "an unused registry is one file");
     }
 
     #[test]
     fn a_read_only_handle_neither_creates_nor_takes_the_sidecar() {
         let (_d, path) = temp_db();
         Registry::open(&path).unwrap().register("web").unwrap();
-        std::fs::remove_file(queue_path(&path)).unwrap();
+        assert!(!queue_path(&path).exists());
         let ro = Registry::open_with(&path, Config { read_only: true, ..Config::default() }).unwrap();
         assert_eq!(ro.list().unwrap().len(), 1);
         assert!(!queue_path(&path).exists());
