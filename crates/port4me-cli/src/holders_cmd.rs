@@ -374,7 +374,7 @@ mod tests {
     fn status_ports_parse_ranges_and_reject_bad_ones() {
         let v = |a: &[&str]| status_ports(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(v(&["80", "8000-8002,9000"]).unwrap(), [80, 8000, 8001, 8002, 9000]);
-        assert!(v(&["0"]).unwrap_err().to_string().contains("invalid port 0"));
+        assert!(v(&["0"]).unwrap_err().to_string().contains("invalid port in port: 0 is outside 1-65535"));
         assert!(v(&["70000"]).unwrap_err().to_string().contains("70000"));
         assert!(v(&["5-3"]).unwrap_err().to_string().contains("\"5-3\""));
         assert!(v(&["abc"]).unwrap_err().to_string().contains("\"abc\""));
@@ -401,7 +401,8 @@ mod tests {
             env: false,
         };
         let msg = |a: PlanArgs| plan_input(&a).unwrap_err().to_string();
-        assert!(msg(args(&["web=70000"], "alternative", 5.0)).contains("invalid port 70000 for service \"web\""));
+        assert!(msg(args(&["web=70000"], "alternative", 5.0))
+            .contains("invalid port in service \"web\": 70000 is outside 1-65535"));
         assert!(msg(args(&["web"], "alternative", 5.0)).contains("expected NAME=PORT"));
         assert!(msg(args(&["web=1"], "nuke", 5.0)).contains("unknown plan strategy \"nuke\""));
         assert!(msg(args(&["web=1"], "kill", -1.0)).contains("--grace"));

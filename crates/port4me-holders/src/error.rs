@@ -12,10 +12,12 @@ pub enum PortContext {
 }
 
 impl fmt::Display for PortContext {
+    /// Where a port was given, as port4me's messages name a source:
+    /// `invalid port in service "web": 70000 is outside 1-65535`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PortContext::Argument => Ok(()),
-            PortContext::Service(name) => write!(f, " for service \"{name}\""),
+            PortContext::Argument => f.write_str("port"),
+            PortContext::Service(name) => write!(f, "service \"{name}\""),
         }
     }
 }
@@ -24,14 +26,11 @@ impl fmt::Display for PortContext {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A port outside 1-65535 (or text that is not a port at all).
-    #[error("invalid port {value}{context}: a port is a whole number from 1 to 65535")]
-    InvalidPort {
-        /// The value as given.
-        value: String,
-        /// Where it was given.
-        context: PortContext,
-    },
+    /// A port outside 1-65535 (or text that is not a whole number), in
+    /// port4me's own words and with its code (`ERR_PORT4ME_INVALID_PORT`, or
+    /// `ERR_PORT4ME_INVALID_NUMBER` for text that is no number).
+    #[error("{0}")]
+    InvalidPort(port4me::Error),
 
     /// A plan with no services.
     #[error("the plan is empty: give at least one service, such as web=5173")]
@@ -126,7 +125,7 @@ impl Error {
     /// The stable error code, as the bindings expose it (`err.code`).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::InvalidPort { .. } => "ERR_PORT4ME_INVALID_PORT",
+            Error::InvalidPort(e) => e.code(),
             Error::PlanEmpty => "ERR_PORT4ME_PLAN_EMPTY",
             Error::PlanDuplicateService { .. } => "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE",
             Error::PlanInvalidService { .. } => "ERR_PORT4ME_PLAN_INVALID_SERVICE",
@@ -166,14 +165,11 @@ pub fn check_port(value: u32) -> Result<u16> {
 }
 
 pub(crate) fn check_port_in(value: i64, context: PortContext) -> Result<u16> {
-    if (1..=65535).contains(&value) {
-        Ok(value as u16)
-    } else {
-        Err(Error::InvalidPort { value: value.to_string(), context })
-    }
+    port4me::check_port(value, &context.to_string()).map_err(Error::InvalidPort)
 }
 
-/// Parses a port number given as text: digits only, 1-65535.
+/// Parses a port number given as text (as port4me reads counts: digits,
+/// an optional `+`, surrounding spaces), 1-65535.
 ///
 /// ```
 /// use port4me_holders::parse_port;
@@ -186,11 +182,5 @@ pub fn parse_port(text: &str) -> Result<u16> {
 }
 
 pub(crate) fn parse_port_in(text: &str, context: PortContext) -> Result<u16> {
-    let t = text.trim();
-    let bad = || Error::InvalidPort { value: format!("\"{text}\""), context: context.clone() };
-    if t.is_empty() || t.len() > 6 || !t.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let v: i64 = t.parse().map_err(|_| bad())?;
-    check_port_in(v, context.clone()).map_err(|_| Error::InvalidPort { value: t.to_string(), context })
+    port4me::parse_port(text.trim(), &context.to_string()).map_err(Error::InvalidPort)
 }

@@ -647,7 +647,7 @@ mod tests {
         assert_eq!(e.code(), "ERR_PORT4ME_PLAN_EMPTY");
         let e = plan_with(&[("web", 0)], &opts(), &mut |_| Ok(true)).unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
-        assert!(e.to_string().contains("port 0 for service \"web\""), "{e}");
+        assert!(e.to_string().contains("invalid port in service \"web\": 0 is outside 1-65535"), "{e}");
         let e = plan_with(&[("web", 70000)], &opts(), &mut |_| Ok(true)).unwrap_err();
         assert!(e.to_string().contains("70000"), "{e}");
         let e = plan_with(&[("web", 1), ("web", 2)], &opts(), &mut |_| Ok(true)).unwrap_err();

@@ -196,7 +196,7 @@ fn bad_input_gives_clear_errors() {
     let o = opts(Strategy::Alternative);
     let e = plan(&[("web", 0)], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
-    assert_eq!(e.to_string(), "invalid port 0 for service \"web\": a port is a whole number from 1 to 65535");
+    assert_eq!(e.to_string(), "invalid port in service \"web\": 0 is outside 1-65535");
     let e = plan(&[("web", 70000)], &o, &NoRegistry).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
     assert!(e.to_string().contains("70000"));
@@ -209,8 +209,9 @@ fn bad_input_gives_clear_errors() {
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_ENTRY");
     assert!(e.to_string().contains("\"web:5173\""));
     let e = parse_entry("web=abc").unwrap_err();
-    assert_eq!(e.code(), "ERR_PORT4ME_INVALID_PORT");
-    assert!(e.to_string().contains("\"abc\" for service \"web\""), "{e}");
+    // Not a number at all, as for every count and port: INVALID_NUMBER.
+    assert_eq!(e.code(), "ERR_PORT4ME_INVALID_NUMBER");
+    assert!(e.to_string().contains("service \"web\": \"abc\" is not a whole number"), "{e}");
     let e = parse_entry("=80").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_PLAN_INVALID_SERVICE");
     let e = "terminate".parse::<Strategy>().unwrap_err();

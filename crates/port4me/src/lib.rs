@@ -481,13 +481,23 @@ pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, 
     digits.parse::<u64>().map_err(|_| bad("is too large"))
 }
 
-/// Parses a single port number 1-65535, naming `source` in the error.
+/// Parses a single port number 1-65535 given as text, naming `source` in
+/// the error: not a whole number is `ERR_PORT4ME_INVALID_NUMBER`, outside
+/// 1-65535 `ERR_PORT4ME_INVALID_PORT` ("invalid port in SOURCE: V is
+/// outside 1-65535", the one wording every layer uses).
 pub fn parse_port(text: &str, source: &str) -> Result<u16, Error> {
     let n = parse_count(text, "port", source)?;
-    if n == 0 || n > 65535 {
-        return Err(Error::InvalidPort { source_name: source.into(), value: text.into() });
+    check_port(i64::try_from(n).unwrap_or(i64::MAX), source)
+        .map_err(|_| Error::InvalidPort { source_name: source.into(), value: text.into() })
+}
+
+/// Checks a port number given as a number: 1-65535, else
+/// [`Error::InvalidPort`] naming `source`.
+pub fn check_port(value: i64, source: &str) -> Result<u16, Error> {
+    match u16::try_from(value) {
+        Ok(p) if p > 0 => Ok(p),
+        _ => Err(Error::InvalidPort { source_name: source.into(), value: value.to_string() }),
     }
-    Ok(n as u16)
 }
 
 /// Whether `port` is free for TCP on every local address.
