@@ -108,3 +108,41 @@ pub fn catch<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 pub fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> JsResult<T> {
     catch(f).map_err(Failure::into_napi)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The codes `index.d.ts` declares are exactly the codes the Rust errors
+    /// have (one table per crate: `CODES`, made from the same table as
+    /// `code()`), plus the few only the JavaScript layer throws.
+    #[test]
+    fn the_typescript_error_codes_are_the_rust_ones() {
+        use std::collections::BTreeSet;
+        let dts = include_str!("../../../npm/port4me/index.d.ts");
+        let mut declared = BTreeSet::new();
+        for name in ["Port4meErrorCode", "RegistryErrorCode", "HoldersErrorCode"] {
+            let start = dts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no {name} in index.d.ts"));
+            // The union ends at its last member's `;` (doc comments between
+            // members may hold semicolons of their own).
+            let end = ["';\n", "Code;\n"].iter().filter_map(|t| dts[start..].find(t)).min();
+            let body = &dts[start..start + end.expect("the union ends")];
+            declared.extend(body.split('\'').filter(|w| w.starts_with("ERR_")));
+        }
+        let mut rust: BTreeSet<&str> = BTreeSet::new();
+        rust.extend(port4me::core::Error::CODES);
+        rust.extend(port4me::Error::CODES);
+        rust.extend(port4me_registry::Error::CODES);
+        rust.extend(port4me_holders::Error::CODES);
+        rust.extend([ERR_INTERNAL, ERR_REGISTRY_CLOSED]);
+        // Thrown by the JavaScript layer only: its type checks (Node's own
+        // codes) and the loader (no addon; no addon where one is needed).
+        rust.extend([
+            "ERR_INVALID_ARG_TYPE",
+            "ERR_OUT_OF_RANGE",
+            "ERR_PORT4ME_NATIVE_MISSING",
+            "ERR_PORT4ME_NATIVE_REQUIRED",
+        ]);
+        assert_eq!(declared, rust, "index.d.ts (left) and the Rust error tables (right) differ");
+    }
+}

@@ -134,6 +134,13 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Every code [`code`](Self::code) returns (the bindings' `.d.ts` is
+    /// checked against it).
+    pub const CODES: &'static [&'static str] =
+        &["ERR_PORT4ME_INVALID_SPEC", "ERR_PORT4ME_EMPTY_SEED", "ERR_PORT4ME_EMPTY_SET"];
+}
+
 impl From<SpecError> for Error {
     fn from(e: SpecError) -> Self {
         Error::Spec(e)
@@ -159,5 +166,17 @@ impl core::error::Error for Error {
             Error::Spec(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed() {
+        let spec = SpecError { kind: SpecErrorKind::NotAPort, item: ItemText::new("x"), offset: 0, origin: "t" };
+        let codes: [&str; 3] = [Error::Spec(spec).code(), Error::EmptySeed.code(), Error::EmptySet.code()];
+        assert_eq!(codes, Error::CODES);
     }
 }

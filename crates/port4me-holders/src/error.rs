@@ -121,25 +121,26 @@ fn conflict_message(plan: &crate::Plan) -> String {
     format!("the plan has {} conflict(s): {}", parts.len(), parts.join("; "))
 }
 
-impl Error {
-    /// The stable error code, as the bindings expose it (`err.code`).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::InvalidPort(e) => e.code(),
-            Error::PlanEmpty => "ERR_PORT4ME_PLAN_EMPTY",
-            Error::PlanDuplicateService { .. } => "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE",
-            Error::PlanInvalidService { .. } => "ERR_PORT4ME_PLAN_INVALID_SERVICE",
-            Error::PlanInvalidEntry { .. } => "ERR_PORT4ME_PLAN_INVALID_ENTRY",
-            Error::PlanInvalidStrategy { .. } => "ERR_PORT4ME_PLAN_INVALID_STRATEGY",
-            Error::PlanInvalidOptions(_) => "ERR_PORT4ME_PLAN_INVALID_OPTIONS",
-            Error::PlanConflict(_) => "ERR_PORT4ME_PLAN_CONFLICT",
-            Error::PlanNoAlternative { .. } => "ERR_PORT4ME_PLAN_NO_ALTERNATIVE",
-            Error::Probe { .. } => "ERR_PORT4ME_PROBE",
-            Error::SocketTable { .. } => "ERR_PORT4ME_HOLDERS_SOCKET_TABLE",
-            Error::Unsupported => "ERR_PORT4ME_HOLDERS_UNSUPPORTED",
-        }
+port4me::error_codes! {
+    Error {
+        Error::PlanEmpty => "ERR_PORT4ME_PLAN_EMPTY",
+        Error::PlanDuplicateService { .. } => "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE",
+        Error::PlanInvalidService { .. } => "ERR_PORT4ME_PLAN_INVALID_SERVICE",
+        Error::PlanInvalidEntry { .. } => "ERR_PORT4ME_PLAN_INVALID_ENTRY",
+        Error::PlanInvalidStrategy { .. } => "ERR_PORT4ME_PLAN_INVALID_STRATEGY",
+        Error::PlanInvalidOptions(_) => "ERR_PORT4ME_PLAN_INVALID_OPTIONS",
+        Error::PlanConflict(_) => "ERR_PORT4ME_PLAN_CONFLICT",
+        Error::PlanNoAlternative { .. } => "ERR_PORT4ME_PLAN_NO_ALTERNATIVE",
+        Error::Probe { .. } => "ERR_PORT4ME_PROBE",
+        Error::SocketTable { .. } => "ERR_PORT4ME_HOLDERS_SOCKET_TABLE",
+        Error::Unsupported => "ERR_PORT4ME_HOLDERS_UNSUPPORTED",
     }
+    delegate {
+        Error::InvalidPort(e) => e.code(),
+    }
+}
 
+impl Error {
     /// The plan that came with a [`Error::PlanConflict`].
     pub fn plan(&self) -> Option<&crate::Plan> {
         match self {

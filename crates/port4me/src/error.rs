@@ -134,24 +134,46 @@ impl From<crate::probe::UnknownProtocol> for Error {
     }
 }
 
-impl Error {
-    /// The stable error code, shared with the Node and WebAssembly bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Core(e) => e.code(),
-            Error::BrowserListToken { spec, .. } => port4me_core::Error::Spec(*spec).code(),
-            Error::InvalidNumber { .. } => "ERR_PORT4ME_INVALID_NUMBER",
-            Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
-            // Node's code for an argument of the right type with a value that
-            // cannot be used.
-            Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::InvalidProtocol(_) => {
-                "ERR_INVALID_ARG_VALUE"
-            }
-            Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
-            Error::NoFreePort { .. } | Error::AllInUse { .. } => "ERR_PORT4ME_NO_FREE_PORT",
-            Error::Probe { .. } => "ERR_PORT4ME_PROBE",
-        }
+crate::error_codes! {
+    Error {
+        Error::InvalidNumber { .. } => "ERR_PORT4ME_INVALID_NUMBER",
+        Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
+        // Node's code for an argument of the right type with a value that
+        // cannot be used.
+        Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
+        Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
+        Error::NoFreePort { .. } | Error::AllInUse { .. } => "ERR_PORT4ME_NO_FREE_PORT",
+        Error::Probe { .. } => "ERR_PORT4ME_PROBE",
     }
+    // The core's codes (port4me_core::Error::CODES).
+    delegate {
+        Error::Core(e) => e.code(),
+        Error::BrowserListToken { spec, .. } => port4me_core::Error::Spec(*spec).code(),
+    }
+}
+
+/// Defines an error type's `code()` and `CODES` from one table, so that the
+/// codes the bindings document (`index.d.ts`, checked against `CODES` by a
+/// test) cannot drift from the codes the errors have. Arms under `delegate`
+/// take another type's code (whose own `CODES` lists it).
+#[macro_export]
+macro_rules! error_codes {
+    ($ty:ident { $($pat:pat => $code:literal,)+ } $(delegate { $($dpat:pat => $dexpr:expr,)+ })?) => {
+        impl $ty {
+            /// The stable error code, shared with the Node and WebAssembly
+            /// bindings and the CLI's `--json` errors.
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $($pat => $code,)+
+                    $($($dpat => $dexpr,)+)?
+                }
+            }
+
+            /// Every code [`code`](Self::code) returns itself (delegated
+            /// codes excluded), from the same table.
+            pub const CODES: &'static [&'static str] = &[$($code),+];
+        }
+    };
 }
 
 /// The second half of [`Error::AllInUse`]'s message.
