@@ -7,7 +7,6 @@
 //! test, and the users 65534 (`nobody`) and 65533. Elsewhere these tests say
 //! that they were skipped and pass; the decision logic is also covered by
 //! the registry crate's unit tests with an injected "cannot read" status.
-#![cfg(target_os = "linux")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -5,12 +5,9 @@
 //! every case must leave stdout empty on error and print digits only
 //! otherwise.
 
-#[path = "../../../conformance/harness/harness.rs"]
-mod harness;
-
 use std::process::Command;
 
-use harness::{Expect, Outcome};
+use crate::harness::{self, Expect, Outcome};
 
 #[test]
 fn cli_reproduces_reference_vectors() {
