@@ -751,13 +751,46 @@ mod tests {
         serde_json::from_str(s.trim()).unwrap()
     }
 
-    #[test]
-    fn every_subcommand_against_a_fresh_database() {
-        let dir = std::env::temp_dir().join(format!("port4me-registry-cli-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let db = dir.join("ports.sqlite");
-        let _ = std::fs::remove_file(&db);
+    /// A fresh database in a directory of its own, removed when dropped.
+    struct Fresh(std::path::PathBuf);
 
+    impl Fresh {
+        fn new(name: &str) -> Fresh {
+            let dir = std::env::temp_dir().join(format!("port4me-registry-cli-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Fresh(dir)
+        }
+
+        fn db(&self) -> std::path::PathBuf {
+            self.0.join("ports.sqlite")
+        }
+    }
+
+    impl Drop for Fresh {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Two modules, a service with an accepted allocation, two registrations.
+    fn populated(name: &str) -> Fresh {
+        let f = Fresh::new(name);
+        let db = f.db();
+        cli(&db, &["allocate", "5", "web"]).unwrap();
+        cli(&db, &["allocate", "2", "dns", "--protocol", "udp", "--pool", "30000-30010"]).unwrap();
+        cli(&db, &["define", "db", "15000", "15009", "-d", "databases"]).unwrap();
+        let offer = json_of(&cli(&db, &["--json", "offer", "db", "a"]).unwrap());
+        cli(&db, &["accept", offer["secret"].as_str().unwrap()]).unwrap();
+        cli(&db, &["register", "web"]).unwrap();
+        cli(&db, &["register", "web", "--pid", &std::process::id().to_string()]).unwrap();
+        f
+    }
+
+    #[test]
+    fn modules_allocate_and_deallocate() {
+        let f = Fresh::new("modules");
+        let db = f.db();
         let me = User::current();
         let text = cli(&db, &["allocate", "5", "web"]).unwrap();
         assert!(
@@ -776,7 +809,15 @@ mod tests {
         assert!(e.contains("unknown protocol \"sctp\""), "{e}");
         assert!(cli(&db, &["allocate", "2", "dns", "--pool", "9"]).unwrap_err().contains("invalid pool"));
         assert!(cli(&db, &["allocate", "0", "x"]).unwrap_err().contains("invalid number of ports 0"));
+        let d = json_of(&cli(&db, &["--json", "deallocate", "web"]).unwrap());
+        assert_eq!(d["released"], json!([{"start": 20000, "end": 20004}]));
+        assert!(cli(&db, &["deallocate", "web"]).unwrap().contains("held no tcp ports"));
+    }
 
+    #[test]
+    fn services_define_offer_accept_reject_show_release() {
+        let f = Fresh::new("services");
+        let db = f.db();
         let v = json_of(&cli(&db, &["--json", "define", "db", "15000", "15009", "-d", "databases"]).unwrap());
         assert_eq!(
             (v["name"].as_str(), v["start"].as_u64(), v["forced"].as_bool()),
@@ -796,7 +837,13 @@ mod tests {
         let shown = json_of(&cli(&db, &["--json", "show", "db"]).unwrap());
         assert_eq!(shown.as_array().unwrap().len(), 1);
         assert_eq!(json_of(&cli(&db, &["--json", "show", "db", "--port", "15000"]).unwrap())[0]["instance"], "a");
+        assert!(cli(&db, &["release", "a", "--service", "db"]).unwrap().contains("15000"));
+    }
 
+    #[test]
+    fn registrations_register_find_release() {
+        let f = Fresh::new("registrations");
+        let db = f.db();
         // Registrations belong to this test's parent process, which outlives it.
         let r = json_of(&cli(&db, &["--json", "register", "web"]).unwrap());
         assert_eq!((r["name"].as_str(), r["port"].as_u64()), (Some("web"), Some(45001)));
@@ -805,7 +852,18 @@ mod tests {
         let found = json_of(&cli(&db, &["--json", "find", "--service", "web", "--beginswith", "web_"]).unwrap());
         assert_eq!(found.as_array().unwrap().len(), 1);
         assert!(cli(&db, &["find", "--user", "nobody-at-all"]).unwrap().starts_with("NAME"));
+        assert!(cli(&db, &["release", "web_1"]).unwrap().contains("45002"));
+        assert!(cli(&db, &["release", "--port", "45001"]).unwrap().contains("\"web\""));
+        assert!(cli(&db, &["release", "nope"]).unwrap_err().contains("no registration named \"nope\""));
+        assert!(cli(&db, &["release", "--lease", "12345"]).unwrap_err().contains("no lease"));
+        assert!(cli(&db, &["release"]).unwrap_err().contains("release needs"));
+    }
 
+    #[test]
+    fn holder_names_each_kind_of_holding() {
+        let f = populated("holder");
+        let db = f.db();
+        let me = User::current();
         let h = json_of(&cli(&db, &["--json", "holder", "20001"]).unwrap());
         assert_eq!((h["kind"].as_str(), h["name"].as_str()), (Some("module"), Some("web")));
         assert_eq!(
@@ -816,7 +874,12 @@ mod tests {
             )
         );
         assert_eq!(json_of(&cli(&db, &["--json", "holder", "20001", "--protocol", "udp"]).unwrap()), Value::Null);
+    }
 
+    #[test]
+    fn list_shows_every_kind_and_gc_has_nothing_to_reclaim() {
+        let f = populated("list");
+        let db = f.db();
         let all = json_of(&cli(&db, &["--json", "list"]).unwrap());
         assert_eq!(all["modules"].as_array().unwrap().len(), 2);
         assert_eq!(all["services"][0]["ports"].as_array().unwrap().len(), 1);
@@ -825,22 +888,11 @@ mod tests {
         let text = cli(&db, &["list"]).unwrap();
         assert!(text.contains("Module ranges:") && text.contains("Leases:\n  (none)"), "{text}");
         assert_eq!(json_of(&cli(&db, &["--json", "list", "modules"]).unwrap()).as_array().unwrap().len(), 2);
-
-        assert!(cli(&db, &["release", "web_1"]).unwrap().contains("45002"));
-        assert!(cli(&db, &["release", "--port", "45001"]).unwrap().contains("\"web\""));
-        assert!(cli(&db, &["release", "nope"]).unwrap_err().contains("no registration named \"nope\""));
-        assert!(cli(&db, &["release", "a", "--service", "db"]).unwrap().contains("15000"));
-        assert!(cli(&db, &["release", "--lease", "12345"]).unwrap_err().contains("no lease"));
-        assert!(cli(&db, &["release"]).unwrap_err().contains("release needs"));
-        let d = json_of(&cli(&db, &["--json", "deallocate", "web"]).unwrap());
-        assert_eq!(d["released"], json!([{"start": 20000, "end": 20004}]));
-        assert!(cli(&db, &["deallocate", "web"]).unwrap().contains("held no tcp ports"));
         assert_eq!(
             json_of(&cli(&db, &["--json", "gc"]).unwrap()),
             json!({"registrations": 0, "leases": 0, "offers": 0})
         );
         assert!(cli(&db, &["--timeout", "0", "gc"]).unwrap_err().contains("--timeout"));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
