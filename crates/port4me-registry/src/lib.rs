@@ -560,10 +560,18 @@ impl Registry {
             return Err(Error::ReadOnly { path: self.path.clone(), detail });
         }
         let mut conn = self.lock();
-        // Ask about the owners now, not while holding the lock.
-        let _survey = owners::look_ahead(&conn, Timestamp::now());
         let start = Instant::now();
-        let turn = self.enter_queue(self.config.busy_timeout)?;
+        let mut _survey = None;
+        let turn = match self.queue.as_ref().map(lock::Queue::try_enter) {
+            Some(lock::Try::Got(turn)) => Some(turn),
+            Some(lock::Try::Unusable) => None,
+            // Someone else is writing: ask about the owners now, before
+            // the wait, rather than while holding the lock.
+            Some(lock::Try::Busy) | None => {
+                _survey = Some(owners::look_ahead(&conn, Timestamp::now()));
+                self.enter_queue(self.config.busy_timeout.saturating_sub(start.elapsed()))?
+            }
+        };
         let left = self.config.busy_timeout.saturating_sub(start.elapsed());
         arm_busy_timeout(left);
         let changes = conn.total_changes();

@@ -60,6 +60,17 @@ pub(crate) struct Queue {
     file: File,
 }
 
+/// What [`Queue::try_enter`] found.
+#[cfg_attr(not(unix), allow(dead_code))]
+pub(crate) enum Try<'a> {
+    /// The turn, taken.
+    Got(Turn<'a>),
+    /// Another writer has it.
+    Busy,
+    /// The sidecar cannot be locked (the caller goes on without it).
+    Unusable,
+}
+
 /// A place in the queue: the lock on the sidecar, held until dropped.
 #[derive(Debug)]
 #[cfg_attr(not(unix), allow(dead_code))]
@@ -160,19 +171,39 @@ impl Queue {
         }
     }
 
+    /// Takes this handle's turn if nobody else has it, without waiting.
+    pub(crate) fn try_enter(&self) -> Try<'_> {
+        #[cfg(unix)]
+        {
+            if flock(&self.file, libc::LOCK_EX | libc::LOCK_NB) {
+                return Try::Got(Turn { held: Held::Shared(&self.file) });
+            }
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return Try::Busy;
+            }
+            Try::Unusable
+        }
+        #[cfg(not(unix))]
+        Try::Unusable
+    }
+
     /// Waits for this handle's turn, for up to `timeout`. `Ok(None)` when
     /// the sidecar cannot be locked for another reason than another
     /// writer's turn (the caller then goes on without it); `Err(())` when
     /// the timeout elapsed.
     pub(crate) fn enter(&self, timeout: Duration) -> std::result::Result<Option<Turn<'_>>, ()> {
+        match self.try_enter() {
+            Try::Got(turn) => Ok(Some(turn)),
+            Try::Unusable => Ok(None),
+            Try::Busy => self.wait(timeout),
+        }
+    }
+
+    /// Waits for the turn another writer has, for up to `timeout` (see
+    /// [`Queue::enter`]).
+    fn wait(&self, timeout: Duration) -> std::result::Result<Option<Turn<'_>>, ()> {
         #[cfg(unix)]
         {
-            if flock(&self.file, libc::LOCK_EX | libc::LOCK_NB) {
-                return Ok(Some(Turn { held: Held::Shared(&self.file) }));
-            }
-            if std::io::Error::last_os_error().raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Ok(None);
-            }
             // Wait in the kernel, on a helper thread with a descriptor of
             // its own, so that giving up is possible: if nobody takes the
             // lock from the channel, dropping it releases it.
