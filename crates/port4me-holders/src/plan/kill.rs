@@ -1,0 +1,167 @@
+//! The kill strategy: signal a port's holders, only when every one of them
+//! is a process of the current user (checked again right before each
+//! signal), SIGTERM first and SIGKILL only when forced, then wait for the
+//! port.
+
+use std::time::{Duration, Instant};
+
+use super::{KillReport, PlanOptions, Signal, SignalSent};
+use crate::model::{Holder, ProcessAccess, ProcessInfo};
+use crate::sys;
+use crate::users::{current_uid, user_name};
+
+/// How long to wait for a port after SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(2);
+/// How often to look while waiting.
+const POLL: Duration = Duration::from_millis(25);
+
+/// The kill strategy for one port: checks every holder, signals only when
+/// all of them are the current user's processes.
+pub(super) fn kill_holders(
+    port: u16,
+    holders: &[Holder],
+    opts: &PlanOptions,
+    probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>,
+) -> KillReport {
+    let mut report = KillReport::default();
+    let me = current_uid();
+    let refuse = |mut report: KillReport, why: String| {
+        report.refused = Some(why);
+        report
+    };
+
+    if holders.is_empty() {
+        return refuse(report, "this system cannot tell what holds the port".to_string());
+    }
+    // Every socket must be attributable to visible processes.
+    for h in holders {
+        match h.access {
+            ProcessAccess::Visible | ProcessAccess::NoProcess => {}
+            ProcessAccess::Hidden | ProcessAccess::NotFound => {
+                return refuse(
+                    report,
+                    format!("not stopping anything: a {} socket is held by {}", h.state, h.describe()),
+                );
+            }
+        }
+    }
+    let mut targets: Vec<ProcessInfo> = Vec::new();
+    for p in holders.iter().flat_map(|h| &h.processes) {
+        if !targets.iter().any(|t| t.pid == p.pid) {
+            targets.push(p.clone());
+        }
+    }
+    targets.sort_by_key(|t| t.pid);
+    report.targets = targets.clone();
+    if targets.is_empty() {
+        return refuse(
+            report,
+            "no process holds the port: only closed connections in TIME_WAIT, which the kernel releases within a minute"
+                .to_string(),
+        );
+    }
+    // Every target must be ours, and not this process or init.
+    let mut identities = Vec::new();
+    for t in &targets {
+        if t.pid == std::process::id() {
+            return refuse(report, format!("pid {} ({}) is this very process", t.pid, t.name));
+        }
+        if t.pid <= 1 {
+            return refuse(report, format!("pid {} ({}) is the init process", t.pid, t.name));
+        }
+        let Some((start, ruid, euid)) = sys::process_identity(t.pid) else {
+            continue; // gone already
+        };
+        if ruid != me || euid != me {
+            let owner = user_name(if euid != me { euid } else { ruid });
+            return refuse(
+                report,
+                format!(
+                    "pid {} ({}) belongs to {owner}, not to {}: only your own processes are stopped",
+                    t.pid,
+                    t.name,
+                    user_name(me)
+                ),
+            );
+        }
+        identities.push((t.pid, start));
+    }
+
+    let is_free =
+        |probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>| probe(port).unwrap_or(false);
+    let mut failures = Vec::new();
+    send_all(&identities, Signal::Term, me, &mut report, &mut failures);
+    report.freed = wait_free(opts.grace, &mut || is_free(probe));
+    if !report.freed && opts.force {
+        send_all(&identities, Signal::Kill, me, &mut report, &mut failures);
+        report.freed = wait_free(KILL_WAIT, &mut || is_free(probe));
+    }
+    if !report.freed {
+        failures.push(if opts.force {
+            "the port was still taken after SIGTERM and SIGKILL".to_string()
+        } else {
+            format!(
+                "the port was still taken {} ms after SIGTERM (SIGKILL is only sent with force)",
+                opts.grace.as_millis()
+            )
+        });
+    }
+    if !failures.is_empty() {
+        report.refused = Some(failures.join("; "));
+    }
+    report
+}
+
+/// Sends `signal` to every process still alive with the same identity.
+fn send_all(identities: &[(u32, u64)], signal: Signal, me: u32, report: &mut KillReport, failures: &mut Vec<String>) {
+    for &(pid, start) in identities {
+        // Re-check right before signalling: same process, still ours.
+        match sys::process_identity(pid) {
+            Some((s, ruid, euid)) if s == start && ruid == me && euid == me => {}
+            _ => continue, // exited, or the pid now names another process
+        }
+        match send_signal(pid, signal) {
+            Ok(()) => report.signals.push(SignalSent { pid, signal }),
+            Err(e) => failures.push(format!("{} to pid {pid} failed: {e}", signal.as_str())),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn send_signal(pid: u32, signal: Signal) -> std::io::Result<()> {
+    let sig = match signal {
+        Signal::Term => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    };
+    let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: kill has no memory-safety preconditions; pid is positive.
+    if unsafe { libc::kill(pid, sig) } == 0 {
+        Ok(())
+    } else {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            Ok(()) // already gone
+        } else {
+            Err(e)
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn send_signal(_pid: u32, _signal: Signal) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// Polls `free` until it says yes or `limit` passes.
+fn wait_free(limit: Duration, free: &mut dyn FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if free() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(POLL);
+    }
+}
