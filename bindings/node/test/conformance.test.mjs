@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import * as api from 'port4me';
-import { setPort4meEnv } from './helpers.mjs';
+import path from 'node:path';
+import { packageDir, setPort4meEnv } from './helpers.mjs';
 import { caseEnv, check, checkAll, optionsOf, outcomeOf, selectCases } from '../../../conformance/harness/cases.mjs';
 import { loadVectors } from '../../../conformance/harness/load.mjs';
 
@@ -80,11 +81,12 @@ test('conformance: port4meAsync (find cases)', async () => {
 test('conformance: sync inside a worker thread (worker-local process.env)', async () => {
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
+    const { isRelevantVar } = require(workerData.envModule);
     const api = require('port4me');
     const results = [];
-    for (const { env, options, listMode } of workerData) {
+    for (const { env, options, listMode } of workerData.cases) {
       for (const k of Object.keys(process.env)) {
-        if (k.startsWith('PORT4ME_') || k.startsWith('_PORT4ME_') || ['LOGNAME', 'USER', 'LNAME', 'USERNAME'].includes(k)) delete process.env[k];
+        if (isRelevantVar(k)) delete process.env[k];
       }
       Object.assign(process.env, env);
       try {
@@ -99,7 +101,7 @@ test('conformance: sync inside a worker thread (worker-local process.env)', asyn
   // The main thread's environment must not leak into the worker's answers.
   const restore = setPort4meEnv({ PORT4ME_USER: 'main-thread-user', PORT4ME_EXCLUDE: 'junk' });
   try {
-    const workerData = cases.map((c) => ({ env: caseEnv(c), ...callOf(c) }));
+    const workerData = { envModule: path.join(packageDir, 'env.cjs'), cases: cases.map((c) => ({ env: caseEnv(c), ...callOf(c) })) };
     const worker = new Worker(source, { eval: true, workerData });
     const results = await new Promise((resolve, reject) => {
       worker.once('message', resolve);

@@ -10,6 +10,10 @@ export const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..', '..');
 export const packageDir = path.join(repoRoot, 'npm', 'port4me');
 
+// The package's own list of the variables port4me reads (env.cjs, as the
+// std crate's port4me::env::is_relevant_var): one list for tests and code.
+const { isRelevantVar } = createRequire(import.meta.url)(path.join(packageDir, 'env.cjs'));
+
 /**
  * Whether `name` is a variable port4me reads for ports. PORT4ME_NATIVE_ADDON
  * (which backend loads) is not: the tests keep it, so that child processes
@@ -19,7 +23,7 @@ export const packageDir = path.join(repoRoot, 'npm', 'port4me');
  */
 export function isPort4meVar(name) {
   if (name === 'PORT4ME_NATIVE_ADDON') return false;
-  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || ['LOGNAME', 'USER', 'LNAME', 'USERNAME'].includes(name);
+  return isRelevantVar(name);
 }
 
 /** 'native' (the addon) or 'wasm' (the WebAssembly fallback): what `port4me` runs on in this process. */
