@@ -34,7 +34,9 @@ source "$root/scripts/lib/npm.sh"
 port4me_npm11
 port4me_npm_ci "$dev" node_modules/.bin/napi
 
-# 2. The addon, in release mode, into npm/port4me-<platform>/.
+# 2. The addon, in release mode, into npm/port4me-<platform>/, with the test
+#    hooks (cargo feature test-hooks: _panicForTest, _bareBindV4), which the
+#    published addon (scripts/build-release.sh) does not have.
 triple="$(node -e "process.stdout.write(require('../../npm/port4me/binding.cjs').platformTriple())")"
 outdir="$root/npm/port4me-$triple"
 if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$outdir/port4me.$triple.node" ]; then
@@ -42,7 +44,7 @@ if [ "${SKIP_BUILD:-0}" = 1 ] && [ -f "$outdir/port4me.$triple.node" ]; then
 else
   mkdir -p "$outdir"
   say "napi build --release -> npm/port4me-$triple/port4me.$triple.node"
-  node_modules/.bin/napi build --platform --release --no-js \
+  node_modules/.bin/napi build --platform --release --no-js --features test-hooks \
     --dts ../../bindings/node/native.d.ts \
     --output-dir "../../npm/port4me-$triple"
 fi

@@ -82,6 +82,13 @@ async function main() {
   });
   if (!api) return;
 
+  await check('the shipped addon has no test hooks (_panicForTest, _bareBindV4: cargo feature test-hooks)', () => {
+    const { native, backend } = api._internal;
+    assert.equal(backend, 'native');
+    const hooks = ['_panicForTest', '_bareBindV4'].filter((name) => name in native);
+    assert.deepEqual(hooks, [], `the addon exports ${hooks.join(', ')}: it was built with the cargo feature test-hooks`);
+  });
+
   await check('the anchor: list({ user: "alice", n: 5 })', () => {
     assert.deepEqual(api.list({ user: 'alice', n: 5 }), [30845, 19654, 32310, 63992, 15273]);
   });

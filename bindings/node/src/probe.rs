@@ -1,11 +1,11 @@
-//! Probing single ports: `isPortFree`, and the bare syscalls the benchmark
-//! uses as its floor.
+//! Probing single ports: `isPortFree`, and (with the cargo feature
+//! `test-hooks`) the bare syscalls the benchmark uses as its floor.
 
 use napi_derive::napi;
 
 use port4me::values::{port_from_f64, probe_options};
 
-use crate::errors::{guard, Failure};
+use crate::errors::guard;
 use crate::options::ProbeArgs;
 
 /// Whether `port` is free: a real bind, on every local address (or `host`),
@@ -21,17 +21,22 @@ pub fn is_port_free(port: f64, options: Option<ProbeArgs>) -> napi::Result<bool,
     })
 }
 
-/// Benchmark floor: socket + bind on 0.0.0.0 + close, nothing else. Hidden.
+/// Benchmark floor: socket + bind on 0.0.0.0 + close, nothing else. Hidden;
+/// only with the cargo feature `test-hooks` (not in the published addon).
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "_bareBindV4")]
 pub fn bare_bind_v4(port: f64) -> napi::Result<bool, String> {
     guard(|| {
         let port = port_from_f64(port, "port")?;
-        port4me::probe::bare_bind_v4(port).map_err(|e| Failure::new("ERR_PORT4ME_PROBE", format!("socket failed: {e}")))
+        port4me::probe::bare_bind_v4(port)
+            .map_err(|e| crate::errors::Failure::new("ERR_PORT4ME_PROBE", format!("socket failed: {e}")))
     })
 }
 
 /// Test hook: panics inside the guard, to prove a panic becomes an error.
+/// Only with the cargo feature `test-hooks` (not in the published addon).
+#[cfg(feature = "test-hooks")]
 #[napi(js_name = "_panicForTest")]
 pub fn panic_for_test() -> napi::Result<u32, String> {
-    guard(|| -> Result<u32, Failure> { panic!("deliberate panic for the test suite") })
+    guard(|| -> Result<u32, crate::errors::Failure> { panic!("deliberate panic for the test suite") })
 }
