@@ -31,7 +31,14 @@
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
+let musl = null;
+
+/** Whether Node runs on musl libc (looked up once). */
 function isMusl() {
+  return (musl ??= detectMusl());
+}
+
+function detectMusl() {
   if (process.platform !== 'linux') return false;
   try {
     return readFileSync('/usr/bin/ldd', 'utf8').includes('musl');
@@ -76,9 +83,24 @@ function missingAddonError(triple, pkg, tried, cause) {
   return err;
 }
 
+let manifest = null;
+
+/**
+ * This package's package.json, read once (fs and JSON.parse: a fraction of
+ * what require() costs at start-up).
+ */
+function packageJson() {
+  return (manifest ??= JSON.parse(readFileSync(path.join(__dirname, 'package.json'), 'utf8')));
+}
+
+/** This package's version. */
+function packageVersion() {
+  return packageJson().version;
+}
+
 /** Checks that `addon` (loaded from `file`) was built for this package's version. */
 function checkVersion(addon, file) {
-  const { version } = require('./package.json');
+  const version = packageVersion();
   const built = typeof addon.nativeVersion === 'function' ? addon.nativeVersion() : null;
   if (built === version) return;
   const what = built === null ? 'reports no version (nativeVersion() is missing)' : `is version ${built}`;
@@ -177,7 +199,7 @@ function warnOnce(message) {
 /** Whether `port4me` lists a platform package for `pkg` (it may exist for this platform). */
 function packageListed(pkg) {
   try {
-    return Object.hasOwn(require('./package.json').optionalDependencies || {}, pkg);
+    return Object.hasOwn(packageJson().optionalDependencies || {}, pkg);
   } catch {
     return false;
   }
@@ -221,4 +243,4 @@ function loadBinding() {
   return { backend: 'wasm', native: fallback, path: null, reason };
 }
 
-module.exports = { loadBinding, loadNative, platformTriple };
+module.exports = { loadBinding, loadNative, packageVersion, platformTriple };

@@ -13,17 +13,35 @@
 // (fallback.cjs) instead, with the same functions; what needs the addon
 // there throws ERR_PORT4ME_NATIVE_REQUIRED.
 
-const net = require('node:net');
+// Start-up cost matters (a vite.config.js pays it on every run): node:net,
+// node:worker_threads and env.cjs are loaded when first needed (waitForPort,
+// worker threads, the `env` option), not here. node:util is part of Node's
+// own start-up, so it costs nothing.
 const util = require('node:util');
-const { isMainThread } = require('node:worker_threads');
-const { loadBinding } = require('./binding.cjs');
-// envSnapshot(): the variables port4me reads, copied from `process.env` (in
-// worker threads; names upper-cased on Windows, whose variables ignore case).
-const { envSnapshot, isRelevantVar } = require('./env.cjs');
+const { loadBinding, packageVersion } = require('./binding.cjs');
+
+let envModule = null;
+/** env.cjs: envSnapshot() (the variables port4me reads, copied from `process.env`; names upper-cased on Windows) and isRelevantVar(). */
+const envHelpers = () => (envModule ??= require('./env.cjs'));
+
+/**
+ * Whether this is the main thread, without loading node:worker_threads
+ * (about 1 ms when nothing else has). process.abort() is not available in
+ * worker threads, where Node replaces it with a JavaScript stub that throws;
+ * Node's own native function there proves the main thread. Anything else (a
+ * patched process.abort) asks worker_threads. Each thread loads this module
+ * anew, so this is one answer per thread.
+ */
+function detectMainThread() {
+  const abort = process.abort;
+  if (typeof abort === 'function' && Function.prototype.toString.call(abort) === 'function abort() { [native code] }') return true;
+  return require('node:worker_threads').isMainThread;
+}
+const isMainThread = detectMainThread();
 
 const binding = loadBinding();
 const { native, path: nativePath } = binding;
-const { version } = require('./package.json');
+const version = packageVersion();
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -171,7 +189,7 @@ function checkEnv(value) {
     const v = value[key];
     if (v === undefined) continue;
     if (typeof v !== 'string') throw invalidType(`options.env.${key}`, 'of type string', v);
-    if (isRelevantVar(key)) out[key] = v;
+    if (envHelpers().isRelevantVar(key)) out[key] = v;
   }
   return out;
 }
@@ -182,7 +200,7 @@ function checkEnv(value) {
  * environment the addon would otherwise read).
  */
 function normalize(options, fn, keys) {
-  if (options === undefined) return isMainThread ? undefined : { env: envSnapshot() };
+  if (options === undefined) return isMainThread ? undefined : { env: envHelpers().envSnapshot() };
   if (typeof options === 'string') options = { tool: options };
   else if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw invalidType('options', 'a string (the tool) or an options object', options);
@@ -224,7 +242,7 @@ function normalize(options, fn, keys) {
         break;
     }
   }
-  if (!isMainThread && out.env === undefined) out.env = envSnapshot();
+  if (!isMainThread && out.env === undefined) out.env = envHelpers().envSnapshot();
   return out;
 }
 
@@ -293,7 +311,7 @@ const unsafePorts = (() => {
 
 function tryConnect(host, port, timeoutMs) {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = require('node:net').connect({ host, port });
     let settled = false;
     const done = (ok) => {
       if (settled) return;

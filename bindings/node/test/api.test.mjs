@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import * as esm from 'port4me';
 import port4meDefault from 'port4me';
-import { cleanEnv, close, listenTcp, packageDir, setPort4meEnv } from './helpers.mjs';
+import { cleanEnv, close, listenTcp, onFallback, packageDir, setPort4meEnv } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const cjs = require('port4me');
@@ -18,8 +18,32 @@ test('ESM and CommonJS entry points are one instance', () => {
   for (const name of ['port4me', 'port4meAsync', 'list', 'isPortFree', 'parsePorts', 'unsafePorts', 'waitForPort', 'version']) {
     assert.equal(esm[name], cjs[name], name);
   }
+  // index.mjs lists the names of index.cjs again: the same names, the same values.
+  assert.deepEqual(Object.keys(esm).sort(), [...Object.keys(cjs), 'default'].sort());
+  for (const name of Object.keys(cjs)) assert.equal(esm[name], cjs[name], name);
   assert.equal(port4meDefault, cjs.port4me);
   assert.equal(version, require('port4me/package.json').version);
+});
+
+test('loading port4me and one port4me() load neither node:net nor node:worker_threads (start-up cost)', { skip: onFallback && 'the fallback needs worker_threads' }, () => {
+  // About 2 ms in a fresh process: only waitForPort, worker threads, the
+  // fallback and the env option load them. Both entry points, in a fresh process.
+  const code = `
+    const before = new Set(process.moduleLoadList);
+    const load = process.argv[1] === 'esm' ? import(require('node:url').pathToFileURL(process.argv[2] + '/index.mjs')) : Promise.resolve(require(process.argv[2]));
+    load.then((api) => {
+      api.port4me('vite');
+      api.list({ user: 'alice', n: 2 });
+      const loaded = process.moduleLoadList.filter((m) => !before.has(m)).map((m) => m.replace('NativeModule ', ''));
+      const envLoaded = Object.keys(require.cache).some((f) => f.endsWith('env.cjs'));
+      console.log(JSON.stringify({ net: loaded.includes('net'), worker_threads: loaded.includes('worker_threads'), envLoaded }));
+    });
+  `;
+  for (const kind of ['cjs', 'esm']) {
+    const r = spawnSync(process.execPath, ['-e', code, kind, packageDir], { encoding: 'utf8', env: cleanEnv(), timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { net: false, worker_threads: false, envLoaded: false }, kind);
+  }
 });
 
 test('process.env changes reach the addon (Node writes the real environment)', () => {
