@@ -1,27 +1,5 @@
-// Type declarations of `port4me/vite` (ESM view).
-import type { Plugin } from 'vite';
-import type { Port4meOptions } from './index.js';
-
-/** Options of the Vite plugin: port4me options (tool defaults to `"vite"`) plus these. */
-export interface Port4meViteOptions extends Port4meOptions {
-  /** Choose `server.port` for the dev server when the config leaves it unset. Default `true`. */
-  server?: boolean;
-  /** Choose `preview.port` for `vite preview` when the config leaves it unset. Default `true`. */
-  preview?: boolean;
-  /** Log the chosen port and why through Vite's logger. Default `true`. */
-  log?: boolean;
-}
-
-/**
- * A Vite plugin that gives the dev server (`server.port`) and `vite preview`
- * (`preview.port`) your personal port4me port, with `strictPort: true`, unless
- * the config or the command line sets a port.
- *
- * @example
- * // vite.config.ts
- * import { defineConfig } from 'vite';
- * import port4me from 'port4me/vite';
- * export default defineConfig({ plugins: [port4me()] });
- */
-export declare function port4mePlugin(options?: Port4meViteOptions): Plugin;
+// Type declarations of `port4me/vite` (ESM view): the declarations of
+// vite.d.ts, with the plugin as the default export.
+export * from './vite.js';
+import { port4mePlugin } from './vite.js';
 export default port4mePlugin;

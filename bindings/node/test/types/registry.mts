@@ -1,5 +1,6 @@
 // Typed usage of the Registry, holders, status, plan and reserve (ESM);
-// checked with `tsc --noEmit` (never run).
+// checked with `tsc --noEmit` (never run). What the API returns is checked
+// exactly (Checks, at the end): `any` fails.
 import {
   Registry,
   describeBusy,
@@ -16,35 +17,37 @@ import {
   type PortRange,
   type PortStatus,
   type Port4meError,
+  type Port4meErrorCode,
   type Registration,
   type RegistryErrorCode,
   type ServicePort,
 } from 'port4me';
+import type { Equal, Expect } from './expect.mjs';
 
 const registry = new Registry('/tmp/ports.sqlite');
 const byDefault = new Registry();
-const file: string = registry.path;
-const closed: boolean = registry.closed;
-const range: PortRange = registry.allocate(3, 'web');
-const udp: PortRange = registry.allocate(2, 'dns', 'udp', { keepExisting: true });
-const kept: PortRange = registry.allocate(2, 'web', { keepExisting: true });
-const released: PortRange[] = registry.deallocate('web', 'tcp');
+const file = registry.path;
+const closed = registry.closed;
+const range = registry.allocate(3, 'web');
+const udp = registry.allocate(2, 'dns', 'udp', { keepExisting: true });
+const kept = registry.allocate(2, 'web', { keepExisting: true });
+const released = registry.deallocate('web', 'tcp');
 const service = registry.defineService('db', 'databases', 30000, 30009, { force: false, protocol: 'tcp' });
-const serviceStart: number = service.start;
-const offer: Offer = registry.offer('db', 'replica-1');
-const expires: Date = offer.expires;
-const accepted: ServicePort = registry.accept(offer.secret);
-const state: 'offered' | 'allocated' = accepted.state;
-const acceptedExpires: Date | null = accepted.expires;
-const rejected: ServicePort = registry.reject(offer.secret);
-const reg: Registration = registry.register('web');
-const pid: number = reg.pid;
-const created: Date = reg.created;
-const again: Registration = registry.release(reg.name);
-const all: Registration[] = registry.list();
-const mine: Registration[] = registry.find({ service: 'web', beginswith: 'web_', user: 'alice' });
-const gc: GcReport = registry.gc();
-registry.close();
+const serviceStart = service.start;
+const offer = registry.offer('db', 'replica-1');
+const expires = offer.expires;
+const accepted = registry.accept(offer.secret);
+const state = accepted.state;
+const acceptedExpires = accepted.expires;
+const rejected = registry.reject(offer.secret);
+const reg = registry.register('web');
+const pid = reg.pid;
+const created = reg.created;
+const again = registry.release(reg.name);
+const all = registry.list();
+const mine = registry.find({ service: 'web', beginswith: 'web_', user: 'alice' });
+const gc = registry.gc();
+const closedResult = registry.close();
 byDefault.close();
 
 try {
@@ -55,26 +58,69 @@ try {
   if (e.code === 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE' || e.code === 'ERR_PORT4ME_REGISTRY_CLOSED') console.error(code);
 }
 
-const reserved: number = port4me({ tool: 'vite', reserve: true });
-const reservedLonger: Promise<number> = port4meAsync({ tool: 'vite', reserve: 120 });
+const reserved = port4me({ tool: 'vite', reserve: true });
+const reservedLonger = port4meAsync({ tool: 'vite', reserve: 120 });
 
-const holders: Holder[] = whoHolds(5173, { protocol: 'tcp' });
+const holders = whoHolds(5173, { protocol: 'tcp' });
 const first = holders[0];
-const holderPid: number | undefined = first?.processes[0]?.pid;
-const one: PortStatus = status(5173);
-const many: PortStatus[] = status([5173, 3000], { protocol: 'udp', registry: false });
-const label: string = one.label;
-const p: Plan = plan({ web: 5173, api: 3000 }, { strategy: 'alternative', user: 'alice' });
-const fromMap: Plan = plan(new Map([['web', 5173]]), { strategy: 'kill', force: true, graceMs: 1000 });
-const fromPairs: Plan = plan([['web', 5173], ['api', 3000]]);
-const webPort: number | null | undefined = p.services[0]?.port;
+const holderPid = first?.processes[0]?.pid;
+const one = status(5173);
+const many = status([5173, 3000], { protocol: 'udp', registry: false });
+const label = one.label;
+const p = plan({ web: 5173, api: 3000 }, { strategy: 'alternative', user: 'alice' });
+const fromMap = plan(new Map([['web', 5173]]), { strategy: 'kill', force: true, graceMs: 1000 });
+const fromPairs = plan([['web', 5173], ['api', 3000]]);
+const webPort = p.services[0]?.port;
+const conflictMessages = (e: PlanConflictError) => e.plan.services.map((s) => s.conflict?.message);
 try {
   plan({ web: 5173 }, { strategy: 'fail' });
 } catch (err) {
   const e = err as PlanConflictError;
-  if (e.code === 'ERR_PORT4ME_PLAN_CONFLICT') console.error(e.plan.services.map((s) => s.conflict?.message));
+  if (e.code === 'ERR_PORT4ME_PLAN_CONFLICT') console.error(conflictMessages(e));
 }
-const sentence: string | null = describeBusy(5173, { protocol: 'tcp' });
+const sentence = describeBusy(5173, { protocol: 'tcp' });
+
+export type Checks = [
+  Expect<Equal<typeof file, string>>,
+  Expect<Equal<typeof closed, boolean>>,
+  Expect<Equal<typeof range, PortRange>>,
+  Expect<Equal<typeof range.start, number>>,
+  Expect<Equal<typeof udp, PortRange>>,
+  Expect<Equal<typeof kept, PortRange>>,
+  Expect<Equal<typeof released, PortRange[]>>,
+  Expect<Equal<typeof serviceStart, number>>,
+  Expect<Equal<typeof offer, Offer>>,
+  Expect<Equal<typeof offer.secret, string>>,
+  Expect<Equal<typeof expires, Date>>,
+  Expect<Equal<typeof accepted, ServicePort>>,
+  Expect<Equal<typeof state, 'offered' | 'allocated'>>,
+  Expect<Equal<typeof acceptedExpires, Date | null>>,
+  Expect<Equal<typeof rejected, ServicePort>>,
+  Expect<Equal<typeof reg, Registration>>,
+  Expect<Equal<typeof pid, number>>,
+  Expect<Equal<typeof created, Date>>,
+  Expect<Equal<typeof again, Registration>>,
+  Expect<Equal<typeof all, Registration[]>>,
+  Expect<Equal<typeof mine, Registration[]>>,
+  Expect<Equal<typeof gc, GcReport>>,
+  Expect<Equal<typeof closedResult, void>>,
+  // Registry codes are codes of this package.
+  Expect<Equal<Extract<Port4meErrorCode, RegistryErrorCode>, RegistryErrorCode>>,
+  Expect<Equal<PlanConflictError['code'], 'ERR_PORT4ME_PLAN_CONFLICT'>>,
+  Expect<Equal<typeof reserved, number>>,
+  Expect<Equal<typeof reservedLonger, Promise<number>>>,
+  Expect<Equal<typeof holders, Holder[]>>,
+  Expect<Equal<typeof holderPid, number | undefined>>,
+  Expect<Equal<typeof one, PortStatus>>,
+  Expect<Equal<typeof many, PortStatus[]>>,
+  Expect<Equal<typeof label, 'free' | 'occupied' | 'blocked' | 'reserved' | 'unknown' | 'unsafe'>>,
+  Expect<Equal<typeof p, Plan>>,
+  Expect<Equal<typeof fromMap, Plan>>,
+  Expect<Equal<typeof fromPairs, Plan>>,
+  Expect<Equal<typeof webPort, number | null | undefined>>,
+  Expect<Equal<ReturnType<typeof conflictMessages>, (string | undefined)[]>>,
+  Expect<Equal<typeof sentence, string | null>>,
+];
 
 export {
   file, closed, range, udp, kept, released, serviceStart, expires, state, acceptedExpires, rejected, pid, created,

@@ -1,4 +1,5 @@
 // Typed usage of the ESM entry point; checked with `tsc --noEmit` (never run).
+// What the API returns is checked exactly (Checks, at the end): `any` fails.
 import port4meDefault, {
   isPortFree,
   list,
@@ -10,13 +11,15 @@ import port4meDefault, {
   waitForPort,
   type ListOptions,
   type Port4meError,
+  type Port4meErrorCode,
   type Port4meOptions,
   type PortSpec,
 } from 'port4me';
+import type { Equal, Expect } from './expect.mjs';
 
-const a: number = port4me();
-const b: number = port4me('vite');
-const c: number = port4meDefault({ tool: 'jupyter', user: 'alice', exclude: [8888, '9000-9010'], skip: 1 });
+const a = port4me();
+const b = port4me('vite');
+const c = port4meDefault({ tool: 'jupyter', user: 'alice', exclude: [8888, '9000-9010'], skip: 1 });
 const spec: PortSpec = '2000-2009,{chrome}';
 const options: Port4meOptions = {
   prepend: [4321, 11001],
@@ -27,14 +30,14 @@ const options: Port4meOptions = {
   protocol: 'udp',
   env: { PORT4ME_USER: 'alice', HOME: undefined },
 };
-const d: Promise<number> = port4meAsync(options);
+const d = port4meAsync(options);
 const listOptions: ListOptions = { ...options, n: 5 };
-const ports: number[] = list(listOptions);
-const free: boolean = isPortFree(8080, { host: '::1', protocol: 'tcp' });
-const parsed: number[] = parsePorts('80,443');
-const chrome: readonly number[] = unsafePorts.chrome;
-const up: Promise<boolean> = waitForPort(b, { timeoutMs: 1000, intervalMs: 50, signal: AbortSignal.timeout(500) });
-const v: string = version;
+const ports = list(listOptions);
+const free = isPortFree(8080, { host: '::1', protocol: 'tcp' });
+const parsed = parsePorts('80,443');
+const chrome = unsafePorts.chrome;
+const up = waitForPort(b, { timeoutMs: 1000, intervalMs: 50, signal: AbortSignal.timeout(500) });
+const v = version;
 
 try {
   port4me({ skip: -1 });
@@ -44,5 +47,23 @@ try {
   // Where only the WebAssembly fallback loads, what needs the addon says so.
   if (e.code === 'ERR_PORT4ME_NATIVE_REQUIRED') console.error('install the platform package');
 }
+
+export type Checks = [
+  Expect<Equal<typeof a, number>>,
+  Expect<Equal<typeof b, number>>,
+  Expect<Equal<typeof c, number>>,
+  Expect<Equal<typeof port4meDefault, typeof port4me>>,
+  Expect<Equal<Parameters<typeof port4me>, [options?: string | Port4meOptions]>>,
+  Expect<Equal<typeof d, Promise<number>>>,
+  Expect<Equal<Parameters<typeof list>, [options?: ListOptions]>>,
+  Expect<Equal<typeof ports, number[]>>,
+  Expect<Equal<typeof free, boolean>>,
+  Expect<Equal<typeof parsed, number[]>>,
+  Expect<Equal<typeof chrome, readonly number[]>>,
+  Expect<Equal<typeof unsafePorts.firefox, readonly number[]>>,
+  Expect<Equal<typeof up, Promise<boolean>>>,
+  Expect<Equal<typeof v, string>>,
+  Expect<Equal<Port4meError['code'], Port4meErrorCode>>,
+];
 
 export { a, c, d, ports, free, parsed, chrome, up, v };
