@@ -280,7 +280,10 @@ pub fn default_path() -> Result<PathBuf> {
     default_path_from(|k| std::env::var_os(k))
 }
 
-fn default_path_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
+/// [`default_path`], reading the variables through `var` (as
+/// [`Registry::open_default_from`] does), for callers that key open
+/// registries by path.
+pub fn default_path_from(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<PathBuf> {
     let set = |k: &str| var(k).filter(|v| !v.is_empty());
     if let Some(p) = set("PORT4ME_DB") {
         return Ok(PathBuf::from(p));
