@@ -103,7 +103,7 @@ pub fn from_open(
     match opened {
         Ok(reg) => Box::new(reg),
         Err(E::NoDefaultPath) => Box::new(NoRegistry),
-        Err(E::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => Box::new(NoRegistry),
+        Err(E::Io { cause, .. }) if cause.kind() == std::io::ErrorKind::NotFound => Box::new(NoRegistry),
         Err(e) => Box::new(Unreadable(e.to_string())),
     }
 }

@@ -12,15 +12,18 @@ use crate::Protocol;
 #[non_exhaustive]
 pub enum Error {
     /// The database file or its directory could not be created or opened.
-    #[error("cannot {action} {path}: {source}")]
+    ///
+    /// The OS error is in the message, and not also returned by `source()`
+    /// (a reporter printing the chain would say it twice); the same holds
+    /// for [`Error::DirectoryNotWritable`] and [`Error::Sqlite`].
+    #[error("cannot {action} {path}: {cause}")]
     Io {
         /// What was attempted ("create directory", "create database file", ...).
         action: &'static str,
         /// The file or directory.
         path: PathBuf,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The database path exists but is not a regular file: a device (SQLite
     /// would write `/dev/null-journal`), a directory, or a symbolic link
@@ -34,15 +37,14 @@ pub enum Error {
     },
     /// The directory of the database cannot be written: the database file
     /// cannot be created there.
-    #[error("cannot create the registry database {name} in the directory {dir}: {source}")]
+    #[error("cannot create the registry database {name} in the directory {dir}: {cause}")]
     DirectoryNotWritable {
         /// The directory.
         dir: PathBuf,
         /// The file name.
         name: String,
         /// The OS error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// No database path was given and none could be derived (no `HOME`).
     #[error("no registry database path: set PORT4ME_DB or {}", if cfg!(windows) { "LOCALAPPDATA" } else { "XDG_STATE_HOME or HOME" })]
@@ -91,13 +93,12 @@ pub enum Error {
         waited_ms: u64,
     },
     /// Any other SQLite failure.
-    #[error("registry database {path}: {source}")]
+    #[error("registry database {path}: {cause}")]
     Sqlite {
         /// The file.
         path: PathBuf,
         /// The SQLite error.
-        #[source]
-        source: rusqlite::Error,
+        cause: rusqlite::Error,
     },
     /// A protocol name other than `tcp` or `udp`.
     /// (The message is port4me's own, from the one protocol parser.)
@@ -399,11 +400,11 @@ port4me::error_codes! {
 /// operating system's reason when opening it ourselves says more ("Permission
 /// denied" for a file of mode 000), SQLite's otherwise.
 pub(crate) fn cannot_open(path: &std::path::Path, sqlite: &rusqlite::Error) -> Error {
-    let source = match std::fs::File::open(path) {
+    let cause = match std::fs::File::open(path) {
         Err(e) => e,
         Ok(_) => std::io::Error::other(sqlite.to_string()),
     };
-    Error::Io { action: "open database file", path: path.to_path_buf(), source }
+    Error::Io { action: "open database file", path: path.to_path_buf(), cause }
 }
 
 /// The detail of [`Error::ReadOnly`] for SQLite's "attempt to write a

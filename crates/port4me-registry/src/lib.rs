@@ -765,10 +765,10 @@ fn cannot_write_now(e: &Error) -> bool {
     use rusqlite::ErrorCode as C;
     match e {
         Error::ReadOnly { .. } => true,
-        Error::Sqlite { source, .. } => {
+        Error::Sqlite { cause: source, .. } => {
             matches!(source.sqlite_error_code(), Some(C::DiskFull | C::SystemIoFailure | C::CannotOpen | C::ReadOnly))
         }
-        Error::Io { source, .. } => matches!(
+        Error::Io { cause: source, .. } => matches!(
             source.kind(),
             std::io::ErrorKind::PermissionDenied
                 | std::io::ErrorKind::ReadOnlyFilesystem
@@ -783,13 +783,13 @@ fn cannot_write_now(e: &Error) -> bool {
 fn error_detail(e: &Error) -> String {
     match e {
         Error::ReadOnly { detail, .. } => detail.clone(),
-        Error::Sqlite { source, .. } => match source.sqlite_error_code() {
+        Error::Sqlite { cause: source, .. } => match source.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure) => {
                 format!("{source} (is the disk full?)")
             }
             _ => source.to_string(),
         },
-        Error::Io { source, .. } => source.to_string(),
+        Error::Io { cause: source, .. } => source.to_string(),
         other => other.to_string(),
     }
 }
@@ -863,7 +863,7 @@ pub(crate) fn db_error(path: &Path, busy_timeout: Duration, e: rusqlite::Error) 
         Some(C::NotADatabase | C::DatabaseCorrupt) => {
             Error::NotADatabase { path: path.to_path_buf(), detail: e.to_string() }
         }
-        _ => Error::Sqlite { path: path.to_path_buf(), source: e },
+        _ => Error::Sqlite { path: path.to_path_buf(), cause: e },
     }
 }
 
@@ -875,7 +875,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     b.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-    b.create(dir).map_err(|source| Error::Io { action: "create directory", path: dir.to_path_buf(), source })
+    b.create(dir).map_err(|cause| Error::Io { action: "create directory", path: dir.to_path_buf(), cause })
 }
 
 fn create_private_file(path: &Path) -> Result<()> {
@@ -895,9 +895,9 @@ fn create_private_file(path: &Path) -> Result<()> {
         {
             let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            Err(Error::DirectoryNotWritable { dir: dir.to_path_buf(), name, source })
+            Err(Error::DirectoryNotWritable { dir: dir.to_path_buf(), name, cause: source })
         }
-        Err(source) => Err(Error::Io { action: "create database file", path: path.to_path_buf(), source }),
+        Err(cause) => Err(Error::Io { action: "create database file", path: path.to_path_buf(), cause }),
     }
 }
 

@@ -293,10 +293,10 @@ impl Flush {
     pub(crate) fn flush(&self) -> Result<()> {
         #[cfg(test)]
         FLUSHES.with(|n| n.set(n.get() + 1));
-        self.wal.sync_data().map_err(|source| Error::Io {
+        self.wal.sync_data().map_err(|cause| Error::Io {
             action: "flush to disk (the operation is applied, but a power failure could undo it) the log",
             path: self.path.clone(),
-            source,
+            cause,
         })
     }
 }

@@ -182,10 +182,10 @@ impl ProcessId {
     pub fn parent() -> Result<ProcessId> {
         let me = ProcessId::current()?;
         let pid = windows::parent_pid(me.pid)
-            .map_err(|source| Error::Io {
+            .map_err(|cause| Error::Io {
                 action: "list processes to find the parent of",
                 path: format!("pid {}", me.pid).into(),
-                source,
+                cause,
             })?
             .ok_or(Error::NoSuchProcess { pid: me.pid })?;
         let parent = ProcessId::of(pid)?.ok_or(Error::NoSuchProcess { pid })?;

@@ -244,6 +244,10 @@ fn missing_directory_is_a_clear_error() {
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_IO");
     assert!(e.to_string().contains("no-such-dir"), "{e}");
     assert!(!path.exists());
+    // The OS error is said once, in the message, not again as a source.
+    let os = std::io::Error::from(std::io::ErrorKind::NotFound).to_string();
+    assert!(e.to_string().contains("No such file or directory") || e.to_string().contains(&os), "{e}");
+    assert!(std::error::Error::source(&e).is_none(), "{e:?}");
 }
 
 #[cfg(unix)]
