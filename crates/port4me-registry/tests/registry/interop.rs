@@ -6,11 +6,9 @@
 //! must keep the registry's invariants and show up as modules, and a version-1
 //! file must get the same by migration.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use port4me_registry::*;
 use rusqlite::Connection;
 

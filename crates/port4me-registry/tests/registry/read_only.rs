@@ -4,9 +4,7 @@
 //! tested end to end in the CLI's `shared_hosts` tests, which can switch
 //! users and make mounts.)
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use port4me_registry::{Config, Protocol, Registry};
 
 fn read_only() -> Config {

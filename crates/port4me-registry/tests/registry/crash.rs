@@ -2,15 +2,12 @@
 //! each: `PRAGMA integrity_check` is `ok`, the invariants hold, every step
 //! the writer acknowledged (printed after its commit) is in the database,
 //! and at most the one step in flight beyond it.
-#![cfg(unix)]
-
-mod common;
 
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::*;
+use crate::common::*;
 
 const ROUNDS: usize = 100;
 

@@ -1,12 +1,10 @@
 //! Bad input: every case is a clear error (stable code, a message naming
 //! the bad value) and leaves the database exactly as it was.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use port4me_registry::*;
 
 /// A registry with a bit of everything in it.

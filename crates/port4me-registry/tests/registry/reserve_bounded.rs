@@ -1,13 +1,11 @@
 //! `reserve` searches outside the write lock and stops once every distinct
 //! candidate has been tried.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use port4me_registry::*;
 
 /// Listeners on `n` ports the system picks, and those ports.

@@ -3,11 +3,9 @@
 //! secrets are stored hashed, and the directory of the registry is checked
 //! (a world-writable one is refused for the private default registry).
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use port4me_registry::*;
 use sha2::Digest;
 

@@ -3,15 +3,13 @@
 //! end), no operation fails except with a documented error, and what each
 //! process believes it holds is exactly what the database holds.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const PROCESSES: u64 = 16;
 const OPS: u64 = 500;

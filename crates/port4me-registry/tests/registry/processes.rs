@@ -1,15 +1,12 @@
 //! Owner processes: reclaiming the registrations of processes that exited,
 //! not mistaking a reused pid for the owner, and eight processes that
 //! reserve `port4me("vite")` at the same instant.
-#![cfg(target_os = "linux")]
-
-mod common;
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use port4me_registry::{ProcessId, Protocol, Registry};
 
 fn register_in_child(path: &std::path::Path, service: &str, owner: &str) -> (Child, Vec<String>) {

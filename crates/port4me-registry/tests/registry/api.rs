@@ -1,10 +1,8 @@
 //! The four jobs of the registry, one process.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use port4me_registry::*;
 
 fn open(path: &std::path::Path) -> Registry {
