@@ -1,23 +1,15 @@
 //! `who_holds`, `status` and `describe_busy` against real sockets held by
 //! child processes of the test.
-#![cfg(target_os = "linux")]
-
-mod common;
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{spawn, NAME, NOBODY};
+use crate::common::{spawn, NAME, NOBODY};
 use port4me_holders::{
     current_uid, describe_busy, status, status_with, user_name, who_holds, Availability, Holder, NoRegistry,
     ProcessAccess, Protocol, SocketState, StatusOptions,
 };
-
-#[test]
-fn helper_main() {
-    common::helper_main();
-}
 
 /// The holder of `state` whose processes include `pid`.
 fn held_by(holders: &[Holder], state: SocketState, pid: u32) -> &Holder {
@@ -56,7 +48,7 @@ fn tcp_v4_listener() {
 
 #[test]
 fn tcp_v6_listener() {
-    if !common::has_ipv6() {
+    if !crate::common::has_ipv6() {
         eprintln!("skipped: no IPv6 loopback on this machine");
         return;
     }
@@ -70,7 +62,7 @@ fn udp_v4_socket() {
 
 #[test]
 fn udp_v6_socket() {
-    if !common::has_ipv6() {
+    if !crate::common::has_ipv6() {
         eprintln!("skipped: no IPv6 loopback on this machine");
         return;
     }
@@ -128,7 +120,7 @@ fn describe_busy_names_the_holder() {
     assert!(msg.starts_with(&expected), "{msg}\nexpected prefix: {expected}");
     assert!(msg.contains("helper_main"), "{msg}");
     // Nothing on a free port, and nothing on port 0.
-    let free = common::free_port();
+    let free = crate::common::free_port();
     assert_eq!(describe_busy(free, Protocol::Tcp), None);
     assert_eq!(describe_busy(0, Protocol::Tcp), None);
 }
@@ -137,7 +129,7 @@ fn describe_busy_names_the_holder() {
 fn status_free_occupied_unsafe() {
     let helper = spawn("tcp4", None).unwrap();
     let busy = helper.port() as u32;
-    let free = common::free_port() as u32;
+    let free = crate::common::free_port() as u32;
     let st = status_with(&[busy, free], &StatusOptions::default(), &NoRegistry).unwrap();
     assert_eq!(st[0].port as u32, busy);
     assert_eq!(st[0].availability, Availability::Occupied);
@@ -164,7 +156,7 @@ fn privileged_port_is_blocked_for_other_users() {
         eprintln!("skipped: every user may bind port 1 here (ip_unprivileged_port_start = {})", start.trim());
         return;
     }
-    let blocked = if common::is_root() {
+    let blocked = if crate::common::is_root() {
         match spawn("status:1", Some(NOBODY)) {
             Ok(h) => h.answer.clone(),
             Err(e) => {
@@ -185,7 +177,7 @@ fn privileged_port_is_blocked_for_other_users() {
 
 #[test]
 fn sockets_of_processes_we_may_not_inspect_are_reported_with_their_owner() {
-    if !common::is_root() {
+    if !crate::common::is_root() {
         eprintln!("skipped: needs root to look from another user's side");
         return;
     }

@@ -1,7 +1,6 @@
 //! The "reserved" status comes from the registry the caller passes in (the
 //! `registry` feature's `Reservations` for `port4me_registry::Registry`);
 //! nothing here sets or reads `PORT4ME_DB`.
-#![cfg(feature = "registry")]
 
 use std::net::{Ipv4Addr, TcpListener};
 

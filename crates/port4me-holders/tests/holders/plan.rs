@@ -1,23 +1,15 @@
 //! Plans over real ports, some held by child processes of the test, and the
 //! `kill` strategy against the test's own children and another user's.
-#![cfg(target_os = "linux")]
-
-mod common;
 
 use std::time::Duration;
 
-use common::{spawn, NOBODY};
+use crate::common::{spawn, NOBODY};
 use port4me::probe::{is_port_free, ProbeOptions};
 use port4me::Port4me;
 use port4me_holders::{
     parse_entry, plan, unsafe_for, ConflictCause, NoRegistry, Outcome, Plan, PlanOptions, Protocol, Signal,
     SocketState, Strategy,
 };
-
-#[test]
-fn helper_main() {
-    common::helper_main();
-}
 
 const USER: &str = "p4m-plan-test";
 
@@ -42,7 +34,7 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
     let web_holder = spawn("tcp4", None).unwrap();
     let db_holder = spawn("tcp6", None).or_else(|_| spawn("tcp4", None)).unwrap();
     let (web, db) = (web_holder.port(), db_holder.port());
-    let api = common::free_port();
+    let api = crate::common::free_port();
     let services = [("web", web as u32), ("api", api as u32), ("db", db as u32)];
 
     let p = plan(&services, &opts(Strategy::Alternative), &NoRegistry).unwrap();
@@ -66,7 +58,7 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
         assert_eq!(c.cause, ConflictCause::InUse);
         let h = c.holders.iter().find(|h| h.state == SocketState::Listen).unwrap();
         assert_eq!(h.process().unwrap().pid, holder.pid());
-        let expected = format!("{} is in use by {} (pid {}", sp.preferred, common::NAME, holder.pid());
+        let expected = format!("{} is in use by {} (pid {}", sp.preferred, crate::common::NAME, holder.pid());
         assert!(c.message.starts_with(&expected), "{} vs {expected}", c.message);
     }
 
@@ -79,13 +71,13 @@ fn free_ports_are_kept_and_taken_ones_move_deterministically() {
 #[test]
 fn fail_strategy_reports_who_holds_the_port() {
     let holder = spawn("tcp4", None).unwrap();
-    let api = common::free_port();
+    let api = crate::common::free_port();
     let err =
         plan(&[("web", holder.port() as u32), ("api", api as u32)], &opts(Strategy::Fail), &NoRegistry).unwrap_err();
     assert_eq!(err.code(), "ERR_PORT4ME_PLAN_CONFLICT");
     let msg = err.to_string();
     assert!(
-        msg.contains(&format!("web: {} is in use by {} (pid {}", holder.port(), common::NAME, holder.pid())),
+        msg.contains(&format!("web: {} is in use by {} (pid {}", holder.port(), crate::common::NAME, holder.pid())),
         "{msg}"
     );
     let p = err.plan().unwrap();
@@ -145,7 +137,7 @@ fn kill_sends_sigkill_only_when_forced() {
 
 #[test]
 fn kill_refuses_another_users_process() {
-    if !common::is_root() {
+    if !crate::common::is_root() {
         eprintln!("skipped: starting a process as another user needs root");
         return;
     }
