@@ -2,10 +2,7 @@
 //! values come from the reference implementation) through the pure core:
 //! every case without an environment, the core-only ones included.
 
-#[path = "../../../conformance/harness/harness.rs"]
-mod harness;
-
-use harness::{Number, Outcome};
+use crate::harness::{self, Number, Outcome};
 use port4me_core::Query;
 
 #[test]
