@@ -1,0 +1,135 @@
+// Benchmark: what a vite.config.js pays for port4me, in a fresh process.
+//
+//   node bench/startup.mjs [--runs=60] [--before=DIR]
+//
+// Each contender is a tiny script (ESM .mjs or CommonJS .cjs) run by a fresh
+// `node`: the whole import plus one call, then exit. Wall-clock time of the
+// process, in interleaved rounds (one run of every contender per round, in a
+// shuffled order), median over --runs runs. Reported as the overhead over a
+// bare node running an empty script of the same module kind (node's own
+// start-up is the same for everyone and is subtracted).
+//
+//   node (bare)                         an empty script
+//   port4me                             port4me('vite') (import from 'port4me' / require('port4me'))
+//   get-port-please                     getPort({ port: P }), awaited
+//   get-port                            getPort({ port: P }), awaited (ESM only)
+//   addon alone                         require() of the addon file itself and its
+//                                       findTool('vite'): what no JavaScript costs
+//                                       (a floor for the port4me rows)
+//
+// P is port4me('vite') (free), so every library probes the same free port.
+// --before=DIR adds port4me from DIR (a copy of npm/port4me, e.g. from an
+// earlier commit, with its addon as DIR/../port4me-<platform>/) beside the
+// current one, measured in the same rounds.
+//
+// The scripts live in a temporary directory whose node_modules is a link to
+// bindings/node/node_modules: packages resolve as in a project that installed
+// them. Not a test: figures depend on the machine and its load.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const nodeModules = path.resolve(here, '..', 'node_modules');
+
+function stats(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return { median: q(0.5), p25: q(0.25), p75: q(0.75), n: s.length };
+}
+
+/**
+ * Runs the fresh-process benchmark; returns `{ rows, byName }`, each row
+ * `{ name, kind, median, p25, p75, overhead }` in ms (overhead: median minus
+ * the bare node median of the same kind).
+ */
+export function runStartup({ runs = 60, before = null, port, log = console.log } = {}) {
+  const require = createRequire(import.meta.url);
+  const P = port ?? require('port4me').port4me('vite');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'port4me-startup-'));
+  try {
+    symlinkSync(nodeModules, path.join(dir, 'node_modules'), 'dir');
+    const contenders = [];
+    const add = (name, kind, source, base = dir) => {
+      const file = path.join(base, `${contenders.length}.${kind === 'esm' ? 'mjs' : 'cjs'}`);
+      writeFileSync(file, source);
+      contenders.push({ name, kind, file, times: [] });
+    };
+    add('node (bare)', 'esm', '');
+    add('node (bare)', 'cjs', '');
+    add('port4me', 'esm', "import { port4me } from 'port4me';\nport4me('vite');\n");
+    add('port4me', 'cjs', "require('port4me').port4me('vite');\n");
+    if (before) {
+      // A project of its own whose node_modules/port4me is the earlier copy.
+      const project = path.join(dir, 'before');
+      mkdirSync(path.join(project, 'node_modules'), { recursive: true });
+      symlinkSync(path.resolve(before), path.join(project, 'node_modules', 'port4me'), 'dir');
+      add('port4me (before)', 'esm', "import { port4me } from 'port4me';\nport4me('vite');\n", project);
+      add('port4me (before)', 'cjs', "require('port4me').port4me('vite');\n", project);
+    }
+    add('get-port-please', 'esm', `import { getPort } from 'get-port-please';\nawait getPort({ port: ${P} });\n`);
+    add('get-port-please', 'cjs', `require('get-port-please').getPort({ port: ${P} });\n`);
+    add('get-port', 'esm', `import getPort from 'get-port';\nawait getPort({ port: ${P} });\n`);
+    const addon = JSON.stringify(require('port4me')._internal.nativePath);
+    if (addon !== 'null') {
+      add('addon alone', 'esm', `import { createRequire } from 'node:module';\ncreateRequire(import.meta.url)(${addon}).findTool('vite');\n`);
+      add('addon alone', 'cjs', `require(${addon}).findTool('vite');\n`);
+    }
+
+    const env = { ...process.env };
+    delete env._PORT4ME_CHECK_AVAILABLE_PORTS_;
+    delete env.NODE_OPTIONS;
+    // Read at every start-up (tens of ms for a system bundle), the same for
+    // every contender: it only adds noise.
+    delete env.NODE_EXTRA_CA_CERTS;
+    const runOne = (c) => {
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(process.execPath, [c.file], { cwd: path.dirname(c.file), env, encoding: 'utf8' });
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (r.status !== 0 || r.stderr) throw new Error(`${c.name} (${c.kind}) failed: status ${r.status}\n${r.stderr}`);
+      return ms;
+    };
+    // Warm the file cache, and check every script runs.
+    for (const c of contenders) runOne(c);
+    for (let round = 0; round < runs; round++) {
+      const order = [...contenders];
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      for (const c of order) c.times.push(runOne(c));
+    }
+    const bare = {};
+    for (const c of contenders) if (c.name === 'node (bare)') bare[c.kind] = stats(c.times).median;
+    const rows = contenders.map((c) => {
+      const s = stats(c.times);
+      return { name: c.name, kind: c.kind, ...s, overhead: s.median - bare[c.kind] };
+    });
+    log(`fresh process: import + one call, ${runs} interleaved runs each, wall clock (node ${process.version}, P = ${P})`);
+    log(`${'contender'.padEnd(24)} ${'kind'.padEnd(4)} ${'median ms'.padStart(9)} ${'p25-p75 ms'.padStart(13)} ${'over bare'.padStart(10)}`);
+    for (const r of rows) {
+      const over = r.name === 'node (bare)' ? '' : `${r.overhead >= 0 ? '+' : ''}${r.overhead.toFixed(1)} ms`;
+      log(`${r.name.padEnd(24)} ${r.kind.padEnd(4)} ${r.median.toFixed(1).padStart(9)} ${`${r.p25.toFixed(1)}-${r.p75.toFixed(1)}`.padStart(13)} ${over.padStart(10)}`);
+    }
+    const byName = (name, kind) => rows.find((r) => r.name === name && r.kind === kind);
+    return { rows, byName };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name) => {
+    const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+    return a ? a.slice(name.length + 3) : undefined;
+  };
+  const { byName } = runStartup({ runs: Number(arg('runs') ?? 60), before: arg('before') ?? null });
+  console.log('\ntarget: import + port4me(\'vite\') at most 1.5 ms over bare node');
+  for (const kind of ['esm', 'cjs']) {
+    const r = byName('port4me', kind);
+    console.log(`  ${kind}: +${r.overhead.toFixed(2)} ms -> ${r.overhead <= 1.5 ? 'met' : 'NOT met'}`);
+  }
+}
