@@ -69,12 +69,21 @@ test('process.env changes reach the addon (Node writes the real environment)', (
   }
 });
 
-test('the user falls back to the account name when no variable names one', () => {
+test('the user falls back to the account name when no variable names one', async () => {
   const restore = setPort4meEnv({ _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' });
   try {
     const account = os.userInfo().username;
     assert.deepEqual(list({ n: 3 }), list({ user: account, n: 3 }));
     assert.deepEqual(list({ n: 3, env: {} }), list({ user: account, n: 3 }));
+    // The same account off the main thread (port4meAsync resolves on the
+    // libuv pool from a snapshot of the environment, which has no user
+    // variable here), and with an env option whose user variables are empty.
+    const mine = port4me({ user: account, tool: 'vite' });
+    assert.equal(port4me('vite'), mine);
+    assert.equal(await port4meAsync('vite'), mine);
+    const empty = { PORT4ME_USER: '', USER: '', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
+    assert.equal(port4me({ tool: 'vite', env: empty }), mine);
+    assert.equal(await port4meAsync({ tool: 'vite', env: empty }), mine);
   } finally {
     restore();
   }
