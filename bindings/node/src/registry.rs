@@ -422,8 +422,10 @@ pub struct Reservation {
 /// again and again. A handle is reused only while its path still names the
 /// same file (device and inode), so a registry deleted or replaced between
 /// calls is opened afresh; elsewhere than on Unix nothing is kept.
-static OPEN: std::sync::Mutex<Vec<(std::path::PathBuf, (u64, u64), std::sync::Arc<Registry>)>> =
-    std::sync::Mutex::new(Vec::new());
+static OPEN: std::sync::Mutex<Vec<Kept>> = std::sync::Mutex::new(Vec::new());
+
+/// A kept registry: its path, the identity of its file, the handle.
+type Kept = (std::path::PathBuf, (u64, u64), std::sync::Arc<Registry>);
 
 /// The identity of the file at `path`, where there is one to compare.
 fn file_key(path: &std::path::Path) -> Option<(u64, u64)> {
