@@ -1362,17 +1362,23 @@ def build_probes():
     return doc, unavailable
 
 
-def dumps_probes(doc):
+def dumps_doc(doc, key):
+    """A format-1 document (probes, commands) as committed: the header keys,
+    then one line per entry of `doc[key]`."""
     lines = ["{"]
     for k in ("format", "reference", "description"):
         lines.append(f'  "{k}": {json.dumps(doc[k], ensure_ascii=False)},')
-    lines.append('  "probes": [')
-    for i, p in enumerate(doc["probes"]):
-        sep = "," if i < len(doc["probes"]) - 1 else ""
+    lines.append(f'  "{key}": [')
+    for i, p in enumerate(doc[key]):
+        sep = "," if i < len(doc[key]) - 1 else ""
         lines.append("    " + json.dumps(p, ensure_ascii=False, separators=(", ", ": ")) + sep)
     lines.append("  ]")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def dumps_probes(doc):
+    return dumps_doc(doc, "probes")
 
 
 def check_probes(path):
@@ -1524,16 +1530,7 @@ def build_commands():
 
 
 def dumps_commands(doc):
-    lines = ["{"]
-    for k in ("format", "reference", "description"):
-        lines.append(f'  "{k}": {json.dumps(doc[k], ensure_ascii=False)},')
-    lines.append('  "commands": [')
-    for i, c in enumerate(doc["commands"]):
-        sep = "," if i < len(doc["commands"]) - 1 else ""
-        lines.append("    " + json.dumps(c, ensure_ascii=False, separators=(", ", ": ")) + sep)
-    lines.append("  ]")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return dumps_doc(doc, "commands")
 
 
 def check_commands(path):

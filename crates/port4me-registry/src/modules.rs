@@ -274,37 +274,23 @@ impl Registry {
     /// whoever inserted them.
     pub fn modules(&self, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
         self.read(|ctx| {
-            let mut out = Vec::new();
-            for p in [Protocol::Tcp, Protocol::Udp] {
-                if protocol.is_some_and(|x| x != p) {
-                    continue;
-                }
-                let mut stmt = ctx
-                    .tx
-                    .prepare_cached(&format!(
-                        r#"SELECT t.start, t."end", t.module, o.uid, o.user FROM {} AS t
-                           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind = 'module'
-                           LEFT JOIN module_owners AS o ON o.protocol = ?1 AND o.start = t.start
-                           ORDER BY t.start"#,
-                        table(p)
-                    ))
-                    .map_err(|e| ctx.err(e))?;
-                let rows = stmt
-                    .query_map([p.as_str()], |r| {
-                        Ok(ModuleRange {
-                            module: lossy(r, 2)?,
-                            protocol: p,
-                            range: PortRange { start: r.get(0)?, end: r.get(1)? },
-                            uid: r.get(3)?,
-                            user: r.get(4)?,
-                        })
+            per_protocol(
+                ctx,
+                protocol,
+                r#"SELECT t.start, t."end", t.module, o.uid, o.user FROM {table} AS t
+                   JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind = 'module'
+                   LEFT JOIN module_owners AS o ON o.protocol = ?1 AND o.start = t.start
+                   ORDER BY t.start"#,
+                |r, p| {
+                    Ok(ModuleRange {
+                        module: lossy(r, 2)?,
+                        protocol: p,
+                        range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                        uid: r.get(3)?,
+                        user: r.get(4)?,
                     })
-                    .map_err(|e| ctx.err(e))?;
-                for r in rows {
-                    out.push(r.map_err(|e| ctx.err(e))?);
-                }
-            }
-            Ok(out)
+                },
+            )
         })
     }
 
@@ -313,40 +299,37 @@ impl Registry {
     /// service, a registration or a lease.
     pub fn mirror_rows(&self, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
         self.read(|ctx| {
-            let mut out = Vec::new();
-            for p in [Protocol::Tcp, Protocol::Udp] {
-                if protocol.is_some_and(|x| x != p) {
-                    continue;
-                }
-                let mut stmt = ctx
-                    .tx
-                    .prepare_cached(&format!(
-                        r#"SELECT t.start, t."end", t.module, c.kind FROM {} AS t
-                           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind <> 'module'
-                           ORDER BY t.start"#,
-                        table(p)
-                    ))
-                    .map_err(|e| ctx.err(e))?;
-                let rows = stmt
-                    .query_map([p.as_str()], |r| {
-                        let kind: String = r.get(3)?;
-                        Ok(MirrorRow {
-                            name: lossy(r, 2)?,
-                            protocol: p,
-                            range: PortRange { start: r.get(0)?, end: r.get(1)? },
-                            kind: match kind.as_str() {
-                                "service" => HoldingKind::Service,
-                                "registration" => HoldingKind::Registration,
-                                _ => HoldingKind::Lease,
-                            },
-                        })
+            per_protocol(
+                ctx,
+                protocol,
+                r#"SELECT t.start, t."end", t.module, c.kind FROM {table} AS t
+                   JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind <> 'module'
+                   ORDER BY t.start"#,
+                |r, p| {
+                    let kind: String = r.get(3)?;
+                    let kind = match kind.as_str() {
+                        "service" => HoldingKind::Service,
+                        "registration" => HoldingKind::Registration,
+                        "lease" => HoldingKind::Lease,
+                        // The claims table's CHECK keeps anything else out;
+                        // a file edited by another tool is said to be so.
+                        other => {
+                            let e = std::io::Error::other(format!("unknown kind of claim {other:?}"));
+                            return Err(rusqlite::Error::FromSqlConversionFailure(
+                                3,
+                                rusqlite::types::Type::Text,
+                                Box::new(e),
+                            ));
+                        }
+                    };
+                    Ok(MirrorRow {
+                        name: lossy(r, 2)?,
+                        protocol: p,
+                        range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                        kind,
                     })
-                    .map_err(|e| ctx.err(e))?;
-                for r in rows {
-                    out.push(r.map_err(|e| ctx.err(e))?);
-                }
-            }
-            Ok(out)
+                },
+            )
         })
     }
 }
@@ -399,4 +382,26 @@ pub(crate) fn owner_at(ctx: &Ctx<'_>, protocol: Protocol, start: u16) -> Result<
         .prepare_cached("SELECT uid, user FROM module_owners WHERE protocol = ?1 AND start = ?2")
         .and_then(|mut s| s.query_row((protocol.as_str(), start), |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(|e| ctx.err(e))
+}
+
+/// The rows `sql` selects from each module table asked for (`{table}` is
+/// `TCP_PORTS` or `UDP_PORTS`, `?1` the protocol), in protocol order.
+fn per_protocol<T>(
+    ctx: &Ctx<'_>,
+    protocol: Option<Protocol>,
+    sql: &str,
+    row: impl Fn(&rusqlite::Row<'_>, Protocol) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::new();
+    for p in [Protocol::Tcp, Protocol::Udp] {
+        if protocol.is_some_and(|x| x != p) {
+            continue;
+        }
+        let mut stmt = ctx.tx.prepare_cached(&sql.replace("{table}", table(p))).map_err(|e| ctx.err(e))?;
+        let rows = stmt.query_map([p.as_str()], |r| row(r, p)).map_err(|e| ctx.err(e))?;
+        for r in rows {
+            out.push(r.map_err(|e| ctx.err(e))?);
+        }
+    }
+    Ok(out)
 }
