@@ -198,6 +198,24 @@ def _on_alarm(signum, frame):
     raise _Hang("wall clock")
 
 
+def _count_lcg_steps(mod, needed):
+    """Wraps the reference's `lcg` with a step counter: the LCG has period 65536, so a
+    call that needs `needed` candidates and has stepped more than 65537 * (needed + 2)
+    times can never finish, and raises _Hang instead. Returns the original `lcg`."""
+    budget = 65537 * (needed + 2)
+    orig_lcg = mod.lcg
+    steps = [0]
+
+    def counting_lcg(seed, *args, **kwargs):
+        steps[0] += 1
+        if steps[0] > budget:
+            raise _Hang("lcg budget")
+        return orig_lcg(seed, *args, **kwargs)
+
+    mod.lcg = counting_lcg
+    return orig_lcg
+
+
 def _import_reference():
     try:
         import importlib.metadata as md
@@ -267,19 +285,7 @@ def run_reference(call):
     # Number of candidates the call needs, for the hang budget.
     skip = call["skip"] if call["skip"] is not None else _int_or(os.environ.get("PORT4ME_SKIP", "0"), 0)
     lst = call["list"] if call["list"] is not None else _int_or(os.environ.get("PORT4ME_LIST"), 1)
-    needed = max(skip, 0) + max(lst, 1)
-    budget = 65537 * (needed + 2)
-
-    orig_lcg = mod.lcg
-    steps = [0]
-
-    def counting_lcg(seed, *args, **kwargs):
-        steps[0] += 1
-        if steps[0] > budget:
-            raise _Hang("lcg budget")
-        return orig_lcg(seed, *args, **kwargs)
-
-    mod.lcg = counting_lcg
+    _count_lcg_steps(mod, max(skip, 0) + max(lst, 1))
 
     if call["seed"] is not None:
         seed_string = call["seed"]
@@ -1190,17 +1196,7 @@ def run_reference_cli(flags, env):
         return _int_or(os.environ.get(var), default)
 
     needed = max(number("skip", "PORT4ME_SKIP", 0), 0) + max(number("list", "PORT4ME_LIST", 1), 1)
-    budget = 65537 * (needed + 2)
-    orig_lcg = mod.lcg
-    steps = [0]
-
-    def counting_lcg(seed, *args, **kwargs):
-        steps[0] += 1
-        if steps[0] > budget:
-            raise _Hang("lcg budget")
-        return orig_lcg(seed, *args, **kwargs)
-
-    mod.lcg = counting_lcg
+    orig_lcg = _count_lcg_steps(mod, needed)
     out, err = io.StringIO(), io.StringIO()
     code, timed_out = 0, False
     saved_argv = sys.argv
