@@ -35,7 +35,7 @@ Options:
   --skip=N            Skip the first N candidates
   --list=N            Print the first N candidates (without probing) instead of a free port
   --test=PORT         Exit 0 if PORT is free, 1 if it is in use (printing nothing)
-  --verbose           With --test, say on stderr what holds a busy port
+  --verbose           With --test, say on stderr what holds a busy port (needs the addon)
   --max-tries=N       Give up after N probes (default 65535)
   --host=ADDR         Probe only this local address (e.g. 127.0.0.1, ::1, localhost)
   --protocol=PROTO    Probe tcp (default) or udp
@@ -74,13 +74,15 @@ function count(text, flag, what) {
   return n;
 }
 
-// `--reserve` takes an optional value, which parseArgs has no notion of:
-// a bare `--reserve` (or one followed by a non-number) means 60 seconds.
 // The options whose value may start with `-` (`--skip -1` is a negative
 // count, refused as such, not "argument is ambiguous"), as in the native CLI.
 const HYPHEN_VALUES = new Set(['--prepend', '--include', '--exclude', '--skip', '--list', '--test', '--max-tries']);
 
-function expandReserve(argv) {
+// The command line as parseArgs can read it: `--flag -value` joined for the
+// options above, and `--reserve`, whose value is optional (parseArgs has no
+// notion of that): a bare `--reserve` (or one followed by a non-number)
+// means 60 seconds.
+function normalizeArgs(argv) {
   const out = [];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--') {
@@ -99,16 +101,6 @@ function expandReserve(argv) {
   return out;
 }
 
-/** What holds `port`, or null: nothing visible, or no addon to ask (the fallback). */
-function holderOf(api, port, protocol) {
-  try {
-    return api.describeBusy(port, protocol ? { protocol } : undefined);
-  } catch (err) {
-    if (err && err.code === 'ERR_PORT4ME_NATIVE_REQUIRED') return null;
-    throw err;
-  }
-}
-
 const SUBCOMMANDS = new Set(['registry', 'who', 'status', 'plan', 'completions']);
 
 /** The main command through the WebAssembly fallback. */
@@ -119,7 +111,7 @@ function fallbackMain(argv) {
     throw new UsageError(`port4me ${argv[0]} needs the native addon, which did not load here (${api._internal.fallbackReason}); `
       + `the WebAssembly fallback serves only the main command. Install the package for this platform, or use the port4me binary`);
   }
-  argv = expandReserve(argv);
+  argv = normalizeArgs(argv);
   let parsed;
   try {
     parsed = parseArgs({
@@ -172,12 +164,10 @@ function fallbackMain(argv) {
     if (values.host !== undefined) probe.host = values.host;
     if (values.protocol !== undefined) probe.protocol = values.protocol;
     const free = api._internal.testPort(port, probe);
-    // Silent like the reference CLI; the holder is for --verbose and --json.
-    const holder = free || !(values.json || values.verbose) ? null : holderOf(api, port, probe.protocol);
+    // Silent like the reference CLI. Only the addon can tell what holds a
+    // port, so here --verbose adds nothing and --json says null.
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ port, free, protocol: probe.protocol ?? 'tcp', holder })}\n`);
-    } else if (holder) {
-      process.stderr.write(`${holder}\n`);
+      process.stdout.write(`${JSON.stringify({ port, free, protocol: probe.protocol ?? 'tcp', holder: null })}\n`);
     }
     process.exitCode = free ? 0 : 1;
     return;
