@@ -11,11 +11,12 @@
 // character may turn into one of them (JavaScript's toUpperCase maps
 // U+017F, long s, to "S").
 
-const USER_VARS = new Set(['LOGNAME', 'USER', 'LNAME', 'USERNAME']);
+/** The general user variables, in the order the user falls back on them after PORT4ME_USER (as port4me::env::USER_VARS). */
+const USER_VARS = Object.freeze(['LOGNAME', 'USER', 'LNAME', 'USERNAME']);
 
 /** Whether port4me reads the variable `name` (exact case): PORT4ME_*, _PORT4ME_*, LOGNAME, USER, LNAME, USERNAME. */
 function isRelevantVar(name) {
-  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || USER_VARS.has(name);
+  return name.startsWith('PORT4ME_') || name.startsWith('_PORT4ME_') || USER_VARS.includes(name);
 }
 
 /** `name` as the platform compares it: ASCII upper case on win32, as it is elsewhere. */
@@ -40,4 +41,4 @@ function envSnapshot(env = process.env, platform = process.platform) {
   return out;
 }
 
-module.exports = { envSnapshot, foldName, isRelevantVar };
+module.exports = { envSnapshot, foldName, isRelevantVar, USER_VARS };

@@ -25,7 +25,7 @@ const { MessageChannel, Worker, receiveMessageOnPort } = require('node:worker_th
 const probe = require('./probe.cjs');
 // envSnapshot(): the variables port4me reads, from `process.env` (names
 // upper-cased on Windows, whose variables ignore case).
-const { envSnapshot } = require('./env.cjs');
+const { envSnapshot, USER_VARS } = require('./env.cjs');
 
 const MODULE = path.join(__dirname, 'wasm', 'port4me_node.cjs');
 const WORKER = path.join(__dirname, 'probe-worker.cjs');
@@ -73,8 +73,6 @@ function call(fn) {
 // ---------------------------------------------------------------------------
 // The environment
 
-const USER_VARS = ['PORT4ME_USER', 'LOGNAME', 'USER', 'LNAME', 'USERNAME'];
-
 /** The options with `env` filled in: the caller's, else the process environment's. */
 function withEnv(options) {
   if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
@@ -111,6 +109,7 @@ function accountName() {
 /** The account name, when nothing else names a user (so it is only looked up then). */
 function accountFor(o) {
   if (typeof o.user === 'string' && o.user !== '') return undefined;
+  if (o.env.PORT4ME_USER) return undefined;
   for (const name of USER_VARS) if (o.env[name]) return undefined;
   return accountName();
 }
