@@ -4,16 +4,9 @@
 //! `port4me::env::account_uid`); only the current account's name is known
 //! for it.
 
-/// The effective user id of this process.
-#[cfg(unix)]
-pub fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
-}
-
-/// The id of the account this process runs as: on Windows the RID of its
-/// SID; `u32::MAX` where there is none (or the token cannot be read).
-#[cfg(not(unix))]
+/// The id of the account this process runs as
+/// ([`port4me::env::account_uid`]: the effective uid on Unix, the RID of
+/// the token's SID on Windows); `u32::MAX` where there is none.
 pub fn current_uid() -> u32 {
     port4me::env::account_uid().unwrap_or(u32::MAX)
 }
