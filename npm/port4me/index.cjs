@@ -412,14 +412,6 @@ async function waitForPort(port, options) {
 
 const date = (ms) => new Date(ms);
 
-function serviceOut(s) {
-  return { name: s.name, description: s.description, protocol: s.protocol, start: s.start, end: s.end, forced: s.forced, created: date(s.created) };
-}
-
-function offerOut(o) {
-  return { service: o.service, instance: o.instance, port: o.port, secret: o.secret, created: date(o.created), expires: date(o.expires) };
-}
-
 function servicePortOut(p) {
   return {
     service: p.service,
@@ -432,55 +424,65 @@ function servicePortOut(p) {
   };
 }
 
+function serviceOut(s) {
+  const out = { name: s.name, description: s.description, protocol: s.protocol, start: s.start, end: s.end, forced: s.forced, created: date(s.created) };
+  if (s.ports !== undefined && s.ports !== null) out.ports = s.ports.map(servicePortOut);
+  return out;
+}
+
+function offerOut(o) {
+  return { service: o.service, instance: o.instance, port: o.port, secret: o.secret, created: date(o.created), expires: date(o.expires) };
+}
+
 function registrationOut(r) {
   return { name: r.name, service: r.service, protocol: r.protocol, port: r.port, user: r.user, uid: r.uid, pid: r.pid, host: r.host, created: date(r.created) };
 }
+
+function moduleOut(m) {
+  return { module: m.module, protocol: m.protocol, start: m.start, end: m.end, user: m.user ?? null, uid: m.uid ?? null };
+}
+
+function leaseOut(l) {
+  return { port: l.port, protocol: l.protocol, label: l.label, user: l.user, uid: l.uid, pid: l.pid ?? null, created: date(l.created), expires: date(l.expires) };
+}
+
+function mirrorOut(m) {
+  return { module: m.module, protocol: m.protocol, start: m.start, end: m.end, mirrors: m.mirrors };
+}
+
+const rangeOut = (r) => ({ start: r.start, end: r.end });
 
 function checkProtocolArg(protocol) {
   return protocol === undefined ? undefined : checkString(protocol, 'protocol');
 }
 
-/**
- * A port registry database (SQLite, safe across processes): module ranges,
- * services with offers, named per-user registrations, and the leases of
- * `port4me({ reserve })`. Every method is synchronous and one transaction.
- */
-class Registry {
+/** `(protocol?, options?)` where an object in the protocol's place is the options. */
+function protocolAndOptions(protocol, options) {
+  if (options === undefined && protocol !== null && typeof protocol === 'object') return [undefined, protocol];
+  return [protocol, options];
+}
+
+const FORCE_ONLY = { force: 'boolean' };
+
+// The registry's four jobs, each a group of methods on one native handle:
+// registry.modules, .services, .registrations, .leases. Giving anything back
+// is `release` in each.
+
+/** Module ranges: `n` consecutive ports per module and protocol (tables TCP_PORTS / UDP_PORTS). */
+class RegistryModules {
   #native;
-
-  /**
-   * Opens (creating if needed) the registry at `path`, or the default one:
-   * `PORT4ME_DB`, else `$XDG_STATE_HOME/port4me/ports.sqlite`, else
-   * `~/.local/state/port4me/ports.sqlite`.
-   */
-  constructor(path) {
-    if (path !== undefined) checkString(path, 'path');
-    else if (!isMainThread && process.env.PORT4ME_DB) path = process.env.PORT4ME_DB; // a worker's own process.env
-    this.#native = guarded(() => new native.Registry(path));
-  }
-
-  /** The database file. */
-  get path() {
-    return this.#native.path;
-  }
-
-  /** Whether `close()` was called. */
-  get closed() {
-    return this.#native.closed;
+  constructor(handle) {
+    this.#native = handle;
   }
 
   /** `n` consecutive ports for `module` (first fit in the module pool 20000-45000). */
   allocate(n, module, protocol, options) {
-    if (options === undefined && protocol !== null && typeof protocol === 'object') {
-      options = protocol;
-      protocol = undefined;
-    }
+    [protocol, options] = protocolAndOptions(protocol, options);
     checkNumber(n, 'n');
     checkString(module, 'module');
     checkProtocolArg(protocol);
-    const opts = checkOptionsObject(options, 'allocate', { keepExisting: 'boolean' });
-    const r = guarded(() => this.#native.allocate(n, module, protocol, opts));
-    return { start: r.start, end: r.end };
+    const opts = checkOptionsObject(options, 'modules.allocate', { keepExisting: 'boolean' });
+    return rangeOut(guarded(() => this.#native.allocate(n, module, protocol, opts)));
   }
 
   /**
@@ -488,25 +490,43 @@ class Registry {
    * name, also ones other tools wrote); returns them. Ranges another OS
    * user allocated need `{ force: true }`.
    */
-  deallocate(module, protocol, options) {
-    if (options === undefined && protocol !== null && typeof protocol === 'object') {
-      options = protocol;
-      protocol = undefined;
-    }
+  release(module, protocol, options) {
+    [protocol, options] = protocolAndOptions(protocol, options);
     checkString(module, 'module');
     checkProtocolArg(protocol);
-    const opts = checkOptionsObject(options, 'deallocate', { force: 'boolean' });
-    return guarded(() => this.#native.deallocate(module, protocol, opts)).map((r) => ({ start: r.start, end: r.end }));
+    const opts = checkOptionsObject(options, 'modules.release', FORCE_ONLY);
+    return guarded(() => this.#native.deallocate(module, protocol, opts)).map(rangeOut);
+  }
+
+  /** Every module range (of `protocol`, else of both), in protocol and port order. */
+  list(protocol) {
+    checkProtocolArg(protocol);
+    return guarded(() => this.#native.modules(protocol)).map(moduleOut);
+  }
+}
+
+/** Services: fixed ranges whose ports are offered to instances (offer, then accept or reject). */
+class RegistryServices {
+  #native;
+  constructor(handle) {
+    this.#native = handle;
   }
 
   /** Defines the service `name` owning the ports `start`-`end`. */
-  defineService(name, description, start, end, options) {
+  define(name, description, start, end, options) {
     checkString(name, 'name');
     checkString(description, 'description');
     checkNumber(start, 'start');
     checkNumber(end, 'end');
-    const opts = checkOptionsObject(options, 'defineService', { force: 'boolean', protocol: 'string' });
+    const opts = checkOptionsObject(options, 'services.define', { force: 'boolean', protocol: 'string' });
     return serviceOut(guarded(() => this.#native.defineService(name, description, start, end, opts)));
+  }
+
+  /** Deletes the service `name` and frees its range; while instances hold ports of it only with `{ force: true }`, which releases them. */
+  undefine(name, options) {
+    checkString(name, 'name');
+    const opts = checkOptionsObject(options, 'services.undefine', FORCE_ONLY);
+    return serviceOut(guarded(() => this.#native.undefineService(name, opts)));
   }
 
   /** Offers the lowest free port of `service` to `instance`, with a secret to accept or reject it. */
@@ -529,11 +549,31 @@ class Registry {
   }
 
   /** Releases what `instance` holds in `service` (an offer or an allocation); another OS user's allocation needs `{ force: true }`. */
-  releaseInstance(service, instance, options) {
+  release(service, instance, options) {
     checkString(service, 'service');
     checkString(instance, 'instance');
-    const opts = checkOptionsObject(options, 'releaseInstance', { force: 'boolean' });
+    const opts = checkOptionsObject(options, 'services.release', FORCE_ONLY);
     return servicePortOut(guarded(() => this.#native.releaseInstance(service, instance, opts)));
+  }
+
+  /** Every defined service, with the ports its instances hold (`ports`). */
+  list() {
+    return guarded(() => this.#native.services()).map(serviceOut);
+  }
+
+  /** The ports of `service` its instances hold, in port order (or only `{ instance }`'s, or the one on `{ port }`). */
+  show(service, options) {
+    checkString(service, 'service');
+    const opts = checkOptionsObject(options, 'services.show', { instance: 'string', port: 'number' });
+    return guarded(() => this.#native.showService(service, opts)).map(servicePortOut);
+  }
+}
+
+/** Named registrations: per-user names with a port, held while their owner process runs. */
+class RegistryRegistrations {
+  #native;
+  constructor(handle) {
+    this.#native = handle;
   }
 
   /** Registers `service` for this user and process (`web`, then `web_1`, ...). */
@@ -548,15 +588,86 @@ class Registry {
     return registrationOut(guarded(() => this.#native.release(name)));
   }
 
+  /** The live registrations matching every filter given. */
+  find(filter) {
+    const f = checkOptionsObject(filter, 'registrations.find', { service: 'string', beginswith: 'string', user: 'string' });
+    return guarded(() => this.#native.find(f)).map(registrationOut);
+  }
+
   /** Every live registration. */
   list() {
     return guarded(() => this.#native.list()).map(registrationOut);
   }
+}
 
-  /** The live registrations matching every filter given. */
-  find(filter) {
-    const f = checkOptionsObject(filter, 'find', { service: 'string', beginswith: 'string', user: 'string' });
-    return guarded(() => this.#native.find(f)).map(registrationOut);
+/** Leases: the short reservations of `port4me({ reserve })`. */
+class RegistryLeases {
+  #native;
+  constructor(handle) {
+    this.#native = handle;
+  }
+
+  /** Every live lease, in protocol and port order. */
+  list() {
+    return guarded(() => this.#native.leases()).map(leaseOut);
+  }
+
+  /** Ends this user's lease on `port` (`protocol`, TCP by default) early; whether there was one. Another user's lease throws. */
+  release(port, protocol) {
+    checkNumber(port, 'port');
+    checkProtocolArg(protocol);
+    return guarded(() => this.#native.releaseLease(port, protocol));
+  }
+}
+
+/**
+ * A port registry database (SQLite, safe across processes), by job:
+ * `modules`, `services`, `registrations` and `leases`, each with `list()`
+ * and `release()`. Every method is synchronous and one transaction.
+ */
+class Registry {
+  #native;
+
+  /**
+   * Opens (creating if needed) the registry at `path`, or the default one:
+   * `PORT4ME_DB`, else `$XDG_STATE_HOME/port4me/ports.sqlite`, else
+   * `~/.local/state/port4me/ports.sqlite`.
+   */
+  constructor(path) {
+    if (path !== undefined) checkString(path, 'path');
+    else if (!isMainThread && process.env.PORT4ME_DB) path = process.env.PORT4ME_DB; // a worker's own process.env
+    const handle = guarded(() => new native.Registry(path));
+    this.#native = handle;
+    /** Module ranges. */
+    this.modules = new RegistryModules(handle);
+    /** Services, offers and instances. */
+    this.services = new RegistryServices(handle);
+    /** Named registrations. */
+    this.registrations = new RegistryRegistrations(handle);
+    /** Leases of `port4me({ reserve })`. */
+    this.leases = new RegistryLeases(handle);
+  }
+
+  /** The database file. */
+  get path() {
+    return this.#native.path;
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    return this.#native.closed;
+  }
+
+  /** Everything the registry holds, as `port4me registry list --json`: `{ modules, services, registrations, leases, mirrors }`. */
+  list() {
+    const all = guarded(() => this.#native.listAll());
+    return {
+      modules: all.modules.map(moduleOut),
+      services: all.services.map(serviceOut),
+      registrations: all.registrations.map(registrationOut),
+      leases: all.leases.map(leaseOut),
+      mirrors: all.mirrors.map(mirrorOut),
+    };
   }
 
   /** Reclaims what has lapsed (expired offers and leases, entries of exited processes); says how much. */

@@ -163,9 +163,9 @@ export type RegistryErrorCode =
   | 'ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED'
   /** A range overlaps something the registry already holds (the message names it). */
   | 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT'
-  /** `defineService` with a name already defined. */
+  /** `services.define` with a name already defined. */
   | 'ERR_PORT4ME_REGISTRY_SERVICE_EXISTS'
-  /** `undefine` of a service whose instances still hold ports (`--force` releases them). */
+  /** `services.undefine` of a service whose instances still hold ports (`force` releases them). */
   | 'ERR_PORT4ME_REGISTRY_SERVICE_IN_USE'
   /** A service that is not defined. */
   | 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE'
@@ -186,12 +186,12 @@ export type RegistryErrorCode =
   /** `release` of a name this user has not registered. */
   | 'ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION'
   /**
-   * `release` of another user's registration or lease; `deallocate` or
-   * `releaseInstance` of another user's module or allocation without
-   * `{ force: true }` (the message names the owner).
+   * `release` of another user's registration or lease; `release` of
+   * another user's module or service allocation without `{ force: true }`
+   * (the message names the owner).
    */
   | 'ERR_PORT4ME_REGISTRY_NOT_OWNER'
-  /** `deallocate` of a `port4me:...` row, which mirrors a service, registration or lease (the message says how to release that). */
+  /** `modules.release` of a `port4me:...` row, which mirrors a service, registration or lease (the message says how to release that). */
   | 'ERR_PORT4ME_REGISTRY_NOT_A_MODULE'
   /** The default (private) registry's directory is writable by every user (the message says how to fix it). */
   | 'ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY'
@@ -307,24 +307,56 @@ export interface PortRange {
   end: number;
 }
 
-/** Options of {@link Registry.allocate}. */
+/** Options of {@link RegistryModules.allocate}. */
 export interface AllocateOptions {
   /** Keep the module's other ranges of this protocol and add one more (default: replace them). */
   keepExisting?: boolean;
 }
 
-/** Options of {@link Registry.deallocate} and {@link Registry.releaseInstance}. */
+/** Options of the `release` of {@link RegistryModules} and {@link RegistryServices}, and of {@link RegistryServices.undefine}. */
 export interface ForceOptions {
-  /** Also release what another OS user allocated or accepted. Default `false`. */
+  /** Also release what another OS user allocated or accepted (for `undefine`: the ports instances hold). Default `false`. */
   force?: boolean;
 }
 
-/** Options of {@link Registry.defineService}. */
+/** Options of {@link RegistryServices.define}. */
 export interface DefineServiceOptions {
   /** Allow ports below 1024 or from 49152 on. Default `false`. */
   force?: boolean;
   /** `"tcp"` (default) or `"udp"`. */
   protocol?: Protocol | (string & {});
+}
+
+/** Options of {@link RegistryServices.show}: one instance, or the instance on one port. */
+export interface ShowServiceOptions {
+  /** Only this instance. */
+  instance?: string;
+  /** Only the instance on this port. */
+  port?: number;
+}
+
+/** A module's range as stored in `TCP_PORTS`/`UDP_PORTS`. */
+export interface ModuleRange {
+  module: string;
+  protocol: Protocol;
+  /** First port. */
+  start: number;
+  /** Last port (inclusive). */
+  end: number;
+  /** The OS user who allocated it through port4me; `null` for a row another tool inserted. */
+  user: string | null;
+  uid: number | null;
+}
+
+/** A row of `TCP_PORTS`/`UDP_PORTS` that mirrors a service, registration or lease, for tools that read only those tables. */
+export interface MirrorRow {
+  /** `port4me:service:NAME`, `port4me:registration:ID` or `port4me:lease:ID`. */
+  module: string;
+  protocol: Protocol;
+  start: number;
+  end: number;
+  /** What it mirrors. */
+  mirrors: 'service' | 'registration' | 'lease';
 }
 
 /** A defined service: a fixed range whose ports are offered to instances. */
@@ -339,6 +371,11 @@ export interface Service {
   /** Whether it was defined with `force`. */
   forced: boolean;
   created: Date;
+}
+
+/** A service with the ports its instances hold ({@link RegistryServices.list}, {@link RegistryServices.undefine}). */
+export interface ServiceWithPorts extends Service {
+  ports: ServicePort[];
 }
 
 /** A port offered to a service instance until it is accepted, rejected, or expires (30 minutes). */
@@ -388,7 +425,33 @@ export interface Registration {
   created: Date;
 }
 
-/** Filters of {@link Registry.find}; all given ones must match. */
+/** A lease of `port4me({ reserve })`: a port held for a short time, or until its owner process exits. */
+export interface Lease {
+  port: number;
+  protocol: Protocol;
+  /** The port4me seed it was found for (e.g. `alice,vite`). */
+  label: string;
+  /** The OS user who reserved it. */
+  user: string;
+  uid: number;
+  /** The owner process, if any. */
+  pid: number | null;
+  created: Date;
+  /** When it ends at the latest. */
+  expires: Date;
+}
+
+/** Everything a registry holds ({@link Registry.list}), as `port4me registry list --json`. */
+export interface RegistryListing {
+  modules: ModuleRange[];
+  services: ServiceWithPorts[];
+  registrations: Registration[];
+  leases: Lease[];
+  /** The mirror rows of the services, registrations and leases above. */
+  mirrors: MirrorRow[];
+}
+
+/** Filters of {@link RegistryRegistrations.find}; all given ones must match. */
 export interface RegistrationFilter {
   /** The service name asked for at registration (exact). */
   service?: string;
@@ -410,22 +473,102 @@ export interface GcReport {
   total: number;
 }
 
+/** Module ranges ({@link Registry.modules}): `n` consecutive ports per module and protocol. */
+export interface RegistryModules {
+  /**
+   * `n` consecutive ports for `module`: the first large enough gap in the
+   * module pool (20000-45000). Replaces the module's earlier ranges of this
+   * protocol unless `keepExisting`.
+   */
+  allocate(n: number, module: string, protocol?: Protocol | (string & {}), options?: AllocateOptions): PortRange;
+  allocate(n: number, module: string, options: AllocateOptions): PortRange;
+  /**
+   * Releases every range of `module` for `protocol` (TCP by default); returns
+   * them (empty if none). Any name is accepted, also ones other tools wrote
+   * into `TCP_PORTS`/`UDP_PORTS`. Ranges another OS user allocated throw
+   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
+   */
+  release(module: string, protocol?: Protocol | (string & {}), options?: ForceOptions): PortRange[];
+  release(module: string, options: ForceOptions): PortRange[];
+  /** Every module range (of `protocol`, else of both), in protocol and port order. */
+  list(protocol?: Protocol | (string & {})): ModuleRange[];
+}
+
+/** Services ({@link Registry.services}): fixed ranges whose ports are offered to instances. */
+export interface RegistryServices {
+  /**
+   * Defines the service `name` owning the ports `start`-`end`, which may not
+   * overlap anything the registry holds, nor (without `force`) touch ports
+   * below 1024 or from 49152 on.
+   */
+  define(name: string, description: string, start: number, end: number, options?: DefineServiceOptions): Service;
+  /**
+   * Deletes the service `name` and frees its range; returns it with the
+   * ports its instances held. While instances hold ports of it this throws
+   * `ERR_PORT4ME_REGISTRY_SERVICE_IN_USE` unless `force`, which releases them.
+   */
+  undefine(name: string, options?: ForceOptions): ServiceWithPorts;
+  /** Offers the lowest free port of `service` to `instance`; accept or reject it with the secret. */
+  offer(service: string, instance: string): Offer;
+  /** Accepts an offer: its port is the instance's until released. Accepting twice is harmless. */
+  accept(secret: string): ServicePort;
+  /** Rejects an offer: its port returns to the service. */
+  reject(secret: string): ServicePort;
+  /**
+   * Releases what `instance` holds in `service` (an offer or an allocation).
+   * An allocation another OS user accepted throws
+   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
+   */
+  release(service: string, instance: string, options?: ForceOptions): ServicePort;
+  /** Every defined service, with the ports its instances hold. */
+  list(): ServiceWithPorts[];
+  /** The ports of `service` its instances hold, in port order (only `instance`'s, or the one on `port`, when given). */
+  show(service: string, options?: ShowServiceOptions): ServicePort[];
+}
+
+/** Named registrations ({@link Registry.registrations}): per-user names with a port. */
+export interface RegistryRegistrations {
+  /** Registers `service` for the current user and process: a port from the registration pool. */
+  register(service: string): Registration;
+  /** Releases the current user's registration `name`; returns it. */
+  release(name: string): Registration;
+  /** The live registrations matching every filter given. */
+  find(filter?: RegistrationFilter): Registration[];
+  /** Every live registration, by user and name. */
+  list(): Registration[];
+}
+
+/** Leases ({@link Registry.leases}) of `port4me({ reserve })`. */
+export interface RegistryLeases {
+  /** Every live lease, in protocol and port order. */
+  list(): Lease[];
+  /**
+   * Ends the current user's lease on `port` (`protocol`, TCP by default)
+   * early; `false` when there was none. Another user's lease throws
+   * `ERR_PORT4ME_REGISTRY_NOT_OWNER`.
+   */
+  release(port: number, protocol?: Protocol | (string & {})): boolean;
+}
+
 /**
  * A port registry: an SQLite database, safe to share between processes,
- * that never hands out the same port twice. It keeps module ranges
- * (`allocate`), services whose ports are offered to instances (`offer`,
- * `accept`, `reject`), named per-user registrations (`register`,
- * `release`), and the leases of `port4me({ reserve })`. Every method is
- * synchronous, one transaction (about a millisecond), and throws an
- * `Error` whose `code` is a {@link RegistryErrorCode} (or Node's
+ * that never hands out the same port twice. Its four jobs each have a group
+ * of methods, and each group gives back with `release`:
+ * {@link Registry.modules} (ranges per module), {@link Registry.services}
+ * (fixed ranges whose ports are offered to instances: `offer`, `accept`,
+ * `reject`), {@link Registry.registrations} (named per-user registrations)
+ * and {@link Registry.leases} (of `port4me({ reserve })`). Every method is
+ * synchronous, one transaction (about a millisecond), and throws an `Error`
+ * whose `code` is a {@link RegistryErrorCode} (or Node's
  * `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`).
  *
  * @example
  * import { Registry } from 'port4me';
  * const registry = new Registry();            // PORT4ME_DB, else ~/.local/state/port4me/ports.sqlite
- * const { start, end } = registry.allocate(3, 'web');
- * const offer = registry.offer('db', 'replica-1');
- * registry.accept(offer.secret);
+ * const { start, end } = registry.modules.allocate(3, 'web');
+ * const offer = registry.services.offer('db', 'replica-1');
+ * registry.services.accept(offer.secret);
+ * registry.list();                            // { modules, services, registrations, leases, mirrors }
  * registry.close();
  */
 export declare class Registry {
@@ -440,47 +583,16 @@ export declare class Registry {
   readonly path: string;
   /** Whether {@link Registry.close} was called. */
   readonly closed: boolean;
-  /**
-   * `n` consecutive ports for `module`: the first large enough gap in the
-   * module pool (20000-45000). Replaces the module's earlier ranges of this
-   * protocol unless `keepExisting`.
-   */
-  allocate(n: number, module: string, protocol?: Protocol | (string & {}), options?: AllocateOptions): PortRange;
-  allocate(n: number, module: string, options: AllocateOptions): PortRange;
-  /**
-   * Releases every range of `module` for `protocol` (TCP by default); returns
-   * them (empty if none). Any name is accepted, also ones other tools wrote
-   * into `TCP_PORTS`/`UDP_PORTS`. Ranges another OS user allocated throw
-   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
-   */
-  deallocate(module: string, protocol?: Protocol | (string & {}), options?: ForceOptions): PortRange[];
-  deallocate(module: string, options: ForceOptions): PortRange[];
-  /**
-   * Defines the service `name` owning the ports `start`-`end`, which may not
-   * overlap anything the registry holds, nor (without `force`) touch ports
-   * below 1024 or from 49152 on.
-   */
-  defineService(name: string, description: string, start: number, end: number, options?: DefineServiceOptions): Service;
-  /** Offers the lowest free port of `service` to `instance`; accept or reject it with the secret. */
-  offer(service: string, instance: string): Offer;
-  /** Accepts an offer: its port is the instance's until released. Accepting twice is harmless. */
-  accept(secret: string): ServicePort;
-  /** Rejects an offer: its port returns to the service. */
-  reject(secret: string): ServicePort;
-  /**
-   * Releases what `instance` holds in `service` (an offer or an allocation).
-   * An allocation another OS user accepted throws
-   * `ERR_PORT4ME_REGISTRY_NOT_OWNER` (naming the owner) unless `force`.
-   */
-  releaseInstance(service: string, instance: string, options?: ForceOptions): ServicePort;
-  /** Registers `service` for the current user and process: a port from the registration pool. */
-  register(service: string): Registration;
-  /** Releases the current user's registration `name`; returns it. */
-  release(name: string): Registration;
-  /** Every live registration, by user and name. */
-  list(): Registration[];
-  /** The live registrations matching every filter given. */
-  find(filter?: RegistrationFilter): Registration[];
+  /** Module ranges: `allocate`, `release`, `list`. */
+  readonly modules: RegistryModules;
+  /** Services: `define`, `undefine`, `offer`, `accept`, `reject`, `release`, `list`, `show`. */
+  readonly services: RegistryServices;
+  /** Named registrations: `register`, `release`, `find`, `list`. */
+  readonly registrations: RegistryRegistrations;
+  /** Leases of `port4me({ reserve })`: `list`, `release`. */
+  readonly leases: RegistryLeases;
+  /** Everything the registry holds, as `port4me registry list --json`. */
+  list(): RegistryListing;
   /** Reclaims what has lapsed now (every other call does so too) and says how much. */
   gc(): GcReport;
   /** Closes the database connection. Idempotent; later calls throw `ERR_PORT4ME_REGISTRY_CLOSED`. */

@@ -164,11 +164,11 @@ async function main() {
     const db = path.join(dir, 'ports.sqlite');
     const registry = new api.Registry(db);
     try {
-      const a = registry.allocate(3, 'smoke-a');
-      const b = registry.allocate(2, 'smoke-b');
+      const a = registry.modules.allocate(3, 'smoke-a');
+      const b = registry.modules.allocate(2, 'smoke-b');
       assert.equal(a.end - a.start, 2);
       assert.ok(b.start > a.end, `ranges overlap: ${JSON.stringify([a, b])}`);
-      assert.deepEqual(registry.deallocate('smoke-a'), [a]);
+      assert.deepEqual(registry.modules.release('smoke-a'), [a]);
     } finally {
       registry.close();
     }

@@ -9,15 +9,16 @@
 // its own `Registry` and, until the run's time is up (--seconds each),
 // repeats a mix of operations, each timed alone:
 //
-//   register + release    reg.register('svc-P') then reg.release(name)   30 %
+//   register + release    reg.registrations.register('svc-P'),          30 %
+//                         then reg.registrations.release(name)
 //   reserve               port4me({ user, reserve: 1, env: { PORT4ME_DB } }) 20 %
 //                         leases a port for 1 s (the addon opens the
-//                         registry for each call; the Node API has no way to
-//                         end a lease early, so they lapse and every
-//                         operation's housekeeping reclaims them)
-//   allocate + deallocate reg.allocate(4, 'mod-P-i') then reg.deallocate()  20 %
-//   list                  reg.list()                                       15 %
-//   find                  reg.find({ service: 'svc-long' })                15 %
+//                         registry for each call; the leases lapse and
+//                         every operation's housekeeping reclaims them)
+//   allocate + deallocate reg.modules.allocate(4, 'mod-P-i'),            20 %
+//                         then reg.modules.release(mod)
+//   list                  reg.registrations.list()                       15 %
+//   find                  reg.registrations.find({ service: 'svc-long' }) 15 %
 //
 // Before the start each process also registers 'svc-long' twice and
 // allocates a module range for the whole run, so the reads return rows.
@@ -85,9 +86,9 @@ function worker() {
       return r;
     };
     // Long-lived holdings, so list and find return rows.
-    reg.register('svc-long');
-    reg.register('svc-long');
-    reg.allocate(8, `mod-long-${id}`);
+    reg.registrations.register('svc-long');
+    reg.registrations.register('svc-long');
+    reg.modules.allocate(8, `mod-long-${id}`);
     // A few seeded users for the reserve's port4me sequence.
     let x = (process.pid * 2654435761) >>> 0 || 1;
     const rand = () => {
@@ -102,24 +103,24 @@ function worker() {
       const r = rand();
       i++;
       if (r < 0.3) {
-        const got = timed('register', () => reg.register(`svc-${id}`));
-        const back = timed('release', () => reg.release(got.name));
+        const got = timed('register', () => reg.registrations.register(`svc-${id}`));
+        const back = timed('release', () => reg.registrations.release(got.name));
         if (back.port !== got.port) throw new Error(`release(${got.name}) returned port ${back.port}, register gave ${got.port}`);
       } else if (r < 0.5) {
         const port = timed('reserve', () => port4me({ user: `bench-${id}-${i}`, reserve: 1, env: { PORT4ME_DB: db } }));
         if (!(port >= 1024 && port <= 65535)) throw new Error(`reserve returned ${port}`);
       } else if (r < 0.7) {
         const mod = `mod-${id}-${i}`;
-        const range = timed('allocate', () => reg.allocate(4, mod));
-        const back = timed('deallocate', () => reg.deallocate(mod));
+        const range = timed('allocate', () => reg.modules.allocate(4, mod));
+        const back = timed('deallocate', () => reg.modules.release(mod));
         if (back.length !== 1 || back[0].start !== range.start || range.end - range.start !== 3) {
           throw new Error(`allocate(4, ${mod}) gave ${JSON.stringify(range)}, deallocate returned ${JSON.stringify(back)}`);
         }
       } else if (r < 0.85) {
-        const rows = timed('list', () => reg.list());
+        const rows = timed('list', () => reg.registrations.list());
         if (rows.length < 2) throw new Error(`list() returned ${rows.length} rows, this process alone holds 2`);
       } else {
-        const rows = timed('find', () => reg.find({ service: 'svc-long' }));
+        const rows = timed('find', () => reg.registrations.find({ service: 'svc-long' }));
         if (rows.length < 2) throw new Error(`find() returned ${rows.length} rows, this process alone holds 2`);
       }
     };

@@ -13,8 +13,8 @@ use std::time::Duration;
 use napi_derive::napi;
 use port4me::values::{count_from_f64, js_number, parse_protocol};
 use port4me_registry::{
-    AllocateOptions, Filter, GcReport, Offer, Owner, PortRange, Registration, Registry, ReserveOptions, Service,
-    ServiceDefinition, ServicePort, Timestamp,
+    AllocateOptions, Filter, GcReport, Lease, MirrorRow, ModuleRange, Offer, Owner, PortRange, Protocol, Registration,
+    Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, Timestamp,
 };
 
 use crate::errors::{guard, Failure, ERR_REGISTRY_CLOSED};
@@ -72,6 +72,8 @@ pub struct ServiceObject {
     pub forced: bool,
     /// Milliseconds since the epoch.
     pub created: f64,
+    /// The ports its instances hold (`list`, `undefine`).
+    pub ports: Option<Vec<ServicePortObject>>,
 }
 
 impl From<Service> for ServiceObject {
@@ -84,8 +86,112 @@ impl From<Service> for ServiceObject {
             end: s.end.into(),
             forced: s.forced,
             created: ms(s.created),
+            ports: None,
         }
     }
+}
+
+impl From<(Service, Vec<ServicePort>)> for ServiceObject {
+    fn from((s, ports): (Service, Vec<ServicePort>)) -> Self {
+        ServiceObject { ports: Some(ports.into_iter().map(Into::into).collect()), ..s.into() }
+    }
+}
+
+/// A module range as stored.
+#[napi(object)]
+pub struct ModuleObject {
+    pub module: String,
+    pub protocol: String,
+    pub start: u32,
+    pub end: u32,
+    /// Who allocated it through port4me (`null` for rows other tools wrote).
+    pub user: Option<String>,
+    pub uid: Option<u32>,
+}
+
+impl From<ModuleRange> for ModuleObject {
+    fn from(m: ModuleRange) -> Self {
+        ModuleObject {
+            module: m.module,
+            protocol: m.protocol.as_str().to_string(),
+            start: m.range.start.into(),
+            end: m.range.end.into(),
+            user: m.user,
+            uid: m.uid,
+        }
+    }
+}
+
+/// A row of `TCP_PORTS`/`UDP_PORTS` that mirrors a service, registration or lease.
+#[napi(object)]
+pub struct MirrorObject {
+    pub module: String,
+    pub protocol: String,
+    pub start: u32,
+    pub end: u32,
+    /// `"service"`, `"registration"` or `"lease"`.
+    pub mirrors: String,
+}
+
+impl From<MirrorRow> for MirrorObject {
+    fn from(m: MirrorRow) -> Self {
+        MirrorObject {
+            module: m.name,
+            protocol: m.protocol.as_str().to_string(),
+            start: m.range.start.into(),
+            end: m.range.end.into(),
+            mirrors: m.kind.as_str().to_string(),
+        }
+    }
+}
+
+/// A lease of `port4me({ reserve })`.
+#[napi(object)]
+pub struct LeaseObject {
+    pub port: u32,
+    pub protocol: String,
+    pub label: String,
+    pub user: String,
+    pub uid: u32,
+    /// The owner process, if any.
+    pub pid: Option<u32>,
+    /// Milliseconds since the epoch.
+    pub created: f64,
+    /// Milliseconds since the epoch.
+    pub expires: f64,
+}
+
+impl From<Lease> for LeaseObject {
+    fn from(l: Lease) -> Self {
+        LeaseObject {
+            port: l.port.into(),
+            protocol: l.protocol.as_str().to_string(),
+            label: l.label,
+            user: l.user,
+            uid: l.uid,
+            pid: l.owner.map(|o| o.pid),
+            created: ms(l.created),
+            expires: ms(l.expires),
+        }
+    }
+}
+
+/// Everything the registry holds (`registry list --json`).
+#[napi(object)]
+pub struct ListingObject {
+    pub modules: Vec<ModuleObject>,
+    pub services: Vec<ServiceObject>,
+    pub registrations: Vec<RegistrationObject>,
+    pub leases: Vec<LeaseObject>,
+    pub mirrors: Vec<MirrorObject>,
+}
+
+/// Options of `showService`: one instance, or the instance on one port.
+#[napi(object)]
+#[derive(Default)]
+pub struct ShowArgs {
+    pub instance: Option<String>,
+    pub port: Option<f64>,
 }
 
 /// An offer: a port held for a service instance until accepted.
@@ -206,8 +312,27 @@ fn ms(t: Timestamp) -> f64 {
     t.millis() as f64
 }
 
-fn registrations(v: Vec<Registration>) -> Vec<RegistrationObject> {
+fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
     v.into_iter().map(Into::into).collect()
+}
+
+fn registrations(v: Vec<Registration>) -> Vec<RegistrationObject> {
+    all(v)
+}
+
+/// An optional protocol argument: `None` when absent.
+fn protocol_arg(protocol: Option<&str>) -> Result<Option<Protocol>, Failure> {
+    Ok(protocol.map(parse_protocol).transpose()?)
+}
+
+/// Every service, with the ports its instances hold.
+fn services_with_ports(reg: &Registry) -> Result<Vec<ServiceObject>, Failure> {
+    let mut out = Vec::new();
+    for s in reg.services()? {
+        let ports = reg.service_ports(&s.name)?;
+        out.push((s, ports).into());
+    }
+    Ok(out)
 }
 
 /// A number of the registry API that must be a whole number (a count or a
@@ -386,6 +511,84 @@ impl NativeRegistry {
             let f = filter.unwrap_or_default();
             let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
             Ok(registrations(self.reg()?.find(&filter)?))
+        })
+    }
+
+    /// Every module range (of `protocol`, or both), in protocol and port order.
+    #[napi]
+    pub fn modules(&self, protocol: Option<String>) -> napi::Result<Vec<ModuleObject>, String> {
+        guard(|| Ok(all(self.reg()?.modules(protocol_arg(protocol.as_deref())?)?)))
+    }
+
+    /// Every defined service, with the ports its instances hold.
+    #[napi]
+    pub fn services(&self) -> napi::Result<Vec<ServiceObject>, String> {
+        guard(|| services_with_ports(self.reg()?))
+    }
+
+    /// The ports of `service` held by instances (or one, by instance or port).
+    #[napi(js_name = "showService")]
+    pub fn show_service(
+        &self,
+        service: String,
+        options: Option<ShowArgs>,
+    ) -> napi::Result<Vec<ServicePortObject>, String> {
+        guard(|| {
+            let reg = self.reg()?;
+            let o = options.unwrap_or_default();
+            let ports = match (o.instance, o.port) {
+                (Some(i), _) => reg.service_instance(&service, &i)?.into_iter().collect(),
+                (None, Some(p)) => {
+                    let port = port4me::values::port_from_f64(p, "options.port")?;
+                    let s = reg
+                        .service(&service)?
+                        .ok_or_else(|| port4me_registry::Error::UnknownService(service.clone()))?;
+                    reg.service_port_at(port, s.protocol)?.filter(|sp| sp.service == service).into_iter().collect()
+                }
+                (None, None) => reg.service_ports(&service)?,
+            };
+            Ok(all(ports))
+        })
+    }
+
+    /// Deletes the service `name`, freeing its range; with `force` also
+    /// when instances hold ports of it (released too).
+    #[napi(js_name = "undefineService")]
+    pub fn undefine_service(&self, name: String, options: Option<ForceArgs>) -> napi::Result<ServiceObject, String> {
+        guard(|| {
+            let force = options.unwrap_or_default().force.unwrap_or(false);
+            Ok(self.reg()?.undefine_service(&name, force)?.into())
+        })
+    }
+
+    /// Every live lease, in protocol and port order.
+    #[napi]
+    pub fn leases(&self) -> napi::Result<Vec<LeaseObject>, String> {
+        guard(|| Ok(all(self.reg()?.leases()?)))
+    }
+
+    /// Ends the current user's lease on `port` early; whether there was one.
+    #[napi(js_name = "releaseLease")]
+    pub fn release_lease(&self, port: f64, protocol: Option<String>) -> napi::Result<bool, String> {
+        guard(|| {
+            let port = port4me::values::port_from_f64(port, "port")?;
+            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
+            Ok(self.reg()?.release_lease(port, protocol)?)
+        })
+    }
+
+    /// Everything the registry holds, as `port4me registry list --json`.
+    #[napi(js_name = "listAll")]
+    pub fn list_all(&self) -> napi::Result<ListingObject, String> {
+        guard(|| {
+            let reg = self.reg()?;
+            Ok(ListingObject {
+                modules: all(reg.modules(None)?),
+                services: services_with_ports(reg)?,
+                registrations: registrations(reg.list()?),
+                leases: all(reg.leases()?),
+                mirrors: all(reg.mirror_rows(None)?),
+            })
         })
     }
 

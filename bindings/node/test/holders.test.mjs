@@ -110,7 +110,7 @@ test('status: occupied with holders, free, unsafe, reserved; one port or several
   // A registration in the registry (PORT4ME_DB) shows as reserved.
   const reg = new Registry();
   try {
-    const r = reg.register('status-test');
+    const r = reg.registrations.register('status-test');
     if (isPortFree(r.port)) {
       const rs = status(r.port);
       assert.equal(rs.label, 'reserved');
@@ -121,7 +121,7 @@ test('status: occupied with holders, free, unsafe, reserved; one port or several
       assert.equal(rs.reserved.owner, me);
       assert.equal(status(r.port, { registry: false }).reserved, null);
     }
-    reg.release(r.name);
+    reg.registrations.release(r.name);
   } finally {
     reg.close();
   }

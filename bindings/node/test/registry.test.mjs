@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Registry } from 'port4me';
+import { Registry, port4me } from 'port4me';
 import { assertThrowsCode, cleanEnv, packageDir, setPort4meEnv } from './helpers.mjs';
 
 let dir;
@@ -33,30 +33,30 @@ const overlaps = (a, b) => a.start <= b.end && b.start <= a.end;
 test('allocate and deallocate: first fit, never overlapping, per protocol', () => {
   const reg = fresh();
   try {
-    const web = reg.allocate(3, 'web');
+    const web = reg.modules.allocate(3, 'web');
     assert.deepEqual(web, { start: 20000, end: 20002 });
-    const api = reg.allocate(2, 'api');
+    const api = reg.modules.allocate(2, 'api');
     assert.deepEqual(api, { start: 20003, end: 20004 });
     // Reallocating replaces web's range; 4 ports do not fit in the old gap.
-    const web4 = reg.allocate(4, 'web');
+    const web4 = reg.modules.allocate(4, 'web');
     assert.deepEqual(web4, { start: 20005, end: 20008 });
     // The freed gap 20000-20002 is reused by the next small request.
-    const docs = reg.allocate(2, 'docs', 'tcp');
+    const docs = reg.modules.allocate(2, 'docs', 'tcp');
     assert.deepEqual(docs, { start: 20000, end: 20001 });
-    const extra = reg.allocate(1, 'api', { keepExisting: true });
+    const extra = reg.modules.allocate(1, 'api', { keepExisting: true });
     assert.deepEqual(extra, { start: 20002, end: 20002 });
     const all = [web4, api, docs, extra];
     for (let i = 0; i < all.length; i++) {
       for (let j = i + 1; j < all.length; j++) assert.ok(!overlaps(all[i], all[j]), `${JSON.stringify(all[i])} overlaps ${JSON.stringify(all[j])}`);
     }
     // UDP is a separate space.
-    assert.deepEqual(reg.allocate(3, 'web', 'udp'), { start: 20000, end: 20002 });
-    assert.deepEqual(reg.allocate(1, 'dns', 'UDP', { keepExisting: false }), { start: 20003, end: 20003 });
+    assert.deepEqual(reg.modules.allocate(3, 'web', 'udp'), { start: 20000, end: 20002 });
+    assert.deepEqual(reg.modules.allocate(1, 'dns', 'UDP', { keepExisting: false }), { start: 20003, end: 20003 });
 
-    assert.deepEqual(reg.deallocate('api'), [{ start: 20002, end: 20002 }, { start: 20003, end: 20004 }]);
-    assert.deepEqual(reg.deallocate('api'), []);
-    assert.deepEqual(reg.deallocate('web', 'udp'), [{ start: 20000, end: 20002 }]);
-    assert.deepEqual(reg.deallocate('web'), [web4]);
+    assert.deepEqual(reg.modules.release('api'), [{ start: 20002, end: 20002 }, { start: 20003, end: 20004 }]);
+    assert.deepEqual(reg.modules.release('api'), []);
+    assert.deepEqual(reg.modules.release('web', 'udp'), [{ start: 20000, end: 20002 }]);
+    assert.deepEqual(reg.modules.release('web'), [web4]);
   } finally {
     reg.close();
   }
@@ -68,10 +68,10 @@ test('two handles on one database see each other', () => {
   const b = new Registry(file);
   try {
     assert.equal(a.path, file);
-    const ra = a.allocate(10, 'one');
-    const rb = b.allocate(10, 'two');
+    const ra = a.modules.allocate(10, 'one');
+    const rb = b.modules.allocate(10, 'two');
     assert.ok(!overlaps(ra, rb));
-    assert.deepEqual(b.deallocate('one'), [ra]);
+    assert.deepEqual(b.modules.release('one'), [ra]);
   } finally {
     a.close();
     b.close();
@@ -81,55 +81,55 @@ test('two handles on one database see each other', () => {
 test('services: offers are accepted, rejected, and unknown secrets are errors', () => {
   const reg = fresh();
   try {
-    const svc = reg.defineService('db', 'databases', 30000, 30002);
+    const svc = reg.services.define('db', 'databases', 30000, 30002);
     assert.equal(svc.name, 'db');
     assert.equal(svc.description, 'databases');
     assert.equal(svc.protocol, 'tcp');
     assert.deepEqual([svc.start, svc.end, svc.forced], [30000, 30002, false]);
     assert.ok(svc.created instanceof Date && Math.abs(svc.created - Date.now()) < 60_000);
 
-    const a = reg.offer('db', 'a');
+    const a = reg.services.offer('db', 'a');
     assert.equal(a.service, 'db');
     assert.equal(a.instance, 'a');
     assert.equal(a.port, 30000);
     assert.match(a.secret, /^[0-9a-f]{32}$/);
     assert.ok(a.created instanceof Date && a.expires instanceof Date);
     assert.equal(a.expires - a.created, 30 * 60 * 1000);
-    const b = reg.offer('db', 'b');
+    const b = reg.services.offer('db', 'b');
     assert.equal(b.port, 30001);
     assert.notEqual(b.secret, a.secret);
-    assertThrowsCode(() => reg.offer('db', 'a'), 'ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS', '"a"', '30000');
+    assertThrowsCode(() => reg.services.offer('db', 'a'), 'ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS', '"a"', '30000');
 
-    const accepted = reg.accept(a.secret);
+    const accepted = reg.services.accept(a.secret);
     assert.deepEqual(
       { ...accepted, created: 0 },
       { service: 'db', instance: 'a', port: 30000, state: 'allocated', created: 0, expires: null, user: os.userInfo().username },
     );
-    assert.equal(reg.accept(a.secret.toUpperCase()).state, 'allocated', 'accepting twice is harmless');
-    assertThrowsCode(() => reg.reject(a.secret), 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED', a.secret);
+    assert.equal(reg.services.accept(a.secret.toUpperCase()).state, 'allocated', 'accepting twice is harmless');
+    assertThrowsCode(() => reg.services.reject(a.secret), 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED', a.secret);
 
-    const rejected = reg.reject(b.secret);
+    const rejected = reg.services.reject(b.secret);
     assert.equal(rejected.state, 'offered');
     assert.equal(rejected.port, 30001);
     assert.ok(rejected.expires instanceof Date);
-    assertThrowsCode(() => reg.reject(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
-    assertThrowsCode(() => reg.accept(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
-    assertThrowsCode(() => reg.accept('0'.repeat(32)), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', '0'.repeat(32));
-    assertThrowsCode(() => reg.accept('not-a-secret'), 'ERR_PORT4ME_REGISTRY_MALFORMED_SECRET', 'not-a-secret');
+    assertThrowsCode(() => reg.services.reject(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
+    assertThrowsCode(() => reg.services.accept(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
+    assertThrowsCode(() => reg.services.accept('0'.repeat(32)), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', '0'.repeat(32));
+    assertThrowsCode(() => reg.services.accept('not-a-secret'), 'ERR_PORT4ME_REGISTRY_MALFORMED_SECRET', 'not-a-secret');
 
     // The rejected port is offered again; then the service is full.
-    assert.equal(reg.offer('db', 'c').port, 30001);
-    assert.equal(reg.offer('db', 'd').port, 30002);
-    assertThrowsCode(() => reg.offer('db', 'e'), 'ERR_PORT4ME_REGISTRY_SERVICE_FULL', '30000-30002');
-    assertThrowsCode(() => reg.offer('nope', 'x'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE', 'nope');
+    assert.equal(reg.services.offer('db', 'c').port, 30001);
+    assert.equal(reg.services.offer('db', 'd').port, 30002);
+    assertThrowsCode(() => reg.services.offer('db', 'e'), 'ERR_PORT4ME_REGISTRY_SERVICE_FULL', '30000-30002');
+    assertThrowsCode(() => reg.services.offer('nope', 'x'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE', 'nope');
 
-    assertThrowsCode(() => reg.defineService('db', '', 31000, 31001), 'ERR_PORT4ME_REGISTRY_SERVICE_EXISTS', 'db');
-    assertThrowsCode(() => reg.defineService('db2', '', 30002, 30005), 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT', '30002-30005', 'db');
-    assertThrowsCode(() => reg.defineService('web', '', 80, 90), 'ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE', '80-90', 'force');
-    assert.equal(reg.defineService('web', '', 80, 90, { force: true }).forced, true);
-    assertThrowsCode(() => reg.defineService('up', '', 40010, 40000), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '40010-40000');
+    assertThrowsCode(() => reg.services.define('db', '', 31000, 31001), 'ERR_PORT4ME_REGISTRY_SERVICE_EXISTS', 'db');
+    assertThrowsCode(() => reg.services.define('db2', '', 30002, 30005), 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT', '30002-30005', 'db');
+    assertThrowsCode(() => reg.services.define('web', '', 80, 90), 'ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE', '80-90', 'force');
+    assert.equal(reg.services.define('web', '', 80, 90, { force: true }).forced, true);
+    assertThrowsCode(() => reg.services.define('up', '', 40010, 40000), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '40010-40000');
     // UDP services live beside TCP ones.
-    assert.equal(reg.defineService('dns', '', 30000, 30002, { protocol: 'udp' }).protocol, 'udp');
+    assert.equal(reg.services.define('dns', '', 30000, 30002, { protocol: 'udp' }).protocol, 'udp');
   } finally {
     reg.close();
   }
@@ -138,7 +138,7 @@ test('services: offers are accepted, rejected, and unknown secrets are errors', 
 test('named registrations: register, find, release', () => {
   const reg = fresh();
   try {
-    const web = reg.register('web');
+    const web = reg.registrations.register('web');
     assert.equal(web.name, 'web');
     assert.equal(web.service, 'web');
     assert.equal(web.protocol, 'tcp');
@@ -148,25 +148,25 @@ test('named registrations: register, find, release', () => {
     assert.equal(typeof web.user, 'string');
     assert.equal(web.host, os.hostname());
     assert.ok(web.created instanceof Date);
-    const web1 = reg.register('web');
+    const web1 = reg.registrations.register('web');
     assert.equal(web1.name, 'web_1');
     assert.equal(web1.port, 45002);
-    const api = reg.register('api');
+    const api = reg.registrations.register('api');
 
     const names = (list) => list.map((r) => r.name).sort();
-    assert.deepEqual(names(reg.list()), ['api', 'web', 'web_1']);
-    assert.deepEqual(names(reg.find({ service: 'web' })), ['web', 'web_1']);
-    assert.deepEqual(names(reg.find({ beginswith: 'web_' })), ['web_1']);
-    assert.deepEqual(names(reg.find({ user: web.user, service: 'api' })), ['api']);
-    assert.deepEqual(reg.find({ user: 'no-such-user-port4me' }), []);
-    assert.deepEqual(names(reg.find()), ['api', 'web', 'web_1']);
+    assert.deepEqual(names(reg.registrations.list()), ['api', 'web', 'web_1']);
+    assert.deepEqual(names(reg.registrations.find({ service: 'web' })), ['web', 'web_1']);
+    assert.deepEqual(names(reg.registrations.find({ beginswith: 'web_' })), ['web_1']);
+    assert.deepEqual(names(reg.registrations.find({ user: web.user, service: 'api' })), ['api']);
+    assert.deepEqual(reg.registrations.find({ user: 'no-such-user-port4me' }), []);
+    assert.deepEqual(names(reg.registrations.find()), ['api', 'web', 'web_1']);
 
-    const released = reg.release('web_1');
+    const released = reg.registrations.release('web_1');
     assert.equal(released.port, web1.port);
-    assertThrowsCode(() => reg.release('web_1'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION', 'web_1');
-    assert.deepEqual(names(reg.list()), ['api', 'web']);
-    assert.equal(reg.register('web').name, 'web_1', 'the lowest free suffix again');
-    assert.equal(reg.release(api.name).name, 'api');
+    assertThrowsCode(() => reg.registrations.release('web_1'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION', 'web_1');
+    assert.deepEqual(names(reg.registrations.list()), ['api', 'web']);
+    assert.equal(reg.registrations.register('web').name, 'web_1', 'the lowest free suffix again');
+    assert.equal(reg.registrations.release(api.name).name, 'api');
 
     const gc = reg.gc();
     assert.deepEqual(Object.keys(gc).sort(), ['leases', 'offers', 'registrations', 'total']);
@@ -176,6 +176,86 @@ test('named registrations: register, find, release', () => {
   }
 });
 
+test('grouped by job: modules, services, registrations and leases each list and release; list() holds everything', () => {
+  const file = path.join(dir, `ports-${++dbs}.sqlite`);
+  const reg = new Registry(file);
+  try {
+    assert.deepEqual(reg.list(), { modules: [], services: [], registrations: [], leases: [], mirrors: [] });
+    const me = os.userInfo();
+    const web = reg.modules.allocate(3, 'web');
+    const dns = reg.modules.allocate(1, 'dns', 'udp');
+    assert.deepEqual(reg.modules.list(), [
+      { module: 'web', protocol: 'tcp', start: web.start, end: web.end, user: me.username, uid: me.uid },
+      { module: 'dns', protocol: 'udp', start: dns.start, end: dns.end, user: me.username, uid: me.uid },
+    ]);
+    assert.deepEqual(reg.modules.list('udp').map((m) => m.module), ['dns']);
+
+    reg.services.define('db', 'databases', 30000, 30009);
+    reg.services.accept(reg.services.offer('db', 'a').secret);
+    reg.services.offer('db', 'b');
+    const services = reg.services.list();
+    assert.deepEqual(services.map((s) => [s.name, s.description, s.start, s.end]), [['db', 'databases', 30000, 30009]]);
+    assert.deepEqual(services[0].ports.map((p) => [p.instance, p.port, p.state]), [['a', 30000, 'allocated'], ['b', 30001, 'offered']]);
+    assert.deepEqual(reg.services.show('db'), services[0].ports);
+    assert.deepEqual(reg.services.show('db', { instance: 'b' }).map((p) => p.port), [30001]);
+    assert.deepEqual(reg.services.show('db', { port: 30000 }).map((p) => p.instance), ['a']);
+    assert.deepEqual(reg.services.show('db', { port: 30005 }), []);
+
+    const api = reg.registrations.register('api');
+    const port = port4me({ tool: 'leased', reserve: 30, env: { PORT4ME_DB: file } });
+    const leases = reg.leases.list();
+    assert.equal(leases.length, 1);
+    assert.equal(leases[0].port, port);
+    assert.equal(leases[0].protocol, 'tcp');
+    assert.equal(leases[0].pid, process.pid);
+    assert.equal(leases[0].uid, me.uid);
+    assert.match(leases[0].label, /leased/);
+    assert.equal(leases[0].expires - leases[0].created, 30_000);
+
+    const all = reg.list();
+    assert.deepEqual(Object.keys(all), ['modules', 'services', 'registrations', 'leases', 'mirrors']);
+    assert.deepEqual(all.modules, reg.modules.list());
+    assert.deepEqual(all.services, reg.services.list());
+    assert.deepEqual(all.registrations, reg.registrations.list());
+    assert.deepEqual(all.registrations.map((r) => r.name), [api.name]);
+    assert.deepEqual(all.leases, leases);
+    assert.deepEqual(all.mirrors.map((m) => m.mirrors).sort(), ['lease', 'registration', 'service']);
+    assert.ok(all.mirrors.some((m) => m.module === 'port4me:service:db' && m.start === 30000 && m.end === 30009));
+
+    // One verb gives anything back.
+    assert.equal(reg.leases.release(port), true);
+    assert.equal(reg.leases.release(port, 'tcp'), false, 'nothing left to release');
+    assert.deepEqual(reg.leases.list(), []);
+    assertThrowsCode(() => reg.services.undefine('db'), 'ERR_PORT4ME_REGISTRY_SERVICE_IN_USE', 'db');
+    const undefined_ = reg.services.undefine('db', { force: true });
+    assert.equal(undefined_.name, 'db');
+    assert.deepEqual(undefined_.ports.map((p) => p.instance), ['a', 'b']);
+    assert.deepEqual(reg.services.list(), []);
+    assertThrowsCode(() => reg.services.undefine('db'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE', 'db');
+    assertThrowsCode(() => reg.services.show('db'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE', 'db');
+    assert.deepEqual(reg.modules.release('dns', 'udp'), [dns]);
+    assert.equal(reg.registrations.release(api.name).name, api.name);
+    assert.deepEqual(reg.list(), { modules: reg.modules.list(), services: [], registrations: [], leases: [], mirrors: [] });
+
+    // Bad input.
+    assertThrowsCode(() => reg.leases.release('1'), 'ERR_INVALID_ARG_TYPE', '"port"');
+    assertThrowsCode(() => reg.leases.release(70000), 'ERR_PORT4ME_INVALID_PORT', '70000');
+    assertThrowsCode(() => reg.leases.release(1, 'sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
+    assertThrowsCode(() => reg.modules.list('sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
+    assertThrowsCode(() => reg.services.show('db', { port: '1' }), 'ERR_INVALID_ARG_TYPE', 'options.port');
+    assertThrowsCode(() => reg.services.show('db', { name: 'a' }), 'ERR_INVALID_ARG_VALUE', '"name"', 'instance');
+    assertThrowsCode(() => reg.services.undefine('db', { force: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.force');
+    // The flat methods of before 1.0 are gone.
+    for (const name of ['allocate', 'deallocate', 'defineService', 'offer', 'accept', 'reject', 'releaseInstance', 'register', 'release', 'find']) {
+      assert.equal(reg[name], undefined, name);
+    }
+  } finally {
+    reg.close();
+  }
+  assertThrowsCode(() => reg.modules.list(), 'ERR_PORT4ME_REGISTRY_CLOSED', file);
+  assertThrowsCode(() => reg.leases.release(1), 'ERR_PORT4ME_REGISTRY_CLOSED', file);
+});
+
 test('close(): later calls throw ERR_PORT4ME_REGISTRY_CLOSED; closing twice is fine', () => {
   const reg = fresh();
   assert.equal(reg.closed, false);
@@ -183,7 +263,7 @@ test('close(): later calls throw ERR_PORT4ME_REGISTRY_CLOSED; closing twice is f
   reg.close();
   assert.equal(reg.closed, true);
   assertThrowsCode(() => reg.list(), 'ERR_PORT4ME_REGISTRY_CLOSED', reg.path);
-  assertThrowsCode(() => reg.allocate(1, 'x'), 'ERR_PORT4ME_REGISTRY_CLOSED');
+  assertThrowsCode(() => reg.modules.allocate(1, 'x'), 'ERR_PORT4ME_REGISTRY_CLOSED');
 });
 
 test('the default database is PORT4ME_DB (also in a worker thread)', async () => {
@@ -192,7 +272,7 @@ test('the default database is PORT4ME_DB (also in a worker thread)', async () =>
   try {
     const reg = new Registry();
     assert.equal(reg.path, file);
-    reg.allocate(1, 'main');
+    reg.modules.allocate(1, 'main');
     reg.close();
   } finally {
     restore();
@@ -203,7 +283,7 @@ test('the default database is PORT4ME_DB (also in a worker thread)', async () =>
     process.env.PORT4ME_DB = workerData.file;
     const { Registry } = require(workerData.pkg);
     const reg = new Registry();
-    parentPort.postMessage({ path: reg.path, range: reg.allocate(2, 'worker') });
+    parentPort.postMessage({ path: reg.path, range: reg.modules.allocate(2, 'worker') });
     reg.close();
   `;
   const result = await new Promise((resolve, reject) => {
@@ -224,39 +304,39 @@ test('bad input: each with its code and a message naming the value', () => {
   try {
     // Types, checked in JS.
     assertThrowsCode(() => new Registry(42), 'ERR_INVALID_ARG_TYPE', '"path"', 'number');
-    assertThrowsCode(() => reg.allocate('3', 'web'), 'ERR_INVALID_ARG_TYPE', '"n"', 'string');
-    assertThrowsCode(() => reg.allocate(3, null), 'ERR_INVALID_ARG_TYPE', '"module"', 'null');
-    assertThrowsCode(() => reg.allocate(3, 'web', 6), 'ERR_INVALID_ARG_TYPE', '"protocol"');
-    assertThrowsCode(() => reg.allocate(3, 'web', 'tcp', { keepExisting: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.keepExisting', 'boolean');
-    assertThrowsCode(() => reg.allocate(3, 'web', { keep: true }), 'ERR_INVALID_ARG_VALUE', '"keep"', 'keepExisting');
-    assertThrowsCode(() => reg.defineService('x', 5, 30000, 30001), 'ERR_INVALID_ARG_TYPE', '"description"');
-    assertThrowsCode(() => reg.defineService('x', '', '30000', 30001), 'ERR_INVALID_ARG_TYPE', '"start"');
-    assertThrowsCode(() => reg.defineService('x', '', 30000, 30001, { force: 1 }), 'ERR_INVALID_ARG_TYPE', 'options.force');
-    assertThrowsCode(() => reg.offer('db'), 'ERR_INVALID_ARG_TYPE', '"instance"', 'undefined');
-    assertThrowsCode(() => reg.accept(12345), 'ERR_INVALID_ARG_TYPE', '"secret"');
-    assertThrowsCode(() => reg.register(['web']), 'ERR_INVALID_ARG_TYPE', '"service"', 'Array');
-    assertThrowsCode(() => reg.find({ name: 'web' }), 'ERR_INVALID_ARG_VALUE', '"name"', 'beginswith');
-    assertThrowsCode(() => reg.find('web'), 'ERR_INVALID_ARG_TYPE', '"options"');
+    assertThrowsCode(() => reg.modules.allocate('3', 'web'), 'ERR_INVALID_ARG_TYPE', '"n"', 'string');
+    assertThrowsCode(() => reg.modules.allocate(3, null), 'ERR_INVALID_ARG_TYPE', '"module"', 'null');
+    assertThrowsCode(() => reg.modules.allocate(3, 'web', 6), 'ERR_INVALID_ARG_TYPE', '"protocol"');
+    assertThrowsCode(() => reg.modules.allocate(3, 'web', 'tcp', { keepExisting: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.keepExisting', 'boolean');
+    assertThrowsCode(() => reg.modules.allocate(3, 'web', { keep: true }), 'ERR_INVALID_ARG_VALUE', '"keep"', 'keepExisting');
+    assertThrowsCode(() => reg.services.define('x', 5, 30000, 30001), 'ERR_INVALID_ARG_TYPE', '"description"');
+    assertThrowsCode(() => reg.services.define('x', '', '30000', 30001), 'ERR_INVALID_ARG_TYPE', '"start"');
+    assertThrowsCode(() => reg.services.define('x', '', 30000, 30001, { force: 1 }), 'ERR_INVALID_ARG_TYPE', 'options.force');
+    assertThrowsCode(() => reg.services.offer('db'), 'ERR_INVALID_ARG_TYPE', '"instance"', 'undefined');
+    assertThrowsCode(() => reg.services.accept(12345), 'ERR_INVALID_ARG_TYPE', '"secret"');
+    assertThrowsCode(() => reg.registrations.register(['web']), 'ERR_INVALID_ARG_TYPE', '"service"', 'Array');
+    assertThrowsCode(() => reg.registrations.find({ name: 'web' }), 'ERR_INVALID_ARG_VALUE', '"name"', 'beginswith');
+    assertThrowsCode(() => reg.registrations.find('web'), 'ERR_INVALID_ARG_TYPE', '"options"');
 
     // Values, checked in Rust.
-    assertThrowsCode(() => reg.allocate(1.5, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', '1.5');
-    assertThrowsCode(() => reg.allocate(-1, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', '-1');
-    assertThrowsCode(() => reg.allocate(NaN, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', 'NaN');
-    assertThrowsCode(() => reg.allocate(0, 'web'), 'ERR_PORT4ME_REGISTRY_INVALID_COUNT', '0', 'web');
-    assertThrowsCode(() => reg.allocate(30000, 'web'), 'ERR_PORT4ME_REGISTRY_INVALID_COUNT', '30000', '20000-45000');
-    assertThrowsCode(() => reg.allocate(1, ''), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'module', 'empty');
-    assertThrowsCode(() => reg.allocate(1, 'a\nb'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'control');
-    assertThrowsCode(() => reg.allocate(1, 'x'.repeat(201)), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', '200 bytes');
-    assertThrowsCode(() => reg.allocate(1, 'web', 'sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
-    assertThrowsCode(() => reg.deallocate('web', 'sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
-    assertThrowsCode(() => reg.defineService('x', '', NaN, 30001), 'ERR_PORT4ME_INVALID_PORT', 'start', 'NaN');
-    assertThrowsCode(() => reg.defineService('x', '', 30000, 1.5), 'ERR_PORT4ME_INVALID_PORT', 'end', '1.5');
-    assertThrowsCode(() => reg.defineService('x', '', 0, 30001), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '0-30001', 'port 0');
-    assertThrowsCode(() => reg.defineService('x', '', 70000, 70001), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '70000-70001', '65535');
-    assertThrowsCode(() => reg.defineService('x', 'a\0b', 30000, 30001), 'ERR_PORT4ME_REGISTRY_INVALID_TEXT', 'description');
-    assertThrowsCode(() => reg.defineService('x', '', 30000, 30001, { protocol: 'icmp' }), 'ERR_INVALID_ARG_VALUE', 'icmp');
-    assertThrowsCode(() => reg.register(' web'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'white space');
-    assertThrowsCode(() => reg.release(''), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'registration');
+    assertThrowsCode(() => reg.modules.allocate(1.5, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', '1.5');
+    assertThrowsCode(() => reg.modules.allocate(-1, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', '-1');
+    assertThrowsCode(() => reg.modules.allocate(NaN, 'web'), 'ERR_PORT4ME_INVALID_NUMBER', 'NaN');
+    assertThrowsCode(() => reg.modules.allocate(0, 'web'), 'ERR_PORT4ME_REGISTRY_INVALID_COUNT', '0', 'web');
+    assertThrowsCode(() => reg.modules.allocate(30000, 'web'), 'ERR_PORT4ME_REGISTRY_INVALID_COUNT', '30000', '20000-45000');
+    assertThrowsCode(() => reg.modules.allocate(1, ''), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'module', 'empty');
+    assertThrowsCode(() => reg.modules.allocate(1, 'a\nb'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'control');
+    assertThrowsCode(() => reg.modules.allocate(1, 'x'.repeat(201)), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', '200 bytes');
+    assertThrowsCode(() => reg.modules.allocate(1, 'web', 'sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
+    assertThrowsCode(() => reg.modules.release('web', 'sctp'), 'ERR_INVALID_ARG_VALUE', 'sctp');
+    assertThrowsCode(() => reg.services.define('x', '', NaN, 30001), 'ERR_PORT4ME_INVALID_PORT', 'start', 'NaN');
+    assertThrowsCode(() => reg.services.define('x', '', 30000, 1.5), 'ERR_PORT4ME_INVALID_PORT', 'end', '1.5');
+    assertThrowsCode(() => reg.services.define('x', '', 0, 30001), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '0-30001', 'port 0');
+    assertThrowsCode(() => reg.services.define('x', '', 70000, 70001), 'ERR_PORT4ME_REGISTRY_INVALID_RANGE', '70000-70001', '65535');
+    assertThrowsCode(() => reg.services.define('x', 'a\0b', 30000, 30001), 'ERR_PORT4ME_REGISTRY_INVALID_TEXT', 'description');
+    assertThrowsCode(() => reg.services.define('x', '', 30000, 30001, { protocol: 'icmp' }), 'ERR_INVALID_ARG_VALUE', 'icmp');
+    assertThrowsCode(() => reg.registrations.register(' web'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'white space');
+    assertThrowsCode(() => reg.registrations.release(''), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'registration');
   } finally {
     reg.close();
   }
@@ -271,26 +351,26 @@ test('bad input: each with its code and a message naming the value', () => {
 test('deallocate takes any name and { force }; releaseInstance; mirror rows are not modules', () => {
   const reg = fresh();
   try {
-    assertThrowsCode(() => reg.deallocate('x', { force: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.force', 'boolean');
-    assertThrowsCode(() => reg.deallocate('x', 'tcp', { forced: true }), 'ERR_INVALID_ARG_VALUE', '"forced"', 'force');
-    assertThrowsCode(() => reg.releaseInstance('db', 'a', { force: 1 }), 'ERR_INVALID_ARG_TYPE', 'options.force');
+    assertThrowsCode(() => reg.modules.release('x', { force: 'yes' }), 'ERR_INVALID_ARG_TYPE', 'options.force', 'boolean');
+    assertThrowsCode(() => reg.modules.release('x', 'tcp', { forced: true }), 'ERR_INVALID_ARG_VALUE', '"forced"', 'force');
+    assertThrowsCode(() => reg.services.release('db', 'a', { force: 1 }), 'ERR_INVALID_ARG_TYPE', 'options.force');
     // Names allocate refuses, which other tools may have written, are fine to deallocate.
-    assert.deepEqual(reg.deallocate(''), []);
-    assert.deepEqual(reg.deallocate('x'.repeat(255), 'udp', { force: true }), []);
-    assertThrowsCode(() => reg.allocate(1, 'port4me:x'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'reserved');
-    assert.deepEqual(reg.allocate(2, 'web'), { start: 20000, end: 20001 });
-    assert.deepEqual(reg.deallocate('web', { force: false }), [{ start: 20000, end: 20001 }]);
+    assert.deepEqual(reg.modules.release(''), []);
+    assert.deepEqual(reg.modules.release('x'.repeat(255), 'udp', { force: true }), []);
+    assertThrowsCode(() => reg.modules.allocate(1, 'port4me:x'), 'ERR_PORT4ME_REGISTRY_INVALID_NAME', 'reserved');
+    assert.deepEqual(reg.modules.allocate(2, 'web'), { start: 20000, end: 20001 });
+    assert.deepEqual(reg.modules.release('web', { force: false }), [{ start: 20000, end: 20001 }]);
 
-    reg.defineService('db', '', 30000, 30009);
-    const accepted = reg.accept(reg.offer('db', 'a').secret);
+    reg.services.define('db', '', 30000, 30009);
+    const accepted = reg.services.accept(reg.services.offer('db', 'a').secret);
     assert.equal(accepted.user, os.userInfo().username);
-    const offered = reg.offer('db', 'b');
-    assert.equal(reg.releaseInstance('db', 'b').user, null, 'an offer records no user');
-    assert.equal(reg.releaseInstance('db', 'a').port, 30000);
-    assertThrowsCode(() => reg.releaseInstance('db', 'a'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE', '"a"');
-    assertThrowsCode(() => reg.accept(offered.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET');
+    const offered = reg.services.offer('db', 'b');
+    assert.equal(reg.services.release('db', 'b').user, null, 'an offer records no user');
+    assert.equal(reg.services.release('db', 'a').port, 30000);
+    assertThrowsCode(() => reg.services.release('db', 'a'), 'ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE', '"a"');
+    assertThrowsCode(() => reg.services.accept(offered.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET');
     // The service's row in TCP_PORTS mirrors it; it is not a module.
-    assertThrowsCode(() => reg.deallocate('port4me:service:db'), 'ERR_PORT4ME_REGISTRY_NOT_A_MODULE', '"db"', 'undefine');
+    assertThrowsCode(() => reg.modules.release('port4me:service:db'), 'ERR_PORT4ME_REGISTRY_NOT_A_MODULE', '"db"', 'undefine');
   } finally {
     reg.close();
   }
@@ -312,9 +392,9 @@ test("another user's module and allocation need { force: true }, and the error n
     const script = `
       const { Registry } = require(${JSON.stringify(packageDir)});
       const reg = new Registry(${JSON.stringify(file)});
-      reg.allocate(2, 'theirs');
-      reg.defineService('svc', '', 31000, 31009);
-      const sp = reg.accept(reg.offer('svc', 'a').secret);
+      reg.modules.allocate(2, 'theirs');
+      reg.services.define('svc', '', 31000, 31009);
+      const sp = reg.services.accept(reg.services.offer('svc', 'a').secret);
       process.stdout.write(JSON.stringify(sp.user));
       reg.close();
     `;
@@ -330,10 +410,10 @@ test("another user's module and allocation need { force: true }, and the error n
 
     const reg = new Registry(file);
     try {
-      assertThrowsCode(() => reg.deallocate('theirs'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '"theirs"', 'force');
-      assertThrowsCode(() => reg.releaseInstance('svc', 'a'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '31000', 'force');
-      assert.deepEqual(reg.deallocate('theirs', 'tcp', { force: true }), [{ start: 20000, end: 20001 }]);
-      assert.equal(reg.releaseInstance('svc', 'a', { force: true }).user, owner);
+      assertThrowsCode(() => reg.modules.release('theirs'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '"theirs"', 'force');
+      assertThrowsCode(() => reg.services.release('svc', 'a'), 'ERR_PORT4ME_REGISTRY_NOT_OWNER', `"${owner}"`, '31000', 'force');
+      assert.deepEqual(reg.modules.release('theirs', 'tcp', { force: true }), [{ start: 20000, end: 20001 }]);
+      assert.equal(reg.services.release('svc', 'a', { force: true }).user, owner);
     } finally {
       reg.close();
     }

@@ -107,7 +107,7 @@ test('in one process: each reservation skips the earlier ones; without reserve n
   // The registry counts a lease as holding its port.
   const reg = new Registry(env.PORT4ME_DB);
   try {
-    assertThrowsCode(() => reg.defineService('clash', '', Math.min(...candidates.slice(0, 3)), Math.max(...candidates.slice(0, 3)), { force: true }), 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT', 'lease');
+    assertThrowsCode(() => reg.services.define('clash', '', Math.min(...candidates.slice(0, 3)), Math.max(...candidates.slice(0, 3)), { force: true }), 'ERR_PORT4ME_REGISTRY_RANGE_CONFLICT', 'lease');
   } finally {
     reg.close();
   }

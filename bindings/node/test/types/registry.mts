@@ -11,6 +11,9 @@ import {
   whoHolds,
   type GcReport,
   type Holder,
+  type Lease,
+  type MirrorRow,
+  type ModuleRange,
   type Offer,
   type Plan,
   type PlanConflictError,
@@ -20,7 +23,14 @@ import {
   type Port4meErrorCode,
   type Registration,
   type RegistryErrorCode,
+  type RegistryLeases,
+  type RegistryListing,
+  type RegistryModules,
+  type RegistryRegistrations,
+  type RegistryServices,
+  type Service,
   type ServicePort,
+  type ServiceWithPorts,
 } from 'port4me';
 import type { Equal, Expect } from './expect.mjs';
 
@@ -28,30 +38,40 @@ const registry = new Registry('/tmp/ports.sqlite');
 const byDefault = new Registry();
 const file = registry.path;
 const closed = registry.closed;
-const range = registry.allocate(3, 'web');
-const udp = registry.allocate(2, 'dns', 'udp', { keepExisting: true });
-const kept = registry.allocate(2, 'web', { keepExisting: true });
-const released = registry.deallocate('web', 'tcp');
-const service = registry.defineService('db', 'databases', 30000, 30009, { force: false, protocol: 'tcp' });
+const range = registry.modules.allocate(3, 'web');
+const udp = registry.modules.allocate(2, 'dns', 'udp', { keepExisting: true });
+const kept = registry.modules.allocate(2, 'web', { keepExisting: true });
+const released = registry.modules.release('web', 'tcp');
+const forced = registry.modules.release('web', { force: true });
+const modules = registry.modules.list('udp');
+const service = registry.services.define('db', 'databases', 30000, 30009, { force: false, protocol: 'tcp' });
 const serviceStart = service.start;
-const offer = registry.offer('db', 'replica-1');
+const offer = registry.services.offer('db', 'replica-1');
 const expires = offer.expires;
-const accepted = registry.accept(offer.secret);
+const accepted = registry.services.accept(offer.secret);
 const state = accepted.state;
 const acceptedExpires = accepted.expires;
-const rejected = registry.reject(offer.secret);
-const reg = registry.register('web');
+const rejected = registry.services.reject(offer.secret);
+const instanceReleased = registry.services.release('db', 'replica-1', { force: true });
+const services = registry.services.list();
+const shown = registry.services.show('db', { instance: 'replica-1' });
+const undefined_ = registry.services.undefine('db', { force: true });
+const reg = registry.registrations.register('web');
 const pid = reg.pid;
 const created = reg.created;
-const again = registry.release(reg.name);
+const again = registry.registrations.release(reg.name);
+const registrations = registry.registrations.list();
+const mine = registry.registrations.find({ service: 'web', beginswith: 'web_', user: 'alice' });
+const leases = registry.leases.list();
+const leaseReleased = registry.leases.release(5173, 'tcp');
+const leasePid = leases[0]?.pid;
 const all = registry.list();
-const mine = registry.find({ service: 'web', beginswith: 'web_', user: 'alice' });
 const gc = registry.gc();
 const closedResult = registry.close();
 byDefault.close();
 
 try {
-  registry.offer('db', 'replica-1');
+  registry.services.offer('db', 'replica-1');
 } catch (err) {
   const e = err as Port4meError;
   const code: RegistryErrorCode | string = e.code;
@@ -88,6 +108,9 @@ export type Checks = [
   Expect<Equal<typeof udp, PortRange>>,
   Expect<Equal<typeof kept, PortRange>>,
   Expect<Equal<typeof released, PortRange[]>>,
+  Expect<Equal<typeof forced, PortRange[]>>,
+  Expect<Equal<typeof modules, ModuleRange[]>>,
+  Expect<Equal<typeof service, Service>>,
   Expect<Equal<typeof serviceStart, number>>,
   Expect<Equal<typeof offer, Offer>>,
   Expect<Equal<typeof offer.secret, string>>,
@@ -96,11 +119,30 @@ export type Checks = [
   Expect<Equal<typeof state, 'offered' | 'allocated'>>,
   Expect<Equal<typeof acceptedExpires, Date | null>>,
   Expect<Equal<typeof rejected, ServicePort>>,
+  Expect<Equal<typeof instanceReleased, ServicePort>>,
+  Expect<Equal<typeof services, ServiceWithPorts[]>>,
+  Expect<Equal<typeof shown, ServicePort[]>>,
+  Expect<Equal<typeof undefined_, ServiceWithPorts>>,
+  Expect<Equal<typeof undefined_.ports, ServicePort[]>>,
   Expect<Equal<typeof reg, Registration>>,
   Expect<Equal<typeof pid, number>>,
   Expect<Equal<typeof created, Date>>,
   Expect<Equal<typeof again, Registration>>,
-  Expect<Equal<typeof all, Registration[]>>,
+  Expect<Equal<typeof registrations, Registration[]>>,
+  Expect<Equal<typeof leases, Lease[]>>,
+  Expect<Equal<typeof leaseReleased, boolean>>,
+  Expect<Equal<typeof leasePid, number | null | undefined>>,
+  Expect<Equal<typeof all, RegistryListing>>,
+  Expect<Equal<typeof all.modules, ModuleRange[]>>,
+  Expect<Equal<typeof all.services, ServiceWithPorts[]>>,
+  Expect<Equal<typeof all.registrations, Registration[]>>,
+  Expect<Equal<typeof all.leases, Lease[]>>,
+  Expect<Equal<typeof all.mirrors, MirrorRow[]>>,
+  Expect<Equal<MirrorRow['mirrors'], 'service' | 'registration' | 'lease'>>,
+  Expect<Equal<typeof registry.modules, RegistryModules>>,
+  Expect<Equal<typeof registry.services, RegistryServices>>,
+  Expect<Equal<typeof registry.registrations, RegistryRegistrations>>,
+  Expect<Equal<typeof registry.leases, RegistryLeases>>,
   Expect<Equal<typeof mine, Registration[]>>,
   Expect<Equal<typeof gc, GcReport>>,
   Expect<Equal<typeof closedResult, void>>,
@@ -124,5 +166,5 @@ export type Checks = [
 
 export {
   file, closed, range, udp, kept, released, serviceStart, expires, state, acceptedExpires, rejected, pid, created,
-  again, all, mine, gc, reserved, reservedLonger, holderPid, many, label, fromMap, fromPairs, webPort, sentence,
+  again, all, mine, gc, forced, modules, instanceReleased, services, shown, undefined_, registrations, leaseReleased, reserved, reservedLonger, holderPid, many, label, fromMap, fromPairs, webPort, sentence,
 };

@@ -11,7 +11,7 @@ const plugin = vite.default({ tool: 'docs', preview: false });
 const same = vite.port4mePlugin();
 const reservingPlugin = vite.default({ reserve: 30 });
 const registry = new p4m.Registry();
-const range = registry.allocate(1, 'cjs');
+const range = registry.modules.allocate(1, 'cjs');
 registry.close();
 const holders = p4m.whoHolds(port);
 const busy = p4m.describeBusy(port);
