@@ -9,6 +9,8 @@ use crate::{Ctx, Protocol, Registry, Timestamp};
 
 /// What kind of holder has a port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum HoldingKind {
     /// A module range (`allocate`).
     Module,
@@ -46,10 +48,14 @@ impl std::fmt::Display for HoldingKind {
 
 /// What in the registry holds a port (see [`Registry::holder_of`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Holding {
     /// The kind of holder.
     pub kind: HoldingKind,
     /// The protocol.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// First port held (the whole range for modules and services).
     pub start: u16,

@@ -56,10 +56,14 @@ impl Default for ReserveOptions {
 
 /// A reservation.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Lease {
     /// The port.
     pub port: u16,
     /// The protocol.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// The label (the port4me seed unless given).
     pub label: String,
@@ -68,6 +72,8 @@ pub struct Lease {
     /// Their uid.
     pub uid: u32,
     /// The owner process, if any.
+    #[cfg_attr(feature = "serde", serde(rename = "pid", serialize_with = "crate::serial::owner_pid"))]
+    #[cfg_attr(feature = "ts", ts(as = "Option<u32>"))]
     pub owner: Option<ProcessId>,
     /// When it was made.
     pub created: Timestamp,

@@ -165,6 +165,21 @@
 //! assert_eq!(reg.deallocate("web", Protocol::Tcp)?, [range]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Features
+//!
+//! * `serde`: `serde::Serialize` for every result type ([`PortRange`],
+//!   [`ModuleRange`], [`MirrorRow`], [`Service`], [`ServicePort`],
+//!   [`Offer`], [`Registration`], [`GcReport`], [`Lease`], [`Holding`] and
+//!   the enums and ids in them), the one JSON form of the CLI and the
+//!   bindings: camelCase field names, enums and protocols as lowercase
+//!   strings (`"tcp"`, `"allocated"`, `"registration"`), a module's or a
+//!   mirror row's range as its `start` and `end`, a registration's owner as
+//!   `pid` and `pidStart`, and every time a [`Timestamp`] string (RFC 3339,
+//!   UTC, milliseconds). Offer secrets appear only in the [`Offer`] that
+//!   hands them out; their hashes never.
+//! * `ts` (implies `serde`): `ts_rs::TS` for the same types, so that
+//!   `T::decl()` is the TypeScript declaration of that JSON.
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -184,6 +199,8 @@ mod names;
 mod owners;
 pub mod process;
 pub mod schema;
+#[cfg(feature = "serde")]
+mod serial;
 mod services;
 pub mod time;
 mod validate;

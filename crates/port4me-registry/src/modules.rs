@@ -21,6 +21,8 @@ use crate::{validate, Ctx, HoldingKind, Protocol, Registry};
 
 /// An inclusive range of ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PortRange {
     /// First port.
     pub start: u16,
@@ -48,12 +50,17 @@ impl std::fmt::Display for PortRange {
 
 /// A module's range as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ModuleRange {
     /// The module.
     pub module: String,
     /// The protocol.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// Its ports.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub range: PortRange,
     /// The OS user who allocated it through port4me; `None` for a row that
     /// another tool inserted (or one allocated before owners were recorded).
@@ -66,16 +73,23 @@ pub struct ModuleRange {
 /// module range (a service, a registration or a lease), so that tools that
 /// read only those tables see its ports. It comes and goes with its holder.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MirrorRow {
     /// The row's `module` column: `port4me:service:NAME`,
     /// `port4me:registration:ID` or `port4me:lease:ID`.
+    #[cfg_attr(feature = "serde", serde(rename = "module"))]
     pub name: String,
     /// The protocol (the table).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// Its ports.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub range: PortRange,
     /// What it mirrors: [`HoldingKind::Service`],
     /// [`HoldingKind::Registration`] or [`HoldingKind::Lease`].
+    #[cfg_attr(feature = "serde", serde(rename = "mirrors"))]
     pub kind: HoldingKind,
 }
 

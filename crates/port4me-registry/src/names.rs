@@ -18,12 +18,16 @@ const MAX_SUFFIX: u32 = 9999;
 
 /// A named registration.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Registration {
     /// Its unique name for this user (`web`, `web_1`, ...).
     pub name: String,
     /// The service name asked for (`web`).
     pub service: String,
     /// The protocol.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// The port.
     pub port: u16,
@@ -32,6 +36,7 @@ pub struct Registration {
     /// The owning uid.
     pub uid: u32,
     /// The owner process.
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub owner: ProcessId,
     /// Host name of the machine the owner runs on.
     pub host: String,
@@ -40,6 +45,7 @@ pub struct Registration {
     /// Whether its owner process is running, as far as the caller can tell
     /// ([`Liveness::Unverified`] when its start time cannot be read, e.g.
     /// another user's process under `hidepid`).
+    #[cfg_attr(feature = "serde", serde(rename = "ownerState"))]
     pub liveness: Liveness,
 }
 
@@ -71,6 +77,8 @@ pub struct Filter {
 
 /// What a reclaim pass removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GcReport {
     /// Registrations whose owner process is gone.
     pub registrations: usize,

@@ -59,12 +59,16 @@ use crate::error::{Error, Result};
 
 /// A process: pid plus start time, so a reused pid is not taken for the owner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ProcessId {
     /// The process id.
     pub pid: u32,
     /// Start time, 0 where unknown: clock ticks since boot on Linux,
     /// microseconds since the Unix epoch on macOS, 100-ns intervals since
     /// 1601 (a `FILETIME`) on Windows.
+    #[cfg_attr(feature = "serde", serde(rename = "pidStart"))]
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start_time: u64,
 }
 
@@ -115,6 +119,8 @@ enum Status {
 /// Whether the owner of an entry is still running, as far as this process
 /// can tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Liveness {
     /// Running, and (where the system records start times) the very
     /// process that made the entry.

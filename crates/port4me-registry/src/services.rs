@@ -63,12 +63,16 @@ impl ServiceDefinition {
 
 /// A defined service.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Service {
     /// Its name.
     pub name: String,
     /// Its description.
     pub description: String,
     /// Its protocol.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serial::protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// First port of its range.
     pub start: u16,
@@ -82,6 +86,8 @@ pub struct Service {
 
 /// Whether an instance's port is only offered or already accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum PortState {
     /// Offered, waiting for `accept` until it expires.
     Offered,
@@ -107,6 +113,8 @@ impl std::fmt::Display for PortState {
 
 /// A port of a service held by an instance (the secret is not included).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ServicePort {
     /// Who accepted it (an allocation made by this version or later):
     /// its OS user name. `None` for offers.
@@ -129,6 +137,8 @@ pub struct ServicePort {
 
 /// The answer to [`Registry::offer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Offer {
     /// The service.
     pub service: String,

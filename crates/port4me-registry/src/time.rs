@@ -4,8 +4,21 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A point in time: milliseconds since 1970-01-01T00:00:00Z.
+///
+/// With the `serde` feature it serializes as its [`Display`](std::fmt::Display)
+/// form, RFC 3339 in UTC with milliseconds (`"2024-05-01T12:00:00.000Z"`,
+/// what JavaScript's `Date.prototype.toISOString` gives), and with `ts` its
+/// TypeScript type is `string`: the one time format of every result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Timestamp(pub i64);
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 impl Timestamp {
     /// Now.

@@ -14,4 +14,6 @@ mod interop;
 mod processes;
 mod read_only;
 mod reserve_bounded;
+#[cfg(feature = "ts")]
+mod serde_ts;
 mod trust;
