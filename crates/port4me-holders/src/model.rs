@@ -13,6 +13,7 @@ use port4me::Protocol;
 /// The state of one socket, as the kernel reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "SCREAMING_SNAKE_CASE"))]
 pub enum SocketState {
     /// A TCP socket waiting for connections.
@@ -84,6 +85,7 @@ impl fmt::Display for SocketState {
 /// How much we could learn about the process behind a socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ProcessAccess {
     /// The holding processes are listed.
@@ -102,6 +104,7 @@ pub enum ProcessAccess {
 /// A process that has a socket open.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct ProcessInfo {
     /// Process id.
@@ -180,19 +183,24 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
 /// One socket on the port, and what holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Holder {
     /// TCP or UDP.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::model::ser_protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// Socket state (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`, `UDP_BOUND`, ...).
     pub state: SocketState,
     /// The local address, e.g. `127.0.0.1:5173` or `[::]:5173`.
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
     pub local_address: SocketAddr,
     /// The peer, for connected sockets.
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub remote_address: Option<SocketAddr>,
     /// The socket's inode (0 for sockets no process holds, such as
     /// `TIME_WAIT`).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub inode: u64,
     /// The user id that owns the socket (`None` when no process holds it).
     pub uid: Option<u32>,
@@ -258,6 +266,7 @@ fn truncate(s: &str, max: usize) -> String {
 /// Whether a port can be had right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Availability {
     /// A server could bind it now.
@@ -289,6 +298,7 @@ impl fmt::Display for Availability {
 /// A web browser that refuses to connect to some ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Browser {
     /// Chrome and other Chromium browsers.
@@ -330,6 +340,7 @@ pub fn unsafe_for(port: u16) -> Vec<Browser> {
 /// What the port4me registry holds a port for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Reservation {
     /// The kind of entry: `module`, `service`, `offer`, `allocation`,
@@ -359,12 +370,14 @@ pub struct Reservation {
 /// Everything known about one port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct PortStatus {
     /// The port.
     pub port: u16,
     /// The protocol that was checked.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::model::ser_protocol"))]
+    #[cfg_attr(feature = "ts", ts(type = "\"tcp\" | \"udp\""))]
     pub protocol: Protocol,
     /// `free`, `occupied` or `blocked`.
     pub availability: Availability,
@@ -505,5 +518,88 @@ mod tests {
         assert_eq!(p(&["sh", "-c", "echo 'hi' there"]).command(), r#"sh -c 'echo '\''hi'\'' there'"#);
         assert_eq!(p(&["python3", "-c", "a\nb\t'c'"]).command(), r#"python3 -c $'a\nb\t\'c\''"#);
         assert_eq!(p(&[""]).command(), "''");
+    }
+}
+
+/// The serde JSON and the TypeScript declarations (feature `ts`) list the
+/// same fields, and the fields whose TypeScript type is given by hand
+/// (addresses, the protocol, the inode) serialize as that type.
+#[cfg(all(test, feature = "ts"))]
+mod ts_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use ts_rs::TS;
+
+    /// `field: type` of a declaration `type X = { a: T, b: U, };`.
+    fn declared<T: TS>() -> BTreeMap<String, String> {
+        let mut decl = T::decl(&ts_rs::Config::new());
+        while let (Some(a), Some(b)) = (decl.find("/*"), decl.find("*/")) {
+            decl.replace_range(a..b + 2, "");
+        }
+        let body = decl.split_once('{').unwrap().1.rsplit_once('}').unwrap().0;
+        body.lines()
+            .filter_map(|f| f.trim().trim_end_matches(',').split_once(':'))
+            .map(|(k, t)| (k.trim().to_string(), t.trim().to_string()))
+            .collect()
+    }
+
+    fn keys_agree<T: TS + serde::Serialize>(v: &T) -> serde_json::Value {
+        let json = serde_json::to_value(v).unwrap();
+        let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+        let want = declared::<T>();
+        assert_eq!(keys, want.keys().collect::<Vec<_>>(), "{json} vs {want:?}");
+        json
+    }
+
+    #[test]
+    fn json_fields_are_the_declared_ones() {
+        let process =
+            ProcessInfo { pid: 7, name: "node".into(), cmdline: vec!["vite".into()], uid: Some(1), user: None };
+        let holder = Holder {
+            protocol: Protocol::Udp,
+            state: SocketState::UdpConnected,
+            local_address: "127.0.0.1:5173".parse().unwrap(),
+            remote_address: Some("[::1]:9".parse().unwrap()),
+            inode: 42,
+            uid: Some(1),
+            user: Some("alice".into()),
+            access: ProcessAccess::NotFound,
+            processes: vec![process.clone()],
+        };
+        let h = keys_agree(&holder);
+        let types = declared::<Holder>();
+        assert_eq!((types["localAddress"].as_str(), &h["localAddress"]), ("string", &"127.0.0.1:5173".into()));
+        assert_eq!((types["remoteAddress"].as_str(), &h["remoteAddress"]), ("string | null", &"[::1]:9".into()));
+        assert_eq!((types["protocol"].as_str(), &h["protocol"]), (r#""tcp" | "udp""#, &"udp".into()));
+        assert_eq!((types["inode"].as_str(), &h["inode"]), ("number", &42.into()));
+        assert_eq!(
+            (SocketState::decl(&ts_rs::Config::new()).contains(r#""UDP_CONNECTED""#), &h["state"]),
+            (true, &"UDP_CONNECTED".into())
+        );
+        keys_agree(&process);
+        let reservation = Reservation {
+            kind: "lease".into(),
+            name: "alice,vite".into(),
+            instance: None,
+            owner: Some("alice".into()),
+            uid: Some(1),
+            pid: None,
+            start: 5173,
+            end: 5173,
+            expires: Some("2024-05-01T12:00:00.000Z".into()),
+            description: "a lease".into(),
+        };
+        keys_agree(&reservation);
+        let status = PortStatus {
+            port: 5173,
+            protocol: Protocol::Tcp,
+            availability: Availability::Occupied,
+            holders: Some(vec![holder]),
+            blocked_reason: None,
+            unsafe_for: vec![Browser::Chrome],
+            reserved: Some(reservation),
+            registry_error: None,
+        };
+        keys_agree(&status);
     }
 }

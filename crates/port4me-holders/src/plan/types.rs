@@ -13,6 +13,7 @@ use crate::model::{Holder, ProcessInfo};
 /// What to do when a preferred port is taken.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Strategy {
     /// Give the service another port from its own sequence (the default).
@@ -88,6 +89,7 @@ impl Default for PlanOptions {
 /// How a service came by its port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Outcome {
     /// Its preferred port was free.
@@ -115,6 +117,7 @@ impl Outcome {
 /// Why a preferred port could not simply be kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ConflictCause {
     /// Something holds the port (see the holders).
@@ -128,6 +131,7 @@ pub enum ConflictCause {
 /// A signal that was sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Signal {
     /// SIGTERM: please stop.
     #[cfg_attr(feature = "serde", serde(rename = "SIGTERM"))]
@@ -150,6 +154,7 @@ impl Signal {
 /// One signal sent to one process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignalSent {
     /// The process.
     pub pid: u32,
@@ -160,6 +165,7 @@ pub struct SignalSent {
 /// What the `kill` strategy did about one conflict.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct KillReport {
     /// The processes that held the port.
@@ -175,6 +181,7 @@ pub struct KillReport {
 /// A preferred port that could not simply be kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Conflict {
     /// Why.
@@ -193,6 +200,7 @@ pub struct Conflict {
 /// The port of one service.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct ServicePlan {
     /// The service name.
@@ -213,6 +221,7 @@ pub struct ServicePlan {
 /// A plan: one entry per service, in the order given.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Plan {
     /// The strategy used.
