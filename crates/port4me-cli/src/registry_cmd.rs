@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use port4me_registry::{
-    AllocateOptions, Config, Filter, Holding, Lease, MirrorRow, ModuleRange, Offer, Owner, PortRange, Protocol,
-    RegisterOptions, Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
+    AllocateOptions, Config, Filter, Lease, MirrorRow, ModuleRange, Offer, Owner, Protocol, RegisterOptions,
+    Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
 };
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 
 /// Manage the persistent port registry: module ranges, service offers,
 /// named services per user and port4me leases, in one SQLite database that
@@ -295,7 +296,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 uid: Some(me.uid),
             };
             if json {
-                line(module_json(&m))
+                line(&m)?
             } else {
                 modules_table(&[m])
             }
@@ -303,9 +304,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::Deallocate { module, force, .. } => {
             let released = reg.deallocate_with(module, proto, *force)?;
             if json {
-                line(
-                    json!({ "module": module, "protocol": proto.as_str(), "released": released.iter().map(range_json).collect::<Vec<_>>() }),
-                )
+                line(&json!({ "module": module, "protocol": proto.as_str(), "released": released }))?
             } else if released.is_empty() {
                 format!("module {module:?} held no {proto} ports\n")
             } else {
@@ -324,7 +323,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             };
             let s = reg.define_service_with(&def)?;
             if json {
-                line(service_json(&s, None))
+                line(&s)?
             } else {
                 services_table(&[s])
             }
@@ -332,7 +331,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::Undefine { name, force } => {
             let (s, ports) = reg.undefine_service(name, *force)?;
             if json {
-                line(service_json(&s, Some(&ports)))
+                line(&ServiceWithPorts { service: &s, ports: &ports })?
             } else {
                 format!(
                     "undefined service {:?} ({}-{}/{}); released {} instance port(s)\n",
@@ -347,13 +346,13 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::Offer { service, instance, .. } => {
             let o = reg.offer(service, instance)?;
             if json {
-                line(offer_json(&o))
+                line(&o)?
             } else {
                 offer_table(&o)
             }
         }
-        C::Accept { secret } => service_port_out(json, &reg.accept(secret)?),
-        C::Reject { secret } => service_port_out(json, &reg.reject(secret)?),
+        C::Accept { secret } => service_port_out(json, &reg.accept(secret)?)?,
+        C::Reject { secret } => service_port_out(json, &reg.reject(secret)?)?,
         C::Register { service, pid, pool: p, probe, .. } => {
             let owner = match pid {
                 Some(pid) => Owner::pid(*pid)?,
@@ -362,7 +361,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             let r =
                 reg.register_with(service, &RegisterOptions { owner, pool: pool(p)?, protocol: proto, probe: *probe })?;
             if json {
-                line(registration_json(&r))
+                line(&r)?
             } else {
                 registrations_table(&[r])
             }
@@ -371,7 +370,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             (None, Some(port), None, None) => {
                 let r = reg.release_port(*port, proto)?;
                 if json {
-                    line(registration_json(&r))
+                    line(&r)?
                 } else {
                     format!("released registration {:?} (port {})\n", r.name, r.port)
                 }
@@ -379,7 +378,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             (Some(instance), None, Some(service), None) => {
                 let sp = reg.release_instance_with(service, instance, *force)?;
                 if json {
-                    line(service_port_json(&sp))
+                    line(&sp)?
                 } else {
                     format!("released port {} of service {service:?} instance {instance:?}\n", sp.port)
                 }
@@ -387,7 +386,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             (None, None, None, Some(port)) => {
                 let released = reg.release_lease(*port, proto)?;
                 if json {
-                    line(json!({ "port": port, "protocol": proto.as_str(), "released": released }))
+                    line(&json!({ "port": port, "protocol": proto.as_str(), "released": released }))?
                 } else if released {
                     format!("released the lease on port {port}/{proto}\n")
                 } else {
@@ -397,7 +396,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             (Some(name), None, None, None) => {
                 let r = reg.release(name)?;
                 if json {
-                    line(registration_json(&r))
+                    line(&r)?
                 } else {
                     format!("released registration {:?} (port {})\n", r.name, r.port)
                 }
@@ -414,7 +413,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             let f = Filter { service: service.clone(), beginswith: beginswith.clone(), user: user.clone() };
             let found = reg.find(&f)?;
             if json {
-                line(Value::Array(found.iter().map(registration_json).collect()))
+                line(&found)?
             } else {
                 registrations_table(&found)
             }
@@ -422,7 +421,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::Gc => {
             let g = reg.gc()?;
             if json {
-                line(json!({ "registrations": g.registrations, "leases": g.leases, "offers": g.offers }))
+                line(&g)?
             } else {
                 format!("reclaimed {} registration(s), {} lease(s), {} offer(s)\n", g.registrations, g.leases, g.offers)
             }
@@ -430,7 +429,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::Holder { port, .. } => {
             let h = reg.holder_of(*port, proto)?;
             match (json, h) {
-                (true, h) => line(h.as_ref().map_or(Value::Null, holding_json)),
+                (true, h) => line(&h)?,
                 (false, Some(h)) => format!("{port}/{proto} is held by {h}\n"),
                 (false, None) => format!("{port}/{proto} is not held in the registry\n"),
             }
@@ -447,7 +446,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 (None, None) => reg.service_ports(service)?,
             };
             if json {
-                line(Value::Array(ports.iter().map(service_port_json).collect()))
+                line(&ports)?
             } else {
                 service_ports_table(&ports)
             }
@@ -469,19 +468,19 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
     let leases = if want(W::Leases) { reg.leases()? } else { Vec::new() };
     let mirrors = if want(W::Mirrors) { reg.mirror_rows(None)? } else { Vec::new() };
     if json {
-        let m = || Value::Array(modules.iter().map(module_json).collect());
-        let s = || Value::Array(services.iter().map(|(s, p)| service_json(s, Some(p))).collect());
-        let r = || Value::Array(registrations.iter().map(registration_json).collect());
-        let l = || Value::Array(leases.iter().map(lease_json).collect());
-        let x = || Value::Array(mirrors.iter().map(mirror_json).collect());
-        return Ok(line(match what {
-            W::All => json!({ "modules": m(), "services": s(), "registrations": r(), "leases": l(), "mirrors": x() }),
-            W::Modules => m(),
-            W::Services => s(),
-            W::Registrations => r(),
-            W::Leases => l(),
-            W::Mirrors => x(),
-        }));
+        let services: Vec<ServiceWithPorts> =
+            services.iter().map(|(service, ports)| ServiceWithPorts { service, ports }).collect();
+        return line(&match what {
+            W::All => json!({
+                "modules": modules, "services": services, "registrations": registrations, "leases": leases,
+                "mirrors": mirrors,
+            }),
+            W::Modules => json!(modules),
+            W::Services => json!(services),
+            W::Registrations => json!(registrations),
+            W::Leases => json!(leases),
+            W::Mirrors => json!(mirrors),
+        });
     }
     let mut out = String::new();
     let mut section = |title: &str, body: String, empty: bool| {
@@ -541,19 +540,19 @@ pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::erro
 
 // ---- output ----------------------------------------------------------------
 
-fn line(v: Value) -> String {
-    format!("{v}\n")
+/// One line of JSON: the serde form of the registry's types
+/// (`port4me-registry`'s feature `serde`), so the CLI, the Node addon and
+/// the TypeScript declarations show the same fields.
+fn line<T: Serialize + ?Sized>(v: &T) -> Res<String> {
+    Ok(serde_json::to_string(v)? + "\n")
 }
 
-fn range_json(r: &PortRange) -> Value {
-    json!({ "start": r.start, "end": r.end })
-}
-
-fn module_json(m: &ModuleRange) -> Value {
-    json!({
-        "module": m.module, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end,
-        "user": m.user, "uid": m.uid,
-    })
+/// A service with the ports its instances hold (`list`, `undefine`).
+#[derive(Serialize)]
+struct ServiceWithPorts<'a> {
+    #[serde(flatten)]
+    service: &'a Service,
+    ports: &'a [ServicePort],
 }
 
 /// A name for a table cell: `""` for the empty name (which rows other
@@ -583,13 +582,6 @@ fn modules_table(ms: &[ModuleRange]) -> String {
     table(&["MODULE", "PROTOCOL", "START", "END", "PORTS", "USER"], rows)
 }
 
-fn mirror_json(m: &MirrorRow) -> Value {
-    json!({
-        "module": m.name, "protocol": m.protocol.as_str(), "start": m.range.start, "end": m.range.end,
-        "mirrors": m.kind.as_str(),
-    })
-}
-
 fn mirrors_table(ms: &[MirrorRow]) -> String {
     let rows = ms
         .iter()
@@ -606,30 +598,12 @@ fn mirrors_table(ms: &[MirrorRow]) -> String {
     table(&["ROW", "PROTOCOL", "START", "END", "MIRRORS"], rows)
 }
 
-fn service_json(s: &Service, ports: Option<&Vec<ServicePort>>) -> Value {
-    let mut v = json!({
-        "name": s.name, "description": s.description, "protocol": s.protocol.as_str(),
-        "start": s.start, "end": s.end, "forced": s.forced, "created": s.created.to_string(),
-    });
-    if let Some(p) = ports {
-        v["ports"] = Value::Array(p.iter().map(service_port_json).collect());
-    }
-    v
-}
-
 fn services_table(ss: &[Service]) -> String {
     let rows = ss
         .iter()
         .map(|s| vec![s.name.clone(), s.protocol.to_string(), format!("{}-{}", s.start, s.end), s.description.clone()])
         .collect();
     table(&["SERVICE", "PROTOCOL", "RANGE", "DESCRIPTION"], rows)
-}
-
-fn offer_json(o: &Offer) -> Value {
-    json!({
-        "service": o.service, "instance": o.instance, "port": o.port, "secret": o.secret,
-        "created": o.created.to_string(), "expires": o.expires.to_string(),
-    })
 }
 
 fn offer_table(o: &Offer) -> String {
@@ -639,19 +613,11 @@ fn offer_table(o: &Offer) -> String {
     )
 }
 
-fn service_port_json(sp: &ServicePort) -> Value {
-    json!({
-        "service": sp.service, "instance": sp.instance, "port": sp.port, "state": sp.state.as_str(),
-        "created": sp.created.to_string(), "expires": sp.expires.map(|t| t.to_string()),
-        "user": sp.user, "uid": sp.uid,
-    })
-}
-
-fn service_port_out(json: bool, sp: &ServicePort) -> String {
+fn service_port_out(json: bool, sp: &ServicePort) -> Res<String> {
     if json {
-        line(service_port_json(sp))
+        line(sp)
     } else {
-        service_ports_table(std::slice::from_ref(sp))
+        Ok(service_ports_table(std::slice::from_ref(sp)))
     }
 }
 
@@ -672,14 +638,6 @@ fn service_ports_table(ps: &[ServicePort]) -> String {
     table(&["SERVICE", "INSTANCE", "PORT", "STATE", "EXPIRES", "USER"], rows)
 }
 
-fn registration_json(r: &Registration) -> Value {
-    json!({
-        "name": r.name, "service": r.service, "protocol": r.protocol.as_str(), "port": r.port,
-        "user": r.user, "uid": r.uid, "pid": r.owner.pid, "pid_start": r.owner.start_time,
-        "host": r.host, "created": r.created.to_string(), "owner_state": r.liveness.as_str(),
-    })
-}
-
 fn registrations_table(rs: &[Registration]) -> String {
     let rows = rs
         .iter()
@@ -696,13 +654,6 @@ fn registrations_table(rs: &[Registration]) -> String {
         })
         .collect();
     table(&["NAME", "PORT", "PROTOCOL", "USER", "PID", "OWNER", "CREATED"], rows)
-}
-
-fn lease_json(l: &Lease) -> Value {
-    json!({
-        "port": l.port, "protocol": l.protocol.as_str(), "label": l.label, "user": l.user, "uid": l.uid,
-        "pid": l.owner.map(|o| o.pid), "created": l.created.to_string(), "expires": l.expires.to_string(),
-    })
 }
 
 fn leases_table(ls: &[Lease]) -> String {
@@ -722,17 +673,10 @@ fn leases_table(ls: &[Lease]) -> String {
     table(&["PORT", "PROTOCOL", "LABEL", "USER", "PID", "EXPIRES"], rows)
 }
 
-fn holding_json(h: &Holding) -> Value {
-    json!({
-        "kind": h.kind.as_str(), "protocol": h.protocol.as_str(), "start": h.start, "end": h.end,
-        "name": h.name, "instance": h.instance, "user": h.user, "uid": h.uid, "pid": h.pid,
-        "expires": h.expires.map(|t| t.to_string()),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     #[derive(clap::Parser)]
     struct Wrapper {
@@ -849,6 +793,13 @@ mod tests {
         assert_eq!((r["name"].as_str(), r["port"].as_u64()), (Some("web"), Some(45001)));
         let r1 = json_of(&cli(&db, &["--json", "register", "web", "--pid", &std::process::id().to_string()]).unwrap());
         assert_eq!((r1["name"].as_str(), r1["pid"].as_u64()), (Some("web_1"), Some(u64::from(std::process::id()))));
+        // The registry's serde form: camelCase, times as RFC 3339 UTC with milliseconds.
+        assert_eq!(
+            (r1["ownerState"].as_str(), r1["pidStart"].is_u64(), r1.get("pid_start")),
+            (Some("alive"), true, None)
+        );
+        let created = r1["created"].as_str().unwrap();
+        assert!(created.len() == 24 && created.ends_with('Z') && created.as_bytes()[19] == b'.', "{created}");
         let found = json_of(&cli(&db, &["--json", "find", "--service", "web", "--beginswith", "web_"]).unwrap());
         assert_eq!(found.as_array().unwrap().len(), 1);
         assert!(cli(&db, &["find", "--user", "nobody-at-all"]).unwrap().starts_with("NAME"));
