@@ -410,47 +410,9 @@ async function waitForPort(port, options) {
 // ---------------------------------------------------------------------------
 // Registry (port4me-registry)
 
-const date = (ms) => new Date(ms);
-
-function servicePortOut(p) {
-  return {
-    service: p.service,
-    instance: p.instance,
-    port: p.port,
-    state: p.state,
-    created: date(p.created),
-    expires: p.expires === undefined || p.expires === null ? null : date(p.expires),
-    user: p.user === undefined ? null : p.user,
-  };
-}
-
-function serviceOut(s) {
-  const out = { name: s.name, description: s.description, protocol: s.protocol, start: s.start, end: s.end, forced: s.forced, created: date(s.created) };
-  if (s.ports !== undefined && s.ports !== null) out.ports = s.ports.map(servicePortOut);
-  return out;
-}
-
-function offerOut(o) {
-  return { service: o.service, instance: o.instance, port: o.port, secret: o.secret, created: date(o.created), expires: date(o.expires) };
-}
-
-function registrationOut(r) {
-  return { name: r.name, service: r.service, protocol: r.protocol, port: r.port, user: r.user, uid: r.uid, pid: r.pid, host: r.host, created: date(r.created) };
-}
-
-function moduleOut(m) {
-  return { module: m.module, protocol: m.protocol, start: m.start, end: m.end, user: m.user ?? null, uid: m.uid ?? null };
-}
-
-function leaseOut(l) {
-  return { port: l.port, protocol: l.protocol, label: l.label, user: l.user, uid: l.uid, pid: l.pid ?? null, created: date(l.created), expires: date(l.expires) };
-}
-
-function mirrorOut(m) {
-  return { module: m.module, protocol: m.protocol, start: m.start, end: m.end, mirrors: m.mirrors };
-}
-
-const rangeOut = (r) => ({ start: r.start, end: r.end });
+// Results come from the addon as the Rust crate's serde form, the JSON
+// `port4me registry ... --json` prints (camelCase; times as RFC 3339
+// strings), and are handed on as they are.
 
 function checkProtocolArg(protocol) {
   return protocol === undefined ? undefined : checkString(protocol, 'protocol');
@@ -482,7 +444,7 @@ class RegistryModules {
     checkString(module, 'module');
     checkProtocolArg(protocol);
     const opts = checkOptionsObject(options, 'modules.allocate', { keepExisting: 'boolean' });
-    return rangeOut(guarded(() => this.#native.allocate(n, module, protocol, opts)));
+    return guarded(() => this.#native.allocate(n, module, protocol, opts));
   }
 
   /**
@@ -495,13 +457,13 @@ class RegistryModules {
     checkString(module, 'module');
     checkProtocolArg(protocol);
     const opts = checkOptionsObject(options, 'modules.release', FORCE_ONLY);
-    return guarded(() => this.#native.deallocate(module, protocol, opts)).map(rangeOut);
+    return guarded(() => this.#native.deallocate(module, protocol, opts));
   }
 
   /** Every module range (of `protocol`, else of both), in protocol and port order. */
   list(protocol) {
     checkProtocolArg(protocol);
-    return guarded(() => this.#native.modules(protocol)).map(moduleOut);
+    return guarded(() => this.#native.modules(protocol));
   }
 }
 
@@ -519,33 +481,33 @@ class RegistryServices {
     checkNumber(start, 'start');
     checkNumber(end, 'end');
     const opts = checkOptionsObject(options, 'services.define', { force: 'boolean', protocol: 'string' });
-    return serviceOut(guarded(() => this.#native.defineService(name, description, start, end, opts)));
+    return guarded(() => this.#native.defineService(name, description, start, end, opts));
   }
 
   /** Deletes the service `name` and frees its range; while instances hold ports of it only with `{ force: true }`, which releases them. */
   undefine(name, options) {
     checkString(name, 'name');
     const opts = checkOptionsObject(options, 'services.undefine', FORCE_ONLY);
-    return serviceOut(guarded(() => this.#native.undefineService(name, opts)));
+    return guarded(() => this.#native.undefineService(name, opts));
   }
 
   /** Offers the lowest free port of `service` to `instance`, with a secret to accept or reject it. */
   offer(service, instance) {
     checkString(service, 'service');
     checkString(instance, 'instance');
-    return offerOut(guarded(() => this.#native.offer(service, instance)));
+    return guarded(() => this.#native.offer(service, instance));
   }
 
   /** Accepts the offer with this secret: the port becomes the instance's. */
   accept(secret) {
     checkString(secret, 'secret');
-    return servicePortOut(guarded(() => this.#native.accept(secret)));
+    return guarded(() => this.#native.accept(secret));
   }
 
   /** Rejects the offer with this secret: the port returns to the service. */
   reject(secret) {
     checkString(secret, 'secret');
-    return servicePortOut(guarded(() => this.#native.reject(secret)));
+    return guarded(() => this.#native.reject(secret));
   }
 
   /** Releases what `instance` holds in `service` (an offer or an allocation); another OS user's allocation needs `{ force: true }`. */
@@ -553,19 +515,19 @@ class RegistryServices {
     checkString(service, 'service');
     checkString(instance, 'instance');
     const opts = checkOptionsObject(options, 'services.release', FORCE_ONLY);
-    return servicePortOut(guarded(() => this.#native.releaseInstance(service, instance, opts)));
+    return guarded(() => this.#native.releaseInstance(service, instance, opts));
   }
 
   /** Every defined service, with the ports its instances hold (`ports`). */
   list() {
-    return guarded(() => this.#native.services()).map(serviceOut);
+    return guarded(() => this.#native.services());
   }
 
   /** The ports of `service` its instances hold, in port order (or only `{ instance }`'s, or the one on `{ port }`). */
   show(service, options) {
     checkString(service, 'service');
     const opts = checkOptionsObject(options, 'services.show', { instance: 'string', port: 'number' });
-    return guarded(() => this.#native.showService(service, opts)).map(servicePortOut);
+    return guarded(() => this.#native.showService(service, opts));
   }
 }
 
@@ -579,24 +541,24 @@ class RegistryRegistrations {
   /** Registers `service` for this user and process (`web`, then `web_1`, ...). */
   register(service) {
     checkString(service, 'service');
-    return registrationOut(guarded(() => this.#native.register(service)));
+    return guarded(() => this.#native.register(service));
   }
 
   /** Releases this user's registration `name`; returns it. */
   release(name) {
     checkString(name, 'name');
-    return registrationOut(guarded(() => this.#native.release(name)));
+    return guarded(() => this.#native.release(name));
   }
 
   /** The live registrations matching every filter given. */
   find(filter) {
     const f = checkOptionsObject(filter, 'registrations.find', { service: 'string', beginswith: 'string', user: 'string' });
-    return guarded(() => this.#native.find(f)).map(registrationOut);
+    return guarded(() => this.#native.find(f));
   }
 
   /** Every live registration. */
   list() {
-    return guarded(() => this.#native.list()).map(registrationOut);
+    return guarded(() => this.#native.list());
   }
 }
 
@@ -609,7 +571,7 @@ class RegistryLeases {
 
   /** Every live lease, in protocol and port order. */
   list() {
-    return guarded(() => this.#native.leases()).map(leaseOut);
+    return guarded(() => this.#native.leases());
   }
 
   /** Ends this user's lease on `port` (`protocol`, TCP by default) early; whether there was one. Another user's lease throws. */
@@ -660,20 +622,12 @@ class Registry {
 
   /** Everything the registry holds, as `port4me registry list --json`: `{ modules, services, registrations, leases, mirrors }`. */
   list() {
-    const all = guarded(() => this.#native.listAll());
-    return {
-      modules: all.modules.map(moduleOut),
-      services: all.services.map(serviceOut),
-      registrations: all.registrations.map(registrationOut),
-      leases: all.leases.map(leaseOut),
-      mirrors: all.mirrors.map(mirrorOut),
-    };
+    return guarded(() => this.#native.listAll());
   }
 
   /** Reclaims what has lapsed (expired offers and leases, entries of exited processes); says how much. */
   gc() {
-    const g = guarded(() => this.#native.gc());
-    return { registrations: g.registrations, leases: g.leases, offers: g.offers, total: g.total };
+    return guarded(() => this.#native.gc());
   }
 
   /** Closes the database (idempotent); later calls throw ERR_PORT4ME_REGISTRY_CLOSED. */

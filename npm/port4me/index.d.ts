@@ -335,6 +335,12 @@ export interface ShowServiceOptions {
   port?: number;
 }
 
+/** A time in results: RFC 3339 in UTC with milliseconds (`"2024-05-01T12:00:00.000Z"`, as `Date.prototype.toISOString()` writes; `new Date(t)` reads it). */
+export type Timestamp = string;
+
+/** Whether the owner process of a registration runs, as far as this process can tell. */
+export type Liveness = 'alive' | 'unverified' | 'elsewhere' | 'gone';
+
 /** A module's range as stored in `TCP_PORTS`/`UDP_PORTS`. */
 export interface ModuleRange {
   module: string;
@@ -370,7 +376,8 @@ export interface Service {
   end: number;
   /** Whether it was defined with `force`. */
   forced: boolean;
-  created: Date;
+  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
+  created: Timestamp;
 }
 
 /** A service with the ports its instances hold ({@link RegistryServices.list}, {@link RegistryServices.undefine}). */
@@ -386,9 +393,10 @@ export interface Offer {
   port: number;
   /** 128 random bits as 32 hexadecimal digits: pass it to `accept` or `reject`. */
   secret: string;
-  created: Date;
+  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
+  created: Timestamp;
   /** When the offer lapses unless accepted. */
-  expires: Date;
+  expires: Timestamp;
 }
 
 /** A service port held by an instance. */
@@ -399,11 +407,14 @@ export interface ServicePort {
   /** `"offered"` (waiting for `accept`) or `"allocated"` (accepted). */
   state: 'offered' | 'allocated';
   /** When it was offered. */
-  created: Date;
+  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
+  created: Timestamp;
   /** When the offer lapses; `null` once accepted. */
-  expires: Date | null;
+  expires: Timestamp | null;
   /** The OS user who accepted it; `null` for an offer (or one accepted before users were recorded). */
   user: string | null;
+  /** Their uid. */
+  uid: number | null;
 }
 
 /** A named registration of a user's service, held while its owner process runs. */
@@ -420,9 +431,14 @@ export interface Registration {
   uid: number;
   /** The owner process: the registration is reclaimed once it exits. */
   pid: number;
+  /** Its start time (0 where unknown), so that a reused pid is not taken for it. */
+  pidStart: number;
   /** Host name of the machine the owner runs on. */
   host: string;
-  created: Date;
+  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
+  created: Timestamp;
+  /** Whether its owner process runs, as far as this process can tell (`unverified`: its start time cannot be read, as under `hidepid`). */
+  ownerState: Liveness;
 }
 
 /** A lease of `port4me({ reserve })`: a port held for a short time, or until its owner process exits. */
@@ -436,9 +452,10 @@ export interface Lease {
   uid: number;
   /** The owner process, if any. */
   pid: number | null;
-  created: Date;
+  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
+  created: Timestamp;
   /** When it ends at the latest. */
-  expires: Date;
+  expires: Timestamp;
 }
 
 /** Everything a registry holds ({@link Registry.list}), as `port4me registry list --json`. */

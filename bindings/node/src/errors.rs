@@ -104,6 +104,14 @@ pub fn catch<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
     }
 }
 
+/// A result as a JS value: its serde form (the JSON the CLI prints with
+/// `--json`) through napi's serde serializer, which keeps the field order.
+/// A value it cannot convert is a bug here, so `ERR_PORT4ME_INTERNAL`.
+pub fn to_js<'env, T: serde::Serialize>(env: &Env, v: &T) -> Result<Unknown<'env>, Failure> {
+    env.to_js_value(v)
+        .map_err(|e| Failure::new(ERR_INTERNAL, format!("cannot convert a result to JavaScript: {}", e.reason)))
+}
+
 /// [`catch`] for the sync exports.
 pub fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> JsResult<T> {
     catch(f).map_err(Failure::into_napi)

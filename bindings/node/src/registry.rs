@@ -2,322 +2,128 @@
 //! registry side of `port4me({ reserve })`.
 //!
 //! Every method is one SQLite transaction of the Rust crate, run on the JS
-//! thread (they take about a millisecond). Results become plain objects;
-//! times cross as milliseconds since the epoch (`f64`) and the JS layer turns
-//! them into `Date`s. Errors carry the crate's stable codes
-//! (`ERR_PORT4ME_REGISTRY_*`); a call after `close()` is
-//! `ERR_PORT4ME_REGISTRY_CLOSED`.
+//! thread (they take about a millisecond). Results are the crate's own serde
+//! forms (feature `serde`: camelCase, times as RFC 3339 strings), the JSON
+//! `port4me registry ... --json` prints, converted to JS values by napi's
+//! serde serializer; the JS layer hands them on as they are. Errors carry
+//! the crate's stable codes (`ERR_PORT4ME_REGISTRY_*`); a call after
+//! `close()` is `ERR_PORT4ME_REGISTRY_CLOSED`.
 
 use std::time::Duration;
 
+use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
-use port4me::values::{count_from_f64, js_number, parse_protocol};
+use port4me::values::{count_from_f64, js_number, parse_protocol, port_from_f64};
 use port4me_registry::{
-    AllocateOptions, Filter, GcReport, Lease, MirrorRow, ModuleRange, Offer, Owner, PortRange, Protocol, Registration,
-    Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, Timestamp,
+    AllocateOptions, Filter, GcReport, Owner, Protocol, Registry, ReserveOptions, Service, ServiceDefinition,
+    ServicePort,
 };
+use serde::Serialize;
 
-use crate::errors::{guard, Failure, ERR_REGISTRY_CLOSED};
+use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
-
-/// An inclusive range of ports.
-#[napi(object)]
-pub struct RangeObject {
-    /// First port.
-    pub start: u32,
-    /// Last port (inclusive).
-    pub end: u32,
-}
-
-impl From<PortRange> for RangeObject {
-    fn from(r: PortRange) -> Self {
-        RangeObject { start: r.start.into(), end: r.end.into() }
-    }
-}
 
 /// Options of `allocate`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AllocateArgs {
     /// Keep the module's other ranges of this protocol (default: replace them).
+    #[cfg_attr(test, ts(optional))]
     pub keep_existing: Option<bool>,
 }
 
-/// Options of `deallocate` and `releaseInstance`.
+/// Options of `deallocate`, `releaseInstance` and `undefineService`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ForceArgs {
-    /// Release what another OS user allocated or accepted too.
+    /// Release what another OS user allocated or accepted too (`undefine`:
+    /// the ports the service's instances hold).
+    #[cfg_attr(test, ts(optional))]
     pub force: Option<bool>,
 }
 
 /// Options of `defineService`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct DefineServiceArgs {
     /// Allow ports below 1024 or from 49152 on.
+    #[cfg_attr(test, ts(optional))]
     pub force: Option<bool>,
     /// `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional))]
     pub protocol: Option<String>,
-}
-
-/// A defined service.
-#[napi(object)]
-pub struct ServiceObject {
-    pub name: String,
-    pub description: String,
-    pub protocol: String,
-    pub start: u32,
-    pub end: u32,
-    pub forced: bool,
-    /// Milliseconds since the epoch.
-    pub created: f64,
-    /// The ports its instances hold (`list`, `undefine`).
-    pub ports: Option<Vec<ServicePortObject>>,
-}
-
-impl From<Service> for ServiceObject {
-    fn from(s: Service) -> Self {
-        ServiceObject {
-            name: s.name,
-            description: s.description,
-            protocol: s.protocol.as_str().to_string(),
-            start: s.start.into(),
-            end: s.end.into(),
-            forced: s.forced,
-            created: ms(s.created),
-            ports: None,
-        }
-    }
-}
-
-impl From<(Service, Vec<ServicePort>)> for ServiceObject {
-    fn from((s, ports): (Service, Vec<ServicePort>)) -> Self {
-        ServiceObject { ports: Some(ports.into_iter().map(Into::into).collect()), ..s.into() }
-    }
-}
-
-/// A module range as stored.
-#[napi(object)]
-pub struct ModuleObject {
-    pub module: String,
-    pub protocol: String,
-    pub start: u32,
-    pub end: u32,
-    /// Who allocated it through port4me (`null` for rows other tools wrote).
-    pub user: Option<String>,
-    pub uid: Option<u32>,
-}
-
-impl From<ModuleRange> for ModuleObject {
-    fn from(m: ModuleRange) -> Self {
-        ModuleObject {
-            module: m.module,
-            protocol: m.protocol.as_str().to_string(),
-            start: m.range.start.into(),
-            end: m.range.end.into(),
-            user: m.user,
-            uid: m.uid,
-        }
-    }
-}
-
-/// A row of `TCP_PORTS`/`UDP_PORTS` that mirrors a service, registration or lease.
-#[napi(object)]
-pub struct MirrorObject {
-    pub module: String,
-    pub protocol: String,
-    pub start: u32,
-    pub end: u32,
-    /// `"service"`, `"registration"` or `"lease"`.
-    pub mirrors: String,
-}
-
-impl From<MirrorRow> for MirrorObject {
-    fn from(m: MirrorRow) -> Self {
-        MirrorObject {
-            module: m.name,
-            protocol: m.protocol.as_str().to_string(),
-            start: m.range.start.into(),
-            end: m.range.end.into(),
-            mirrors: m.kind.as_str().to_string(),
-        }
-    }
-}
-
-/// A lease of `port4me({ reserve })`.
-#[napi(object)]
-pub struct LeaseObject {
-    pub port: u32,
-    pub protocol: String,
-    pub label: String,
-    pub user: String,
-    pub uid: u32,
-    /// The owner process, if any.
-    pub pid: Option<u32>,
-    /// Milliseconds since the epoch.
-    pub created: f64,
-    /// Milliseconds since the epoch.
-    pub expires: f64,
-}
-
-impl From<Lease> for LeaseObject {
-    fn from(l: Lease) -> Self {
-        LeaseObject {
-            port: l.port.into(),
-            protocol: l.protocol.as_str().to_string(),
-            label: l.label,
-            user: l.user,
-            uid: l.uid,
-            pid: l.owner.map(|o| o.pid),
-            created: ms(l.created),
-            expires: ms(l.expires),
-        }
-    }
-}
-
-/// Everything the registry holds (`registry list --json`).
-#[napi(object)]
-pub struct ListingObject {
-    pub modules: Vec<ModuleObject>,
-    pub services: Vec<ServiceObject>,
-    pub registrations: Vec<RegistrationObject>,
-    pub leases: Vec<LeaseObject>,
-    pub mirrors: Vec<MirrorObject>,
-}
-
-/// Options of `showService`: one instance, or the instance on one port.
-#[napi(object)]
-#[derive(Default)]
-pub struct ShowArgs {
-    pub instance: Option<String>,
-    pub port: Option<f64>,
-}
-
-/// An offer: a port held for a service instance until accepted.
-#[napi(object)]
-pub struct OfferObject {
-    pub service: String,
-    pub instance: String,
-    pub port: u32,
-    /// 32 hexadecimal digits, for `accept` / `reject`.
-    pub secret: String,
-    /// Milliseconds since the epoch.
-    pub created: f64,
-    /// Milliseconds since the epoch.
-    pub expires: f64,
-}
-
-impl From<Offer> for OfferObject {
-    fn from(o: Offer) -> Self {
-        OfferObject {
-            service: o.service,
-            instance: o.instance,
-            port: o.port.into(),
-            secret: o.secret,
-            created: ms(o.created),
-            expires: ms(o.expires),
-        }
-    }
-}
-
-/// A service port held by an instance.
-#[napi(object)]
-pub struct ServicePortObject {
-    pub service: String,
-    pub instance: String,
-    pub port: u32,
-    /// `"offered"` or `"allocated"`.
-    pub state: String,
-    /// Milliseconds since the epoch.
-    pub created: f64,
-    /// Milliseconds since the epoch, `null` once accepted.
-    pub expires: Option<f64>,
-    /// Who accepted it (OS user name), when recorded.
-    pub user: Option<String>,
-}
-
-impl From<ServicePort> for ServicePortObject {
-    fn from(p: ServicePort) -> Self {
-        ServicePortObject {
-            service: p.service,
-            instance: p.instance,
-            port: p.port.into(),
-            state: p.state.as_str().to_string(),
-            created: ms(p.created),
-            expires: p.expires.map(ms),
-            user: p.user,
-        }
-    }
-}
-
-/// A named registration.
-#[napi(object)]
-pub struct RegistrationObject {
-    pub name: String,
-    pub service: String,
-    pub protocol: String,
-    pub port: u32,
-    pub user: String,
-    pub uid: u32,
-    /// The owner process.
-    pub pid: u32,
-    pub host: String,
-    /// Milliseconds since the epoch.
-    pub created: f64,
-}
-
-impl From<Registration> for RegistrationObject {
-    fn from(r: Registration) -> Self {
-        RegistrationObject {
-            name: r.name,
-            service: r.service,
-            protocol: r.protocol.as_str().to_string(),
-            port: r.port.into(),
-            user: r.user,
-            uid: r.uid,
-            pid: r.owner.pid,
-            host: r.host,
-            created: ms(r.created),
-        }
-    }
 }
 
 /// Filters of `find`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FindArgs {
+    /// The service name asked for at registration (exact).
+    #[cfg_attr(test, ts(optional))]
     pub service: Option<String>,
+    /// A prefix of the registration name.
+    #[cfg_attr(test, ts(optional))]
     pub beginswith: Option<String>,
+    /// The owning user (exact).
+    #[cfg_attr(test, ts(optional))]
     pub user: Option<String>,
 }
 
-/// What `gc` reclaimed.
+/// Options of `showService`: one instance, or the instance on one port.
 #[napi(object)]
-pub struct GcObject {
-    pub registrations: u32,
-    pub leases: u32,
-    pub offers: u32,
-    pub total: u32,
+#[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShowArgs {
+    /// Only this instance.
+    #[cfg_attr(test, ts(optional))]
+    pub instance: Option<String>,
+    /// Only the instance on this port.
+    #[cfg_attr(test, ts(optional))]
+    pub port: Option<f64>,
 }
 
-impl From<GcReport> for GcObject {
-    fn from(g: GcReport) -> Self {
-        let n = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
-        GcObject { registrations: n(g.registrations), leases: n(g.leases), offers: n(g.offers), total: n(g.total()) }
-    }
+/// A service with the ports its instances hold (`services`, `undefine`,
+/// `listAll`; as `registry list` and `registry undefine` print it).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ServiceWithPorts {
+    #[serde(flatten)]
+    #[cfg_attr(test, ts(flatten))]
+    pub service: Service,
+    /// The ports its instances hold, in port order.
+    pub ports: Vec<ServicePort>,
 }
 
-fn ms(t: Timestamp) -> f64 {
-    t.millis() as f64
+/// Everything the registry holds (`registry list --json`).
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Listing {
+    /// Every module range, in protocol and port order.
+    pub modules: Vec<port4me_registry::ModuleRange>,
+    /// Every defined service, with its instances' ports.
+    pub services: Vec<ServiceWithPorts>,
+    /// Every live registration.
+    pub registrations: Vec<port4me_registry::Registration>,
+    /// Every live lease.
+    pub leases: Vec<port4me_registry::Lease>,
+    /// The rows of `TCP_PORTS`/`UDP_PORTS` that mirror the services,
+    /// registrations and leases above.
+    pub mirrors: Vec<port4me_registry::MirrorRow>,
 }
 
-fn all<T, U: From<T>>(v: Vec<T>) -> Vec<U> {
-    v.into_iter().map(Into::into).collect()
-}
-
-fn registrations(v: Vec<Registration>) -> Vec<RegistrationObject> {
-    all(v)
+/// What `gc` reclaimed, and the sum.
+#[derive(Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct GcTotals {
+    #[serde(flatten)]
+    #[cfg_attr(test, ts(flatten))]
+    pub reclaimed: GcReport,
+    /// Everything reclaimed.
+    pub total: usize,
 }
 
 /// An optional protocol argument: `None` when absent.
@@ -326,11 +132,11 @@ fn protocol_arg(protocol: Option<&str>) -> Result<Option<Protocol>, Failure> {
 }
 
 /// Every service, with the ports its instances hold.
-fn services_with_ports(reg: &Registry) -> Result<Vec<ServiceObject>, Failure> {
+fn services_with_ports(reg: &Registry) -> Result<Vec<ServiceWithPorts>, Failure> {
     let mut out = Vec::new();
-    for s in reg.services()? {
-        let ports = reg.service_ports(&s.name)?;
-        out.push((s, ports).into());
+    for service in reg.services()? {
+        let ports = reg.service_ports(&service.name)?;
+        out.push(ServiceWithPorts { service, ports });
     }
     Ok(out)
 }
@@ -393,153 +199,130 @@ impl NativeRegistry {
         self.inner.is_none()
     }
 
-    /// `n` consecutive ports for `module` (first fit in the module pool).
+    /// `n` consecutive ports for `module` (first fit in the module pool): a `PortRange`.
     #[napi]
-    pub fn allocate(
+    pub fn allocate<'env>(
         &self,
+        env: &'env Env,
         n: f64,
         module: String,
         protocol: Option<String>,
         options: Option<AllocateArgs>,
-    ) -> napi::Result<RangeObject, String> {
+    ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let n = whole(n, "number of ports", "n")?;
-            let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
+            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
             let o = AllocateOptions {
                 keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false),
                 ..Default::default()
             };
-            Ok(self.reg()?.allocate_with(n, &module, protocol, &o)?.into())
+            to_js(env, &self.reg()?.allocate_with(n, &module, protocol, &o)?)
         })
     }
 
-    /// Releases every range of `module` (any name); returns them. Ranges
-    /// another OS user allocated need `force`.
+    /// Releases every range of `module` (any name); returns them
+    /// (`PortRange[]`). Ranges another OS user allocated need `force`.
     #[napi]
-    pub fn deallocate(
+    pub fn deallocate<'env>(
         &self,
+        env: &'env Env,
         module: String,
         protocol: Option<String>,
         options: Option<ForceArgs>,
-    ) -> napi::Result<Vec<RangeObject>, String> {
+    ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
-            let protocol = protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default();
+            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            Ok(self.reg()?.deallocate_with(&module, protocol, force)?.into_iter().map(Into::into).collect())
+            to_js(env, &self.reg()?.deallocate_with(&module, protocol, force)?)
         })
+    }
+
+    /// Every module range (of `protocol`, or both), in protocol and port
+    /// order: `ModuleRange[]`.
+    #[napi]
+    pub fn modules<'env>(&self, env: &'env Env, protocol: Option<String>) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.modules(protocol_arg(protocol.as_deref())?)?))
     }
 
     /// Releases what `instance` holds in `service` (an offer or an
-    /// allocation). Another OS user's allocation needs `force`.
+    /// allocation): a `ServicePort`. Another OS user's allocation needs `force`.
     #[napi(js_name = "releaseInstance")]
-    pub fn release_instance(
+    pub fn release_instance<'env>(
         &self,
+        env: &'env Env,
         service: String,
         instance: String,
         options: Option<ForceArgs>,
-    ) -> napi::Result<ServicePortObject, String> {
+    ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            Ok(self.reg()?.release_instance_with(&service, &instance, force)?.into())
+            to_js(env, &self.reg()?.release_instance_with(&service, &instance, force)?)
         })
     }
 
-    /// Defines a service with the range `start..=end`.
+    /// Defines a service with the range `start..=end`: a `Service`.
     #[napi(js_name = "defineService")]
-    pub fn define_service(
+    pub fn define_service<'env>(
         &self,
+        env: &'env Env,
         name: String,
         description: String,
         start: f64,
         end: f64,
         options: Option<DefineServiceArgs>,
-    ) -> napi::Result<ServiceObject, String> {
+    ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let o = options.unwrap_or_default();
             let def = ServiceDefinition {
                 start: bound(start, "start")?,
                 end: bound(end, "end")?,
-                protocol: o.protocol.as_deref().map(parse_protocol).transpose()?.unwrap_or_default(),
+                protocol: protocol_arg(o.protocol.as_deref())?.unwrap_or_default(),
                 force: o.force.unwrap_or(false),
                 name,
                 description,
             };
-            Ok(self.reg()?.define_service_with(&def)?.into())
+            to_js(env, &self.reg()?.define_service_with(&def)?)
         })
     }
 
-    /// Offers the lowest free port of `service` to `instance`.
-    #[napi]
-    pub fn offer(&self, service: String, instance: String) -> napi::Result<OfferObject, String> {
-        guard(|| Ok(self.reg()?.offer(&service, &instance)?.into()))
-    }
-
-    /// Accepts an offer.
-    #[napi]
-    pub fn accept(&self, secret: String) -> napi::Result<ServicePortObject, String> {
-        guard(|| Ok(self.reg()?.accept(&secret)?.into()))
-    }
-
-    /// Rejects an offer.
-    #[napi]
-    pub fn reject(&self, secret: String) -> napi::Result<ServicePortObject, String> {
-        guard(|| Ok(self.reg()?.reject(&secret)?.into()))
-    }
-
-    /// Registers `service` for the current user and process.
-    #[napi]
-    pub fn register(&self, service: String) -> napi::Result<RegistrationObject, String> {
-        guard(|| Ok(self.reg()?.register(&service)?.into()))
-    }
-
-    /// Releases the current user's registration `name`.
-    #[napi]
-    pub fn release(&self, name: String) -> napi::Result<RegistrationObject, String> {
-        guard(|| Ok(self.reg()?.release(&name)?.into()))
-    }
-
-    /// Every live registration.
-    #[napi]
-    pub fn list(&self) -> napi::Result<Vec<RegistrationObject>, String> {
-        guard(|| Ok(registrations(self.reg()?.list()?)))
-    }
-
-    /// The live registrations matching every given filter.
-    #[napi]
-    pub fn find(&self, filter: Option<FindArgs>) -> napi::Result<Vec<RegistrationObject>, String> {
-        guard(|| {
-            let f = filter.unwrap_or_default();
-            let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
-            Ok(registrations(self.reg()?.find(&filter)?))
-        })
-    }
-
-    /// Every module range (of `protocol`, or both), in protocol and port order.
-    #[napi]
-    pub fn modules(&self, protocol: Option<String>) -> napi::Result<Vec<ModuleObject>, String> {
-        guard(|| Ok(all(self.reg()?.modules(protocol_arg(protocol.as_deref())?)?)))
-    }
-
-    /// Every defined service, with the ports its instances hold.
-    #[napi]
-    pub fn services(&self) -> napi::Result<Vec<ServiceObject>, String> {
-        guard(|| services_with_ports(self.reg()?))
-    }
-
-    /// The ports of `service` held by instances (or one, by instance or port).
-    #[napi(js_name = "showService")]
-    pub fn show_service(
+    /// Deletes the service `name`, freeing its range; with `force` also
+    /// when instances hold ports of it (released too): a `ServiceWithPorts`.
+    #[napi(js_name = "undefineService")]
+    pub fn undefine_service<'env>(
         &self,
+        env: &'env Env,
+        name: String,
+        options: Option<ForceArgs>,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard(|| {
+            let force = options.unwrap_or_default().force.unwrap_or(false);
+            let (service, ports) = self.reg()?.undefine_service(&name, force)?;
+            to_js(env, &ServiceWithPorts { service, ports })
+        })
+    }
+
+    /// Every defined service, with the ports its instances hold: `ServiceWithPorts[]`.
+    #[napi]
+    pub fn services<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &services_with_ports(self.reg()?)?))
+    }
+
+    /// The ports of `service` held by instances (or one, by instance or
+    /// port): `ServicePort[]`.
+    #[napi(js_name = "showService")]
+    pub fn show_service<'env>(
+        &self,
+        env: &'env Env,
         service: String,
         options: Option<ShowArgs>,
-    ) -> napi::Result<Vec<ServicePortObject>, String> {
+    ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let reg = self.reg()?;
             let o = options.unwrap_or_default();
-            let ports = match (o.instance, o.port) {
+            let ports: Vec<ServicePort> = match (o.instance, o.port) {
                 (Some(i), _) => reg.service_instance(&service, &i)?.into_iter().collect(),
                 (None, Some(p)) => {
-                    let port = port4me::values::port_from_f64(p, "options.port")?;
+                    let port = port_from_f64(p, "options.port")?;
                     let s = reg
                         .service(&service)?
                         .ok_or_else(|| port4me_registry::Error::UnknownService(service.clone()))?;
@@ -547,55 +330,100 @@ impl NativeRegistry {
                 }
                 (None, None) => reg.service_ports(&service)?,
             };
-            Ok(all(ports))
+            to_js(env, &ports)
         })
     }
 
-    /// Deletes the service `name`, freeing its range; with `force` also
-    /// when instances hold ports of it (released too).
-    #[napi(js_name = "undefineService")]
-    pub fn undefine_service(&self, name: String, options: Option<ForceArgs>) -> napi::Result<ServiceObject, String> {
-        guard(|| {
-            let force = options.unwrap_or_default().force.unwrap_or(false);
-            Ok(self.reg()?.undefine_service(&name, force)?.into())
-        })
-    }
-
-    /// Every live lease, in protocol and port order.
+    /// Offers the lowest free port of `service` to `instance`: an `Offer`.
     #[napi]
-    pub fn leases(&self) -> napi::Result<Vec<LeaseObject>, String> {
-        guard(|| Ok(all(self.reg()?.leases()?)))
+    pub fn offer<'env>(
+        &self,
+        env: &'env Env,
+        service: String,
+        instance: String,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.offer(&service, &instance)?))
+    }
+
+    /// Accepts an offer: a `ServicePort`.
+    #[napi]
+    pub fn accept<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.accept(&secret)?))
+    }
+
+    /// Rejects an offer: a `ServicePort`.
+    #[napi]
+    pub fn reject<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.reject(&secret)?))
+    }
+
+    /// Registers `service` for the current user and process: a `Registration`.
+    #[napi]
+    pub fn register<'env>(&self, env: &'env Env, service: String) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.register(&service)?))
+    }
+
+    /// Releases the current user's registration `name`: a `Registration`.
+    #[napi]
+    pub fn release<'env>(&self, env: &'env Env, name: String) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.release(&name)?))
+    }
+
+    /// Every live registration: `Registration[]`.
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.list()?))
+    }
+
+    /// The live registrations matching every given filter: `Registration[]`.
+    #[napi]
+    pub fn find<'env>(&self, env: &'env Env, filter: Option<FindArgs>) -> napi::Result<Unknown<'env>, String> {
+        guard(|| {
+            let f = filter.unwrap_or_default();
+            let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
+            to_js(env, &self.reg()?.find(&filter)?)
+        })
+    }
+
+    /// Every live lease, in protocol and port order: `Lease[]`.
+    #[napi]
+    pub fn leases<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard(|| to_js(env, &self.reg()?.leases()?))
     }
 
     /// Ends the current user's lease on `port` early; whether there was one.
     #[napi(js_name = "releaseLease")]
     pub fn release_lease(&self, port: f64, protocol: Option<String>) -> napi::Result<bool, String> {
         guard(|| {
-            let port = port4me::values::port_from_f64(port, "port")?;
+            let port = port_from_f64(port, "port")?;
             let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
             Ok(self.reg()?.release_lease(port, protocol)?)
         })
     }
 
-    /// Everything the registry holds, as `port4me registry list --json`.
+    /// Everything the registry holds, as `port4me registry list --json`: a `Listing`.
     #[napi(js_name = "listAll")]
-    pub fn list_all(&self) -> napi::Result<ListingObject, String> {
+    pub fn list_all<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let reg = self.reg()?;
-            Ok(ListingObject {
-                modules: all(reg.modules(None)?),
+            let listing = Listing {
+                modules: reg.modules(None)?,
                 services: services_with_ports(reg)?,
-                registrations: registrations(reg.list()?),
-                leases: all(reg.leases()?),
-                mirrors: all(reg.mirror_rows(None)?),
-            })
+                registrations: reg.list()?,
+                leases: reg.leases()?,
+                mirrors: reg.mirror_rows(None)?,
+            };
+            to_js(env, &listing)
         })
     }
 
-    /// Reclaims what has lapsed; reports it.
+    /// Reclaims what has lapsed; reports it with the sum: `GcTotals`.
     #[napi]
-    pub fn gc(&self) -> napi::Result<GcObject, String> {
-        guard(|| Ok(self.reg()?.gc()?.into()))
+    pub fn gc<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard(|| {
+            let reclaimed = self.reg()?.gc()?;
+            to_js(env, &GcTotals { total: reclaimed.total(), reclaimed })
+        })
     }
 
     /// Closes the database connection (idempotent).

@@ -3,13 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Registry, port4me } from 'port4me';
-import { assertThrowsCode, cleanEnv, packageDir, setPort4meEnv } from './helpers.mjs';
+import { assertThrowsCode, cleanEnv, packageDir, repoRoot, setPort4meEnv } from './helpers.mjs';
 
 let dir;
 let restoreEnv;
@@ -29,6 +29,11 @@ function fresh() {
 }
 
 const overlaps = (a, b) => a.start <= b.end && b.start <= a.end;
+
+/** Whether `t` is a time as results give it: RFC 3339 in UTC with milliseconds, as `Date.prototype.toISOString()` writes. */
+const isTime = (t) => typeof t === 'string' && new Date(t).toISOString() === t;
+/** Milliseconds from the time `a` to the time `b`. */
+const between = (a, b) => Date.parse(b) - Date.parse(a);
 
 test('allocate and deallocate: first fit, never overlapping, per protocol', () => {
   const reg = fresh();
@@ -86,15 +91,15 @@ test('services: offers are accepted, rejected, and unknown secrets are errors', 
     assert.equal(svc.description, 'databases');
     assert.equal(svc.protocol, 'tcp');
     assert.deepEqual([svc.start, svc.end, svc.forced], [30000, 30002, false]);
-    assert.ok(svc.created instanceof Date && Math.abs(svc.created - Date.now()) < 60_000);
+    assert.ok(isTime(svc.created) && Math.abs(Date.parse(svc.created) - Date.now()) < 60_000, svc.created);
 
     const a = reg.services.offer('db', 'a');
     assert.equal(a.service, 'db');
     assert.equal(a.instance, 'a');
     assert.equal(a.port, 30000);
     assert.match(a.secret, /^[0-9a-f]{32}$/);
-    assert.ok(a.created instanceof Date && a.expires instanceof Date);
-    assert.equal(a.expires - a.created, 30 * 60 * 1000);
+    assert.ok(isTime(a.created) && isTime(a.expires), `${a.created} ${a.expires}`);
+    assert.equal(between(a.created, a.expires), 30 * 60 * 1000);
     const b = reg.services.offer('db', 'b');
     assert.equal(b.port, 30001);
     assert.notEqual(b.secret, a.secret);
@@ -103,7 +108,7 @@ test('services: offers are accepted, rejected, and unknown secrets are errors', 
     const accepted = reg.services.accept(a.secret);
     assert.deepEqual(
       { ...accepted, created: 0 },
-      { service: 'db', instance: 'a', port: 30000, state: 'allocated', created: 0, expires: null, user: os.userInfo().username },
+      { service: 'db', instance: 'a', port: 30000, state: 'allocated', created: 0, expires: null, user: os.userInfo().username, uid: os.userInfo().uid },
     );
     assert.equal(reg.services.accept(a.secret.toUpperCase()).state, 'allocated', 'accepting twice is harmless');
     assertThrowsCode(() => reg.services.reject(a.secret), 'ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED', a.secret);
@@ -111,7 +116,7 @@ test('services: offers are accepted, rejected, and unknown secrets are errors', 
     const rejected = reg.services.reject(b.secret);
     assert.equal(rejected.state, 'offered');
     assert.equal(rejected.port, 30001);
-    assert.ok(rejected.expires instanceof Date);
+    assert.ok(isTime(rejected.expires), rejected.expires);
     assertThrowsCode(() => reg.services.reject(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
     assertThrowsCode(() => reg.services.accept(b.secret), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', b.secret);
     assertThrowsCode(() => reg.services.accept('0'.repeat(32)), 'ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET', '0'.repeat(32));
@@ -147,7 +152,7 @@ test('named registrations: register, find, release', () => {
     assert.equal(web.uid, os.userInfo().uid);
     assert.equal(typeof web.user, 'string');
     assert.equal(web.host, os.hostname());
-    assert.ok(web.created instanceof Date);
+    assert.ok(isTime(web.created), web.created);
     const web1 = reg.registrations.register('web');
     assert.equal(web1.name, 'web_1');
     assert.equal(web1.port, 45002);
@@ -210,7 +215,7 @@ test('grouped by job: modules, services, registrations and leases each list and 
     assert.equal(leases[0].pid, process.pid);
     assert.equal(leases[0].uid, me.uid);
     assert.match(leases[0].label, /leased/);
-    assert.equal(leases[0].expires - leases[0].created, 30_000);
+    assert.equal(between(leases[0].created, leases[0].expires), 30_000);
 
     const all = reg.list();
     assert.deepEqual(Object.keys(all), ['modules', 'services', 'registrations', 'leases', 'mirrors']);
@@ -254,6 +259,49 @@ test('grouped by job: modules, services, registrations and leases each list and 
   }
   assertThrowsCode(() => reg.modules.list(), 'ERR_PORT4ME_REGISTRY_CLOSED', file);
   assertThrowsCode(() => reg.leases.release(1), 'ERR_PORT4ME_REGISTRY_CLOSED', file);
+});
+
+// The command line the JSON is compared with: the binary cargo builds
+// (PORT4ME_CLI, else target/debug/port4me), and `npx port4me`, the same Rust
+// command line run by the addon.
+const cliBinary =
+  process.env.PORT4ME_CLI ??
+  path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', process.platform === 'win32' ? 'port4me.exe' : 'port4me');
+
+test('list() and each group are what `port4me registry ... --json` prints for the same file', (t) => {
+  const file = path.join(dir, `ports-${++dbs}.sqlite`);
+  const reg = new Registry(file);
+  try {
+    reg.modules.allocate(3, 'web');
+    reg.modules.allocate(2, 'dns', 'udp');
+    reg.services.define('db', 'databases', 30000, 30009);
+    reg.services.accept(reg.services.offer('db', 'a').secret);
+    reg.services.offer('db', 'b');
+    reg.registrations.register('api');
+    port4me({ tool: 'cli-compare', reserve: 30, env: { PORT4ME_DB: file } });
+    const ours = reg.list();
+    assert.ok(ours.modules.length === 2 && ours.services[0].ports.length === 2 && ours.registrations.length === 1 && ours.leases.length === 1);
+    const clis = [['npx port4me', process.execPath, [path.join(packageDir, 'cli.mjs')]]];
+    if (existsSync(cliBinary)) clis.push([cliBinary, cliBinary, []]);
+    else t.diagnostic(`no ${cliBinary} (cargo build -p port4me-cli, or set PORT4ME_CLI): compared with npx port4me only`);
+    for (const [name, command, pre] of clis) {
+      const json = (...args) => {
+        const r = spawnSync(command, [...pre, 'registry', '--db', file, '--json', ...args], { encoding: 'utf8', env: cleanEnv() });
+        assert.equal(r.status, 0, `${name} registry ${args.join(' ')}: ${r.stderr}`);
+        return JSON.parse(r.stdout);
+      };
+      // Key order aside (deepStrictEqual compares objects' keys as sets), the same values.
+      assert.deepEqual(ours, json('list'), name);
+      assert.deepEqual(reg.modules.list(), json('list', 'modules'), name);
+      assert.deepEqual(reg.services.list(), json('list', 'services'), name);
+      assert.deepEqual(reg.registrations.list(), json('list', 'registrations'), name);
+      assert.deepEqual(reg.leases.list(), json('list', 'leases'), name);
+      assert.deepEqual(reg.services.show('db'), json('show', 'db'), name);
+      assert.deepEqual(reg.registrations.find({ service: 'api' }), json('find', '--service', 'api'), name);
+    }
+  } finally {
+    reg.close();
+  }
 });
 
 test('close(): later calls throw ERR_PORT4ME_REGISTRY_CLOSED; closing twice is fine', () => {

@@ -67,7 +67,7 @@ pub struct ProcessId {
     /// Start time, 0 where unknown: clock ticks since boot on Linux,
     /// microseconds since the Unix epoch on macOS, 100-ns intervals since
     /// 1601 (a `FILETIME`) on Windows.
-    #[cfg_attr(feature = "serde", serde(rename = "pidStart"))]
+    #[cfg_attr(feature = "serde", serde(rename = "pidStart", serialize_with = "crate::serial::start_time"))]
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub start_time: u64,
 }
