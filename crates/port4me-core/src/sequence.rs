@@ -91,6 +91,9 @@ impl<'a> Candidates<'a> {
         }
         let from = self.next_prepend.saturating_add(usize::try_from(self.skip).unwrap_or(usize::MAX));
         let prepended = self.prepend.get(from..).unwrap_or(&[]);
+        if prepended.is_empty() {
+            return Some(self.allowed.len());
+        }
         // A prepend list built by hand may repeat a port: count each once.
         let mut extra = PortSet::new();
         prepended.iter().filter(|&&p| !self.allowed.contains_port(p)).for_each(|&p| {

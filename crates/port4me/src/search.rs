@@ -20,6 +20,8 @@
 //! one loop; the registry runs one with a lease attempt between checks, and
 //! the WebAssembly fallback hands its candidates to JavaScript in batches.
 
+use std::cell::OnceCell;
+
 use port4me_core::sequence::{Candidates, Position};
 use port4me_core::PortSet;
 
@@ -40,12 +42,15 @@ pub struct Search {
     protocol: Protocol,
     /// Candidates looked at, repeats included.
     tries: u32,
-    /// Ports handed out.
-    seen: Box<PortSet>,
+    /// Ports handed out, once there is more than one (most searches end at
+    /// their first candidate, and this set is 8 KiB to clear).
+    seen: Option<Box<PortSet>>,
     handed_out: usize,
     /// Distinct candidates there are; `None` when the allowed set is empty
     /// (the candidates end in `Error::EmptySet` after the prepended ports).
-    distinct: Option<usize>,
+    /// Counted when first needed: counting the allowed set costs more than
+    /// a whole search that succeeds at its first candidate.
+    distinct: OnceCell<Option<usize>>,
     /// The first candidates looked at, for the message.
     first: Vec<u16>,
     /// The first ports handed out, in order, for the message.
@@ -57,16 +62,15 @@ impl Search {
     /// `max_tries` (at least 1) of them; `protocol` is for the messages.
     pub fn new(resolved: Resolved, max_tries: u32, protocol: Protocol) -> Self {
         let position = resolved.candidates().position();
-        let distinct = resolved.distinct_candidates();
         Search {
             resolved,
             position,
             max_tries,
             protocol,
             tries: 0,
-            seen: Box::new(PortSet::new()),
+            seen: None,
             handed_out: 0,
-            distinct,
+            distinct: OnceCell::new(),
             first: Vec::new(),
             first_distinct: Vec::new(),
         }
@@ -98,7 +102,7 @@ impl Search {
             if self.first.len() < LIST_ALL_UP_TO {
                 self.first.push(port);
             }
-            if self.seen.insert(port) {
+            if first_seen(&mut self.seen, &self.first_distinct, port) {
                 self.handed_out += 1;
                 if self.first_distinct.len() < LIST_ALL_UP_TO {
                     self.first_distinct.push(port);
@@ -110,9 +114,16 @@ impl Search {
         Ok(found)
     }
 
+    /// Distinct candidates there are (`None`: the allowed set is empty).
+    fn distinct(&self) -> Option<usize> {
+        *self.distinct.get_or_init(|| self.resolved.distinct_candidates())
+    }
+
     /// Whether every distinct candidate has been handed out.
     pub fn exhausted(&self) -> bool {
-        self.distinct.is_some_and(|n| self.handed_out >= n)
+        // There is at least one distinct candidate, or none and an empty
+        // allowed set (`None`): nothing handed out is never exhausted.
+        self.handed_out > 0 && self.distinct().is_some_and(|n| self.handed_out >= n)
     }
 
     /// Candidates looked at so far, repeats included.
@@ -131,7 +142,7 @@ impl Search {
     /// [`Error::NoFreePort`] when `max_tries` ran out first.
     pub fn no_free_port(&self) -> Error {
         let first = self.first.clone();
-        match self.distinct {
+        match self.distinct() {
             Some(count) if self.handed_out >= count => {
                 let ports = if count <= LIST_ALL_UP_TO { self.first_distinct.clone() } else { first };
                 Error::AllInUse { tries: self.tries, protocol: self.protocol, count, ports, holders: Vec::new() }
@@ -139,4 +150,19 @@ impl Search {
             _ => Error::NoFreePort { tries: self.tries, protocol: self.protocol, first },
         }
     }
+}
+
+/// Records `port` as handed out in `seen` (made when a second port comes;
+/// `handed` holds the first); whether it is new.
+fn first_seen(seen: &mut Option<Box<PortSet>>, handed: &[u16], port: u16) -> bool {
+    if let Some(seen) = seen {
+        return seen.insert(port);
+    }
+    // Nothing handed out yet: no set needed to know it is new.
+    let Some(&first) = handed.first() else { return true };
+    let mut set = Box::new(PortSet::new());
+    set.insert(first);
+    let new = set.insert(port);
+    *seen = Some(set);
+    new
 }
