@@ -141,26 +141,13 @@ enum RegistryCommand {
         #[arg(long, default_value = "tcp")]
         protocol: String,
     },
-    /// Release your registration NAME (or --port), a service instance (--service), or a lease (--lease).
-    Release {
-        /// The registration name, or the instance with --service.
-        name: Option<String>,
-        /// Release the registration on this port instead.
-        #[arg(long, conflicts_with_all = ["service", "lease"], allow_negative_numbers = true, value_parser = args::port)]
-        port: Option<u16>,
-        /// Release instance NAME of this service.
-        #[arg(long, value_name = "SERVICE", conflicts_with = "lease")]
-        service: Option<String>,
-        /// Release your port4me lease on this port.
-        #[arg(long, value_name = "PORT", allow_negative_numbers = true, value_parser = args::port)]
-        lease: Option<u16>,
-        /// tcp or udp (with --port or --lease).
-        #[arg(long, default_value = "tcp")]
-        protocol: String,
-        /// With --service: release an allocation another user accepted too.
-        #[arg(long, requires = "service")]
-        force: bool,
-    },
+    /// Release a registration, a service instance, a lease or a module.
+    ///
+    /// `release NAME` (or `release --port PORT`) is `release registration
+    /// NAME`; a registration named like one of the subcommands below needs
+    /// the long form, e.g. `release registration lease`.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+    Release(ReleaseArgs),
     /// List what the registry holds.
     ///
     /// Module ranges are the rows of TCP_PORTS/UDP_PORTS, whoever inserted
@@ -206,6 +193,71 @@ enum RegistryCommand {
         /// Only this port.
         #[arg(long, allow_negative_numbers = true, value_parser = args::port)]
         port: Option<u16>,
+    },
+}
+
+/// `registry release`: a subcommand, or a registration as in `release registration`.
+#[derive(Args, Debug)]
+struct ReleaseArgs {
+    #[command(subcommand)]
+    what: Option<Release>,
+    #[command(flatten)]
+    registration: RegistrationTarget,
+    /// Replaced by `release instance SERVICE INSTANCE`.
+    #[arg(long, hide = true, value_name = "SERVICE")]
+    service: Option<String>,
+    /// Replaced by `release lease PORT`.
+    #[arg(long, hide = true, value_name = "PORT")]
+    lease: Option<String>,
+}
+
+/// A registration, by name or by port.
+#[derive(Args, Debug)]
+struct RegistrationTarget {
+    /// Your registration's name (web, web_1, ...).
+    #[arg(conflicts_with = "port")]
+    name: Option<String>,
+    /// Release your registration on this port instead.
+    #[arg(long, allow_negative_numbers = true, value_parser = args::port)]
+    port: Option<u16>,
+    /// tcp or udp (with --port) [default: tcp].
+    #[arg(long)]
+    protocol: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Release {
+    /// Release your registration NAME (or the one on --port); prints it.
+    Registration(RegistrationTarget),
+    /// Release the port INSTANCE of SERVICE holds (offered or allocated).
+    Instance {
+        /// The service.
+        service: String,
+        /// The instance.
+        instance: String,
+        /// Release an allocation another user accepted too.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Release your port4me lease on PORT (from `port4me --reserve`).
+    Lease {
+        /// The port.
+        #[arg(allow_negative_numbers = true, value_parser = args::port)]
+        port: u16,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+    },
+    /// Release every range of MODULE (the same as `deallocate`).
+    Module {
+        /// The module.
+        module: String,
+        /// tcp or udp.
+        #[arg(long, default_value = "tcp")]
+        protocol: String,
+        /// Release ranges another user allocated too.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -274,8 +326,8 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         | C::Deallocate { protocol: p, .. }
         | C::Define { protocol: p, .. }
         | C::Register { protocol: p, .. }
-        | C::Release { protocol: p, .. }
         | C::Holder { protocol: p, .. } => protocol(p)?,
+        C::Release(r) => protocol(r.protocol())?,
         _ => Protocol::Tcp,
     };
     let reg = open(args, config)?;
@@ -301,20 +353,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 modules_table(&[m])
             }
         }
-        C::Deallocate { module, force, .. } => {
-            let released = reg.deallocate_with(module, proto, *force)?;
-            if json {
-                line(&json!({ "module": module, "protocol": proto.as_str(), "released": released }))?
-            } else if released.is_empty() {
-                format!("module {module:?} held no {proto} ports\n")
-            } else {
-                let ms: Vec<_> = released
-                    .iter()
-                    .map(|r| ModuleRange { module: module.clone(), protocol: proto, range: *r, user: None, uid: None })
-                    .collect();
-                format!("released:\n{}", modules_table(&ms))
-            }
-        }
+        C::Deallocate { module, force, .. } => deallocate(&reg, module, proto, *force, json)?,
         C::Define { name, start, end, description, force, .. } => {
             let def = ServiceDefinition {
                 protocol: proto,
@@ -366,48 +405,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 registrations_table(&[r])
             }
         }
-        C::Release { name, port, service, lease, force, .. } => match (name, port, service, lease) {
-            (None, Some(port), None, None) => {
-                let r = reg.release_port(*port, proto)?;
-                if json {
-                    line(&r)?
-                } else {
-                    format!("released registration {:?} (port {})\n", r.name, r.port)
-                }
-            }
-            (Some(instance), None, Some(service), None) => {
-                let sp = reg.release_instance_with(service, instance, *force)?;
-                if json {
-                    line(&sp)?
-                } else {
-                    format!("released port {} of service {service:?} instance {instance:?}\n", sp.port)
-                }
-            }
-            (None, None, None, Some(port)) => {
-                let released = reg.release_lease(*port, proto)?;
-                if json {
-                    line(&json!({ "port": port, "protocol": proto.as_str(), "released": released }))?
-                } else if released {
-                    format!("released the lease on port {port}/{proto}\n")
-                } else {
-                    return Err(format!("no lease on port {port}/{proto}").into());
-                }
-            }
-            (Some(name), None, None, None) => {
-                let r = reg.release(name)?;
-                if json {
-                    line(&r)?
-                } else {
-                    format!("released registration {:?} (port {})\n", r.name, r.port)
-                }
-            }
-            _ => {
-                return Err(
-                    "release needs a registration NAME, --port PORT, --service SERVICE INSTANCE, or --lease PORT"
-                        .into(),
-                )
-            }
-        },
+        C::Release(r) => release(&reg, r, proto, json)?,
         C::List { what } => list(&reg, *what, json)?,
         C::Find { service, beginswith, user } => {
             let f = Filter { service: service.clone(), beginswith: beginswith.clone(), user: user.clone() };
@@ -453,6 +451,84 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         }
     };
     Ok(out)
+}
+
+impl ReleaseArgs {
+    fn protocol(&self) -> &str {
+        match &self.what {
+            None => self.registration.protocol.as_deref().unwrap_or("tcp"),
+            Some(Release::Registration(r)) => r.protocol.as_deref().unwrap_or("tcp"),
+            Some(Release::Lease { protocol, .. } | Release::Module { protocol, .. }) => protocol,
+            Some(Release::Instance { .. }) => "tcp",
+        }
+    }
+}
+
+fn deallocate(reg: &Registry, module: &str, proto: Protocol, force: bool, json: bool) -> Res<String> {
+    let released = reg.deallocate_with(module, proto, force)?;
+    if json {
+        line(&json!({ "module": module, "protocol": proto.as_str(), "released": released }))
+    } else if released.is_empty() {
+        Ok(format!("module {module:?} held no {proto} ports\n"))
+    } else {
+        let ms: Vec<_> = released
+            .iter()
+            .map(|r| ModuleRange { module: module.to_string(), protocol: proto, range: *r, user: None, uid: None })
+            .collect();
+        Ok(format!("released:\n{}", modules_table(&ms)))
+    }
+}
+
+fn release(reg: &Registry, args: &ReleaseArgs, proto: Protocol, json: bool) -> Res<String> {
+    if let Some(service) = &args.service {
+        let instance = args.registration.name.as_deref().unwrap_or("INSTANCE");
+        return Err(format!("release --service is now a subcommand: release instance {service} {instance}").into());
+    }
+    if let Some(port) = &args.lease {
+        return Err(format!("release --lease is now a subcommand: release lease {port}").into());
+    }
+    let registration = |r: &RegistrationTarget, needs: &str| -> Res<String> {
+        let released = match (&r.name, r.port) {
+            (Some(_), None) if r.protocol.is_some() => {
+                return Err("--protocol goes with --port: a registration NAME is released whatever its protocol".into())
+            }
+            (Some(name), None) => reg.release(name)?,
+            (None, Some(port)) => reg.release_port(port, proto)?,
+            _ => return Err(needs.into()),
+        };
+        if json {
+            line(&released)
+        } else {
+            Ok(format!("released registration {:?} (port {})\n", released.name, released.port))
+        }
+    };
+    match &args.what {
+        None => registration(
+            &args.registration,
+            "release needs a registration NAME or --port PORT, or one of the subcommands registration, \
+             instance, lease, module (see `port4me registry release --help`)",
+        ),
+        Some(Release::Registration(r)) => registration(r, "release registration needs a NAME or --port PORT"),
+        Some(Release::Instance { service, instance, force }) => {
+            let sp = reg.release_instance_with(service, instance, *force)?;
+            if json {
+                line(&sp)
+            } else {
+                Ok(format!("released port {} of service {service:?} instance {instance:?}\n", sp.port))
+            }
+        }
+        Some(Release::Lease { port, .. }) => {
+            let released = reg.release_lease(*port, proto)?;
+            if json {
+                line(&json!({ "port": port, "protocol": proto.as_str(), "released": released }))
+            } else if released {
+                Ok(format!("released the lease on port {port}/{proto}\n"))
+            } else {
+                Err(format!("no lease on port {port}/{proto}").into())
+            }
+        }
+        Some(Release::Module { module, force, .. }) => deallocate(reg, module, proto, *force, json),
+    }
 }
 
 fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
@@ -781,7 +857,7 @@ mod tests {
         let shown = json_of(&cli(&db, &["--json", "show", "db"]).unwrap());
         assert_eq!(shown.as_array().unwrap().len(), 1);
         assert_eq!(json_of(&cli(&db, &["--json", "show", "db", "--port", "15000"]).unwrap())[0]["instance"], "a");
-        assert!(cli(&db, &["release", "a", "--service", "db"]).unwrap().contains("15000"));
+        assert!(cli(&db, &["release", "instance", "db", "a"]).unwrap().contains("15000"));
     }
 
     #[test]
@@ -806,8 +882,37 @@ mod tests {
         assert!(cli(&db, &["release", "web_1"]).unwrap().contains("45002"));
         assert!(cli(&db, &["release", "--port", "45001"]).unwrap().contains("\"web\""));
         assert!(cli(&db, &["release", "nope"]).unwrap_err().contains("no registration named \"nope\""));
-        assert!(cli(&db, &["release", "--lease", "12345"]).unwrap_err().contains("no lease"));
+        assert!(cli(&db, &["release", "lease", "12345"]).unwrap_err().contains("no lease"));
         assert!(cli(&db, &["release"]).unwrap_err().contains("release needs"));
+        assert!(cli(&db, &["release", "registration"]).unwrap_err().contains("release registration needs"));
+    }
+
+    #[test]
+    fn release_has_a_subcommand_for_each_kind_of_holding() {
+        let f = populated("release");
+        let db = f.db();
+        // A registration named like a subcommand, by its long form.
+        cli(&db, &["register", "lease", "--pid", &std::process::id().to_string()]).unwrap();
+        let r = json_of(&cli(&db, &["--json", "release", "registration", "lease"]).unwrap());
+        assert_eq!(r["name"], "lease");
+        let r = json_of(&cli(&db, &["--json", "release", "registration", "--port", "45001"]).unwrap());
+        assert_eq!((r["name"].as_str(), r["port"].as_u64()), (Some("web"), Some(45001)));
+        // The bare form is a registration too.
+        assert!(cli(&db, &["release", "web_1"]).unwrap().contains("45002"));
+        let sp = json_of(&cli(&db, &["--json", "release", "instance", "db", "a"]).unwrap());
+        assert_eq!((sp["instance"].as_str(), sp["port"].as_u64()), (Some("a"), Some(15000)));
+        let m = json_of(&cli(&db, &["--json", "release", "module", "dns", "--protocol", "udp"]).unwrap());
+        assert_eq!(m["released"], json!([{"start": 30000, "end": 30001}]));
+        let l = json_of(&cli(&db, &["--json", "release", "lease", "20001"]).unwrap());
+        assert_eq!(l, json!({"port": 20001, "protocol": "tcp", "released": false}));
+        assert_eq!(json_of(&cli(&db, &["--json", "list", "modules"]).unwrap()).as_array().unwrap().len(), 1);
+        // The flags these replace say what to write instead.
+        let e = cli(&db, &["release", "a", "--service", "db"]).unwrap_err();
+        assert!(e.contains("release instance db a"), "{e}");
+        assert!(cli(&db, &["release", "--lease", "5"]).unwrap_err().contains("release lease 5"));
+        // --protocol belongs to --port; a bare name with another word is refused.
+        assert!(cli(&db, &["release", "web", "--protocol", "udp"]).unwrap_err().contains("--port"));
+        assert!(cli(&db, &["release", "web", "extra"]).is_err());
     }
 
     #[test]

@@ -362,7 +362,7 @@ fn not_a_module(ctx: &Ctx<'_>, protocol: Protocol, module: &str, row: &Row) -> R
         ),
         ("lease", _) => format!(
             "it goes when the lease expires or its owner process exits, or when its owner releases it \
-             (port4me registry release --lease {} --protocol {protocol})",
+             (port4me registry release lease {} --protocol {protocol})",
             row.range.start
         ),
         _ => "it goes at the next write to the registry".to_string(),

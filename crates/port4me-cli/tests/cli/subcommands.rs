@@ -207,7 +207,8 @@ fn registry_numbers_must_be_positive() {
         (&["holder", "0"], "0", "1-65535"),
         (&["holder", "65536"], "65536", "1-65535"),
         (&["release", "--port", "0"], "0", "1-65535"),
-        (&["release", "--lease", "-2"], "-2", "must be positive"),
+        (&["release", "lease", "-2"], "-2", "must be positive"),
+        (&["release", "registration", "--port", "-2"], "-2", "must be positive"),
         (&["show", "s", "--port", "0"], "0", "1-65535"),
         (&["allocate", "x", "web"], "x", "not a whole number"),
     ];
@@ -439,7 +440,7 @@ fn another_users_lease_is_called_a_lease() {
     let out = other.env("PORT4ME_DB", &db).args(["--user=alice", "--tool=lease-owner", "--reserve"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let port = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let out = bin().args(["registry", "--db", db.to_str().unwrap(), "release", "--lease", &port]).output().unwrap();
+    let out = bin().args(["registry", "--db", db.to_str().unwrap(), "release", "lease", &port]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("lease \"alice,lease-owner\"") && !err.contains("registration"), "{err}");
@@ -636,7 +637,7 @@ fn another_users_module_and_allocation_need_force() {
     assert_eq!(json(&me)[0]["user"], owner.as_str());
 
     let reg = |args: &[&str]| bin().args(["registry", "--db", d]).args(args).output().unwrap();
-    for args in [&["deallocate", "theirs"][..], &["release", "a", "--service", "db"]] {
+    for args in [&["deallocate", "theirs"][..], &["release", "instance", "db", "a"]] {
         let out = reg(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");

@@ -203,7 +203,7 @@ fn mirror_rows_refuse_hand_edits_and_say_how_to_release_the_holder() {
     assert!(e.to_string().contains("service \"db\"") && e.to_string().contains("undefine \"db\""), "{e}");
     let lease_row = reg.mirror_rows(None).unwrap().into_iter().find(|m| m.kind == HoldingKind::Lease).unwrap();
     let e = reg.deallocate(&lease_row.name, Protocol::Tcp).unwrap_err();
-    assert!(e.to_string().contains(&format!("release --lease {}", l.port)), "{e}");
+    assert!(e.to_string().contains(&format!("release lease {}", l.port)), "{e}");
     assert_eq!(dump(&path), before);
 
     // Releasing the holder removes its mirror row.
