@@ -71,7 +71,7 @@ pub struct Lease {
     pub user: String,
     /// Their uid.
     pub uid: u32,
-    /// The owner process, if any.
+    /// The owner process, if any (its `pid` or `null` in JSON).
     #[cfg_attr(feature = "serde", serde(rename = "pid", serialize_with = "crate::serial::owner_pid"))]
     #[cfg_attr(feature = "ts", ts(as = "Option<u32>"))]
     pub owner: Option<ProcessId>,

@@ -77,7 +77,7 @@ pub struct ModuleRange {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MirrorRow {
     /// The row's `module` column: `port4me:service:NAME`,
-    /// `port4me:registration:ID` or `port4me:lease:ID`.
+    /// `port4me:registration:ID` or `port4me:lease:ID` (`module` in JSON).
     #[cfg_attr(feature = "serde", serde(rename = "module"))]
     pub name: String,
     /// The protocol (the table).
@@ -88,7 +88,8 @@ pub struct MirrorRow {
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub range: PortRange,
     /// What it mirrors: [`HoldingKind::Service`],
-    /// [`HoldingKind::Registration`] or [`HoldingKind::Lease`].
+    /// [`HoldingKind::Registration`] or [`HoldingKind::Lease`] (`mirrors`
+    /// in JSON).
     #[cfg_attr(feature = "serde", serde(rename = "mirrors"))]
     pub kind: HoldingKind,
 }

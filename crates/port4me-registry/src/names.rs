@@ -35,7 +35,7 @@ pub struct Registration {
     pub user: String,
     /// The owning uid.
     pub uid: u32,
-    /// The owner process.
+    /// The owner process (`pid` and `pidStart` in JSON).
     #[cfg_attr(feature = "serde", serde(flatten))]
     pub owner: ProcessId,
     /// Host name of the machine the owner runs on.
@@ -44,7 +44,7 @@ pub struct Registration {
     pub created: Timestamp,
     /// Whether its owner process is running, as far as the caller can tell
     /// ([`Liveness::Unverified`] when its start time cannot be read, e.g.
-    /// another user's process under `hidepid`).
+    /// another user's process under `hidepid`). `ownerState` in JSON.
     #[cfg_attr(feature = "serde", serde(rename = "ownerState"))]
     pub liveness: Liveness,
 }
