@@ -48,7 +48,7 @@ import { getPort as getPortPlease } from 'get-port-please';
 import portfinder from 'portfinder';
 import { detect } from 'detect-port';
 import { isPortFree, list, port4me, port4meAsync } from 'port4me';
-import { runStartup } from './startup.mjs';
+import { reportStartup, runStartup } from './startup.mjs';
 
 const require = createRequire(import.meta.url);
 const { native, nativePath } = require('port4me')._internal;
@@ -178,26 +178,28 @@ if (floor) {
 // ---------------------------------------------------------------------------
 // list({ n: 65535 }) vs the reference Python package.
 const REPEATS = arg('list-repeats', 20);
-const listEnv = { ...process.env };
-for (const k of Object.keys(listEnv)) if (k.startsWith('PORT4ME_') || k.startsWith('_PORT4ME_')) delete listEnv[k];
-const addonTimes = [];
-let first;
-for (let i = 0; i < REPEATS + 3; i++) {
-  const t0 = now();
-  const ports = list({ user: 'alice', n: 65535, env: {} });
-  const t = Number(now() - t0) / 1e6;
-  if (i >= 3) addonTimes.push(t);
-  first = ports;
-}
-const addonList = stats(addonTimes);
-console.log(`\nlist({ user: 'alice', n: 65535 }):`);
-console.log(`  addon           median ${addonList.median.toFixed(2)} ms, p90 ${addonList.p90.toFixed(2)} ms (${REPEATS} runs)`);
+// --list-repeats=0 skips this part.
+if (REPEATS > 0) {
+  const listEnv = { ...process.env };
+  for (const k of Object.keys(listEnv)) if (k.startsWith('PORT4ME_') || k.startsWith('_PORT4ME_')) delete listEnv[k];
+  const addonTimes = [];
+  let first;
+  for (let i = 0; i < REPEATS + 3; i++) {
+    const t0 = now();
+    const ports = list({ user: 'alice', n: 65535, env: {} });
+    const t = Number(now() - t0) / 1e6;
+    if (i >= 3) addonTimes.push(t);
+    first = ports;
+  }
+  const addonList = stats(addonTimes);
+  console.log(`\nlist({ user: 'alice', n: 65535 }):`);
+  console.log(`  addon           median ${addonList.median.toFixed(2)} ms, p90 ${addonList.p90.toFixed(2)} ms (${REPEATS} runs)`);
 
-const python = path.join(repoRoot, 'conformance', '.venv', 'bin', 'python');
-if (!existsSync(python)) {
-  console.log('  reference       skipped: conformance/.venv is missing (run `bash conformance/setup-reference.sh`)');
-} else {
-  const script = `
+  const python = path.join(repoRoot, 'conformance', '.venv', 'bin', 'python');
+  if (!existsSync(python)) {
+    console.log('  reference       skipped: conformance/.venv is missing (run `bash conformance/setup-reference.sh`)');
+  } else {
+    const script = `
 import json, statistics, time
 from port4me import port4me
 times = []
@@ -208,14 +210,15 @@ for i in range(${Math.max(3, Math.min(REPEATS, 7))}):
 times.sort()
 print(json.dumps({"median": statistics.median(times), "p90": times[min(len(times) - 1, int(0.9 * len(times)))], "n": len(times), "head": ports[:5], "len": len(ports), "sum": sum(ports)}))
 `;
-  const r = spawnSync(python, ['-c', script], { encoding: 'utf8', env: listEnv });
-  if (r.status !== 0) {
-    console.log(`  reference       failed: ${r.stderr.trim().split('\n').pop()}`);
-  } else {
-    const ref = JSON.parse(r.stdout);
-    const same = ref.len === first.length && ref.sum === first.reduce((a, b) => a + b, 0) && JSON.stringify(ref.head) === JSON.stringify(first.slice(0, 5));
-    console.log(`  reference 0.7.0 median ${ref.median.toFixed(2)} ms, p90 ${ref.p90.toFixed(2)} ms (${ref.n} runs, Python)`);
-    console.log(`  addon is ${(ref.median / addonList.median).toFixed(0)}x faster; same ports: ${same ? 'yes' : 'NO'}`);
+    const r = spawnSync(python, ['-c', script], { encoding: 'utf8', env: listEnv });
+    if (r.status !== 0) {
+      console.log(`  reference       failed: ${r.stderr.trim().split('\n').pop()}`);
+    } else {
+      const ref = JSON.parse(r.stdout);
+      const same = ref.len === first.length && ref.sum === first.reduce((a, b) => a + b, 0) && JSON.stringify(ref.head) === JSON.stringify(first.slice(0, 5));
+      console.log(`  reference 0.7.0 median ${ref.median.toFixed(2)} ms, p90 ${ref.p90.toFixed(2)} ms (${ref.n} runs, Python)`);
+      console.log(`  addon is ${(ref.median / addonList.median).toFixed(0)}x faster; same ports: ${same ? 'yes' : 'NO'}`);
+    }
   }
 }
 
@@ -226,9 +229,5 @@ if (STARTUP_RUNS > 0) {
   const before = process.argv.find((x) => x.startsWith('--before='))?.slice('--before='.length) ?? null;
   console.log('');
   const { byName } = runStartup({ runs: STARTUP_RUNS, before, port: P });
-  console.log('\ntarget: import + port4me(\'vite\') at most 1.5 ms over a bare node of the same module kind:');
-  for (const kind of ['esm', 'cjs']) {
-    const r = byName('port4me', kind);
-    console.log(`  ${kind}: +${r.overhead.toFixed(1)} ms -> ${verdict(r.overhead <= 1.5)}`);
-  }
+  reportStartup(byName);
 }
