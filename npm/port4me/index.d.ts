@@ -8,6 +8,36 @@
 // {@link plan}, {@link describeBusy} and `reserve` throw
 // `ERR_PORT4ME_NATIVE_REQUIRED`.
 
+// The results of the registry, whoHolds, status and plan, and the options
+// of those calls, are generated from their Rust definitions (the serde form
+// the addon returns, which `port4me ... --json` prints too): generated.d.ts,
+// checked against them by `cargo test -p port4me-node generated_types`.
+import type {
+  AllocateOptions,
+  DefineServiceOptions,
+  ForceOptions,
+  GcReport,
+  Holder,
+  HoldersOptions,
+  Lease,
+  ModuleRange,
+  Offer,
+  Plan,
+  PlanOptions,
+  PortRange,
+  PortStatus,
+  Registration,
+  RegistrationFilter,
+  RegistryListing,
+  Service,
+  ServicePort,
+  ServiceWithPorts,
+  ShowServiceOptions,
+  StatusOptions,
+  Strategy,
+} from './generated';
+export * from './generated';
+
 /**
  * Ports: a specification string such as `"2000-2009, 4321 {chrome}"` (ports
  * and inclusive ranges separated by commas or whitespace; `{chrome}` and
@@ -299,197 +329,6 @@ export declare function waitForPort(port: number, options?: WaitForPortOptions):
 /** A transport protocol, as results name it. */
 export type Protocol = 'tcp' | 'udp';
 
-/** An inclusive range of ports. */
-export interface PortRange {
-  /** First port. */
-  start: number;
-  /** Last port (inclusive). */
-  end: number;
-}
-
-/** Options of {@link RegistryModules.allocate}. */
-export interface AllocateOptions {
-  /** Keep the module's other ranges of this protocol and add one more (default: replace them). */
-  keepExisting?: boolean;
-}
-
-/** Options of the `release` of {@link RegistryModules} and {@link RegistryServices}, and of {@link RegistryServices.undefine}. */
-export interface ForceOptions {
-  /** Also release what another OS user allocated or accepted (for `undefine`: the ports instances hold). Default `false`. */
-  force?: boolean;
-}
-
-/** Options of {@link RegistryServices.define}. */
-export interface DefineServiceOptions {
-  /** Allow ports below 1024 or from 49152 on. Default `false`. */
-  force?: boolean;
-  /** `"tcp"` (default) or `"udp"`. */
-  protocol?: Protocol | (string & {});
-}
-
-/** Options of {@link RegistryServices.show}: one instance, or the instance on one port. */
-export interface ShowServiceOptions {
-  /** Only this instance. */
-  instance?: string;
-  /** Only the instance on this port. */
-  port?: number;
-}
-
-/** A time in results: RFC 3339 in UTC with milliseconds (`"2024-05-01T12:00:00.000Z"`, as `Date.prototype.toISOString()` writes; `new Date(t)` reads it). */
-export type Timestamp = string;
-
-/** Whether the owner process of a registration runs, as far as this process can tell. */
-export type Liveness = 'alive' | 'unverified' | 'elsewhere' | 'gone';
-
-/** A module's range as stored in `TCP_PORTS`/`UDP_PORTS`. */
-export interface ModuleRange {
-  module: string;
-  protocol: Protocol;
-  /** First port. */
-  start: number;
-  /** Last port (inclusive). */
-  end: number;
-  /** The OS user who allocated it through port4me; `null` for a row another tool inserted. */
-  user: string | null;
-  uid: number | null;
-}
-
-/** A row of `TCP_PORTS`/`UDP_PORTS` that mirrors a service, registration or lease, for tools that read only those tables. */
-export interface MirrorRow {
-  /** `port4me:service:NAME`, `port4me:registration:ID` or `port4me:lease:ID`. */
-  module: string;
-  protocol: Protocol;
-  start: number;
-  end: number;
-  /** What it mirrors. */
-  mirrors: 'service' | 'registration' | 'lease';
-}
-
-/** A defined service: a fixed range whose ports are offered to instances. */
-export interface Service {
-  name: string;
-  description: string;
-  protocol: Protocol;
-  /** First port of its range. */
-  start: number;
-  /** Last port of its range. */
-  end: number;
-  /** Whether it was defined with `force`. */
-  forced: boolean;
-  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
-  created: Timestamp;
-}
-
-/** A service with the ports its instances hold ({@link RegistryServices.list}, {@link RegistryServices.undefine}). */
-export interface ServiceWithPorts extends Service {
-  ports: ServicePort[];
-}
-
-/** A port offered to a service instance until it is accepted, rejected, or expires (30 minutes). */
-export interface Offer {
-  service: string;
-  instance: string;
-  /** The lowest free port of the service's range. */
-  port: number;
-  /** 128 random bits as 32 hexadecimal digits: pass it to `accept` or `reject`. */
-  secret: string;
-  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
-  created: Timestamp;
-  /** When the offer lapses unless accepted. */
-  expires: Timestamp;
-}
-
-/** A service port held by an instance. */
-export interface ServicePort {
-  service: string;
-  instance: string;
-  port: number;
-  /** `"offered"` (waiting for `accept`) or `"allocated"` (accepted). */
-  state: 'offered' | 'allocated';
-  /** When it was offered. */
-  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
-  created: Timestamp;
-  /** When the offer lapses; `null` once accepted. */
-  expires: Timestamp | null;
-  /** The OS user who accepted it; `null` for an offer (or one accepted before users were recorded). */
-  user: string | null;
-  /** Their uid. */
-  uid: number | null;
-}
-
-/** A named registration of a user's service, held while its owner process runs. */
-export interface Registration {
-  /** Unique for the user: `web`, then `web_1`, `web_2`, ... */
-  name: string;
-  /** The service name asked for (`web`). */
-  service: string;
-  protocol: Protocol;
-  /** A port of the registration pool (45001-49151). */
-  port: number;
-  /** The owning OS user. */
-  user: string;
-  uid: number;
-  /** The owner process: the registration is reclaimed once it exits. */
-  pid: number;
-  /** Its start time (0 where unknown), so that a reused pid is not taken for it. */
-  pidStart: number;
-  /** Host name of the machine the owner runs on. */
-  host: string;
-  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
-  created: Timestamp;
-  /** Whether its owner process runs, as far as this process can tell (`unverified`: its start time cannot be read, as under `hidepid`). */
-  ownerState: Liveness;
-}
-
-/** A lease of `port4me({ reserve })`: a port held for a short time, or until its owner process exits. */
-export interface Lease {
-  port: number;
-  protocol: Protocol;
-  /** The port4me seed it was found for (e.g. `alice,vite`). */
-  label: string;
-  /** The OS user who reserved it. */
-  user: string;
-  uid: number;
-  /** The owner process, if any. */
-  pid: number | null;
-  /** RFC 3339 in UTC with milliseconds, e.g. `"2024-05-01T12:00:00.000Z"`. */
-  created: Timestamp;
-  /** When it ends at the latest. */
-  expires: Timestamp;
-}
-
-/** Everything a registry holds ({@link Registry.list}), as `port4me registry list --json`. */
-export interface RegistryListing {
-  modules: ModuleRange[];
-  services: ServiceWithPorts[];
-  registrations: Registration[];
-  leases: Lease[];
-  /** The mirror rows of the services, registrations and leases above. */
-  mirrors: MirrorRow[];
-}
-
-/** Filters of {@link RegistryRegistrations.find}; all given ones must match. */
-export interface RegistrationFilter {
-  /** The service name asked for at registration (exact). */
-  service?: string;
-  /** A prefix of the registration name. */
-  beginswith?: string;
-  /** The owning user (exact). */
-  user?: string;
-}
-
-/** What {@link Registry.gc} reclaimed. */
-export interface GcReport {
-  /** Registrations whose owner process is gone. */
-  registrations: number;
-  /** Leases that expired or whose owner process is gone. */
-  leases: number;
-  /** Offers that expired unaccepted. */
-  offers: number;
-  /** The sum. */
-  total: number;
-}
-
 /** Module ranges ({@link Registry.modules}): `n` consecutive ports per module and protocol. */
 export interface RegistryModules {
   /**
@@ -619,199 +458,14 @@ export declare class Registry {
 // ---------------------------------------------------------------------------
 // Who holds a port, port status, plans
 
-/** The state of a socket, as `ss` names it (UDP: `UDP_BOUND`, `UDP_CONNECTED`). */
-export type SocketState =
-  | 'LISTEN'
-  | 'UDP_BOUND'
-  | 'UDP_CONNECTED'
-  | 'ESTABLISHED'
-  | 'SYN_SENT'
-  | 'SYN_RECV'
-  | 'NEW_SYN_RECV'
-  | 'FIN_WAIT1'
-  | 'FIN_WAIT2'
-  | 'CLOSE_WAIT'
-  | 'CLOSING'
-  | 'LAST_ACK'
-  | 'TIME_WAIT'
-  | 'CLOSE';
-
-/** A process that has a socket open. */
-export interface ProcessInfo {
-  pid: number;
-  /** The process name (at most 15 bytes on Linux), e.g. `"node"`. */
-  name: string;
-  /** The command line (empty when the kernel hides it). */
-  cmdline: string[];
-  /** Its effective user id. */
-  uid: number | null;
-  /** The user name for `uid`. */
-  user: string | null;
-}
-
-/** One socket on a port, and what holds it. */
-export interface Holder {
-  protocol: Protocol;
-  state: SocketState;
-  /** E.g. `"127.0.0.1:5173"` or `"[::]:5173"`. */
-  localAddress: string;
-  /** The peer, for connected sockets. */
-  remoteAddress: string | null;
-  /** The socket's inode (0 when no process holds it, as in `TIME_WAIT`). */
-  inode: number;
-  /** The user that owns the socket (`null` when no process holds it). */
-  uid: number | null;
-  user: string | null;
-  /**
-   * `visible`: the processes are listed; `hidden`: another user's process
-   * you may not inspect (its owner is still given); `no_process`: the kernel
-   * keeps the socket (`TIME_WAIT`); `not_found`: in another container, or
-   * just closed.
-   */
-  access: 'visible' | 'hidden' | 'no_process' | 'not_found';
-  /** The processes that have the socket open, by pid. */
-  processes: ProcessInfo[];
-  /** E.g. `"node (pid 4242, alice): vite --port 5173"`. */
-  description: string;
-}
-
-/** Options of {@link whoHolds} and {@link describeBusy}. */
-export interface HoldersOptions {
-  /** `"tcp"` (default) or `"udp"`. */
-  protocol?: Protocol | (string & {});
-}
-
-/** Options of {@link status}. */
-export interface StatusOptions extends HoldersOptions {
-  /** Look the ports up in the port registry (read-only). Default `true`. */
-  registry?: boolean;
-}
-
-/** What the port registry holds a port for. */
-export interface Reservation {
-  kind: 'module' | 'service' | 'offer' | 'allocation' | 'registration' | 'lease';
-  /** The module, service or registration name, or a lease's label. */
-  name: string;
-  /** The service instance, for offers and allocations. */
-  instance: string | null;
-  /** The owning user (registrations and leases). */
-  owner: string | null;
-  uid: number | null;
-  /** The owner process. */
-  pid: number | null;
-  /** First port the entry holds. */
-  start: number;
-  /** Last port the entry holds. */
-  end: number;
-  /** When it lapses (offers, leases), RFC 3339. */
-  expires: string | null;
-  /** One sentence. */
-  description: string;
-}
-
-/** Everything known about one port. */
-export interface PortStatus {
-  port: number;
-  protocol: Protocol;
-  /** Whether a server could bind it now. */
-  availability: 'free' | 'occupied' | 'blocked';
-  /** The sockets on the port; `null` where this system cannot tell. */
-  holders: Holder[] | null;
-  /** Why it is blocked (e.g. privileged), when it is. */
-  blockedReason: string | null;
-  /** The browsers that refuse the port. */
-  unsafeFor: Array<'chrome' | 'firefox'>;
-  /** The registry entry holding it, if any (see `registryError`). */
-  reserved: Reservation | null;
-  /**
-   * Why the port4me registry could not be read, when it could not: whether
-   * the port is reserved is then unknown (`reserved` is `null` without
-   * meaning "not reserved") and a free port is labelled `unknown`.
-   */
-  registryError: string | null;
-  /** One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free. */
-  label: 'free' | 'occupied' | 'blocked' | 'reserved' | 'unknown' | 'unsafe';
-  /** Every word that applies: the availability (`unknown` for a free port of an unreadable registry), then `reserved` and `unsafe`. */
-  labels: Array<'free' | 'occupied' | 'blocked' | 'reserved' | 'unknown' | 'unsafe'>;
-  /** One line, e.g. `"in use by node (pid 4242, alice): vite"`. */
-  description: string;
-}
-
-/** What to do when a preferred port is taken. */
-export type PlanStrategy = 'alternative' | 'fail' | 'kill';
-
-/** Options of {@link plan}. */
-export interface PlanOptions {
-  /**
-   * `alternative` (default): the next free port of the service's own port4me
-   * sequence; `fail`: throw {@link PlanConflictError}; `kill`: SIGTERM the
-   * current user's processes holding it (never anyone else's), falling back
-   * to an alternative when that does not free it.
-   */
-  strategy?: PlanStrategy | (string & {});
-  /** With `kill`: SIGKILL what still holds the port after `graceMs`. */
-  force?: boolean;
-  /** With `kill`: how long to wait after SIGTERM, in milliseconds. Default 5000. */
-  graceMs?: number;
-  /** The user part of every service's seed (default as in {@link port4me}). */
-  user?: string;
-  /** `"tcp"` (default) or `"udp"`. */
-  protocol?: Protocol | (string & {});
-}
+/** What to do when a preferred port is taken (the name of {@link Strategy} in earlier versions). */
+export type PlanStrategy = Strategy;
 
 /** Services and their preferred ports: `{ web: 5173 }`, a `Map`, or `[name, port]` pairs (kept in order). */
 export type PlanServices =
   | Readonly<Record<string, number>>
   | ReadonlyMap<string, number>
   | ReadonlyArray<readonly [string, number]>;
-
-/** What the `kill` strategy did about one conflict. */
-export interface KillReport {
-  /** The processes that held the port. */
-  targets: ProcessInfo[];
-  /** The signals sent, in order. */
-  signals: Array<{ pid: number; signal: 'SIGTERM' | 'SIGKILL' }>;
-  /** Whether the port was free afterwards. */
-  freed: boolean;
-  /** Why nothing (or not everything) was done. */
-  refused: string | null;
-}
-
-/** Why a service could not simply keep its preferred port. */
-export interface PlanConflict {
-  /** `in_use`: something holds it; `blocked`: this user may not bind it; `service`: an earlier service of the plan has it. */
-  cause: 'in_use' | 'blocked' | 'service';
-  /** What held the port when the plan was made. */
-  holders: Holder[];
-  /** The earlier service, for `cause: "service"`. */
-  service: string | null;
-  /** One sentence: `"5173 is in use by node (pid 4242, alice): vite"`. */
-  message: string;
-  /** What the `kill` strategy did. */
-  kill: KillReport | null;
-}
-
-/** The port of one service. */
-export interface ServicePlan {
-  name: string;
-  /** The port it asked for. */
-  preferred: number;
-  /** The port it gets (`null` only in the plan of a {@link PlanConflictError}). */
-  port: number | null;
-  /** `kept` its preferred port, `moved` to another, `freed` it (kill), or `unresolved` (fail). */
-  outcome: 'kept' | 'moved' | 'freed' | 'unresolved';
-  conflict: PlanConflict | null;
-  /** E.g. a kept port that browsers refuse. */
-  warnings: string[];
-}
-
-/** A plan: one entry per service, in the order given. */
-export interface Plan {
-  strategy: PlanStrategy;
-  services: ServicePlan[];
-  /** Why the port4me registry could not be read (the ports it holds are then unknown; every service warns), or `null`. */
-  registryError: string | null;
-}
 
 /** The error {@link plan} throws for the `fail` strategy, with the plan that failed. */
 export interface PlanConflictError extends Port4meError {

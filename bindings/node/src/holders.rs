@@ -27,39 +27,53 @@ use port4me_holders::{
 };
 use serde::Serialize;
 
-use crate::errors::{catch, guard, Failure, ERR_INTERNAL};
+use crate::errors::{catch, guard, to_js, Failure};
 
 /// Options of `whoHolds` and `describeBusy`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "HoldersOptions", rename_all = "camelCase"))]
 pub struct HoldersArgs {
     /// `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
 }
 
 /// Options of `status`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "StatusOptions", rename_all = "camelCase"))]
 pub struct StatusArgs {
     /// `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
-    /// Look the ports up in the port4me registry (default `true`).
+    /// Look the ports up in the port4me registry (read-only). Default `true`.
+    #[cfg_attr(test, ts(optional))]
     pub registry: Option<bool>,
 }
 
 /// Options of `plan`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "PlanOptions", rename_all = "camelCase"))]
 pub struct PlanArgs {
-    /// `"alternative"` (default), `"fail"` or `"kill"`.
+    /// `alternative` (default): the next free port of the service's own
+    /// port4me sequence; `fail`: throw `PlanConflictError`; `kill`: SIGTERM
+    /// the current user's processes holding it (never anyone else's),
+    /// falling back to an alternative when that does not free it.
+    #[cfg_attr(test, ts(optional, type = "Strategy | (string & {})"))]
     pub strategy: Option<String>,
-    /// With `kill`: SIGKILL what still holds the port after the grace period.
+    /// With `kill`: SIGKILL what still holds the port after `graceMs`.
+    #[cfg_attr(test, ts(optional))]
     pub force: Option<bool>,
-    /// With `kill`: how long to wait after SIGTERM (default 5000).
+    /// With `kill`: how long to wait after SIGTERM, in milliseconds. Default 5000.
+    #[cfg_attr(test, ts(optional))]
     pub grace_ms: Option<f64>,
-    /// The user part of every service's port4me seed.
+    /// The user part of every service's seed (default as in `port4me`).
+    #[cfg_attr(test, ts(optional))]
     pub user: Option<String>,
     /// `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
 }
 
@@ -74,17 +88,14 @@ fn protocol(p: Option<&str>) -> Result<Protocol, Failure> {
     Ok(p.map(parse_protocol).transpose()?.unwrap_or_default())
 }
 
-/// `v` as a JS value (napi's serde serializer keeps the field order).
-fn js<'env, T: Serialize>(env: &Env, v: &T) -> Result<Unknown<'env>, Failure> {
-    env.to_js_value(v)
-        .map_err(|e| Failure::new(ERR_INTERNAL, format!("cannot convert a result to JavaScript: {}", e.reason)))
-}
-
-/// A holder with its one-line description.
+/// One socket on a port, and what holds it.
 #[derive(Serialize)]
-struct HolderOut<'a> {
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Holder"))]
+pub struct HolderOut<'a> {
     #[serde(flatten)]
+    #[cfg_attr(test, ts(flatten))]
     holder: &'a Holder,
+    /// E.g. `"node (pid 4242, alice): vite --port 5173"`.
     description: String,
 }
 
@@ -92,20 +103,40 @@ fn holders_out(h: &[Holder]) -> Vec<HolderOut<'_>> {
     h.iter().map(|holder| HolderOut { holder, description: holder.describe() }).collect()
 }
 
-/// A status with its holders described, and its label(s) and description.
+/// Everything known about one port: a status with its holders described,
+/// and its label(s) and description.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct StatusOut<'a> {
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "PortStatus"))]
+pub struct StatusOut<'a> {
     port: u16,
+    #[cfg_attr(test, ts(type = "\"tcp\" | \"udp\""))]
     protocol: &'static str,
+    /// Whether a server could bind it now.
     availability: Availability,
+    /// The sockets on the port; `null` where this system cannot tell.
     holders: Option<Vec<HolderOut<'a>>>,
+    /// Why it is blocked (e.g. privileged), when it is.
     blocked_reason: Option<&'a str>,
+    /// The browsers that refuse the port.
     unsafe_for: &'a [Browser],
+    /// The registry entry holding it, if any (see `registryError`).
     reserved: Option<&'a Reservation>,
+    /// Why the port4me registry could not be read, when it could not:
+    /// whether the port is reserved is then unknown (`reserved` is `null`
+    /// without meaning "not reserved") and a free port is labelled `unknown`.
     registry_error: Option<&'a str>,
+    /// One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free.
+    #[cfg_attr(test, ts(type = "\"free\" | \"occupied\" | \"blocked\" | \"reserved\" | \"unknown\" | \"unsafe\""))]
     label: &'static str,
+    /// Every word that applies: the availability (`unknown` for a free port
+    /// of an unreadable registry), then `reserved` and `unsafe`.
+    #[cfg_attr(
+        test,
+        ts(type = "Array<\"free\" | \"occupied\" | \"blocked\" | \"reserved\" | \"unknown\" | \"unsafe\">")
+    )]
     labels: Vec<&'static str>,
+    /// One line, e.g. `"in use by node (pid 4242, alice): vite"`.
     description: String,
 }
 
@@ -127,32 +158,50 @@ impl<'a> From<&'a PortStatus> for StatusOut<'a> {
     }
 }
 
-/// A plan, its conflicts' holders described too.
+/// A plan: one entry per service, in the order given (its conflicts'
+/// holders described too).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PlanOut<'a> {
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Plan"))]
+pub struct PlanOut<'a> {
     strategy: Strategy,
     services: Vec<ServicePlanOut<'a>>,
-    /// Why the registry could not be read (the ports it holds are unknown).
+    /// Why the port4me registry could not be read (the ports it holds are
+    /// then unknown; every service warns), or `null`.
     registry_error: Option<&'a str>,
 }
 
+/// The port of one service.
 #[derive(Serialize)]
-struct ServicePlanOut<'a> {
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ServicePlan"))]
+pub struct ServicePlanOut<'a> {
     name: &'a str,
+    /// The port it asked for.
     preferred: u16,
+    /// The port it gets (`null` only in the plan of a `PlanConflictError`).
     port: Option<u16>,
+    /// `kept` its preferred port, `moved` to another, `freed` it (kill), or
+    /// `unresolved` (fail).
     outcome: Outcome,
     conflict: Option<ConflictOut<'a>>,
+    /// E.g. a kept port that browsers refuse.
     warnings: &'a [String],
 }
 
+/// Why a service could not simply keep its preferred port.
 #[derive(Serialize)]
-struct ConflictOut<'a> {
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "PlanConflict"))]
+pub struct ConflictOut<'a> {
+    /// `in_use`: something holds it; `blocked`: this user may not bind it;
+    /// `service`: an earlier service of the plan has it.
     cause: ConflictCause,
+    /// What held the port when the plan was made.
     holders: Vec<HolderOut<'a>>,
+    /// The earlier service, for `cause: "service"`.
     service: Option<&'a str>,
+    /// One sentence: `"5173 is in use by node (pid 4242, alice): vite"`.
     message: &'a str,
+    /// What the `kill` strategy did.
     kill: Option<&'a KillReport>,
 }
 
@@ -203,7 +252,7 @@ pub fn who_holds_js<'env>(
         let port = port_from_f64(port, "port")?;
         let protocol = protocol(options.unwrap_or_default().protocol.as_deref())?;
         let holders = who_holds(u32::from(port), protocol)?;
-        js(env, &holders_out(&holders))
+        to_js(env, &holders_out(&holders))
     })
 }
 
@@ -224,7 +273,7 @@ pub fn status<'env>(
         } else {
             status_with(&ports, &opts, &NoRegistry)?
         };
-        js(env, &statuses.iter().map(StatusOut::from).collect::<Vec<_>>())
+        to_js(env, &statuses.iter().map(StatusOut::from).collect::<Vec<_>>())
     })
 }
 
@@ -267,9 +316,9 @@ pub fn plan<'env>(env: &'env Env, services: Vec<PlanEntry>, options: Option<Plan
             })
             .collect::<Result<Vec<_>, Failure>>()?;
         match port4me_holders::plan(&entries, &opts, &*open_default()) {
-            Ok(p) => Ok(Ok(js(env, &PlanOut::from(&p))?)),
+            Ok(p) => Ok(Ok(to_js(env, &PlanOut::from(&p))?)),
             Err(e) => match e.plan() {
-                Some(p) => Ok(Err((Failure::from(&e), js(env, &PlanOut::from(p))?))),
+                Some(p) => Ok(Err((Failure::from(&e), to_js(env, &PlanOut::from(p))?))),
                 None => Err(e.into()),
             },
         }

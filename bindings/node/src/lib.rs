@@ -17,7 +17,9 @@
 //! * [`spec`]: `parsePorts` and the browser-unsafe lists;
 //! * [`registry`]: the `Registry` class and `port4me({ reserve })`;
 //! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`;
-//! * [`cli`]: `npx port4me`, the native command line itself.
+//! * [`cli`]: `npx port4me`, the native command line itself;
+//! * [`types`]: the TypeScript of the results and options, generated from
+//!   these definitions (`npm/port4me/generated.d.ts`, checked by a test).
 
 #![deny(clippy::all)]
 
@@ -29,6 +31,7 @@ pub mod options;
 pub mod probe;
 pub mod registry;
 pub mod spec;
+pub mod types;
 
 use napi_derive::napi;
 

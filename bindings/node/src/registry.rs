@@ -23,44 +23,46 @@ use serde::Serialize;
 use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
 
-/// Options of `allocate`.
+/// Options of `registry.modules.allocate`.
 #[napi(object)]
 #[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "AllocateOptions", rename_all = "camelCase"))]
 pub struct AllocateArgs {
-    /// Keep the module's other ranges of this protocol (default: replace them).
+    /// Keep the module's other ranges of this protocol and add one more
+    /// (default: replace them).
     #[cfg_attr(test, ts(optional))]
     pub keep_existing: Option<bool>,
 }
 
-/// Options of `deallocate`, `releaseInstance` and `undefineService`.
+/// Options of the `release` of `registry.modules` and `registry.services`,
+/// and of `registry.services.undefine`.
 #[napi(object)]
 #[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ForceOptions", rename_all = "camelCase"))]
 pub struct ForceArgs {
-    /// Release what another OS user allocated or accepted too (`undefine`:
-    /// the ports the service's instances hold).
+    /// Also release what another OS user allocated or accepted (for
+    /// `undefine`: the ports the service's instances hold). Default `false`.
     #[cfg_attr(test, ts(optional))]
     pub force: Option<bool>,
 }
 
-/// Options of `defineService`.
+/// Options of `registry.services.define`.
 #[napi(object)]
 #[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "DefineServiceOptions", rename_all = "camelCase"))]
 pub struct DefineServiceArgs {
-    /// Allow ports below 1024 or from 49152 on.
+    /// Allow ports below 1024 or from 49152 on. Default `false`.
     #[cfg_attr(test, ts(optional))]
     pub force: Option<bool>,
     /// `"tcp"` (default) or `"udp"`.
-    #[cfg_attr(test, ts(optional))]
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
 }
 
-/// Filters of `find`.
+/// Filters of `registry.registrations.find`; all given ones must match.
 #[napi(object)]
 #[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "RegistrationFilter", rename_all = "camelCase"))]
 pub struct FindArgs {
     /// The service name asked for at registration (exact).
     #[cfg_attr(test, ts(optional))]
@@ -73,10 +75,11 @@ pub struct FindArgs {
     pub user: Option<String>,
 }
 
-/// Options of `showService`: one instance, or the instance on one port.
+/// Options of `registry.services.show`: one instance, or the instance on
+/// one port.
 #[napi(object)]
 #[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ShowServiceOptions", rename_all = "camelCase"))]
 pub struct ShowArgs {
     /// Only this instance.
     #[cfg_attr(test, ts(optional))]
@@ -86,8 +89,8 @@ pub struct ShowArgs {
     pub port: Option<f64>,
 }
 
-/// A service with the ports its instances hold (`services`, `undefine`,
-/// `listAll`; as `registry list` and `registry undefine` print it).
+/// A service with the ports its instances hold (`registry.services.list`
+/// and `undefine`; as `port4me registry list` and `undefine` print it).
 #[derive(Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ServiceWithPorts {
@@ -98,9 +101,10 @@ pub struct ServiceWithPorts {
     pub ports: Vec<ServicePort>,
 }
 
-/// Everything the registry holds (`registry list --json`).
+/// Everything the registry holds (`registry.list()`), as
+/// `port4me registry list --json` prints it.
 #[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "RegistryListing"))]
 pub struct Listing {
     /// Every module range, in protocol and port order.
     pub modules: Vec<port4me_registry::ModuleRange>,
@@ -115,9 +119,9 @@ pub struct Listing {
     pub mirrors: Vec<port4me_registry::MirrorRow>,
 }
 
-/// What `gc` reclaimed, and the sum.
+/// What `registry.gc()` reclaimed, and the sum.
 #[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "GcReport"))]
 pub struct GcTotals {
     #[serde(flatten)]
     #[cfg_attr(test, ts(flatten))]

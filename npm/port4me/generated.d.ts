@@ -1,0 +1,798 @@
+// Generated from the Rust definitions by bindings/node/src/types.rs (ts-rs): do not edit.
+// Regenerate after changing a type: PORT4ME_UPDATE_TYPES=1 cargo test -p port4me-node generated_types
+
+// The registry (port4me-registry): results
+
+/**
+ * A point in time: milliseconds since 1970-01-01T00:00:00Z.
+ *
+ * With the `serde` feature it serializes as its [`Display`](std::fmt::Display)
+ * form, RFC 3339 in UTC with milliseconds (`"2024-05-01T12:00:00.000Z"`,
+ * what JavaScript's `Date.prototype.toISOString` gives), and with `ts` its
+ * TypeScript type is `string`: the one time format of every result.
+ */
+export type Timestamp = string;
+
+/**
+ * An inclusive range of ports.
+ */
+export type PortRange = { 
+/**
+ * First port.
+ */
+start: number, 
+/**
+ * Last port (inclusive).
+ */
+end: number, };
+
+/**
+ * A module's range as stored.
+ */
+export type ModuleRange = { 
+/**
+ * The module.
+ */
+module: string, 
+/**
+ * The protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * The OS user who allocated it through port4me; `None` for a row that
+ * another tool inserted (or one allocated before owners were recorded).
+ */
+user: string | null, 
+/**
+ * Their uid.
+ */
+uid: number | null, 
+/**
+ * First port.
+ */
+start: number, 
+/**
+ * Last port (inclusive).
+ */
+end: number, };
+
+/**
+ * A row of `TCP_PORTS` / `UDP_PORTS` that mirrors a holding that is not a
+ * module range (a service, a registration or a lease), so that tools that
+ * read only those tables see its ports. It comes and goes with its holder.
+ */
+export type MirrorRow = { 
+/**
+ * The row's `module` column: `port4me:service:NAME`,
+ * `port4me:registration:ID` or `port4me:lease:ID` (`module` in JSON).
+ */
+module: string, 
+/**
+ * The protocol (the table).
+ */
+protocol: "tcp" | "udp", 
+/**
+ * What it mirrors: [`HoldingKind::Service`],
+ * [`HoldingKind::Registration`] or [`HoldingKind::Lease`] (`mirrors`
+ * in JSON).
+ */
+mirrors: HoldingKind, 
+/**
+ * First port.
+ */
+start: number, 
+/**
+ * Last port (inclusive).
+ */
+end: number, };
+
+/**
+ * What kind of holder has a port.
+ */
+export type HoldingKind = "module" | "service" | "offer" | "allocation" | "registration" | "lease";
+
+/**
+ * A defined service.
+ */
+export type Service = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its description.
+ */
+description: string, 
+/**
+ * Its protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * First port of its range.
+ */
+start: number, 
+/**
+ * Last port of its range.
+ */
+end: number, 
+/**
+ * Whether it was defined with `force`.
+ */
+forced: boolean, 
+/**
+ * When it was defined.
+ */
+created: Timestamp, };
+
+/**
+ * A service with the ports its instances hold (`registry.services.list`
+ * and `undefine`; as `port4me registry list` and `undefine` print it).
+ */
+export type ServiceWithPorts = { 
+/**
+ * The ports its instances hold, in port order.
+ */
+ports: Array<ServicePort>, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its description.
+ */
+description: string, 
+/**
+ * Its protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * First port of its range.
+ */
+start: number, 
+/**
+ * Last port of its range.
+ */
+end: number, 
+/**
+ * Whether it was defined with `force`.
+ */
+forced: boolean, 
+/**
+ * When it was defined.
+ */
+created: Timestamp, };
+
+/**
+ * Whether an instance's port is only offered or already accepted.
+ */
+export type PortState = "offered" | "allocated";
+
+/**
+ * A port of a service held by an instance (the secret is not included).
+ */
+export type ServicePort = { 
+/**
+ * Who accepted it (an allocation made by this version or later):
+ * its OS user name. `None` for offers.
+ */
+user: string | null, 
+/**
+ * Their uid.
+ */
+uid: number | null, 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * The instance.
+ */
+instance: string, 
+/**
+ * The port.
+ */
+port: number, 
+/**
+ * Offered or allocated.
+ */
+state: PortState, 
+/**
+ * When it was offered.
+ */
+created: Timestamp, 
+/**
+ * When the offer expires (`None` once accepted).
+ */
+expires: Timestamp | null, };
+
+/**
+ * The answer to [`Registry::offer`].
+ */
+export type Offer = { 
+/**
+ * The service.
+ */
+service: string, 
+/**
+ * The instance.
+ */
+instance: string, 
+/**
+ * The port reserved for it.
+ */
+port: number, 
+/**
+ * 128 random bits as 32 lowercase hex digits: pass to `accept` or `reject`.
+ */
+secret: string, 
+/**
+ * When the offer was made.
+ */
+created: Timestamp, 
+/**
+ * When it expires unless accepted.
+ */
+expires: Timestamp, };
+
+/**
+ * Whether the owner of an entry is still running, as far as this process
+ * can tell.
+ */
+export type Liveness = "alive" | "unverified" | "elsewhere" | "gone";
+
+/**
+ * A named registration.
+ */
+export type Registration = { 
+/**
+ * Its unique name for this user (`web`, `web_1`, ...).
+ */
+name: string, 
+/**
+ * The service name asked for (`web`).
+ */
+service: string, 
+/**
+ * The protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * The port.
+ */
+port: number, 
+/**
+ * The owning OS user.
+ */
+user: string, 
+/**
+ * The owning uid.
+ */
+uid: number, 
+/**
+ * Host name of the machine the owner runs on.
+ */
+host: string, 
+/**
+ * When it was registered.
+ */
+created: Timestamp, 
+/**
+ * Whether its owner process is running, as far as the caller can tell
+ * ([`Liveness::Unverified`] when its start time cannot be read, e.g.
+ * another user's process under `hidepid`). `ownerState` in JSON.
+ */
+ownerState: Liveness, 
+/**
+ * The process id.
+ */
+pid: number, 
+/**
+ * Start time, 0 where unknown: clock ticks since boot on Linux,
+ * microseconds since the Unix epoch on macOS, 100-ns intervals since
+ * 1601 (a `FILETIME`) on Windows.
+ */
+pidStart: number, };
+
+/**
+ * A reservation.
+ */
+export type Lease = { 
+/**
+ * The port.
+ */
+port: number, 
+/**
+ * The protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * The label (the port4me seed unless given).
+ */
+label: string, 
+/**
+ * The OS user who reserved it.
+ */
+user: string, 
+/**
+ * Their uid.
+ */
+uid: number, 
+/**
+ * The owner process, if any (its `pid` or `null` in JSON).
+ */
+pid: number | null, 
+/**
+ * When it was made.
+ */
+created: Timestamp, 
+/**
+ * When it ends at the latest.
+ */
+expires: Timestamp, };
+
+/**
+ * Everything the registry holds (`registry.list()`), as
+ * `port4me registry list --json` prints it.
+ */
+export type RegistryListing = { 
+/**
+ * Every module range, in protocol and port order.
+ */
+modules: Array<ModuleRange>, 
+/**
+ * Every defined service, with its instances' ports.
+ */
+services: Array<ServiceWithPorts>, 
+/**
+ * Every live registration.
+ */
+registrations: Array<Registration>, 
+/**
+ * Every live lease.
+ */
+leases: Array<Lease>, 
+/**
+ * The rows of `TCP_PORTS`/`UDP_PORTS` that mirror the services,
+ * registrations and leases above.
+ */
+mirrors: Array<MirrorRow>, };
+
+/**
+ * What `registry.gc()` reclaimed, and the sum.
+ */
+export type GcReport = { 
+/**
+ * Everything reclaimed.
+ */
+total: number, 
+/**
+ * Registrations whose owner process is gone.
+ */
+registrations: number, 
+/**
+ * Leases that expired or whose owner process is gone.
+ */
+leases: number, 
+/**
+ * Offers that expired unaccepted.
+ */
+offers: number, };
+
+// The registry: options
+
+/**
+ * Options of `registry.modules.allocate`.
+ */
+export type AllocateOptions = { 
+/**
+ * Keep the module's other ranges of this protocol and add one more
+ * (default: replace them).
+ */
+keepExisting?: boolean, };
+
+/**
+ * Options of the `release` of `registry.modules` and `registry.services`,
+ * and of `registry.services.undefine`.
+ */
+export type ForceOptions = { 
+/**
+ * Also release what another OS user allocated or accepted (for
+ * `undefine`: the ports the service's instances hold). Default `false`.
+ */
+force?: boolean, };
+
+/**
+ * Options of `registry.services.define`.
+ */
+export type DefineServiceOptions = { 
+/**
+ * Allow ports below 1024 or from 49152 on. Default `false`.
+ */
+force?: boolean, 
+/**
+ * `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), };
+
+/**
+ * Options of `registry.services.show`: one instance, or the instance on
+ * one port.
+ */
+export type ShowServiceOptions = { 
+/**
+ * Only this instance.
+ */
+instance?: string, 
+/**
+ * Only the instance on this port.
+ */
+port?: number, };
+
+/**
+ * Filters of `registry.registrations.find`; all given ones must match.
+ */
+export type RegistrationFilter = { 
+/**
+ * The service name asked for at registration (exact).
+ */
+service?: string, 
+/**
+ * A prefix of the registration name.
+ */
+beginswith?: string, 
+/**
+ * The owning user (exact).
+ */
+user?: string, };
+
+// Who holds a port, port status, plans (port4me-holders): results
+
+/**
+ * The state of one socket, as the kernel reports it.
+ */
+export type SocketState = "LISTEN" | "UDP_BOUND" | "UDP_CONNECTED" | "ESTABLISHED" | "SYN_SENT" | "SYN_RECV" | "NEW_SYN_RECV" | "FIN_WAIT1" | "FIN_WAIT2" | "CLOSE_WAIT" | "CLOSING" | "LAST_ACK" | "TIME_WAIT" | "CLOSE";
+
+/**
+ * How much we could learn about the process behind a socket.
+ */
+export type ProcessAccess = "visible" | "hidden" | "no_process" | "not_found";
+
+/**
+ * A process that has a socket open.
+ */
+export type ProcessInfo = { 
+/**
+ * Process id.
+ */
+pid: number, 
+/**
+ * The process name (`comm`, at most 15 bytes on Linux), e.g. `node`.
+ */
+name: string, 
+/**
+ * The command line, one element per argument (empty when the kernel
+ * hides it, e.g. for a zombie).
+ */
+cmdline: Array<string>, 
+/**
+ * The effective user id of the process.
+ */
+uid: number | null, 
+/**
+ * The user name for `uid` (or the number when it has no name).
+ */
+user: string | null, };
+
+/**
+ * One socket on a port, and what holds it.
+ */
+export type Holder = { 
+/**
+ * E.g. `"node (pid 4242, alice): vite --port 5173"`.
+ */
+description: string, 
+/**
+ * TCP or UDP.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * Socket state (`LISTEN`, `ESTABLISHED`, `TIME_WAIT`, `UDP_BOUND`, ...).
+ */
+state: SocketState, 
+/**
+ * The local address, e.g. `127.0.0.1:5173` or `[::]:5173`.
+ */
+localAddress: string, 
+/**
+ * The peer, for connected sockets.
+ */
+remoteAddress: string | null, 
+/**
+ * The socket's inode (0 for sockets no process holds, such as
+ * `TIME_WAIT`).
+ */
+inode: number, 
+/**
+ * The user id that owns the socket (`None` when no process holds it).
+ */
+uid: number | null, 
+/**
+ * The user name for `uid`.
+ */
+user: string | null, 
+/**
+ * Whether the processes could be seen.
+ */
+access: ProcessAccess, 
+/**
+ * The processes that have the socket open, by pid (more than one after
+ * a `fork`).
+ */
+processes: Array<ProcessInfo>, };
+
+/**
+ * Whether a port can be had right now.
+ */
+export type Availability = "free" | "occupied" | "blocked";
+
+/**
+ * A web browser that refuses to connect to some ports.
+ */
+export type Browser = "chrome" | "firefox";
+
+/**
+ * What the port4me registry holds a port for.
+ */
+export type Reservation = { 
+/**
+ * The kind of entry: `module`, `service`, `offer`, `allocation`,
+ * `registration` or `lease`.
+ */
+kind: string, 
+/**
+ * The module, service or registration name, or a lease's label.
+ */
+name: string, 
+/**
+ * The service instance, for offers and allocations.
+ */
+instance: string | null, 
+/**
+ * The user who owns the entry (registrations and leases).
+ */
+owner: string | null, 
+/**
+ * The owning uid.
+ */
+uid: number | null, 
+/**
+ * The owner process, when the entry has one.
+ */
+pid: number | null, 
+/**
+ * The first and last port the entry holds (a range for modules and
+ * services).
+ */
+start: number, 
+/**
+ * See `start`.
+ */
+end: number, 
+/**
+ * When the entry lapses (offers, leases), as the registry prints it.
+ */
+expires: string | null, 
+/**
+ * One sentence, as the registry describes the entry.
+ */
+description: string, };
+
+/**
+ * Everything known about one port: a status with its holders described,
+ * and its label(s) and description.
+ */
+export type PortStatus = { port: number, protocol: "tcp" | "udp", 
+/**
+ * Whether a server could bind it now.
+ */
+availability: Availability, 
+/**
+ * The sockets on the port; `null` where this system cannot tell.
+ */
+holders: Array<Holder> | null, 
+/**
+ * Why it is blocked (e.g. privileged), when it is.
+ */
+blockedReason: string | null, 
+/**
+ * The browsers that refuse the port.
+ */
+unsafeFor: Array<Browser>, 
+/**
+ * The registry entry holding it, if any (see `registryError`).
+ */
+reserved: Reservation | null, 
+/**
+ * Why the port4me registry could not be read, when it could not:
+ * whether the port is reserved is then unknown (`reserved` is `null`
+ * without meaning "not reserved") and a free port is labelled `unknown`.
+ */
+registryError: string | null, 
+/**
+ * One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free.
+ */
+label: "free" | "occupied" | "blocked" | "reserved" | "unknown" | "unsafe", 
+/**
+ * Every word that applies: the availability (`unknown` for a free port
+ * of an unreadable registry), then `reserved` and `unsafe`.
+ */
+labels: Array<"free" | "occupied" | "blocked" | "reserved" | "unknown" | "unsafe">, 
+/**
+ * One line, e.g. `"in use by node (pid 4242, alice): vite"`.
+ */
+description: string, };
+
+/**
+ * What to do when a preferred port is taken.
+ */
+export type Strategy = "alternative" | "fail" | "kill";
+
+/**
+ * How a service came by its port.
+ */
+export type Outcome = "kept" | "moved" | "freed" | "unresolved";
+
+/**
+ * Why a preferred port could not simply be kept.
+ */
+export type ConflictCause = "in_use" | "blocked" | "service";
+
+/**
+ * A signal that was sent.
+ */
+export type Signal = "SIGTERM" | "SIGKILL";
+
+/**
+ * One signal sent to one process.
+ */
+export type SignalSent = { 
+/**
+ * The process.
+ */
+pid: number, 
+/**
+ * The signal.
+ */
+signal: Signal, };
+
+/**
+ * What the `kill` strategy did about one conflict.
+ */
+export type KillReport = { 
+/**
+ * The processes that held the port.
+ */
+targets: Array<ProcessInfo>, 
+/**
+ * The signals sent, in order.
+ */
+signals: Array<SignalSent>, 
+/**
+ * Whether the port was free afterwards.
+ */
+freed: boolean, 
+/**
+ * Why nothing was (or not everything could be) done, when so.
+ */
+refused: string | null, };
+
+/**
+ * Why a service could not simply keep its preferred port.
+ */
+export type PlanConflict = { 
+/**
+ * `in_use`: something holds it; `blocked`: this user may not bind it;
+ * `service`: an earlier service of the plan has it.
+ */
+cause: ConflictCause, 
+/**
+ * What held the port when the plan was made.
+ */
+holders: Array<Holder>, 
+/**
+ * The earlier service, for `cause: "service"`.
+ */
+service: string | null, 
+/**
+ * One sentence: `"5173 is in use by node (pid 4242, alice): vite"`.
+ */
+message: string, 
+/**
+ * What the `kill` strategy did.
+ */
+kill: KillReport | null, };
+
+/**
+ * The port of one service.
+ */
+export type ServicePlan = { name: string, 
+/**
+ * The port it asked for.
+ */
+preferred: number, 
+/**
+ * The port it gets (`null` only in the plan of a `PlanConflictError`).
+ */
+port: number | null, 
+/**
+ * `kept` its preferred port, `moved` to another, `freed` it (kill), or
+ * `unresolved` (fail).
+ */
+outcome: Outcome, conflict: PlanConflict | null, 
+/**
+ * E.g. a kept port that browsers refuse.
+ */
+warnings: Array<string>, };
+
+/**
+ * A plan: one entry per service, in the order given (its conflicts'
+ * holders described too).
+ */
+export type Plan = { strategy: Strategy, services: Array<ServicePlan>, 
+/**
+ * Why the port4me registry could not be read (the ports it holds are
+ * then unknown; every service warns), or `null`.
+ */
+registryError: string | null, };
+
+// Who holds a port, port status, plans: options
+
+/**
+ * Options of `whoHolds` and `describeBusy`.
+ */
+export type HoldersOptions = { 
+/**
+ * `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), };
+
+/**
+ * Options of `status`.
+ */
+export type StatusOptions = { 
+/**
+ * `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), 
+/**
+ * Look the ports up in the port4me registry (read-only). Default `true`.
+ */
+registry?: boolean, };
+
+/**
+ * Options of `plan`.
+ */
+export type PlanOptions = { 
+/**
+ * `alternative` (default): the next free port of the service's own
+ * port4me sequence; `fail`: throw `PlanConflictError`; `kill`: SIGTERM
+ * the current user's processes holding it (never anyone else's),
+ * falling back to an alternative when that does not free it.
+ */
+strategy?: Strategy | (string & {}), 
+/**
+ * With `kill`: SIGKILL what still holds the port after `graceMs`.
+ */
+force?: boolean, 
+/**
+ * With `kill`: how long to wait after SIGTERM, in milliseconds. Default 5000.
+ */
+graceMs?: number, 
+/**
+ * The user part of every service's seed (default as in `port4me`).
+ */
+user?: string, 
+/**
+ * `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), };
