@@ -28,5 +28,11 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 echo "-- cargo test (workspace; the Node addon and the wasm binding are tested by their own stages)"
 cargo test --workspace --exclude port4me-node --exclude port4me-wasm 2>&1
 
+echo "-- the serde form of every result type and its generated TypeScript declaration agree (feature ts)"
+cargo clippy --quiet -p port4me-registry -p port4me-holders --all-targets --features port4me-registry/ts,port4me-holders/ts -- -D warnings
+# (Only the agreement tests: the rest ran above without the feature.)
+cargo test -q -p port4me-registry --features ts --test registry serde_ts 2>&1
+cargo test -q -p port4me-holders --features ts --lib json_fields_are_the_declared_ones 2>&1
+
 echo "-- rustdoc (warnings are errors: broken links, missing docs)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --exclude port4me-node
