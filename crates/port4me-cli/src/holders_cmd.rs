@@ -9,6 +9,7 @@ use crate::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
+use port4me::core::spec;
 use port4me::{Port4me, Protocol};
 use port4me_holders::reservations::open_default;
 use port4me_holders::{
@@ -187,26 +188,28 @@ fn holders_table(holders: &[Holder]) -> String {
 
 // ---- status ----------------------------------------------------------------
 
-/// Parses status arguments: ports and ranges `A-B`.
+/// Parses status arguments: ports and ranges `A-B`, separated by commas or
+/// whitespace, in one argument or several (the specification grammar of
+/// `port4me_core::spec`, for ports named one by one).
 fn status_ports(args: &[String]) -> Res<Vec<u32>> {
     const MAX: usize = 1024;
     let mut out: Vec<u32> = Vec::new();
     for arg in args {
-        for item in arg.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (lo, hi) = match item.split_once('-') {
-                Some((a, b)) => (parse_port(a)?, parse_port(b)?),
-                None => {
-                    let p = parse_port(item)?;
-                    (p, p)
-                }
+        let mut too_many = false;
+        spec::for_each_named(arg, "PORTS", |item| {
+            let (lo, hi) = match item {
+                spec::Item::Port(p) => (p, p),
+                spec::Item::Range(lo, hi) => (lo, hi),
             };
-            if lo > hi {
-                return Err(format!("invalid port range {item:?}: the start is greater than the end").into());
+            if out.len() + usize::from(hi - lo) + 1 > MAX {
+                too_many = true;
+            } else if !too_many {
+                out.extend((lo..=hi).map(u32::from));
             }
-            if out.len() + (hi - lo) as usize + 1 > MAX {
-                return Err(format!("too many ports: status shows at most {MAX} at once").into());
-            }
-            out.extend((lo..=hi).map(u32::from));
+        })
+        .map_err(port4me::Error::from)?;
+        if too_many {
+            return Err(format!("too many ports: status shows at most {MAX} at once").into());
         }
     }
     Ok(out)
@@ -374,7 +377,8 @@ mod tests {
     fn status_ports_parse_ranges_and_reject_bad_ones() {
         let v = |a: &[&str]| status_ports(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
         assert_eq!(v(&["80", "8000-8002,9000"]).unwrap(), [80, 8000, 8001, 8002, 9000]);
-        assert!(v(&["0"]).unwrap_err().to_string().contains("invalid port in port: 0 is outside 1-65535"));
+        assert!(v(&["0"]).unwrap_err().to_string().contains("in PORTS: item \"0\" at offset 0 is outside 1-65535"));
+        assert_eq!(v(&["80 443", "8000"]).unwrap(), [80, 443, 8000]);
         assert!(v(&["70000"]).unwrap_err().to_string().contains("70000"));
         assert!(v(&["5-3"]).unwrap_err().to_string().contains("\"5-3\""));
         assert!(v(&["abc"]).unwrap_err().to_string().contains("\"abc\""));

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
+use port4me::core::spec;
 use port4me_registry::{
     AllocateOptions, Config, Filter, Lease, MirrorRow, ModuleRange, Offer, Owner, Protocol, RegisterOptions,
     Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
@@ -298,11 +299,14 @@ fn protocol(s: &str) -> Res<Protocol> {
 
 fn pool(s: &Option<String>) -> Res<Option<(u16, u16)>> {
     let Some(s) = s else { return Ok(None) };
-    let bad = || format!("invalid pool {s:?}: expected A-B with ports 1-65535, e.g. 20000-45000");
-    let (a, b) = s.split_once('-').ok_or_else(bad)?;
-    let a: u16 = a.trim().parse().map_err(|_| bad())?;
-    let b: u16 = b.trim().parse().map_err(|_| bad())?;
-    Ok(Some((a, b)))
+    let mut items = Vec::new();
+    spec::for_each_named(s, "--pool", |item| items.push(item)).map_err(port4me::Error::from)?;
+    match items[..] {
+        [spec::Item::Range(lo, hi)] => Ok(Some((lo, hi))),
+        // A pool is written A-B, also when A = B.
+        [spec::Item::Port(p)] if s.contains('-') => Ok(Some((p, p))),
+        _ => Err(format!("invalid pool {s:?}: expected one range A-B with ports 1-65535, e.g. 20000-45000").into()),
+    }
 }
 
 fn open(args: &RegistryArgs, config: Config) -> Res<Registry> {
@@ -954,8 +958,18 @@ mod tests {
     #[test]
     fn pools_parse() {
         assert_eq!(pool(&Some("1-2".into())).unwrap(), Some((1, 2)));
+        assert_eq!(pool(&Some(" 45001-45001 ".into())).unwrap(), Some((45001, 45001)));
         assert!(pool(&Some("1".into())).is_err());
         assert!(pool(&Some("1-70000".into())).is_err());
         assert_eq!(pool(&None).unwrap(), None);
+        // The specification grammar's errors, naming the flag and the item.
+        let msg = |s: &str| pool(&Some(s.to_string())).unwrap_err().to_string();
+        assert!(msg("0-10").contains("in --pool: item \"0-10\""), "{}", msg("0-10"));
+        assert!(msg("45000-20000").contains("start is greater than its end"), "{}", msg("45000-20000"));
+        assert!(msg("20000-x").contains("in --pool"), "{}", msg("20000-x"));
+        assert!(msg("{chrome}").contains("in --pool"), "{}", msg("{chrome}"));
+        for one_range_only in ["1-5,7-9", "", "9"] {
+            assert!(msg(one_range_only).contains("expected one range A-B"), "{}", msg(one_range_only));
+        }
     }
 }

@@ -102,6 +102,33 @@ pub fn for_each_item(
     spec: &str,
     expansions: &Expansions<'_>,
     source: &'static str,
+    f: impl FnMut(Item),
+) -> Result<(), SpecError> {
+    items(spec, expansions, source, false, f)
+}
+
+/// Like [`for_each_item`], for ports a person names one by one (ports to
+/// show the status of, a pool to allocate from) rather than a sequence's
+/// include or exclude set: no `{chrome}`/`{firefox}` tokens, and a lone `0`
+/// is an error (there it cannot mean "set, but empty").
+///
+/// ```
+/// use port4me_core::spec::{for_each_named, Item};
+/// let mut items = Vec::new();
+/// for_each_named("80 8000-8002", "PORTS", |i| items.push(i)).unwrap();
+/// assert_eq!(items, [Item::Port(80), Item::Range(8000, 8002)]);
+/// let err = for_each_named("80 0", "PORTS", |_| {}).unwrap_err();
+/// assert_eq!(err.to_string(), "invalid port specification in PORTS: item \"0\" at offset 3 is outside 1-65535");
+/// ```
+pub fn for_each_named(spec: &str, source: &'static str, f: impl FnMut(Item)) -> Result<(), SpecError> {
+    items(spec, &Expansions::NONE, source, true, f)
+}
+
+fn items(
+    spec: &str,
+    expansions: &Expansions<'_>,
+    source: &'static str,
+    zero_is_error: bool,
     mut f: impl FnMut(Item),
 ) -> Result<(), SpecError> {
     let base = spec.as_ptr() as usize;
@@ -119,8 +146,10 @@ pub fn for_each_item(
             list.iter().for_each(|&p| f(Item::Port(p)));
             continue;
         }
-        if let Some(it) = parse_item(item).map_err(err)? {
-            f(it);
+        match parse_item(item).map_err(err)? {
+            Some(it) => f(it),
+            None if zero_is_error => return Err(err(SpecErrorKind::OutOfRange)),
+            None => {}
         }
     }
     Ok(())
