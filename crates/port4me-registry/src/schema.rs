@@ -314,7 +314,7 @@ UPDATE UDP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4m
             _ => (
                 "a port4me --reserve lease (its id follows \"port4me:lease:\"; port4me registry holder PORT names it)",
                 "it goes when the lease expires, when its owner process exits, or when its owner releases it \
-                 (port4me registry release --lease PORT)",
+                 (port4me registry release lease PORT)",
             ),
         };
         format!(

@@ -182,7 +182,7 @@ fn mirror_rows_refuse_hand_edits_and_say_how_to_release_the_holder() {
     );
     refused(
         &format!("DELETE FROM TCP_PORTS WHERE start = {}", l.port),
-        &["mirrors a port4me --reserve lease", "release --lease"],
+        &["mirrors a port4me --reserve lease", "release lease PORT"],
     );
     refused("DELETE FROM TCP_PORTS", &["mirrors"]);
     // The prefix is reserved, also for a copy of an existing mirror row.
