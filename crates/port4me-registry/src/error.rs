@@ -278,11 +278,11 @@ pub enum Error {
         /// The port.
         port: u16,
     },
-    /// No registration of that name for the current user.
-    #[error("no registration named {name:?} for user {user:?}")]
+    /// No registration of that name (or on that port) for the current user.
+    #[error("no registration {which} for user {user:?}")]
     UnknownRegistration {
-        /// The name.
-        name: String,
+        /// Which was asked for: `named "web"` or `on port 45001/tcp`.
+        which: String,
         /// The user asked for.
         user: String,
     },

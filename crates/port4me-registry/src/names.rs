@@ -225,7 +225,7 @@ impl Registry {
                     owner: other.user,
                     user: user.name,
                 }),
-                None => Err(Error::UnknownRegistration { name: name.to_string(), user: user.name }),
+                None => Err(Error::UnknownRegistration { which: format!("named {name:?}"), user: user.name }),
             }
         })
     }
@@ -247,7 +247,7 @@ impl Registry {
                     owner: r.user,
                     user: user.name,
                 }),
-                None => Err(Error::UnknownRegistration { name: format!("<port {port}/{protocol}>"), user: user.name }),
+                None => Err(Error::UnknownRegistration { which: format!("on port {port}/{protocol}"), user: user.name }),
             }
         })
     }

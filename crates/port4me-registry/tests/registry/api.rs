@@ -246,6 +246,13 @@ fn registrations_suffixes_find_release() {
     assert_eq!(names(Filter { beginswith: Some("%".into()), ..Default::default() }), Vec::<String>::new());
     assert_eq!(reg.release_port(45004, Protocol::Tcp).unwrap().name, "api");
     assert!(violations(&path).is_empty());
+    // Nothing to release: the error says what was asked for, by name or by port.
+    let me = User::current().name;
+    let e = reg.release("nope").unwrap_err();
+    assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION");
+    assert_eq!(e.to_string(), format!("no registration named \"nope\" for user {me:?}"));
+    let e = reg.release_port(45004, Protocol::Udp).unwrap_err();
+    assert_eq!(e.to_string(), format!("no registration on port 45004/udp for user {me:?}"));
 }
 
 #[test]
