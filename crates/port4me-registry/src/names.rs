@@ -247,7 +247,9 @@ impl Registry {
                     owner: r.user,
                     user: user.name,
                 }),
-                None => Err(Error::UnknownRegistration { which: format!("on port {port}/{protocol}"), user: user.name }),
+                None => {
+                    Err(Error::UnknownRegistration { which: format!("on port {port}/{protocol}"), user: user.name })
+                }
             }
         })
     }
