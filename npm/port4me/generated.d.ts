@@ -484,13 +484,9 @@ uid: number | null,
 user: string | null, };
 
 /**
- * One socket on a port, and what holds it.
+ * One socket on the port, and what holds it.
  */
 export type Holder = { 
-/**
- * E.g. `"node (pid 4242, alice): vite --port 5173"`.
- */
-description: string, 
 /**
  * TCP or UDP.
  */
@@ -528,7 +524,12 @@ access: ProcessAccess,
  * The processes that have the socket open, by pid (more than one after
  * a `fork`).
  */
-processes: Array<ProcessInfo>, };
+processes: Array<ProcessInfo>, 
+/**
+ * One line for people, e.g. `"node (pid 4242, alice): vite --port
+ * 5173"`: [`Holder::describe`] when the socket was found.
+ */
+description: string, };
 
 /**
  * Whether a port can be had right now.
@@ -588,47 +589,64 @@ expires: string | null,
 description: string, };
 
 /**
- * Everything known about one port: a status with its holders described,
- * and its label(s) and description.
+ * One word of a port's status (see [`PortStatus::label`]).
  */
-export type PortStatus = { port: number, protocol: "tcp" | "udp", 
+export type StatusLabel = "free" | "occupied" | "blocked" | "reserved" | "unknown" | "unsafe";
+
 /**
- * Whether a server could bind it now.
+ * Everything known about one port.
+ */
+export type PortStatus = { 
+/**
+ * The port.
+ */
+port: number, 
+/**
+ * The protocol that was checked.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * `free`, `occupied` or `blocked`.
  */
 availability: Availability, 
 /**
- * The sockets on the port; `null` where this system cannot tell.
+ * The sockets on the port; `None` (`null` in JSON) when this system
+ * cannot tell ("unknown").
  */
 holders: Array<Holder> | null, 
 /**
- * Why it is blocked (e.g. privileged), when it is.
+ * Why the port is blocked, when it is.
  */
 blockedReason: string | null, 
 /**
- * The browsers that refuse the port.
+ * The browsers that refuse this port (empty when it is safe).
  */
 unsafeFor: Array<Browser>, 
 /**
- * The registry entry holding it, if any (see `registryError`).
+ * The registry entry for this port, when it is reserved.
  */
 reserved: Reservation | null, 
 /**
  * Why the port4me registry could not be read, when it could not:
- * whether the port is reserved is then unknown (`reserved` is `null`
- * without meaning "not reserved") and a free port is labelled `unknown`.
+ * whether the port is reserved is then unknown (`reserved` is `None`
+ * without meaning "not reserved"), and the status says "unknown"
+ * rather than "free".
  */
 registryError: string | null, 
 /**
- * One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free.
+ * One word, by precedence: occupied, blocked, reserved, unknown,
+ * unsafe, free ([`PortStatus::label`] when the status was taken).
  */
-label: "free" | "occupied" | "blocked" | "reserved" | "unknown" | "unsafe", 
+label: StatusLabel, 
 /**
- * Every word that applies: the availability (`unknown` for a free port
- * of an unreadable registry), then `reserved` and `unsafe`.
+ * Every word that applies: the availability (`unknown` for a free
+ * port whose registry cannot be read), then `reserved` and `unsafe`
+ * ([`PortStatus::labels`] when the status was taken).
  */
-labels: Array<"free" | "occupied" | "blocked" | "reserved" | "unknown" | "unsafe">, 
+labels: Array<StatusLabel>, 
 /**
- * One line, e.g. `"in use by node (pid 4242, alice): vite"`.
+ * One line for people, e.g. `"in use by node (pid 4242, alice):
+ * vite"` ([`PortStatus::describe`] when the status was taken).
  */
 description: string, };
 
@@ -687,61 +705,77 @@ freed: boolean,
 refused: string | null, };
 
 /**
- * Why a service could not simply keep its preferred port.
+ * A preferred port that could not simply be kept.
  */
 export type PlanConflict = { 
 /**
- * `in_use`: something holds it; `blocked`: this user may not bind it;
- * `service`: an earlier service of the plan has it.
+ * Why.
  */
 cause: ConflictCause, 
 /**
- * What held the port when the plan was made.
+ * What held the preferred port when the plan was made (empty when
+ * nothing visible did, or when this system cannot tell).
  */
 holders: Array<Holder>, 
 /**
- * The earlier service, for `cause: "service"`.
+ * The earlier service that has the port, for [`ConflictCause::Service`].
  */
 service: string | null, 
 /**
- * One sentence: `"5173 is in use by node (pid 4242, alice): vite"`.
+ * One sentence: "5173 is in use by node (pid 4242, alice): vite".
  */
 message: string, 
 /**
- * What the `kill` strategy did.
+ * What the `kill` strategy did, when it was used.
  */
 kill: KillReport | null, };
 
 /**
  * The port of one service.
  */
-export type ServicePlan = { name: string, 
+export type ServicePlan = { 
+/**
+ * The service name.
+ */
+name: string, 
 /**
  * The port it asked for.
  */
 preferred: number, 
 /**
- * The port it gets (`null` only in the plan of a `PlanConflictError`).
+ * The port it gets (`None` only with `fail` and a conflict).
  */
 port: number | null, 
 /**
- * `kept` its preferred port, `moved` to another, `freed` it (kill), or
- * `unresolved` (fail).
+ * How it came by it.
  */
-outcome: Outcome, conflict: PlanConflict | null, 
+outcome: Outcome, 
 /**
- * E.g. a kept port that browsers refuse.
+ * Why it did not simply keep its preferred port.
+ */
+conflict: PlanConflict | null, 
+/**
+ * Things worth knowing that do not stop the plan (for example a kept
+ * preferred port that browsers refuse).
  */
 warnings: Array<string>, };
 
 /**
- * A plan: one entry per service, in the order given (its conflicts'
- * holders described too).
+ * A plan: one entry per service, in the order given.
  */
-export type Plan = { strategy: Strategy, services: Array<ServicePlan>, 
+export type Plan = { 
 /**
- * Why the port4me registry could not be read (the ports it holds are
- * then unknown; every service warns), or `null`.
+ * The strategy used.
+ */
+strategy: Strategy, 
+/**
+ * Per service, in the order given.
+ */
+services: Array<ServicePlan>, 
+/**
+ * Why the port4me registry could not be read, when it could not: the
+ * ports were then chosen without knowing what it holds, and every
+ * service says so in its warnings.
  */
 registryError: string | null, };
 

@@ -1,12 +1,11 @@
 //! Who holds a port, port status and port plans (`port4me-holders`):
 //! `whoHolds`, `status`, `plan`, `describeBusy`.
 //!
-//! Results are the crate's own `serde` forms (camelCase fields, enums as
-//! strings, addresses as `"127.0.0.1:5173"`), converted to JS values by
-//! napi's serde serializer (field order kept). Two additions for JS callers,
-//! both plain calls of the crate's methods: every holder carries
-//! `description` (`Holder::describe`, in plan conflicts too), and every
-//! status `label`, `labels` and `description`. A status and a plan carry
+//! Results are the crate's own `serde` forms, as `port4me who/status/plan
+//! --json` prints them (camelCase fields, enums as strings, addresses as
+//! `"127.0.0.1:5173"`, every holder with its `description`, every status
+//! with its `label`, `labels` and `description`), converted to JS values by
+//! napi's serde serializer (field order kept). A status and a plan carry
 //! `registryError` (a string, or `null`): the port4me registry could not
 //! be read, so whether a port is reserved there is unknown (the label is then
 //! `unknown`, not `free`).
@@ -21,11 +20,7 @@ use napi_derive::napi;
 use port4me::values::{count_from_f64, parse_protocol, port_from_f64};
 use port4me::Protocol;
 use port4me_holders::reservations::open_default;
-use port4me_holders::{
-    describe_busy, protocol_name, status_with, who_holds, Availability, Browser, Conflict, ConflictCause, Holder,
-    KillReport, NoRegistry, Outcome, Plan, PlanOptions, PortStatus, Reservation, ServicePlan, StatusOptions, Strategy,
-};
-use serde::Serialize;
+use port4me_holders::{describe_busy, status_with, who_holds, NoRegistry, PlanOptions, StatusOptions, Strategy};
 
 use crate::errors::{catch, guard, to_js, Failure};
 
@@ -88,158 +83,6 @@ fn protocol(p: Option<&str>) -> Result<Protocol, Failure> {
     Ok(p.map(parse_protocol).transpose()?.unwrap_or_default())
 }
 
-/// One socket on a port, and what holds it.
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Holder"))]
-pub struct HolderOut<'a> {
-    #[serde(flatten)]
-    #[cfg_attr(test, ts(flatten))]
-    holder: &'a Holder,
-    /// E.g. `"node (pid 4242, alice): vite --port 5173"`.
-    description: String,
-}
-
-fn holders_out(h: &[Holder]) -> Vec<HolderOut<'_>> {
-    h.iter().map(|holder| HolderOut { holder, description: holder.describe() }).collect()
-}
-
-/// Everything known about one port: a status with its holders described,
-/// and its label(s) and description.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "PortStatus"))]
-pub struct StatusOut<'a> {
-    port: u16,
-    #[cfg_attr(test, ts(type = "\"tcp\" | \"udp\""))]
-    protocol: &'static str,
-    /// Whether a server could bind it now.
-    availability: Availability,
-    /// The sockets on the port; `null` where this system cannot tell.
-    holders: Option<Vec<HolderOut<'a>>>,
-    /// Why it is blocked (e.g. privileged), when it is.
-    blocked_reason: Option<&'a str>,
-    /// The browsers that refuse the port.
-    unsafe_for: &'a [Browser],
-    /// The registry entry holding it, if any (see `registryError`).
-    reserved: Option<&'a Reservation>,
-    /// Why the port4me registry could not be read, when it could not:
-    /// whether the port is reserved is then unknown (`reserved` is `null`
-    /// without meaning "not reserved") and a free port is labelled `unknown`.
-    registry_error: Option<&'a str>,
-    /// One word, by precedence: occupied, blocked, reserved, unknown, unsafe, free.
-    #[cfg_attr(test, ts(type = "\"free\" | \"occupied\" | \"blocked\" | \"reserved\" | \"unknown\" | \"unsafe\""))]
-    label: &'static str,
-    /// Every word that applies: the availability (`unknown` for a free port
-    /// of an unreadable registry), then `reserved` and `unsafe`.
-    #[cfg_attr(
-        test,
-        ts(type = "Array<\"free\" | \"occupied\" | \"blocked\" | \"reserved\" | \"unknown\" | \"unsafe\">")
-    )]
-    labels: Vec<&'static str>,
-    /// One line, e.g. `"in use by node (pid 4242, alice): vite"`.
-    description: String,
-}
-
-impl<'a> From<&'a PortStatus> for StatusOut<'a> {
-    fn from(s: &'a PortStatus) -> Self {
-        StatusOut {
-            port: s.port,
-            protocol: protocol_name(s.protocol),
-            availability: s.availability,
-            holders: s.holders.as_deref().map(holders_out),
-            blocked_reason: s.blocked_reason.as_deref(),
-            unsafe_for: &s.unsafe_for,
-            reserved: s.reserved.as_ref(),
-            registry_error: s.registry_error.as_deref(),
-            label: s.label(),
-            labels: s.labels(),
-            description: s.describe(),
-        }
-    }
-}
-
-/// A plan: one entry per service, in the order given (its conflicts'
-/// holders described too).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Plan"))]
-pub struct PlanOut<'a> {
-    strategy: Strategy,
-    services: Vec<ServicePlanOut<'a>>,
-    /// Why the port4me registry could not be read (the ports it holds are
-    /// then unknown; every service warns), or `null`.
-    registry_error: Option<&'a str>,
-}
-
-/// The port of one service.
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ServicePlan"))]
-pub struct ServicePlanOut<'a> {
-    name: &'a str,
-    /// The port it asked for.
-    preferred: u16,
-    /// The port it gets (`null` only in the plan of a `PlanConflictError`).
-    port: Option<u16>,
-    /// `kept` its preferred port, `moved` to another, `freed` it (kill), or
-    /// `unresolved` (fail).
-    outcome: Outcome,
-    conflict: Option<ConflictOut<'a>>,
-    /// E.g. a kept port that browsers refuse.
-    warnings: &'a [String],
-}
-
-/// Why a service could not simply keep its preferred port.
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "PlanConflict"))]
-pub struct ConflictOut<'a> {
-    /// `in_use`: something holds it; `blocked`: this user may not bind it;
-    /// `service`: an earlier service of the plan has it.
-    cause: ConflictCause,
-    /// What held the port when the plan was made.
-    holders: Vec<HolderOut<'a>>,
-    /// The earlier service, for `cause: "service"`.
-    service: Option<&'a str>,
-    /// One sentence: `"5173 is in use by node (pid 4242, alice): vite"`.
-    message: &'a str,
-    /// What the `kill` strategy did.
-    kill: Option<&'a KillReport>,
-}
-
-impl<'a> From<&'a Plan> for PlanOut<'a> {
-    fn from(p: &'a Plan) -> Self {
-        PlanOut {
-            strategy: p.strategy,
-            services: p.services.iter().map(ServicePlanOut::from).collect(),
-            registry_error: p.registry_error.as_deref(),
-        }
-    }
-}
-
-impl<'a> From<&'a ServicePlan> for ServicePlanOut<'a> {
-    fn from(s: &'a ServicePlan) -> Self {
-        ServicePlanOut {
-            name: &s.name,
-            preferred: s.preferred,
-            port: s.port,
-            outcome: s.outcome,
-            conflict: s.conflict.as_ref().map(ConflictOut::from),
-            warnings: &s.warnings,
-        }
-    }
-}
-
-impl<'a> From<&'a Conflict> for ConflictOut<'a> {
-    fn from(c: &'a Conflict) -> Self {
-        ConflictOut {
-            cause: c.cause,
-            holders: holders_out(&c.holders),
-            service: c.service.as_deref(),
-            message: &c.message,
-            kill: c.kill.as_ref(),
-        }
-    }
-}
-
 /// Every socket on `port`, server sockets first (Linux; elsewhere
 /// `ERR_PORT4ME_HOLDERS_UNSUPPORTED`).
 #[napi(js_name = "whoHolds", ts_return_type = "Array<any>")]
@@ -252,7 +95,7 @@ pub fn who_holds_js<'env>(
         let port = port_from_f64(port, "port")?;
         let protocol = protocol(options.unwrap_or_default().protocol.as_deref())?;
         let holders = who_holds(u32::from(port), protocol)?;
-        to_js(env, &holders_out(&holders))
+        to_js(env, &holders)
     })
 }
 
@@ -273,7 +116,7 @@ pub fn status<'env>(
         } else {
             status_with(&ports, &opts, &NoRegistry)?
         };
-        to_js(env, &statuses.iter().map(StatusOut::from).collect::<Vec<_>>())
+        to_js(env, &statuses)
     })
 }
 
@@ -316,9 +159,9 @@ pub fn plan<'env>(env: &'env Env, services: Vec<PlanEntry>, options: Option<Plan
             })
             .collect::<Result<Vec<_>, Failure>>()?;
         match port4me_holders::plan(&entries, &opts, &*open_default()) {
-            Ok(p) => Ok(Ok(to_js(env, &PlanOut::from(&p))?)),
+            Ok(p) => Ok(Ok(to_js(env, &p)?)),
             Err(e) => match e.plan() {
-                Some(p) => Ok(Err((Failure::from(&e), to_js(env, &PlanOut::from(p))?))),
+                Some(p) => Ok(Err((Failure::from(&e), to_js(env, p)?))),
                 None => Err(e.into()),
             },
         }

@@ -1,8 +1,7 @@
 //! The TypeScript of what the addon returns and takes, generated from the
 //! Rust definitions: `npm/port4me/generated.d.ts` is the `ts-rs`
 //! declaration of every result type (the registry's and the holders' serde
-//! forms, and this crate's wrappers of them) and of the options objects of
-//! the registry and holders calls. `index.d.ts` imports them from there.
+//! forms) and of the options objects of the registry and holders calls. `index.d.ts` imports them from there.
 //!
 //! The file is committed; the test `generated_types` fails when it differs
 //! from what the definitions give. After changing a type, regenerate it:
@@ -15,9 +14,7 @@
 mod tests {
     use ts_rs::{Config, TS};
 
-    use crate::holders::{
-        ConflictOut, HolderOut, HoldersArgs, PlanArgs, PlanOut, ServicePlanOut, StatusArgs, StatusOut,
-    };
+    use crate::holders::{HoldersArgs, PlanArgs, StatusArgs};
     use crate::registry::{
         AllocateArgs, DefineServiceArgs, FindArgs, ForceArgs, GcTotals, Listing, ServiceWithPorts, ShowArgs,
     };
@@ -62,20 +59,21 @@ mod tests {
             export::<h::SocketState>(&cfg),
             export::<h::ProcessAccess>(&cfg),
             export::<h::ProcessInfo>(&cfg),
-            export::<HolderOut>(&cfg),
+            export::<h::Holder>(&cfg),
             export::<h::Availability>(&cfg),
             export::<h::Browser>(&cfg),
             export::<h::Reservation>(&cfg),
-            export::<StatusOut>(&cfg),
+            export::<h::StatusLabel>(&cfg),
+            export::<h::PortStatus>(&cfg),
             export::<h::Strategy>(&cfg),
             export::<h::Outcome>(&cfg),
             export::<h::ConflictCause>(&cfg),
             export::<h::Signal>(&cfg),
             export::<h::SignalSent>(&cfg),
             export::<h::KillReport>(&cfg),
-            export::<ConflictOut>(&cfg),
-            export::<ServicePlanOut>(&cfg),
-            export::<PlanOut>(&cfg),
+            export::<h::Conflict>(&cfg),
+            export::<h::ServicePlan>(&cfg),
+            export::<h::Plan>(&cfg),
             "// Who holds a port, port status, plans: options".to_string(),
             export::<HoldersArgs>(&cfg),
             export::<StatusArgs>(&cfg),

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +32,22 @@ export const backend = createRequire(import.meta.url)('port4me')._internal.backe
 
 /** Whether this process runs on the WebAssembly fallback. */
 export const onFallback = backend === 'wasm';
+
+/**
+ * The command lines JSON results are compared with: `npx port4me` (the Rust
+ * command line run by the addon) and the binary cargo builds (PORT4ME_CLI,
+ * else target/debug/port4me) when it exists, as `[name, command, leading
+ * arguments]`. Without the binary, `t.diagnostic` says so.
+ */
+export function cliCommands(t) {
+  const binary =
+    process.env.PORT4ME_CLI ??
+    path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', process.platform === 'win32' ? 'port4me.exe' : 'port4me');
+  const clis = [['npx port4me', process.execPath, [path.join(packageDir, 'cli.mjs')]]];
+  if (existsSync(binary)) clis.push([binary, binary, []]);
+  else t.diagnostic(`no ${binary} (cargo build -p port4me-cli, or set PORT4ME_CLI): compared with npx port4me only`);
+  return clis;
+}
 
 /** A copy of `process.env` without any variable port4me reads, plus `extra`. */
 export function cleanEnv(extra = {}) {

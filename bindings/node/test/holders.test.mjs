@@ -2,13 +2,13 @@
 // process (and of a child process, for the kill strategy).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Registry, describeBusy, isPortFree, list, plan, status, whoHolds } from 'port4me';
-import { assertThrowsCode, bindUdp, close, listenTcp, setPort4meEnv } from './helpers.mjs';
+import { assertThrowsCode, bindUdp, cliCommands, close, listenTcp, setPort4meEnv } from './helpers.mjs';
 
 const linux = process.platform === 'linux';
 const me = os.userInfo().username;
@@ -153,6 +153,28 @@ test('plan keeps free ports and moves a taken one to its own sequence', { skip: 
   assert.equal(fromMap.services[1].conflict.cause, 'service');
   assert.equal(fromMap.services[1].conflict.service, 'b');
   assert.deepEqual(plan([['z', free]], { user }).services.map((s) => s.port), [free]);
+});
+
+test('whoHolds, status and plan are what `port4me who/status/plan --json` prints', { skip: !linux && 'Linux only' }, (t) => {
+  const user = `cli-compare-${process.pid}`;
+  const ours = {
+    who: whoHolds(taken),
+    status: status([taken, 6000], { registry: false }),
+    plan: plan({ web: taken, x11: 6000 }, { user }),
+  };
+  // The fields for people are there (the CLI's tables show them too).
+  assert.ok(ours.who.every((h) => typeof h.description === 'string' && h.description !== ''));
+  for (const [name, command, pre] of cliCommands(t)) {
+    const json = (...args) => {
+      const r = spawnSync(command, [...pre, ...args, '--json'], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${name} ${args.join(' ')}: ${r.stderr}`);
+      return JSON.parse(r.stdout);
+    };
+    // Key order aside (deepStrictEqual compares objects' keys as sets), the same values.
+    assert.deepEqual(ours.who, json('who', String(taken)), name);
+    assert.deepEqual(ours.status, json('status', String(taken), '6000', '--no-registry'), name);
+    assert.deepEqual(ours.plan, json('plan', `web=${taken}`, 'x11=6000', `--user=${user}`), name);
+  }
 });
 
 test('plan with strategy "fail" throws ERR_PORT4ME_PLAN_CONFLICT with the plan attached', { skip: !linux && 'Linux only' }, async () => {

@@ -3,13 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Registry, port4me } from 'port4me';
-import { assertThrowsCode, cleanEnv, packageDir, repoRoot, setPort4meEnv } from './helpers.mjs';
+import { assertThrowsCode, cleanEnv, cliCommands, packageDir, setPort4meEnv } from './helpers.mjs';
 
 let dir;
 let restoreEnv;
@@ -261,13 +261,6 @@ test('grouped by job: modules, services, registrations and leases each list and 
   assertThrowsCode(() => reg.leases.release(1), 'ERR_PORT4ME_REGISTRY_CLOSED', file);
 });
 
-// The command line the JSON is compared with: the binary cargo builds
-// (PORT4ME_CLI, else target/debug/port4me), and `npx port4me`, the same Rust
-// command line run by the addon.
-const cliBinary =
-  process.env.PORT4ME_CLI ??
-  path.join(process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, 'target'), 'debug', process.platform === 'win32' ? 'port4me.exe' : 'port4me');
-
 test('list() and each group are what `port4me registry ... --json` prints for the same file', (t) => {
   const file = path.join(dir, `ports-${++dbs}.sqlite`);
   const reg = new Registry(file);
@@ -281,10 +274,7 @@ test('list() and each group are what `port4me registry ... --json` prints for th
     port4me({ tool: 'cli-compare', reserve: 30, env: { PORT4ME_DB: file } });
     const ours = reg.list();
     assert.ok(ours.modules.length === 2 && ours.services[0].ports.length === 2 && ours.registrations.length === 1 && ours.leases.length === 1);
-    const clis = [['npx port4me', process.execPath, [path.join(packageDir, 'cli.mjs')]]];
-    if (existsSync(cliBinary)) clis.push([cliBinary, cliBinary, []]);
-    else t.diagnostic(`no ${cliBinary} (cargo build -p port4me-cli, or set PORT4ME_CLI): compared with npx port4me only`);
-    for (const [name, command, pre] of clis) {
+    for (const [name, command, pre] of cliCommands(t)) {
       const json = (...args) => {
         const r = spawnSync(command, [...pre, 'registry', '--db', file, '--json', ...args], { encoding: 'utf8', env: cleanEnv() });
         assert.equal(r.status, 0, `${name} registry ${args.join(' ')}: ${r.stderr}`);

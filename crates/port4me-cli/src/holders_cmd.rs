@@ -257,7 +257,13 @@ fn status_inner(a: &StatusArgs) -> Res<String> {
 }
 
 fn status_table(st: &[PortStatus]) -> String {
-    let rows = st.iter().map(|s| vec![port_label(s.port, s.protocol), s.labels().join(","), s.describe()]).collect();
+    let rows = st
+        .iter()
+        .map(|s| {
+            let labels: Vec<&str> = s.labels.iter().map(|l| l.as_str()).collect();
+            vec![port_label(s.port, s.protocol), labels.join(","), s.description.clone()]
+        })
+        .collect();
     table(&["PORT", "STATUS", "DETAILS"], rows)
 }
 

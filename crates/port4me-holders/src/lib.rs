@@ -60,7 +60,7 @@ pub use describe::{describe_busy, describe_holders, port_label};
 pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
     escape_text, protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo,
-    Reservation, SocketState,
+    Reservation, SocketState, StatusLabel,
 };
 pub use plan::{
     parse_entry, plan, plan_with, Conflict, ConflictCause, KillReport, Outcome, Plan, PlanOptions, ServicePlan, Signal,

@@ -186,7 +186,9 @@ pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16,
             user: uid.map(user_name),
             access,
             processes,
-        };
+            description: String::new(),
+        }
+        .described();
         out.entry(r.local.port()).or_default().push(holder);
     }
     for v in out.values_mut() {

@@ -211,16 +211,26 @@ pub struct Holder {
     /// The processes that have the socket open, by pid (more than one after
     /// a `fork`).
     pub processes: Vec<ProcessInfo>,
+    /// One line for people, e.g. `"node (pid 4242, alice): vite --port
+    /// 5173"`: [`Holder::describe`] when the socket was found.
+    pub description: String,
 }
 
 impl Holder {
+    /// Fills in [`description`](Self::description) from the other fields.
+    pub(crate) fn described(mut self) -> Self {
+        self.description = self.describe();
+        self
+    }
+
     /// The first (lowest pid) process holding the socket, if visible.
     pub fn process(&self) -> Option<&ProcessInfo> {
         self.processes.first()
     }
 
     /// A short description: `node (pid 4242, alice): vite --port 5173`,
-    /// `a process of bob that is not visible to you`, `no process (TIME_WAIT)`.
+    /// `a process of bob that is not visible to you`, `no process (TIME_WAIT)`
+    /// (what [`Holder::description`] holds, computed from the other fields).
     pub fn describe(&self) -> String {
         match (self.process(), self.access) {
             (Some(p), _) => {
@@ -367,6 +377,57 @@ pub struct Reservation {
     pub description: String,
 }
 
+/// One word of a port's status (see [`PortStatus::label`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum StatusLabel {
+    /// A server could bind it, and nothing else applies.
+    Free,
+    /// Something holds it.
+    Occupied,
+    /// This user cannot bind it, and nothing visible holds it.
+    Blocked,
+    /// The port4me registry holds it.
+    Reserved,
+    /// Free to bind, but whether the registry holds it is unknown (the
+    /// registry cannot be read).
+    Unknown,
+    /// Browsers refuse it.
+    Unsafe,
+}
+
+impl StatusLabel {
+    /// `free`, `occupied`, `blocked`, `reserved`, `unknown` or `unsafe`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusLabel::Free => "free",
+            StatusLabel::Occupied => "occupied",
+            StatusLabel::Blocked => "blocked",
+            StatusLabel::Reserved => "reserved",
+            StatusLabel::Unknown => "unknown",
+            StatusLabel::Unsafe => "unsafe",
+        }
+    }
+}
+
+impl fmt::Display for StatusLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Availability> for StatusLabel {
+    fn from(a: Availability) -> Self {
+        match a {
+            Availability::Free => StatusLabel::Free,
+            Availability::Occupied => StatusLabel::Occupied,
+            Availability::Blocked => StatusLabel::Blocked,
+        }
+    }
+}
+
 /// Everything known about one port.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -381,8 +442,8 @@ pub struct PortStatus {
     pub protocol: Protocol,
     /// `free`, `occupied` or `blocked`.
     pub availability: Availability,
-    /// The sockets on the port; `None` when this system cannot tell
-    /// ("unknown").
+    /// The sockets on the port; `None` (`null` in JSON) when this system
+    /// cannot tell ("unknown").
     pub holders: Option<Vec<Holder>>,
     /// Why the port is blocked, when it is.
     pub blocked_reason: Option<String>,
@@ -395,20 +456,39 @@ pub struct PortStatus {
     /// without meaning "not reserved"), and the status says "unknown"
     /// rather than "free".
     pub registry_error: Option<String>,
+    /// One word, by precedence: occupied, blocked, reserved, unknown,
+    /// unsafe, free ([`PortStatus::label`] when the status was taken).
+    pub label: StatusLabel,
+    /// Every word that applies: the availability (`unknown` for a free
+    /// port whose registry cannot be read), then `reserved` and `unsafe`
+    /// ([`PortStatus::labels`] when the status was taken).
+    pub labels: Vec<StatusLabel>,
+    /// One line for people, e.g. `"in use by node (pid 4242, alice):
+    /// vite"` ([`PortStatus::describe`] when the status was taken).
+    pub description: String,
 }
 
 impl PortStatus {
+    /// Fills in [`label`](Self::label), [`labels`](Self::labels) and
+    /// [`description`](Self::description) from the other fields.
+    pub(crate) fn summarized(mut self) -> Self {
+        self.label = self.label();
+        self.labels = self.labels();
+        self.description = self.describe();
+        self
+    }
+
     /// The one-word status, in this order of precedence: `occupied`,
     /// `blocked`, `reserved`, `unknown` (free to bind, but the registry
     /// that would tell whether it is reserved cannot be read), `unsafe`,
     /// `free`. Use [`PortStatus::labels`] for every word that applies.
-    pub fn label(&self) -> &'static str {
+    pub fn label(&self) -> StatusLabel {
         match self.availability {
-            Availability::Occupied | Availability::Blocked => self.availability.as_str(),
-            Availability::Free if self.reserved.is_some() => "reserved",
-            Availability::Free if self.registry_error.is_some() => "unknown",
-            Availability::Free if !self.unsafe_for.is_empty() => "unsafe",
-            Availability::Free => "free",
+            Availability::Occupied | Availability::Blocked => self.availability.into(),
+            Availability::Free if self.reserved.is_some() => StatusLabel::Reserved,
+            Availability::Free if self.registry_error.is_some() => StatusLabel::Unknown,
+            Availability::Free if !self.unsafe_for.is_empty() => StatusLabel::Unsafe,
+            Availability::Free => StatusLabel::Free,
         }
     }
 
@@ -416,16 +496,16 @@ impl PortStatus {
     /// `occupied` or `blocked`; a free port whose registry cannot be read
     /// is `unknown` instead of `free`), then `reserved` and `unsafe` when
     /// they apply, e.g. `["occupied", "unsafe"]` or `["free", "reserved"]`.
-    pub fn labels(&self) -> Vec<&'static str> {
+    pub fn labels(&self) -> Vec<StatusLabel> {
         let mut v = vec![match self.availability {
-            Availability::Free if self.registry_error.is_some() => "unknown",
-            a => a.as_str(),
+            Availability::Free if self.registry_error.is_some() => StatusLabel::Unknown,
+            a => a.into(),
         }];
         if self.reserved.is_some() {
-            v.push("reserved");
+            v.push(StatusLabel::Reserved);
         }
         if !self.unsafe_for.is_empty() {
-            v.push("unsafe");
+            v.push(StatusLabel::Unsafe);
         }
         v
     }
@@ -490,14 +570,22 @@ mod tests {
             unsafe_for: Vec::new(),
             reserved: None,
             registry_error: None,
-        };
-        assert_eq!((free.label(), free.labels(), free.describe()), ("free", vec!["free"], "free".to_string()));
+            label: StatusLabel::Free,
+            labels: Vec::new(),
+            description: String::new(),
+        }
+        .summarized();
+        assert_eq!((free.label, free.labels.clone(), free.description.as_str()), (free.label(), free.labels(), "free"));
+        assert_eq!(
+            (free.label(), free.labels(), free.describe()),
+            (StatusLabel::Free, vec![StatusLabel::Free], "free".to_string())
+        );
         let unknown = PortStatus { registry_error: Some("disk I/O error".into()), ..free.clone() };
-        assert_eq!(unknown.label(), "unknown");
-        assert_eq!(unknown.labels(), ["unknown"]);
+        assert_eq!(unknown.label(), StatusLabel::Unknown);
+        assert_eq!(unknown.labels(), [StatusLabel::Unknown]);
         assert_eq!(unknown.describe(), "unknown (registry unreadable: disk I/O error)");
         let busy = PortStatus { availability: Availability::Occupied, ..unknown.clone() };
-        assert_eq!(busy.labels(), ["occupied"]);
+        assert_eq!(busy.labels(), [StatusLabel::Occupied]);
         assert!(
             busy.describe().ends_with("; reserved: unknown (registry unreadable: disk I/O error)"),
             "{}",
@@ -527,6 +615,7 @@ mod tests {
 #[cfg(all(test, feature = "ts"))]
 mod ts_tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
     use ts_rs::TS;
 
@@ -565,8 +654,11 @@ mod ts_tests {
             user: Some("alice".into()),
             access: ProcessAccess::NotFound,
             processes: vec![process.clone()],
-        };
+            description: String::new(),
+        }
+        .described();
         let h = keys_agree(&holder);
+        assert_eq!(h["description"], "node (pid 7, alice): vite");
         let types = declared::<Holder>();
         assert_eq!((types["localAddress"].as_str(), &h["localAddress"]), ("string", &"127.0.0.1:5173".into()));
         assert_eq!((types["remoteAddress"].as_str(), &h["remoteAddress"]), ("string | null", &"[::1]:9".into()));
@@ -599,7 +691,22 @@ mod ts_tests {
             unsafe_for: vec![Browser::Chrome],
             reserved: Some(reservation),
             registry_error: None,
-        };
-        keys_agree(&status);
+            label: StatusLabel::Free,
+            labels: Vec::new(),
+            description: String::new(),
+        }
+        .summarized();
+        let s = keys_agree(&status);
+        let types = declared::<PortStatus>();
+        assert_eq!((types["label"].as_str(), &s["label"]), ("StatusLabel", &"occupied".into()));
+        assert_eq!(
+            (types["labels"].as_str(), &s["labels"]),
+            ("Array<StatusLabel>", &json!(["occupied", "reserved", "unsafe"]))
+        );
+        assert_eq!(s["description"], status.describe());
+        let labels = StatusLabel::decl(&ts_rs::Config::new());
+        for l in ["free", "occupied", "blocked", "reserved", "unknown", "unsafe"] {
+            assert!(labels.contains(&format!("\"{l}\"")), "{labels}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use port4me::probe::{is_port_free, ProbeOptions};
 use port4me::Protocol;
 
 use crate::error::{check_port, Error, Result};
-use crate::model::{unsafe_for, Availability, Holder, PortStatus};
+use crate::model::{unsafe_for, Availability, Holder, PortStatus, StatusLabel};
 use crate::reservations::Reservations;
 use crate::sys;
 use crate::users::current_uid;
@@ -46,16 +46,22 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
             Ok(r) => (r, None),
             Err(why) => (None, Some(why)),
         };
-        out.push(PortStatus {
-            port,
-            protocol: opts.protocol,
-            availability,
-            holders: h,
-            blocked_reason,
-            unsafe_for: unsafe_for(port),
-            reserved,
-            registry_error,
-        });
+        out.push(
+            PortStatus {
+                port,
+                protocol: opts.protocol,
+                availability,
+                holders: h,
+                blocked_reason,
+                unsafe_for: unsafe_for(port),
+                reserved,
+                registry_error,
+                label: StatusLabel::Free,
+                labels: Vec::new(),
+                description: String::new(),
+            }
+            .summarized(),
+        );
     }
     Ok(out)
 }

@@ -137,8 +137,14 @@ fn who_and_status_name_this_process() {
             .collect()
     };
     assert!(pids(&who).contains(&(me as u64)), "{who}");
+    // Each socket says who holds it in one line, as the Node API's do.
+    let mine = who.as_array().unwrap().iter().find(|h| h["processes"][0]["pid"] == me).unwrap();
+    assert!(mine["description"].as_str().unwrap().contains(&format!("(pid {me}")), "{mine}");
     let status = json(&bin().args(["status", &port, "--json", "--no-registry"]).output().unwrap());
     assert_eq!(status[0]["availability"], "occupied", "{status}");
+    assert_eq!((&status[0]["label"], &status[0]["labels"]), (&"occupied".into(), &serde_json::json!(["occupied"])));
+    let details = status[0]["description"].as_str().unwrap();
+    assert!(details.starts_with("in use by ") && details.contains(&format!("(pid {me}")), "{status}");
     // --test --verbose names the holder on stderr and exits 1.
     let out = bin().args([format!("--test={port}"), "--verbose".into()]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -179,9 +179,10 @@ pub struct KillReport {
 }
 
 /// A preferred port that could not simply be kept.
+// (`PlanConflict` in TypeScript, where it stands beside the other types.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PlanConflict"))]
 #[cfg_attr(feature = "serde", serde(rename_all = "camelCase"))]
 pub struct Conflict {
     /// Why.

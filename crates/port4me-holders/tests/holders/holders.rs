@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::common::{spawn, NAME, NOBODY};
 use port4me_holders::{
     current_uid, describe_busy, status, status_with, user_name, who_holds, Availability, Holder, NoRegistry,
-    ProcessAccess, Protocol, SocketState, StatusOptions,
+    ProcessAccess, Protocol, SocketState, StatusLabel, StatusOptions,
 };
 
 /// The holder of `state` whose processes include `pid`.
@@ -107,6 +107,7 @@ fn a_connection_left_in_time_wait_has_no_process() {
     assert_eq!((tw.inode, tw.uid, tw.access), (0, None, ProcessAccess::NoProcess));
     assert!(tw.processes.is_empty());
     assert!(tw.describe().contains("TIME_WAIT"), "{}", tw.describe());
+    assert_eq!(tw.description, tw.describe());
     let msg = describe_busy(port, Protocol::Tcp).expect("a description");
     assert!(msg.starts_with(&format!("{port} is in use by no process")), "{msg}");
 }
@@ -133,16 +134,17 @@ fn status_free_occupied_unsafe() {
     let st = status_with(&[busy, free], &StatusOptions::default(), &NoRegistry).unwrap();
     assert_eq!(st[0].port as u32, busy);
     assert_eq!(st[0].availability, Availability::Occupied);
-    assert_eq!(st[0].label(), "occupied");
+    assert_eq!(st[0].label, StatusLabel::Occupied);
     held_by(st[0].holders.as_ref().unwrap(), SocketState::Listen, helper.pid());
     assert!(st[0].describe().starts_with(&format!("in use by {NAME} (pid {}", helper.pid())), "{}", st[0].describe());
+    assert_eq!(st[0].description, st[0].describe());
     assert_eq!(st[1].availability, Availability::Free);
     assert_eq!(st[1].holders.as_deref(), Some(&[][..]));
-    assert_eq!(st[1].labels(), ["free"]);
+    assert_eq!(st[1].labels, [StatusLabel::Free]);
 
     // 10080 (Amanda) is refused by Chrome whatever else is true of it.
     let s = status(10080, &NoRegistry).unwrap();
-    assert!(s.labels().contains(&"unsafe"), "{:?}", s.labels());
+    assert!(s.labels.contains(&StatusLabel::Unsafe), "{:?}", s.labels);
     assert_eq!(s.unsafe_for, [port4me_holders::Browser::Chrome]);
     assert!(s.describe().contains("unsafe (blocked by chrome)"), "{}", s.describe());
 }
@@ -166,7 +168,7 @@ fn privileged_port_is_blocked_for_other_users() {
         }
     } else {
         let s = status(1, &NoRegistry).unwrap();
-        format!("{}|{}", s.label(), s.blocked_reason.unwrap_or_default())
+        format!("{}|{}", s.label, s.blocked_reason.unwrap_or_default())
     };
     if blocked.starts_with("occupied") {
         eprintln!("skipped: something listens on port 1 here");
@@ -219,4 +221,8 @@ fn json_shape() {
     assert_eq!(h["access"], "visible");
     assert_eq!(h["processes"][0]["pid"], helper.pid());
     assert_eq!(h["processes"][0]["name"], NAME);
+    // What people read, also in the JSON (the CLI's and the Node API's).
+    assert_eq!(h["description"], s.holders.as_ref().unwrap()[0].describe());
+    assert_eq!((&v["label"], &v["labels"]), (&"occupied".into(), &serde_json::json!(["occupied"])));
+    assert_eq!(v["description"], s.describe());
 }

@@ -5,7 +5,9 @@
 use std::net::{Ipv4Addr, TcpListener};
 
 use port4me_holders::reservations::from_open;
-use port4me_holders::{current_uid, plan, status, user_name, Availability, NoRegistry, PlanOptions, Unreadable};
+use port4me_holders::{
+    current_uid, plan, status, user_name, Availability, NoRegistry, PlanOptions, StatusLabel, Unreadable,
+};
 use port4me_registry::{Config, Owner, RegisterOptions, Registry};
 
 #[test]
@@ -34,11 +36,11 @@ fn reserved_ports_name_their_owner() {
     assert_eq!(res.pid, Some(std::process::id()));
     assert_eq!((res.start, res.end), (port, port));
     assert_eq!(s.availability, Availability::Free);
-    assert_eq!(s.label(), "reserved");
-    assert_eq!(s.labels(), ["free", "reserved"]);
+    assert_eq!(s.label, StatusLabel::Reserved);
+    assert_eq!(s.labels, [StatusLabel::Free, StatusLabel::Reserved]);
     assert!(s.describe().contains("reserved in the registry: registration \"p4m-holders-test\""), "{}", s.describe());
     // Without the registry, the same port is plainly free.
-    assert_eq!(status(port as u32, &NoRegistry).unwrap().label(), "free");
+    assert_eq!(status(port as u32, &NoRegistry).unwrap().label, StatusLabel::Free);
 
     // Other ports are not reserved.
     let other = if port == 65535 { port - 1 } else { port + 1 };
@@ -73,7 +75,7 @@ fn an_unreadable_registry_is_unknown_not_free() {
     let why = view.unreadable().expect("a file that is not SQLite is unreadable").to_string();
     let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
     let s = status(port as u32, &*view).unwrap();
-    assert_eq!(s.label(), "unknown");
+    assert_eq!(s.label, StatusLabel::Unknown);
     assert_eq!(s.registry_error.as_deref(), Some(why.as_str()));
     let p = plan(&[("web", port as u32)], &PlanOptions::default(), &Unreadable(why.clone())).unwrap();
     assert_eq!(p.registry_error.as_deref(), Some(why.as_str()));

@@ -63,7 +63,7 @@ pub fn helper_main() {
         k if k.starts_with("status:") => {
             let port: u32 = k[7..].parse().unwrap();
             let s = port4me_holders::status(port, &port4me_holders::NoRegistry).expect("status");
-            out(format!("{}|{}", s.label(), s.blocked_reason.unwrap_or_default()));
+            out(format!("{}|{}", s.label, s.blocked_reason.unwrap_or_default()));
             std::process::exit(0);
         }
         other => panic!("unknown helper kind {other}"),
