@@ -125,8 +125,9 @@ forced: boolean,
 created: Timestamp, };
 
 /**
- * A service with the ports its instances hold (`registry.services.list`
- * and `undefine`; as `port4me registry list` and `undefine` print it).
+ * A service with the ports its instances hold
+ * ([`Registry::services_with_ports`], [`Registry::undefine_service`]); in
+ * JSON the service's fields and `ports`.
  */
 export type ServiceWithPorts = { 
 /**
@@ -331,8 +332,8 @@ created: Timestamp,
 expires: Timestamp, };
 
 /**
- * Everything the registry holds (`registry.list()`), as
- * `port4me registry list --json` prints it.
+ * Everything the registry holds ([`Registry::listing`]), as `port4me
+ * registry list --json` prints it (`registry.list()` in Node).
  */
 export type RegistryListing = { 
 /**
@@ -340,31 +341,27 @@ export type RegistryListing = {
  */
 modules: Array<ModuleRange>, 
 /**
- * Every defined service, with its instances' ports.
+ * Every defined service, by name, with its instances' ports.
  */
 services: Array<ServiceWithPorts>, 
 /**
- * Every live registration.
+ * Every live registration, by user and name.
  */
 registrations: Array<Registration>, 
 /**
- * Every live lease.
+ * Every live lease, in protocol and port order.
  */
 leases: Array<Lease>, 
 /**
  * The rows of `TCP_PORTS`/`UDP_PORTS` that mirror the services,
- * registrations and leases above.
+ * registrations and leases above, in protocol and port order.
  */
 mirrors: Array<MirrorRow>, };
 
 /**
- * What `registry.gc()` reclaimed, and the sum.
+ * What a reclaim pass removed.
  */
 export type GcReport = { 
-/**
- * Everything reclaimed.
- */
-total: number, 
 /**
  * Registrations whose owner process is gone.
  */

@@ -447,7 +447,7 @@ export declare class Registry {
   readonly registrations: RegistryRegistrations;
   /** Leases of `port4me({ reserve })`: `list`, `release`. */
   readonly leases: RegistryLeases;
-  /** Everything the registry holds, as `port4me registry list --json`. */
+  /** Everything the registry holds (read in one transaction), as `port4me registry list --json`. */
   list(): RegistryListing;
   /** Reclaims what has lapsed now (every other call does so too) and says how much. */
   gc(): GcReport;

@@ -15,10 +15,8 @@ use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
 use port4me::values::{count_from_f64, js_number, parse_protocol, port_from_f64};
 use port4me_registry::{
-    AllocateOptions, Filter, GcReport, Owner, Protocol, Registry, ReserveOptions, Service, ServiceDefinition,
-    ServicePort,
+    AllocateOptions, Filter, Owner, Protocol, Registry, ReserveOptions, ServiceDefinition, ServicePort,
 };
-use serde::Serialize;
 
 use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
@@ -89,60 +87,9 @@ pub struct ShowArgs {
     pub port: Option<f64>,
 }
 
-/// A service with the ports its instances hold (`registry.services.list`
-/// and `undefine`; as `port4me registry list` and `undefine` print it).
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct ServiceWithPorts {
-    #[serde(flatten)]
-    #[cfg_attr(test, ts(flatten))]
-    pub service: Service,
-    /// The ports its instances hold, in port order.
-    pub ports: Vec<ServicePort>,
-}
-
-/// Everything the registry holds (`registry.list()`), as
-/// `port4me registry list --json` prints it.
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "RegistryListing"))]
-pub struct Listing {
-    /// Every module range, in protocol and port order.
-    pub modules: Vec<port4me_registry::ModuleRange>,
-    /// Every defined service, with its instances' ports.
-    pub services: Vec<ServiceWithPorts>,
-    /// Every live registration.
-    pub registrations: Vec<port4me_registry::Registration>,
-    /// Every live lease.
-    pub leases: Vec<port4me_registry::Lease>,
-    /// The rows of `TCP_PORTS`/`UDP_PORTS` that mirror the services,
-    /// registrations and leases above.
-    pub mirrors: Vec<port4me_registry::MirrorRow>,
-}
-
-/// What `registry.gc()` reclaimed, and the sum.
-#[derive(Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "GcReport"))]
-pub struct GcTotals {
-    #[serde(flatten)]
-    #[cfg_attr(test, ts(flatten))]
-    pub reclaimed: GcReport,
-    /// Everything reclaimed.
-    pub total: usize,
-}
-
 /// An optional protocol argument: `None` when absent.
 fn protocol_arg(protocol: Option<&str>) -> Result<Option<Protocol>, Failure> {
     Ok(protocol.map(parse_protocol).transpose()?)
-}
-
-/// Every service, with the ports its instances hold.
-fn services_with_ports(reg: &Registry) -> Result<Vec<ServiceWithPorts>, Failure> {
-    let mut out = Vec::new();
-    for service in reg.services()? {
-        let ports = reg.service_ports(&service.name)?;
-        out.push(ServiceWithPorts { service, ports });
-    }
-    Ok(out)
 }
 
 /// A number of the registry API that must be a whole number (a count or a
@@ -300,15 +247,14 @@ impl NativeRegistry {
     ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            let (service, ports) = self.reg()?.undefine_service(&name, force)?;
-            to_js(env, &ServiceWithPorts { service, ports })
+            to_js(env, &self.reg()?.undefine_service(&name, force)?)
         })
     }
 
     /// Every defined service, with the ports its instances hold: `ServiceWithPorts[]`.
     #[napi]
     pub fn services<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &services_with_ports(self.reg()?)?))
+        guard(|| to_js(env, &self.reg()?.services_with_ports()?))
     }
 
     /// The ports of `service` held by instances (or one, by instance or
@@ -405,29 +351,17 @@ impl NativeRegistry {
         })
     }
 
-    /// Everything the registry holds, as `port4me registry list --json`: a `Listing`.
+    /// Everything the registry holds, in one transaction, as `port4me
+    /// registry list --json`: a `RegistryListing`.
     #[napi(js_name = "listAll")]
     pub fn list_all<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let reg = self.reg()?;
-            let listing = Listing {
-                modules: reg.modules(None)?,
-                services: services_with_ports(reg)?,
-                registrations: reg.list()?,
-                leases: reg.leases()?,
-                mirrors: reg.mirror_rows(None)?,
-            };
-            to_js(env, &listing)
-        })
+        guard(|| to_js(env, &self.reg()?.listing()?))
     }
 
-    /// Reclaims what has lapsed; reports it with the sum: `GcTotals`.
+    /// Reclaims what has lapsed; says how much: a `GcReport`.
     #[napi]
     pub fn gc<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let reclaimed = self.reg()?.gc()?;
-            to_js(env, &GcTotals { total: reclaimed.total(), reclaimed })
-        })
+        guard(|| to_js(env, &self.reg()?.gc()?))
     }
 
     /// Closes the database connection (idempotent).

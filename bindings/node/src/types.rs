@@ -15,9 +15,7 @@ mod tests {
     use ts_rs::{Config, TS};
 
     use crate::holders::{HoldersArgs, PlanArgs, StatusArgs};
-    use crate::registry::{
-        AllocateArgs, DefineServiceArgs, FindArgs, ForceArgs, GcTotals, Listing, ServiceWithPorts, ShowArgs,
-    };
+    use crate::registry::{AllocateArgs, DefineServiceArgs, FindArgs, ForceArgs, ShowArgs};
 
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../npm/port4me/generated.d.ts");
 
@@ -40,15 +38,15 @@ mod tests {
             export::<r::MirrorRow>(&cfg),
             export::<r::HoldingKind>(&cfg),
             export::<r::Service>(&cfg),
-            export::<ServiceWithPorts>(&cfg),
+            export::<r::ServiceWithPorts>(&cfg),
             export::<r::PortState>(&cfg),
             export::<r::ServicePort>(&cfg),
             export::<r::Offer>(&cfg),
             export::<r::Liveness>(&cfg),
             export::<r::Registration>(&cfg),
             export::<r::Lease>(&cfg),
-            export::<Listing>(&cfg),
-            export::<GcTotals>(&cfg),
+            export::<r::Listing>(&cfg),
+            export::<r::GcReport>(&cfg),
             "// The registry: options".to_string(),
             export::<AllocateArgs>(&cfg),
             export::<ForceArgs>(&cfg),

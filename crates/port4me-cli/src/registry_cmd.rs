@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use port4me::core::spec;
 use port4me_registry::{
-    AllocateOptions, Config, Filter, Lease, MirrorRow, ModuleRange, Offer, Owner, Protocol, RegisterOptions,
+    AllocateOptions, Config, Filter, Lease, Listing, MirrorRow, ModuleRange, Offer, Owner, Protocol, RegisterOptions,
     Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
 };
 use serde::Serialize;
@@ -372,17 +372,18 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             }
         }
         C::Undefine { name, force } => {
-            let (s, ports) = reg.undefine_service(name, *force)?;
+            let undefined = reg.undefine_service(name, *force)?;
             if json {
-                line(&ServiceWithPorts { service: &s, ports: &ports })?
+                line(&undefined)?
             } else {
+                let s = &undefined.service;
                 format!(
                     "undefined service {:?} ({}-{}/{}); released {} instance port(s)\n",
                     s.name,
                     s.start,
                     s.end,
                     s.protocol,
-                    ports.len()
+                    undefined.ports.len()
                 )
             }
         }
@@ -538,29 +539,26 @@ fn release(reg: &Registry, args: &ReleaseArgs, proto: Protocol, json: bool) -> R
 fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
     use ListWhat as W;
     let want = |w: W| what == W::All || what == w;
-    let modules = if want(W::Modules) { reg.modules(None)? } else { Vec::new() };
-    let services: Vec<(Service, Vec<ServicePort>)> = if want(W::Services) {
-        reg.services()?.into_iter().map(|s| reg.service_ports(&s.name).map(|p| (s, p))).collect::<Result<_, _>>()?
-    } else {
-        Vec::new()
+    // Everything in one transaction; a part on its own in one too.
+    let Listing { modules, services, registrations, leases, mirrors } = match what {
+        W::All => reg.listing()?,
+        _ => Listing {
+            modules: if want(W::Modules) { reg.modules(None)? } else { Vec::new() },
+            services: if want(W::Services) { reg.services_with_ports()? } else { Vec::new() },
+            registrations: if want(W::Registrations) { reg.list()? } else { Vec::new() },
+            leases: if want(W::Leases) { reg.leases()? } else { Vec::new() },
+            mirrors: if want(W::Mirrors) { reg.mirror_rows(None)? } else { Vec::new() },
+        },
     };
-    let registrations = if want(W::Registrations) { reg.list()? } else { Vec::new() };
-    let leases = if want(W::Leases) { reg.leases()? } else { Vec::new() };
-    let mirrors = if want(W::Mirrors) { reg.mirror_rows(None)? } else { Vec::new() };
     if json {
-        let services: Vec<ServiceWithPorts> =
-            services.iter().map(|(service, ports)| ServiceWithPorts { service, ports }).collect();
-        return line(&match what {
-            W::All => json!({
-                "modules": modules, "services": services, "registrations": registrations, "leases": leases,
-                "mirrors": mirrors,
-            }),
-            W::Modules => json!(modules),
-            W::Services => json!(services),
-            W::Registrations => json!(registrations),
-            W::Leases => json!(leases),
-            W::Mirrors => json!(mirrors),
-        });
+        return match what {
+            W::All => line(&Listing { modules, services, registrations, leases, mirrors }),
+            W::Modules => line(&modules),
+            W::Services => line(&services),
+            W::Registrations => line(&registrations),
+            W::Leases => line(&leases),
+            W::Mirrors => line(&mirrors),
+        };
     }
     let mut out = String::new();
     let mut section = |title: &str, body: String, empty: bool| {
@@ -580,8 +578,8 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
         section("Module ranges", modules_table(&modules), modules.is_empty());
     }
     if want(W::Services) {
-        let svc: Vec<Service> = services.iter().map(|(s, _)| s.clone()).collect();
-        let ports: Vec<ServicePort> = services.iter().flat_map(|(_, p)| p.clone()).collect();
+        let svc: Vec<Service> = services.iter().map(|s| s.service.clone()).collect();
+        let ports: Vec<ServicePort> = services.iter().flat_map(|s| s.ports.clone()).collect();
         let mut body = services_table(&svc);
         if !ports.is_empty() {
             body.push_str(&service_ports_table(&ports));
@@ -625,14 +623,6 @@ pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::erro
 /// the TypeScript declarations show the same fields.
 fn line<T: Serialize + ?Sized>(v: &T) -> Res<String> {
     Ok(serde_json::to_string(v)? + "\n")
-}
-
-/// A service with the ports its instances hold (`list`, `undefine`).
-#[derive(Serialize)]
-struct ServiceWithPorts<'a> {
-    #[serde(flatten)]
-    service: &'a Service,
-    ports: &'a [ServicePort],
 }
 
 /// A name for a table cell: `""` for the empty name (which rows other

@@ -179,49 +179,7 @@ impl Registry {
 
     /// Every live lease, in protocol and port order.
     pub fn leases(&self) -> Result<Vec<Lease>> {
-        self.read(|ctx| {
-            let mut stmt = ctx
-                .tx
-                .prepare_cached(
-                    "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id \
-                     FROM leases WHERE expires > ?1 ORDER BY protocol, port",
-                )
-                .map_err(|e| ctx.err(e))?;
-            let rows = stmt
-                .query_map([ctx.now.millis()], |r| {
-                    let protocol = crate::validate::stored_protocol(r, 1)?;
-                    let pid: Option<u32> = r.get(5)?;
-                    let start: Option<i64> = r.get(6)?;
-                    let host: String = r.get(9)?;
-                    let ns: String = r.get(10)?;
-                    let boot: String = r.get(11)?;
-                    Ok((
-                        Lease {
-                            port: r.get(0)?,
-                            protocol,
-                            label: r.get(2)?,
-                            user: r.get(3)?,
-                            uid: r.get(4)?,
-                            owner: pid.map(|pid| ProcessId { pid, start_time: start.unwrap_or(0) as u64 }),
-                            created: Timestamp(r.get(7)?),
-                            expires: Timestamp(r.get(8)?),
-                        },
-                        host,
-                        ns,
-                        boot,
-                    ))
-                })
-                .map_err(|e| ctx.err(e))?;
-            let mut out = Vec::new();
-            for r in rows {
-                let (lease, host, ns, boot) = r.map_err(|e| ctx.err(e))?;
-                let gone = lease.owner.is_some_and(|o| owner_is_gone(&host, &ns, &boot, o.pid, o.start_time));
-                if !gone {
-                    out.push(lease);
-                }
-            }
-            Ok(out)
-        })
+        self.read(leases_in)
     }
 
     /// Ends the current user's lease on `port` early; returns whether there
@@ -253,4 +211,49 @@ impl Registry {
             }
         })
     }
+}
+
+/// [`Registry::leases`] in the transaction of `ctx`.
+pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached(
+            "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id \
+             FROM leases WHERE expires > ?1 ORDER BY protocol, port",
+        )
+        .map_err(|e| ctx.err(e))?;
+    let rows = stmt
+        .query_map([ctx.now.millis()], |r| {
+            let protocol = crate::validate::stored_protocol(r, 1)?;
+            let pid: Option<u32> = r.get(5)?;
+            let start: Option<i64> = r.get(6)?;
+            let host: String = r.get(9)?;
+            let ns: String = r.get(10)?;
+            let boot: String = r.get(11)?;
+            Ok((
+                Lease {
+                    port: r.get(0)?,
+                    protocol,
+                    label: r.get(2)?,
+                    user: r.get(3)?,
+                    uid: r.get(4)?,
+                    owner: pid.map(|pid| ProcessId { pid, start_time: start.unwrap_or(0) as u64 }),
+                    created: Timestamp(r.get(7)?),
+                    expires: Timestamp(r.get(8)?),
+                },
+                host,
+                ns,
+                boot,
+            ))
+        })
+        .map_err(|e| ctx.err(e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (lease, host, ns, boot) = r.map_err(|e| ctx.err(e))?;
+        let gone = lease.owner.is_some_and(|o| owner_is_gone(&host, &ns, &boot, o.pid, o.start_time));
+        if !gone {
+            out.push(lease);
+        }
+    }
+    Ok(out)
 }

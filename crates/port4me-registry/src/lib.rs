@@ -169,8 +169,9 @@
 //! # Features
 //!
 //! * `serde`: `serde::Serialize` for every result type ([`PortRange`],
-//!   [`ModuleRange`], [`MirrorRow`], [`Service`], [`ServicePort`],
-//!   [`Offer`], [`Registration`], [`GcReport`], [`Lease`], [`Holding`] and
+//!   [`ModuleRange`], [`MirrorRow`], [`Service`], [`ServiceWithPorts`],
+//!   [`ServicePort`], [`Offer`], [`Registration`], [`GcReport`], [`Lease`],
+//!   [`Listing`], [`Holding`] and
 //!   the enums and ids in them), the one JSON form of the CLI and the
 //!   bindings: camelCase field names, enums and protocols as lowercase
 //!   strings (`"tcp"`, `"allocated"`, `"registration"`), a module's or a
@@ -193,6 +194,7 @@ use lock::{arm_busy_timeout, begin_immediate, busy_handler, retry_busy};
 mod claims;
 pub mod error;
 mod leases;
+mod listing;
 mod lock;
 mod modules;
 mod names;
@@ -208,11 +210,12 @@ mod validate;
 pub use claims::{Holding, HoldingKind};
 pub use error::{Error, Result};
 pub use leases::{Lease, ReserveOptions, DEFAULT_LEASE_TTL};
+pub use listing::Listing;
 pub use modules::{AllocateOptions, MirrorRow, ModuleRange, PortRange};
 pub use names::{Filter, GcReport, RegisterOptions, Registration};
 pub use port4me::Protocol;
 pub use process::{Liveness, Owner, ProcessId, User};
-pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort};
+pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort, ServiceWithPorts};
 pub use time::Timestamp;
 pub use validate::{parse_protocol, MAX_NAME_BYTES};
 

@@ -288,65 +288,67 @@ impl Registry {
     /// order: the rows of `TCP_PORTS` / `UDP_PORTS` but the mirror rows,
     /// whoever inserted them.
     pub fn modules(&self, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
-        self.read(|ctx| {
-            per_protocol(
-                ctx,
-                protocol,
-                r#"SELECT t.start, t."end", t.module, o.uid, o.user FROM {table} AS t
-                   JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind = 'module'
-                   LEFT JOIN module_owners AS o ON o.protocol = ?1 AND o.start = t.start
-                   ORDER BY t.start"#,
-                |r, p| {
-                    Ok(ModuleRange {
-                        module: lossy(r, 2)?,
-                        protocol: p,
-                        range: PortRange { start: r.get(0)?, end: r.get(1)? },
-                        uid: r.get(3)?,
-                        user: r.get(4)?,
-                    })
-                },
-            )
-        })
+        self.read(|ctx| modules_in(ctx, protocol))
     }
 
     /// Every mirror row (of one protocol, or both), in protocol and port
     /// order: the rows of `TCP_PORTS` / `UDP_PORTS` that stand for a
     /// service, a registration or a lease.
     pub fn mirror_rows(&self, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
-        self.read(|ctx| {
-            per_protocol(
-                ctx,
-                protocol,
-                r#"SELECT t.start, t."end", t.module, c.kind FROM {table} AS t
-                   JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind <> 'module'
-                   ORDER BY t.start"#,
-                |r, p| {
-                    let kind: String = r.get(3)?;
-                    let kind = match kind.as_str() {
-                        "service" => HoldingKind::Service,
-                        "registration" => HoldingKind::Registration,
-                        "lease" => HoldingKind::Lease,
-                        // The claims table's CHECK keeps anything else out;
-                        // a file edited by another tool is said to be so.
-                        other => {
-                            let e = std::io::Error::other(format!("unknown kind of claim {other:?}"));
-                            return Err(rusqlite::Error::FromSqlConversionFailure(
-                                3,
-                                rusqlite::types::Type::Text,
-                                Box::new(e),
-                            ));
-                        }
-                    };
-                    Ok(MirrorRow {
-                        name: lossy(r, 2)?,
-                        protocol: p,
-                        range: PortRange { start: r.get(0)?, end: r.get(1)? },
-                        kind,
-                    })
-                },
-            )
-        })
+        self.read(|ctx| mirror_rows_in(ctx, protocol))
     }
+}
+
+/// [`Registry::modules`] in the transaction of `ctx`.
+pub(crate) fn modules_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
+    per_protocol(
+        ctx,
+        protocol,
+        r#"SELECT t.start, t."end", t.module, o.uid, o.user FROM {table} AS t
+           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind = 'module'
+           LEFT JOIN module_owners AS o ON o.protocol = ?1 AND o.start = t.start
+           ORDER BY t.start"#,
+        |r, p| {
+            Ok(ModuleRange {
+                module: lossy(r, 2)?,
+                protocol: p,
+                range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                uid: r.get(3)?,
+                user: r.get(4)?,
+            })
+        },
+    )
+}
+
+/// [`Registry::mirror_rows`] in the transaction of `ctx`.
+pub(crate) fn mirror_rows_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
+    per_protocol(
+        ctx,
+        protocol,
+        r#"SELECT t.start, t."end", t.module, c.kind FROM {table} AS t
+           JOIN claims AS c ON c.protocol = ?1 AND c.start = t.start AND c.kind <> 'module'
+           ORDER BY t.start"#,
+        |r, p| {
+            let kind: String = r.get(3)?;
+            let kind = match kind.as_str() {
+                "service" => HoldingKind::Service,
+                "registration" => HoldingKind::Registration,
+                "lease" => HoldingKind::Lease,
+                // The claims table's CHECK keeps anything else out;
+                // a file edited by another tool is said to be so.
+                other => {
+                    let e = std::io::Error::other(format!("unknown kind of claim {other:?}"));
+                    return Err(rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)));
+                }
+            };
+            Ok(MirrorRow {
+                name: lossy(r, 2)?,
+                protocol: p,
+                range: PortRange { start: r.get(0)?, end: r.get(1)? },
+                kind,
+            })
+        },
+    )
 }
 
 /// [`Error::NotAModule`] for a mirror row named `module`.

@@ -261,30 +261,7 @@ impl Registry {
 
     /// The live registrations matching every given filter.
     pub fn find(&self, filter: &Filter) -> Result<Vec<Registration>> {
-        self.read(|ctx| {
-            let mut stmt = ctx
-                .tx
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM registrations \
-                     WHERE (?1 IS NULL OR service = ?1) \
-                       AND (?2 IS NULL OR substr(name, 1, length(?2)) = ?2) \
-                       AND (?3 IS NULL OR user = ?3) \
-                     ORDER BY user, name"
-                ))
-                .map_err(|e| ctx.err(e))?;
-            let rows = stmt
-                .query_map((&filter.service, &filter.beginswith, &filter.user), from_row)
-                .map_err(|e| ctx.err(e))?;
-            let mut out = Vec::new();
-            for r in rows {
-                let (mut reg, ns, boot) = r.map_err(|e| ctx.err(e))?;
-                reg.liveness = owner_liveness(&reg.host, &ns, &boot, reg.owner.pid, reg.owner.start_time);
-                if reg.liveness.is_kept() {
-                    out.push(reg);
-                }
-            }
-            Ok(out)
-        })
+        self.read(|ctx| find_in(ctx, filter))
     }
 
     /// Reclaims now what has lapsed: registrations and leases whose owner
@@ -293,6 +270,30 @@ impl Registry {
     pub fn gc(&self) -> Result<GcReport> {
         self.write(|ctx| Ok(ctx.reclaimed))
     }
+}
+
+/// [`Registry::find`] in the transaction of `ctx`.
+pub(crate) fn find_in(ctx: &Ctx<'_>, filter: &Filter) -> Result<Vec<Registration>> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM registrations \
+             WHERE (?1 IS NULL OR service = ?1) \
+               AND (?2 IS NULL OR substr(name, 1, length(?2)) = ?2) \
+               AND (?3 IS NULL OR user = ?3) \
+             ORDER BY user, name"
+        ))
+        .map_err(|e| ctx.err(e))?;
+    let rows = stmt.query_map((&filter.service, &filter.beginswith, &filter.user), from_row).map_err(|e| ctx.err(e))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (mut reg, ns, boot) = r.map_err(|e| ctx.err(e))?;
+        reg.liveness = owner_liveness(&reg.host, &ns, &boot, reg.owner.pid, reg.owner.start_time);
+        if reg.liveness.is_kept() {
+            out.push(reg);
+        }
+    }
+    Ok(out)
 }
 
 fn select_one(ctx: &Ctx<'_>, cond: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Option<Registration>> {

@@ -84,6 +84,21 @@ pub struct Service {
     pub created: Timestamp,
 }
 
+/// A service with the ports its instances hold
+/// ([`Registry::services_with_ports`], [`Registry::undefine_service`]); in
+/// JSON the service's fields and `ports`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ServiceWithPorts {
+    /// The service.
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub service: Service,
+    /// The ports its instances hold, in port order.
+    pub ports: Vec<ServicePort>,
+}
+
 /// Whether an instance's port is only offered or already accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "lowercase"))]
@@ -224,14 +239,13 @@ impl Registry {
 
     /// Every defined service, by name.
     pub fn services(&self) -> Result<Vec<Service>> {
-        self.read(|ctx| {
-            let mut stmt = ctx
-                .tx
-                .prepare_cached(r#"SELECT id, name, description, protocol, start, "end", forced, created FROM services ORDER BY name"#)
-                .map_err(|e| ctx.err(e))?;
-            let rows = stmt.query_map([], service_from_row).map_err(|e| ctx.err(e))?;
-            rows.map(|r| r.map(|(_, s)| s).map_err(|e| ctx.err(e))).collect()
-        })
+        self.read(services_in)
+    }
+
+    /// Every defined service, by name, with the ports its instances hold
+    /// (one transaction).
+    pub fn services_with_ports(&self) -> Result<Vec<ServiceWithPorts>> {
+        self.read(services_with_ports_in)
     }
 
     /// The service `name`, if defined.
@@ -388,7 +402,7 @@ impl Registry {
     /// instances hold ports of it (offered or allocated) this is refused
     /// with [`Error::ServiceInUse`], unless `force`, which releases them too.
     /// Returns the service and the instance ports released.
-    pub fn undefine_service(&self, service: &str, force: bool) -> Result<(Service, Vec<ServicePort>)> {
+    pub fn undefine_service(&self, service: &str, force: bool) -> Result<ServiceWithPorts> {
         validate::name("service", service)?;
         self.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
@@ -402,7 +416,7 @@ impl Registry {
             for sql in ["DELETE FROM service_ports WHERE service_id = ?1", "DELETE FROM services WHERE id = ?1"] {
                 ctx.tx.prepare_cached(sql).and_then(|mut s| s.execute([id])).map_err(|e| ctx.err(e))?;
             }
-            Ok((svc, ports))
+            Ok(ServiceWithPorts { service: svc, ports })
         })
     }
 
@@ -443,6 +457,26 @@ impl Registry {
             instance_of(ctx, id, service, instance)
         })
     }
+}
+
+/// [`Registry::services_with_ports`] in the transaction of `ctx`.
+pub(crate) fn services_with_ports_in(ctx: &Ctx<'_>) -> Result<Vec<ServiceWithPorts>> {
+    services_in(ctx)?
+        .into_iter()
+        .map(|service| Ok(ServiceWithPorts { ports: ports_of(ctx, &service.name)?, service }))
+        .collect()
+}
+
+/// [`Registry::services`] in the transaction of `ctx`.
+pub(crate) fn services_in(ctx: &Ctx<'_>) -> Result<Vec<Service>> {
+    let mut stmt = ctx
+        .tx
+        .prepare_cached(
+            r#"SELECT id, name, description, protocol, start, "end", forced, created FROM services ORDER BY name"#,
+        )
+        .map_err(|e| ctx.err(e))?;
+    let rows = stmt.query_map([], service_from_row).map_err(|e| ctx.err(e))?;
+    rows.map(|r| r.map(|(_, s)| s).map_err(|e| ctx.err(e))).collect()
 }
 
 fn lapsed(sp: &ServicePort, now: Timestamp) -> bool {

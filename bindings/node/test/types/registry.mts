@@ -156,7 +156,7 @@ export type Checks = [
   Expect<Equal<Registration['protocol'], 'tcp' | 'udp'>>,
   Expect<Equal<Lease['pid'], number | null>>,
   Expect<Equal<ServicePort['uid'], number | null>>,
-  Expect<Equal<GcReport, { total: number; registrations: number; leases: number; offers: number }>>,
+  Expect<Equal<GcReport, { registrations: number; leases: number; offers: number }>>,
   Expect<Equal<AllocateOptions, { keepExisting?: boolean }>>,
   Expect<Equal<ShowServiceOptions, { instance?: string; port?: number }>>,
   Expect<Equal<Holder['description'], string>>,

@@ -20,6 +20,7 @@ fn declarations() -> BTreeMap<String, String> {
         ModuleRange::decl(&cfg),
         MirrorRow::decl(&cfg),
         Service::decl(&cfg),
+        ServiceWithPorts::decl(&cfg),
         ServicePort::decl(&cfg),
         PortState::decl(&cfg),
         Offer::decl(&cfg),
@@ -28,6 +29,7 @@ fn declarations() -> BTreeMap<String, String> {
         Liveness::decl(&cfg),
         GcReport::decl(&cfg),
         Lease::decl(&cfg),
+        Listing::decl(&cfg),
         Holding::decl(&cfg),
         HoldingKind::decl(&cfg),
         Timestamp::decl(&cfg),
@@ -96,6 +98,10 @@ fn allows(decls: &BTreeMap<String, String>, ty: &str, v: &Value) -> bool {
         "null" => v.is_null(),
         lit if lit.starts_with('"') => v.as_str() == Some(lit.trim_matches('"')),
         obj if obj.starts_with('{') => conforms(decls, obj, v).is_ok(),
+        arr if arr.starts_with("Array<") => {
+            let item = &arr["Array<".len()..arr.len() - 1];
+            v.as_array().is_some_and(|a| a.iter().all(|x| allows(decls, item, x)))
+        }
         name => allows(decls, decls.get(name).unwrap_or_else(|| panic!("no declaration of {name}")), v),
     })
 }
@@ -157,6 +163,10 @@ fn serde_json_and_typescript_declarations_agree() {
     check(&decls, &reg.modules(None).unwrap());
     check(&decls, &reg.mirror_rows(None).unwrap());
     check(&decls, &[service]);
+    let listing = reg.listing().unwrap();
+    assert!(listing.services[0].ports.len() == 2 && !listing.mirrors.is_empty(), "{listing:?}");
+    check(&decls, &listing.services);
+    check(&decls, &[listing]);
     check(&decls, &[accepted.clone(), reg.service_instance("db", "b").unwrap().unwrap()]);
     check(&decls, &[offer]);
     check(&decls, std::slice::from_ref(&registration));
