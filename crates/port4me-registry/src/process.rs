@@ -167,10 +167,19 @@ impl Liveness {
 }
 
 impl ProcessId {
-    /// The calling process.
+    /// The calling process. Its start time is read once (per pid: a forked
+    /// child reads its own).
     pub fn current() -> Result<ProcessId> {
+        use std::sync::Mutex;
+        static ME: Mutex<Option<ProcessId>> = Mutex::new(None);
         let pid = std::process::id();
-        ProcessId::of(pid)?.ok_or(Error::NoSuchProcess { pid })
+        let mut me = ME.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = me.filter(|p| p.pid == pid && p.start_time != 0) {
+            return Ok(known);
+        }
+        let found = ProcessId::of(pid)?.ok_or(Error::NoSuchProcess { pid })?;
+        *me = Some(found);
+        Ok(found)
     }
 
     /// The parent of the calling process.
@@ -229,7 +238,141 @@ impl ProcessId {
     /// [`ProcessId::is_alive`], telling a verified from an unverified answer.
     pub fn liveness(&self) -> Liveness {
         // What the running operation asked before its transaction, if it did.
-        crate::owners::remembered(self.pid, self.start_time).unwrap_or_else(|| judge(self.start_time, status(self.pid)))
+        if let Some(known) = crate::owners::remembered(self.pid, self.start_time) {
+            return known;
+        }
+        #[cfg(target_os = "linux")]
+        {
+            watch::liveness(self.pid, self.start_time)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            judge(self.start_time, status(self.pid))
+        }
+    }
+}
+
+/// Owners already judged, so that each operation does not read
+/// `/proc/<pid>/stat` again for every owner in the registry (with 16
+/// processes sharing a registry that was most of an operation's CPU time).
+///
+/// * A process found gone stays gone: the pid and start time name one
+///   process, which does not come back.
+/// * A process found alive is watched through a pidfd (`pidfd_open`, Linux
+///   5.3), which names that very process, however its pid is reused later,
+///   and becomes readable when it exits (a zombie included, as in
+///   [`linux_status`]): asking it again is one `poll`, and the answer
+///   "exited" is final. The pidfd is opened before the `/proc` read that
+///   verifies the start time, and kept only if it has not become readable
+///   by the end of that read (then it named the verified process all along).
+/// * Anything else (an unknown start time, [`Liveness::Unverified`], no
+///   pidfd: an older kernel, a seccomp filter, too many watched) is asked
+///   every time, as before.
+///
+/// At most [`MAX_WATCHED`](watch::MAX_WATCHED) pidfds stay open per
+/// process (close-on-exec); a watched process that exits gives its slot back.
+#[cfg(target_os = "linux")]
+mod watch {
+    use std::collections::{HashMap, HashSet};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::sync::{Mutex, MutexGuard};
+
+    use super::{judge, status, Liveness};
+
+    /// Most pidfds kept open at once.
+    pub(super) const MAX_WATCHED: usize = 64;
+    /// Most processes remembered as gone (then forgotten all at once).
+    const MAX_GONE: usize = 4096;
+
+    #[derive(Default)]
+    struct Known {
+        watched: HashMap<(u32, u64), OwnedFd>,
+        gone: HashSet<(u32, u64)>,
+    }
+
+    static KNOWN: Mutex<Option<Known>> = Mutex::new(None);
+
+    fn known() -> MutexGuard<'static, Option<Known>> {
+        KNOWN.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn liveness(pid: u32, start_time: u64) -> Liveness {
+        if start_time == 0 {
+            // Nothing that names one process: ask every time.
+            return judge(start_time, status(pid));
+        }
+        let key = (pid, start_time);
+        let room = {
+            let mut guard = known();
+            let k = guard.get_or_insert_with(Known::default);
+            if k.gone.contains(&key) {
+                return Liveness::Gone;
+            }
+            if let Some(fd) = k.watched.get(&key) {
+                match exited(fd) {
+                    Some(false) => return Liveness::Alive,
+                    Some(true) => {
+                        k.watched.remove(&key);
+                        remember_gone(k, key);
+                        return Liveness::Gone;
+                    }
+                    // The pidfd cannot tell: ask /proc below.
+                    None => drop(k.watched.remove(&key)),
+                }
+            }
+            k.watched.len() < MAX_WATCHED
+        };
+        let fd = if room { pidfd_open(pid) } else { None };
+        let l = judge(start_time, status(pid));
+        let mut guard = known();
+        let k = guard.get_or_insert_with(Known::default);
+        match l {
+            Liveness::Gone => remember_gone(k, key),
+            Liveness::Alive => {
+                if let Some(fd) = fd.filter(|fd| exited(fd) == Some(false)) {
+                    if k.watched.len() < MAX_WATCHED {
+                        k.watched.insert(key, fd);
+                    }
+                }
+            }
+            _ => {}
+        }
+        l
+    }
+
+    fn remember_gone(k: &mut Known, key: (u32, u64)) {
+        if k.gone.len() >= MAX_GONE {
+            k.gone.clear();
+        }
+        k.gone.insert(key);
+    }
+
+    /// A pidfd for `pid` (close-on-exec), `None` when the system gives none.
+    fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+        let pid = libc::pid_t::try_from(pid).ok().filter(|&p| p > 0)?;
+        // SAFETY: plain system call; it returns a new descriptor or -1.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        let fd = libc::c_int::try_from(fd).ok().filter(|&fd| fd >= 0)?;
+        // SAFETY: a descriptor that was just opened and that nothing else owns.
+        Some(unsafe { OwnedFd::from_raw_fd(fd) })
+    }
+
+    /// Whether the process of `fd` has exited (`None`: the poll failed).
+    fn exited(fd: &OwnedFd) -> Option<bool> {
+        let mut p = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; a zero timeout never blocks.
+        let n = unsafe { libc::poll(&mut p, 1, 0) };
+        match n {
+            0 => Some(false),
+            1 if p.revents & (libc::POLLERR | libc::POLLNVAL) == 0 => Some(true),
+            _ => None,
+        }
+    }
+
+    /// Whether a pidfd watches this process now (for the tests).
+    #[cfg(test)]
+    pub(super) fn watching(pid: u32, start_time: u64) -> bool {
+        known().as_ref().is_some_and(|k| k.watched.contains_key(&(pid, start_time)))
     }
 }
 
@@ -676,6 +819,37 @@ mod tests {
         let line = text.lines().find_map(|l| l.strip_prefix("PARENT ")).unwrap_or_else(|| panic!("{text}"));
         let me = ProcessId::current().unwrap();
         assert_eq!(line, format!("{} {}", me.pid, me.start_time), "{text}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_watched_owner_is_gone_once_it_exits_even_unreaped() {
+        let mut child = spawn_helper("wait");
+        let running = ProcessId::of(child.id()).unwrap().expect("the child runs until its stdin closes");
+        assert_eq!(running.liveness(), Liveness::Alive);
+        assert!(watch::watching(running.pid, running.start_time), "an owner found alive is watched");
+        assert_eq!(running.liveness(), Liveness::Alive, "and still alive when asked through the pidfd");
+        let impostor = ProcessId { start_time: running.start_time + 1, ..running };
+        assert_eq!(impostor.liveness(), Liveness::Gone, "the pidfd answers for the start time it verified only");
+        assert!(!watch::watching(impostor.pid, impostor.start_time));
+        // Exited but not reaped (a zombie): gone, as /proc says.
+        drop(child.stdin.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while running.liveness() != Liveness::Gone {
+            assert!(std::time::Instant::now() < deadline, "still alive 10 s after its stdin closed");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!watch::watching(running.pid, running.start_time), "the slot is given back");
+        assert_eq!(judge(running.start_time, status(running.pid)), Liveness::Gone, "/proc agrees (a zombie)");
+        assert!(child.wait().unwrap().success());
+        assert_eq!(running.liveness(), Liveness::Gone, "and stays gone once reaped");
+    }
+
+    #[test]
+    fn the_current_process_keeps_its_identity_when_asked_again() {
+        let me = ProcessId::current().unwrap();
+        assert_eq!(ProcessId::current().unwrap(), me);
+        assert_eq!(ProcessId::of(me.pid).unwrap(), Some(me), "the same start time as a fresh look");
     }
 
     #[cfg(any(unix, windows))]
