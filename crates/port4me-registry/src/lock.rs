@@ -11,10 +11,12 @@
 //! still guards the data, so a process that skips the sidecar (an older
 //! port4me, the `sqlite3` shell) is as safe as before, it just does not
 //! queue, and a writer that cannot open the sidecar polls as before. The
-//! wait honours the busy timeout: it runs on a helper thread, and a caller
-//! that gives up leaves the thread to release the lock as soon as it gets
-//! it. Read-only handles never create or take it. (Windows: no sidecar yet,
-//! writers poll.)
+//! wait honours the busy timeout: it runs on a helper thread of the handle
+//! (started at its first wait, with a descriptor of its own, and kept until
+//! the handle is dropped), and a caller that gives up leaves the thread to
+//! release the lock as soon as it gets it, or to hand it to the handle's
+//! next writer if one is waiting by then. Read-only handles never create
+//! or take it. (Windows: no sidecar yet, writers poll.)
 //!
 //! **Flush.** A durable commit ([`Config::durable`](crate::Config::durable))
 //! must be on disk before the operation returns. With `synchronous=FULL`
@@ -37,6 +39,8 @@
 use std::cell::Cell;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
@@ -58,6 +62,9 @@ pub(crate) struct Queue {
     path: PathBuf,
     #[cfg(unix)]
     file: File,
+    /// The thread that waits for this handle's turns, once one was waited for.
+    #[cfg(unix)]
+    waiter: Mutex<Option<Arc<Waiter>>>,
 }
 
 /// What [`Queue::try_enter`] found.
@@ -86,30 +93,98 @@ pub(crate) struct Turn<'a> {
 enum Held<'a> {
     /// Taken at once on the handle's own descriptor.
     Shared(&'a File),
-    /// Taken after a wait, on a descriptor of the helper thread's.
-    Own(#[allow(dead_code)] Locked),
+    /// Taken after a wait, by the helper thread on its descriptor.
+    Waited(Arc<Waiter>),
 }
 
 #[cfg(unix)]
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if let Held::Shared(f) = self.held {
-            flock(f, libc::LOCK_UN);
+        // Released explicitly (not by closing: a copy of the descriptor in a
+        // child process that has not yet called exec would keep the lock).
+        match &self.held {
+            Held::Shared(f) => {
+                flock(f, libc::LOCK_UN);
+            }
+            Held::Waited(w) => w.release(),
         }
     }
 }
 
-/// A descriptor of the sidecar that holds its lock, and releases it when
-/// dropped (explicitly: a copy of the descriptor in a child process that
-/// has not yet called exec would otherwise keep it).
+/// The helper thread of a handle that waits for its turns in the kernel
+/// (`flock` cannot be given a timeout), on a descriptor of its own (an open
+/// file description apart from the handle's, so that the two exclude each
+/// other like any two writers). One thread per handle, reused by every
+/// wait, rather than one per wait.
 #[cfg(unix)]
 #[derive(Debug)]
-struct Locked(File);
+struct Waiter {
+    file: File,
+    state: Mutex<WaitState>,
+    /// Wakes the thread: a wait began, a turn ended, the handle is gone.
+    to_thread: Condvar,
+    /// Wakes the waiting writer: the turn is there, or cannot be had.
+    to_writer: Condvar,
+}
 
 #[cfg(unix)]
-impl Drop for Locked {
-    fn drop(&mut self) {
-        flock(&self.0, libc::LOCK_UN);
+#[derive(Debug, Default)]
+struct WaitState {
+    /// A writer waits for the turn now (it clears this when it gives up).
+    wanted: bool,
+    /// The thread holds the lock for the writer, which has not taken it yet.
+    granted: bool,
+    /// A writer has the turn the thread took (until it drops it).
+    held: bool,
+    /// The lock could not be taken for another reason than another
+    /// writer's turn: the writer goes on without the queue.
+    failed: bool,
+    /// The handle is gone: the thread ends.
+    closed: bool,
+}
+
+#[cfg(unix)]
+impl Waiter {
+    fn state(&self) -> MutexGuard<'_, WaitState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The thread: takes the lock whenever a writer waits for it, and
+    /// hands it over, or lets go at once when the writer gave up meanwhile.
+    fn run(&self) {
+        let mut s = self.state();
+        loop {
+            while !s.closed && !(s.wanted && !s.granted && !s.held) {
+                s = self.to_thread.wait(s).unwrap_or_else(|e| e.into_inner());
+            }
+            if s.closed {
+                return;
+            }
+            drop(s);
+            let locked = flock(&self.file, libc::LOCK_EX);
+            s = self.state();
+            if !locked {
+                if s.wanted {
+                    s.wanted = false;
+                    s.failed = true;
+                    self.to_writer.notify_all();
+                }
+            } else if s.wanted && !s.closed {
+                s.wanted = false;
+                s.granted = true;
+                self.to_writer.notify_all();
+            } else {
+                flock(&self.file, libc::LOCK_UN);
+            }
+        }
+    }
+
+    /// Ends a turn the thread took.
+    fn release(&self) {
+        let mut s = self.state();
+        flock(&self.file, libc::LOCK_UN);
+        s.held = false;
+        self.to_thread.notify_all();
     }
 }
 
@@ -148,7 +223,7 @@ impl Queue {
             if !file.metadata().ok()?.is_file() {
                 return None;
             }
-            Some(Queue { path, file })
+            Some(Queue { path, file, waiter: Mutex::new(None) })
         }
         #[cfg(not(unix))]
         {
@@ -204,35 +279,81 @@ impl Queue {
     fn wait(&self, timeout: Duration) -> std::result::Result<Option<Turn<'_>>, ()> {
         #[cfg(unix)]
         {
-            // Wait in the kernel, on a helper thread with a descriptor of
-            // its own, so that giving up is possible: if nobody takes the
-            // lock from the channel, dropping it releases it.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Locked>>(1);
-            let path = self.path.clone();
-            let spawned = std::thread::Builder::new().name("port4me-registry-queue".into()).spawn(move || {
-                use std::os::unix::fs::OpenOptionsExt;
-                let file = std::fs::OpenOptions::new()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-                    .open(&path)
-                    .ok()
-                    .filter(|f| flock(f, libc::LOCK_EX))
-                    .map(Locked);
-                let _ = tx.send(file);
-            });
-            if spawned.is_err() {
-                return Ok(None);
-            }
-            match rx.recv_timeout(timeout) {
-                Ok(Some(locked)) => Ok(Some(Turn { held: Held::Own(locked) })),
-                Ok(None) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Ok(None),
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(()),
+            // Wait in the kernel, on the helper thread, so that giving up
+            // is possible: the thread lets go of a lock nobody wants.
+            let Some(w) = self.waiter() else { return Ok(None) };
+            let deadline = Instant::now().checked_add(timeout);
+            let mut s = w.state();
+            s.wanted = true;
+            s.failed = false;
+            w.to_thread.notify_all();
+            loop {
+                if s.granted {
+                    s.granted = false;
+                    s.held = true;
+                    drop(s);
+                    return Ok(Some(Turn { held: Held::Waited(w) }));
+                }
+                if s.failed {
+                    s.failed = false;
+                    return Ok(None);
+                }
+                s = match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+                    Some(Duration::ZERO) => {
+                        s.wanted = false;
+                        return Err(());
+                    }
+                    Some(left) => w.to_writer.wait_timeout(s, left).unwrap_or_else(|e| e.into_inner()).0,
+                    None => w.to_writer.wait(s).unwrap_or_else(|e| e.into_inner()),
+                };
             }
         }
         #[cfg(not(unix))]
         {
             let _ = timeout;
             Ok(None)
+        }
+    }
+}
+
+#[cfg(unix)]
+impl Queue {
+    /// The helper thread that waits for this handle's turns, started at the
+    /// first wait with a descriptor of its own; `None` when either cannot
+    /// be had (the writer then goes on without the queue, as before).
+    fn waiter(&self) -> Option<Arc<Waiter>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut slot = self.waiter.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = slot.as_ref() {
+            return Some(w.clone());
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+            .open(&self.path)
+            .ok()?;
+        let w = Arc::new(Waiter {
+            file,
+            state: Mutex::new(WaitState::default()),
+            to_thread: Condvar::new(),
+            to_writer: Condvar::new(),
+        });
+        let thread = w.clone();
+        std::thread::Builder::new().name("port4me-registry-queue".into()).spawn(move || thread.run()).ok()?;
+        *slot = Some(w.clone());
+        Some(w)
+    }
+}
+
+/// Ends the helper thread: at once when it is idle, else as soon as its
+/// `flock` returns (it then lets go of the lock, which nobody wants).
+#[cfg(unix)]
+impl Drop for Queue {
+    fn drop(&mut self) {
+        let slot = self.waiter.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(w) = slot.take() {
+            w.state().closed = true;
+            w.to_thread.notify_all();
         }
     }
 }
@@ -443,6 +564,72 @@ mod tests {
         let done = rx.recv_timeout(Duration::from_secs(10)).expect("still waiting after the turn ended");
         assert!(done.duration_since(released) < Duration::from_secs(2));
         assert_eq!(writer.join().unwrap().unwrap().len(), 2);
+    }
+
+    /// The lock on the sidecar is free: another writer could take it at once.
+    fn free(db: &Path) -> bool {
+        let f = File::open(queue_path(db)).unwrap();
+        flock(&f, libc::LOCK_EX | libc::LOCK_NB)
+    }
+
+    /// The handle's helper thread, if it started one.
+    fn waiter_of(reg: &Registry) -> Option<Arc<Waiter>> {
+        reg.queue.as_ref().unwrap().waiter.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn the_helper_thread_serves_every_wait_and_each_wait_honours_its_timeout() {
+        let (_d, path) = temp_db();
+        let timeout = Duration::from_millis(200);
+        let reg = std::sync::Arc::new(
+            Registry::open_with(&path, Config { busy_timeout: timeout, ..Config::default() }).unwrap(),
+        );
+        assert!(waiter_of(&reg).is_none(), "no thread before the first wait");
+        let mut first = None;
+        for round in 0..3 {
+            // Given up while the thread still waits for the lock (the
+            // second and third time on a thread that is already waiting).
+            let other = hold(&path);
+            for _ in 0..2 {
+                let start = Instant::now();
+                let err = reg.register("web").unwrap_err();
+                let waited = start.elapsed();
+                assert_eq!(err.code(), "ERR_PORT4ME_REGISTRY_BUSY", "round {round}: {err}");
+                assert!(waited >= timeout && waited < Duration::from_secs(5), "round {round}: {waited:?}");
+            }
+            // A writer that waits gets the turn from that thread as soon
+            // as the other writer's turn ends.
+            let (tx, rx) = mpsc::channel();
+            let r = reg.clone();
+            let writer = std::thread::spawn(move || {
+                let start = Instant::now();
+                let got = r.register("web");
+                tx.send(()).unwrap();
+                (got, start.elapsed())
+            });
+            std::thread::sleep(Duration::from_millis(50));
+            assert!(rx.try_recv().is_err(), "round {round}: wrote while another writer had the turn");
+            drop(other);
+            let (got, waited) = writer.join().unwrap();
+            assert!(got.is_ok(), "round {round}: {got:?}");
+            assert!(waited < timeout, "round {round}: waited {waited:?} although the turn ended after 50 ms");
+            let w = waiter_of(&reg).expect("a wait started the thread");
+            match &first {
+                None => first = Some(w),
+                Some(f) => assert!(Arc::ptr_eq(f, &w), "round {round}: a second thread"),
+            }
+            // The turn ended with the write: nobody keeps the lock.
+            assert!(free(&path), "round {round}: the lock is still held after the write");
+        }
+        assert_eq!(reg.list().unwrap().len(), 3);
+        // Dropping the handle ends the thread (it holds the last other reference).
+        let w = first.unwrap();
+        drop(std::sync::Arc::into_inner(reg).unwrap());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&w) > 1 {
+            assert!(Instant::now() < deadline, "the helper thread outlived its handle");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     #[test]
