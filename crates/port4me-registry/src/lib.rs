@@ -725,9 +725,17 @@ fn connect(path: &Path, target: &Path, flags: OpenFlags, config: &Config) -> Res
         _ => db_error(path, config.busy_timeout, e),
     })?;
     conn.busy_handler(Some(busy_handler)).map_err(|e| db_error(path, config.busy_timeout, e))?;
+    // Room for every statement the operations prepare (rusqlite keeps 16:
+    // a mix of operations then compiles statements, and the triggers they
+    // fire, again and again).
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     arm_busy_timeout(config.busy_timeout);
     Ok(conn)
 }
+
+/// How many prepared statements a connection keeps (more than the
+/// registry's distinct statements).
+const STATEMENT_CACHE: usize = 96;
 
 /// An SQLite URI (`file:...?query`) for `path`: every byte but unreserved
 /// ones and `/` percent-encoded; on Windows `\` becomes `/` and an
