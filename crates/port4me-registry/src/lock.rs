@@ -144,6 +144,14 @@ struct WaitState {
 }
 
 #[cfg(unix)]
+impl WaitState {
+    /// A writer waits and no turn the thread took is out, or the handle is gone.
+    fn thread_has_work(&self) -> bool {
+        self.closed || (self.wanted && !self.granted && !self.held)
+    }
+}
+
+#[cfg(unix)]
 impl Waiter {
     fn state(&self) -> MutexGuard<'_, WaitState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -152,9 +160,9 @@ impl Waiter {
     /// The thread: takes the lock whenever a writer waits for it, and
     /// hands it over, or lets go at once when the writer gave up meanwhile.
     fn run(&self) {
-        let mut s = self.state();
         loop {
-            while !s.closed && !(s.wanted && !s.granted && !s.held) {
+            let mut s = self.state();
+            while !s.thread_has_work() {
                 s = self.to_thread.wait(s).unwrap_or_else(|e| e.into_inner());
             }
             if s.closed {
@@ -162,19 +170,22 @@ impl Waiter {
             }
             drop(s);
             let locked = flock(&self.file, libc::LOCK_EX);
-            s = self.state();
-            if !locked {
-                if s.wanted {
-                    s.wanted = false;
-                    s.failed = true;
-                    self.to_writer.notify_all();
+            let mut s = self.state();
+            let tell = if !s.wanted || s.closed {
+                if locked {
+                    flock(&self.file, libc::LOCK_UN);
                 }
-            } else if s.wanted && !s.closed {
-                s.wanted = false;
-                s.granted = true;
-                self.to_writer.notify_all();
+                false
             } else {
-                flock(&self.file, libc::LOCK_UN);
+                s.wanted = false;
+                s.granted = locked;
+                s.failed = !locked;
+                true
+            };
+            // (Woken after the mutex is free, so that it need not wait for it.)
+            drop(s);
+            if tell {
+                self.to_writer.notify_one();
             }
         }
     }
@@ -184,7 +195,8 @@ impl Waiter {
         let mut s = self.state();
         flock(&self.file, libc::LOCK_UN);
         s.held = false;
-        self.to_thread.notify_all();
+        drop(s);
+        self.to_thread.notify_one();
     }
 }
 
@@ -286,7 +298,9 @@ impl Queue {
             let mut s = w.state();
             s.wanted = true;
             s.failed = false;
-            w.to_thread.notify_all();
+            drop(s);
+            w.to_thread.notify_one();
+            let mut s = w.state();
             loop {
                 if s.granted {
                     s.granted = false;
@@ -353,7 +367,7 @@ impl Drop for Queue {
         let slot = self.waiter.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(w) = slot.take() {
             w.state().closed = true;
-            w.to_thread.notify_all();
+            w.to_thread.notify_one();
         }
     }
 }
