@@ -285,6 +285,9 @@ pub struct Registry {
     read_only: bool,
     /// Why the handle is read-only although writing was asked for.
     read_only_reason: Option<String>,
+    /// Whether a writer that has to wait asks about the owners first (see
+    /// `write`): until a write found every owner watched or remembered.
+    ask_ahead: std::sync::atomic::AtomicBool,
 }
 
 /// The default database path: `PORT4ME_DB` if set and non-empty, else
@@ -403,6 +406,7 @@ impl Registry {
             config,
             read_only: false,
             read_only_reason: None,
+            ask_ahead: true.into(),
         };
         // Changing the journal mode takes the lock without SQLite's busy
         // handler, so concurrent first opens retry here (init is idempotent).
@@ -447,6 +451,7 @@ impl Registry {
             config,
             read_only: true,
             read_only_reason: reason,
+            ask_ahead: true.into(),
         };
         if header.user_version != schema::SCHEMA_VERSION {
             return Err(Error::ReadOnly {
@@ -582,16 +587,22 @@ impl Registry {
             };
             return Err(Error::ReadOnly { path: self.path.clone(), detail });
         }
+        use std::sync::atomic::Ordering::Relaxed;
         let mut conn = self.lock();
         let start = Instant::now();
+        let lookups = process::lookups();
         let mut _survey = None;
         let turn = match self.queue.as_ref().map(lock::Queue::try_enter) {
             Some(lock::Try::Got(turn)) => Some(turn),
             Some(lock::Try::Unusable) => None,
             // Someone else is writing: ask about the owners now, before
-            // the wait, rather than while holding the lock.
+            // the wait, rather than while holding the lock, unless the
+            // last write found them all watched (asking them is then
+            // cheap, and asking ahead would cost a transaction).
             Some(lock::Try::Busy) | None => {
-                _survey = Some(owners::look_ahead(&conn, Timestamp::now()));
+                if self.ask_ahead.load(Relaxed) {
+                    _survey = Some(owners::look_ahead(&conn, Timestamp::now()));
+                }
                 self.enter_queue(self.config.busy_timeout.saturating_sub(start.elapsed()))?
             }
         };
@@ -601,6 +612,7 @@ impl Registry {
         let tx = begin_immediate(&mut conn, left).map_err(|e| self.err(e))?;
         let mut ctx = Ctx { tx: &tx, now: Timestamp::now(), reg: self, reclaimed: GcReport::default() };
         ctx.reclaimed = names::housekeeping(&ctx)?;
+        self.ask_ahead.store(process::lookups() != lookups, Relaxed);
         let value = f(&ctx)?;
         tx.commit().map_err(|e| self.err(e))?;
         let changed = conn.total_changes() != changes;

@@ -10,6 +10,13 @@
 //! [`ProcessId::liveness`] calls of its transaction (on the same thread,
 //! for that operation only).
 //!
+//! On Linux most owners need no asking at all: one found alive is watched
+//! through a pidfd and one found gone is remembered (see [`process`](crate::process)),
+//! so asking again is a `poll`. A writer that has to wait therefore asks
+//! ahead only while the handle's last write had to ask the system about an
+//! owner (a new owner, one that cannot be watched); otherwise the read
+//! snapshot would cost more than it saves.
+//!
 //! Nothing is reclaimed that is not gone: a process once gone (exited, a
 //! zombie, its pid reused by a process with another start time) stays
 //! gone, and an owner that was alive a moment before the transaction is
@@ -202,6 +209,30 @@ mod tests {
         assert_eq!(reg.list().unwrap().len(), 0);
         let rows: i64 = other.query_row("SELECT count(*) FROM registrations", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 0, "deleted, not just hidden");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_writer_asks_ahead_only_while_some_owner_is_not_watched() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (_d, path) = temp_db();
+        let reg = Registry::open(&path).unwrap();
+        assert!(reg.ask_ahead.load(Relaxed), "a new handle asks ahead");
+        reg.register("web").unwrap();
+        reg.register("web").unwrap();
+        assert!(!reg.ask_ahead.load(Relaxed), "every owner (this process) is watched");
+        // An owner with no start time cannot be watched: asked every time.
+        let me = ProcessId::current().unwrap();
+        let unknown = Owner::Process(ProcessId { pid: me.pid, start_time: 0 });
+        let options = crate::RegisterOptions { owner: unknown, ..Default::default() };
+        reg.register_with("api", &options).unwrap();
+        reg.register("web").unwrap();
+        assert!(reg.ask_ahead.load(Relaxed), "an owner the system is asked about");
+        assert_eq!(reg.release("api").unwrap().name, "api");
+        reg.register("web").unwrap();
+        reg.register("web").unwrap();
+        assert!(!reg.ask_ahead.load(Relaxed));
+        assert_eq!(reg.list().unwrap().len(), 5, "and nothing was reclaimed on the way");
     }
 
     #[test]

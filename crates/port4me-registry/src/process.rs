@@ -247,9 +247,27 @@ impl ProcessId {
         }
         #[cfg(not(target_os = "linux"))]
         {
+            asking_the_system();
             judge(self.start_time, status(self.pid))
         }
     }
+}
+
+thread_local! {
+    static LOOKUPS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts a liveness question that the system answers (a `/proc` read,
+/// `kill`, ...), rather than a watched or remembered owner.
+fn asking_the_system() {
+    LOOKUPS.with(|n| n.set(n.get() + 1));
+}
+
+/// How many liveness questions this thread has put to the system so far:
+/// an operation that put none had every owner watched or remembered, so
+/// the next one need not ask ahead of its wait (see `Registry::write`).
+pub(crate) fn lookups() -> u64 {
+    LOOKUPS.with(std::cell::Cell::get)
 }
 
 /// Owners already judged, so that each operation does not read
@@ -277,7 +295,7 @@ mod watch {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::sync::{Mutex, MutexGuard};
 
-    use super::{judge, status, Liveness};
+    use super::{asking_the_system, judge, status, Liveness};
 
     /// Most pidfds kept open at once.
     pub(super) const MAX_WATCHED: usize = 64;
@@ -299,6 +317,7 @@ mod watch {
     pub(super) fn liveness(pid: u32, start_time: u64) -> Liveness {
         if start_time == 0 {
             // Nothing that names one process: ask every time.
+            asking_the_system();
             return judge(start_time, status(pid));
         }
         let key = (pid, start_time);
@@ -323,6 +342,7 @@ mod watch {
             k.watched.len() < MAX_WATCHED
         };
         let fd = if room { pidfd_open(pid) } else { None };
+        asking_the_system();
         let l = judge(start_time, status(pid));
         let mut guard = known();
         let k = guard.get_or_insert_with(Known::default);
