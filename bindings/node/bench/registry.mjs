@@ -27,7 +27,9 @@
 // operations and the p50, p99 and maximum latency; the throughput (all
 // processes, operations per second); the fewest and most operations one
 // process managed (how evenly the lock is shared); the workers' CPU time
-// per operation and how many CPUs they kept busy; and what one disk flush (fdatasync)
+// per operation and how many CPUs they kept busy; how often a worker was
+// switched out per operation (voluntary: it waited, for the lock or the
+// disk; involuntary: preempted); and what one disk flush (fdatasync)
 // cost in DIR just before the run, since every durable write pays one and
 // on a virtual disk that cost can change tenfold from one minute to the
 // next (--dir=/dev/shm, a tmpfs, takes the disk out). --check exits
@@ -127,6 +129,7 @@ function worker() {
     process.send({ ready: true });
     process.once('message', ({ until }) => {
       const cpu0 = process.cpuUsage();
+      const usage0 = process.resourceUsage();
       // Wall-clock deadline, the same for every process of the run.
       while (Date.now() < until) {
         try {
@@ -138,9 +141,14 @@ function worker() {
       }
       const ended = Date.now();
       const cpu = process.cpuUsage(cpu0);
+      const usage = process.resourceUsage();
+      const switches = {
+        voluntary: usage.voluntaryContextSwitches - usage0.voluntaryContextSwitches,
+        involuntary: usage.involuntaryContextSwitches - usage0.involuntaryContextSwitches,
+      };
       reg.close();
       // Disconnecting (rather than exiting) lets the message arrive first.
-      process.send({ times, failures, ended, cpu: (cpu.user + cpu.system) / 1e6 }, () => process.disconnect());
+      process.send({ times, failures, ended, cpu: (cpu.user + cpu.system) / 1e6, switches }, () => process.disconnect());
     });
   });
 }
@@ -174,9 +182,13 @@ async function run(procs, seconds, dir) {
     const elapsed = (Math.max(...out.map((o) => o.ended)) - start) / 1000;
     const times = Object.fromEntries(KINDS.map((k) => [k, out.flatMap((o) => o.times[k])]));
     const cpu = out.reduce((a, o) => a + o.cpu, 0);
+    const switches = {
+      voluntary: out.reduce((a, o) => a + o.switches.voluntary, 0),
+      involuntary: out.reduce((a, o) => a + o.switches.involuntary, 0),
+    };
     // Operations per process: how evenly the lock is shared.
     const perProcess = out.map((o) => Object.values(o.times).reduce((a, t) => a + t.length, 0));
-    return { procs, times, failures: out.flatMap((o) => o.failures), seconds: elapsed, cpu, perProcess };
+    return { procs, times, failures: out.flatMap((o) => o.failures), seconds: elapsed, cpu, switches, perProcess };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -247,6 +259,12 @@ async function main() {
   // the machine's CPUs they kept busy.
   const cpuCells = runs.map((r, i) => `${((r.cpu / table.total[i].n) * 1e3).toFixed(2)} ms, ${(r.cpu / r.seconds).toFixed(2)} CPUs`);
   console.log(`${'CPU/op'.padEnd(11)}${cpuCells.map((x) => x.padStart(31)).join('  |')}`);
+  // Context switches of the workers (all their threads) per operation.
+  const switchCells = runs.map((r, i) => {
+    const n = table.total[i].n;
+    return `${(r.switches.voluntary / n).toFixed(1)} vol., ${(r.switches.involuntary / n).toFixed(1)} invol.`;
+  });
+  console.log(`${'switches/op'.padEnd(11)}${switchCells.map((x) => x.padStart(31)).join('  |')}`);
   const share = (r) => (r.procs === 1 ? '' : `min ${Math.min(...r.perProcess)}, max ${Math.max(...r.perProcess)}`);
   console.log(`${'ops/process'.padEnd(11)}${runs.map((r) => share(r).padStart(31)).join('  |')}`);
   console.log(`${'disk flush'.padEnd(11)}${runs.map((r) => `${r.flush.toFixed(2)} ms before the run`.padStart(31)).join('  |')}`);
