@@ -616,17 +616,15 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             let r = reg.clone();
             let writer = std::thread::spawn(move || {
-                let start = Instant::now();
                 let got = r.register("web");
                 tx.send(()).unwrap();
-                (got, start.elapsed())
+                got
             });
             std::thread::sleep(Duration::from_millis(50));
             assert!(rx.try_recv().is_err(), "round {round}: wrote while another writer had the turn");
             drop(other);
-            let (got, waited) = writer.join().unwrap();
-            assert!(got.is_ok(), "round {round}: {got:?}");
-            assert!(waited < timeout, "round {round}: waited {waited:?} although the turn ended after 50 ms");
+            let got = writer.join().unwrap();
+            assert!(got.is_ok(), "round {round}: not served although the turn ended within the timeout: {got:?}");
             let w = waiter_of(&reg).expect("a wait started the thread");
             match &first {
                 None => first = Some(w),
