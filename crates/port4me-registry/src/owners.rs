@@ -154,6 +154,15 @@ mod tests {
         survey.clean
     }
 
+    /// The survey of a read, in a transaction of its own.
+    fn clean_in(reg: &Registry) -> bool {
+        let mut conn = reg.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Deferred).unwrap();
+        let clean = survey_in(&tx, Timestamp::now()).clean;
+        tx.commit().unwrap();
+        clean
+    }
+
     /// One registration, one lease and one offer, all live, by this process.
     fn filled(path: &std::path::Path) -> Registry {
         let reg = Registry::open(path).unwrap();
@@ -180,9 +189,11 @@ mod tests {
             let (_d, path) = temp_db();
             let reg = filled(&path);
             assert!(clean(&reg), "{what}: clean before");
+            assert!(clean_in(&reg), "{what}: clean before (a read's survey)");
             assert_eq!(reg.gc().unwrap().total(), 0, "{what}: nothing to reclaim before");
             rusqlite::Connection::open(&path).unwrap().execute(sql, []).unwrap();
             assert!(!clean(&reg), "{what}: not seen by the survey");
+            assert!(!clean_in(&reg), "{what}: not seen by a read's survey");
             assert_eq!(reg.gc().unwrap().total(), 1, "{what}: reclaimed by the housekeeping");
             assert!(clean(&reg), "{what}: clean after");
         }
