@@ -351,10 +351,7 @@ pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
         rusqlite::params![m.host, m.pid_ns, m.boot_id],
     )?;
     let owners: Vec<(u32, i64)> = tx
-        .prepare_cached(
-            "SELECT pid, pid_start FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 \
-             UNION SELECT pid, pid_start FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id = ?3",
-        )
+        .prepare_cached(crate::owners::OWNERS_ON_MACHINE)
         .and_then(|mut s| s.query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
         .map_err(|e| ctx.err(e))?;
     for (pid, start) in owners {

@@ -107,15 +107,19 @@ fn remember(seen: Option<(Vec<(u32, i64)>, bool)>) -> Survey {
     Survey { _memo: Memo(()), clean: !lapsed && !gone }
 }
 
+/// The owners (pid, start time) of the registrations and leases on this
+/// machine `(?1, ?2, ?3)` = (host, pid namespace, boot id). Schema 3's
+/// indexes answer it from the index alone.
+pub(crate) const OWNERS_ON_MACHINE: &str = "SELECT pid, pid_start FROM registrations \
+     WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 \
+     UNION SELECT pid, pid_start FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id = ?3";
+
 /// The owners on this machine, and whether an entry has lapsed by time or
 /// belongs to an earlier boot.
 fn read(conn: &Connection, now: Timestamp) -> rusqlite::Result<(Vec<(u32, i64)>, bool)> {
     let m = Machine::current();
     let owners = conn
-        .prepare_cached(
-            "SELECT pid, pid_start FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 \
-             UNION SELECT pid, pid_start FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id = ?3",
-        )?
+        .prepare_cached(OWNERS_ON_MACHINE)?
         .query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let lapsed = conn
@@ -161,6 +165,24 @@ mod tests {
         let clean = survey_in(&tx, Timestamp::now()).clean;
         tx.commit().unwrap();
         clean
+    }
+
+    #[test]
+    fn the_owners_on_this_machine_are_read_from_the_index_alone() {
+        let (_d, path) = temp_db();
+        drop(Registry::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {OWNERS_ON_MACHINE}"))
+            .unwrap()
+            .query_map(("h", "ns", "b"), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let text = plan.join("\n");
+        for table in ["registrations", "leases"] {
+            assert!(text.contains(&format!("SEARCH {table} USING COVERING INDEX {table}_owner")), "{text}");
+        }
     }
 
     /// One registration, one lease and one offer, all live, by this process.

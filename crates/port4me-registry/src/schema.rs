@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// `MIGRATIONS[i]()` is the SQL that takes a database from version `i` to
 /// `i + 1` (the migration adds a step in Rust where SQL alone cannot do it:
 /// hashing the offer secrets of version 1).
-pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2];
+pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2, || V3.to_string()];
 
 /// The module-name prefix of the rows that mirror the holdings that are not
 /// module ranges (see [`v2`]): `port4me:service:NAME`,
@@ -468,6 +468,19 @@ pub(crate) fn header_snapshot(conn: &Connection) -> rusqlite::Result<Header> {
     end?;
     Ok(h)
 }
+
+/// Version 3: the owners of registrations and leases are indexed by
+/// machine first, `(host, pid_ns, boot_id, pid, pid_start)`, replacing the
+/// `(pid, pid_start)` indexes of version 1. Every write's housekeeping asks
+/// for the owners on this machine and for the rows of an earlier boot; with
+/// the old indexes both read every row (a bench with 500 live leases spent
+/// most of its lock turns there), with these they read only the index.
+const V3: &str = r#"
+DROP INDEX registrations_owner;
+DROP INDEX leases_owner;
+CREATE INDEX registrations_owner ON registrations (host, pid_ns, boot_id, pid, pid_start);
+CREATE INDEX leases_owner ON leases (host, pid_ns, boot_id, pid, pid_start) WHERE pid IS NOT NULL;
+"#;
 
 /// Applies every migration from the current version on. Must run inside a
 /// write transaction; returns the version found before.
