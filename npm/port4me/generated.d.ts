@@ -1,6 +1,103 @@
 // Generated from the Rust definitions by bindings/node/src/types.rs (ts-rs): do not edit.
 // Regenerate after changing a type: PORT4ME_UPDATE_TYPES=1 cargo test -p port4me-node generated_types
 
+// port4me, port4meAsync, list, isPortFree: options
+
+/**
+ * Ports: a specification string such as `"2000-2009, 4321 {chrome}"` (ports
+ * and inclusive ranges separated by commas or whitespace; `{chrome}` and
+ * `{firefox}` stand for the ports those browsers block), or an array of port
+ * numbers (1-65535) and/or specification strings.
+ */
+export type PortSpec = string | ReadonlyArray<number | string>;
+
+/**
+ * Every option of `port4me`, `port4meAsync` and `list` (`reserve` is
+ * theirs only, `n` is `list`'s only): where the seed and the candidate
+ * sequence come from. Anything left out is read from the environment
+ * exactly as the `port4me` command line does (`PORT4ME_*` variables; see
+ * the package README). An explicit `prepend`, `include` or `exclude`
+ * replaces only the user-level variable (`PORT4ME_PREPEND`, ...): the
+ * `_SITE` variables and the browser-unsafe list (`PORT4ME_EXCLUDE_UNSAFE`)
+ * still apply.
+ */
+export type Port4meAndListOptions = { 
+/**
+ * The tool part of the seed, e.g. `"vite"`. Default `PORT4ME_TOOL`; `""` means no tool.
+ */
+tool?: string, 
+/**
+ * The user part of the seed. Default (also for `""`): `PORT4ME_USER`, `LOGNAME`, `USER`, `LNAME`,
+ * `USERNAME`, then the account name.
+ */
+user?: string, 
+/**
+ * Ports tried first, in order, before the sequence (not filtered by include/exclude). Replaces
+ * `PORT4ME_PREPEND`.
+ */
+prepend?: PortSpec, 
+/**
+ * Only these ports are candidates (default 1024-65535). Replaces `PORT4ME_INCLUDE`.
+ */
+include?: PortSpec, 
+/**
+ * These ports are never candidates. Replaces `PORT4ME_EXCLUDE` (the site and browser-unsafe lists
+ * still apply).
+ */
+exclude?: PortSpec, 
+/**
+ * Drop this many leading candidates (prepended ones count). Default `PORT4ME_SKIP`, else 0.
+ */
+skip?: number, 
+/**
+ * Give up with `ERR_PORT4ME_NO_FREE_PORT` after this many probes (default 65535).
+ */
+maxTries?: number, 
+/**
+ * Probe only this IP address (e.g. `"127.0.0.1"`, `"[::1]"`, or `"localhost"` for 127.0.0.1),
+ * instead of every local address.
+ */
+host?: string, 
+/**
+ * Probe `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), 
+/**
+ * `list` only: how many candidates (1-1048576). Default `PORT4ME_LIST`, else 1.
+ */
+n?: number, 
+/**
+ * Resolve with exactly these variables instead of the process environment
+ * (only `PORT4ME_*`, `_PORT4ME_*`, `LOGNAME`, `USER`, `LNAME` and `USERNAME`
+ * are read). In worker threads the default is the worker's `process.env`.
+ */
+env?: Readonly<Record<string, string | undefined>>, 
+/**
+ * `port4me` and `port4meAsync` only: also skip every port the
+ * port registry holds (see `Registry`), and record the port found
+ * there as a short lease, so that other callers asking at the same
+ * instant (other processes, other Vite servers) get other ports. `true`
+ * leases it for 60 seconds, a number for that many seconds; the lease also
+ * ends when this process exits. The registry is `PORT4ME_DB` (from `env`
+ * when given), else the default one in the user's state directory. Needs
+ * the native addon (`ERR_PORT4ME_NATIVE_REQUIRED` on the WebAssembly
+ * fallback).
+ */
+reserve?: boolean | number, };
+
+/**
+ * Options of `isPortFree`.
+ */
+export type ProbeOptions = { 
+/**
+ * Probe only this IP address. Default: every local address of both families.
+ */
+host?: string, 
+/**
+ * `"tcp"` (default) or `"udp"`.
+ */
+protocol?: "tcp" | "udp" | (string & {}), };
+
 // The registry (port4me-registry): results
 
 /**

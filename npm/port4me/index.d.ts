@@ -8,10 +8,11 @@
 // {@link plan}, {@link describeBusy} and `reserve` throw
 // `ERR_PORT4ME_NATIVE_REQUIRED`.
 
-// The results of the registry, whoHolds, status and plan, and the options
-// of those calls, are generated from their Rust definitions (the serde form
-// the addon returns, which `port4me ... --json` prints too): generated.d.ts,
-// checked against them by `cargo test -p port4me-node generated_types`.
+// The results of the registry, whoHolds, status and plan (the serde form the
+// addon returns, which `port4me ... --json` prints too) and the options of
+// every call but waitForPort are generated from their Rust definitions:
+// generated.d.ts, checked against them by
+// `cargo test -p port4me-node generated_types`.
 import type {
   AllocateOptions,
   DefineServiceOptions,
@@ -24,8 +25,10 @@ import type {
   Offer,
   Plan,
   PlanOptions,
+  Port4meAndListOptions,
   PortRange,
   PortStatus,
+  ProbeOptions,
   Registration,
   RegistrationFilter,
   RegistryListing,
@@ -39,73 +42,13 @@ import type {
 export * from './generated';
 
 /**
- * Ports: a specification string such as `"2000-2009, 4321 {chrome}"` (ports
- * and inclusive ranges separated by commas or whitespace; `{chrome}` and
- * `{firefox}` stand for the ports those browsers block), or an array of port
- * numbers (1-65535) and/or specification strings.
+ * Options of {@link port4me} and {@link port4meAsync}: where the seed and the
+ * candidate sequence come from (see {@link Port4meAndListOptions}).
  */
-export type PortSpec = string | ReadonlyArray<number | string>;
+export type Port4meOptions = Omit<Port4meAndListOptions, 'n'>;
 
-/**
- * Where the seed and the candidate sequence come from. Anything left out is
- * read from the environment exactly as the `port4me` command line does
- * (`PORT4ME_*` variables; see the package README). An explicit `prepend`,
- * `include` or `exclude` replaces only the user-level variable
- * (`PORT4ME_PREPEND`, ...): the `_SITE` variables and the browser-unsafe
- * list (`PORT4ME_EXCLUDE_UNSAFE`) still apply.
- */
-export interface Port4meOptions {
-  /** The tool part of the seed, e.g. `"vite"`. Default `PORT4ME_TOOL`; `""` means no tool. */
-  tool?: string;
-  /** The user part of the seed. Default (also for `""`): `PORT4ME_USER`, `LOGNAME`, `USER`, `LNAME`, `USERNAME`, then the account name. */
-  user?: string;
-  /** Ports tried first, in order, before the sequence (not filtered by include/exclude). Replaces `PORT4ME_PREPEND`. */
-  prepend?: PortSpec;
-  /** Only these ports are candidates (default 1024-65535). Replaces `PORT4ME_INCLUDE`. */
-  include?: PortSpec;
-  /** These ports are never candidates. Replaces `PORT4ME_EXCLUDE`. */
-  exclude?: PortSpec;
-  /** Drop this many leading candidates (prepended ones count). Default `PORT4ME_SKIP`, else 0. */
-  skip?: number;
-  /** Give up with `ERR_PORT4ME_NO_FREE_PORT` after this many probes (default 65535). */
-  maxTries?: number;
-  /** Probe only this IP address (e.g. `"127.0.0.1"`, `"[::1]"`, or `"localhost"` for 127.0.0.1), instead of every local address. */
-  host?: string;
-  /** Probe `"tcp"` (default) or `"udp"`. */
-  protocol?: 'tcp' | 'udp' | (string & {});
-  /**
-   * Resolve with exactly these variables instead of the process environment
-   * (only `PORT4ME_*`, `_PORT4ME_*`, `LOGNAME`, `USER`, `LNAME` and `USERNAME`
-   * are read). In worker threads the default is the worker's `process.env`.
-   */
-  env?: Readonly<Record<string, string | undefined>>;
-  /**
-   * {@link port4me} and {@link port4meAsync} only: also skip every port the
-   * port registry holds (see {@link Registry}), and record the port found
-   * there as a short lease, so that other callers asking at the same
-   * instant (other processes, other Vite servers) get other ports. `true`
-   * leases it for 60 seconds, a number for that many seconds; the lease also
-   * ends when this process exits. The registry is `PORT4ME_DB` (from `env`
-   * when given), else the default one in the user's state directory. Needs
-   * the native addon (`ERR_PORT4ME_NATIVE_REQUIRED` on the WebAssembly
-   * fallback).
-   */
-  reserve?: boolean | number;
-}
-
-/** Options of {@link list}. */
-export interface ListOptions extends Omit<Port4meOptions, 'reserve'> {
-  /** How many candidates (1-1048576). Default `PORT4ME_LIST`, else 1. */
-  n?: number;
-}
-
-/** Options of {@link isPortFree}. */
-export interface ProbeOptions {
-  /** Probe only this IP address. Default: every local address of both families. */
-  host?: string;
-  /** `"tcp"` (default) or `"udp"`. */
-  protocol?: 'tcp' | 'udp' | (string & {});
-}
+/** Options of {@link list}: those of {@link port4me} but `reserve`, and `n`. */
+export type ListOptions = Omit<Port4meAndListOptions, 'reserve'>;
 
 /** Options of {@link waitForPort}. */
 export interface WaitForPortOptions {

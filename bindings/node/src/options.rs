@@ -31,47 +31,95 @@ use port4me::{Env, Port4me};
 use crate::errors::Failure;
 
 /// Ports as a specification string (`"2000-2009,4321,{chrome}"`) or an array
-/// of port numbers.
+/// of port numbers (the JS layer joins an array with strings in it into one
+/// specification string first).
 pub type JsPorts = Either<String, Vec<f64>>;
 
-/// The options accepted by `port4me`, `port4meAsync` and `list`.
+/// Ports: a specification string such as `"2000-2009, 4321 {chrome}"` (ports
+/// and inclusive ranges separated by commas or whitespace; `{chrome}` and
+/// `{firefox}` stand for the ports those browsers block), or an array of port
+/// numbers (1-65535) and/or specification strings.
+// The TypeScript of the ports options, which the JS layer maps onto
+// [`JsPorts`] (a declaration only: no value has this type).
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(type = "string | ReadonlyArray<number | string>")]
+pub struct PortSpec;
+
+/// Every option of `port4me`, `port4meAsync` and `list` (`reserve` is
+/// theirs only, `n` is `list`'s only): where the seed and the candidate
+/// sequence come from. Anything left out is read from the environment
+/// exactly as the `port4me` command line does (`PORT4ME_*` variables; see
+/// the package README). An explicit `prepend`, `include` or `exclude`
+/// replaces only the user-level variable (`PORT4ME_PREPEND`, ...): the
+/// `_SITE` variables and the browser-unsafe list (`PORT4ME_EXCLUDE_UNSAFE`)
+/// still apply.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "Port4meAndListOptions", rename_all = "camelCase"))]
 pub struct Options {
-    /// The tool part of the seed (`PORT4ME_TOOL` when absent; `""` = no tool).
+    /// The tool part of the seed, e.g. `"vite"`. Default `PORT4ME_TOOL`; `""` means no tool.
+    #[cfg_attr(test, ts(optional))]
     pub tool: Option<String>,
-    /// The user part of the seed (`PORT4ME_USER`, `LOGNAME`, ... when absent or `""`).
+    /// The user part of the seed. Default (also for `""`): `PORT4ME_USER`, `LOGNAME`, `USER`, `LNAME`,
+    /// `USERNAME`, then the account name.
+    #[cfg_attr(test, ts(optional))]
     pub user: Option<String>,
-    /// Ports tried first, replacing `PORT4ME_PREPEND`.
+    /// Ports tried first, in order, before the sequence (not filtered by include/exclude). Replaces
+    /// `PORT4ME_PREPEND`.
+    #[cfg_attr(test, ts(optional, as = "Option<PortSpec>"))]
     pub prepend: Option<JsPorts>,
-    /// Ports searched, replacing `PORT4ME_INCLUDE`.
+    /// Only these ports are candidates (default 1024-65535). Replaces `PORT4ME_INCLUDE`.
+    #[cfg_attr(test, ts(optional, as = "Option<PortSpec>"))]
     pub include: Option<JsPorts>,
-    /// Ports skipped, replacing `PORT4ME_EXCLUDE` (site and unsafe lists still apply).
+    /// These ports are never candidates. Replaces `PORT4ME_EXCLUDE` (the site and browser-unsafe lists
+    /// still apply).
+    #[cfg_attr(test, ts(optional, as = "Option<PortSpec>"))]
     pub exclude: Option<JsPorts>,
-    /// Candidates dropped first (`PORT4ME_SKIP` when absent).
+    /// Drop this many leading candidates (prepended ones count). Default `PORT4ME_SKIP`, else 0.
+    #[cfg_attr(test, ts(optional))]
     pub skip: Option<f64>,
-    /// Probes before giving up (default 65535).
+    /// Give up with `ERR_PORT4ME_NO_FREE_PORT` after this many probes (default 65535).
+    #[cfg_attr(test, ts(optional))]
     pub max_tries: Option<f64>,
-    /// Probe only this IP address.
+    /// Probe only this IP address (e.g. `"127.0.0.1"`, `"[::1]"`, or `"localhost"` for 127.0.0.1),
+    /// instead of every local address.
+    #[cfg_attr(test, ts(optional))]
     pub host: Option<String>,
-    /// `"tcp"` (default) or `"udp"`.
+    /// Probe `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
-    /// `list` only: how many candidates (`PORT4ME_LIST`, else 1, when absent).
+    /// `list` only: how many candidates (1-1048576). Default `PORT4ME_LIST`, else 1.
+    #[cfg_attr(test, ts(optional))]
     pub n: Option<f64>,
-    /// Use exactly these variables instead of the process environment.
+    /// Resolve with exactly these variables instead of the process environment
+    /// (only `PORT4ME_*`, `_PORT4ME_*`, `LOGNAME`, `USER`, `LNAME` and `USERNAME`
+    /// are read). In worker threads the default is the worker's `process.env`.
+    #[cfg_attr(test, ts(optional, type = "Readonly<Record<string, string | undefined>>"))]
     pub env: Option<HashMap<String, String>>,
-    /// `find` only: record the port found as a lease in the registry (`true`
-    /// for the default time-to-live, or a number of seconds).
+    /// `port4me` and `port4meAsync` only: also skip every port the
+    /// port registry holds (see `Registry`), and record the port found
+    /// there as a short lease, so that other callers asking at the same
+    /// instant (other processes, other Vite servers) get other ports. `true`
+    /// leases it for 60 seconds, a number for that many seconds; the lease also
+    /// ends when this process exits. The registry is `PORT4ME_DB` (from `env`
+    /// when given), else the default one in the user's state directory. Needs
+    /// the native addon (`ERR_PORT4ME_NATIVE_REQUIRED` on the WebAssembly
+    /// fallback).
+    #[cfg_attr(test, ts(optional, type = "boolean | number"))]
     pub reserve: Option<Either<bool, f64>>,
 }
 
-/// Options for `isPortFree`.
+/// Options of `isPortFree`.
 #[napi(object)]
 #[derive(Default)]
+#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ProbeOptions", rename_all = "camelCase"))]
 pub struct ProbeArgs {
-    /// Probe only this IP address.
+    /// Probe only this IP address. Default: every local address of both families.
+    #[cfg_attr(test, ts(optional))]
     pub host: Option<String>,
     /// `"tcp"` (default) or `"udp"`.
+    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
     pub protocol: Option<String>,
 }
 

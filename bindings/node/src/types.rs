@@ -1,7 +1,8 @@
 //! The TypeScript of what the addon returns and takes, generated from the
 //! Rust definitions: `npm/port4me/generated.d.ts` is the `ts-rs`
 //! declaration of every result type (the registry's and the holders' serde
-//! forms) and of the options objects of the registry and holders calls. `index.d.ts` imports them from there.
+//! forms) and of the options objects of every call that takes one (but
+//! `waitForPort`'s, which the JS layer alone reads). `index.d.ts` imports them from there.
 //!
 //! The file is committed; the test `generated_types` fails when it differs
 //! from what the definitions give. After changing a type, regenerate it:
@@ -15,6 +16,7 @@ mod tests {
     use ts_rs::{Config, TS};
 
     use crate::holders::{HoldersArgs, PlanArgs, StatusArgs};
+    use crate::options::{Options, PortSpec, ProbeArgs};
     use crate::registry::{AllocateArgs, DefineServiceArgs, FindArgs, ForceArgs, ShowArgs};
 
     const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../npm/port4me/generated.d.ts");
@@ -31,6 +33,10 @@ mod tests {
         use port4me_holders as h;
         use port4me_registry as r;
         let decls = [
+            "// port4me, port4meAsync, list, isPortFree: options".to_string(),
+            export::<PortSpec>(&cfg),
+            export::<Options>(&cfg),
+            export::<ProbeArgs>(&cfg),
             "// The registry (port4me-registry): results".to_string(),
             export::<r::Timestamp>(&cfg),
             export::<r::PortRange>(&cfg),

@@ -13,3 +13,6 @@ export type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T exte
 
 /** Compiles only when T is `true` ("Type 'false' does not satisfy the constraint 'true'" otherwise). */
 export type Expect<T extends true> = T;
+
+/** T as one object type (an intersection or an `Omit` is not `Equal` to the object it stands for). */
+export type Flat<T> = { [K in keyof T]: T[K] };

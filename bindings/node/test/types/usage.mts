@@ -14,8 +14,9 @@ import port4meDefault, {
   type Port4meErrorCode,
   type Port4meOptions,
   type PortSpec,
+  type ProbeOptions,
 } from 'port4me';
-import type { Equal, Expect } from './expect.mjs';
+import type { Equal, Expect, Flat } from './expect.mjs';
 
 const a = port4me();
 const b = port4me('vite');
@@ -64,6 +65,26 @@ export type Checks = [
   Expect<Equal<typeof up, Promise<boolean>>>,
   Expect<Equal<typeof v, string>>,
   Expect<Equal<Port4meError['code'], Port4meErrorCode>>,
+  // The options, generated from the addon's Rust structs (generated.d.ts),
+  // are exactly what the hand-written declarations said.
+  Expect<Equal<PortSpec, string | ReadonlyArray<number | string>>>,
+  Expect<Equal<Flat<Port4meOptions>, Flat<CommonOptions & { reserve?: boolean | number }>>>,
+  Expect<Equal<Flat<ListOptions>, Flat<CommonOptions & { n?: number }>>>,
+  Expect<Equal<ProbeOptions, { host?: string; protocol?: 'tcp' | 'udp' | (string & {}) }>>,
 ];
+
+/** The options `port4me` and `list` share, as written by hand before they were generated. */
+type CommonOptions = {
+  tool?: string;
+  user?: string;
+  prepend?: PortSpec;
+  include?: PortSpec;
+  exclude?: PortSpec;
+  skip?: number;
+  maxTries?: number;
+  host?: string;
+  protocol?: 'tcp' | 'udp' | (string & {});
+  env?: Readonly<Record<string, string | undefined>>;
+};
 
 export { a, c, d, ports, free, parsed, chrome, up, v };
