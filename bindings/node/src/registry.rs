@@ -14,9 +14,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
 use port4me::values::{count_from_f64, js_number, parse_protocol, port_from_f64};
-use port4me_registry::{
-    AllocateOptions, Filter, Owner, Protocol, Registry, ReserveOptions, ServiceDefinition, ServicePort,
-};
+use port4me_registry::{AllocateOptions, Filter, Owner, Protocol, Registry, ReserveOptions, ServiceDefinition};
 
 use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
@@ -267,20 +265,13 @@ impl NativeRegistry {
         options: Option<ShowArgs>,
     ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
-            let reg = self.reg()?;
             let o = options.unwrap_or_default();
-            let ports: Vec<ServicePort> = match (o.instance, o.port) {
-                (Some(i), _) => reg.service_instance(&service, &i)?.into_iter().collect(),
-                (None, Some(p)) => {
-                    let port = port_from_f64(p, "options.port")?;
-                    let s = reg
-                        .service(&service)?
-                        .ok_or_else(|| port4me_registry::Error::UnknownService(service.clone()))?;
-                    reg.service_port_at(port, s.protocol)?.filter(|sp| sp.service == service).into_iter().collect()
-                }
-                (None, None) => reg.service_ports(&service)?,
+            // (An instance wins over a port, which is then not looked at.)
+            let port = match o.instance {
+                Some(_) => None,
+                None => o.port.map(|p| port_from_f64(p, "options.port")).transpose()?,
             };
-            to_js(env, &ports)
+            to_js(env, &self.reg()?.show_service(&service, o.instance.as_deref(), port)?)
         })
     }
 

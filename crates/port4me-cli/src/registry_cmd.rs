@@ -438,16 +438,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             }
         }
         C::Show { service, instance, port } => {
-            let ports = match (instance, port) {
-                (Some(i), _) => reg.service_instance(service, i)?.into_iter().collect(),
-                (None, Some(p)) => {
-                    let s = reg
-                        .service(service)?
-                        .ok_or_else(|| port4me_registry::Error::UnknownService(service.clone()))?;
-                    reg.service_port_at(*p, s.protocol)?.filter(|sp| &sp.service == service).into_iter().collect()
-                }
-                (None, None) => reg.service_ports(service)?,
-            };
+            let ports = reg.show_service(service, instance.as_deref(), *port)?;
             if json {
                 line(&ports)?
             } else {

@@ -457,6 +457,21 @@ impl Registry {
             instance_of(ctx, id, service, instance)
         })
     }
+
+    /// The ports of `service` its instances hold, in port order; with
+    /// `instance`, only that instance's (which wins over `port`); with
+    /// `port`, only the instance port there. What `port4me registry show`
+    /// prints and `registry.services.show` returns.
+    pub fn show_service(&self, service: &str, instance: Option<&str>, port: Option<u16>) -> Result<Vec<ServicePort>> {
+        Ok(match (instance, port) {
+            (Some(i), _) => self.service_instance(service, i)?.into_iter().collect(),
+            (None, Some(p)) => {
+                let s = self.service(service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+                self.service_port_at(p, s.protocol)?.filter(|sp| sp.service == service).into_iter().collect()
+            }
+            (None, None) => self.service_ports(service)?,
+        })
+    }
 }
 
 /// [`Registry::services_with_ports`] in the transaction of `ctx`.

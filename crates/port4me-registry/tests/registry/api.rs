@@ -154,6 +154,15 @@ fn services_offer_accept_reject_and_lookups() {
     assert_eq!(reg.service_port_at(15005, Protocol::Tcp).unwrap(), None);
     assert_eq!(reg.service_instance("db", "d").unwrap().unwrap().port, 15002);
     assert_eq!(reg.service_instance("db", "zz").unwrap(), None);
+    // show: every port, one instance's (which wins over a port), or the one on a port of this service.
+    let show = |i: Option<&str>, p: Option<u16>| -> Vec<u16> {
+        reg.show_service("db", i, p).unwrap().into_iter().map(|sp| sp.port).collect()
+    };
+    assert_eq!(show(None, None), reg.service_ports("db").unwrap().iter().map(|sp| sp.port).collect::<Vec<_>>());
+    assert_eq!(show(Some("d"), Some(15001)), [15002]);
+    assert_eq!(show(None, Some(15001)), [15001]);
+    assert_eq!(show(None, Some(15005)), Vec::<u16>::new());
+    assert_eq!(reg.show_service("nope", None, Some(15001)).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE");
     let h = reg.holder_of(15000, Protocol::Tcp).unwrap().unwrap();
     assert_eq!((h.kind, h.instance.as_deref()), (HoldingKind::Allocation, Some("a")));
     assert_eq!(reg.holder_of(15004, Protocol::Tcp).unwrap().unwrap().kind, HoldingKind::Service);
