@@ -397,12 +397,13 @@ port4me::error_codes! {
 }
 
 /// The error for SQLite failing to open `path` (`SQLITE_CANTOPEN`): the
-/// operating system's reason when opening it ourselves says more ("Permission
-/// denied" for a file of mode 000), SQLite's otherwise.
+/// operating system's reason when asking it by path says more ("Permission
+/// denied" for a file of mode 000), SQLite's otherwise. The file is not
+/// opened here (see the `files` module).
 pub(crate) fn cannot_open(path: &std::path::Path, sqlite: &rusqlite::Error) -> Error {
-    let cause = match std::fs::File::open(path) {
+    let cause = match crate::files::access(path, crate::files::R_OK) {
         Err(e) => e,
-        Ok(_) => std::io::Error::other(sqlite.to_string()),
+        Ok(()) => std::io::Error::other(sqlite.to_string()),
     };
     Error::Io { action: "open database file", path: path.to_path_buf(), cause }
 }

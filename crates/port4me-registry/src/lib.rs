@@ -189,10 +189,12 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+use files::{side_file, wal_has_content};
 use lock::{arm_busy_timeout, begin_immediate, busy_handler, retry_busy};
 
 mod claims;
 pub mod error;
+mod files;
 mod leases;
 mod listing;
 mod lock;
@@ -369,12 +371,13 @@ impl Registry {
         if config.read_only {
             return Registry::open_read_only(path, config, None);
         }
-        create_private_file(&path)?;
-        if let Some(why) = cannot_write(&path) {
+        files::check_side_files(&path)?;
+        let sqlite_creates = files::create_private(&path)?;
+        if let Some(why) = files::cannot_write(&path) {
             return Registry::open_read_only(path, config, Some(why));
         }
-        let stale = clear_stale_side_files(&path);
-        match Registry::open_writable(path.clone(), config.clone()) {
+        let stale = files::clear_stale_side_files(&path);
+        match Registry::open_writable(path.clone(), config.clone(), sqlite_creates) {
             Ok(reg) => Ok(reg),
             Err(e) if cannot_write_now(&e) => {
                 let why = match stale {
@@ -388,9 +391,15 @@ impl Registry {
         }
     }
 
-    fn open_writable(path: PathBuf, config: Config) -> Result<Registry> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    fn open_writable(path: PathBuf, config: Config, create: bool) -> Result<Registry> {
+        let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        if create {
+            flags |= OpenFlags::SQLITE_OPEN_CREATE;
+        }
         let conn = connect(&path, &path, flags, &config)?;
+        if create {
+            files::make_private(&path);
+        }
         Registry::look(&conn, &path, &config)?;
         if conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             // SQLite fell back to reading: open our own way instead.
@@ -523,7 +532,7 @@ impl Registry {
         if !(self.config.durable && wal) {
             return Ok(None);
         }
-        let Some(flush) = lock::Flush::open(path) else { return Ok(None) };
+        let Some(flush) = lock::Flush::open(path, &conn) else { return Ok(None) };
         conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(|e| self.err(e))?;
         Ok(Some(flush))
     }
@@ -617,12 +626,11 @@ impl Registry {
         tx.commit().map_err(|e| self.err(e))?;
         let changed = conn.total_changes() != changes;
         // The next writer may go while this one flushes (group commit).
-        // (Where there is no lock file, Windows, a turn holds nothing.)
+        // Where there is no lock file (Windows) a turn holds nothing.
         #[cfg_attr(not(unix), allow(clippy::drop_non_drop))]
         drop(turn);
-        drop(conn);
         if let Some(flush) = self.flush.as_ref().filter(|_| changed) {
-            flush.flush()?;
+            flush.flush(&conn)?;
         }
         Ok(value)
     }
@@ -777,29 +785,6 @@ fn file_uri(path: &Path, query: &str) -> PathBuf {
     PathBuf::from(uri)
 }
 
-/// The file `path` with `suffix` appended (`-wal`, `-shm`).
-fn side_file(path: &Path, suffix: &str) -> PathBuf {
-    let mut p = path.as_os_str().to_owned();
-    p.push(suffix);
-    PathBuf::from(p)
-}
-
-/// Whether the write-ahead log holds anything (committed changes not yet
-/// copied into the database file).
-fn wal_has_content(path: &Path) -> bool {
-    std::fs::metadata(side_file(path, "-wal")).is_ok_and(|m| m.len() > 0)
-}
-
-/// Why this user cannot write the existing file at `path`, if so.
-fn cannot_write(path: &Path) -> Option<String> {
-    match std::fs::OpenOptions::new().read(true).write(true).open(path) {
-        Ok(_) => None,
-        Err(e) if e.kind() == std::io::ErrorKind::ReadOnlyFilesystem => Some(format!("a read-only file system ({e})")),
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Some(format!("this user may not write it ({e})")),
-        Err(_) => None, // SQLite will say what is wrong
-    }
-}
-
 /// Whether `e` says that the database cannot be written now (permission,
 /// read-only file system, full disk, I/O errors of the side files), so that
 /// reading may still work.
@@ -836,64 +821,6 @@ fn error_detail(e: &Error) -> String {
     }
 }
 
-/// Removes a `-shm` this user may not write that no process has open (an
-/// earlier reader's), and with it an empty `-wal` this user may not write:
-/// SQLite would otherwise open them read-only and refuse every write.
-/// Returns why it could not, when it could not.
-#[cfg(unix)]
-fn clear_stale_side_files(path: &Path) -> Option<String> {
-    use std::os::unix::io::AsRawFd;
-    let shm = side_file(path, "-shm");
-    let wal = side_file(path, "-wal");
-    let unwritable = |p: &Path| {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(p)
-            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
-    };
-    let shm_stale = unwritable(&shm);
-    let wal_stale = unwritable(&wal) && !wal_has_content(path);
-    if !shm_stale && !wal_stale {
-        return None;
-    }
-    if shm_stale {
-        // SQLite keeps a read lock on the "dead man switch" byte of the
-        // shared memory (byte 128) for as long as a connection uses it.
-        let Ok(f) = std::fs::File::open(&shm) else { return None };
-        // SAFETY: flock is plain data; all zeros is a valid value.
-        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
-        lock.l_type = libc::F_WRLCK as _;
-        lock.l_whence = libc::SEEK_SET as _;
-        lock.l_start = 128;
-        lock.l_len = 1;
-        // SAFETY: valid descriptor and flock pointer.
-        if unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETLK, &mut lock) } != 0 || lock.l_type != libc::F_UNLCK as _ {
-            return Some(format!(
-                "its shared-memory file {} is read-only for this user and in use by another process",
-                shm.display()
-            ));
-        }
-    }
-    for (stale, file) in [(shm_stale, &shm), (wal_stale, &wal)] {
-        if stale {
-            if let Err(e) = std::fs::remove_file(file) {
-                return Some(format!(
-                    "{} is left by another user and read-only for this one, and cannot be removed ({e}); \
-                     its owner or an administrator can remove it",
-                    file.display()
-                ));
-            }
-        }
-    }
-    None
-}
-
-#[cfg(not(unix))]
-fn clear_stale_side_files(_path: &Path) -> Option<String> {
-    None
-}
-
 /// Maps an SQLite error to the registry error for the file at `path`.
 pub(crate) fn db_error(path: &Path, busy_timeout: Duration, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode as C;
@@ -918,29 +845,6 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
     b.create(dir).map_err(|cause| Error::Io { action: "create directory", path: dir.to_path_buf(), cause })
-}
-
-fn create_private_file(path: &Path) -> Result<()> {
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-    match o.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        // The directory is what may not be written: name it, not the file.
-        Err(source)
-            if matches!(
-                source.kind(),
-                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
-            ) && path.file_name().is_some() =>
-        {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            Err(Error::DirectoryNotWritable { dir: dir.to_path_buf(), name, cause: source })
-        }
-        Err(cause) => Err(Error::Io { action: "create database file", path: path.to_path_buf(), cause }),
-    }
 }
 
 #[cfg(test)]

@@ -25,8 +25,10 @@
 //! operation, a few milliseconds on a virtual disk, serialised). Instead,
 //! on Unix in WAL mode the connection runs with `synchronous=NORMAL` (which
 //! still flushes at checkpoints and when the log is restarted) and the
-//! registry flushes the log itself (`fdatasync`) after the commit, once the
-//! locks are released, before the operation returns. A flush writes out the
+//! registry flushes the log after the commit, once the locks are released,
+//! before the operation returns. It does so through SQLite's own handle of
+//! the log (`SQLITE_FCNTL_JOURNAL_POINTER`): a descriptor of its own would
+//! drop the process's locks on that file when closed. A flush writes out the
 //! whole file, so writers that commit at about the same time share one
 //! flush (group commit), and a flush covers every commit before it: a
 //! returned operation is on disk together with everything it depended on.
@@ -37,6 +39,7 @@
 //! not flushed.
 
 use std::cell::Cell;
+#[cfg(unix)]
 use std::fs::File;
 use std::path::{Path, PathBuf};
 #[cfg(unix)]
@@ -389,51 +392,69 @@ fn flock(f: &File, op: libc::c_int) -> bool {
 }
 
 /// The write-ahead log of a durable handle, flushed after each commit that
-/// changed something (see the module docs).
+/// changed something (see the module docs). The log is SQLite's file: it is
+/// flushed through SQLite's own handle of it, never opened here, since
+/// closing a descriptor of our own would drop this process's locks on it.
 #[derive(Debug)]
-#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) struct Flush {
     path: PathBuf,
-    wal: File,
 }
 
 impl Flush {
-    /// Opens the log of `db`, which the caller's connection keeps open in
-    /// WAL mode (so SQLite neither deletes nor replaces it meanwhile).
-    /// `None` when it cannot (then the connection stays `synchronous=FULL`).
-    pub(crate) fn open(db: &Path) -> Option<Flush> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let path = crate::side_file(db, "-wal");
-            let wal = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&path)
-                .ok()?;
-            if !wal.metadata().ok()?.is_file() {
-                return None;
-            }
-            Some(Flush { path, wal })
+    /// The flush of the log of `db`, when `conn`, which is in WAL mode, has
+    /// that log open (Unix). `None` otherwise: the connection then stays
+    /// `synchronous=FULL`.
+    pub(crate) fn open(db: &Path, conn: &Connection) -> Option<Flush> {
+        if !cfg!(unix) || wal_file(conn).is_none() {
+            return None;
         }
-        #[cfg(not(unix))]
-        {
-            let _ = db;
-            None
-        }
+        Some(Flush { path: crate::side_file(db, "-wal") })
     }
 
-    /// Writes the log out to the disk (`fdatasync`).
-    pub(crate) fn flush(&self) -> Result<()> {
+    /// Writes the log out to the disk, through the connection that wrote it.
+    pub(crate) fn flush(&self, conn: &Connection) -> Result<()> {
         #[cfg(test)]
         FLUSHES.with(|n| n.set(n.get() + 1));
-        self.wal.sync_data().map_err(|cause| Error::Io {
+        let rc = match wal_file(conn) {
+            // SAFETY: the file is open (checked) and belongs to `conn`, which
+            // the caller holds exclusively for the call.
+            Some(file) => unsafe {
+                let sync = (*(*file).pMethods).xSync;
+                sync.map_or(rusqlite::ffi::SQLITE_MISUSE, |sync| sync(file, rusqlite::ffi::SQLITE_SYNC_NORMAL))
+            },
+            None => rusqlite::ffi::SQLITE_MISUSE,
+        };
+        if rc == rusqlite::ffi::SQLITE_OK {
+            return Ok(());
+        }
+        let cause = std::io::Error::other(format!("{} (SQLite code {rc})", rusqlite::ffi::code_to_str(rc)));
+        Err(Error::Io {
             action: "flush to disk (the operation is applied, but a power failure could undo it) the log",
             path: self.path.clone(),
             cause,
         })
     }
+}
+
+/// SQLite's open handle of the journal of `conn`'s main database
+/// (`SQLITE_FCNTL_JOURNAL_POINTER`): the write-ahead log in WAL mode.
+fn wal_file(conn: &Connection) -> Option<*mut rusqlite::ffi::sqlite3_file> {
+    use rusqlite::ffi;
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: a valid connection handle, the schema name is NUL-terminated,
+    // and the opcode writes one pointer to the address given.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        )
+    };
+    // SAFETY: a non-null pointer from SQLite to a file object it owns; a
+    // closed one has no methods.
+    let open = rc == ffi::SQLITE_OK && !file.is_null() && unsafe { !(*file).pMethods.is_null() };
+    open.then_some(file)
 }
 
 #[cfg(test)]

@@ -341,13 +341,17 @@ pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
     report.offers += crate::services::expire_offers(ctx)?;
 
     // Owners on this machine: a different boot id means a reboot since.
+    // When this machine cannot be identified, no owner can be judged.
     let m = Machine::current();
+    if !m.known {
+        return Ok(report);
+    }
     report.registrations += exec(
-        "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3",
+        "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
         rusqlite::params![m.host, m.pid_ns, m.boot_id],
     )?;
     report.leases += exec(
-        "DELETE FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3",
+        "DELETE FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
         rusqlite::params![m.host, m.pid_ns, m.boot_id],
     )?;
     let owners: Vec<(u32, i64)> = tx

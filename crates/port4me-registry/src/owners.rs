@@ -118,6 +118,16 @@ pub(crate) const OWNERS_ON_MACHINE: &str = "SELECT pid, pid_start FROM registrat
 /// belongs to an earlier boot.
 fn read(conn: &Connection, now: Timestamp) -> rusqlite::Result<(Vec<(u32, i64)>, bool)> {
     let m = Machine::current();
+    if !m.known {
+        // No owner can be judged (see `process`): only time can lapse.
+        let lapsed = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM leases WHERE expires <= ?1) \
+                 OR EXISTS (SELECT 1 FROM service_ports WHERE state = 'offered' AND expires <= ?1)",
+            )?
+            .query_row([now.millis()], |r| r.get(0))?;
+        return Ok((Vec::new(), lapsed));
+    }
     let owners = conn
         .prepare_cached(OWNERS_ON_MACHINE)?
         .query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -126,8 +136,8 @@ fn read(conn: &Connection, now: Timestamp) -> rusqlite::Result<(Vec<(u32, i64)>,
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM leases WHERE expires <= ?4) \
              OR EXISTS (SELECT 1 FROM service_ports WHERE state = 'offered' AND expires <= ?4) \
-             OR EXISTS (SELECT 1 FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3) \
-             OR EXISTS (SELECT 1 FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3)",
+             OR EXISTS (SELECT 1 FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> '') \
+             OR EXISTS (SELECT 1 FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> '')",
         )?
         .query_row((&m.host, &m.pid_ns, &m.boot_id, now.millis()), |r| r.get(0))?;
     Ok((owners, lapsed))

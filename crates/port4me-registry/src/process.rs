@@ -16,6 +16,11 @@
 //! * another host or namespace: unknown, the entry is kept (leases still
 //!   expire by time).
 //!
+//! When this process cannot read its own boot id or pid namespace (systemd's
+//! `ProcSubset=pid` hides `/proc/sys`, some sandboxes hide `/proc/self/ns`),
+//! or an entry was recorded without them, the machine cannot be matched: such
+//! entries are [`Liveness::Unknown`], kept, and only expire by time.
+//!
 //! Nothing is reclaimed that cannot be proved dead. On a host whose `/proc`
 //! is mounted with `hidepid=1` or `hidepid=2` (common on shared servers),
 //! another user's processes cannot be read or are not listed at all; a
@@ -52,7 +57,6 @@
 //!   are empty for the reason given for macOS.
 //! * Other Unix systems record a start time of 0 and use `kill(pid, 0)`.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
@@ -134,18 +138,23 @@ pub enum Liveness {
     /// that this process cannot look into: kept until it expires or is
     /// released.
     Elsewhere,
+    /// The machine it was recorded on cannot be matched with this one: this
+    /// process cannot read its own boot id or pid namespace, or the entry
+    /// was recorded without them. Counts as alive.
+    Unknown,
     /// Exited (or the pid now names another process, or the machine
     /// rebooted).
     Gone,
 }
 
 impl Liveness {
-    /// `alive`, `unverified`, `elsewhere` or `gone`.
+    /// `alive`, `unverified`, `elsewhere`, `unknown` or `gone`.
     pub fn as_str(self) -> &'static str {
         match self {
             Liveness::Alive => "alive",
             Liveness::Unverified => "unverified",
             Liveness::Elsewhere => "elsewhere",
+            Liveness::Unknown => "unknown",
             Liveness::Gone => "gone",
         }
     }
@@ -155,12 +164,14 @@ impl Liveness {
         self != Liveness::Gone
     }
 
-    /// For people: `alive`, `alive (unverified)`, `unknown (another host)`, `gone`.
+    /// For people: `alive`, `alive (unverified)`, `unknown (another host)`,
+    /// `unknown (machine unreadable)`, `gone`.
     pub fn describe(self) -> &'static str {
         match self {
             Liveness::Alive => "alive",
             Liveness::Unverified => "alive (unverified)",
             Liveness::Elsewhere => "unknown (another host)",
+            Liveness::Unknown => "unknown (machine unreadable)",
             Liveness::Gone => "gone",
         }
     }
@@ -617,24 +628,42 @@ pub(crate) struct Machine {
     pub host: String,
     pub boot_id: String,
     pub pid_ns: String,
+    /// Whether every part this system has could be read. When not, no owner
+    /// on this host can be judged, and nothing is reclaimed but by time.
+    pub known: bool,
 }
 
 impl Machine {
     pub fn current() -> &'static Machine {
         static M: OnceLock<Machine> = OnceLock::new();
-        M.get_or_init(|| Machine {
-            host: hostname(),
-            boot_id: read_trimmed(Path::new("/proc/sys/kernel/random/boot_id")),
-            pid_ns: std::fs::read_link("/proc/self/ns/pid")
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+        M.get_or_init(|| {
+            Machine::from_reads(
+                hostname(),
+                std::fs::read_to_string("/proc/sys/kernel/random/boot_id"),
+                std::fs::read_link("/proc/self/ns/pid").map(|p| p.to_string_lossy().into_owned()),
+            )
         })
+    }
+
+    /// The machine from what reading its boot id and pid namespace gave.
+    /// Only Linux has them; elsewhere both are empty and the machine is known.
+    pub(crate) fn from_reads(
+        host: String,
+        boot_id: std::io::Result<String>,
+        pid_ns: std::io::Result<String>,
+    ) -> Machine {
+        if !HAS_MACHINE_IDS {
+            return Machine { host, boot_id: String::new(), pid_ns: String::new(), known: true };
+        }
+        let boot_id = boot_id.map(|s| s.trim().to_string()).unwrap_or_default();
+        let pid_ns = pid_ns.unwrap_or_default();
+        let known = !boot_id.is_empty() && !pid_ns.is_empty();
+        Machine { host, boot_id, pid_ns, known }
     }
 }
 
-fn read_trimmed(path: &Path) -> String {
-    std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default()
-}
+/// Whether this system records a boot id and a pid namespace with each owner.
+const HAS_MACHINE_IDS: bool = cfg!(any(target_os = "linux", target_os = "android"));
 
 fn hostname() -> String {
     #[cfg(windows)]
@@ -686,14 +715,26 @@ impl User {
 
 /// How the registry judges an owner recorded on some machine.
 pub(crate) fn owner_liveness(host: &str, pid_ns: &str, boot_id: &str, pid: u32, start_time: u64) -> Liveness {
-    let me = Machine::current();
-    if host != me.host || pid_ns != me.pid_ns {
+    judge_owner(Machine::current(), host, pid_ns, boot_id, || ProcessId { pid, start_time }.liveness())
+}
+
+/// The decision of [`owner_liveness`], as seen from the machine `me`.
+fn judge_owner(me: &Machine, host: &str, pid_ns: &str, boot_id: &str, process: impl FnOnce() -> Liveness) -> Liveness {
+    if host != me.host {
+        return Liveness::Elsewhere;
+    }
+    // Without both ids on either side, a reboot, another namespace and a
+    // reused pid cannot be told apart from the owner itself.
+    if !me.known || (HAS_MACHINE_IDS && (pid_ns.is_empty() || boot_id.is_empty())) {
+        return Liveness::Unknown;
+    }
+    if pid_ns != me.pid_ns {
         return Liveness::Elsewhere;
     }
     if boot_id != me.boot_id {
         return Liveness::Gone;
     }
-    ProcessId { pid, start_time }.liveness()
+    process()
 }
 
 /// [`owner_liveness`] is [`Liveness::Gone`]: the only case in which an
@@ -737,6 +778,39 @@ mod tests {
             me.start_time
         ));
         assert!(!owner_is_gone("another-host", "", "", me.pid, me.start_time + 1));
+    }
+
+    /// systemd's `ProcSubset=pid` hides the boot id: then no owner on this
+    /// host can be judged, and none is reclaimed, not even one recorded
+    /// "in an earlier boot" or with a pid that is gone.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn an_unreadable_machine_identity_means_unknown_not_gone() {
+        use std::io::{Error as IoError, ErrorKind};
+        let ok = |s: &str| Ok(s.to_string());
+        let denied = || Err(IoError::from(ErrorKind::PermissionDenied));
+        let known = Machine::from_reads("h".into(), ok("boot-1\n"), ok("pid:[1]"));
+        assert!(known.known);
+        assert_eq!(known.boot_id, "boot-1");
+        let no_boot = Machine::from_reads("h".into(), denied(), ok("pid:[1]"));
+        let no_ns = Machine::from_reads("h".into(), ok("boot-1"), denied());
+        assert!(!no_boot.known && !no_ns.known);
+        let gone = || Liveness::Gone;
+        for me in [&no_boot, &no_ns] {
+            for (ns, boot) in [("pid:[1]", "boot-1"), ("pid:[1]", "boot-0"), ("pid:[1]", ""), ("", "")] {
+                assert_eq!(judge_owner(me, "h", ns, boot, gone), Liveness::Unknown, "{me:?} {ns} {boot}");
+            }
+            assert_eq!(judge_owner(me, "other", "pid:[1]", "boot-1", gone), Liveness::Elsewhere);
+        }
+        // A known machine judges an entry recorded without ids as unknown too.
+        assert_eq!(judge_owner(&known, "h", "pid:[1]", "", gone), Liveness::Unknown);
+        assert_eq!(judge_owner(&known, "h", "", "boot-1", gone), Liveness::Unknown);
+        // And decides as before when everything is known.
+        assert_eq!(judge_owner(&known, "h", "pid:[1]", "boot-0", || Liveness::Alive), Liveness::Gone);
+        assert_eq!(judge_owner(&known, "h", "pid:[2]", "boot-1", gone), Liveness::Elsewhere);
+        assert_eq!(judge_owner(&known, "h", "pid:[1]", "boot-1", gone), Liveness::Gone);
+        assert_eq!(judge_owner(&known, "h", "pid:[1]", "boot-1", || Liveness::Alive), Liveness::Alive);
+        assert!(Liveness::Unknown.is_kept());
     }
 
     #[test]

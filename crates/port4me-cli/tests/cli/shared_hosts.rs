@@ -270,3 +270,48 @@ fn an_unreadable_registry_makes_status_and_plan_say_unknown() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(text(&out.stdout).lines().nth(1).is_some_and(|l| l.contains(" free") && !l.contains("unknown")));
 }
+
+/// systemd's `ProcSubset=pid` hides `/proc/sys`, so the boot id cannot be
+/// read. Another user's plain `registry gc` or `list` there must reclaim
+/// nothing: not the live owner's registration, and not the one whose owner
+/// exited either, since this machine cannot be told from another boot. Once
+/// the boot id is readable again, the exited owner's entry is reclaimed.
+#[test]
+fn an_unreadable_boot_id_reclaims_nothing() {
+    if !can_make_namespaces() {
+        return;
+    }
+    let dir = shared_dir("subset-pid");
+    let db = dir.join("ports.sqlite");
+    let script = r#"
+        sleep 600 & LIVE=$!
+        "$EXE" registry register web --pid $LIVE >/dev/null
+        # The owner of `short`, that shell, has exited by the time gc runs.
+        sh -c '"$EXE" registry register short --pid $$ >/dev/null'
+        echo HIDDEN
+        unshare --mount sh -eu -c '
+            mount -t proc -o subset=pid proc /proc
+            test ! -e /proc/sys/kernel/random/boot_id
+            "$EXE" registry --json gc
+            "$EXE" registry allocate 1 mod >/dev/null
+            "$EXE" registry list registrations'
+        echo VISIBLE
+        "$EXE" registry --json gc
+        "$EXE" registry list registrations
+        kill $LIVE
+    "#;
+    let (out, err, ok) = in_namespace(&db, script);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ok, "{out}\n{err}");
+    let hidden = out.split("HIDDEN\n").nth(1).unwrap().split("VISIBLE\n").next().unwrap();
+    let visible = out.split("VISIBLE\n").nth(1).unwrap();
+    let gc = |s: &str| s.lines().next().unwrap_or_default().to_string();
+    assert!(gc(hidden).contains(r#""registrations":0"#), "hidden: {out}\n{err}");
+    for name in ["web ", "short "] {
+        let line = hidden.lines().find(|l| l.starts_with(name));
+        assert!(line.is_some_and(|l| l.contains("unknown")), "{name} hidden: {out}\n{err}");
+    }
+    assert!(gc(visible).contains(r#""registrations":1"#), "visible: {out}\n{err}");
+    assert!(visible.lines().any(|l| l.starts_with("web ") && l.contains("alive")), "visible: {out}");
+    assert!(!visible.lines().any(|l| l.starts_with("short ")), "visible: {out}");
+}

@@ -9,6 +9,8 @@ mod bad_input;
 mod concurrency;
 #[cfg(unix)]
 mod crash;
+#[cfg(unix)]
+mod handles;
 mod interop;
 #[cfg(target_os = "linux")]
 mod processes;
