@@ -1,6 +1,9 @@
-//! Errors, each with a stable [`code`](Error::code).
+//! Errors, each with a stable [`code`](Error::code). Names and entries are
+//! echoed through [`escape_text`]: a message is text for a terminal.
 
 use std::fmt;
+
+use crate::model::escape_text;
 
 /// Where a bad port number was given, so that the message can say so.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,7 +20,7 @@ impl fmt::Display for PortContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PortContext::Argument => f.write_str("port"),
-            PortContext::Service(name) => write!(f, "service \"{name}\""),
+            PortContext::Service(name) => write!(f, "service \"{}\"", escape_text(name)),
         }
     }
 }
@@ -37,7 +40,7 @@ pub enum Error {
     PlanEmpty,
 
     /// The same service name twice in one plan.
-    #[error("service \"{name}\" appears more than once in the plan")]
+    #[error("service \"{}\" appears more than once in the plan", escape_text(name))]
     PlanDuplicateService {
         /// The repeated name.
         name: String,
@@ -45,7 +48,7 @@ pub enum Error {
 
     /// A service name that cannot be used (it seeds the service's port4me
     /// sequence as the tool name).
-    #[error("invalid service name \"{name}\": {reason}")]
+    #[error("invalid service name \"{}\": {reason}", escape_text(name))]
     PlanInvalidService {
         /// The name as given.
         name: String,
@@ -54,14 +57,14 @@ pub enum Error {
     },
 
     /// A plan entry that is not `NAME=PORT`.
-    #[error("invalid plan entry \"{entry}\": expected NAME=PORT, such as web=5173")]
+    #[error("invalid plan entry \"{}\": expected NAME=PORT, such as web=5173", escape_text(entry))]
     PlanInvalidEntry {
         /// The entry as given.
         entry: String,
     },
 
     /// An unknown strategy name.
-    #[error("unknown plan strategy \"{name}\": use alternative, fail or kill")]
+    #[error("unknown plan strategy \"{}\": use alternative, fail or kill", escape_text(name))]
     PlanInvalidStrategy {
         /// The name as given.
         name: String,
@@ -79,7 +82,7 @@ pub enum Error {
 
     /// No alternative port could be found for a service. (The cause is in
     /// the message, not also in `source()`: it would be said twice.)
-    #[error("no alternative port for service \"{service}\": {cause}")]
+    #[error("no alternative port for service \"{}\": {cause}", escape_text(service))]
     PlanNoAlternative {
         /// The service.
         service: String,
@@ -96,6 +99,15 @@ pub enum Error {
         port: u16,
         /// The underlying error.
         cause: port4me::Error,
+    },
+
+    /// More ports than [`MAX_STATUS_PORTS`](crate::MAX_STATUS_PORTS) asked
+    /// about at once (`ERR_INVALID_ARG_VALUE`, Node's code for an argument
+    /// that cannot be used).
+    #[error("too many ports: {count} given, a status shows at most {} at once", crate::MAX_STATUS_PORTS)]
+    TooManyPorts {
+        /// How many were given.
+        count: usize,
     },
 
     /// The socket tables of the kernel could not be read.
@@ -116,7 +128,7 @@ fn conflict_message(plan: &crate::Plan) -> String {
     let parts: Vec<String> = plan
         .services
         .iter()
-        .filter_map(|s| s.conflict.as_ref().map(|c| format!("{}: {}", s.name, c.message)))
+        .filter_map(|s| s.conflict.as_ref().map(|c| format!("{}: {}", escape_text(&s.name), c.message)))
         .collect();
     format!("the plan has {} conflict(s): {}", parts.len(), parts.join("; "))
 }
@@ -132,6 +144,7 @@ port4me::error_codes! {
         Error::PlanConflict(_) => "ERR_PORT4ME_PLAN_CONFLICT",
         Error::PlanNoAlternative { .. } => "ERR_PORT4ME_PLAN_NO_ALTERNATIVE",
         Error::Probe { .. } => "ERR_PORT4ME_PROBE",
+        Error::TooManyPorts { .. } => "ERR_INVALID_ARG_VALUE",
         Error::SocketTable { .. } => "ERR_PORT4ME_HOLDERS_SOCKET_TABLE",
         Error::Unsupported => "ERR_PORT4ME_HOLDERS_UNSUPPORTED",
     }

@@ -68,7 +68,7 @@ pub use plan::{
 };
 pub use port4me::Protocol;
 pub use reservations::{NoRegistry, Reservations, Unreadable};
-pub use status::{status, status_with, StatusOptions};
+pub use status::{status, status_with, StatusOptions, MAX_STATUS_PORTS};
 pub use users::{current_uid, user_name};
 
 /// Every socket on `port` for `protocol`, server sockets first.

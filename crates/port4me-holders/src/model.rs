@@ -159,8 +159,13 @@ fn needs_escape(s: &str) -> bool {
 /// invisible format character (see above) escaped as in Bash's `$'...'`
 /// (`\n`, `\t`, `\r`, `\x1b`, `\u202e`, and `\` doubled among them); text
 /// without such characters comes back unchanged.
-/// Used for command lines here and for every table cell of the CLI
-/// (registry names, labels, descriptions).
+/// The one escaping function for text from other processes and users
+/// (process names, user names, command lines, service and registry names):
+/// used for the descriptions and messages of this crate, for every table
+/// cell and error line of the CLI, and by the bindings through those
+/// descriptions and messages. JSON output keeps the raw text (JSON escapes
+/// it itself). Escaping twice changes nothing: the result has no character
+/// left to escape.
 pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     if !needs_escape(s) {
         return std::borrow::Cow::Borrowed(s);
@@ -234,13 +239,20 @@ impl Holder {
     /// A short description: `node (pid 4242, alice): vite --port 5173`,
     /// `a process of bob that is not visible to you`, `no process (TIME_WAIT)`
     /// (what [`Holder::description`] holds, computed from the other fields).
+    /// It is for people, safe to print on a terminal: the process name and
+    /// the user are shown through [`escape_text`] and the command line
+    /// quoted, while the fields themselves keep the raw text.
     pub fn describe(&self) -> String {
         match (self.process(), self.access) {
             (Some(p), _) => {
-                let user = p.user.as_deref().or(self.user.as_deref());
+                // The name and the user are another process's and another
+                // user's words (a process sets its own name): escaped, as the
+                // command line is quoted.
+                let name = escape_text(&p.name);
+                let user = p.user.as_deref().or(self.user.as_deref()).map(escape_text);
                 let mut s = match user {
-                    Some(u) => format!("{} (pid {}, {})", p.name, p.pid, u),
-                    None => format!("{} (pid {})", p.name, p.pid),
+                    Some(u) => format!("{name} (pid {}, {u})", p.pid),
+                    None => format!("{name} (pid {})", p.pid),
                 };
                 let cmd = p.command();
                 if !cmd.is_empty() {
@@ -253,11 +265,11 @@ impl Holder {
                 s
             }
             (None, ProcessAccess::NoProcess) => format!("no process (a closed connection in {})", self.state),
-            (None, ProcessAccess::Hidden) => match &self.user {
+            (None, ProcessAccess::Hidden) => match self.user.as_deref().map(escape_text) {
                 Some(u) => format!("a process of {u} that is not visible to you"),
                 None => "a process that is not visible to you".to_string(),
             },
-            (None, _) => match &self.user {
+            (None, _) => match self.user.as_deref().map(escape_text) {
                 Some(u) => {
                     format!("a socket of {u} whose process was not found (another container, or it just closed)")
                 }
@@ -594,6 +606,41 @@ mod tests {
             "{}",
             busy.describe()
         );
+    }
+
+    #[test]
+    fn descriptions_escape_what_other_processes_and_users_chose() {
+        let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
+        let shown = "\\x1b]0;PWN\\x07\\x1b[2J";
+        let process = ProcessInfo {
+            pid: 7,
+            name: hostile.into(),
+            cmdline: vec![hostile.into(), "\u{202e}x".into()],
+            uid: Some(1),
+            user: Some(format!("u{hostile}")),
+        };
+        let holder = Holder {
+            protocol: Protocol::Tcp,
+            state: SocketState::Listen,
+            local_address: "127.0.0.1:5173".parse().unwrap(),
+            remote_address: None,
+            inode: 1,
+            uid: Some(1),
+            user: Some(format!("v{hostile}")),
+            access: ProcessAccess::Visible,
+            processes: vec![process],
+            description: String::new(),
+        };
+        let d = holder.describe();
+        assert_eq!(d, format!("{shown} (pid 7, u{shown}): $'{shown}' $'\\u202ex'"));
+        let hidden = Holder { access: ProcessAccess::Hidden, processes: Vec::new(), ..holder.clone() };
+        assert_eq!(hidden.describe(), format!("a process of v{shown} that is not visible to you"));
+        let gone = Holder { access: ProcessAccess::NotFound, ..hidden };
+        assert!(gone.describe().starts_with(&format!("a socket of v{shown} whose")), "{}", gone.describe());
+        // Escaping what is escaped already changes nothing.
+        for s in [hostile, "a\\b\n", "plain"] {
+            assert_eq!(escape_text(&escape_text(s)), escape_text(s), "{s:?}");
+        }
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl Reservations for port4me_registry::Registry {
             start: h.start,
             end: h.end,
             expires: h.expires.map(|t| t.to_string()),
-            description: h.to_string(),
+            // Names in the registry are anyone's who shares it: the
+            // sentence for people is escaped, the fields stay raw.
+            description: crate::model::escape_text(&h.to_string()).into_owned(),
         }))
     }
 }

@@ -9,6 +9,12 @@ use crate::reservations::Reservations;
 use crate::sys;
 use crate::users::current_uid;
 
+/// The most ports one [`status_with`] call looks at: each costs a probe
+/// and a registry lookup, and a caller asking about every port (a million
+/// from JavaScript) would wait for minutes. The CLI's `status` and the
+/// Node `status()` share this limit.
+pub const MAX_STATUS_PORTS: usize = 1024;
+
 /// Options for [`status_with`].
 #[derive(Clone, Debug, Default)]
 pub struct StatusOptions {
@@ -25,7 +31,11 @@ pub fn status(port: u32, registry: &dyn Reservations) -> Result<PortStatus> {
 /// The status of several ports at once (one scan of the socket tables and
 /// processes for all of them), in the order given, with what `registry`
 /// holds (pass [`NoRegistry`](crate::NoRegistry) to leave it out).
+/// At most [`MAX_STATUS_PORTS`] ports ([`Error::TooManyPorts`]).
 pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservations) -> Result<Vec<PortStatus>> {
+    if ports.len() > MAX_STATUS_PORTS {
+        return Err(Error::TooManyPorts { count: ports.len() });
+    }
     let ports: Vec<u16> = ports.iter().map(|&p| check_port(p)).collect::<Result<_>>()?;
     let probe = ProbeOptions { protocol: opts.protocol, ..Default::default() };
     let mut free = Vec::with_capacity(ports.len());
@@ -107,4 +117,18 @@ pub(crate) fn can_bind_privileged() -> bool {
             u64::from_str_radix(line["CapEff:".len()..].trim(), 16).ok()
         })
         .is_some_and(|caps| caps >> CAP_NET_BIND_SERVICE & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NoRegistry;
+
+    #[test]
+    fn a_status_looks_at_most_at_max_status_ports() {
+        let ports: Vec<u32> = (1..=MAX_STATUS_PORTS as u32 + 1).collect();
+        let e = status_with(&ports, &StatusOptions::default(), &NoRegistry).unwrap_err();
+        assert_eq!(e.code(), "ERR_INVALID_ARG_VALUE");
+        assert_eq!(e.to_string(), "too many ports: 1025 given, a status shows at most 1024 at once");
+    }
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use super::{KillReport, PlanOptions, Signal, SignalSent};
-use crate::model::{Holder, ProcessAccess, ProcessInfo};
+use crate::model::{escape_text, Holder, ProcessAccess, ProcessInfo};
 use crate::sys;
 use crate::users::{current_uid, user_name};
 
@@ -63,11 +63,14 @@ pub(super) fn kill_holders(
     // Every target must be ours, and not this process or init.
     let mut identities = Vec::new();
     for t in &targets {
+        // The name is the process's own choice, the owner's name another
+        // user's: both escaped in the message.
+        let name = escape_text(&t.name);
         if t.pid == std::process::id() {
-            return refuse(report, format!("pid {} ({}) is this very process", t.pid, t.name));
+            return refuse(report, format!("pid {} ({name}) is this very process", t.pid));
         }
         if t.pid <= 1 {
-            return refuse(report, format!("pid {} ({}) is the init process", t.pid, t.name));
+            return refuse(report, format!("pid {} ({name}) is the init process", t.pid));
         }
         let Some((start, ruid, euid)) = sys::process_identity(t.pid) else {
             continue; // gone already
@@ -77,10 +80,10 @@ pub(super) fn kill_holders(
             return refuse(
                 report,
                 format!(
-                    "pid {} ({}) belongs to {owner}, not to {}: only your own processes are stopped",
+                    "pid {} ({name}) belongs to {}, not to {}: only your own processes are stopped",
                     t.pid,
-                    t.name,
-                    user_name(me)
+                    escape_text(&owner),
+                    escape_text(&user_name(me))
                 ),
             );
         }
@@ -163,5 +166,40 @@ fn wait_free(limit: Duration, free: &mut dyn FnMut() -> bool) -> bool {
             return false;
         }
         std::thread::sleep(POLL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusals name the process by its name, which the process chose:
+    /// escaped, so that a name such as `ESC ] 0;PWN BEL` cannot act on the
+    /// terminal that shows the message (`plan` in the CLI, the Node API).
+    #[test]
+    fn refusals_escape_the_process_name() {
+        let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
+        let me =
+            ProcessInfo { pid: std::process::id(), name: hostile.into(), cmdline: Vec::new(), uid: None, user: None };
+        let holder = Holder {
+            protocol: port4me::Protocol::Tcp,
+            state: crate::SocketState::Listen,
+            local_address: "127.0.0.1:1".parse().unwrap(),
+            remote_address: None,
+            inode: 1,
+            uid: None,
+            user: None,
+            access: ProcessAccess::Visible,
+            processes: vec![me.clone()],
+            description: String::new(),
+        };
+        let init = Holder { processes: vec![ProcessInfo { pid: 1, ..me }], ..holder.clone() };
+        for (h, says) in [(holder, "is this very process"), (init, "is the init process")] {
+            let report = kill_holders(1, &[h], &PlanOptions::default(), &mut |_| Ok(false));
+            let why = report.refused.expect("refused");
+            assert!(report.signals.is_empty(), "{why}");
+            assert!(why.contains("(\\x1b]0;PWN\\x07\\x1b[2J)") && why.contains(says), "{why}");
+            assert!(!why.chars().any(char::is_control), "{why:?}");
+        }
     }
 }

@@ -32,7 +32,7 @@ pub use types::*;
 
 use crate::describe::describe_holders;
 use crate::error::{Error, Result};
-use crate::model::unsafe_for;
+use crate::model::{escape_text, unsafe_for};
 use crate::reservations::Reservations;
 use crate::status::{blocked_reason, can_bind_privileged};
 use crate::sys;
@@ -118,7 +118,10 @@ fn plan_inner<S: AsRef<str>>(
                 cause: ConflictCause::Service,
                 holders: Vec::new(),
                 service: Some(other.clone()),
-                message: format!("{port} is also the preferred port of \"{other}\", which comes first in the plan"),
+                message: format!(
+                    "{port} is also the preferred port of \"{}\", which comes first in the plan",
+                    escape_text(other)
+                ),
                 kill: None,
             });
         } else if probe(*port).map_err(|cause| Error::Probe { port: *port, cause })? {
