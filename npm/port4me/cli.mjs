@@ -70,7 +70,7 @@ function count(text, flag, what) {
   if (/^-\d+$/.test(t)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" must not be negative`);
   if (!/^\+?\d+$/.test(t)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is not a whole number`);
   const n = Number(t.replace(/^\+/, ''));
-  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is too large`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid ${what} in ${flag}: "${text}" is too large (at most ${Number.MAX_SAFE_INTEGER})`);
   return n;
 }
 
@@ -158,7 +158,8 @@ function fallbackMain(argv) {
   const testText = values.test ?? (process.env.PORT4ME_TEST || '').trim();
   if (values.test !== undefined || testText !== '') {
     const flag = values.test !== undefined ? '--test' : 'PORT4ME_TEST';
-    const port = count(testText, flag, 'port');
+    // A negative number is no port, as 0 is (port4me::parse_port).
+    const port = /^-\d+$/.test(testText.trim()) ? -1 : count(testText, flag, 'port');
     if (port < 1 || port > 65535) throw new UsageError(`invalid port in ${flag}: ${testText} is outside 1-65535`);
     const probe = {};
     if (values.host !== undefined) probe.host = values.host;

@@ -33,7 +33,11 @@ pub fn port(text: &str) -> Result<u16, String> {
     }
 }
 
-/// A positive number of seconds (fractions allowed).
+/// The longest time a flag takes, in seconds (about 31 years).
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// A positive number of seconds (fractions allowed), at most
+/// [`MAX_SECONDS`].
 pub fn seconds(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let s: f64 = t.parse().map_err(|_| "is not a number of seconds".to_string())?;
@@ -42,6 +46,9 @@ pub fn seconds(text: &str) -> Result<f64, String> {
     }
     if s <= 0.0 {
         return Err("must be positive (a number of seconds)".into());
+    }
+    if s > MAX_SECONDS {
+        return Err(format!("is too large (at most {MAX_SECONDS} seconds)"));
     }
     Ok(s)
 }
@@ -97,6 +104,8 @@ mod tests {
         assert_eq!(seconds("1.5"), Ok(1.5));
         assert!(seconds("0").unwrap_err().contains("must be positive"));
         assert!(seconds("NaN").is_err() && seconds("inf").is_err());
+        assert_eq!(seconds("1000000000"), Ok(1e9));
+        assert_eq!(seconds("1000000000.5").unwrap_err(), "is too large (at most 1000000000 seconds)");
         for yes in ["1", "30", "-1", "0.5", ".5", "-0.5", "7."] {
             assert!(is_number(yes), "{yes}");
         }

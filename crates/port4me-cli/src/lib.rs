@@ -168,8 +168,14 @@ enum Command {
     },
 }
 
+/// An error for people: `Error: <message>` on stderr, exit status 2. Each
+/// line of the message goes through [`port4me_holders::escape_text`] (what
+/// the message quotes is escaped where it is written already; escaping
+/// again changes nothing), so no name in it acts on the terminal.
 pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("Error: {message}");
+    let message = message.to_string();
+    let lines: Vec<_> = message.split('\n').map(port4me_holders::escape_text).collect();
+    eprintln!("Error: {}", lines.join("\n"));
     ExitCode::from(2)
 }
 
@@ -180,14 +186,46 @@ pub(crate) fn fail_json(code: &str, message: impl std::fmt::Display) -> ExitCode
     ExitCode::from(2)
 }
 
-/// The stable code of an error: port4me's or the registry's own, else `usage`.
+/// The stable code of an error: port4me's, the registry's, the holders'
+/// or the command's own ([`Coded`]), else `usage`.
 pub(crate) fn error_code(e: &(dyn std::error::Error + 'static), usage: &'static str) -> &'static str {
     if let Some(e) = e.downcast_ref::<port4me_registry::Error>() {
         e.code()
     } else if let Some(e) = e.downcast_ref::<Error>() {
         e.code()
+    } else if let Some(e) = e.downcast_ref::<port4me_holders::Error>() {
+        e.code()
+    } else if let Some(e) = e.downcast_ref::<Coded>() {
+        e.code
     } else {
         usage
+    }
+}
+
+/// An error found by the command itself that has one of the library
+/// crates' codes (a `plan --env` name that two services share is
+/// `ERR_PORT4ME_PLAN_DUPLICATE_SERVICE`).
+#[derive(Debug)]
+pub(crate) struct Coded {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for Coded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Coded {}
+
+/// An error as `--json` asks: [`fail_json`] with its [`error_code`]
+/// (`usage` when it has none), else [`fail`]. Exit status 2.
+pub(crate) fn fail_as(json: bool, e: &(dyn std::error::Error + 'static), usage: &'static str) -> ExitCode {
+    if json {
+        fail_json(error_code(e, usage), e)
+    } else {
+        fail(e)
     }
 }
 
@@ -264,8 +302,7 @@ fn run_args(args: &[OsString]) -> ExitCode {
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
             ExitCode::SUCCESS
         }
-        Err(e) if cli.json => fail_json(error_code(&*e, "ERR_PORT4ME_USAGE"), e),
-        Err(e) => fail(e),
+        Err(e) => fail_as(cli.json, &*e, "ERR_PORT4ME_USAGE"),
     }
 }
 
@@ -304,11 +341,16 @@ fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
                 what: "max tries",
                 source_name: "--max-tries".into(),
                 value: s.clone(),
-                reason: "must be at least 1",
+                reason: "must be at least 1".into(),
             }
             .into());
         }
-        let n = u32::try_from(n).map_err(|_| format!("invalid value of --max-tries: {s} is too large"))?;
+        let n = u32::try_from(n).map_err(|_| Error::InvalidNumber {
+            what: "max tries",
+            source_name: "--max-tries".into(),
+            value: s.clone(),
+            reason: format!("is too large (at most {})", u32::MAX).into(),
+        })?;
         q = q.max_tries(n);
     }
     if let Some(h) = &cli.host {
@@ -326,7 +368,12 @@ fn list_count(s: &str) -> Result<usize, Error> {
     let n = port4me::parse_count(s, "list count", "--list")?;
     if n == 0 || n > port4me::MAX_LIST as u64 {
         let reason = if n == 0 { "must be at least 1" } else { "must be at most 1048576" };
-        return Err(Error::InvalidNumber { what: "list count", source_name: "--list".into(), value: s.into(), reason });
+        return Err(Error::InvalidNumber {
+            what: "list count",
+            source_name: "--list".into(),
+            value: s.into(),
+            reason: reason.into(),
+        });
     }
     Ok(n as usize)
 }

@@ -32,8 +32,8 @@ pub enum Error {
         source_name: String,
         /// The text or value given.
         value: String,
-        /// Why it was rejected.
-        reason: &'static str,
+        /// Why it was rejected (with the limit, for a number too large).
+        reason: std::borrow::Cow<'static, str>,
     },
     /// A port number outside 1-65535 where one port is expected.
     #[error("invalid port in {source_name}: {value} is outside 1-65535")]
@@ -66,6 +66,16 @@ pub enum Error {
         value: String,
         /// "a multicast" or "the broadcast".
         kind: &'static str,
+    },
+    /// A host that is an IPv4-mapped IPv6 address (`::ffff:127.0.0.1`):
+    /// a socket cannot be bound to one, so the probe would fail with
+    /// EINVAL. The IPv4 address itself is what is meant.
+    #[error("invalid host {value:?}: an IPv4-mapped IPv6 address, which cannot be bound; give the IPv4 address {v4} instead")]
+    HostMapped {
+        /// The value given.
+        value: String,
+        /// The IPv4 address it maps.
+        v4: std::net::Ipv4Addr,
     },
     /// A protocol option other than `tcp` or `udp`.
     #[error("invalid protocol: {0}")]
@@ -140,7 +150,8 @@ crate::error_codes! {
         Error::InvalidPort { .. } | Error::PortNotInteger { .. } => "ERR_PORT4ME_INVALID_PORT",
         // Node's code for an argument of the right type with a value that
         // cannot be used.
-        Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
+        Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::HostMapped { .. } => "ERR_INVALID_ARG_VALUE",
+        Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
         Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
         Error::NoFreePort { .. } | Error::AllInUse { .. } => "ERR_PORT4ME_NO_FREE_PORT",
         Error::Probe { .. } => "ERR_PORT4ME_PROBE",

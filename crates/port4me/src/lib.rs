@@ -419,7 +419,7 @@ impl Port4me {
                 what: "max tries",
                 source_name: "max_tries".into(),
                 value: "0".into(),
-                reason: "must be at least 1",
+                reason: "must be at least 1".into(),
             });
         }
         Ok(Search::new(self.resolve()?, max_tries, self.probe.protocol))
@@ -454,7 +454,7 @@ fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
             what: "list count",
             source_name: source.into(),
             value: n.to_string(),
-            reason: "must be between 1 and 1048576",
+            reason: "must be between 1 and 1048576".into(),
         });
     }
     Ok(n as usize)
@@ -468,17 +468,22 @@ fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
 /// surrounding whitespace (`+2`, `" 3"`). Underscores (`1_0`), non-ASCII
 /// digits and fractions are refused; conformance/SPEC.md section 8 records this.
 pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, Error> {
-    let bad = |reason| Error::InvalidNumber { what, source_name: source.into(), value: text.into(), reason };
+    let bad = |reason: Cow<'static, str>| Error::InvalidNumber {
+        what,
+        source_name: source.into(),
+        value: text.into(),
+        reason,
+    };
     let t = text.trim_matches(|c: char| c.is_ascii_whitespace());
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if t.strip_prefix('-').is_some_and(all_digits) {
-        return Err(bad("must not be negative"));
+        return Err(bad("must not be negative".into()));
     }
     let digits = t.strip_prefix('+').unwrap_or(t);
     if !all_digits(digits) {
-        return Err(bad("is not a whole number"));
+        return Err(bad("is not a whole number".into()));
     }
-    digits.parse::<u64>().map_err(|_| bad("is too large"))
+    digits.parse::<u64>().map_err(|_| bad(format!("is too large (at most {})", u64::MAX).into()))
 }
 
 /// Parses a single port number 1-65535 given as text, naming `source` in
@@ -486,9 +491,22 @@ pub fn parse_count(text: &str, what: &'static str, source: &str) -> Result<u64, 
 /// 1-65535 `ERR_PORT4ME_INVALID_PORT` ("invalid port in SOURCE: V is
 /// outside 1-65535", the one wording every layer uses).
 pub fn parse_port(text: &str, source: &str) -> Result<u16, Error> {
-    let n = parse_count(text, "port", source)?;
-    check_port(i64::try_from(n).unwrap_or(i64::MAX), source)
-        .map_err(|_| Error::InvalidPort { source_name: source.into(), value: text.into() })
+    let out_of_range = || Error::InvalidPort { source_name: source.into(), value: text.into() };
+    let n = match parse_count(text, "port", source) {
+        Ok(n) => n,
+        // A negative whole number (`-1`) is a number, and no port: said as
+        // for 0 or 70000, not as a count that "must not be negative".
+        Err(_)
+            if text
+                .trim()
+                .strip_prefix('-')
+                .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            return Err(out_of_range())
+        }
+        Err(e) => return Err(e),
+    };
+    check_port(i64::try_from(n).unwrap_or(i64::MAX), source).map_err(|_| out_of_range())
 }
 
 /// Checks a port number given as a number: 1-65535, else
@@ -561,11 +579,25 @@ mod tests {
             ("2.0", "is not a whole number"),
             ("", "is not a whole number"),
             ("+ 2", "is not a whole number"),
+            ("18446744073709551616", "is too large (at most 18446744073709551615)"),
         ] {
             let err = parse_count(text, "skip", "--skip").unwrap_err();
             assert!(err.to_string().contains(why) && err.to_string().contains("--skip"), "{text:?}: {err}");
         }
         assert_eq!(parse_port("+80", "--test").unwrap(), 80);
+        // A negative number is a number out of the ports' range, as 0 is.
+        for (text, code) in [
+            ("-1", "ERR_PORT4ME_INVALID_PORT"),
+            ("0", "ERR_PORT4ME_INVALID_PORT"),
+            ("-x", "ERR_PORT4ME_INVALID_NUMBER"),
+        ] {
+            let e = parse_port(text, "--test").unwrap_err();
+            assert_eq!(e.code(), code, "{text}: {e}");
+        }
+        assert_eq!(
+            parse_port("-1", "--test").unwrap_err().to_string(),
+            "invalid port in --test: -1 is outside 1-65535"
+        );
     }
 
     #[test]

@@ -84,18 +84,14 @@ pub fn port_from_f64(v: f64, source: &str) -> Result<u16, Error> {
 /// as `skip` (`what`) given as `source`. Errors are
 /// [`Error::InvalidNumber`] (`ERR_PORT4ME_INVALID_NUMBER`).
 pub fn count_from_f64(v: f64, what: &'static str, source: &str, min: u64, max: u64) -> Result<u64, Error> {
-    let reason: &'static str = if !is_whole(v) {
-        "is not a whole number"
+    let reason: std::borrow::Cow<'static, str> = if !is_whole(v) {
+        "is not a whole number".into()
     } else if v < 0.0 {
-        "must not be negative"
+        "must not be negative".into()
     } else if v < min as f64 {
-        if min == 1 {
-            "must be at least 1"
-        } else {
-            "is too small"
-        }
+        format!("must be at least {min}").into()
     } else if v > max as f64 {
-        "is too large"
+        format!("is too large (at most {max})").into()
     } else {
         return Ok(v as u64);
     };
@@ -111,11 +107,11 @@ pub fn seconds_from_f64(secs: f64, what: &'static str, source: &str) -> Result<D
         source_name: source.into(),
         value: js_number(secs),
         reason: if !secs.is_finite() {
-            "is not a number of seconds"
+            "is not a number of seconds".into()
         } else if secs < 0.0 {
-            "must not be negative"
+            "must not be negative".into()
         } else {
-            "is too large"
+            format!("is too large (at most {} seconds)", Duration::MAX.as_secs()).into()
         },
     })
 }
@@ -139,9 +135,13 @@ pub fn parse_host(host: &str) -> Result<IpAddr, Error> {
         a if a.is_multicast() => Some("a multicast"),
         _ => None,
     };
-    match kind {
-        Some(kind) => Err(Error::HostNotUnicast { value: host.to_string(), kind }),
-        None => Ok(ip),
+    match (kind, ip) {
+        (Some(kind), _) => Err(Error::HostNotUnicast { value: host.to_string(), kind }),
+        (None, IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => Err(Error::HostMapped {
+            value: host.to_string(),
+            v4: v6.to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
+        }),
+        (None, _) => Ok(ip),
     }
 }
 
@@ -365,8 +365,9 @@ mod tests {
         assert!(why(0.5, 0, 10).ends_with("\"0.5\" is not a whole number"));
         assert!(why(f64::NAN, 0, 10).ends_with("\"NaN\" is not a whole number"));
         assert!(why(0.0, 1, 10).ends_with("must be at least 1"));
-        assert!(why(1.0, 2, 10).ends_with("is too small"));
-        assert!(why(1e300, 1, 10).ends_with("is too large"));
+        assert!(why(1.0, 2, 10).ends_with("must be at least 2"));
+        assert!(why(1e300, 1, 10).ends_with("is too large (at most 10)"));
+        assert!(why(11.0, 1, 10).ends_with("\"11\" is too large (at most 10)"));
         assert_eq!(count_from_f64(10.0, "n", "n", 1, 10).unwrap(), 10);
         assert_eq!(count_from_f64(-1.0, "n", "n", 1, 10).unwrap_err().code(), "ERR_PORT4ME_INVALID_NUMBER");
     }
@@ -411,6 +412,16 @@ mod tests {
             assert!(e.to_string().contains(bad) && e.to_string().contains(kind), "{e}");
         }
         assert_eq!(parse_host("LocalHost").unwrap(), IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+        // An IPv4-mapped IPv6 address cannot be bound (EINVAL): named as
+        // such, with the address to give instead.
+        for (mapped, v4) in [("::ffff:127.0.0.1", "127.0.0.1"), ("[::ffff:10.1.2.3]", "10.1.2.3")] {
+            let e = parse_host(mapped).unwrap_err();
+            assert_eq!(e.code(), "ERR_INVALID_ARG_VALUE");
+            assert_eq!(
+                e.to_string(),
+                format!("invalid host \"{mapped}\": an IPv4-mapped IPv6 address, which cannot be bound; give the IPv4 address {v4} instead")
+            );
+        }
         let e = parse_host("example.org").unwrap_err();
         assert_eq!(
             (e.code(), e.to_string().as_str()),
