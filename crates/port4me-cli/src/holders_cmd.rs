@@ -1,11 +1,11 @@
 //! `port4me who`, `port4me status` and `port4me plan`: what holds a port,
 //! what state ports are in, and conflict-free ports for a set of services.
 //! Tables for people, `--json` for scripts; errors print `Error: <message>`
-//! on stderr and exit with status 2.
+//! on stderr (with `--json`, `{"error": {"code", "message"}}` as the main
+//! command and the registry do) and exit with status 2.
 
-use crate::fail;
 use crate::table::table;
-use crate::ExitCode;
+use crate::{fail_as, Coded, ExitCode};
 use std::time::Duration;
 
 use clap::Args;
@@ -13,8 +13,8 @@ use port4me::core::spec;
 use port4me::{Port4me, Protocol};
 use port4me_holders::reservations::open_default;
 use port4me_holders::{
-    parse_entry, parse_port, plan, port_label, status_with, who_holds, Holder, NoRegistry, Outcome, Plan, PlanOptions,
-    PortStatus, ProcessAccess, ServicePlan, StatusOptions, Strategy,
+    escape_text, parse_entry, parse_port, plan, port_label, status_with, who_holds, Holder, NoRegistry, Outcome, Plan,
+    PlanOptions, PortStatus, ProcessAccess, ServicePlan, StatusOptions, Strategy, MAX_STATUS_PORTS,
 };
 use serde_json::json;
 
@@ -26,7 +26,9 @@ use serde_json::json;
 #[derive(Args, Debug)]
 pub struct WhoArgs {
     /// The port (1-65535).
-    #[arg(value_name = "PORT")]
+    // Negative numbers too, so that `who -1` is refused as no port rather
+    // than as an unknown option.
+    #[arg(value_name = "PORT", allow_negative_numbers = true)]
     port: String,
 
     /// Look at UDP sockets instead of TCP.
@@ -47,7 +49,7 @@ pub struct WhoArgs {
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     /// Ports or ranges, e.g. 5173 8000-8005 (at most 1024 ports in all).
-    #[arg(value_name = "PORTS")]
+    #[arg(value_name = "PORTS", allow_negative_numbers = true)]
     ports: Vec<String>,
 
     /// Check UDP instead of TCP.
@@ -115,12 +117,16 @@ pub struct PlanArgs {
     #[arg(long, conflicts_with = "env")]
     json: bool,
 
-    /// Print NAME_PORT=PORT lines for a shell or an .env file (WEB_PORT=5173).
+    /// Print NAME_PORT=PORT lines for a shell or an .env file (WEB_PORT=5173);
+    /// names must be ASCII, and no two may give the same variable.
     #[arg(long)]
     env: bool,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// The code of an error without one of its own (bad flags), with `--json`.
+const USAGE: &str = "ERR_PORT4ME_USAGE";
 
 fn protocol(udp: bool) -> Protocol {
     if udp {
@@ -141,11 +147,11 @@ pub fn run_who(a: &WhoArgs) -> ExitCode {
     let proto = protocol(a.udp);
     let port = match parse_port(&a.port) {
         Ok(p) => p,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as(a.json, &e, USAGE),
     };
     let holders = match who_holds(port as u32, proto) {
         Ok(h) => h,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as(a.json, &e, USAGE),
     };
     if a.json {
         println!("{}", to_json(&holders));
@@ -191,26 +197,26 @@ fn holders_table(holders: &[Holder]) -> String {
 /// Parses status arguments: ports and ranges `A-B`, separated by commas or
 /// whitespace, in one argument or several (the specification grammar of
 /// `port4me_core::spec`, for ports named one by one).
+/// At most [`MAX_STATUS_PORTS`] in all (counted without listing them, so
+/// that `1-65535` is refused at once).
 fn status_ports(args: &[String]) -> Res<Vec<u32>> {
-    const MAX: usize = 1024;
     let mut out: Vec<u32> = Vec::new();
+    let mut count = 0usize;
     for arg in args {
-        let mut too_many = false;
         spec::for_each_named(arg, "PORTS", |item| {
             let (lo, hi) = match item {
                 spec::Item::Port(p) => (p, p),
                 spec::Item::Range(lo, hi) => (lo, hi),
             };
-            if out.len() + usize::from(hi - lo) + 1 > MAX {
-                too_many = true;
-            } else if !too_many {
+            count += usize::from(hi - lo) + 1;
+            if count <= MAX_STATUS_PORTS {
                 out.extend((lo..=hi).map(u32::from));
             }
         })
         .map_err(port4me::Error::from)?;
-        if too_many {
-            return Err(format!("too many ports: status shows at most {MAX} at once").into());
-        }
+    }
+    if count > MAX_STATUS_PORTS {
+        return Err(port4me_holders::Error::TooManyPorts { count }.into());
     }
     Ok(out)
 }
@@ -222,7 +228,7 @@ pub fn run_status(a: &StatusArgs) -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
-        Err(e) => fail(e),
+        Err(e) => fail_as(a.json, &*e, USAGE),
     }
 }
 
@@ -273,7 +279,7 @@ fn status_table(st: &[PortStatus]) -> String {
 pub fn run_plan(a: &PlanArgs) -> ExitCode {
     let (services, opts) = match plan_input(a) {
         Ok(x) => x,
-        Err(e) => return fail(e),
+        Err(e) => return fail_as(a.json, &*e, USAGE),
     };
     let entries: Vec<(&str, u32)> = services.iter().map(|(n, p)| (n.as_str(), *p as u32)).collect();
     match plan(&entries, &opts, &*open_default()) {
@@ -281,18 +287,18 @@ pub fn run_plan(a: &PlanArgs) -> ExitCode {
             print!("{}", render_plan(&p, a));
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            if let Some(p) = e.plan() {
-                // The fail strategy: show the plan with its conflicts, then fail.
+        Err(e) => match e.plan() {
+            // The fail strategy: show the plan with its conflicts, then the
+            // error, and exit 1 ("a plan that fails").
+            Some(p) => {
                 if !a.env {
                     print!("{}", render_plan(p, a));
                 }
-                eprintln!("Error: {e}");
+                fail_as(a.json, &e, USAGE);
                 ExitCode::from(1)
-            } else {
-                fail(e)
             }
-        }
+            None => fail_as(a.json, &e, USAGE),
+        },
     }
 }
 
@@ -302,6 +308,10 @@ fn plan_input(a: &PlanArgs) -> Res<(Vec<(String, u16)>, PlanOptions)> {
         return Err(format!("invalid value of --grace: {} (expected 0 to 3600 seconds)", a.grace).into());
     }
     let services = a.services.iter().map(|s| parse_entry(s)).collect::<Result<Vec<_>, _>>()?;
+    if a.env {
+        // Before anything is planned (or, with kill, stopped).
+        check_env_names(&services)?;
+    }
     let opts = PlanOptions {
         strategy,
         user: a.user.clone(),
@@ -315,7 +325,7 @@ fn plan_input(a: &PlanArgs) -> Res<(Vec<(String, u16)>, PlanOptions)> {
 fn render_plan(p: &Plan, a: &PlanArgs) -> String {
     if let (Some(why), true) = (&p.registry_error, a.env) {
         // --env output goes to a file or `eval`: the warning to stderr.
-        eprintln!("warning: ports held in the port4me registry: unknown (registry unreadable: {why})");
+        eprintln!("warning: ports held in the port4me registry: unknown (registry unreadable: {})", escape_text(why));
     }
     if a.json {
         return to_json(p) + "\n";
@@ -365,7 +375,9 @@ fn plan_note(s: &ServicePlan) -> String {
     notes.join("; ")
 }
 
-/// `web` -> `WEB_PORT`, `my-api.v2` -> `MY_API_V2_PORT`.
+/// `web` -> `WEB_PORT`, `my-api.v2` -> `MY_API_V2_PORT`: letters upper-cased,
+/// other characters `_`, `_` before a leading digit (names are checked by
+/// [`check_env_names`] first).
 fn env_name(service: &str) -> String {
     let mut s: String =
         service.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
@@ -373,6 +385,40 @@ fn env_name(service: &str) -> String {
         s.insert(0, '_');
     }
     s + "_PORT"
+}
+
+/// The `--env` variables must be names a shell takes, one per service:
+/// a non-ASCII character in a service name is an error (it would become
+/// `_`), and so are two services that give the same variable (`a.b`,
+/// `a-b` and `A_B` all give `A_B_PORT`), naming both.
+fn check_env_names(services: &[(String, u16)]) -> Result<(), Coded> {
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for (name, _) in services {
+        if let Some(c) = name.chars().find(|c| !c.is_ascii()) {
+            return Err(Coded {
+                code: "ERR_PORT4ME_PLAN_INVALID_SERVICE",
+                message: format!(
+                    "service \"{}\" cannot be given with --env: '{}' is not ASCII, and an environment variable \
+                     name is ASCII letters, digits and '_'",
+                    escape_text(name),
+                    escape_text(&c.to_string())
+                ),
+            });
+        }
+        let var = env_name(name);
+        if let Some(first) = seen.insert(var.clone(), name) {
+            return Err(Coded {
+                code: "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE",
+                message: format!(
+                    "services \"{}\" and \"{}\" would both be {var} with --env (letters are upper-cased, other \
+                     characters become '_'): rename one of them",
+                    escape_text(first),
+                    escape_text(name)
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -396,6 +442,19 @@ mod tests {
         assert_eq!(env_name("web"), "WEB_PORT");
         assert_eq!(env_name("my-api.v2"), "MY_API_V2_PORT");
         assert_eq!(env_name("3d"), "_3D_PORT");
+        let check = |names: &[&str]| {
+            check_env_names(&names.iter().map(|n| (n.to_string(), 1)).collect::<Vec<_>>())
+                .map_err(|e| (e.code, e.message))
+        };
+        assert_eq!(check(&["web", "my-api.v2", "db"]), Ok(()));
+        let (code, msg) = check(&["a.b", "x", "a-b"]).unwrap_err();
+        assert_eq!(code, "ERR_PORT4ME_PLAN_DUPLICATE_SERVICE");
+        assert!(msg.starts_with("services \"a.b\" and \"a-b\" would both be A_B_PORT with --env"), "{msg}");
+        assert!(check(&["A_B", "a_b"]).unwrap_err().1.contains("\"A_B\" and \"a_b\""));
+        let (code, msg) = check(&["café"]).unwrap_err();
+        assert_eq!(code, "ERR_PORT4ME_PLAN_INVALID_SERVICE");
+        assert!(msg.contains("\"café\"") && msg.contains("'é' is not ASCII"), "{msg}");
+        assert!(check(&["x\u{202e}"]).unwrap_err().1.contains("'\\u202e'"));
     }
 
     #[test]

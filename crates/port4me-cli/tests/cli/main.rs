@@ -5,12 +5,15 @@
 //!   codes, error lines and `--json` of our extensions;
 //! * [`conformance`]: the shared vectors through the binary;
 //! * [`subcommands`]: `--reserve`, the registry, `who`, `status`, `plan`;
-//! * [`shared_hosts`]: `hidepid`, read-only and unreadable registries (Linux).
+//! * [`shared_hosts`]: `hidepid`, read-only and unreadable registries (Linux);
+//! * [`messages`]: escaped text and raw JSON, `--json` errors of `who`,
+//!   `status` and `plan`, `plan --env` names, wording of bad values.
 
 #[path = "../../../../conformance/harness/harness.rs"]
 mod harness;
 
 mod conformance;
+mod messages;
 mod reference;
 #[cfg(target_os = "linux")]
 mod shared_hosts;
