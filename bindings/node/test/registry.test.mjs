@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Registry, port4me } from 'port4me';
-import { assertThrowsCode, cleanEnv, cliCommands, packageDir, setPort4meEnv } from './helpers.mjs';
+import { assertThrowsCode, cleanEnv, cliCommands, onFallback, packageDir, setPort4meEnv } from './helpers.mjs';
 
 let dir;
 let restoreEnv;
@@ -459,5 +459,38 @@ test("another user's module and allocation need { force: true }, and the error n
     }
   } finally {
     rmSync(top, { recursive: true, force: true });
+  }
+});
+
+// Two handles in one process, as documented usage makes them: a Registry and
+// port4me({ reserve }). Opening the second must not drop the first one's
+// SQLite locks, or another process that exits later takes itself for the
+// last user, removes the log, and the first handle's acknowledged writes
+// are lost (issue 17). Runs on the addon only: the fallback has no registry.
+test('a second handle in this process and another process lose none of the first handle’s writes', { skip: onFallback && 'the WebAssembly fallback has no registry' }, () => {
+  const db = path.join(dir, `two-handles-${++dbs}.sqlite`);
+  const restore = setPort4meEnv({ PORT4ME_DB: db });
+  try {
+    const r = new Registry();
+    r.modules.allocate(1, 'before');
+    port4me({ reserve: 60, tool: 'x' });
+    const other = spawnSync(process.execPath, [path.join(packageDir, 'cli.mjs'), 'registry', 'list', 'modules'], {
+      env: cleanEnv({ PORT4ME_DB: db }),
+      encoding: 'utf8',
+    });
+    assert.equal(other.status, 0, other.stderr);
+    for (let i = 0; i < 40; i++) r.modules.allocate(1, `after${i}`);
+    assert.equal(r.modules.list().length, 41);
+    r.close();
+    // Counted by another process, from the file alone.
+    const listed = spawnSync(process.execPath, [path.join(packageDir, 'cli.mjs'), 'registry', '--json', 'list', 'modules'], {
+      env: cleanEnv({ PORT4ME_DB: db }),
+      encoding: 'utf8',
+    });
+    assert.equal(listed.status, 0, listed.stderr);
+    const names = JSON.parse(listed.stdout).map((m) => m.module ?? m.name);
+    assert.equal(names.filter((n) => n.startsWith('after')).length, 40, listed.stdout);
+  } finally {
+    restore();
   }
 });

@@ -337,6 +337,16 @@ pub enum Error {
         /// Its permission bits.
         mode: u32,
     },
+    /// The directory of the default, private registry is not this user's
+    /// own: a symbolic link, or owned by another user, who could then read,
+    /// replace or delete the database.
+    #[error("the registry directory {dir} {why}, so the default registry, which is private, refuses it: remove it to let port4me create its own, or set PORT4ME_DB to a registry meant to be shared")]
+    UntrustedDirectory {
+        /// The directory.
+        dir: PathBuf,
+        /// What is wrong with it ("is a symbolic link to /tmp/x").
+        why: String,
+    },
     /// Every suffix `name_1` ... `name_N` is taken.
     #[error("too many registrations named {0:?} (every suffix up to _9999 is taken)")]
     TooManyRegistrations(String),
@@ -386,7 +396,7 @@ port4me::error_codes! {
         Error::UnknownRegistration { .. } => "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION",
         Error::NotOwner { .. } | Error::OwnedByOther { .. } => "ERR_PORT4ME_REGISTRY_NOT_OWNER",
         Error::NotAModule { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_MODULE",
-        Error::InsecureDirectory { .. } => "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY",
+        Error::InsecureDirectory { .. } | Error::UntrustedDirectory { .. } => "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY",
         Error::TooManyRegistrations(_) => "ERR_PORT4ME_REGISTRY_TOO_MANY_REGISTRATIONS",
         Error::NoSuchProcess { .. } => "ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS",
         Error::Random(_) => "ERR_PORT4ME_REGISTRY_RANDOM",

@@ -156,7 +156,19 @@ fn temporary_name(path: &Path) -> PathBuf {
 /// The error for a database file that could not be created: the directory
 /// is named when it is what may not be written.
 fn creation_error(path: &Path, cause: std::io::Error) -> Error {
-    use std::io::ErrorKind::{PermissionDenied, ReadOnlyFilesystem};
+    use std::io::ErrorKind::{NotFound, PermissionDenied, ReadOnlyFilesystem};
+    let parent = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(dir) = parent.filter(|d| cause.kind() == NotFound && !d.exists()) {
+        let why = format!(
+            "the directory {} does not exist ({cause}); port4me creates only its default directory",
+            dir.display()
+        );
+        return Error::Io {
+            action: "create database file",
+            path: path.to_path_buf(),
+            cause: std::io::Error::new(NotFound, why),
+        };
+    }
     if matches!(cause.kind(), PermissionDenied | ReadOnlyFilesystem) && path.file_name().is_some() {
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();

@@ -349,7 +349,9 @@ impl Registry {
         let private = var("PORT4ME_DB").is_none_or(|v| v.is_empty());
         let path = default_path_from(var)?;
         validate::state_directory(&path, private)?;
-        if !config.read_only {
+        // Only the default state directory is created: a missing directory
+        // in PORT4ME_DB is a mistake, as it is for an explicit path.
+        if private && !config.read_only {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 create_private_dir(dir)?;
             }
@@ -462,6 +464,9 @@ impl Registry {
             read_only_reason: reason,
             ask_ahead: true.into(),
         };
+        if schema::version_set_back(&reg.lock(), header.user_version).map_err(|e| reg.err(e))? {
+            return Err(version_mismatch(&reg.path, header.user_version, None));
+        }
         if header.user_version != schema::SCHEMA_VERSION {
             return Err(Error::ReadOnly {
                 path: reg.path.clone(),
@@ -512,7 +517,14 @@ impl Registry {
             let header = schema::header(&tx).map_err(|e| self.err(e))?;
             check_header(path, &header)?;
             if header.user_version < schema::SCHEMA_VERSION {
-                schema::migrate(&tx).map_err(|e| self.err(e))?;
+                if schema::version_set_back(&tx, header.user_version).map_err(|e| self.err(e))? {
+                    return Err(version_mismatch(path, header.user_version, None));
+                }
+                schema::migrate(&tx).map_err(|e| match e.sqlite_error_code() {
+                    // A plain SQL error: the tables are not those of the version the file claims.
+                    Some(rusqlite::ErrorCode::Unknown) => version_mismatch(path, header.user_version, Some(&e)),
+                    _ => self.err(e),
+                })?;
             }
             if let Some(t) = schema::missing_table(&tx).map_err(|e| self.err(e))? {
                 return Err(Error::NotADatabase {
@@ -705,6 +717,18 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn err(&self, e: rusqlite::Error) -> Error {
         self.reg.err(e)
+    }
+}
+
+/// A file whose tables do not match the schema version it claims.
+fn version_mismatch(path: &Path, found: i64, cause: Option<&rusqlite::Error>) -> Error {
+    Error::NotADatabase {
+        path: path.to_path_buf(),
+        detail: format!(
+            "it says it has schema version {found} (PRAGMA user_version), but its tables do not match that version{}; \
+             was its user_version changed by another program? It was left untouched",
+            cause.map(|e| format!(" ({e})")).unwrap_or_default()
+        ),
     }
 }
 

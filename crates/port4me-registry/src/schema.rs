@@ -16,7 +16,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// `MIGRATIONS[i]()` is the SQL that takes a database from version `i` to
 /// `i + 1` (the migration adds a step in Rust where SQL alone cannot do it:
 /// hashing the offer secrets of version 1).
-pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2, || V3.to_string()];
+pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2, || V3.to_string(), || V4.to_string()];
 
 /// The module-name prefix of the rows that mirror the holdings that are not
 /// module ranges (see [`v2`]): `port4me:service:NAME`,
@@ -482,6 +482,17 @@ CREATE INDEX registrations_owner ON registrations (host, pid_ns, boot_id, pid, p
 CREATE INDEX leases_owner ON leases (host, pid_ns, boot_id, pid, pid_start) WHERE pid IS NOT NULL;
 "#;
 
+/// Version 4: who defined a service (`services.uid`, `.user`) and who made
+/// an offer (`service_ports.offered_uid`, `.offered_user`), so that another
+/// user needs force to undefine the service or release the offer. Rows of
+/// earlier versions and of other tools have none and need no force.
+const V4: &str = r#"
+ALTER TABLE services ADD COLUMN uid INTEGER;
+ALTER TABLE services ADD COLUMN user TEXT;
+ALTER TABLE service_ports ADD COLUMN offered_uid INTEGER;
+ALTER TABLE service_ports ADD COLUMN offered_user TEXT;
+"#;
+
 /// Applies every migration from the current version on. Must run inside a
 /// write transaction; returns the version found before.
 pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
@@ -502,6 +513,17 @@ pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     Ok(found)
+}
+
+/// Whether a file that claims an older version than [`SCHEMA_VERSION`] has
+/// the newest version's tables already: its `user_version` was set back.
+pub(crate) fn version_set_back(conn: &Connection, user_version: i64) -> rusqlite::Result<bool> {
+    if !(1..SCHEMA_VERSION).contains(&user_version) {
+        return Ok(false);
+    }
+    // The newest migration adds services.uid.
+    conn.query_row("SELECT count(*) FROM pragma_table_info('services') WHERE name = 'uid'", [], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
 }
 
 /// The names of our tables, used by the inspection helpers in tests.

@@ -195,6 +195,7 @@ impl Registry {
             return bad("the start is after the end");
         }
         let (start, end) = (def.start as u16, def.end as u16);
+        let user = User::current();
         if !def.force {
             let restricted = |reason| Err(Error::RestrictedRange { service: def.name.clone(), start, end, reason });
             if def.start < FIRST_UNPRIVILEGED {
@@ -220,9 +221,9 @@ impl Registry {
                 });
             }
             ctx.tx
-                .prepare_cached(r#"INSERT INTO services (name, description, protocol, start, "end", forced, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"#)
+                .prepare_cached(r#"INSERT INTO services (name, description, protocol, start, "end", forced, created, uid, user) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"#)
                 .and_then(|mut s| {
-                    s.execute((&def.name, &def.description, def.protocol.as_str(), start, end, def.force, ctx.now.millis()))
+                    s.execute((&def.name, &def.description, def.protocol.as_str(), start, end, def.force, ctx.now.millis(), user.uid, &user.name))
                 })
                 .map_err(|e| ctx.err(e))?;
             Ok(Service {
@@ -260,6 +261,7 @@ impl Registry {
         validate::name("service", service)?;
         validate::name("instance", instance)?;
         let secret = new_secret()?;
+        let user = User::current();
         self.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             let existing: Option<(u16, String)> = ctx
@@ -298,8 +300,8 @@ impl Registry {
             let port = cursor as u16;
             let expires = ctx.now.plus(ctx.reg.config.offer_ttl);
             ctx.tx
-                .prepare_cached("INSERT INTO service_ports (service_id, instance, port, secret_sha256, state, created, expires) VALUES (?1, ?2, ?3, ?4, 'offered', ?5, ?6)")
-                .and_then(|mut s| s.execute((id, instance, port, secret_hash(&secret), ctx.now.millis(), expires.millis())))
+                .prepare_cached("INSERT INTO service_ports (service_id, instance, port, secret_sha256, state, created, expires, offered_uid, offered_user) VALUES (?1, ?2, ?3, ?4, 'offered', ?5, ?6, ?7, ?8)")
+                .and_then(|mut s| s.execute((id, instance, port, secret_hash(&secret), ctx.now.millis(), expires.millis(), user.uid, &user.name)))
                 .map_err(|e| ctx.err(e))?;
             Ok(Offer { service: service.to_string(), instance: instance.to_string(), port, secret: secret.clone(), created: ctx.now, expires })
         })
@@ -373,22 +375,26 @@ impl Registry {
                 service: service.to_string(),
                 instance: instance.to_string(),
             })?;
-            if let (Some(uid), Some(owner)) = (sp.uid, &sp.user) {
-                if uid != user.uid && !force {
-                    return Err(Error::OwnedByOther {
-                        what: format!(
-                            "the allocation of port {}/{} of service {} to instance {}",
-                            sp.port,
-                            svc.protocol,
-                            shown(service),
-                            shown(instance)
-                        ),
-                        owner: owner.clone(),
-                        user: user.name,
-                        hint: "release it with force to release it anyway (--force on the command line, \
-                               { force: true } in Node)",
-                    });
-                }
+            // An allocation belongs to who accepted it, an offer to who made it.
+            let owner = match (sp.uid, &sp.user) {
+                (Some(uid), Some(name)) => Some((uid, name.clone())),
+                _ => offered_by(ctx, id, instance)?,
+            };
+            if let Some((_, owner)) = owner.filter(|(uid, _)| *uid != user.uid && !force) {
+                let kind = if sp.state == PortState::Allocated { "allocation" } else { "offer" };
+                return Err(Error::OwnedByOther {
+                    what: format!(
+                        "the {kind} of port {}/{} of service {} to instance {}",
+                        sp.port,
+                        svc.protocol,
+                        shown(service),
+                        shown(instance)
+                    ),
+                    owner,
+                    user: user.name,
+                    hint: "release it with force to release it anyway (--force on the command line, \
+                           { force: true } in Node)",
+                });
             }
             ctx.tx
                 .prepare_cached("DELETE FROM service_ports WHERE service_id = ?1 AND instance = ?2")
@@ -404,8 +410,18 @@ impl Registry {
     /// Returns the service and the instance ports released.
     pub fn undefine_service(&self, service: &str, force: bool) -> Result<ServiceWithPorts> {
         validate::name("service", service)?;
+        let user = User::current();
         self.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+            if let Some((_, owner)) = defined_by(ctx, id)?.filter(|(uid, _)| *uid != user.uid && !force) {
+                return Err(Error::OwnedByOther {
+                    what: format!("service {} (ports {}-{}/{})", shown(service), svc.start, svc.end, svc.protocol),
+                    owner,
+                    user: user.name,
+                    hint: "undefine it with force to undefine it anyway (--force on the command line, \
+                           { force: true } in Node)",
+                });
+            }
             let ports = ports_of(ctx, service)?;
             if !ports.is_empty() && !force {
                 return Err(Error::ServiceInUse {
@@ -557,6 +573,25 @@ pub(crate) fn ports_of(ctx: &Ctx<'_>, service: &str) -> Result<Vec<ServicePort>>
         }
     }
     Ok(out)
+}
+
+/// Who defined the service with row id `id`, when recorded.
+fn defined_by(ctx: &Ctx<'_>, id: i64) -> Result<Option<(u32, String)>> {
+    ctx.tx
+        .prepare_cached("SELECT uid, user FROM services WHERE id = ?1 AND uid IS NOT NULL AND user IS NOT NULL")
+        .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(|e| ctx.err(e))
+}
+
+/// Who made the offer to `instance` of the service `id`, when recorded.
+fn offered_by(ctx: &Ctx<'_>, id: i64, instance: &str) -> Result<Option<(u32, String)>> {
+    ctx.tx
+        .prepare_cached(
+            "SELECT offered_uid, offered_user FROM service_ports \
+             WHERE service_id = ?1 AND instance = ?2 AND offered_uid IS NOT NULL AND offered_user IS NOT NULL",
+        )
+        .and_then(|mut s| s.query_row((id, instance), |r| Ok((r.get(0)?, r.get(1)?))).optional())
+        .map_err(|e| ctx.err(e))
 }
 
 fn instance_of(ctx: &Ctx<'_>, id: i64, service: &str, instance: &str) -> Result<Option<ServicePort>> {

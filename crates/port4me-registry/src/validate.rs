@@ -53,6 +53,9 @@ pub(crate) fn state_directory(path: &std::path::Path, private: bool) -> Result<(
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => std::path::Path::new("."),
         };
+        if private {
+            trusted_directory(dir)?;
+        }
         let Ok(meta) = std::fs::metadata(dir) else { return Ok(()) };
         let mode = meta.permissions().mode() & 0o7777;
         let world_writable = mode & 0o002 != 0;
@@ -74,6 +77,27 @@ pub(crate) fn state_directory(path: &std::path::Path, private: bool) -> Result<(
     }
     #[cfg(not(unix))]
     let _ = (path, private);
+    Ok(())
+}
+
+/// Refuses a private registry directory that is a symbolic link or belongs
+/// to another user (see [`Error::UntrustedDirectory`]); a missing one is
+/// fine (it is created).
+#[cfg(unix)]
+fn trusted_directory(dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(dir) else { return Ok(()) };
+    let untrusted = |why: String| Err(Error::UntrustedDirectory { dir: dir.to_path_buf(), why });
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(dir).map(|t| t.display().to_string()).unwrap_or_else(|_| "?".into());
+        return untrusted(format!("is a symbolic link (to {target})"));
+    }
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        let name = |uid: u32| port4me::env::user_name_of(uid).unwrap_or_else(|| format!("uid {uid}"));
+        return untrusted(format!("belongs to user {:?}, not to {:?}", name(meta.uid()), name(me)));
+    }
     Ok(())
 }
 

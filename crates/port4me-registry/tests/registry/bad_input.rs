@@ -304,6 +304,20 @@ fn negative_schema_version_is_refused_in_one_sentence() {
     refused_file(&empty, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version -7"]);
 }
 
+/// A `user_version` set back by another program (the tables are current,
+/// the version says 1): one sentence naming the mismatch, not the SQL error
+/// of a migration that cannot apply, and the file is left as it was. A
+/// read-only handle says the same, not "read-only".
+#[test]
+fn a_rolled_back_schema_version_is_refused_in_one_sentence() {
+    let (_d, path) = temp_db();
+    drop(populated(&path));
+    raw(&path).pragma_update(None, "user_version", 1).unwrap();
+    refused_file(&path, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version 1", "do not match"]);
+    let e = Registry::open(&path).unwrap_err().to_string();
+    assert!(!e.contains('\n') && e.contains("user_version"), "{e}");
+}
+
 /// A protocol column that is neither tcp nor udp (the CHECK constraints keep
 /// it out; another tool with `ignore_check_constraints` can put it in) is an
 /// error naming the value, never silently read as TCP.

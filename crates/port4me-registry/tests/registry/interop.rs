@@ -311,9 +311,7 @@ fn a_version_1_registry_is_migrated() {
     assert_eq!(naive_allocate(&raw(&path), 3, "tool", true).unwrap(), (20011, 20013));
     drop(reg);
     let mut bytes = file_bytes(&path);
-    if let Ok(wal) = std::fs::read(path.with_extension("sqlite-wal")) {
-        bytes.extend(wal);
-    }
+    bytes.extend(side_bytes(&path, "-wal"));
     for secret in [offered, accepted, expired] {
         assert!(!bytes.windows(32).any(|w| w == secret.as_bytes()), "{secret} is still in the file");
     }

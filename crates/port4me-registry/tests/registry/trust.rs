@@ -63,7 +63,7 @@ fn another_users_allocation_needs_force_and_names_the_owner() {
     let sp = reg.accept(&a.secret).unwrap();
     assert_eq!((sp.user.as_deref(), sp.uid), (Some(me.name.as_str()), Some(me.uid)));
     assert_eq!(reg.service_ports("db").unwrap()[0].user.as_deref(), Some(me.name.as_str()));
-    // An offer records nobody; releasing it needs no force.
+    // An offer has not been accepted by anyone yet.
     reg.offer("db", "b").unwrap();
     assert_eq!(reg.service_instance("db", "b").unwrap().unwrap().user, None);
 
@@ -74,8 +74,40 @@ fn another_users_allocation_needs_force_and_names_the_owner() {
     let msg = e.to_string();
     assert!(msg.contains("\"someone-else\"") && msg.contains("30000") && msg.contains("force"), "{msg}");
     assert_eq!(dump(&path), before);
+    // This user's own pending offer needs no force.
     assert_eq!(reg.release_instance("db", "b").unwrap().port, 30001);
     assert_eq!(reg.release_instance_with("db", "a", true).unwrap().port, 30000);
+    assert!(violations(&path).is_empty());
+}
+
+/// Another user's pending offer and another user's service, even an empty
+/// one, need force too; the error names the owner and what to do.
+#[test]
+fn another_users_offer_and_service_need_force() {
+    let (_d, path) = temp_db();
+    let reg = Registry::open(&path).unwrap();
+    let me = User::current();
+    reg.define_service("db", "", 30000, 30009).unwrap();
+    reg.define_service("empty", "", 31000, 31009).unwrap();
+    reg.offer("db", "b").unwrap();
+    let other = |sql: &str| raw(&path).execute(sql, (me.uid + 1, me.uid)).unwrap();
+    other("UPDATE service_ports SET offered_uid = ?1, offered_user = 'someone-else' WHERE offered_uid = ?2");
+    other("UPDATE services SET uid = ?1, user = 'someone-else' WHERE uid = ?2");
+    let before = dump(&path);
+    for (e, what) in [
+        (reg.release_instance("db", "b").unwrap_err(), "the offer of port 30000/tcp"),
+        (reg.undefine_service("empty", false).unwrap_err(), "service \"empty\" (ports 31000-31009/tcp)"),
+    ] {
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
+        let msg = e.to_string();
+        assert!(msg.contains(what) && msg.contains("\"someone-else\"") && msg.contains("force"), "{msg}");
+    }
+    assert_eq!(dump(&path), before);
+    assert_eq!(reg.release_instance_with("db", "b", true).unwrap().port, 30000);
+    assert_eq!(reg.undefine_service("empty", true).unwrap().service.name, "empty");
+    // Rows of other tools or earlier versions have no owner: no force needed.
+    raw(&path).execute_batch("UPDATE services SET uid = NULL, user = NULL").unwrap();
+    assert_eq!(reg.undefine_service("db", false).unwrap().service.name, "db");
     assert!(violations(&path).is_empty());
 }
 
@@ -97,7 +129,7 @@ fn offer_secrets_are_stored_hashed() {
         .collect();
     assert_eq!(stored, [sha256(&a.secret), sha256(&b.secret)]);
     let mut bytes = file_bytes(&path);
-    bytes.extend(std::fs::read(path.with_extension("sqlite-wal")).unwrap_or_default());
+    bytes.extend(side_bytes(&path, "-wal"));
     for s in [&a.secret, &b.secret] {
         assert!(!bytes.windows(32).any(|w| w == s.as_bytes()), "{s} is stored in plain text");
     }
@@ -152,4 +184,61 @@ fn a_world_writable_directory_is_refused_for_the_private_registry_and_allowed_fo
     let reg = Registry::open_default_from(env(Some(&db)), Config::default()).unwrap();
     assert_eq!(reg.path(), db);
     Registry::open(&db).unwrap().allocate(1, "x", Protocol::Tcp).unwrap();
+}
+
+/// The default registry's directory must be this user's own: a symbolic
+/// link (a state directory under a shared one) or a directory of another
+/// user is refused, naming the link or the owner. A registry named by
+/// `PORT4ME_DB` gets no directory created for it, as an explicit path gets none.
+#[cfg(unix)]
+#[test]
+fn the_private_directory_is_this_users_own_and_only_it_is_created() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tempfile::tempdir().unwrap();
+    let state = d.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    let dir = state.join("port4me");
+    let env = |db: Option<std::path::PathBuf>| {
+        let state = state.clone();
+        move |k: &str| match k {
+            "XDG_STATE_HOME" => Some(state.clone().into_os_string()),
+            "PORT4ME_DB" => db.clone().map(|p| p.into_os_string()),
+            _ => None,
+        }
+    };
+    let elsewhere = d.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &dir).unwrap();
+    for read_only in [false, true] {
+        let e = Registry::open_default_from(env(None), Config { read_only, ..Config::default() }).unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY", "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("symbolic link") && msg.contains(&elsewhere.display().to_string()), "{msg}");
+    }
+    assert!(!elsewhere.join("ports.sqlite").exists());
+    std::fs::remove_file(&dir).unwrap();
+
+    // Another user's directory: only root can make one here.
+    if User::current().uid == 0 {
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let e = Registry::open_default_from(env(None), Config::default()).unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INSECURE_DIRECTORY", "{e}");
+        assert!(e.to_string().contains("belongs to user") && e.to_string().contains("not to \"root\""), "{e}");
+        std::fs::remove_dir(&dir).unwrap();
+    } else {
+        eprintln!("skipped the other user's directory: needs root to chown");
+    }
+
+    // PORT4ME_DB in a missing directory: refused, nothing created.
+    let missing = d.path().join("missing").join("x").join("ports.sqlite");
+    let e = Registry::open_default_from(env(Some(missing.clone())), Config::default()).unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(!d.path().join("missing").exists());
+    // The default directory is created, private.
+    let reg = Registry::open_default_from(env(None), Config::default()).unwrap();
+    assert_eq!(reg.path(), dir.join("ports.sqlite"));
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
 }

@@ -176,6 +176,26 @@ pub fn dump(path: &Path) -> String {
     out
 }
 
+/// The bytes of the file at `path`. On Unix they are read by a child
+/// process: a descriptor of the database closed in this process would drop
+/// the locks of every handle the test still holds on it.
 pub fn file_bytes(path: &Path) -> Vec<u8> {
-    std::fs::read(path).unwrap()
+    read_elsewhere(path).unwrap_or_else(|| panic!("cannot read {}", path.display()))
+}
+
+/// The bytes of the side file `<path><suffix>` (`-wal`), empty when missing.
+pub fn side_bytes(path: &Path, suffix: &str) -> Vec<u8> {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    read_elsewhere(Path::new(&p)).unwrap_or_default()
+}
+
+fn read_elsewhere(path: &Path) -> Option<Vec<u8>> {
+    #[cfg(unix)]
+    {
+        let out = std::process::Command::new("cat").arg(path).output().ok()?;
+        out.status.success().then_some(out.stdout)
+    }
+    #[cfg(not(unix))]
+    std::fs::read(path).ok()
 }
