@@ -336,7 +336,7 @@ expires: Timestamp, };
  * Whether the owner of an entry is still running, as far as this process
  * can tell.
  */
-export type Liveness = "alive" | "unverified" | "elsewhere" | "gone";
+export type Liveness = "alive" | "unverified" | "elsewhere" | "unknown" | "gone";
 
 /**
  * A named registration.

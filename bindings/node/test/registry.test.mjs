@@ -2,7 +2,7 @@
 // offers, named registrations, bad input (each with its code and message).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -492,5 +492,52 @@ test('a second handle in this process and another process lose none of the first
     assert.equal(names.filter((n) => n.startsWith('after')).length, 40, listed.stdout);
   } finally {
     restore();
+  }
+});
+
+/** Whether this process can mount a /proc of its own in a new mount namespace (root, Linux, util-linux unshare). */
+function canHideBootId() {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return false;
+  const r = spawnSync('unshare', ['--mount', 'sh', '-c', 'mount -t proc -o subset=pid proc /proc && test ! -e /proc/sys'], { encoding: 'utf8' });
+  return r.status === 0;
+}
+
+// systemd's ProcSubset=pid hides /proc/sys, so the boot id cannot be read.
+// Another process's gc or list there must not reclaim a live process's
+// registration and lease (issue 17): unknown counts as alive.
+test('an unreadable boot id reclaims no live registration or lease', { skip: (onFallback && 'the WebAssembly fallback has no registry') || (!canHideBootId() && 'needs root and unshare --mount to hide /proc/sys') }, async () => {
+  const db = path.join(dir, `boot-id-${++dbs}.sqlite`);
+  const env = cleanEnv({ PORT4ME_DB: db });
+  const owner = spawn(
+    process.execPath,
+    ['-e', `const P = require(${JSON.stringify(packageDir)}); const r = new P.Registry(); r.registrations.register('web'); P.port4me({ reserve: 600, tool: 'x' }); console.log('READY'); setTimeout(() => {}, 600000);`],
+    { env, cwd: packageDir, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    await new Promise((resolve, reject) => {
+      owner.stdout.on('data', (d) => String(d).includes('READY') && resolve());
+      owner.on('exit', (code) => reject(new Error(`the owner exited with ${code}`)));
+    });
+    const script = `const P = require(${JSON.stringify(packageDir)}); const r = new P.Registry(); console.log(JSON.stringify({ gc: r.gc(), list: r.list() }));`;
+    const hidden = spawnSync('unshare', ['--mount', 'sh', '-c', `mount -t proc -o subset=pid proc /proc && exec "$0" -e "$1"`, process.execPath, script], {
+      env,
+      cwd: packageDir,
+      encoding: 'utf8',
+    });
+    assert.equal(hidden.status, 0, hidden.stderr);
+    const { gc, list } = JSON.parse(hidden.stdout);
+    assert.deepEqual([gc.registrations, gc.leases], [0, 0], hidden.stdout);
+    assert.deepEqual(list.registrations.map((r) => [r.name, r.liveness]), [['web', 'unknown']]);
+    assert.equal(list.leases.length, 1, hidden.stdout);
+    // Seen with the boot id, the owner is alive and keeps both.
+    const seen = new Registry(db);
+    try {
+      assert.deepEqual(seen.gc(), { registrations: 0, leases: 0, offers: 0 });
+      assert.deepEqual(seen.registrations.list().map((r) => [r.name, r.liveness]), [['web', 'alive']]);
+    } finally {
+      seen.close();
+    }
+  } finally {
+    owner.kill('SIGKILL');
   }
 });
