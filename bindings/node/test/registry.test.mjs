@@ -527,13 +527,13 @@ test('an unreadable boot id reclaims no live registration or lease', { skip: (on
     assert.equal(hidden.status, 0, hidden.stderr);
     const { gc, list } = JSON.parse(hidden.stdout);
     assert.deepEqual([gc.registrations, gc.leases], [0, 0], hidden.stdout);
-    assert.deepEqual(list.registrations.map((r) => [r.name, r.liveness]), [['web', 'unknown']]);
+    assert.deepEqual(list.registrations.map((r) => [r.name, r.ownerState]), [['web', 'unknown']]);
     assert.equal(list.leases.length, 1, hidden.stdout);
     // Seen with the boot id, the owner is alive and keeps both.
     const seen = new Registry(db);
     try {
       assert.deepEqual(seen.gc(), { registrations: 0, leases: 0, offers: 0 });
-      assert.deepEqual(seen.registrations.list().map((r) => [r.name, r.liveness]), [['web', 'alive']]);
+      assert.deepEqual(seen.registrations.list().map((r) => [r.name, r.ownerState]), [['web', 'alive']]);
     } finally {
       seen.close();
     }

@@ -152,7 +152,7 @@ export type Checks = [
   // The generated declarations (generated.d.ts, from the Rust definitions).
   Expect<Equal<Registration['created'], string>>,
   Expect<Equal<Registration['pidStart'], number>>,
-  Expect<Equal<Registration['ownerState'], 'alive' | 'unverified' | 'elsewhere' | 'gone'>>,
+  Expect<Equal<Registration['ownerState'], 'alive' | 'unverified' | 'elsewhere' | 'unknown' | 'gone'>>,
   Expect<Equal<Registration['protocol'], 'tcp' | 'udp'>>,
   Expect<Equal<Lease['pid'], number | null>>,
   Expect<Equal<ServicePort['uid'], number | null>>,
