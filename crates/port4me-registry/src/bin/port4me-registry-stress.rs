@@ -7,6 +7,7 @@
 //! port4me-registry-stress reserve --db P --user U --tool T --owner current|parent [--barrier FILE] [--hold]
 //! port4me-registry-stress register --db P --service S [--owner current|parent]
 //! port4me-registry-stress churn   --db P --ops N --prefix X [--normal]
+//! port4me-registry-stress torture --db P --log PREFIX --tag T --anchors PID,PID --threads N --handles N --seed S --until UNIX
 //! ```
 
 use std::collections::{BTreeMap, HashMap};
@@ -106,8 +107,9 @@ fn main() -> ExitCode {
         Some("reserve") => reserve(&db, &a),
         Some("register") => register(&db, &a),
         Some("churn") => churn(&db, &a),
+        Some("torture") => torture(&db, &a),
         _ => {
-            eprintln!("usage: port4me-registry-stress worker|writer|reserve|register|churn --db PATH ...");
+            eprintln!("usage: port4me-registry-stress worker|writer|reserve|register|churn|torture --db PATH ...");
             ExitCode::from(2)
         }
     }
@@ -451,4 +453,361 @@ fn churn(db: &str, a: &Args) -> ExitCode {
     }
     println!("DONE");
     ExitCode::SUCCESS
+}
+
+/// The Rust worker of scripts/torture: `--threads` threads on one registry,
+/// each with `--handles` handles of its own (one of them reopened now and
+/// then) plus one handle shared by all threads, doing random writes until
+/// `--until` (Unix seconds) or a SIGKILL.
+///
+/// Each thread logs to `PREFIX.tN`, one line per `write(2)` on an O_APPEND
+/// file (so a SIGKILL never leaves half a line): `begin OP ARGS` before an
+/// operation, then `ack OP ARGS RESULTS` once it succeeded, `err OP CODE`
+/// once it failed with an error that racing workers explain, or
+/// `unexpected OP CODE MESSAGE` otherwise. scripts/torture/verify.py reads
+/// the format (it is the same for the CLI and Node workers). Owners are
+/// `self`, `none` or an anchor pid from `--anchors` (processes that outlive
+/// the run, so what they own must survive it).
+fn torture(db: &str, a: &Args) -> ExitCode {
+    let threads = a.num("threads").max(1);
+    let anchors: Vec<u32> =
+        a.get("anchors").split(',').filter(|s| !s.is_empty()).map(|s| s.parse().expect("pid")).collect();
+    // A handle opened before the threads start, used by all of them.
+    let shared = match Registry::open(db) {
+        Ok(r) => std::sync::Arc::new(r),
+        Err(e) => {
+            eprintln!("open: [{}] {e}", e.code());
+            return ExitCode::from(1);
+        }
+    };
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (db, shared, anchors) = (db.to_string(), shared.clone(), anchors.clone());
+            let log = format!("{}.t{t}", a.get("log"));
+            let tag = format!("{}t{t}", a.get("tag"));
+            let seed = a.num("seed").wrapping_add(t).max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let (handles, until) = (a.num("handles").max(1) as usize, a.num("until"));
+            std::thread::spawn(move || {
+                TortureThread::new(&db, &log, tag, seed, &anchors, shared).run(handles, until).is_some()
+            })
+        })
+        .collect();
+    let mut ok = true;
+    for w in workers {
+        ok &= w.join().unwrap_or(false);
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// One thread of the torture worker: its handles, what it holds (to pick
+/// sensible next operations) and its log.
+struct TortureThread {
+    db: String,
+    log: std::fs::File,
+    tag: String,
+    rng: Rng,
+    anchors: Vec<u32>,
+    handles: Vec<std::sync::Arc<Registry>>,
+    env: port4me::Env,
+    seq: u64,
+    modules: Vec<(Protocol, String)>,
+    services: Vec<String>,
+    /// (service, instance) -> (secret, accepted) of offers and allocations held.
+    offers: BTreeMap<(String, String), (String, bool)>,
+    registrations: Vec<String>,
+    leases: Vec<(Protocol, u16)>,
+}
+
+/// What an operation came to: success with the results to log, or the
+/// error's code and message.
+type Outcome = Result<String, (String, String)>;
+
+/// An operation to run once its `begin` line is logged.
+type Operation = Box<dyn FnOnce(&mut TortureThread) -> Outcome>;
+
+fn coded(e: Error) -> (String, String) {
+    (e.code().to_string(), e.to_string())
+}
+
+impl TortureThread {
+    fn new(
+        db: &str,
+        log: &str,
+        tag: String,
+        seed: u64,
+        anchors: &[u32],
+        shared: std::sync::Arc<Registry>,
+    ) -> TortureThread {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
+        TortureThread {
+            db: db.to_string(),
+            log,
+            tag,
+            rng: Rng(seed),
+            anchors: anchors.to_vec(),
+            handles: vec![shared],
+            env: port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any"), ("PORT4ME_USER", "torture")]),
+            seq: 0,
+            modules: Vec::new(),
+            services: Vec::new(),
+            offers: BTreeMap::new(),
+            registrations: Vec::new(),
+            leases: Vec::new(),
+        }
+    }
+
+    /// A new handle; None (logged) when it cannot be opened.
+    fn open(&mut self) -> Option<std::sync::Arc<Registry>> {
+        match Registry::open(&self.db) {
+            Ok(h) => {
+                self.line("read open");
+                Some(std::sync::Arc::new(h))
+            }
+            Err(e) => {
+                self.failed("open", coded(e));
+                None
+            }
+        }
+    }
+
+    /// One line, one write(2): the line is in the file before anything else happens.
+    fn line(&mut self, s: &str) {
+        self.log.write_all(format!("{s}\n").as_bytes()).expect("log write");
+    }
+
+    fn pick<T: Clone>(&mut self, v: &[T]) -> Option<T> {
+        (!v.is_empty()).then(|| v[self.rng.below(v.len() as u64) as usize].clone())
+    }
+
+    fn owner(&mut self, allow_none: bool) -> (Owner, String) {
+        let choice = self.rng.below(if allow_none { 4 } else { 3 });
+        match (choice, self.pick(&self.anchors.clone())) {
+            // The anchors live as long as the run.
+            (0 | 1, Some(pid)) => (Owner::pid(pid).expect("anchor process"), pid.to_string()),
+            (3, _) => (Owner::Nobody, "none".into()),
+            _ => (Owner::Current, "self".into()),
+        }
+    }
+
+    /// Opens `handles` handles of its own, then runs until `until` (Unix
+    /// seconds); None after an unexpected error.
+    fn run(mut self, handles: usize, until: u64) -> Option<()> {
+        for _ in 0..handles {
+            let h = self.open()?;
+            self.handles.push(h);
+        }
+        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        while now() < until {
+            // Now and then a new handle replaces one of our own, while the
+            // others stay open: what a service opening a handle per request does.
+            if self.rng.below(40) == 0 && self.handles.len() > 1 {
+                let i = 1 + self.rng.below(self.handles.len() as u64 - 1) as usize;
+                self.handles[i] = self.open()?;
+            }
+            if !self.step() {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// One random operation on a random handle, logged.
+    fn step(&mut self) -> bool {
+        let reg = self.pick(&self.handles.clone()).unwrap();
+        let proto = if self.rng.below(2) == 0 { Protocol::Tcp } else { Protocol::Udp };
+        let p = proto.as_str();
+        self.seq += 1;
+        let seq = self.seq;
+        let tag = self.tag.clone();
+        let kind = self.rng.below(100);
+        // Each arm: the operation's name and arguments (logged before it
+        // runs), and the operation itself.
+        let (op, args, outcome): (&str, String, Operation) = match kind {
+            0..=24 => {
+                let name = format!("{tag}m{}", self.rng.below(6));
+                let n = 1 + self.rng.below(8) as u32;
+                let keep = self.rng.below(5) == 0;
+                let args = format!("{p} {name} {n} {}", keep as u8);
+                let f = move |me: &mut Self| {
+                    let opts = AllocateOptions { keep_existing: keep, pool: None };
+                    let r = reg.allocate_with(n, &name, proto, &opts).map_err(coded)?;
+                    if !me.modules.contains(&(proto, name.clone())) {
+                        me.modules.push((proto, name));
+                    }
+                    Ok(format!("{} {}", r.start, r.end))
+                };
+                ("alloc", args, Box::new(f))
+            }
+            25..=34 => {
+                let Some((proto, name)) = self.pick(&self.modules.clone()) else { return true };
+                let args = format!("{} {name}", proto.as_str());
+                let f = move |me: &mut Self| {
+                    reg.deallocate(&name, proto).map_err(coded)?;
+                    me.modules.retain(|m| *m != (proto, name.clone()));
+                    Ok(String::new())
+                };
+                ("dealloc", args, Box::new(f))
+            }
+            35..=39 => {
+                let name = format!("{tag}s{seq}");
+                let start = 40000 + self.rng.below(4900) as u32;
+                let end = start + self.rng.below(8) as u32;
+                let args = format!("{name} {start} {end}");
+                let f = move |me: &mut Self| {
+                    reg.define_service_with(&ServiceDefinition::new(&name, "torture", start, end)).map_err(coded)?;
+                    me.services.push(name);
+                    Ok(String::new())
+                };
+                ("define", args, Box::new(f))
+            }
+            40..=41 => {
+                let Some(name) = self.pick(&self.services.clone()) else { return true };
+                let args = name.clone();
+                let f = move |me: &mut Self| {
+                    reg.undefine_service(&name, true).map_err(coded)?;
+                    me.services.retain(|s| *s != name);
+                    me.offers.retain(|(s, _), _| *s != name);
+                    Ok(String::new())
+                };
+                ("undefine", args, Box::new(f))
+            }
+            42..=54 => {
+                let Some(service) = self.pick(&self.services.clone()) else { return true };
+                let instance = format!("i{}", self.rng.below(6));
+                if self.offers.contains_key(&(service.clone(), instance.clone())) {
+                    return true;
+                }
+                let args = format!("{service} {instance}");
+                let f = move |me: &mut Self| {
+                    let o = reg.offer(&service, &instance).map_err(coded)?;
+                    me.offers.insert((service, instance), (o.secret, false));
+                    Ok(o.port.to_string())
+                };
+                ("offer", args, Box::new(f))
+            }
+            55..=65 => {
+                let held: Vec<_> = self.offers.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let Some(((service, instance), (secret, accepted))) = self.pick(&held) else { return true };
+                let args = format!("{service} {instance}");
+                match self.rng.below(3) {
+                    0 => {
+                        let f = move |me: &mut Self| {
+                            let port = reg.accept(&secret).map_err(coded)?.port;
+                            me.offers.insert((service, instance), (secret, true));
+                            Ok(port.to_string())
+                        };
+                        ("accept", args, Box::new(f))
+                    }
+                    // An accepted offer can only be released.
+                    1 if !accepted => {
+                        let f = move |me: &mut Self| {
+                            reg.reject(&secret).map_err(coded)?;
+                            me.offers.remove(&(service, instance));
+                            Ok(String::new())
+                        };
+                        ("reject", args, Box::new(f))
+                    }
+                    _ => {
+                        let f = move |me: &mut Self| {
+                            reg.release_instance(&service, &instance).map_err(coded)?;
+                            me.offers.remove(&(service, instance));
+                            Ok(String::new())
+                        };
+                        ("relinst", args, Box::new(f))
+                    }
+                }
+            }
+            66..=75 => {
+                let name = format!("{tag}r{seq}");
+                let (owner, who) = self.owner(false);
+                let args = format!("{name} {who}");
+                let f = move |me: &mut Self| {
+                    let r = reg
+                        .register_with(&name, &RegisterOptions { owner, ..RegisterOptions::default() })
+                        .map_err(coded)?;
+                    me.registrations.push(r.name);
+                    Ok(r.port.to_string())
+                };
+                ("register", args, Box::new(f))
+            }
+            76..=81 => {
+                let Some(name) = self.pick(&self.registrations.clone()) else { return true };
+                let args = name.clone();
+                let f = move |me: &mut Self| {
+                    reg.release(&name).map_err(coded)?;
+                    me.registrations.retain(|r| *r != name);
+                    Ok(String::new())
+                };
+                ("release", args, Box::new(f))
+            }
+            82..=89 => {
+                let (owner, who) = self.owner(true);
+                let q = port4me::Port4me::with_env(self.env.clone()).tool(tag.clone()).protocol(proto);
+                let f = move |me: &mut Self| {
+                    let opts = ReserveOptions { ttl: Duration::from_secs(3600), owner, label: None };
+                    let l = reg.reserve_with(&q, &opts).map_err(coded)?;
+                    me.leases.push((proto, l.port));
+                    Ok(l.port.to_string())
+                };
+                ("reserve", format!("{p} {who}"), Box::new(f))
+            }
+            90..=93 => {
+                let Some((proto, port)) = self.pick(&self.leases.clone()) else { return true };
+                let f = move |me: &mut Self| {
+                    // false: nothing to release, which our own lease never is.
+                    if !reg.release_lease(port, proto).map_err(coded)? {
+                        return Err(("LEASE_GONE".into(), format!("our lease on {port} was not there")));
+                    }
+                    me.leases.retain(|l| *l != (proto, port));
+                    Ok(String::new())
+                };
+                ("unreserve", format!("{} {port}", proto.as_str()), Box::new(f))
+            }
+            _ => {
+                // Reads and gc: counted, not checked here.
+                let port = 20000 + self.rng.below(30000) as u16;
+                let r = match kind {
+                    94..=96 => reg.holder_of(port, proto).map(|_| "holder"),
+                    97..=98 => reg.listing().map(|_| "list"),
+                    _ => reg.gc().map(|_| "gc"),
+                };
+                return match r {
+                    Ok(what) => {
+                        self.line(&format!("read {what}"));
+                        true
+                    }
+                    Err(e) => self.failed("read", coded(e)),
+                };
+            }
+        };
+        self.line(&format!("begin {op} {args}"));
+        match outcome(self) {
+            Ok(results) => {
+                self.line(format!("ack {op} {args} {results}").trim_end());
+                true
+            }
+            Err(e) => self.failed(op, e),
+        }
+    }
+
+    /// Logs a failed operation; false when racing workers do not explain it.
+    fn failed(&mut self, op: &str, (code, msg): (String, String)) -> bool {
+        const RACES: &[&str] = &[
+            "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED",
+            "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT",
+            "ERR_PORT4ME_REGISTRY_SERVICE_FULL",
+            "ERR_PORT4ME_NO_FREE_PORT",
+        ];
+        if RACES.contains(&code.as_str()) {
+            self.line(&format!("err {op} {code}"));
+            true
+        } else {
+            self.line(&format!("unexpected {op} {code} {}", msg.replace('\n', " ")));
+            false
+        }
+    }
 }
