@@ -7,11 +7,12 @@
 # hold every acknowledged write, and gc must reclaim every dead owner and no
 # live one. See torture.py (the driver) and verify.py (the checks).
 #
-#   bash scripts/torture/run.sh [--seconds N] [--runs N] [--procs N] [--kill-every S] [--keep] [--build]
+#   bash scripts/torture/run.sh [--seconds N] [--runs N] [--procs N] [--kill-every S]
+#                               [--kinds cli,node,rust] [--keep] [--build]
 #
-# Defaults: one run of 40 s of load (about 45 s in all). Exits non-zero when
-# any check of any run fails; the run's directory is then kept for a look
-# (python3 scripts/torture/verify.py DIR ... checks it again).
+# Defaults: one run of 40 s of load (about 41 s in all on 2 cores). Exits
+# non-zero when any check of any run fails; the run's directory is then kept
+# for a look (logs/*.log are the workers' logs, logs/*.err their output).
 #
 # What it runs, built here only when missing (or always with --build):
 #   ${CARGO_TARGET_DIR:-target}/debug/port4me                  cargo build -p port4me-cli
