@@ -20,6 +20,8 @@ stage "Conformance kit: the reference CLI, the native CLI and npx port4me"
 cargo build --quiet -p port4me-cli
 PORT4ME_KIT_NATIVE="${CARGO_TARGET_DIR:-target}/debug/port4me" PORT4ME_KIT_NPX="node npm/port4me/cli.mjs" \
   bash scripts/test-kit.sh
+stage "Registry torture: 16 processes (CLI, Node, Rust) under random SIGKILLs, then every acknowledged write checked"
+bash scripts/torture/run.sh
 stage "WebAssembly build and browser preview"
 bash scripts/test-wasm.sh
 stage "Windows build under Wine: unit tests and the CLI"
