@@ -55,7 +55,10 @@ function describe(value) {
     const ctor = value.constructor && value.constructor.name;
     return ctor ? `an instance of ${ctor}` : 'type object';
   }
-  let shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'symbol' ? String(value) : JSON.stringify(value);
+  // Numbers as JavaScript prints them (JSON would say null for NaN and Infinity).
+  let shown = typeof value === 'bigint' ? `${value}n`
+    : typeof value === 'number' ? (Object.is(value, -0) ? '-0' : String(value))
+      : typeof value === 'symbol' ? String(value) : JSON.stringify(value);
   if (shown && shown.length > 40) shown = `${shown.slice(0, 37)}...`;
   return `type ${typeof value} (${shown})`;
 }
@@ -338,6 +341,18 @@ function isAbortSignal(value) {
   );
 }
 
+/** The longest delay `setTimeout` takes (2^31 - 1 ms); longer ones fire after 1 ms. */
+const TIMER_MAX = 2 ** 31 - 1;
+
+/** `signal.reason`, or what reading it threw (a getter of its own may throw). */
+function abortReason(signal) {
+  try {
+    return signal.reason;
+  } catch (err) {
+    return err;
+  }
+}
+
 /**
  * Resolves `true` once something accepts TCP connections on `port` (at `host`,
  * or at 127.0.0.1 or ::1), `false` when `timeoutMs` (default 10000) passes first.
@@ -359,13 +374,20 @@ async function waitForPort(port, options) {
           host = checkString(value, 'options.host');
           break;
         case 'timeoutMs':
-        case 'intervalMs':
-          checkNumber(value, `options.${key}`);
+          checkNumber(value, 'options.timeoutMs');
           if (!(value >= 0) || !Number.isFinite(value)) {
-            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.${key}" is out of range. It must be a finite number >= 0. Received ${value}`);
+            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.timeoutMs" is out of range. It must be a finite number >= 0. Received ${value}`);
           }
-          if (key === 'timeoutMs') timeoutMs = value;
-          else intervalMs = value;
+          timeoutMs = value;
+          break;
+        case 'intervalMs':
+          // A timer longer than TIMER_MAX fires after 1 ms instead (Node
+          // clamps it, with a warning): refused rather than polled in a loop.
+          checkNumber(value, 'options.intervalMs');
+          if (!(value >= 0 && value <= TIMER_MAX)) {
+            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.intervalMs" is out of range. It must be >= 0 and <= ${TIMER_MAX} (the longest delay Node's timers hold). Received ${value}`);
+          }
+          intervalMs = value;
           break;
         case 'signal':
           if (!isAbortSignal(value)) throw invalidType('options.signal', 'an instance of AbortSignal', value);
@@ -381,13 +403,15 @@ async function waitForPort(port, options) {
   // The abort listener is added and removed here, in this function, never in
   // a timer callback: whatever the signal does, nothing throws from a timer.
   let wake = null; // rejects the pause in progress
+  // (Nor from the listener: an error thrown there would be an uncaught
+  // exception, so the reason is read without letting it throw.)
   const onAbort = () => {
-    if (wake) wake(signal.reason);
+    if (wake) wake(abortReason(signal));
   };
   if (signal) signal.addEventListener('abort', onAbort);
   try {
     for (;;) {
-      if (signal && signal.aborted) throw signal.reason;
+      if (signal && signal.aborted) throw abortReason(signal);
       for (const h of hosts) {
         if (await tryConnect(h, port, deadline - Date.now())) return true;
       }

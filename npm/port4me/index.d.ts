@@ -56,7 +56,11 @@ export interface WaitForPortOptions {
   host?: string;
   /** Give up (resolve `false`) after this many milliseconds. Default 10000. */
   timeoutMs?: number;
-  /** Pause between attempts, in milliseconds. Default 100. */
+  /**
+   * Pause between attempts, in milliseconds. Default 100. At most
+   * 2147483647 (2^31 - 1, the longest delay Node's timers hold; more is
+   * `ERR_OUT_OF_RANGE`).
+   */
   intervalMs?: number;
   /** Abort the wait; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
@@ -430,7 +434,8 @@ export declare function whoHolds(port: number, options?: HoldersOptions): Holder
 /**
  * The status of a port: free, occupied (with its holders) or blocked, plus
  * whether browsers refuse it and whether the registry holds it. With an
- * array, the status of each port, in order (one scan for all).
+ * array, the status of each port, in order (one scan for all), at most 1024
+ * ports (more is `ERR_INVALID_ARG_VALUE`, as `port4me status` refuses them).
  */
 export declare function status(port: number, options?: StatusOptions): PortStatus;
 export declare function status(ports: readonly number[], options?: StatusOptions): PortStatus[];
@@ -451,7 +456,9 @@ export declare function plan(services: PlanServices, options?: PlanOptions): Pla
 /**
  * What holds `port`, as one sentence for error messages:
  * `"5173 is in use by node (pid 4242, alice): vite --port 5173"`; `null`
- * when nothing visible holds it (or holders cannot be found here).
+ * when nothing visible holds it (or holders cannot be found here). Safe to
+ * print: what other processes and users chose (process names, user names,
+ * command lines) is escaped, a terminal escape shown as `\x1b`.
  */
 export declare function describeBusy(port: number, options?: HoldersOptions): string | null;
 

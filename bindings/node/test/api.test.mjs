@@ -176,6 +176,31 @@ test('waitForPort: true once something listens, false on timeout', async () => {
   void net;
 });
 
+test('waitForPort: a signal whose reason getter throws rejects the wait; nothing throws from a timer', () => {
+  // The getter used to throw inside the abort listener, called from the
+  // timer that aborts: an uncaught exception. Run where one would show.
+  const code = `
+    const { waitForPort } = require(process.argv[1]);
+    const out = [];
+    const settle = (name, p) => p.then((v) => out.push(name + ': resolved ' + v), (e) => out.push(name + ': rejected ' + e.message));
+    const hostile = () => {
+      const c = new AbortController();
+      Object.defineProperty(c.signal, 'reason', { get() { throw new Error('reason getter'); } });
+      return c;
+    };
+    const later = hostile();
+    settle('later', waitForPort(9, { timeoutMs: 5000, intervalMs: 1000, signal: later.signal }));
+    setTimeout(() => later.abort(), 100);
+    const before = hostile();
+    before.abort();
+    settle('before', waitForPort(9, { timeoutMs: 5000, signal: before.signal }));
+    setTimeout(() => console.log(JSON.stringify(out.sort())), 600);
+  `;
+  const r = spawnSync(process.execPath, ['-e', code, packageDir], { encoding: 'utf8', env: cleanEnv(), timeout: 30000 });
+  assert.equal(r.status, 0, `the process died: ${r.stderr}`);
+  assert.deepEqual(JSON.parse(r.stdout), ['before: rejected reason getter', 'later: rejected reason getter']);
+});
+
 test('waitForPort: a signal that is not an AbortSignal is refused up front; nothing throws from a timer', () => {
   // A plain object with `aborted` used to pass the check; the wait then
   // rejected, and a timer later called signal.removeEventListener, whose

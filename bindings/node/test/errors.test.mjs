@@ -35,7 +35,7 @@ const cases = [
   ['skip as a string', () => port4me({ skip: '2' }), TYPE, 'options.skip', 'string'],
   ['skip as a bigint', () => port4me({ skip: 2n }), TYPE, 'options.skip', 'bigint'],
   ['maxTries 0', () => port4me({ maxTries: 0 }), NUMBER, 'maxTries', 'at least 1'],
-  ['maxTries 2^40', () => port4me({ maxTries: 2 ** 40 }), NUMBER, 'maxTries', 'too large'],
+  ['maxTries 2^40', () => port4me({ maxTries: 2 ** 40 }), NUMBER, 'maxTries', 'too large (at most 4294967295)'],
   ['port 70000 in exclude', () => port4me({ exclude: [70000] }), PORT, 'exclude', '70000'],
   ['port 0 in include', () => port4me({ include: [0] }), PORT, 'include', '0'],
   ['negative port in prepend', () => port4me({ prepend: [-1] }), PORT, 'prepend', '-1'],
@@ -52,8 +52,13 @@ const cases = [
   ['unknown token', () => port4me({ exclude: '{edge}' }), SPEC, '{edge}'],
   ['empty set', () => port4me({ include: '2000', exclude: '2000' }), 'ERR_PORT4ME_EMPTY_SET', 'exclude'],
   ['list n 0', () => list({ n: 0 }), NUMBER, 'list count', '0'],
-  ['list n huge', () => list({ n: 1e9 }), NUMBER, 'list count', '1000000000', 'too large'],
-  ['list n 2^64', () => list({ n: 2 ** 64 }), NUMBER, 'list count', 'too large'],
+  ['list n huge', () => list({ n: 1e9 }), NUMBER, 'list count', '1000000000', 'too large (at most 1048576)'],
+  ['list n 2^64', () => list({ n: 2 ** 64 }), NUMBER, 'list count', 'too large (at most 1048576)'],
+  ['skip 2^60', () => port4me({ skip: 2 ** 60 }), NUMBER, 'skip', 'too large (at most 9007199254740991)'],
+  // NaN and Infinity shown as such where a type is wrong (JSON says null).
+  ['user NaN', () => port4me({ user: NaN }), TYPE, 'options.user', 'type number (NaN)'],
+  ['tool Infinity', () => port4me({ tool: -Infinity }), TYPE, 'options.tool', 'type number (-Infinity)'],
+  ['host -0', () => isPortFree(40000, { host: -0 }), TYPE, 'options.host', 'type number (-0)'],
   ['list n negative', () => list({ n: -5 }), NUMBER, '-5'],
   ['list n NaN', () => list({ n: NaN }), NUMBER, 'NaN'],
   ['list given a string', () => list('vite'), TYPE, 'options'],
@@ -65,6 +70,8 @@ const cases = [
   ['env not an object', () => port4me({ env: 'PORT4ME_USER=a' }), TYPE, 'options.env'],
   ['bad protocol', () => port4me({ protocol: 'sctp' }), VALUE, 'sctp'],
   ['bad host', () => port4me({ host: 'not-an-ip' }), VALUE, 'not-an-ip'],
+  // Cannot be bound (EINVAL): said so, with the address to give instead.
+  ['IPv4-mapped host', () => isPortFree(40000, { host: '::ffff:127.0.0.1' }), VALUE, '"::ffff:127.0.0.1"', 'IPv4-mapped', 'give the IPv4 address 127.0.0.1'],
   ['isPortFree string port', () => isPortFree('80'), TYPE, 'port', 'string'],
   ['isPortFree port 0', () => isPortFree(0), PORT, '0'],
   ['isPortFree port 70000', () => isPortFree(70000), PORT, '70000'],
@@ -93,6 +100,10 @@ test('async variants reject instead of throwing', async () => {
   await assertRejectsCode(port4meAsync({ include: '2000', exclude: '2000' }), 'ERR_PORT4ME_EMPTY_SET');
   await assertRejectsCode(waitForPort(70000), PORT, '70000');
   await assertRejectsCode(waitForPort(80, { timeoutMs: -1 }), 'ERR_OUT_OF_RANGE', 'timeoutMs');
+  // Longer than a Node timer holds (it would fire after 1 ms, in a loop).
+  for (const bad of [2 ** 31, 1e12, Infinity, NaN]) {
+    await assertRejectsCode(waitForPort(80, { intervalMs: bad }), 'ERR_OUT_OF_RANGE', '"options.intervalMs"', '2147483647', String(bad));
+  }
 });
 
 test('no free port within maxTries', async () => {

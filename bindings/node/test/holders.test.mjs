@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,6 +80,60 @@ test('describeBusy: one sentence naming the holder', { skip: !linux && 'Linux on
   const sentence = describeBusy(taken);
   assert.ok(sentence.startsWith(`${taken} is in use by node (pid ${process.pid}, ${me}): `), sentence);
   assert.equal(describeBusy(taken, { protocol: 'tcp' }), sentence);
+});
+
+// A process name that sets the terminal's title and clears its screen
+// (12 bytes: comm holds 15), and how the sentences show it.
+const HOSTILE = '\x1b]0;PWN\x07\x1b[2J';
+const SHOWN = '\\x1b]0;PWN\\x07\\x1b[2J';
+const CONTROLS = /[\x00-\x1f\x7f-\x9f]/;
+
+test('names other processes chose: escaped in every sentence (describeBusy, descriptions, conflicts), raw in the fields', { skip: !linux && 'Linux only' }, async () => {
+  const child = spawn(process.execPath, ['-e', `
+    require('node:fs').writeFileSync('/proc/self/comm', ${JSON.stringify(HOSTILE)});
+    const s = require('node:net').createServer().listen(0, '127.0.0.1', () => console.log(s.address().port));
+  `], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = Number(await new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim()))));
+    const sentence = describeBusy(port);
+    assert.ok(sentence.startsWith(`${port} is in use by ${SHOWN} (pid ${child.pid}, `), JSON.stringify(sentence));
+    assert.doesNotMatch(sentence, CONTROLS);
+    const [holder] = whoHolds(port);
+    assert.equal(holder.processes[0].name, HOSTILE);
+    assert.ok(holder.description.startsWith(`${SHOWN} (pid ${child.pid}`), JSON.stringify(holder.description));
+    const s = status(port, { registry: false });
+    assert.equal(s.holders[0].processes[0].name, HOSTILE);
+    assert.ok(s.description.includes(SHOWN) && !CONTROLS.test(s.description), JSON.stringify(s.description));
+    const [web] = plan({ web: port }).services;
+    assert.equal(web.conflict.holders[0].processes[0].name, HOSTILE);
+    assert.ok(web.conflict.message.includes(SHOWN) && !CONTROLS.test(web.conflict.message), JSON.stringify(web.conflict));
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('the kill strategy refusing to stop this process names it escaped', { skip: !linux && 'Linux only' }, () => {
+  const original = readFileSync('/proc/self/comm', 'utf8').replace(/\n$/, '');
+  writeFileSync('/proc/self/comm', HOSTILE);
+  try {
+    const [web] = plan({ web: taken }, { strategy: 'kill', graceMs: 0 }).services;
+    const { kill } = web.conflict;
+    assert.equal(kill.targets[0].name, HOSTILE);
+    assert.deepEqual(kill.signals, []);
+    assert.ok(kill.refused.includes(`pid ${process.pid} (${SHOWN}) is this very process`), JSON.stringify(kill.refused));
+    assert.doesNotMatch(kill.refused, CONTROLS);
+  } finally {
+    writeFileSync('/proc/self/comm', original);
+  }
+});
+
+test('status: at most 1024 ports at once, as `port4me status`', () => {
+  // A million used to block the event loop for half a minute, and take a gigabyte.
+  const many = Array.from({ length: 1_000_000 }, (_, i) => 1 + (i % 65535));
+  const started = Date.now();
+  assertThrowsCode(() => status(many), 'ERR_INVALID_ARG_VALUE', '1000000 given', 'at most 1024');
+  assert.ok(Date.now() - started < 10000, `${Date.now() - started} ms`);
+  assertThrowsCode(() => status(many.slice(0, 1025), { registry: false }), 'ERR_INVALID_ARG_VALUE', '1025 given');
 });
 
 test('status: occupied with holders, free, unsafe, reserved; one port or several', { skip: !linux && 'Linux only' }, async () => {
