@@ -1,11 +1,13 @@
 //! The core's integration tests, in one binary: the shared conformance
-//! vectors, and properties of the generator and the parser (proptest).
+//! vectors, properties of the generator and the parser (proptest), and the
+//! browser-unsafe lists written out in conformance/SPEC.md.
 
 #[path = "../../../../conformance/harness/harness.rs"]
 mod harness;
 
 mod conformance;
 mod properties;
+mod spec_lists;
 
 /// The shared matcher itself can fail (here once; the std and CLI test
 /// binaries include the same harness).
