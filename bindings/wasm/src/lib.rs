@@ -22,9 +22,8 @@ use plan::{Options, Spec};
 use port4me_core::unsafe_ports::{CHROME, FIREFOX};
 use wasm_bindgen::prelude::*;
 
-/// The largest `n` accepted (as in the Node.js API): 2^20 ports is 2 MiB of
-/// output and a few milliseconds of work; more is almost certainly a mistake.
-pub const MAX_N: f64 = 1_048_576.0;
+/// The largest `n` accepted, as in the Node.js API.
+pub const MAX_N: f64 = port4me_core::MAX_LIST as f64;
 
 /// The options `sequence()` accepts; any other key is an error (a typo such
 /// as `exlude` would otherwise be silently ignored).

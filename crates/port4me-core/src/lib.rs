@@ -65,3 +65,8 @@ pub const DEFAULT_INCLUDE: core::ops::RangeInclusive<u16> = 1024..=65535;
 
 /// How many probes a search makes before it gives up, as in the reference.
 pub const DEFAULT_MAX_TRIES: u32 = 65535;
+
+/// The largest `list` count the CLI and the bindings accept: sixteen LCG
+/// periods. A bigger count is almost certainly a mistake and would only
+/// allocate.
+pub const MAX_LIST: usize = 1 << 20;

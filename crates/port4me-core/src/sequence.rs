@@ -145,7 +145,7 @@ impl<'a> Candidates<'a> {
     /// of `next`, in a tight loop (this is what `list` uses).
     #[cfg(feature = "alloc")]
     pub fn fill(&mut self, out: &mut alloc::vec::Vec<u16>, n: usize) -> Result<(), Error> {
-        out.reserve(n.min(1 << 20));
+        out.reserve(n.min(crate::MAX_LIST));
         self.apply_skip()?;
         let from_prepend = n.min(self.prepend.len() - self.next_prepend);
         out.extend_from_slice(&self.prepend[self.next_prepend..][..from_prepend]);

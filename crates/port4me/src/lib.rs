@@ -50,9 +50,7 @@ pub use search::Search;
 use port4me_core::spec::{self, Expansions};
 use port4me_core::DEFAULT_MAX_TRIES;
 
-/// The largest `list` count accepted: sixteen LCG periods. Anything bigger is
-/// almost certainly a mistake and would only allocate.
-pub const MAX_LIST: usize = 1 << 20;
+pub use port4me_core::MAX_LIST;
 
 /// Ports given to the builder: a specification string or explicit numbers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -454,7 +452,7 @@ fn check_list_count(n: u64, source: &str) -> Result<usize, Error> {
             what: "list count",
             source_name: source.into(),
             value: n.to_string(),
-            reason: "must be between 1 and 1048576".into(),
+            reason: format!("must be between 1 and {MAX_LIST}").into(),
         });
     }
     Ok(n as usize)
