@@ -223,7 +223,7 @@ created: Timestamp, };
 
 /**
  * A service with the ports its instances hold
- * ([`Registry::services_with_ports`], [`Registry::undefine_service`]); in
+ * ([`Services::list`], [`Services::undefine`]); in
  * JSON the service's fields and `ports`.
  */
 export type ServiceWithPorts = { 
@@ -304,7 +304,7 @@ created: Timestamp,
 expires: Timestamp | null, };
 
 /**
- * The answer to [`Registry::offer`].
+ * The answer to [`Services::offer`].
  */
 export type Offer = { 
 /**

@@ -14,7 +14,10 @@ use std::time::Duration;
 use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
 use port4me::values::{count_from_f64, js_number, parse_protocol, port_from_f64};
-use port4me_registry::{AllocateOptions, Filter, Owner, Protocol, Registry, ReserveOptions, ServiceDefinition};
+use port4me_registry::{
+    AllocateOptions, Filter, Owner, Protocol, RegisterOptions, Registry, ReleaseOptions, ReserveOptions,
+    ServiceDefinition,
+};
 
 use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
@@ -162,10 +165,11 @@ impl NativeRegistry {
             let n = whole(n, "number of ports", "n")?;
             let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
             let o = AllocateOptions {
+                protocol,
                 keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false),
                 ..Default::default()
             };
-            to_js(env, &self.reg()?.allocate_with(n, &module, protocol, &o)?)
+            to_js(env, &self.reg()?.modules().allocate(n, &module, o)?)
         })
     }
 
@@ -182,7 +186,7 @@ impl NativeRegistry {
         guard(|| {
             let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.deallocate_with(&module, protocol, force)?)
+            to_js(env, &self.reg()?.modules().release(&module, ReleaseOptions { protocol, force })?)
         })
     }
 
@@ -190,7 +194,7 @@ impl NativeRegistry {
     /// order: `ModuleRange[]`.
     #[napi]
     pub fn modules<'env>(&self, env: &'env Env, protocol: Option<String>) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.modules(protocol_arg(protocol.as_deref())?)?))
+        guard(|| to_js(env, &self.reg()?.modules().list(protocol_arg(protocol.as_deref())?)?))
     }
 
     /// Releases what `instance` holds in `service` (an offer or an
@@ -205,7 +209,7 @@ impl NativeRegistry {
     ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.release_instance_with(&service, &instance, force)?)
+            to_js(env, &self.reg()?.services().release(&service, &instance, ReleaseOptions::forced(force))?)
         })
     }
 
@@ -230,7 +234,7 @@ impl NativeRegistry {
                 name,
                 description,
             };
-            to_js(env, &self.reg()?.define_service_with(&def)?)
+            to_js(env, &self.reg()?.services().define(&def)?)
         })
     }
 
@@ -245,14 +249,14 @@ impl NativeRegistry {
     ) -> napi::Result<Unknown<'env>, String> {
         guard(|| {
             let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.undefine_service(&name, force)?)
+            to_js(env, &self.reg()?.services().undefine(&name, ReleaseOptions::forced(force))?)
         })
     }
 
     /// Every defined service, with the ports its instances hold: `ServiceWithPorts[]`.
     #[napi]
     pub fn services<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.services_with_ports()?))
+        guard(|| to_js(env, &self.reg()?.services().list()?))
     }
 
     /// The ports of `service` held by instances (or one, by instance or
@@ -271,7 +275,7 @@ impl NativeRegistry {
                 Some(_) => None,
                 None => o.port.map(|p| port_from_f64(p, "options.port")).transpose()?,
             };
-            to_js(env, &self.reg()?.show_service(&service, o.instance.as_deref(), port)?)
+            to_js(env, &self.reg()?.services().show(&service, o.instance.as_deref(), port)?)
         })
     }
 
@@ -283,37 +287,37 @@ impl NativeRegistry {
         service: String,
         instance: String,
     ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.offer(&service, &instance)?))
+        guard(|| to_js(env, &self.reg()?.services().offer(&service, &instance)?))
     }
 
     /// Accepts an offer: a `ServicePort`.
     #[napi]
     pub fn accept<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.accept(&secret)?))
+        guard(|| to_js(env, &self.reg()?.services().accept(&secret)?))
     }
 
     /// Rejects an offer: a `ServicePort`.
     #[napi]
     pub fn reject<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.reject(&secret)?))
+        guard(|| to_js(env, &self.reg()?.services().reject(&secret)?))
     }
 
     /// Registers `service` for the current user and process: a `Registration`.
     #[napi]
     pub fn register<'env>(&self, env: &'env Env, service: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.register(&service)?))
+        guard(|| to_js(env, &self.reg()?.registrations().register(&service, RegisterOptions::default())?))
     }
 
     /// Releases the current user's registration `name`: a `Registration`.
     #[napi]
     pub fn release<'env>(&self, env: &'env Env, name: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.release(&name)?))
+        guard(|| to_js(env, &self.reg()?.registrations().release(&name)?))
     }
 
     /// Every live registration: `Registration[]`.
     #[napi]
     pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.list()?))
+        guard(|| to_js(env, &self.reg()?.registrations().list()?))
     }
 
     /// The live registrations matching every given filter: `Registration[]`.
@@ -322,14 +326,14 @@ impl NativeRegistry {
         guard(|| {
             let f = filter.unwrap_or_default();
             let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
-            to_js(env, &self.reg()?.find(&filter)?)
+            to_js(env, &self.reg()?.registrations().find(&filter)?)
         })
     }
 
     /// Every live lease, in protocol and port order: `Lease[]`.
     #[napi]
     pub fn leases<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.leases()?))
+        guard(|| to_js(env, &self.reg()?.leases().list()?))
     }
 
     /// Ends the current user's lease on `port` early; whether there was one.
@@ -338,7 +342,7 @@ impl NativeRegistry {
         guard(|| {
             let port = port_from_f64(port, "port")?;
             let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
-            Ok(self.reg()?.release_lease(port, protocol)?)
+            Ok(self.reg()?.leases().release(port, protocol)?)
         })
     }
 
@@ -447,6 +451,6 @@ impl Reservation {
     /// leases for its parent, since it exits at once).
     pub fn reserve_as(&self, query: &port4me::Port4me, owner: Owner) -> Result<u16, Failure> {
         let options = ReserveOptions { ttl: self.ttl, owner, label: None };
-        Ok(self.registry.reserve_with(query, &options)?.port)
+        Ok(self.registry.leases().reserve(query, &options)?.port)
     }
 }

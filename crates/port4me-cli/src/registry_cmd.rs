@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use port4me::core::spec;
 use port4me_registry::{
     AllocateOptions, Config, Filter, Lease, Listing, MirrorRow, ModuleRange, Offer, Owner, Protocol, RegisterOptions,
-    Registration, Registry, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
+    Registration, Registry, ReleaseOptions, ReserveOptions, Service, ServiceDefinition, ServicePort, User,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -337,11 +337,10 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
     let reg = open(args, config)?;
     let out = match &args.command {
         C::Allocate { n, module, keep_existing, pool: p, .. } => {
-            let r = reg.allocate_with(
+            let r = reg.modules().allocate(
                 *n,
                 module,
-                proto,
-                &AllocateOptions { keep_existing: *keep_existing, pool: pool(p)? },
+                AllocateOptions { protocol: proto, keep_existing: *keep_existing, pool: pool(p)? },
             )?;
             let me = User::current();
             let m = ModuleRange {
@@ -364,7 +363,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
                 force: *force,
                 ..ServiceDefinition::new(name, description, *start, *end)
             };
-            let s = reg.define_service_with(&def)?;
+            let s = reg.services().define(&def)?;
             if json {
                 line(&s)?
             } else {
@@ -372,7 +371,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             }
         }
         C::Undefine { name, force } => {
-            let undefined = reg.undefine_service(name, *force)?;
+            let undefined = reg.services().undefine(name, ReleaseOptions::forced(*force))?;
             if json {
                 line(&undefined)?
             } else {
@@ -388,22 +387,23 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             }
         }
         C::Offer { service, instance, .. } => {
-            let o = reg.offer(service, instance)?;
+            let o = reg.services().offer(service, instance)?;
             if json {
                 line(&o)?
             } else {
                 offer_table(&o)
             }
         }
-        C::Accept { secret } => service_port_out(json, &reg.accept(secret)?)?,
-        C::Reject { secret } => service_port_out(json, &reg.reject(secret)?)?,
+        C::Accept { secret } => service_port_out(json, &reg.services().accept(secret)?)?,
+        C::Reject { secret } => service_port_out(json, &reg.services().reject(secret)?)?,
         C::Register { service, pid, pool: p, probe, .. } => {
             let owner = match pid {
                 Some(pid) => Owner::pid(*pid)?,
                 None => Owner::Parent,
             };
-            let r =
-                reg.register_with(service, &RegisterOptions { owner, pool: pool(p)?, protocol: proto, probe: *probe })?;
+            let r = reg
+                .registrations()
+                .register(service, &RegisterOptions { owner, pool: pool(p)?, protocol: proto, probe: *probe })?;
             if json {
                 line(&r)?
             } else {
@@ -414,7 +414,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
         C::List { what } => list(&reg, *what, json)?,
         C::Find { service, beginswith, user } => {
             let f = Filter { service: service.clone(), beginswith: beginswith.clone(), user: user.clone() };
-            let found = reg.find(&f)?;
+            let found = reg.registrations().find(&f)?;
             if json {
                 line(&found)?
             } else {
@@ -438,7 +438,7 @@ fn run_inner(args: &RegistryArgs) -> Res<String> {
             }
         }
         C::Show { service, instance, port } => {
-            let ports = reg.show_service(service, instance.as_deref(), *port)?;
+            let ports = reg.services().show(service, instance.as_deref(), *port)?;
             if json {
                 line(&ports)?
             } else {
@@ -461,7 +461,7 @@ impl ReleaseArgs {
 }
 
 fn deallocate(reg: &Registry, module: &str, proto: Protocol, force: bool, json: bool) -> Res<String> {
-    let released = reg.deallocate_with(module, proto, force)?;
+    let released = reg.modules().release(module, ReleaseOptions { protocol: proto, force })?;
     if json {
         line(&json!({ "module": module, "protocol": proto.as_str(), "released": released }))
     } else if released.is_empty() {
@@ -488,8 +488,8 @@ fn release(reg: &Registry, args: &ReleaseArgs, proto: Protocol, json: bool) -> R
             (Some(_), None) if r.protocol.is_some() => {
                 return Err("--protocol goes with --port: a registration NAME is released whatever its protocol".into())
             }
-            (Some(name), None) => reg.release(name)?,
-            (None, Some(port)) => reg.release_port(port, proto)?,
+            (Some(name), None) => reg.registrations().release(name)?,
+            (None, Some(port)) => reg.registrations().release_port(port, proto)?,
             _ => return Err(needs.into()),
         };
         if json {
@@ -506,7 +506,7 @@ fn release(reg: &Registry, args: &ReleaseArgs, proto: Protocol, json: bool) -> R
         ),
         Some(Release::Registration(r)) => registration(r, "release registration needs a NAME or --port PORT"),
         Some(Release::Instance { service, instance, force }) => {
-            let sp = reg.release_instance_with(service, instance, *force)?;
+            let sp = reg.services().release(service, instance, ReleaseOptions::forced(*force))?;
             if json {
                 line(&sp)
             } else {
@@ -514,7 +514,7 @@ fn release(reg: &Registry, args: &ReleaseArgs, proto: Protocol, json: bool) -> R
             }
         }
         Some(Release::Lease { port, .. }) => {
-            let released = reg.release_lease(*port, proto)?;
+            let released = reg.leases().release(*port, proto)?;
             if json {
                 line(&json!({ "port": port, "protocol": proto.as_str(), "released": released }))
             } else if released {
@@ -534,11 +534,11 @@ fn list(reg: &Registry, what: ListWhat, json: bool) -> Res<String> {
     let Listing { modules, services, registrations, leases, mirrors } = match what {
         W::All => reg.listing()?,
         _ => Listing {
-            modules: if want(W::Modules) { reg.modules(None)? } else { Vec::new() },
-            services: if want(W::Services) { reg.services_with_ports()? } else { Vec::new() },
-            registrations: if want(W::Registrations) { reg.list()? } else { Vec::new() },
-            leases: if want(W::Leases) { reg.leases()? } else { Vec::new() },
-            mirrors: if want(W::Mirrors) { reg.mirror_rows(None)? } else { Vec::new() },
+            modules: if want(W::Modules) { reg.modules().list(None)? } else { Vec::new() },
+            services: if want(W::Services) { reg.services().list()? } else { Vec::new() },
+            registrations: if want(W::Registrations) { reg.registrations().list()? } else { Vec::new() },
+            leases: if want(W::Leases) { reg.leases().list()? } else { Vec::new() },
+            mirrors: if want(W::Mirrors) { reg.modules().mirror_rows(None)? } else { Vec::new() },
         },
     };
     if json {
@@ -604,7 +604,7 @@ pub fn reserve(q: &port4me::Port4me, ttl: &str) -> Result<u16, Box<dyn std::erro
     // The lease lasts its time whoever ran the command: the CLI's parent is
     // often a `$(...)` subshell or a pipeline stage that exits at once, and a
     // lease that ended with it would protect nothing.
-    Ok(reg.reserve_with(q, &ReserveOptions { ttl, owner: Owner::Nobody, label: None })?.port)
+    Ok(reg.leases().reserve(q, &ReserveOptions { ttl, owner: Owner::Nobody, label: None })?.port)
 }
 
 // ---- output ----------------------------------------------------------------

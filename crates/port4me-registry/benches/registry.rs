@@ -106,7 +106,7 @@ fn first_fit(c: &mut Criterion) {
         let (_dir, reg) = filled(n, 1);
         let expected = (20000 + n) as u16;
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| assert_eq!(reg.allocate(1, "probe", Protocol::Tcp).unwrap().start, expected));
+            b.iter(|| assert_eq!(reg.modules().allocate(1, "probe", Protocol::Tcp).unwrap().start, expected));
         });
     }
     g.finish();
@@ -118,7 +118,7 @@ fn first_fit(c: &mut Criterion) {
         let (_dir, reg) = filled(n, 2);
         let expected = (20000 + 2 * n - 1) as u16;
         g.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| assert_eq!(reg.allocate(2, "probe", Protocol::Tcp).unwrap().start, expected));
+            b.iter(|| assert_eq!(reg.modules().allocate(2, "probe", Protocol::Tcp).unwrap().start, expected));
         });
     }
     g.finish();

@@ -1,4 +1,4 @@
-//! Reserved port4me results: [`Registry::reserve`] runs a port4me search
+//! Reserved port4me results: [`Leases::reserve`] runs a port4me search
 //! that skips every port the registry holds, and records the port found as
 //! a short lease. The probing happens outside the write lock; the lease is
 //! written in a short transaction that re-checks the port first, so callers
@@ -35,7 +35,7 @@ fn held_ports(ctx: &Ctx<'_>, protocol: Protocol) -> Result<Box<PortSet>> {
 /// Default lifetime of a reservation.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
 
-/// Options of [`Registry::reserve_with`].
+/// Options of [`Leases::reserve`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReserveOptions {
     /// How long the lease lasts at most.
@@ -81,21 +81,42 @@ pub struct Lease {
     pub expires: Timestamp,
 }
 
-impl Registry {
-    /// Finds a port the way `query.find()` would, but skipping every port
-    /// the registry holds, and leases it to the current process for `ttl`.
-    /// The protocol is the query's probe protocol.
-    pub fn reserve(&self, query: &port4me::Port4me, ttl: Duration) -> Result<u16> {
-        Ok(self.reserve_with(query, &ReserveOptions { ttl, ..ReserveOptions::default() })?.port)
+impl From<&ReserveOptions> for ReserveOptions {
+    fn from(options: &ReserveOptions) -> Self {
+        options.clone()
     }
+}
 
-    /// [`Registry::reserve`] with every option; returns the lease.
-    pub fn reserve_with(&self, query: &port4me::Port4me, options: &ReserveOptions) -> Result<Lease> {
+impl From<Duration> for ReserveOptions {
+    fn from(ttl: Duration) -> Self {
+        ReserveOptions { ttl, ..ReserveOptions::default() }
+    }
+}
+
+/// Leases of port4me results, the registry's fourth job: [`Registry::leases`].
+#[derive(Clone, Copy, Debug)]
+pub struct Leases<'r> {
+    reg: &'r Registry,
+}
+
+impl Registry {
+    /// Leases: `reserve`, `release`, `list`.
+    pub fn leases(&self) -> Leases<'_> {
+        Leases { reg: self }
+    }
+}
+
+impl Leases<'_> {
+    /// Finds a port the way `query.find()` would, but skipping every port
+    /// the registry holds, and leases it to the owner of `options` (this
+    /// process by default) for their time-to-live (a [`Duration`] alone
+    /// converts into options). The protocol is the query's probe protocol.
+    pub fn reserve(&self, query: &port4me::Port4me, options: impl Into<ReserveOptions>) -> Result<Lease> {
         self.reserve_checked(query, options, |port| Ok(query.test(port)?))
     }
 
-    /// [`Registry::reserve_with`] with the caller's own check of whether a
-    /// port is free instead of the query's probe.
+    /// [`Leases::reserve`] with the caller's own check of whether a port is
+    /// free instead of the query's probe.
     ///
     /// The search runs outside the registry's write lock: one short
     /// transaction reads what the registry holds, the candidates are checked
@@ -108,9 +129,10 @@ impl Registry {
     pub fn reserve_checked(
         &self,
         query: &port4me::Port4me,
-        options: &ReserveOptions,
+        options: impl Into<ReserveOptions>,
         mut is_free: impl FnMut(u16) -> Result<bool>,
     ) -> Result<Lease> {
+        let options = &options.into();
         validate::ttl("lease time-to-live", options.ttl)?;
         let label = match &options.label {
             Some(l) => l.clone(),
@@ -122,7 +144,7 @@ impl Registry {
         let protocol = query.probe_options().protocol;
         // Fail fast on a bad query before touching the registry.
         let mut search = query.search()?;
-        let mut held = self.write(|ctx| held_ports(ctx, protocol))?;
+        let mut held = self.reg.write(|ctx| held_ports(ctx, protocol))?;
         loop {
             let Some(port) = search.next_port()? else {
                 return Err(search.no_free_port().into());
@@ -130,7 +152,7 @@ impl Registry {
             if held.contains_port(port) || !is_free(port)? {
                 continue;
             }
-            let outcome = self.write(|ctx| {
+            let outcome = self.reg.write(|ctx| {
                 if overlapping(ctx, protocol, port, port)?.is_some() {
                     // Taken since the first look: look again, go on.
                     return Ok(Err(held_ports(ctx, protocol)?));
@@ -178,15 +200,15 @@ impl Registry {
     }
 
     /// Every live lease, in protocol and port order.
-    pub fn leases(&self) -> Result<Vec<Lease>> {
-        self.read(leases_in)
+    pub fn list(&self) -> Result<Vec<Lease>> {
+        self.reg.read(leases_in)
     }
 
     /// Ends the current user's lease on `port` early; returns whether there
     /// was one. Another user's lease is refused.
-    pub fn release_lease(&self, port: u16, protocol: Protocol) -> Result<bool> {
+    pub fn release(&self, port: u16, protocol: Protocol) -> Result<bool> {
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let found: Option<(u32, String, String)> = ctx
                 .tx
                 .prepare_cached("SELECT uid, user, label FROM leases WHERE protocol = ?1 AND port = ?2")
@@ -213,7 +235,7 @@ impl Registry {
     }
 }
 
-/// [`Registry::leases`] in the transaction of `ctx`.
+/// [`Leases::list`] in the transaction of `ctx`.
 pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
     let mut stmt = ctx
         .tx

@@ -1,28 +1,31 @@
 //! An embedded, crash-safe port registry on SQLite that never hands out the
 //! same port twice, however many processes use it at once.
 //!
-//! It does four jobs that port managers usually do one at a time:
+//! It does four jobs that port managers usually do one at a time, each a
+//! group of methods on the handle ([`Registry::modules`],
+//! [`Registry::services`], [`Registry::registrations`],
+//! [`Registry::leases`]) that takes one options value per operation:
 //!
-//! 1. **Module ranges** ([`Registry::allocate`], [`Registry::deallocate`]):
+//! 1. **Module ranges** ([`Modules::allocate`], [`Modules::release`]):
 //!    `n` consecutive TCP or UDP ports for a module, first fit in a pool
 //!    (default [`DEFAULT_MODULE_POOL`], 20000-45000). The ranges live in the
 //!    tables `TCP_PORTS` and `UDP_PORTS` with the columns `(start, end,
 //!    module)`, so `SELECT *, 'tcp' FROM TCP_PORTS UNION SELECT *, 'udp'
 //!    FROM UDP_PORTS;` lists them, and tools written for the node-level
 //!    allocator model can share them (see [below](#tools-that-write-tcp_ports-and-udp_ports)).
-//! 2. **Services and offers** ([`Registry::define_service`],
-//!    [`Registry::offer`], [`Registry::accept`], [`Registry::reject`]): a
+//! 2. **Services and offers** ([`Services::define`],
+//!    [`Services::offer`], [`Services::accept`], [`Services::reject`]): a
 //!    service owns a fixed range; each instance is offered the lowest free
 //!    port of it together with a 128-bit secret, and the offer becomes an
 //!    allocation when the secret is accepted. Unaccepted offers expire after
 //!    [`Config::offer_ttl`] (default 30 minutes).
-//! 3. **Named services per user** ([`Registry::register`],
-//!    [`Registry::release`], [`Registry::list`], [`Registry::find`],
+//! 3. **Named services per user** ([`Registrations::register`],
+//!    [`Registrations::release`], [`Registrations::list`], [`Registrations::find`],
 //!    [`Registry::gc`]): a port from a pool (default
 //!    [`DEFAULT_REGISTRATION_POOL`], 45001-49151) recorded with the OS user
 //!    and the owner process; `web`, then `web_1`, `web_2`, ... for the same
 //!    user. When the owner process is gone its registrations are reclaimed.
-//! 4. **Reserved port4me results** ([`Registry::reserve`]): the port that
+//! 4. **Reserved port4me results** ([`Leases::reserve`]): the port that
 //!    [`port4me::Port4me::find_with`] picks, skipping everything the
 //!    registry holds, recorded as a short lease (default 60 s) that also
 //!    ends when its owner process exits.
@@ -62,13 +65,13 @@
 //! that keep `claims` in step. So a naive first fit never picks a held
 //! port, and a row that would overlap one is refused as any overlap is
 //! ("a port would be held twice"). Rows such a tool inserts are modules like
-//! ours (claimed, listed by [`Registry::modules`] with no owner) and any
-//! name it used, even one [`Registry::allocate`] refuses (empty, 255 bytes,
-//! odd characters), can be passed to [`Registry::deallocate`]. Mirror rows are
+//! ours (claimed, listed by [`Modules::list`] with no owner) and any
+//! name it used, even one [`Modules::allocate`] refuses (empty, 255 bytes,
+//! odd characters), can be passed to [`Modules::release`]. Mirror rows are
 //! not modules: a trigger refuses to delete or change one by hand, saying
-//! what holds it and how to release that; [`Registry::deallocate`] refuses
+//! what holds it and how to release that; [`Modules::release`] refuses
 //! their names ([`Error::NotAModule`]); `allocate` refuses module names
-//! beginning with `port4me:`; [`Registry::mirror_rows`] lists them. The
+//! beginning with `port4me:`; [`Modules::mirror_rows`] lists them. The
 //! triggers use only SQL that old SQLite libraries parse, since the other
 //! tool's SQLite reads this schema too.
 //!
@@ -148,8 +151,8 @@
 //! Module ranges record the OS user who allocated them (`module_owners`;
 //! rows other tools insert have none) and accepted allocations the user who
 //! accepted them. Releasing, or replacing, another user's module or
-//! allocation takes force ([`Registry::deallocate_with`],
-//! [`Registry::release_instance_with`]); without it the error
+//! allocation takes force ([`Modules::release`],
+//! [`Services::release`]); without it the error
 //! ([`Error::OwnedByOther`], `ERR_PORT4ME_REGISTRY_NOT_OWNER`) names the
 //! owner. In a file several OS users can write, all of this is bookkeeping,
 //! not access control: anyone who can write the file can change any row
@@ -160,9 +163,9 @@
 //! use port4me_registry::{Protocol, Registry};
 //! let dir = tempfile::tempdir()?;
 //! let reg = Registry::open(dir.path().join("ports.sqlite"))?;
-//! let range = reg.allocate(3, "web", Protocol::Tcp)?;
+//! let range = reg.modules().allocate(3, "web", Protocol::Tcp)?;
 //! assert_eq!((range.start, range.end), (20000, 20002));
-//! assert_eq!(reg.deallocate("web", Protocol::Tcp)?, [range]);
+//! assert_eq!(reg.modules().release("web", Protocol::Tcp)?, [range]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -199,9 +202,9 @@ mod leases;
 mod listing;
 mod lock;
 mod modules;
-mod names;
 mod owners;
 pub mod process;
+mod registrations;
 pub mod schema;
 #[cfg(feature = "serde")]
 mod serial;
@@ -211,13 +214,13 @@ mod validate;
 
 pub use claims::{Holding, HoldingKind};
 pub use error::{Error, Result};
-pub use leases::{Lease, ReserveOptions, DEFAULT_LEASE_TTL};
+pub use leases::{Lease, Leases, ReserveOptions, DEFAULT_LEASE_TTL};
 pub use listing::Listing;
-pub use modules::{AllocateOptions, MirrorRow, ModuleRange, PortRange};
-pub use names::{Filter, GcReport, RegisterOptions, Registration};
+pub use modules::{AllocateOptions, MirrorRow, ModuleRange, Modules, PortRange};
 pub use port4me::Protocol;
 pub use process::{Liveness, Owner, ProcessId, User};
-pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort, ServiceWithPorts};
+pub use registrations::{Filter, GcReport, RegisterOptions, Registration, Registrations};
+pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort, ServiceWithPorts, Services};
 pub use time::Timestamp;
 pub use validate::{parse_protocol, MAX_NAME_BYTES};
 
@@ -230,6 +233,31 @@ pub const DEFAULT_REGISTRATION_POOL: (u16, u16) = (45001, 49151);
 pub const DEFAULT_OFFER_TTL: Duration = Duration::from_secs(30 * 60);
 /// Default time to wait for another process's lock.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a release treats a holding: of which protocol (module ranges), and
+/// whether another OS user's is released too (`force`). A [`Protocol`]
+/// alone converts into them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseOptions {
+    /// The protocol (TCP by default; services and offers have their own).
+    pub protocol: Protocol,
+    /// Release another OS user's holding too (bookkeeping, not access
+    /// control: see the [crate docs](crate#owners)).
+    pub force: bool,
+}
+
+impl ReleaseOptions {
+    /// TCP, with or without force.
+    pub fn forced(force: bool) -> Self {
+        ReleaseOptions { force, ..ReleaseOptions::default() }
+    }
+}
+
+impl From<Protocol> for ReleaseOptions {
+    fn from(protocol: Protocol) -> Self {
+        ReleaseOptions { protocol, force: false }
+    }
+}
 
 /// Settings of a [`Registry`] handle (not stored in the database).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -632,7 +660,7 @@ impl Registry {
         let changes = conn.total_changes();
         let tx = begin_immediate(&mut conn, left).map_err(|e| self.err(e))?;
         let mut ctx = Ctx { tx: &tx, now: Timestamp::now(), reg: self, reclaimed: GcReport::default() };
-        ctx.reclaimed = names::housekeeping(&ctx)?;
+        ctx.reclaimed = registrations::housekeeping(&ctx)?;
         self.ask_ahead.store(process::lookups() != lookups, Relaxed);
         let value = f(&ctx)?;
         tx.commit().map_err(|e| self.err(e))?;

@@ -5,7 +5,7 @@
 use crate::error::Result;
 use crate::leases::{leases_in, Lease};
 use crate::modules::{mirror_rows_in, modules_in, MirrorRow, ModuleRange};
-use crate::names::{find_in, Filter, Registration};
+use crate::registrations::{find_in, Filter, Registration};
 use crate::services::{services_with_ports_in, ServiceWithPorts};
 use crate::Registry;
 
@@ -30,10 +30,10 @@ pub struct Listing {
 
 impl Registry {
     /// Everything the registry holds, in one transaction (so the mirror
-    /// rows are those of the holdings listed): [`modules`](Self::modules),
-    /// [`services_with_ports`](Self::services_with_ports),
-    /// [`list`](Self::list), [`leases`](Self::leases) and
-    /// [`mirror_rows`](Self::mirror_rows) of both protocols.
+    /// rows are those of the holdings listed): [`modules`](crate::Modules::list),
+    /// [`services_with_ports`](crate::Services::list),
+    /// [`list`](crate::Registrations::list), [`leases`](crate::Leases::list) and
+    /// [`mirror_rows`](crate::Modules::mirror_rows) of both protocols.
     pub fn listing(&self) -> Result<Listing> {
         self.read(|ctx| {
             Ok(Listing {

@@ -571,14 +571,14 @@ mod tests {
         let reg = Registry::open_with(&path, config).unwrap();
         let other = hold(&path);
         let start = Instant::now();
-        let err = reg.register("web").unwrap_err();
+        let err = reg.registrations().register("web", crate::RegisterOptions::default()).unwrap_err();
         let waited = start.elapsed();
         assert_eq!(err.code(), "ERR_PORT4ME_REGISTRY_BUSY", "{err}");
         assert!(waited >= Duration::from_millis(300) && waited < Duration::from_secs(10), "{waited:?}");
         drop(other);
         // The abandoned wait lets go as soon as it gets the lock.
-        assert_eq!(reg.register("web").unwrap().name, "web");
-        assert_eq!(reg.register("web").unwrap().name, "web_1");
+        assert_eq!(reg.registrations().register("web", crate::RegisterOptions::default()).unwrap().name, "web");
+        assert_eq!(reg.registrations().register("web", crate::RegisterOptions::default()).unwrap().name, "web_1");
     }
 
     #[test]
@@ -589,7 +589,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         let r = reg.clone();
         let writer = std::thread::spawn(move || {
-            let got = r.allocate(2, "web", crate::Protocol::Tcp);
+            let got = r.modules().allocate(2, "web", crate::Protocol::Tcp);
             tx.send(Instant::now()).unwrap();
             got
         });
@@ -627,7 +627,7 @@ mod tests {
             let other = hold(&path);
             for _ in 0..2 {
                 let start = Instant::now();
-                let err = reg.register("web").unwrap_err();
+                let err = reg.registrations().register("web", crate::RegisterOptions::default()).unwrap_err();
                 let waited = start.elapsed();
                 assert_eq!(err.code(), "ERR_PORT4ME_REGISTRY_BUSY", "round {round}: {err}");
                 assert!(waited >= timeout && waited < Duration::from_secs(5), "round {round}: {waited:?}");
@@ -637,7 +637,7 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             let r = reg.clone();
             let writer = std::thread::spawn(move || {
-                let got = r.register("web");
+                let got = r.registrations().register("web", crate::RegisterOptions::default());
                 tx.send(()).unwrap();
                 got
             });
@@ -654,7 +654,7 @@ mod tests {
             // The turn ended with the write: nobody keeps the lock.
             assert!(free(&path), "round {round}: the lock is still held after the write");
         }
-        assert_eq!(reg.list().unwrap().len(), 3);
+        assert_eq!(reg.registrations().list().unwrap().len(), 3);
         // Dropping the handle ends the thread (it holds the last other reference).
         let w = first.unwrap();
         drop(std::sync::Arc::into_inner(reg).unwrap());
@@ -681,10 +681,10 @@ mod tests {
         let (_d, path) = temp_db();
         let one = Registry::open(&path).unwrap();
         let two = Registry::open(&path).unwrap();
-        one.register("web").unwrap();
+        one.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         drop(one);
         assert!(queue_path(&path).exists(), "in use by the other handle");
-        two.register("web").unwrap();
+        two.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         drop(two);
         let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["ports.sqlite"], "an unused registry is one file");
@@ -693,10 +693,10 @@ mod tests {
     #[test]
     fn a_read_only_handle_neither_creates_nor_takes_the_sidecar() {
         let (_d, path) = temp_db();
-        Registry::open(&path).unwrap().register("web").unwrap();
+        Registry::open(&path).unwrap().registrations().register("web", crate::RegisterOptions::default()).unwrap();
         assert!(!queue_path(&path).exists());
         let ro = Registry::open_with(&path, Config { read_only: true, ..Config::default() }).unwrap();
-        assert_eq!(ro.list().unwrap().len(), 1);
+        assert_eq!(ro.registrations().list().unwrap().len(), 1);
         assert!(!queue_path(&path).exists());
     }
 
@@ -706,7 +706,11 @@ mod tests {
         std::fs::create_dir(queue_path(&path)).unwrap();
         let reg = Registry::open(&path).unwrap();
         assert!(reg.queue.is_none());
-        assert_eq!(reg.register("web").unwrap().name, "web", "writers then poll as before");
+        assert_eq!(
+            reg.registrations().register("web", crate::RegisterOptions::default()).unwrap().name,
+            "web",
+            "writers then poll as before"
+        );
     }
 
     #[test]
@@ -718,19 +722,19 @@ mod tests {
         assert_eq!(sync, 1, "NORMAL: the registry flushes the log itself");
         let flushes = || FLUSHES.with(Cell::get);
         let before = flushes();
-        reg.register("web").unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         assert_eq!(flushes(), before + 1, "a write");
-        reg.list().unwrap();
-        reg.find(&crate::Filter::default()).unwrap();
+        reg.registrations().list().unwrap();
+        reg.registrations().find(&crate::Filter::default()).unwrap();
         assert_eq!(flushes(), before + 1, "reads change nothing");
-        reg.release("nonesuch").unwrap_err();
+        reg.registrations().release("nonesuch").unwrap_err();
         assert_eq!(flushes(), before + 1, "a failed write changes nothing");
-        reg.release("web").unwrap();
+        reg.registrations().release("web").unwrap();
         assert_eq!(flushes(), before + 2);
 
         let fast = Registry::open_with(&path, Config { durable: false, ..Config::default() }).unwrap();
         assert!(fast.flush.is_none());
-        fast.register("api").unwrap();
+        fast.registrations().register("api", crate::RegisterOptions::default()).unwrap();
         assert_eq!(flushes(), before + 2, "durable: false never flushes");
     }
 }

@@ -17,7 +17,7 @@ use crate::claims::{describe, first_fit, overlapping, Claim};
 use crate::error::{shown, Error, Result};
 use crate::process::User;
 use crate::schema::MIRROR_PREFIX;
-use crate::{validate, Ctx, HoldingKind, Protocol, Registry};
+use crate::{validate, Ctx, HoldingKind, Protocol, Registry, ReleaseOptions};
 
 /// An inclusive range of ports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,14 +94,41 @@ pub struct MirrorRow {
     pub kind: HoldingKind,
 }
 
-/// Options of [`Registry::allocate_with`].
+/// Options of [`Modules::allocate`]; a [`Protocol`] alone converts into them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AllocateOptions {
+    /// The protocol (TCP by default).
+    pub protocol: Protocol,
     /// Keep the module's existing ranges of this protocol and add another
     /// one (the default replaces them).
     pub keep_existing: bool,
     /// Pool to allocate from instead of [`crate::Config::module_pool`].
     pub pool: Option<(u16, u16)>,
+}
+
+impl From<Protocol> for AllocateOptions {
+    fn from(protocol: Protocol) -> Self {
+        AllocateOptions { protocol, ..AllocateOptions::default() }
+    }
+}
+
+impl From<&AllocateOptions> for AllocateOptions {
+    fn from(options: &AllocateOptions) -> Self {
+        options.clone()
+    }
+}
+
+/// Module ranges, the registry's first job: [`Registry::modules`].
+#[derive(Clone, Copy, Debug)]
+pub struct Modules<'r> {
+    reg: &'r Registry,
+}
+
+impl Registry {
+    /// Module ranges: `allocate`, `release`, `list`.
+    pub fn modules(&self) -> Modules<'_> {
+        Modules { reg: self }
+    }
 }
 
 pub(crate) fn table(protocol: Protocol) -> &'static str {
@@ -163,25 +190,16 @@ fn owned_by_other(module: &str, protocol: Protocol, row: &Row, user: &User, hint
     })
 }
 
-impl Registry {
+impl Modules<'_> {
     /// `n` consecutive ports of `protocol` for `module`: the first gap in the
     /// module pool that is large enough. Replaces the module's earlier
     /// ranges of this protocol (they may be reused by the new range). The
     /// range records the current OS user; a module name that another user
     /// holds is refused ([`Error::OwnedByOther`]), as are names that begin
     /// with `port4me:` (reserved for mirror rows).
-    pub fn allocate(&self, n: u32, module: &str, protocol: Protocol) -> Result<PortRange> {
-        self.allocate_with(n, module, protocol, &AllocateOptions::default())
-    }
-
-    /// [`Registry::allocate`] with options.
-    pub fn allocate_with(
-        &self,
-        n: u32,
-        module: &str,
-        protocol: Protocol,
-        options: &AllocateOptions,
-    ) -> Result<PortRange> {
+    pub fn allocate(&self, n: u32, module: &str, options: impl Into<AllocateOptions>) -> Result<PortRange> {
+        let options = options.into();
+        let protocol = options.protocol;
         validate::name("module", module)?;
         if module.starts_with(MIRROR_PREFIX) {
             return Err(Error::InvalidName {
@@ -191,7 +209,7 @@ impl Registry {
                          and leases in TCP_PORTS and UDP_PORTS",
             });
         }
-        let pool = options.pool.unwrap_or(self.config.module_pool);
+        let pool = options.pool.unwrap_or(self.reg.config.module_pool);
         validate::pool("module pool", pool)?;
         let size = u32::from(pool.1) - u32::from(pool.0) + 1;
         let what = || format!("module {}", shown(module));
@@ -207,7 +225,7 @@ impl Registry {
         }
         let table = table(protocol);
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             for row in rows_named(ctx, protocol, module)? {
                 let hint = "use another module name, or deallocate it with force first";
                 if let Some(e) = owned_by_other(module, protocol, &row, &user, hint) {
@@ -226,7 +244,7 @@ impl Registry {
                 protocol,
                 pool_start: pool.0,
                 pool_end: pool.1,
-                path: self.path.clone(),
+                path: self.reg.path.clone(),
             })?;
             let end = (u32::from(start) + n - 1) as u16;
             insert_range(ctx, protocol, start, end, module)?;
@@ -242,19 +260,13 @@ impl Registry {
     /// when the module had none). Any name is accepted, also ones that
     /// `allocate` refuses (empty, long, odd characters), since tools that
     /// write the module tables directly may have used them. A range another
-    /// OS user allocated is refused ([`Error::OwnedByOther`]; see
-    /// [`Registry::deallocate_with`]), and so is the name of a mirror row
-    /// ([`Error::NotAModule`]).
-    pub fn deallocate(&self, module: &str, protocol: Protocol) -> Result<Vec<PortRange>> {
-        self.deallocate_with(module, protocol, false)
-    }
-
-    /// [`Registry::deallocate`]; with `force`, also ranges another OS user
-    /// allocated.
-    pub fn deallocate_with(&self, module: &str, protocol: Protocol, force: bool) -> Result<Vec<PortRange>> {
+    /// OS user allocated is refused ([`Error::OwnedByOther`]) unless
+    /// forced, and so is the name of a mirror row ([`Error::NotAModule`]).
+    pub fn release(&self, module: &str, options: impl Into<ReleaseOptions>) -> Result<Vec<PortRange>> {
+        let ReleaseOptions { protocol, force } = options.into();
         let table = table(protocol);
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let rows = rows_named(ctx, protocol, module)?;
             for row in &rows {
                 if row.kind.as_deref().is_some_and(|k| k != "module") {
@@ -276,9 +288,9 @@ impl Registry {
     }
 
     /// The ranges of `module` for `protocol`, in port order (any name, as
-    /// for [`Registry::deallocate`]; mirror rows are not modules).
-    pub fn module_ranges(&self, module: &str, protocol: Protocol) -> Result<Vec<PortRange>> {
-        self.read(|ctx| {
+    /// for [`Modules::release`]; mirror rows are not modules).
+    pub fn ranges(&self, module: &str, protocol: Protocol) -> Result<Vec<PortRange>> {
+        self.reg.read(|ctx| {
             let rows = rows_named(ctx, protocol, module)?;
             Ok(rows.into_iter().filter(|r| r.kind.as_deref() == Some("module")).map(|r| r.range).collect())
         })
@@ -287,19 +299,19 @@ impl Registry {
     /// Every module range (of one protocol, or both), in protocol and port
     /// order: the rows of `TCP_PORTS` / `UDP_PORTS` but the mirror rows,
     /// whoever inserted them.
-    pub fn modules(&self, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
-        self.read(|ctx| modules_in(ctx, protocol))
+    pub fn list(&self, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
+        self.reg.read(|ctx| modules_in(ctx, protocol))
     }
 
     /// Every mirror row (of one protocol, or both), in protocol and port
     /// order: the rows of `TCP_PORTS` / `UDP_PORTS` that stand for a
     /// service, a registration or a lease.
     pub fn mirror_rows(&self, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
-        self.read(|ctx| mirror_rows_in(ctx, protocol))
+        self.reg.read(|ctx| mirror_rows_in(ctx, protocol))
     }
 }
 
-/// [`Registry::modules`] in the transaction of `ctx`.
+/// [`Modules::list`] in the transaction of `ctx`.
 pub(crate) fn modules_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Vec<ModuleRange>> {
     per_protocol(
         ctx,
@@ -320,7 +332,7 @@ pub(crate) fn modules_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Ve
     )
 }
 
-/// [`Registry::mirror_rows`] in the transaction of `ctx`.
+/// [`Modules::mirror_rows`] in the transaction of `ctx`.
 pub(crate) fn mirror_rows_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Vec<MirrorRow>> {
     per_protocol(
         ctx,

@@ -29,7 +29,7 @@
 //! owner gone). When not, the read runs in that snapshot without the write
 //! lock and gives what it would have given after the housekeeping; when
 //! so, it takes the write lock and reclaims first, as before. The survey
-//! must therefore see everything `names::housekeeping` reclaims (the tests
+//! must therefore see everything `registrations::housekeeping` reclaims (the tests
 //! below build each case).
 
 use std::cell::RefCell;
@@ -198,12 +198,12 @@ mod tests {
     /// One registration, one lease and one offer, all live, by this process.
     fn filled(path: &std::path::Path) -> Registry {
         let reg = Registry::open(path).unwrap();
-        reg.register("web").unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         let query = port4me::Port4me::new().user("alice").tool("vite");
         let lease = ReserveOptions { ttl: Duration::from_secs(600), owner: Owner::Current, label: None };
-        reg.reserve_checked(&query, &lease, |_| Ok(true)).unwrap();
-        reg.define_service("db", "a database", 30000, 30009).unwrap();
-        reg.offer("db", "one").unwrap();
+        reg.leases().reserve_checked(&query, &lease, |_| Ok(true)).unwrap();
+        reg.services().define(&crate::ServiceDefinition::new("db", "a database", 30000, 30009)).unwrap();
+        reg.services().offer("db", "one").unwrap();
         reg
     }
 
@@ -241,15 +241,15 @@ mod tests {
         let other = rusqlite::Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let start = Instant::now();
-        assert_eq!(reg.list().unwrap().len(), 1);
+        assert_eq!(reg.registrations().list().unwrap().len(), 1);
         assert_eq!(reg.holder_of(30000, Protocol::Tcp).unwrap().unwrap().name, "db");
         assert!(start.elapsed() < Duration::from_millis(200), "a clean read waited for the writer");
         // Something lapsed (in the other process's transaction, committed):
         // the read reclaims it first, so it waits for the lock.
         other.execute_batch("UPDATE registrations SET pid_start = pid_start + 1; COMMIT; BEGIN IMMEDIATE").unwrap();
-        assert_eq!(reg.list().unwrap_err().code(), "ERR_PORT4ME_REGISTRY_BUSY");
+        assert_eq!(reg.registrations().list().unwrap_err().code(), "ERR_PORT4ME_REGISTRY_BUSY");
         other.execute_batch("COMMIT").unwrap();
-        assert_eq!(reg.list().unwrap().len(), 0);
+        assert_eq!(reg.registrations().list().unwrap().len(), 0);
         let rows: i64 = other.query_row("SELECT count(*) FROM registrations", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 0, "deleted, not just hidden");
     }
@@ -261,21 +261,21 @@ mod tests {
         let (_d, path) = temp_db();
         let reg = Registry::open(&path).unwrap();
         assert!(reg.ask_ahead.load(Relaxed), "a new handle asks ahead");
-        reg.register("web").unwrap();
-        reg.register("web").unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         assert!(!reg.ask_ahead.load(Relaxed), "every owner (this process) is watched");
         // An owner with no start time cannot be watched: asked every time.
         let me = ProcessId::current().unwrap();
         let unknown = Owner::Process(ProcessId { pid: me.pid, start_time: 0 });
         let options = crate::RegisterOptions { owner: unknown, ..Default::default() };
-        reg.register_with("api", &options).unwrap();
-        reg.register("web").unwrap();
+        reg.registrations().register("api", &options).unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         assert!(reg.ask_ahead.load(Relaxed), "an owner the system is asked about");
-        assert_eq!(reg.release("api").unwrap().name, "api");
-        reg.register("web").unwrap();
-        reg.register("web").unwrap();
+        assert_eq!(reg.registrations().release("api").unwrap().name, "api");
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
+        reg.registrations().register("web", crate::RegisterOptions::default()).unwrap();
         assert!(!reg.ask_ahead.load(Relaxed));
-        assert_eq!(reg.list().unwrap().len(), 5, "and nothing was reclaimed on the way");
+        assert_eq!(reg.registrations().list().unwrap().len(), 5, "and nothing was reclaimed on the way");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use rusqlite::OptionalExtension;
 use crate::claims::{describe, overlapping};
 use crate::error::{shown, Error, Result};
 use crate::process::User;
-use crate::{validate, Ctx, Protocol, Registry, Timestamp};
+use crate::{validate, Ctx, Protocol, Registry, ReleaseOptions, Timestamp};
 
 /// First port that is not privileged.
 pub const FIRST_UNPRIVILEGED: u32 = 1024;
@@ -30,7 +30,7 @@ pub const FIRST_EPHEMERAL: u32 = 49152;
 /// How long expired secrets are remembered.
 pub(crate) const EXPIRED_MEMORY: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// What [`Registry::define_service_with`] needs.
+/// What [`Services::define`] needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceDefinition {
     /// Unique name.
@@ -85,7 +85,7 @@ pub struct Service {
 }
 
 /// A service with the ports its instances hold
-/// ([`Registry::services_with_ports`], [`Registry::undefine_service`]); in
+/// ([`Services::list`], [`Services::undefine`]); in
 /// JSON the service's fields and `ports`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -150,7 +150,7 @@ pub struct ServicePort {
     pub expires: Option<Timestamp>,
 }
 
-/// The answer to [`Registry::offer`].
+/// The answer to [`Services::offer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "camelCase"))]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -169,16 +169,26 @@ pub struct Offer {
     pub expires: Timestamp,
 }
 
-impl Registry {
-    /// Defines a TCP service `name` with the range `start..=end`, which may
-    /// not overlap any other service or anything else the registry holds,
-    /// nor touch privileged (< 1024) or ephemeral (>= 49152) ports.
-    pub fn define_service(&self, name: &str, description: &str, start: u32, end: u32) -> Result<Service> {
-        self.define_service_with(&ServiceDefinition::new(name, description, start, end))
-    }
+/// Services and their offers, the registry's second job: [`Registry::services`].
+#[derive(Clone, Copy, Debug)]
+pub struct Services<'r> {
+    reg: &'r Registry,
+}
 
-    /// [`Registry::define_service`] with every option.
-    pub fn define_service_with(&self, def: &ServiceDefinition) -> Result<Service> {
+impl Registry {
+    /// Services: `define`, `undefine`, `offer`, `accept`, `reject`,
+    /// `release`, `list`, `show`.
+    pub fn services(&self) -> Services<'_> {
+        Services { reg: self }
+    }
+}
+
+impl Services<'_> {
+    /// Defines the service `def.name` with the range `start..=end`, which
+    /// may not overlap any other service or anything else the registry
+    /// holds, nor, unless forced, touch privileged (< 1024) or ephemeral
+    /// (>= 49152) ports.
+    pub fn define(&self, def: &ServiceDefinition) -> Result<Service> {
         validate::name("service", &def.name)?;
         validate::text("service description", &def.description, validate::MAX_DESCRIPTION_BYTES)?;
         let what = || format!("service {}", shown(&def.name));
@@ -205,7 +215,7 @@ impl Registry {
                 return restricted("reaches into the IANA ephemeral range 49152-65535");
             }
         }
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             if service_row(ctx, &def.name)?.is_some() {
                 return Err(Error::ServiceExists(def.name.clone()));
             }
@@ -238,21 +248,21 @@ impl Registry {
         })
     }
 
-    /// Every defined service, by name.
-    pub fn services(&self) -> Result<Vec<Service>> {
-        self.read(services_in)
-    }
-
     /// Every defined service, by name, with the ports its instances hold
     /// (one transaction).
-    pub fn services_with_ports(&self) -> Result<Vec<ServiceWithPorts>> {
-        self.read(services_with_ports_in)
+    pub fn list(&self) -> Result<Vec<ServiceWithPorts>> {
+        self.reg.read(services_with_ports_in)
+    }
+
+    /// Every defined service, by name, without its ports.
+    pub fn definitions(&self) -> Result<Vec<Service>> {
+        self.reg.read(services_in)
     }
 
     /// The service `name`, if defined.
-    pub fn service(&self, name: &str) -> Result<Option<Service>> {
+    pub fn get(&self, name: &str) -> Result<Option<Service>> {
         validate::name("service", name)?;
-        self.read(|ctx| Ok(service_row(ctx, name)?.map(|(_, s)| s)))
+        self.reg.read(|ctx| Ok(service_row(ctx, name)?.map(|(_, s)| s)))
     }
 
     /// Offers the lowest free port of `service` to `instance`. The offer
@@ -262,7 +272,7 @@ impl Registry {
         validate::name("instance", instance)?;
         let secret = new_secret()?;
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             let existing: Option<(u16, String)> = ctx
                 .tx
@@ -313,7 +323,7 @@ impl Registry {
     pub fn accept(&self, secret: &str) -> Result<ServicePort> {
         let secret = normalize_secret(secret)?;
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let sp = by_secret(ctx, &secret)?;
             if sp.state == PortState::Allocated {
                 return Ok(sp);
@@ -338,7 +348,7 @@ impl Registry {
     /// Drops the offer with this secret; its port returns to the service.
     pub fn reject(&self, secret: &str) -> Result<ServicePort> {
         let secret = normalize_secret(secret)?;
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let sp = by_secret(ctx, &secret)?;
             if sp.state == PortState::Allocated {
                 return Err(Error::AlreadyAccepted {
@@ -357,19 +367,14 @@ impl Registry {
     }
 
     /// Releases whatever `instance` holds in `service` (an offer or an
-    /// allocation) and returns it. Another user's allocation is refused
-    /// ([`Error::OwnedByOther`]); see [`Registry::release_instance_with`].
-    pub fn release_instance(&self, service: &str, instance: &str) -> Result<ServicePort> {
-        self.release_instance_with(service, instance, false)
-    }
-
-    /// [`Registry::release_instance`]; with `force`, also an allocation that
-    /// another OS user accepted.
-    pub fn release_instance_with(&self, service: &str, instance: &str, force: bool) -> Result<ServicePort> {
+    /// allocation) and returns it. Another user's allocation or offer is
+    /// refused ([`Error::OwnedByOther`]) unless forced.
+    pub fn release(&self, service: &str, instance: &str, options: impl Into<ReleaseOptions>) -> Result<ServicePort> {
+        let force = options.into().force;
         validate::name("service", service)?;
         validate::name("instance", instance)?;
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             let sp = instance_of(ctx, id, service, instance)?.ok_or_else(|| Error::UnknownInstance {
                 service: service.to_string(),
@@ -406,12 +411,14 @@ impl Registry {
 
     /// Deletes the definition of `service`, which frees its range. While
     /// instances hold ports of it (offered or allocated) this is refused
-    /// with [`Error::ServiceInUse`], unless `force`, which releases them too.
-    /// Returns the service and the instance ports released.
-    pub fn undefine_service(&self, service: &str, force: bool) -> Result<ServiceWithPorts> {
+    /// with [`Error::ServiceInUse`], unless forced, which releases them too
+    /// (and undefines another user's service). Returns the service and the
+    /// instance ports released.
+    pub fn undefine(&self, service: &str, options: impl Into<ReleaseOptions>) -> Result<ServiceWithPorts> {
+        let force = options.into().force;
         validate::name("service", service)?;
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let (id, svc) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             if let Some((_, owner)) = defined_by(ctx, id)?.filter(|(uid, _)| *uid != user.uid && !force) {
                 return Err(Error::OwnedByOther {
@@ -437,9 +444,9 @@ impl Registry {
     }
 
     /// Every port of `service` held by an instance, in port order.
-    pub fn service_ports(&self, service: &str) -> Result<Vec<ServicePort>> {
+    pub fn ports(&self, service: &str) -> Result<Vec<ServicePort>> {
         validate::name("service", service)?;
-        self.read(|ctx| {
+        self.reg.read(|ctx| {
             service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             ports_of(ctx, service)
         })
@@ -447,8 +454,8 @@ impl Registry {
 
     /// The instance port of any service at `port` (TCP or UDP per the
     /// service's protocol), if one holds it.
-    pub fn service_port_at(&self, port: u16, protocol: Protocol) -> Result<Option<ServicePort>> {
-        self.read(|ctx| {
+    pub fn port_at(&self, port: u16, protocol: Protocol) -> Result<Option<ServicePort>> {
+        self.reg.read(|ctx| {
             let svc: Option<(i64, String)> = ctx
                 .tx
                 .prepare_cached(r#"SELECT id, name FROM services WHERE protocol = ?1 AND start <= ?2 AND "end" >= ?2"#)
@@ -465,10 +472,10 @@ impl Registry {
     }
 
     /// The port `instance` holds in `service`, if any.
-    pub fn service_instance(&self, service: &str, instance: &str) -> Result<Option<ServicePort>> {
+    pub fn instance(&self, service: &str, instance: &str) -> Result<Option<ServicePort>> {
         validate::name("service", service)?;
         validate::name("instance", instance)?;
-        self.read(|ctx| {
+        self.reg.read(|ctx| {
             let (id, _) = service_row(ctx, service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
             instance_of(ctx, id, service, instance)
         })
@@ -478,19 +485,19 @@ impl Registry {
     /// `instance`, only that instance's (which wins over `port`); with
     /// `port`, only the instance port there. What `port4me registry show`
     /// prints and `registry.services.show` returns.
-    pub fn show_service(&self, service: &str, instance: Option<&str>, port: Option<u16>) -> Result<Vec<ServicePort>> {
+    pub fn show(&self, service: &str, instance: Option<&str>, port: Option<u16>) -> Result<Vec<ServicePort>> {
         Ok(match (instance, port) {
-            (Some(i), _) => self.service_instance(service, i)?.into_iter().collect(),
+            (Some(i), _) => self.instance(service, i)?.into_iter().collect(),
             (None, Some(p)) => {
-                let s = self.service(service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
-                self.service_port_at(p, s.protocol)?.filter(|sp| sp.service == service).into_iter().collect()
+                let s = self.get(service)?.ok_or_else(|| Error::UnknownService(service.to_string()))?;
+                self.port_at(p, s.protocol)?.filter(|sp| sp.service == service).into_iter().collect()
             }
-            (None, None) => self.service_ports(service)?,
+            (None, None) => self.ports(service)?,
         })
     }
 }
 
-/// [`Registry::services_with_ports`] in the transaction of `ctx`.
+/// [`Services::list`] in the transaction of `ctx`.
 pub(crate) fn services_with_ports_in(ctx: &Ctx<'_>) -> Result<Vec<ServiceWithPorts>> {
     services_in(ctx)?
         .into_iter()
@@ -498,7 +505,7 @@ pub(crate) fn services_with_ports_in(ctx: &Ctx<'_>) -> Result<Vec<ServiceWithPor
         .collect()
 }
 
-/// [`Registry::services`] in the transaction of `ctx`.
+/// [`Services::definitions`] in the transaction of `ctx`.
 pub(crate) fn services_in(ctx: &Ctx<'_>) -> Result<Vec<Service>> {
     let mut stmt = ctx
         .tx

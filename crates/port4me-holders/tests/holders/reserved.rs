@@ -24,7 +24,7 @@ fn reserved_ports_name_their_owner() {
 
     let reg = Registry::open(&db).unwrap();
     let opts = RegisterOptions { owner: Owner::Current, pool: Some((port, port)), ..Default::default() };
-    let r = reg.register_with("p4m-holders-test", &opts).unwrap();
+    let r = reg.registrations().register("p4m-holders-test", &opts).unwrap();
     assert_eq!(r.port, port);
 
     let view = from_open(read_only());
@@ -53,7 +53,7 @@ fn reserved_ports_name_their_owner() {
     let preferred = listener.local_addr().unwrap().port();
     let first_free = port4me::Port4me::new().user("alice").tool("web").find().unwrap();
     let hold = RegisterOptions { owner: Owner::Current, pool: Some((first_free, first_free)), ..Default::default() };
-    reg.register_with("p4m-plan-hold", &hold).unwrap();
+    reg.registrations().register("p4m-plan-hold", &hold).unwrap();
     let opts = PlanOptions { user: Some("alice".into()), ..PlanOptions::default() };
     let p = plan(&[("web", preferred as u32)], &opts, &reg).unwrap();
     let web = p.port_of("web").unwrap();

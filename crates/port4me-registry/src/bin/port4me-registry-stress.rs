@@ -17,8 +17,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use port4me_registry::{
-    AllocateOptions, Config, Error, Filter, Owner, PortRange, Protocol, RegisterOptions, Registry, ReserveOptions,
-    ServiceDefinition,
+    AllocateOptions, Config, Error, Filter, Owner, PortRange, Protocol, RegisterOptions, Registry, ReleaseOptions,
+    ReserveOptions, ServiceDefinition,
 };
 
 /// Error codes a stress worker may meet in normal operation (documented
@@ -146,7 +146,11 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                 let module = format!("w{id}_m{}", rng.below(8));
                 let n = 1 + rng.below(20) as u32;
                 let keep = rng.below(5) == 0;
-                let r = reg.allocate_with(n, &module, proto, &AllocateOptions { keep_existing: keep, pool: None });
+                let r = reg.modules().allocate(
+                    n,
+                    &module,
+                    AllocateOptions { protocol: proto, keep_existing: keep, pool: None },
+                );
                 (
                     "allocate",
                     r.map(|range| {
@@ -161,7 +165,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
             }
             25..=39 => {
                 let module = format!("w{id}_m{}", rng.below(8));
-                match reg.deallocate(&module, proto) {
+                match reg.modules().release(&module, proto) {
                     Ok(released) => {
                         let mine = modules.remove(&(module.clone(), pname)).unwrap_or_default();
                         if released != mine {
@@ -178,7 +182,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                 let name = format!("w{id}_s{}", rng.below(4));
                 let start = 21000 + rng.below(6000) as u32;
                 let len = 1 + rng.below(8) as u32;
-                let r = reg.define_service_with(&ServiceDefinition::new(&name, "stress", start, start + len - 1));
+                let r = reg.services().define(&ServiceDefinition::new(&name, "stress", start, start + len - 1));
                 (
                     "define",
                     r.map(|_| {
@@ -189,7 +193,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
             45..=59 => {
                 let service = format!("w{id}_s{}", rng.below(4));
                 let instance = format!("i{}", rng.below(6));
-                let r = reg.offer(&service, &instance);
+                let r = reg.services().offer(&service, &instance);
                 (
                     "offer",
                     r.map(|o| {
@@ -205,7 +209,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                 }
                 let (key, secret) = pending[rng.below(pending.len() as u64) as usize].clone();
                 if rng.below(2) == 0 {
-                    match reg.accept(&secret) {
+                    match reg.services().accept(&secret) {
                         Ok(sp) if sp.port == instances[&key].0 => {
                             instances.get_mut(&key).unwrap().2 = true;
                             ("accept", Ok(()))
@@ -214,7 +218,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                         Err(e) => ("accept", Err(e)),
                     }
                 } else {
-                    match reg.reject(&secret) {
+                    match reg.services().reject(&secret) {
                         Ok(_) => {
                             instances.remove(&key);
                             ("reject", Ok(()))
@@ -229,7 +233,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                     continue;
                 }
                 let key = held[rng.below(held.len() as u64) as usize].clone();
-                match reg.release_instance(&key.0, &key.1) {
+                match reg.services().release(&key.0, &key.1, ReleaseOptions::default()) {
                     Ok(sp) if sp.port == instances[&key].0 => {
                         instances.remove(&key);
                         ("release-instance", Ok(()))
@@ -240,7 +244,8 @@ fn worker(db: &str, a: &Args) -> ExitCode {
             }
             68..=77 => {
                 let service = format!("w{id}_r{}", rng.below(3));
-                let r = reg.register_with(&service, &RegisterOptions { owner, ..RegisterOptions::default() });
+                let r =
+                    reg.registrations().register(&service, &RegisterOptions { owner, ..RegisterOptions::default() });
                 (
                     "register",
                     r.map(|x| {
@@ -254,7 +259,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
                     continue;
                 }
                 let name = names[rng.below(names.len() as u64) as usize].clone();
-                match reg.release(&name) {
+                match reg.registrations().release(&name) {
                     Ok(x) if x.port == registrations[&name] => {
                         registrations.remove(&name);
                         ("release", Ok(()))
@@ -265,7 +270,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
             }
             84..=89 => {
                 let q = port4me::Port4me::with_env(env.clone()).tool(format!("w{id}")).protocol(proto);
-                let r = reg.reserve_with(&q, &ReserveOptions { ttl: Duration::from_secs(600), owner, label: None });
+                let r = reg.leases().reserve(&q, &ReserveOptions { ttl: Duration::from_secs(600), owner, label: None });
                 ("reserve", r.map(|l| leases.push((l.port, pname))))
             }
             90..=95 => {
@@ -274,7 +279,7 @@ fn worker(db: &str, a: &Args) -> ExitCode {
             }
             96..=97 => {
                 let f = Filter { beginswith: Some(format!("w{id}_")), ..Filter::default() };
-                match reg.find(&f) {
+                match reg.registrations().find(&f) {
                     Ok(found) => {
                         let got: BTreeMap<String, u16> = found.into_iter().map(|r| (r.name, r.port)).collect();
                         if got != registrations {
@@ -331,7 +336,8 @@ fn writer(db: &str, a: &Args) -> ExitCode {
     let owner = owner_of(a);
     let reg = Registry::open_with(db, stress_config()).expect("open");
     let next = reg
-        .modules(Some(Protocol::Udp))
+        .modules()
+        .list(Some(Protocol::Udp))
         .expect("modules")
         .iter()
         .filter_map(|m| m.module.strip_prefix("crash_").and_then(|k| k.parse::<u64>().ok()))
@@ -340,33 +346,48 @@ fn writer(db: &str, a: &Args) -> ExitCode {
     let env = port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any"), ("PORT4ME_USER", "crash")]);
     let mut rng = Rng(std::process::id() as u64 | 1);
     let mut out = std::io::stdout().lock();
-    let pool = AllocateOptions { keep_existing: true, pool: Some((20000, 45000)) };
+    let pool = AllocateOptions { protocol: Protocol::Tcp, keep_existing: true, pool: Some((20000, 45000)) };
     for k in next.. {
-        reg.allocate_with(1, &format!("crash_{k}"), Protocol::Udp, &pool).expect("crash step");
+        reg.modules()
+            .allocate(1, &format!("crash_{k}"), AllocateOptions { protocol: Protocol::Udp, ..pool.clone() })
+            .expect("crash step");
         writeln!(out, "ACK {k}").unwrap();
         out.flush().unwrap();
         let r = match rng.below(6) {
-            0 => reg.allocate(1 + rng.below(10) as u32, &format!("cw_m{}", rng.below(5)), Protocol::Tcp).map(|_| ()),
-            1 => reg.deallocate(&format!("cw_m{}", rng.below(5)), Protocol::Tcp).map(|_| ()),
-            2 => reg
-                .register_with(&format!("cw_r{}", rng.below(3)), &RegisterOptions { owner, ..Default::default() })
+            0 => reg
+                .modules()
+                .allocate(1 + rng.below(10) as u32, &format!("cw_m{}", rng.below(5)), Protocol::Tcp)
                 .map(|_| ()),
-            3 => reg.release(&format!("cw_r{}", rng.below(3))).map(|_| ()),
+            1 => reg.modules().release(&format!("cw_m{}", rng.below(5)), Protocol::Tcp).map(|_| ()),
+            2 => reg
+                .registrations()
+                .register(&format!("cw_r{}", rng.below(3)), &RegisterOptions { owner, ..Default::default() })
+                .map(|_| ()),
+            3 => reg.registrations().release(&format!("cw_r{}", rng.below(3))).map(|_| ()),
             4 => {
                 let s = format!("cw_s{}", rng.below(3));
-                let _ = reg.define_service(
+                let _ = reg.services().define(&ServiceDefinition::new(
                     &s,
                     "crash",
                     30000 + 100 * rng.below(3) as u32,
                     30000 + 100 * rng.below(3) as u32 + 50,
-                );
-                reg.offer(&s, &format!("i{}", rng.below(60)))
-                    .and_then(|o| if rng.below(2) == 0 { reg.accept(&o.secret) } else { reg.reject(&o.secret) })
+                ));
+                reg.services()
+                    .offer(&s, &format!("i{}", rng.below(60)))
+                    .and_then(|o| {
+                        if rng.below(2) == 0 {
+                            reg.services().accept(&o.secret)
+                        } else {
+                            reg.services().reject(&o.secret)
+                        }
+                    })
                     .map(|_| ())
             }
             _ => {
                 let q = port4me::Port4me::with_env(env.clone()).tool(format!("t{}", rng.below(4)));
-                reg.reserve_with(&q, &ReserveOptions { ttl: Duration::from_secs(5), owner, label: None }).map(|_| ())
+                reg.leases()
+                    .reserve(&q, &ReserveOptions { ttl: Duration::from_secs(5), owner, label: None })
+                    .map(|_| ())
             }
         };
         if let Err(e) = r {
@@ -399,7 +420,7 @@ fn reserve(db: &str, a: &Args) -> ExitCode {
     }
     let q = port4me::Port4me::new().user(a.get("user")).tool(a.get("tool"));
     let opts = ReserveOptions { owner: owner_of(a), ..ReserveOptions::default() };
-    match reg.reserve_with(&q, &opts) {
+    match reg.leases().reserve(&q, &opts) {
         Ok(l) => {
             println!("PORT {}", l.port);
             std::io::stdout().flush().unwrap();
@@ -421,7 +442,8 @@ fn reserve(db: &str, a: &Args) -> ExitCode {
 /// One registration; prints `REGISTERED <name> <port> <pid> <start>` and exits.
 fn register(db: &str, a: &Args) -> ExitCode {
     let reg = if db == "default" { Registry::open_default() } else { Registry::open(db) }.expect("open");
-    match reg.register_with(a.get("service"), &RegisterOptions { owner: owner_of(a), ..Default::default() }) {
+    match reg.registrations().register(a.get("service"), &RegisterOptions { owner: owner_of(a), ..Default::default() })
+    {
         Ok(r) => {
             println!("REGISTERED {} {} {} {}", r.name, r.port, r.owner.pid, r.owner.start_time);
             ExitCode::SUCCESS
@@ -440,16 +462,16 @@ fn churn(db: &str, a: &Args) -> ExitCode {
     let ops = a.num("ops");
     let prefix = a.get("prefix").to_string();
     // Warm up (WAL and page cache) before the clock starts.
-    reg.allocate(4, &format!("{prefix}_warm"), Protocol::Tcp).expect("allocate");
-    reg.deallocate(&format!("{prefix}_warm"), Protocol::Tcp).expect("deallocate");
+    reg.modules().allocate(4, &format!("{prefix}_warm"), Protocol::Tcp).expect("allocate");
+    reg.modules().release(&format!("{prefix}_warm"), Protocol::Tcp).expect("deallocate");
     println!("READY");
     std::io::stdout().flush().unwrap();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).unwrap();
     for i in 0..ops {
         let m = format!("{prefix}_{}", i % 4);
-        reg.allocate(4, &m, Protocol::Tcp).expect("allocate");
-        reg.deallocate(&m, Protocol::Tcp).expect("deallocate");
+        reg.modules().allocate(4, &m, Protocol::Tcp).expect("allocate");
+        reg.modules().release(&m, Protocol::Tcp).expect("deallocate");
     }
     println!("DONE");
     ExitCode::SUCCESS
@@ -633,8 +655,11 @@ impl TortureThread {
                 let keep = self.rng.below(5) == 0;
                 let args = format!("{p} {name} {n} {}", keep as u8);
                 let f = move |me: &mut Self| {
-                    let opts = AllocateOptions { keep_existing: keep, pool: None };
-                    let r = reg.allocate_with(n, &name, proto, &opts).map_err(coded)?;
+                    let opts = AllocateOptions { protocol: Protocol::Tcp, keep_existing: keep, pool: None };
+                    let r = reg
+                        .modules()
+                        .allocate(n, &name, AllocateOptions { protocol: proto, ..opts.clone() })
+                        .map_err(coded)?;
                     if !me.modules.contains(&(proto, name.clone())) {
                         me.modules.push((proto, name));
                     }
@@ -646,7 +671,7 @@ impl TortureThread {
                 let Some((proto, name)) = self.pick(&self.modules.clone()) else { return true };
                 let args = format!("{} {name}", proto.as_str());
                 let f = move |me: &mut Self| {
-                    reg.deallocate(&name, proto).map_err(coded)?;
+                    reg.modules().release(&name, proto).map_err(coded)?;
                     me.modules.retain(|m| *m != (proto, name.clone()));
                     Ok(String::new())
                 };
@@ -658,7 +683,7 @@ impl TortureThread {
                 let end = start + self.rng.below(8) as u32;
                 let args = format!("{name} {start} {end}");
                 let f = move |me: &mut Self| {
-                    reg.define_service_with(&ServiceDefinition::new(&name, "torture", start, end)).map_err(coded)?;
+                    reg.services().define(&ServiceDefinition::new(&name, "torture", start, end)).map_err(coded)?;
                     me.services.push(name);
                     Ok(String::new())
                 };
@@ -668,7 +693,7 @@ impl TortureThread {
                 let Some(name) = self.pick(&self.services.clone()) else { return true };
                 let args = name.clone();
                 let f = move |me: &mut Self| {
-                    reg.undefine_service(&name, true).map_err(coded)?;
+                    reg.services().undefine(&name, ReleaseOptions::forced(true)).map_err(coded)?;
                     me.services.retain(|s| *s != name);
                     me.offers.retain(|(s, _), _| *s != name);
                     Ok(String::new())
@@ -683,7 +708,7 @@ impl TortureThread {
                 }
                 let args = format!("{service} {instance}");
                 let f = move |me: &mut Self| {
-                    let o = reg.offer(&service, &instance).map_err(coded)?;
+                    let o = reg.services().offer(&service, &instance).map_err(coded)?;
                     me.offers.insert((service, instance), (o.secret, false));
                     Ok(o.port.to_string())
                 };
@@ -696,7 +721,7 @@ impl TortureThread {
                 match self.rng.below(3) {
                     0 => {
                         let f = move |me: &mut Self| {
-                            let port = reg.accept(&secret).map_err(coded)?.port;
+                            let port = reg.services().accept(&secret).map_err(coded)?.port;
                             me.offers.insert((service, instance), (secret, true));
                             Ok(port.to_string())
                         };
@@ -705,7 +730,7 @@ impl TortureThread {
                     // An accepted offer can only be released.
                     1 if !accepted => {
                         let f = move |me: &mut Self| {
-                            reg.reject(&secret).map_err(coded)?;
+                            reg.services().reject(&secret).map_err(coded)?;
                             me.offers.remove(&(service, instance));
                             Ok(String::new())
                         };
@@ -713,7 +738,7 @@ impl TortureThread {
                     }
                     _ => {
                         let f = move |me: &mut Self| {
-                            reg.release_instance(&service, &instance).map_err(coded)?;
+                            reg.services().release(&service, &instance, ReleaseOptions::default()).map_err(coded)?;
                             me.offers.remove(&(service, instance));
                             Ok(String::new())
                         };
@@ -727,7 +752,8 @@ impl TortureThread {
                 let args = format!("{name} {who}");
                 let f = move |me: &mut Self| {
                     let r = reg
-                        .register_with(&name, &RegisterOptions { owner, ..RegisterOptions::default() })
+                        .registrations()
+                        .register(&name, &RegisterOptions { owner, ..RegisterOptions::default() })
                         .map_err(coded)?;
                     me.registrations.push(r.name);
                     Ok(r.port.to_string())
@@ -738,7 +764,7 @@ impl TortureThread {
                 let Some(name) = self.pick(&self.registrations.clone()) else { return true };
                 let args = name.clone();
                 let f = move |me: &mut Self| {
-                    reg.release(&name).map_err(coded)?;
+                    reg.registrations().release(&name).map_err(coded)?;
                     me.registrations.retain(|r| *r != name);
                     Ok(String::new())
                 };
@@ -749,7 +775,7 @@ impl TortureThread {
                 let q = port4me::Port4me::with_env(self.env.clone()).tool(tag.clone()).protocol(proto);
                 let f = move |me: &mut Self| {
                     let opts = ReserveOptions { ttl: Duration::from_secs(3600), owner, label: None };
-                    let l = reg.reserve_with(&q, &opts).map_err(coded)?;
+                    let l = reg.leases().reserve(&q, &opts).map_err(coded)?;
                     me.leases.push((proto, l.port));
                     Ok(l.port.to_string())
                 };
@@ -759,7 +785,7 @@ impl TortureThread {
                 let Some((proto, port)) = self.pick(&self.leases.clone()) else { return true };
                 let f = move |me: &mut Self| {
                     // false: nothing to release, which our own lease never is.
-                    if !reg.release_lease(port, proto).map_err(coded)? {
+                    if !reg.leases().release(port, proto).map_err(coded)? {
                         return Err(("LEASE_GONE".into(), format!("our lease on {port} was not there")));
                     }
                     me.leases.retain(|l| *l != (proto, port));

@@ -18,18 +18,21 @@ fn module_ranges_first_fit_replace_keep_and_deallocate() {
     let (_d, path) = temp_db();
     let reg = open(&path);
     let r = |s, e| PortRange { start: s, end: e };
-    assert_eq!(reg.allocate(5, "a", Protocol::Tcp).unwrap(), r(20000, 20004));
-    assert_eq!(reg.allocate(3, "b", Protocol::Tcp).unwrap(), r(20005, 20007));
+    assert_eq!(reg.modules().allocate(5, "a", Protocol::Tcp).unwrap(), r(20000, 20004));
+    assert_eq!(reg.modules().allocate(3, "b", Protocol::Tcp).unwrap(), r(20005, 20007));
     // UDP is a separate space.
-    assert_eq!(reg.allocate(2, "a", Protocol::Udp).unwrap(), r(20000, 20001));
+    assert_eq!(reg.modules().allocate(2, "a", Protocol::Udp).unwrap(), r(20000, 20001));
     // Replacing "a" frees 20000-20004; 2 ports fit there again.
-    assert_eq!(reg.allocate(2, "a", Protocol::Tcp).unwrap(), r(20000, 20001));
+    assert_eq!(reg.modules().allocate(2, "a", Protocol::Tcp).unwrap(), r(20000, 20001));
     // A gap of 3 (20002-20004) is too small for 4: goes after b.
-    assert_eq!(reg.allocate_with(4, "c", Protocol::Tcp, &AllocateOptions::default()).unwrap(), r(20008, 20011));
+    assert_eq!(reg.modules().allocate(4, "c", Protocol::Tcp).unwrap(), r(20008, 20011));
     // keep_existing adds a second range, first fit into the gap.
-    let keep = AllocateOptions { keep_existing: true, pool: None };
-    assert_eq!(reg.allocate_with(3, "a", Protocol::Tcp, &keep).unwrap(), r(20002, 20004));
-    assert_eq!(reg.module_ranges("a", Protocol::Tcp).unwrap(), [r(20000, 20001), r(20002, 20004)]);
+    let keep = AllocateOptions { protocol: Protocol::Tcp, keep_existing: true, pool: None };
+    assert_eq!(
+        reg.modules().allocate(3, "a", AllocateOptions { protocol: Protocol::Tcp, ..keep.clone() }).unwrap(),
+        r(20002, 20004)
+    );
+    assert_eq!(reg.modules().ranges("a", Protocol::Tcp).unwrap(), [r(20000, 20001), r(20002, 20004)]);
     // The inspection query from the issue works unchanged.
     let c = raw(&path);
     let mut stmt = c.prepare("SELECT *, 'tcp' FROM TCP_PORTS UNION SELECT *, 'udp' FROM UDP_PORTS;").unwrap();
@@ -37,10 +40,10 @@ fn module_ranges_first_fit_replace_keep_and_deallocate() {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 5, "{rows:?}");
     assert!(rows.contains(&(20000, 20001, "a".into(), "udp".into())));
-    assert_eq!(reg.deallocate("a", Protocol::Tcp).unwrap(), [r(20000, 20001), r(20002, 20004)]);
-    assert_eq!(reg.deallocate("a", Protocol::Tcp).unwrap(), []);
-    assert_eq!(reg.deallocate("nobody", Protocol::Udp).unwrap(), []);
-    assert_eq!(reg.modules(None).unwrap().len(), 3);
+    assert_eq!(reg.modules().release("a", Protocol::Tcp).unwrap(), [r(20000, 20001), r(20002, 20004)]);
+    assert_eq!(reg.modules().release("a", Protocol::Tcp).unwrap(), []);
+    assert_eq!(reg.modules().release("nobody", Protocol::Udp).unwrap(), []);
+    assert_eq!(reg.modules().list(None).unwrap().len(), 3);
     assert!(violations(&path).is_empty());
 }
 
@@ -48,17 +51,20 @@ fn module_ranges_first_fit_replace_keep_and_deallocate() {
 fn exhausting_a_small_pool_and_a_failed_replacement_keeps_the_old_range() {
     let (_d, path) = temp_db();
     let reg = Registry::open_with(&path, Config { module_pool: (30000, 30009), ..Config::default() }).unwrap();
-    assert_eq!(reg.allocate(6, "a", Protocol::Tcp).unwrap(), PortRange { start: 30000, end: 30005 });
-    assert_eq!(reg.allocate(4, "b", Protocol::Tcp).unwrap(), PortRange { start: 30006, end: 30009 });
+    assert_eq!(reg.modules().allocate(6, "a", Protocol::Tcp).unwrap(), PortRange { start: 30000, end: 30005 });
+    assert_eq!(reg.modules().allocate(4, "b", Protocol::Tcp).unwrap(), PortRange { start: 30006, end: 30009 });
     let before = dump(&path);
-    let e = reg.allocate(1, "c", Protocol::Tcp).unwrap_err();
+    let e = reg.modules().allocate(1, "c", Protocol::Tcp).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED");
     assert!(e.to_string().contains("30000-30009") && e.to_string().contains(&path.display().to_string()), "{e}");
     // Replacing b with 7 ports fails (only b's own 4 would be free): b keeps its range.
-    assert_eq!(reg.allocate(7, "b", Protocol::Tcp).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED");
+    assert_eq!(
+        reg.modules().allocate(7, "b", Protocol::Tcp).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED"
+    );
     assert_eq!(dump(&path), before);
     // ... but replacing it with 4 reuses its own ports.
-    assert_eq!(reg.allocate(4, "b", Protocol::Tcp).unwrap(), PortRange { start: 30006, end: 30009 });
+    assert_eq!(reg.modules().allocate(4, "b", Protocol::Tcp).unwrap(), PortRange { start: 30006, end: 30009 });
 }
 
 #[test]
@@ -70,23 +76,23 @@ fn pools_share_one_port_space_across_holders() {
         Config { module_pool: (40000, 40009), registration_pool: (40000, 40009), ..Config::default() },
     )
     .unwrap();
-    let r = reg.register("web").unwrap();
+    let r = reg.registrations().register("web", RegisterOptions::default()).unwrap();
     assert_eq!(r.port, 40000);
-    assert_eq!(reg.allocate(3, "m", Protocol::Tcp).unwrap(), PortRange { start: 40001, end: 40003 });
-    let r2 = reg.register("web").unwrap();
+    assert_eq!(reg.modules().allocate(3, "m", Protocol::Tcp).unwrap(), PortRange { start: 40001, end: 40003 });
+    let r2 = reg.registrations().register("web", RegisterOptions::default()).unwrap();
     assert_eq!((r2.name.as_str(), r2.port), ("web_1", 40004));
     // A service range over them is refused, naming the holder.
-    let e = reg.define_service("svc", "", 40002, 40006).unwrap_err();
+    let e = reg.services().define(&ServiceDefinition::new("svc", "", 40002, 40006)).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT");
     assert!(e.to_string().contains("registration \"web_1\" (port 40004/tcp)"), "{e}");
-    let e = reg.define_service("svc", "", 40002, 40003).unwrap_err();
+    let e = reg.services().define(&ServiceDefinition::new("svc", "", 40002, 40003)).unwrap_err();
     assert!(e.to_string().contains("module \"m\" (ports 40001-40003/tcp)"), "{e}");
-    reg.define_service("svc", "", 40005, 40006).unwrap();
-    assert_eq!(reg.allocate(2, "n", Protocol::Tcp).unwrap(), PortRange { start: 40007, end: 40008 });
+    reg.services().define(&ServiceDefinition::new("svc", "", 40005, 40006)).unwrap();
+    assert_eq!(reg.modules().allocate(2, "n", Protocol::Tcp).unwrap(), PortRange { start: 40007, end: 40008 });
     // A reservation skips all of them: the only port left is 40009.
     let q = assume_free("alice").prepend("40000-40009").include("40000-40009").max_tries(30);
-    assert_eq!(reg.reserve(&q, Duration::from_secs(60)).unwrap(), 40009);
-    let e = reg.reserve(&q, Duration::from_secs(60)).unwrap_err();
+    assert_eq!(reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap(), 40009);
+    let e = reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_NO_FREE_PORT");
 
     let kinds: Vec<_> = (40000..=40009).map(|p| reg.holder_of(p, Protocol::Tcp).unwrap().unwrap().kind).collect();
@@ -109,38 +115,45 @@ fn pools_share_one_port_space_across_holders() {
 fn services_offer_accept_reject_and_lookups() {
     let (_d, path) = temp_db();
     let reg = open(&path);
-    let s = reg.define_service("db", "databases", 15000, 15002).unwrap();
+    let s = reg.services().define(&ServiceDefinition::new("db", "databases", 15000, 15002)).unwrap();
     assert_eq!((s.start, s.end, s.protocol), (15000, 15002, Protocol::Tcp));
-    assert_eq!(reg.define_service("db", "", 16000, 16001).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS");
-    assert_eq!(reg.define_service("db2", "", 15002, 15010).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT");
-    reg.define_service("cache", "", 15003, 15010).unwrap();
+    assert_eq!(
+        reg.services().define(&ServiceDefinition::new("db", "", 16000, 16001)).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS"
+    );
+    assert_eq!(
+        reg.services().define(&ServiceDefinition::new("db2", "", 15002, 15010)).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT"
+    );
+    reg.services().define(&ServiceDefinition::new("cache", "", 15003, 15010)).unwrap();
 
-    let a = reg.offer("db", "a").unwrap();
+    let a = reg.services().offer("db", "a").unwrap();
     assert_eq!(a.port, 15000);
     assert_eq!(a.secret.len(), 32);
     assert!(a.expires > a.created);
-    let b = reg.offer("db", "b").unwrap();
+    let b = reg.services().offer("db", "b").unwrap();
     assert_eq!(b.port, 15001);
     assert_ne!(a.secret, b.secret);
-    let e = reg.offer("db", "a").unwrap_err();
+    let e = reg.services().offer("db", "a").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INSTANCE_EXISTS");
-    let sp = reg.accept(&a.secret).unwrap();
+    let sp = reg.services().accept(&a.secret).unwrap();
     assert_eq!((sp.port, sp.state), (15000, PortState::Allocated));
     // Accepting twice is harmless; rejecting an accepted offer is not allowed.
-    assert_eq!(reg.accept(&a.secret).unwrap().port, 15000);
-    assert_eq!(reg.reject(&a.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED");
+    assert_eq!(reg.services().accept(&a.secret).unwrap().port, 15000);
+    assert_eq!(reg.services().reject(&a.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_ALREADY_ACCEPTED");
     // Reject b: its port is the lowest free one again.
-    assert_eq!(reg.reject(&b.secret).unwrap().port, 15001);
-    assert_eq!(reg.reject(&b.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET");
-    let c = reg.offer("db", "c").unwrap();
+    assert_eq!(reg.services().reject(&b.secret).unwrap().port, 15001);
+    assert_eq!(reg.services().reject(&b.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET");
+    let c = reg.services().offer("db", "c").unwrap();
     assert_eq!(c.port, 15001);
-    let d = reg.offer("db", "d").unwrap();
+    let d = reg.services().offer("db", "d").unwrap();
     assert_eq!(d.port, 15002);
-    let e = reg.offer("db", "e").unwrap_err();
+    let e = reg.services().offer("db", "e").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_SERVICE_FULL");
-    assert_eq!(reg.offer("nope", "x").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE");
+    assert_eq!(reg.services().offer("nope", "x").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE");
 
-    let ports: Vec<_> = reg.service_ports("db").unwrap().into_iter().map(|p| (p.instance, p.port, p.state)).collect();
+    let ports: Vec<_> =
+        reg.services().ports("db").unwrap().into_iter().map(|p| (p.instance, p.port, p.state)).collect();
     assert_eq!(
         ports,
         [
@@ -149,27 +162,33 @@ fn services_offer_accept_reject_and_lookups() {
             ("d".into(), 15002, PortState::Offered)
         ]
     );
-    assert_eq!(reg.service_port_at(15001, Protocol::Tcp).unwrap().unwrap().instance, "c");
-    assert_eq!(reg.service_port_at(15001, Protocol::Udp).unwrap(), None);
-    assert_eq!(reg.service_port_at(15005, Protocol::Tcp).unwrap(), None);
-    assert_eq!(reg.service_instance("db", "d").unwrap().unwrap().port, 15002);
-    assert_eq!(reg.service_instance("db", "zz").unwrap(), None);
+    assert_eq!(reg.services().port_at(15001, Protocol::Tcp).unwrap().unwrap().instance, "c");
+    assert_eq!(reg.services().port_at(15001, Protocol::Udp).unwrap(), None);
+    assert_eq!(reg.services().port_at(15005, Protocol::Tcp).unwrap(), None);
+    assert_eq!(reg.services().instance("db", "d").unwrap().unwrap().port, 15002);
+    assert_eq!(reg.services().instance("db", "zz").unwrap(), None);
     // show: every port, one instance's (which wins over a port), or the one on a port of this service.
     let show = |i: Option<&str>, p: Option<u16>| -> Vec<u16> {
-        reg.show_service("db", i, p).unwrap().into_iter().map(|sp| sp.port).collect()
+        reg.services().show("db", i, p).unwrap().into_iter().map(|sp| sp.port).collect()
     };
-    assert_eq!(show(None, None), reg.service_ports("db").unwrap().iter().map(|sp| sp.port).collect::<Vec<_>>());
+    assert_eq!(show(None, None), reg.services().ports("db").unwrap().iter().map(|sp| sp.port).collect::<Vec<_>>());
     assert_eq!(show(Some("d"), Some(15001)), [15002]);
     assert_eq!(show(None, Some(15001)), [15001]);
     assert_eq!(show(None, Some(15005)), Vec::<u16>::new());
-    assert_eq!(reg.show_service("nope", None, Some(15001)).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE");
+    assert_eq!(
+        reg.services().show("nope", None, Some(15001)).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE"
+    );
     let h = reg.holder_of(15000, Protocol::Tcp).unwrap().unwrap();
     assert_eq!((h.kind, h.instance.as_deref()), (HoldingKind::Allocation, Some("a")));
     assert_eq!(reg.holder_of(15004, Protocol::Tcp).unwrap().unwrap().kind, HoldingKind::Service);
     // Release an allocated instance.
-    assert_eq!(reg.release_instance("db", "a").unwrap().port, 15000);
-    assert_eq!(reg.release_instance("db", "a").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE");
-    assert_eq!(reg.services().unwrap().len(), 2);
+    assert_eq!(reg.services().release("db", "a", ReleaseOptions::default()).unwrap().port, 15000);
+    assert_eq!(
+        reg.services().release("db", "a", ReleaseOptions::default()).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_UNKNOWN_INSTANCE"
+    );
+    assert_eq!(reg.services().definitions().unwrap().len(), 2);
     assert!(violations(&path).is_empty());
 }
 
@@ -178,22 +197,22 @@ fn offers_expire_and_their_secret_says_so() {
     let (_d, path) = temp_db();
     let reg =
         Registry::open_with(&path, Config { offer_ttl: Duration::from_millis(300), ..Config::default() }).unwrap();
-    reg.define_service("db", "", 15000, 15001).unwrap();
-    let a = reg.offer("db", "a").unwrap();
-    let b = reg.offer("db", "b").unwrap();
-    reg.accept(&b.secret).unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 15000, 15001)).unwrap();
+    let a = reg.services().offer("db", "a").unwrap();
+    let b = reg.services().offer("db", "b").unwrap();
+    reg.services().accept(&b.secret).unwrap();
     std::thread::sleep(Duration::from_millis(400));
     // a expired: its port is free again, and its secret is reported as expired.
-    let e = reg.accept(&a.secret).unwrap_err();
+    let e = reg.services().accept(&a.secret).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
     assert!(e.to_string().contains("15000") && e.to_string().contains("\"a\""), "{e}");
-    assert_eq!(reg.reject(&a.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
-    assert_eq!(reg.service_ports("db").unwrap().len(), 1);
-    let c = reg.offer("db", "a").unwrap();
+    assert_eq!(reg.services().reject(&a.secret).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
+    assert_eq!(reg.services().ports("db").unwrap().len(), 1);
+    let c = reg.services().offer("db", "a").unwrap();
     assert_eq!(c.port, 15000);
     // The accepted one did not expire.
-    assert_eq!(reg.service_instance("db", "b").unwrap().unwrap().state, PortState::Allocated);
-    let e = reg.accept("00000000000000000000000000000000").unwrap_err();
+    assert_eq!(reg.services().instance("db", "b").unwrap().unwrap().state, PortState::Allocated);
+    let e = reg.services().accept("00000000000000000000000000000000").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET");
 }
 
@@ -202,20 +221,35 @@ fn service_range_rules() {
     let (_d, path) = temp_db();
     let reg = open(&path);
     let code = |r: Result<Service>| r.unwrap_err().code();
-    assert_eq!(code(reg.define_service("x", "", 5000, 4000)), "ERR_PORT4ME_REGISTRY_INVALID_RANGE");
-    assert_eq!(code(reg.define_service("x", "", 0, 4000)), "ERR_PORT4ME_REGISTRY_INVALID_RANGE");
-    assert_eq!(code(reg.define_service("x", "", 5000, 70000)), "ERR_PORT4ME_REGISTRY_INVALID_RANGE");
-    assert_eq!(code(reg.define_service("x", "", 1000, 1100)), "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE");
-    assert_eq!(code(reg.define_service("x", "", 49000, 49152)), "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE");
+    assert_eq!(
+        code(reg.services().define(&ServiceDefinition::new("x", "", 5000, 4000))),
+        "ERR_PORT4ME_REGISTRY_INVALID_RANGE"
+    );
+    assert_eq!(
+        code(reg.services().define(&ServiceDefinition::new("x", "", 0, 4000))),
+        "ERR_PORT4ME_REGISTRY_INVALID_RANGE"
+    );
+    assert_eq!(
+        code(reg.services().define(&ServiceDefinition::new("x", "", 5000, 70000))),
+        "ERR_PORT4ME_REGISTRY_INVALID_RANGE"
+    );
+    assert_eq!(
+        code(reg.services().define(&ServiceDefinition::new("x", "", 1000, 1100))),
+        "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE"
+    );
+    assert_eq!(
+        code(reg.services().define(&ServiceDefinition::new("x", "", 49000, 49152))),
+        "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE"
+    );
     let forced = ServiceDefinition { force: true, ..ServiceDefinition::new("low", "", 80, 80) };
-    assert_eq!(reg.define_service_with(&forced).unwrap().start, 80);
+    assert_eq!(reg.services().define(&forced).unwrap().start, 80);
     let hi =
         ServiceDefinition { force: true, protocol: Protocol::Udp, ..ServiceDefinition::new("hi", "", 50000, 50010) };
-    assert_eq!(reg.define_service_with(&hi).unwrap().protocol, Protocol::Udp);
+    assert_eq!(reg.services().define(&hi).unwrap().protocol, Protocol::Udp);
     // Same range, other protocol: no conflict.
     let hi_tcp = ServiceDefinition { force: true, ..ServiceDefinition::new("hi-tcp", "", 50000, 50010) };
-    reg.define_service_with(&hi_tcp).unwrap();
-    assert_eq!(reg.offer("hi", "x").unwrap().port, 50000);
+    reg.services().define(&hi_tcp).unwrap();
+    assert_eq!(reg.services().offer("hi", "x").unwrap().port, 50000);
     assert_eq!(reg.holder_of(50000, Protocol::Udp).unwrap().unwrap().kind, HoldingKind::Offer);
     assert_eq!(reg.holder_of(50000, Protocol::Tcp).unwrap().unwrap().kind, HoldingKind::Service);
 }
@@ -225,22 +259,22 @@ fn registrations_suffixes_find_release() {
     let (_d, path) = temp_db();
     let reg = open(&path);
     let me = User::current();
-    let a = reg.register("web").unwrap();
-    let b = reg.register("web").unwrap();
-    let c = reg.register("web").unwrap();
-    let d = reg.register("api").unwrap();
+    let a = reg.registrations().register("web", RegisterOptions::default()).unwrap();
+    let b = reg.registrations().register("web", RegisterOptions::default()).unwrap();
+    let c = reg.registrations().register("web", RegisterOptions::default()).unwrap();
+    let d = reg.registrations().register("api", RegisterOptions::default()).unwrap();
     assert_eq!([&a.name, &b.name, &c.name, &d.name], ["web", "web_1", "web_2", "api"]);
     assert_eq!([a.port, b.port, c.port, d.port], [45001, 45002, 45003, 45004]);
     assert_eq!(a.user, me.name);
     assert_eq!(a.owner, ProcessId::current().unwrap());
     // Releasing web_1 frees the name and the port for the next one.
-    assert_eq!(reg.release("web_1").unwrap().port, 45002);
-    let e = reg.register("web").unwrap();
+    assert_eq!(reg.registrations().release("web_1").unwrap().port, 45002);
+    let e = reg.registrations().register("web", RegisterOptions::default()).unwrap();
     assert_eq!((e.name.as_str(), e.port), ("web_1", 45002));
-    assert_eq!(reg.release("nope").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION");
+    assert_eq!(reg.registrations().release("nope").unwrap_err().code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION");
 
-    let names = |f: Filter| reg.find(&f).unwrap().into_iter().map(|r| r.name).collect::<Vec<_>>();
-    assert_eq!(reg.list().unwrap().len(), 4);
+    let names = |f: Filter| reg.registrations().find(&f).unwrap().into_iter().map(|r| r.name).collect::<Vec<_>>();
+    assert_eq!(reg.registrations().list().unwrap().len(), 4);
     assert_eq!(names(Filter { service: Some("web".into()), ..Default::default() }), ["web", "web_1", "web_2"]);
     assert_eq!(names(Filter { beginswith: Some("web_".into()), ..Default::default() }), ["web_1", "web_2"]);
     assert_eq!(
@@ -253,14 +287,14 @@ fn registrations_suffixes_find_release() {
     );
     // LIKE wildcards are literal.
     assert_eq!(names(Filter { beginswith: Some("%".into()), ..Default::default() }), Vec::<String>::new());
-    assert_eq!(reg.release_port(45004, Protocol::Tcp).unwrap().name, "api");
+    assert_eq!(reg.registrations().release_port(45004, Protocol::Tcp).unwrap().name, "api");
     assert!(violations(&path).is_empty());
     // Nothing to release: the error says what was asked for, by name or by port.
     let me = User::current().name;
-    let e = reg.release("nope").unwrap_err();
+    let e = reg.registrations().release("nope").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_UNKNOWN_REGISTRATION");
     assert_eq!(e.to_string(), format!("no registration named \"nope\" for user {me:?}"));
-    let e = reg.release_port(45004, Protocol::Udp).unwrap_err();
+    let e = reg.registrations().release_port(45004, Protocol::Udp).unwrap_err();
     assert_eq!(e.to_string(), format!("no registration on port 45004/udp for user {me:?}"));
 }
 
@@ -268,22 +302,22 @@ fn registrations_suffixes_find_release() {
 fn another_users_registration_cannot_be_released() {
     let (_d, path) = temp_db();
     let reg = open(&path);
-    reg.register("shared").unwrap();
-    let mine = reg.register("mine").unwrap();
+    reg.registrations().register("shared", RegisterOptions::default()).unwrap();
+    let mine = reg.registrations().register("mine", RegisterOptions::default()).unwrap();
     // Make "shared" belong to another uid, as if registered by someone else.
     raw(&path)
         .execute("UPDATE registrations SET uid = uid + 4242, user = 'mallory' WHERE name = 'shared'", [])
         .unwrap();
     let before = dump(&path);
-    let e = reg.release("shared").unwrap_err();
+    let e = reg.registrations().release("shared").unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
     assert!(e.to_string().contains("mallory") && e.to_string().contains("shared"), "{e}");
-    let e = reg.release_port(45001, Protocol::Tcp).unwrap_err();
+    let e = reg.registrations().release_port(45001, Protocol::Tcp).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
     assert_eq!(dump(&path), before);
     // The same name is free for me (names are per user).
-    assert_eq!(reg.register("shared").unwrap().name, "shared");
-    assert_eq!(reg.release("mine").unwrap().port, mine.port);
+    assert_eq!(reg.registrations().register("shared", RegisterOptions::default()).unwrap().name, "shared");
+    assert_eq!(reg.registrations().release("mine").unwrap().port, mine.port);
 }
 
 #[test]
@@ -293,25 +327,30 @@ fn reserve_skips_held_ports_and_leases_end_by_time() {
     let q = assume_free("alice");
     let first = q.clone().find().unwrap();
     assert_eq!(first, 30845);
-    let leases: Vec<u16> = (0..3).map(|_| reg.reserve(&q, Duration::from_millis(400)).unwrap()).collect();
+    let leases: Vec<u16> =
+        (0..3).map(|_| reg.leases().reserve(&q, Duration::from_millis(400)).map(|l| l.port).unwrap()).collect();
     // Successive candidates of alice's sequence.
     assert_eq!(leases, [30845, 19654, 32310]);
-    assert_eq!(reg.leases().unwrap().len(), 3);
+    assert_eq!(reg.leases().list().unwrap().len(), 3);
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(reg.leases().unwrap().len(), 0);
-    assert_eq!(reg.reserve(&q, Duration::from_secs(60)).unwrap(), 30845);
+    assert_eq!(reg.leases().list().unwrap().len(), 0);
+    assert_eq!(reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap(), 30845);
     // A module range over alice's next candidate makes reserve skip it.
-    let opts = AllocateOptions { keep_existing: false, pool: Some((19650, 19660)) };
-    reg.allocate_with(11, "m", Protocol::Tcp, &opts).unwrap();
-    assert_eq!(reg.reserve(&q, Duration::from_secs(60)).unwrap(), 32310);
+    let opts = AllocateOptions { protocol: Protocol::Tcp, keep_existing: false, pool: Some((19650, 19660)) };
+    reg.modules().allocate(11, "m", AllocateOptions { protocol: Protocol::Tcp, ..opts.clone() }).unwrap();
+    assert_eq!(reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap(), 32310);
     // UDP leases are separate.
-    assert_eq!(reg.reserve(&q.clone().protocol(Protocol::Udp), Duration::from_secs(60)).unwrap(), 30845);
+    assert_eq!(
+        reg.leases().reserve(&q.clone().protocol(Protocol::Udp), Duration::from_secs(60)).map(|l| l.port).unwrap(),
+        30845
+    );
     let lease = reg
-        .reserve_with(&q, &ReserveOptions { label: Some("mine".into()), owner: Owner::Nobody, ..Default::default() })
+        .leases()
+        .reserve(&q, &ReserveOptions { label: Some("mine".into()), owner: Owner::Nobody, ..Default::default() })
         .unwrap();
     assert_eq!((lease.port, lease.owner, lease.label.as_str()), (63992, None, "mine"));
-    assert!(reg.release_lease(63992, Protocol::Tcp).unwrap());
-    assert!(!reg.release_lease(63992, Protocol::Tcp).unwrap());
+    assert!(reg.leases().release(63992, Protocol::Tcp).unwrap());
+    assert!(!reg.leases().release(63992, Protocol::Tcp).unwrap());
     assert!(violations(&path).is_empty());
 }
 
@@ -320,12 +359,12 @@ fn reserve_probes_real_sockets() {
     let (_d, path) = temp_db();
     let reg = open(&path);
     let q = port4me::Port4me::new().user("probe-test-user").tool("x");
-    let first = reg.reserve(&q, Duration::from_secs(60)).unwrap();
+    let first = reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap();
     // Occupy the next candidate: reserve must skip it as well.
     let next_free =
         q.list(10).unwrap().into_iter().filter(|&p| p != first).find(|&p| port4me::test(p).unwrap()).unwrap();
     let _listener = std::net::TcpListener::bind(("0.0.0.0", next_free)).unwrap();
-    let second = reg.reserve(&q, Duration::from_secs(60)).unwrap();
+    let second = reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap();
     assert!(second != first && second != next_free);
 }
 
@@ -337,16 +376,19 @@ fn gc_reports_and_reclaims_a_dead_owner_and_a_reused_pid() {
     // Same pid, different start time: a new process that reused the pid.
     let impostor = ProcessId { pid: me.pid, start_time: me.start_time + 1 };
     let opts = RegisterOptions { owner: Owner::Process(impostor), ..Default::default() };
-    let gone = reg.register_with("old", &opts).unwrap();
-    let live = reg.register_with("new", &RegisterOptions { owner: Owner::Process(me), ..Default::default() }).unwrap();
+    let gone = reg.registrations().register("old", &opts).unwrap();
+    let live = reg
+        .registrations()
+        .register("new", &RegisterOptions { owner: Owner::Process(me), ..Default::default() })
+        .unwrap();
     // Lazily: the next operation already no longer sees it.
-    let names: Vec<_> = reg.list().unwrap().into_iter().map(|r| r.name).collect();
+    let names: Vec<_> = reg.registrations().list().unwrap().into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["new"]);
     // "old" was reclaimed before "new" was placed, so "new" got its port.
     assert_eq!(gone.port, live.port);
     assert_eq!(reg.holder_of(live.port, Protocol::Tcp).unwrap().unwrap().name, "new");
     let q = assume_free("bob");
-    reg.reserve_with(&q, &ReserveOptions { owner: Owner::Process(impostor), ..Default::default() }).unwrap();
+    reg.leases().reserve(&q, &ReserveOptions { owner: Owner::Process(impostor), ..Default::default() }).unwrap();
     let report = reg.gc().unwrap();
     assert_eq!(report, GcReport { registrations: 0, leases: 1, offers: 0 });
     assert_eq!(reg.gc().unwrap().total(), 0);
@@ -365,7 +407,7 @@ fn concurrent_threads_share_one_handle_and_separate_handles() {
             let mut got = Vec::new();
             for i in 0..25 {
                 let reg = if i % 2 == 0 { &*shared } else { &own };
-                got.push(reg.allocate(2, &format!("t{t}_{i}"), Protocol::Tcp).unwrap());
+                got.push(reg.modules().allocate(2, &format!("t{t}_{i}"), Protocol::Tcp).unwrap());
             }
             got
         }));
@@ -393,7 +435,7 @@ fn first_fit_matches_a_brute_force_model() {
     for step in 0..600 {
         let module = format!("m{}", next(12));
         if next(3) == 0 {
-            let released = reg.deallocate(&module, Protocol::Tcp).unwrap();
+            let released = reg.modules().release(&module, Protocol::Tcp).unwrap();
             let mine: Vec<u16> = held.iter().filter(|(_, m)| **m == module).map(|(p, _)| *p).collect();
             assert_eq!(released.iter().map(|r| r.len() as usize).sum::<usize>(), mine.len(), "step {step}");
             held.retain(|_, m| *m != module);
@@ -403,8 +445,8 @@ fn first_fit_matches_a_brute_force_model() {
         let hi = lo + next(200) as u16;
         let n = 1 + next(12) as u32;
         let keep = next(4) == 0;
-        let opts = AllocateOptions { keep_existing: keep, pool: Some((lo, hi)) };
-        let got = reg.allocate_with(n, &module, Protocol::Tcp, &opts);
+        let opts = AllocateOptions { protocol: Protocol::Tcp, keep_existing: keep, pool: Some((lo, hi)) };
+        let got = reg.modules().allocate(n, &module, AllocateOptions { protocol: Protocol::Tcp, ..opts.clone() });
         // Expected: replacing frees the module's ports first (even if it then fails).
         let mut model = held.clone();
         if !keep {
@@ -448,6 +490,6 @@ fn schema_is_versioned_and_marked() {
     // A database that was created but never migrated (version 0, empty) is initialised.
     let (_d2, empty) = temp_db();
     std::fs::write(&empty, b"").unwrap();
-    Registry::open(&empty).unwrap().allocate(1, "x", Protocol::Udp).unwrap();
+    Registry::open(&empty).unwrap().modules().allocate(1, "x", Protocol::Udp).unwrap();
     drop(reg);
 }

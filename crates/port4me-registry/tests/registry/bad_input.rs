@@ -10,11 +10,14 @@ use port4me_registry::*;
 /// A registry with a bit of everything in it.
 fn populated(path: &Path) -> Registry {
     let reg = Registry::open_with(path, Config { offer_ttl: Duration::from_millis(200), ..Config::default() }).unwrap();
-    reg.allocate(5, "web", Protocol::Tcp).unwrap();
-    reg.allocate(2, "dns", Protocol::Udp).unwrap();
-    reg.define_service("db", "databases", 15000, 15001).unwrap();
-    reg.register("api").unwrap();
-    reg.reserve(&port4me::Port4me::new().user("alice").tool("vite"), Duration::from_secs(600)).unwrap();
+    reg.modules().allocate(5, "web", Protocol::Tcp).unwrap();
+    reg.modules().allocate(2, "dns", Protocol::Udp).unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "databases", 15000, 15001)).unwrap();
+    reg.registrations().register("api", RegisterOptions::default()).unwrap();
+    reg.leases()
+        .reserve(&port4me::Port4me::new().user("alice").tool("vite"), Duration::from_secs(600))
+        .map(|l| l.port)
+        .unwrap();
     reg
 }
 
@@ -36,20 +39,26 @@ fn refused<T: std::fmt::Debug>(path: &Path, code: &str, needles: &[&str], f: imp
 fn counts_protocols_and_pools() {
     let (_d, path) = temp_db();
     let reg = populated(&path);
-    refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_COUNT", &["0", "\"web\""], || reg.allocate(0, "web", Protocol::Tcp));
+    refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_COUNT", &["0", "\"web\""], || {
+        reg.modules().allocate(0, "web", Protocol::Tcp)
+    });
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_COUNT", &["25002", "20000-45000", "25001"], || {
-        reg.allocate(25002, "web", Protocol::Tcp)
+        reg.modules().allocate(25002, "web", Protocol::Tcp)
     });
     // The whole pool minus what is held does not fit either: exhausted, and "web" keeps its range.
     refused(&path, "ERR_PORT4ME_REGISTRY_POOL_EXHAUSTED", &["25001", "20000-45000"], || {
-        reg.allocate_with(25001, "other", Protocol::Tcp, &AllocateOptions::default())
+        reg.modules().allocate(25001, "other", Protocol::Tcp)
     });
     refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_PROTOCOL", &["sctp"], || parse_protocol("sctp"));
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_RANGE", &["50-40"], || {
-        reg.allocate_with(1, "x", Protocol::Tcp, &AllocateOptions { keep_existing: false, pool: Some((50, 40)) })
+        reg.modules().allocate(
+            1,
+            "x",
+            AllocateOptions { protocol: Protocol::Tcp, keep_existing: false, pool: Some((50, 40)) },
+        )
     });
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_RANGE", &["0-40"], || {
-        reg.register_with("x", &RegisterOptions { pool: Some((0, 40)), ..Default::default() })
+        reg.registrations().register("x", &RegisterOptions { pool: Some((0, 40)), ..Default::default() })
     });
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_RANGE", &["9-1"], || {
         Registry::open_with(&path, Config { module_pool: (9, 1), ..Config::default() })
@@ -58,11 +67,13 @@ fn counts_protocols_and_pools() {
         Registry::open_with(&path, Config { offer_ttl: Duration::ZERO, ..Config::default() })
     });
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_DURATION", &["lease"], || {
-        reg.reserve(&port4me::Port4me::new().user("bob"), Duration::ZERO)
+        reg.leases().reserve(&port4me::Port4me::new().user("bob"), Duration::ZERO).map(|l| l.port)
     });
     // A bad port4me query is port4me's own error, before anything is written.
     refused(&path, "ERR_PORT4ME_INVALID_SPEC", &[], || {
-        reg.reserve(&port4me::Port4me::new().user("bob").include("5-3"), Duration::from_secs(5))
+        reg.leases()
+            .reserve(&port4me::Port4me::new().user("bob").include("5-3"), Duration::from_secs(5))
+            .map(|l| l.port)
     });
     refused(&path, "ERR_PORT4ME_REGISTRY_NO_SUCH_PROCESS", &["4194304"], || Owner::pid(4_194_304));
 }
@@ -80,20 +91,24 @@ fn names() {
         (" padded", "white space"),
     ] {
         let code = "ERR_PORT4ME_REGISTRY_INVALID_NAME";
-        refused(&path, code, &["module", needle], || reg.allocate(1, name, Protocol::Tcp));
+        refused(&path, code, &["module", needle], || reg.modules().allocate(1, name, Protocol::Tcp));
         // deallocate takes any name (other tools write the module tables
         // directly); one that nothing holds releases nothing.
-        assert_eq!(reg.deallocate(name, Protocol::Udp).unwrap(), []);
-        refused(&path, code, &["service", needle], || reg.define_service(name, "", 16000, 16001));
-        refused(&path, code, &["service", needle], || reg.offer(name, "i"));
-        refused(&path, code, &["instance", needle], || reg.offer("db", name));
-        refused(&path, code, &["service", needle], || reg.register(name));
-        refused(&path, code, &["registration", needle], || reg.release(name));
+        assert_eq!(reg.modules().release(name, Protocol::Udp).unwrap(), []);
+        refused(&path, code, &["service", needle], || {
+            reg.services().define(&ServiceDefinition::new(name, "", 16000, 16001))
+        });
+        refused(&path, code, &["service", needle], || reg.services().offer(name, "i"));
+        refused(&path, code, &["instance", needle], || reg.services().offer("db", name));
+        refused(&path, code, &["service", needle], || reg.registrations().register(name, RegisterOptions::default()));
+        refused(&path, code, &["registration", needle], || reg.registrations().release(name));
     }
     refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_TEXT", &["description", "NUL"], || {
-        reg.define_service("ok", "a\0b", 16000, 16001)
+        reg.services().define(&ServiceDefinition::new("ok", "a\0b", 16000, 16001))
     });
-    refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_NAME", &["195"], || reg.register(&"r".repeat(199)));
+    refused(&path, "ERR_PORT4ME_REGISTRY_INVALID_NAME", &["195"], || {
+        reg.registrations().register(&"r".repeat(199), RegisterOptions::default())
+    });
 }
 
 #[test]
@@ -101,38 +116,46 @@ fn service_ranges() {
     let (_d, path) = temp_db();
     let reg = populated(&path);
     let e = "ERR_PORT4ME_REGISTRY_INVALID_RANGE";
-    refused(&path, e, &["17000-16000", "after"], || reg.define_service("s", "", 17000, 16000));
-    refused(&path, e, &["0-100"], || reg.define_service("s", "", 0, 100));
-    refused(&path, e, &["60000-70000", "65535"], || reg.define_service("s", "", 60000, 70000));
-    refused(&path, e, &["70000-70001"], || reg.define_service("s", "", 70000, 70001));
-    let r = "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE";
-    refused(&path, r, &["1000-2000", "1024"], || reg.define_service("s", "", 1000, 2000));
-    refused(&path, r, &["40000-50000", "49152"], || reg.define_service("s", "", 40000, 50000));
-    refused(&path, "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT", &["20003-20010", "module \"web\""], || {
-        reg.define_service("s", "", 20003, 20010)
+    refused(&path, e, &["17000-16000", "after"], || {
+        reg.services().define(&ServiceDefinition::new("s", "", 17000, 16000))
     });
-    refused(&path, "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS", &["db"], || reg.define_service("db", "", 16000, 16001));
-    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE", &["nope"], || reg.offer("nope", "i"));
-    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE", &["nope"], || reg.service_ports("nope"));
+    refused(&path, e, &["0-100"], || reg.services().define(&ServiceDefinition::new("s", "", 0, 100)));
+    refused(&path, e, &["60000-70000", "65535"], || {
+        reg.services().define(&ServiceDefinition::new("s", "", 60000, 70000))
+    });
+    refused(&path, e, &["70000-70001"], || reg.services().define(&ServiceDefinition::new("s", "", 70000, 70001)));
+    let r = "ERR_PORT4ME_REGISTRY_RESTRICTED_RANGE";
+    refused(&path, r, &["1000-2000", "1024"], || reg.services().define(&ServiceDefinition::new("s", "", 1000, 2000)));
+    refused(&path, r, &["40000-50000", "49152"], || {
+        reg.services().define(&ServiceDefinition::new("s", "", 40000, 50000))
+    });
+    refused(&path, "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT", &["20003-20010", "module \"web\""], || {
+        reg.services().define(&ServiceDefinition::new("s", "", 20003, 20010))
+    });
+    refused(&path, "ERR_PORT4ME_REGISTRY_SERVICE_EXISTS", &["db"], || {
+        reg.services().define(&ServiceDefinition::new("db", "", 16000, 16001))
+    });
+    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE", &["nope"], || reg.services().offer("nope", "i"));
+    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SERVICE", &["nope"], || reg.services().ports("nope"));
 }
 
 #[test]
 fn secrets() {
     let (_d, path) = temp_db();
     let reg = populated(&path);
-    let offer = reg.offer("db", "a").unwrap();
+    let offer = reg.services().offer("db", "a").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     // Let the expiry happen (any operation does it), then look at the state.
     reg.gc().unwrap();
     refused(&path, "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET", &[&offer.secret, "15000", "expired"], || {
-        reg.accept(&offer.secret)
+        reg.services().accept(&offer.secret)
     });
-    refused(&path, "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET", &[&offer.secret], || reg.reject(&offer.secret));
+    refused(&path, "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET", &[&offer.secret], || reg.services().reject(&offer.secret));
     let unknown = "0123456789abcdef0123456789abcdef";
-    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET", &[unknown], || reg.accept(unknown));
-    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET", &[unknown], || reg.reject(unknown));
+    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET", &[unknown], || reg.services().accept(unknown));
+    refused(&path, "ERR_PORT4ME_REGISTRY_UNKNOWN_SECRET", &[unknown], || reg.services().reject(unknown));
     for bad in ["", "xyz", "0123456789abcdef0123456789abcdeg", "0123456789abcdef0123456789abcdef00"] {
-        refused(&path, "ERR_PORT4ME_REGISTRY_MALFORMED_SECRET", &["32 hexadecimal"], || reg.accept(bad));
+        refused(&path, "ERR_PORT4ME_REGISTRY_MALFORMED_SECRET", &["32 hexadecimal"], || reg.services().accept(bad));
     }
 }
 
@@ -143,16 +166,18 @@ fn read_only_database() {
     let ro = Registry::open_with(&path, Config { read_only: true, ..Config::default() }).unwrap();
     assert!(ro.is_read_only());
     // Reads work.
-    assert_eq!(ro.list().unwrap().len(), 1);
+    assert_eq!(ro.registrations().list().unwrap().len(), 1);
     assert_eq!(ro.holder_of(20000, Protocol::Tcp).unwrap().unwrap().name, "web");
-    assert_eq!(ro.leases().unwrap().len(), 1);
+    assert_eq!(ro.leases().list().unwrap().len(), 1);
     let p = path.display().to_string();
     let code = "ERR_PORT4ME_REGISTRY_READ_ONLY";
-    refused(&path, code, &[&p], || ro.allocate(1, "x", Protocol::Tcp));
-    refused(&path, code, &[&p], || ro.register("x"));
-    refused(&path, code, &[&p], || ro.define_service("x", "", 16000, 16001));
+    refused(&path, code, &[&p], || ro.modules().allocate(1, "x", Protocol::Tcp));
+    refused(&path, code, &[&p], || ro.registrations().register("x", RegisterOptions::default()));
+    refused(&path, code, &[&p], || ro.services().define(&ServiceDefinition::new("x", "", 16000, 16001)));
     refused(&path, code, &[&p], || ro.gc());
-    refused(&path, code, &[&p], || ro.reserve(&port4me::Port4me::new().user("bob"), Duration::from_secs(5)));
+    refused(&path, code, &[&p], || {
+        ro.leases().reserve(&port4me::Port4me::new().user("bob"), Duration::from_secs(5)).map(|l| l.port)
+    });
 
     // A file the user may not write (not testable as root, who may write anything).
     #[cfg(unix)]
@@ -161,7 +186,7 @@ fn read_only_database() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
         let reg = Registry::open(&path).unwrap();
         assert!(reg.is_read_only());
-        refused(&path, code, &[&p], || reg.allocate(1, "x", Protocol::Tcp));
+        refused(&path, code, &[&p], || reg.modules().allocate(1, "x", Protocol::Tcp));
     }
 }
 
@@ -270,7 +295,7 @@ fn new_files_are_private() {
     assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
     assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600);
-    assert_eq!(Registry::open(&db).unwrap().list().unwrap().len(), 1);
+    assert_eq!(Registry::open(&db).unwrap().registrations().list().unwrap().len(), 1);
 }
 
 #[test]
@@ -328,9 +353,9 @@ fn a_stored_protocol_other_than_tcp_or_udp_is_an_error() {
     let reg = populated(&path);
     drop(reg);
     for (table, read) in [
-        ("registrations", (|r: &Registry| r.list().map(|_| ())) as fn(&Registry) -> Result<()>),
-        ("services", |r: &Registry| r.services().map(|_| ())),
-        ("leases", |r: &Registry| r.leases().map(|_| ())),
+        ("registrations", (|r: &Registry| r.registrations().list().map(|_| ())) as fn(&Registry) -> Result<()>),
+        ("services", |r: &Registry| r.services().definitions().map(|_| ())),
+        ("leases", |r: &Registry| r.leases().list().map(|_| ())),
     ] {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(&format!(

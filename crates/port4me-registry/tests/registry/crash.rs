@@ -101,6 +101,6 @@ fn sigkill_a_writer_a_hundred_times() {
     assert!(acked_total > ROUNDS, "the writers should have made progress");
     // The database still works normally afterwards.
     let reg = port4me_registry::Registry::open(&path).unwrap();
-    reg.allocate(3, "after", port4me_registry::Protocol::Tcp).unwrap();
+    reg.modules().allocate(3, "after", port4me_registry::Protocol::Tcp).unwrap();
     assert_eq!(integrity(&path), "ok");
 }

@@ -33,15 +33,15 @@ fn a_second_handle_and_another_process_lose_none_of_the_first_handles_writes() {
     for keep_second in [true, false] {
         let (_d, path) = temp_db();
         let first = Registry::open(&path).unwrap();
-        first.allocate(1, "before", Protocol::Tcp).unwrap();
+        first.modules().allocate(1, "before", Protocol::Tcp).unwrap();
         let second = Registry::open(&path).unwrap();
-        second.register("web").unwrap();
+        second.registrations().register("web", port4me_registry::RegisterOptions::default()).unwrap();
         let second = if keep_second { Some(second) } else { None };
         another_process_writes(&path, "other");
         for i in 0..40 {
-            first.allocate(1, &format!("after{i}"), Protocol::Tcp).unwrap();
+            first.modules().allocate(1, &format!("after{i}"), Protocol::Tcp).unwrap();
         }
-        assert_eq!(first.modules(None).unwrap().len(), 41);
+        assert_eq!(first.modules().list(None).unwrap().len(), 41);
         drop(second);
         drop(first);
         assert_eq!(modules_named(&path, "after"), 40, "keep_second={keep_second}");
@@ -63,10 +63,10 @@ fn handles_opened_and_dropped_on_many_threads_beside_other_processes() {
             std::thread::spawn(move || {
                 let reg = Registry::open(&*path).unwrap();
                 for i in 0..30 {
-                    reg.allocate(1, &format!("w{t}_{i}"), Protocol::Tcp).unwrap();
+                    reg.modules().allocate(1, &format!("w{t}_{i}"), Protocol::Tcp).unwrap();
                     // A short-lived handle beside the long one, as a request would open.
                     let brief = Registry::open(&*path).unwrap();
-                    brief.modules(None).unwrap();
+                    brief.modules().list(None).unwrap();
                 }
             })
         })

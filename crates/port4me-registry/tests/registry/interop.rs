@@ -56,7 +56,7 @@ fn in_pool(user: &str) -> port4me::Port4me {
 
 fn lease(reg: &Registry, user: &str) -> Lease {
     let options = ReserveOptions { ttl: Duration::from_secs(600), owner: Owner::Nobody, label: None };
-    reg.reserve_checked(&in_pool(user), &options, |_| Ok(true)).unwrap()
+    reg.leases().reserve_checked(&in_pool(user), &options, |_| Ok(true)).unwrap()
 }
 
 /// A small deterministic generator.
@@ -99,32 +99,39 @@ fn a_naive_first_fit_tool_shares_the_module_pool_with_every_kind_of_holding() {
             3 if !tool_rows.is_empty() => {
                 // port4me deallocates what the tool inserted.
                 let (name, range) = tool_rows.remove(rng.below(tool_rows.len() as u64) as usize);
-                let released = reg.deallocate(&name, Protocol::Tcp).unwrap();
+                let released = reg.modules().release(&name, Protocol::Tcp).unwrap();
                 assert_eq!(released, [PortRange { start: range.0 as u16, end: range.1 as u16 }]);
             }
-            4 => registrations.push(reg.register(&format!("r{step}")).unwrap().name),
+            4 => registrations
+                .push(reg.registrations().register(&format!("r{step}"), RegisterOptions::default()).unwrap().name),
             5 => leases.push(lease(&reg, &format!("u{step}")).port),
             6 => {
                 let start = 20000 + rng.below(2000) as u32;
                 let end = start + rng.below(8) as u32;
-                match reg.define_service(&format!("s{step}"), "", start, end) {
+                match reg.services().define(&ServiceDefinition::new(format!("s{step}"), "", start, end)) {
                     Ok(s) => services.push(s.name),
                     Err(e) => assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_RANGE_CONFLICT", "{e}"),
                 }
             }
             7 => {
-                reg.allocate(1 + rng.below(6) as u32, &format!("m{}", rng.below(4)), Protocol::Tcp).unwrap();
+                reg.modules().allocate(1 + rng.below(6) as u32, &format!("m{}", rng.below(4)), Protocol::Tcp).unwrap();
             }
             _ => match rng.below(3) {
                 0 if !registrations.is_empty() => {
-                    reg.release(&registrations.swap_remove(rng.below(registrations.len() as u64) as usize)).unwrap();
+                    reg.registrations()
+                        .release(&registrations.swap_remove(rng.below(registrations.len() as u64) as usize))
+                        .unwrap();
                 }
                 1 if !leases.is_empty() => {
                     let port = leases.swap_remove(rng.below(leases.len() as u64) as usize);
-                    assert!(reg.release_lease(port, Protocol::Tcp).unwrap());
+                    assert!(reg.leases().release(port, Protocol::Tcp).unwrap());
                 }
                 2 if !services.is_empty() => {
-                    reg.undefine_service(&services.swap_remove(rng.below(services.len() as u64) as usize), false)
+                    reg.services()
+                        .undefine(
+                            &services.swap_remove(rng.below(services.len() as u64) as usize),
+                            ReleaseOptions::forced(false),
+                        )
                         .unwrap();
                 }
                 _ => {}
@@ -137,7 +144,7 @@ fn a_naive_first_fit_tool_shares_the_module_pool_with_every_kind_of_holding() {
     assert!(!registrations.is_empty() && !leases.is_empty() && !services.is_empty());
 
     // The tool's rows are modules (no owner); ours carry the user.
-    let modules = reg.modules(Some(Protocol::Tcp)).unwrap();
+    let modules = reg.modules().list(Some(Protocol::Tcp)).unwrap();
     for (name, (s, e)) in &tool_rows {
         let m = modules.iter().find(|m| &m.module == name).unwrap_or_else(|| panic!("{name} is not listed"));
         assert_eq!((m.range.start, m.range.end, m.user.as_deref()), (*s as u16, *e as u16, None));
@@ -146,7 +153,7 @@ fn a_naive_first_fit_tool_shares_the_module_pool_with_every_kind_of_holding() {
     assert!(modules.iter().filter(|m| m.module.starts_with('m')).all(|m| m.user.as_deref() == Some(&*me.name)));
     assert!(modules.iter().all(|m| !m.module.starts_with("port4me:")), "a mirror row listed as a module");
     // Each holding has exactly one mirror row, of its kind.
-    let mirrors = reg.mirror_rows(None).unwrap();
+    let mirrors = reg.modules().mirror_rows(None).unwrap();
     let count = |k| mirrors.iter().filter(|m| m.kind == k).count();
     assert_eq!(count(HoldingKind::Service), services.len());
     assert_eq!(count(HoldingKind::Registration), registrations.len());
@@ -158,7 +165,7 @@ fn a_naive_first_fit_tool_shares_the_module_pool_with_every_kind_of_holding() {
 fn mirror_rows_refuse_hand_edits_and_say_how_to_release_the_holder() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
-    reg.define_service("db", "", 20000, 20004).unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 20000, 20004)).unwrap();
     let l = lease(&reg, "alice");
     let c = raw(&path);
     let before = dump(&path);
@@ -195,20 +202,21 @@ fn mirror_rows_refuse_hand_edits_and_say_how_to_release_the_holder() {
 
     // Through the API: the prefix is refused by allocate, and a mirror row
     // is not a module to deallocate.
-    let e = reg.allocate(1, "port4me:mine", Protocol::Tcp).unwrap_err();
+    let e = reg.modules().allocate(1, "port4me:mine", Protocol::Tcp).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_INVALID_NAME");
     assert!(e.to_string().contains("reserved"), "{e}");
-    let e = reg.deallocate("port4me:service:db", Protocol::Tcp).unwrap_err();
+    let e = reg.modules().release("port4me:service:db", Protocol::Tcp).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_A_MODULE");
     assert!(e.to_string().contains("service \"db\"") && e.to_string().contains("undefine \"db\""), "{e}");
-    let lease_row = reg.mirror_rows(None).unwrap().into_iter().find(|m| m.kind == HoldingKind::Lease).unwrap();
-    let e = reg.deallocate(&lease_row.name, Protocol::Tcp).unwrap_err();
+    let lease_row =
+        reg.modules().mirror_rows(None).unwrap().into_iter().find(|m| m.kind == HoldingKind::Lease).unwrap();
+    let e = reg.modules().release(&lease_row.name, Protocol::Tcp).unwrap_err();
     assert!(e.to_string().contains(&format!("release lease {}", l.port)), "{e}");
     assert_eq!(dump(&path), before);
 
     // Releasing the holder removes its mirror row.
-    reg.undefine_service("db", false).unwrap();
-    assert!(reg.release_lease(l.port, Protocol::Tcp).unwrap());
+    reg.services().undefine("db", ReleaseOptions::forced(false)).unwrap();
+    assert!(reg.leases().release(l.port, Protocol::Tcp).unwrap());
     let rows: i64 = c.query_row("SELECT count(*) FROM TCP_PORTS", [], |r| r.get(0)).unwrap();
     assert_eq!(rows, 0);
     assert!(violations(&path).is_empty());
@@ -228,21 +236,24 @@ fn names_other_tools_write_are_listed_and_deallocated() {
     }
     // A number where a name belongs (SQLite keeps it as text '42').
     c.execute_batch(r#"INSERT INTO UDP_PORTS VALUES (31000, 31000, 42)"#).unwrap();
-    let listed = reg.modules(Some(Protocol::Udp)).unwrap();
+    let listed = reg.modules().list(Some(Protocol::Udp)).unwrap();
     assert_eq!(listed.len(), names.len() + 1);
     assert!(listed.iter().all(|m| m.user.is_none()));
     for (i, name) in names.iter().chain(&["42"]).enumerate() {
-        let ranges = reg.deallocate(name, Protocol::Udp).unwrap();
+        let ranges = reg.modules().release(name, Protocol::Udp).unwrap();
         assert_eq!(ranges.len(), 1, "{name:?}");
         if i < names.len() {
             assert_eq!(ranges[0].start, 30000 + 10 * i as u16, "{name:?}");
         }
         assert!(violations(&path).is_empty());
     }
-    assert_eq!(reg.modules(None).unwrap(), []);
+    assert_eq!(reg.modules().list(None).unwrap(), []);
     // allocate keeps its own rules.
-    assert_eq!(reg.allocate(1, "", Protocol::Udp).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_INVALID_NAME");
-    assert_eq!(reg.allocate(1, &long, Protocol::Udp).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_INVALID_NAME");
+    assert_eq!(reg.modules().allocate(1, "", Protocol::Udp).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_INVALID_NAME");
+    assert_eq!(
+        reg.modules().allocate(1, &long, Protocol::Udp).unwrap_err().code(),
+        "ERR_PORT4ME_REGISTRY_INVALID_NAME"
+    );
 }
 
 /// A version-1 file (the schema as the previous release wrote it, filled
@@ -289,7 +300,7 @@ fn a_version_1_registry_is_migrated() {
     // Mirror rows for the service, the registration and the lease; the
     // modules are still modules, with no owner.
     let mirrors: Vec<(String, Protocol, u16)> =
-        reg.mirror_rows(None).unwrap().into_iter().map(|m| (m.name, m.protocol, m.range.start)).collect();
+        reg.modules().mirror_rows(None).unwrap().into_iter().map(|m| (m.name, m.protocol, m.range.start)).collect();
     assert_eq!(
         mirrors,
         [
@@ -300,12 +311,12 @@ fn a_version_1_registry_is_migrated() {
     );
     // A version-1 module named like a mirror row got a leading "_".
     let modules: Vec<(String, Option<String>)> =
-        reg.modules(None).unwrap().into_iter().map(|m| (m.module, m.user)).collect();
+        reg.modules().list(None).unwrap().into_iter().map(|m| (m.module, m.user)).collect();
     assert_eq!(modules, [("legacy".into(), None), ("legacy".into(), None), ("_port4me:lease:1".into(), None)]);
     // The secrets still work, stored hashed only.
-    assert_eq!(reg.accept(offered).unwrap().port, 20005);
-    assert_eq!(reg.accept(accepted).unwrap().port, 20006);
-    assert_eq!(reg.accept(expired).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
+    assert_eq!(reg.services().accept(offered).unwrap().port, 20005);
+    assert_eq!(reg.services().accept(accepted).unwrap().port, 20006);
+    assert_eq!(reg.services().accept(expired).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
     // The naive tool now sees the module, the service and the registration
     // (the lease is UDP: the tool looks at TCP_PORTS only).
     assert_eq!(naive_allocate(&raw(&path), 3, "tool", true).unwrap(), (20011, 20013));
@@ -317,7 +328,7 @@ fn a_version_1_registry_is_migrated() {
     }
     // The registry is usable as usual.
     let reg = Registry::open(&path).unwrap();
-    assert_eq!(reg.deallocate("legacy", Protocol::Tcp).unwrap(), [PortRange { start: 20000, end: 20004 }]);
-    assert_eq!(reg.allocate(2, "new", Protocol::Tcp).unwrap(), PortRange { start: 20000, end: 20001 });
+    assert_eq!(reg.modules().release("legacy", Protocol::Tcp).unwrap(), [PortRange { start: 20000, end: 20004 }]);
+    assert_eq!(reg.modules().allocate(2, "new", Protocol::Tcp).unwrap(), PortRange { start: 20000, end: 20001 });
     assert!(violations(&path).is_empty());
 }

@@ -40,10 +40,13 @@ fn a_registering_child_that_exits_is_reclaimed() {
     assert_eq!(f[3], child.id().to_string(), "the child itself is the owner");
     assert_eq!(rows(&path), 1, "stored until the next operation");
     // Lazily, by the next operation of anyone: the row is deleted, not just hidden.
-    assert!(reg.list().unwrap().is_empty());
+    assert!(reg.registrations().list().unwrap().is_empty());
     assert_eq!(rows(&path), 0);
     // Its port is handed out again.
-    assert_eq!(reg.register("web").unwrap().port.to_string(), f[2]);
+    assert_eq!(
+        reg.registrations().register("web", port4me_registry::RegisterOptions::default()).unwrap().port.to_string(),
+        f[2]
+    );
 
     // Explicitly by gc, which reports it.
     let (mut child, _) = register_in_child(&path, "api", "current");
@@ -65,7 +68,7 @@ fn a_zombie_owner_counts_as_gone() {
         assert!(std::time::Instant::now() < deadline, "child never became a zombie");
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
-    assert!(reg.list().unwrap().is_empty());
+    assert!(reg.registrations().list().unwrap().is_empty());
     child.wait().unwrap();
 }
 
@@ -76,7 +79,7 @@ fn a_child_registering_for_its_parent_outlives_it() {
     let (mut child, f) = register_in_child(&path, "web", "parent");
     child.wait().unwrap();
     assert_eq!(f[3], std::process::id().to_string());
-    let list = reg.list().unwrap();
+    let list = reg.registrations().list().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].owner, ProcessId::current().unwrap());
 }
@@ -93,7 +96,10 @@ fn a_reused_pid_with_another_start_time_is_not_the_owner() {
     // Pretend the kernel gave the child's pid to this (running) process:
     // the pid is alive, but its start time is not the owner's.
     raw(&path).execute("UPDATE registrations SET pid = ?1", [me.pid]).unwrap();
-    assert!(reg.list().unwrap().is_empty(), "a live pid with another start time must not keep the entry");
+    assert!(
+        reg.registrations().list().unwrap().is_empty(),
+        "a live pid with another start time must not keep the entry"
+    );
     assert_eq!(rows(&path), 0);
     // With the matching start time it is the owner and is kept.
     let (mut child, _) = register_in_child(&path, "web", "current");
@@ -101,7 +107,7 @@ fn a_reused_pid_with_another_start_time_is_not_the_owner() {
     raw(&path)
         .execute("UPDATE registrations SET pid = ?1, pid_start = ?2", [me.pid as i64, me.start_time as i64])
         .unwrap();
-    assert_eq!(reg.list().unwrap().len(), 1);
+    assert_eq!(reg.registrations().list().unwrap().len(), 1);
 }
 
 fn spawn_reservers(path: &std::path::Path, barrier: &std::path::Path, owner: &str, hold: bool) -> Vec<Child> {
@@ -147,7 +153,7 @@ fn eight_at_once(owner: &str, hold: bool) -> BTreeSet<u16> {
         c.wait().unwrap();
     }
     let reg = Registry::open(&path).unwrap();
-    let leases = reg.leases().unwrap();
+    let leases = reg.leases().list().unwrap();
     if hold {
         // The owners have exited now: their leases end with them.
         assert!(leases.is_empty(), "{leases:?}");

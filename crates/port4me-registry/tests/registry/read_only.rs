@@ -23,7 +23,7 @@ fn side_files(path: &std::path::Path) -> Vec<String> {
 fn a_read_only_handle_leaves_no_side_files_behind() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
-    reg.allocate(2, "web", Protocol::Tcp).unwrap();
+    reg.modules().allocate(2, "web", Protocol::Tcp).unwrap();
     drop(reg);
     assert_eq!(side_files(&path), Vec::<String>::new(), "the last writer to close removes them");
 
@@ -31,7 +31,7 @@ fn a_read_only_handle_leaves_no_side_files_behind() {
     assert!(ro.is_read_only());
     assert_eq!(ro.read_only_reason(), None, "asked for, not forced");
     assert_eq!(ro.holder_of(20001, Protocol::Tcp).unwrap().unwrap().name, "web");
-    assert_eq!(ro.modules(None).unwrap().len(), 1);
+    assert_eq!(ro.modules().list(None).unwrap().len(), 1);
     drop(ro);
     assert_eq!(side_files(&path), Vec::<String>::new(), "a reader must not create the writer's files");
 }
@@ -40,17 +40,17 @@ fn a_read_only_handle_leaves_no_side_files_behind() {
 fn a_read_only_handle_sees_what_a_live_writer_commits() {
     let (_d, path) = temp_db();
     let writer = Registry::open(&path).unwrap();
-    writer.allocate(2, "web", Protocol::Tcp).unwrap();
+    writer.modules().allocate(2, "web", Protocol::Tcp).unwrap();
     // The writer keeps the database open: its log holds the commit.
     let ro = Registry::open_with(&path, read_only()).unwrap();
     assert_eq!(ro.holder_of(20000, Protocol::Tcp).unwrap().unwrap().name, "web");
     assert!(ro.holder_of(20002, Protocol::Tcp).unwrap().is_none());
-    writer.allocate(1, "api", Protocol::Tcp).unwrap();
+    writer.modules().allocate(1, "api", Protocol::Tcp).unwrap();
     assert_eq!(ro.holder_of(20002, Protocol::Tcp).unwrap().unwrap().name, "api", "a later commit is seen too");
     drop(ro);
     // And the writer is not disturbed by the reader.
-    writer.allocate(1, "db", Protocol::Tcp).unwrap();
-    assert_eq!(writer.modules(None).unwrap().len(), 3);
+    writer.modules().allocate(1, "db", Protocol::Tcp).unwrap();
+    assert_eq!(writer.modules().list(None).unwrap().len(), 3);
     drop(writer);
     assert_eq!(integrity(&path), "ok");
 }
@@ -70,13 +70,13 @@ fn odd_characters_in_the_path_survive_the_read_only_uri() {
     let sub = dir.path().join(if cfg!(windows) { "a b#d%20e&f=g;ü" } else { "a b?c#d%20e&f=g;ü" });
     std::fs::create_dir(&sub).unwrap();
     let path = sub.join("ports.sqlite");
-    Registry::open(&path).unwrap().allocate(1, "web", Protocol::Tcp).unwrap();
+    Registry::open(&path).unwrap().modules().allocate(1, "web", Protocol::Tcp).unwrap();
     let ro = Registry::open_with(&path, read_only()).unwrap();
     assert_eq!(ro.path(), path);
     assert_eq!(ro.holder_of(20000, Protocol::Tcp).unwrap().unwrap().name, "web");
     // With a writer's log and shared memory present too.
     let writer = Registry::open(&path).unwrap();
-    writer.allocate(1, "api", Protocol::Tcp).unwrap();
+    writer.modules().allocate(1, "api", Protocol::Tcp).unwrap();
     let ro = Registry::open_with(&path, read_only()).unwrap();
     assert_eq!(ro.holder_of(20001, Protocol::Tcp).unwrap().unwrap().name, "api");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no file made from a misread URI");

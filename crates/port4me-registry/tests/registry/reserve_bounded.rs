@@ -51,7 +51,7 @@ fn reserve_over_busy_ports_fails_at_once_and_leaves_the_registry_usable() {
             let w = s.spawn(move || {
                 let mut writes = 0;
                 loop {
-                    other.allocate(1, &format!("m{n}"), Protocol::Tcp)?;
+                    other.modules().allocate(1, &format!("m{n}"), Protocol::Tcp)?;
                     writes += 1;
                     if rx.try_recv().is_ok() {
                         return Ok::<_, Error>(writes);
@@ -59,7 +59,7 @@ fn reserve_over_busy_ports_fails_at_once_and_leaves_the_registry_usable() {
                 }
             });
             let start = Instant::now();
-            let e = reg.reserve(&q, Duration::from_secs(60)).unwrap_err();
+            let e = reg.leases().reserve(&q, Duration::from_secs(60)).map(|l| l.port).unwrap_err();
             let took = start.elapsed();
             let _ = tx.send(()); // The writer may have stopped on an error, checked below.
             assert_eq!(e.code(), "ERR_PORT4ME_NO_FREE_PORT", "{e}");
@@ -73,7 +73,7 @@ fn reserve_over_busy_ports_fails_at_once_and_leaves_the_registry_usable() {
         });
         assert!(writer.is_ok(), "a concurrent write failed: {writer:?}");
     }
-    assert!(reg.leases().unwrap().is_empty());
+    assert!(reg.leases().list().unwrap().is_empty());
     assert!(violations(&path).is_empty());
 }
 
@@ -93,10 +93,10 @@ fn the_checks_run_without_the_write_lock() {
         // a write (which may wait 300 ms for the lock).
         s.spawn(move || {
             for port in asked {
-                answer.send(other.allocate(1, &format!("m{port}"), Protocol::Tcp)).unwrap();
+                answer.send(other.modules().allocate(1, &format!("m{port}"), Protocol::Tcp)).unwrap();
             }
         });
-        reg.reserve_checked(&q, &ReserveOptions::default(), |port| {
+        reg.leases().reserve_checked(&q, ReserveOptions::default(), |port| {
             checked.push(port);
             ask.send(port).unwrap();
             let write = answered.recv_timeout(Duration::from_secs(10)).expect("the writer answers");
@@ -108,7 +108,7 @@ fn the_checks_run_without_the_write_lock() {
     assert!(e.to_string().contains("all 3 allowed ports are in use"), "{e}");
     checked.sort_unstable();
     assert_eq!(checked, [2000, 2001, 2002], "each port checked once");
-    assert_eq!(reg.modules(None).unwrap().len(), 3);
+    assert_eq!(reg.modules().list(None).unwrap().len(), 3);
 }
 
 #[test]
@@ -120,7 +120,8 @@ fn a_port_taken_between_check_and_lease_is_skipped() {
     let order = q.list(3).unwrap();
     let mut checked = Vec::new();
     let lease = reg
-        .reserve_checked(&q, &ReserveOptions::default(), |port| {
+        .leases()
+        .reserve_checked(&q, ReserveOptions::default(), |port| {
             checked.push(port);
             if checked.len() == 1 {
                 // Someone else leases the port just found, before we do.
@@ -128,14 +129,14 @@ fn a_port_taken_between_check_and_lease_is_skipped() {
                     port4me::Port4me::with_env(port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")]))
                         .user("bob")
                         .include(port.to_string());
-                assert_eq!(other.reserve(&mine, Duration::from_secs(60)).unwrap(), port);
+                assert_eq!(other.leases().reserve(&mine, Duration::from_secs(60)).map(|l| l.port).unwrap(), port);
             }
             Ok(true)
         })
         .unwrap();
     assert_eq!(checked, order[..2]);
     assert_eq!(lease.port, order[1], "the next candidate, not the one taken");
-    let mut leased: Vec<u16> = reg.leases().unwrap().iter().map(|l| l.port).collect();
+    let mut leased: Vec<u16> = reg.leases().list().unwrap().iter().map(|l| l.port).collect();
     leased.sort_unstable();
     let mut want = order[..2].to_vec();
     want.sort_unstable();

@@ -138,17 +138,17 @@ fn check<T: TS + serde::Serialize + std::fmt::Debug>(decls: &BTreeMap<String, St
 fn serde_json_and_typescript_declarations_agree() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
-    let range = reg.allocate(3, "web", Protocol::Tcp).unwrap();
-    reg.allocate(2, "dns", Protocol::Udp).unwrap();
-    let service = reg.define_service("db", "databases", 15000, 15009).unwrap();
-    let accepted = reg.accept(&reg.offer("db", "a").unwrap().secret).unwrap();
-    let offer = reg.offer("db", "b").unwrap();
-    let registration = reg.register("web").unwrap();
+    let range = reg.modules().allocate(3, "web", Protocol::Tcp).unwrap();
+    reg.modules().allocate(2, "dns", Protocol::Udp).unwrap();
+    let service = reg.services().define(&ServiceDefinition::new("db", "databases", 15000, 15009)).unwrap();
+    let accepted = reg.services().accept(&reg.services().offer("db", "a").unwrap().secret).unwrap();
+    let offer = reg.services().offer("db", "b").unwrap();
+    let registration = reg.registrations().register("web", RegisterOptions::default()).unwrap();
     let query = port4me::Port4me::with_env(port4me::Env::from_pairs([("_PORT4ME_CHECK_AVAILABLE_PORTS_", "any")]))
         .user("alice");
     let timed =
-        reg.reserve_with(&query.clone().tool("a"), &ReserveOptions { owner: Owner::Nobody, ..Default::default() });
-    let owned = reg.reserve_with(&query.tool("b"), &ReserveOptions::default());
+        reg.leases().reserve(&query.clone().tool("a"), &ReserveOptions { owner: Owner::Nobody, ..Default::default() });
+    let owned = reg.leases().reserve(&query.tool("b"), ReserveOptions::default());
     let leases = [timed.unwrap(), owned.unwrap()];
     let holdings: Vec<Holding> = [range.start, 15000, 15001, 15005, registration.port, leases[0].port, leases[1].port]
         .into_iter()
@@ -160,14 +160,14 @@ fn serde_json_and_typescript_declarations_agree() {
 
     let decls = declarations();
     check(&decls, &[range]);
-    check(&decls, &reg.modules(None).unwrap());
-    check(&decls, &reg.mirror_rows(None).unwrap());
+    check(&decls, &reg.modules().list(None).unwrap());
+    check(&decls, &reg.modules().mirror_rows(None).unwrap());
     check(&decls, &[service]);
     let listing = reg.listing().unwrap();
     assert!(listing.services[0].ports.len() == 2 && !listing.mirrors.is_empty(), "{listing:?}");
     check(&decls, &listing.services);
     check(&decls, &[listing]);
-    check(&decls, &[accepted.clone(), reg.service_instance("db", "b").unwrap().unwrap()]);
+    check(&decls, &[accepted.clone(), reg.services().instance("db", "b").unwrap().unwrap()]);
     check(&decls, &[offer]);
     check(&decls, std::slice::from_ref(&registration));
     check(&decls, &[registration.owner]);
@@ -186,8 +186,8 @@ fn times_serialize_as_rfc_3339_utc_with_milliseconds() {
     assert_eq!(serde_json::to_value(t).unwrap(), "2023-11-14T22:13:20.123Z");
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
-    reg.define_service("db", "", 15000, 15009).unwrap();
-    let offer = reg.offer("db", "a").unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 15000, 15009)).unwrap();
+    let offer = reg.services().offer("db", "a").unwrap();
     let json = serde_json::to_value(&offer).unwrap();
     assert_eq!(json["created"], offer.created.to_string());
     assert_eq!(json["expires"], offer.expires.to_string());

@@ -23,8 +23,8 @@ fn another_users_module_needs_force_and_names_the_owner() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
     let me = User::current();
-    let r = reg.allocate(3, "web", Protocol::Tcp).unwrap();
-    let m = &reg.modules(None).unwrap()[0];
+    let r = reg.modules().allocate(3, "web", Protocol::Tcp).unwrap();
+    let m = &reg.modules().list(None).unwrap()[0];
     assert_eq!((m.user.as_deref(), m.uid), (Some(me.name.as_str()), Some(me.uid)));
     let h = reg.holder_of(r.start, Protocol::Tcp).unwrap().unwrap();
     assert_eq!(h.user.as_deref(), Some(me.name.as_str()));
@@ -33,9 +33,11 @@ fn another_users_module_needs_force_and_names_the_owner() {
     hand_over(&path, "module_owners");
     let before = dump(&path);
     for e in [
-        reg.deallocate("web", Protocol::Tcp).unwrap_err(),
-        reg.allocate(2, "web", Protocol::Tcp).unwrap_err(),
-        reg.allocate_with(2, "web", Protocol::Tcp, &AllocateOptions { keep_existing: true, pool: None }).unwrap_err(),
+        reg.modules().release("web", Protocol::Tcp).unwrap_err(),
+        reg.modules().allocate(2, "web", Protocol::Tcp).unwrap_err(),
+        reg.modules()
+            .allocate(2, "web", AllocateOptions { protocol: Protocol::Tcp, keep_existing: true, pool: None })
+            .unwrap_err(),
     ] {
         assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
         let msg = e.to_string();
@@ -44,12 +46,12 @@ fn another_users_module_needs_force_and_names_the_owner() {
     }
     assert_eq!(dump(&path), before);
     // UDP is another module range of the same name: not theirs.
-    reg.allocate(1, "web", Protocol::Udp).unwrap();
-    assert_eq!(reg.deallocate_with("web", Protocol::Tcp, true).unwrap(), [r]);
+    reg.modules().allocate(1, "web", Protocol::Udp).unwrap();
+    assert_eq!(reg.modules().release("web", ReleaseOptions { protocol: Protocol::Tcp, force: true }).unwrap(), [r]);
     // A row another tool inserted has no owner: anyone may release it.
     raw(&path).execute_batch("INSERT INTO TCP_PORTS VALUES (21000, 21009, 'tool')").unwrap();
-    assert_eq!(reg.modules(Some(Protocol::Tcp)).unwrap()[0].user, None);
-    assert_eq!(reg.deallocate("tool", Protocol::Tcp).unwrap().len(), 1);
+    assert_eq!(reg.modules().list(Some(Protocol::Tcp)).unwrap()[0].user, None);
+    assert_eq!(reg.modules().release("tool", Protocol::Tcp).unwrap().len(), 1);
     assert!(violations(&path).is_empty());
 }
 
@@ -58,25 +60,25 @@ fn another_users_allocation_needs_force_and_names_the_owner() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
     let me = User::current();
-    reg.define_service("db", "", 30000, 30009).unwrap();
-    let a = reg.offer("db", "a").unwrap();
-    let sp = reg.accept(&a.secret).unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 30000, 30009)).unwrap();
+    let a = reg.services().offer("db", "a").unwrap();
+    let sp = reg.services().accept(&a.secret).unwrap();
     assert_eq!((sp.user.as_deref(), sp.uid), (Some(me.name.as_str()), Some(me.uid)));
-    assert_eq!(reg.service_ports("db").unwrap()[0].user.as_deref(), Some(me.name.as_str()));
+    assert_eq!(reg.services().ports("db").unwrap()[0].user.as_deref(), Some(me.name.as_str()));
     // An offer has not been accepted by anyone yet.
-    reg.offer("db", "b").unwrap();
-    assert_eq!(reg.service_instance("db", "b").unwrap().unwrap().user, None);
+    reg.services().offer("db", "b").unwrap();
+    assert_eq!(reg.services().instance("db", "b").unwrap().unwrap().user, None);
 
     hand_over(&path, "service_ports");
     let before = dump(&path);
-    let e = reg.release_instance("db", "a").unwrap_err();
+    let e = reg.services().release("db", "a", ReleaseOptions::default()).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
     let msg = e.to_string();
     assert!(msg.contains("\"someone-else\"") && msg.contains("30000") && msg.contains("force"), "{msg}");
     assert_eq!(dump(&path), before);
     // This user's own pending offer needs no force.
-    assert_eq!(reg.release_instance("db", "b").unwrap().port, 30001);
-    assert_eq!(reg.release_instance_with("db", "a", true).unwrap().port, 30000);
+    assert_eq!(reg.services().release("db", "b", ReleaseOptions::default()).unwrap().port, 30001);
+    assert_eq!(reg.services().release("db", "a", ReleaseOptions::forced(true)).unwrap().port, 30000);
     assert!(violations(&path).is_empty());
 }
 
@@ -87,27 +89,30 @@ fn another_users_offer_and_service_need_force() {
     let (_d, path) = temp_db();
     let reg = Registry::open(&path).unwrap();
     let me = User::current();
-    reg.define_service("db", "", 30000, 30009).unwrap();
-    reg.define_service("empty", "", 31000, 31009).unwrap();
-    reg.offer("db", "b").unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 30000, 30009)).unwrap();
+    reg.services().define(&ServiceDefinition::new("empty", "", 31000, 31009)).unwrap();
+    reg.services().offer("db", "b").unwrap();
     let other = |sql: &str| raw(&path).execute(sql, (me.uid + 1, me.uid)).unwrap();
     other("UPDATE service_ports SET offered_uid = ?1, offered_user = 'someone-else' WHERE offered_uid = ?2");
     other("UPDATE services SET uid = ?1, user = 'someone-else' WHERE uid = ?2");
     let before = dump(&path);
     for (e, what) in [
-        (reg.release_instance("db", "b").unwrap_err(), "the offer of port 30000/tcp"),
-        (reg.undefine_service("empty", false).unwrap_err(), "service \"empty\" (ports 31000-31009/tcp)"),
+        (reg.services().release("db", "b", ReleaseOptions::default()).unwrap_err(), "the offer of port 30000/tcp"),
+        (
+            reg.services().undefine("empty", ReleaseOptions::forced(false)).unwrap_err(),
+            "service \"empty\" (ports 31000-31009/tcp)",
+        ),
     ] {
         assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_NOT_OWNER");
         let msg = e.to_string();
         assert!(msg.contains(what) && msg.contains("\"someone-else\"") && msg.contains("force"), "{msg}");
     }
     assert_eq!(dump(&path), before);
-    assert_eq!(reg.release_instance_with("db", "b", true).unwrap().port, 30000);
-    assert_eq!(reg.undefine_service("empty", true).unwrap().service.name, "empty");
+    assert_eq!(reg.services().release("db", "b", ReleaseOptions::forced(true)).unwrap().port, 30000);
+    assert_eq!(reg.services().undefine("empty", ReleaseOptions::forced(true)).unwrap().service.name, "empty");
     // Rows of other tools or earlier versions have no owner: no force needed.
     raw(&path).execute_batch("UPDATE services SET uid = NULL, user = NULL").unwrap();
-    assert_eq!(reg.undefine_service("db", false).unwrap().service.name, "db");
+    assert_eq!(reg.services().undefine("db", ReleaseOptions::forced(false)).unwrap().service.name, "db");
     assert!(violations(&path).is_empty());
 }
 
@@ -116,9 +121,9 @@ fn offer_secrets_are_stored_hashed() {
     let (_d, path) = temp_db();
     let reg =
         Registry::open_with(&path, Config { offer_ttl: Duration::from_millis(300), ..Config::default() }).unwrap();
-    reg.define_service("db", "", 30000, 30009).unwrap();
-    let a = reg.offer("db", "a").unwrap();
-    let b = reg.offer("db", "b").unwrap();
+    reg.services().define(&ServiceDefinition::new("db", "", 30000, 30009)).unwrap();
+    let a = reg.services().offer("db", "a").unwrap();
+    let b = reg.services().offer("db", "b").unwrap();
     let sha256 = |s: &str| sha2::Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect::<String>();
     let stored: Vec<String> = raw(&path)
         .prepare("SELECT secret_sha256 FROM service_ports ORDER BY port")
@@ -134,11 +139,11 @@ fn offer_secrets_are_stored_hashed() {
         assert!(!bytes.windows(32).any(|w| w == s.as_bytes()), "{s} is stored in plain text");
     }
     // Accept and reject still work with the secret, in any case.
-    assert_eq!(reg.accept(&a.secret.to_uppercase()).unwrap().port, 30000);
+    assert_eq!(reg.services().accept(&a.secret.to_uppercase()).unwrap().port, 30000);
     // An offer that expires is remembered by its hash too.
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(reg.gc().unwrap().offers, 1);
-    let e = reg.accept(&b.secret).unwrap_err();
+    let e = reg.services().accept(&b.secret).unwrap_err();
     assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
     let expired: String = raw(&path).query_row("SELECT secret_sha256 FROM expired_offers", [], |r| r.get(0)).unwrap();
     assert_eq!(expired, sha256(&b.secret));
@@ -183,7 +188,7 @@ fn a_world_writable_directory_is_refused_for_the_private_registry_and_allowed_fo
     let db = shared.join("ports.sqlite");
     let reg = Registry::open_default_from(env(Some(&db)), Config::default()).unwrap();
     assert_eq!(reg.path(), db);
-    Registry::open(&db).unwrap().allocate(1, "x", Protocol::Tcp).unwrap();
+    Registry::open(&db).unwrap().modules().allocate(1, "x", Protocol::Tcp).unwrap();
 }
 
 /// The default registry's directory must be this user's own: a symbolic

@@ -49,7 +49,7 @@ pub struct Registration {
     pub liveness: Liveness,
 }
 
-/// Options of [`Registry::register_with`].
+/// Options of [`Registrations::register`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegisterOptions {
     /// The owner process ([`Owner::Nobody`] counts as [`Owner::Current`]).
@@ -64,7 +64,7 @@ pub struct RegisterOptions {
     pub probe: bool,
 }
 
-/// Filters of [`Registry::find`], applied together; `None` matches all.
+/// Filters of [`Registrations::find`], applied together; `None` matches all.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
     /// The service name asked for at registration (exact).
@@ -117,16 +117,40 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, St
     ))
 }
 
+impl From<&RegisterOptions> for RegisterOptions {
+    fn from(options: &RegisterOptions) -> Self {
+        options.clone()
+    }
+}
+
+/// Named registrations per user, the registry's third job:
+/// [`Registry::registrations`].
+#[derive(Clone, Copy, Debug)]
+pub struct Registrations<'r> {
+    reg: &'r Registry,
+}
+
 impl Registry {
-    /// Registers `service` for the current user and process: a port from
-    /// the registration pool, under the name `service` or, if this user
-    /// already has that, `service_1`, `service_2`, ...
-    pub fn register(&self, service: &str) -> Result<Registration> {
-        self.register_with(service, &RegisterOptions::default())
+    /// Named registrations: `register`, `release`, `find`, `list`.
+    pub fn registrations(&self) -> Registrations<'_> {
+        Registrations { reg: self }
     }
 
-    /// [`Registry::register`] with options.
-    pub fn register_with(&self, service: &str, options: &RegisterOptions) -> Result<Registration> {
+    /// Reclaims now what has lapsed: registrations and leases whose owner
+    /// process is gone, expired leases and expired offers. (Every other
+    /// operation does the same first; this one only reports it.)
+    pub fn gc(&self) -> Result<GcReport> {
+        self.write(|ctx| Ok(ctx.reclaimed))
+    }
+}
+
+impl Registrations<'_> {
+    /// Registers `service` for the current user and the owner process of
+    /// `options` (this one by default): a port from the registration pool,
+    /// under the name `service` or, if this user already has that,
+    /// `service_1`, `service_2`, ...
+    pub fn register(&self, service: &str, options: impl Into<RegisterOptions>) -> Result<Registration> {
+        let options = &options.into();
         validate::name("service", service)?;
         if service.len() + 5 > validate::MAX_NAME_BYTES {
             return Err(Error::InvalidName {
@@ -135,7 +159,7 @@ impl Registry {
                 reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
             });
         }
-        let pool = options.pool.unwrap_or(self.config.registration_pool);
+        let pool = options.pool.unwrap_or(self.reg.config.registration_pool);
         validate::pool("registration pool", pool)?;
         let owner = match options.owner {
             Owner::Nobody => Owner::Current,
@@ -146,7 +170,7 @@ impl Registry {
         let user = User::current();
         let protocol = options.protocol;
         let probe = port4me::ProbeOptions { host: None, protocol };
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let name = free_name(ctx, user.uid, service)?;
             let port = claims::find_gap(ctx, protocol, pool, |a, b| {
                 if !options.probe {
@@ -165,7 +189,7 @@ impl Registry {
                 protocol,
                 pool_start: pool.0,
                 pool_end: pool.1,
-                path: self.path.clone(),
+                path: self.reg.path.clone(),
             })?;
             let m = Machine::current();
             ctx.tx
@@ -211,7 +235,7 @@ impl Registry {
     pub fn release(&self, name: &str) -> Result<Registration> {
         validate::name("registration", name)?;
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             let mine = select_one(ctx, "uid = ?1 AND name = ?2", rusqlite::params![user.uid, name])?;
             if let Some(r) = mine {
                 delete_registration(ctx, &r)?;
@@ -234,7 +258,7 @@ impl Registry {
     /// current user.
     pub fn release_port(&self, port: u16, protocol: Protocol) -> Result<Registration> {
         let user = User::current();
-        self.write(|ctx| {
+        self.reg.write(|ctx| {
             match select_one(ctx, "protocol = ?1 AND port = ?2", rusqlite::params![protocol.as_str(), port])? {
                 Some(r) if r.uid == user.uid => {
                     delete_registration(ctx, &r)?;
@@ -261,18 +285,11 @@ impl Registry {
 
     /// The live registrations matching every given filter.
     pub fn find(&self, filter: &Filter) -> Result<Vec<Registration>> {
-        self.read(|ctx| find_in(ctx, filter))
-    }
-
-    /// Reclaims now what has lapsed: registrations and leases whose owner
-    /// process is gone, expired leases and expired offers. (Every other
-    /// operation does the same first; this one only reports it.)
-    pub fn gc(&self) -> Result<GcReport> {
-        self.write(|ctx| Ok(ctx.reclaimed))
+        self.reg.read(|ctx| find_in(ctx, filter))
     }
 }
 
-/// [`Registry::find`] in the transaction of `ctx`.
+/// [`Registrations::find`] in the transaction of `ctx`.
 pub(crate) fn find_in(ctx: &Ctx<'_>, filter: &Filter) -> Result<Vec<Registration>> {
     let mut stmt = ctx
         .tx
