@@ -430,8 +430,8 @@ impl Reservation {
     pub fn for_query(q: &Query) -> Result<Option<Reservation>, Failure> {
         let Some(ttl) = q.reserve() else { return Ok(None) };
         let registry = match q.given_var("PORT4ME_DB") {
-            // The caller's PORT4ME_DB, with its directory created like the
-            // default one's; the state directory still comes from the process.
+            // The caller's PORT4ME_DB (its directory must exist); the state
+            // directory still comes from the process.
             Some(Some(path)) if !path.is_empty() => {
                 let path = path.clone();
                 open_kept(|k| if k == "PORT4ME_DB" { Some(path.clone()) } else { std::env::var_os(k) })?

@@ -172,11 +172,16 @@ test('bad reserve values', async () => {
     'ERR_PORT4ME_REGISTRY_IO',
     'notadir',
   );
-  // A missing directory is created, as for the default registry.
+  // A missing directory in PORT4ME_DB is an error, as for an explicit path;
+  // only the default state directory is created.
   const nested = path.join(dir, 'missing', 'deeper', 'db.sqlite');
-  const port = port4me({ tool: 'x', reserve: true, env: { PORT4ME_DB: nested, PORT4ME_USER: 'alice', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } });
-  assert.equal(port, list({ tool: 'x', env: { PORT4ME_USER: 'alice' } })[0]);
-  assert.ok(existsSync(nested), `${nested} was not created`);
+  assertThrowsCode(
+    () => port4me({ tool: 'x', reserve: true, env: { PORT4ME_DB: nested, PORT4ME_USER: 'alice', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } }),
+    'ERR_PORT4ME_REGISTRY_IO',
+    path.join(dir, 'missing', 'deeper'),
+    'does not exist',
+  );
+  assert.ok(!existsSync(path.join(dir, 'missing')), 'nothing was created');
   // port4me's own errors keep their codes.
   assertThrowsCode(() => port4me({ tool: 'x', env, reserve: true, include: '1-2', exclude: '1-2' }), 'ERR_PORT4ME_EMPTY_SET');
 });
