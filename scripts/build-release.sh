@@ -138,18 +138,7 @@ build_one() {
   touch -d "@$SOURCE_DATE_EPOCH" "$stage/$base" "$stage/$base"/*
   if [[ "$rust" == *-windows-* ]]; then
     archive="$dist/$base.zip"
-    python3 - "$stage" "$base" "$archive" "$SOURCE_DATE_EPOCH" <<'EOF'
-import os, sys, time, zipfile
-stage, base, archive, epoch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-stamp = time.gmtime(max(epoch, 315532800))[:6]  # zip cannot store times before 1980
-with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-    for name in sorted(os.listdir(os.path.join(stage, base))):
-        info = zipfile.ZipInfo(f"{base}/{name}", stamp)
-        info.external_attr = (0o755 if name.endswith(".exe") else 0o644) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with open(os.path.join(stage, base, name), "rb") as f:
-            z.writestr(info, f.read())
-EOF
+    python3 scripts/release/zip_archive.py "$stage" "$base" "$archive" "$SOURCE_DATE_EPOCH"
   else
     archive="$dist/$base.tar.gz"
     tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" -cf - "$base" | gzip -9n >"$archive"

@@ -122,44 +122,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # --- Inspection ---------------------------------------------------------------
 glibc_max() { readelf -V --wide "$1" | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -uV | tail -1; }
 
-macho_signature_ok() { # the ad-hoc signature's page hashes match the file (what the kernel checks on Apple silicon)
-  python3 - "$1" <<'EOF'
-import hashlib, struct, sys
-data = open(sys.argv[1], "rb").read()
-magic, cputype, _, _, ncmds, _, _, _ = struct.unpack_from("<IiiIIIII", data, 0)
-assert magic == 0xFEEDFACF, "not a 64-bit Mach-O file"
-off, sig = 32, None
-for _ in range(ncmds):
-    cmd, size = struct.unpack_from("<II", data, off)
-    if cmd == 0x1D:  # LC_CODE_SIGNATURE
-        sig = struct.unpack_from("<II", data, off + 8)
-    off += size
-if sig is None:
-    print("no LC_CODE_SIGNATURE")
-    sys.exit(3)
-dataoff, datasize = sig
-blob = data[dataoff:dataoff + datasize]
-bmagic, _, count = struct.unpack_from(">III", blob, 0)
-assert bmagic == 0xFADE0CC0, "no embedded signature SuperBlob"
-checked = 0
-for i in range(count):
-    btype, boff = struct.unpack_from(">II", blob, 12 + 8 * i)
-    if btype != 0:  # the CodeDirectory
-        continue
-    (cdmagic, cdlen, version, flags, hashoff, identoff, nspecial, ncode, limit,
-     hsize, htype, _, pageshift) = struct.unpack_from(">IIIIIIIIIBBBB", blob, boff)
-    assert cdmagic == 0xFADE0C02, "bad CodeDirectory"
-    assert htype == 2 and hsize == 32, "expected SHA-256 page hashes"
-    page = 1 << pageshift
-    for n in range(ncode):
-        chunk = data[n * page:min((n + 1) * page, limit)]
-        want = blob[boff + hashoff + n * hsize: boff + hashoff + (n + 1) * hsize]
-        assert hashlib.sha256(chunk).digest() == want, f"page {n} does not match its hash"
-        checked += 1
-assert checked > 0, "the CodeDirectory has no page hashes"
-print(f"{checked} pages verified")
-EOF
-}
+# The ad-hoc signature's page hashes match the file: what the kernel checks on Apple silicon.
+macho_signature_ok() { python3 scripts/release/macho_signature.py "$1"; }
 
 inspect_platform() {
   local name="$1" rust="${RUST[$1]}" dir="$work/$1"
