@@ -109,8 +109,8 @@ mod tests {
         assert_eq!(resolve(&o).unwrap().list(5).unwrap(), [4321, 11001, 30845, 19654, 32310]);
         let o = Options { include: Spec::Ports(vec![1, 2, 3, 470]), ..opts("alice") };
         assert_eq!(resolve(&o).unwrap().list(1).unwrap(), [470]);
-        // A 0 among numbers is an error here as in the std crate (it was
-        // once dropped silently in this binding), naming the option.
+        // A 0 among numbers is an error naming the option, as in the std
+        // crate: a silent drop would hide the caller's mistake.
         let o = Options { prepend: Spec::Ports(vec![4321, 0]), ..opts("alice") };
         let e = resolve(&o).unwrap_err();
         assert_eq!(e.code(), "ERR_PORT4ME_INVALID_SPEC");

@@ -104,8 +104,8 @@ const FILL_SLACK: usize = FILL_LANES - 1;
 /// `a*x + a - 1 <= a*65536 - 1 < 2^32`, so the arithmetic stays in `u32`;
 /// and since 65537 is `2^16 + 1`, `2^16 ≡ -1`, so a value `hi*2^16 + lo`
 /// reduces to `lo - hi`: a multiply, a shift, a subtraction and a
-/// conditional add, with no division anywhere. (In `y = x + 1` terms the
-/// map is `y -> a*y`, which is why `k` steps compose into one.)
+/// conditional add, with no division anywhere. In `y = x + 1` terms the map
+/// is `y -> a*y`, which is why `k` steps compose into one.
 #[inline(always)]
 fn affine_step(a: u32, x: u32) -> u32 {
     let n = a * x + (a - 1);
@@ -117,13 +117,13 @@ const _: () = assert!(MULTIPLIER_FILL < 65536 && MULTIPLIER_2 < 65536 && MULTIPL
 
 /// The same sequence as [`Lcg`], several times faster.
 ///
-/// Two things make the plain generator slow: a division per step, and the
-/// fact that each step waits for the one before. Here a step is a multiply
-/// and the Fermat-prime reduction (no division), and the bulk operations run
-/// several chains side by side (two for searching; eight natively and four
-/// in WebAssembly for filling), each advancing as many steps at a time as
-/// there are chains, which shortens the dependency chain accordingly. The
-/// property tests check value for value that it matches [`Lcg`].
+/// Two things make the plain generator slow: a division per step, and each
+/// step waiting for the one before. Here a step is a multiply and the
+/// Fermat-prime reduction, with no division. The bulk operations run several
+/// chains side by side, each advancing as many steps at a time as there are
+/// chains: two for searching, and for filling eight natively and four in
+/// WebAssembly. The property tests check value for value that it matches
+/// [`Lcg`].
 #[derive(Clone, Debug)]
 pub struct FastLcg {
     /// The next output, in `0..=65535`.

@@ -113,12 +113,13 @@ pub enum PortsRef<'a> {
     List(&'a [u16]),
 }
 
-/// Every setting of a sequence, each as the values it is made of, in order,
-/// with where each came from (`"--exclude"`, `"PORT4ME_EXCLUDE_SITE"`,
-/// `"exclude"`): the one resolver behind every layer. [`Query`] gives one
-/// value per setting; the std crate adds the environment's (the argument or
-/// the user's variable, then the site's, then the browser-unsafe list); the
-/// WebAssembly binding maps JavaScript values onto it.
+/// Every setting of a sequence as the values it is made of, in order, each
+/// with where it came from, such as `"--exclude"` or
+/// `"PORT4ME_EXCLUDE_SITE"`. This is the one resolver behind every layer.
+/// [`Query`] gives one value per setting. The std crate adds the
+/// environment's: the argument or the user's variable, then the site's, then
+/// the browser-unsafe list. The WebAssembly binding maps JavaScript values
+/// onto it.
 #[derive(Clone, Copy, Debug)]
 pub struct Sources<'s, 'e> {
     /// Ports tried first: the first occurrence of each port keeps its place.

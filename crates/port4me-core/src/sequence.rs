@@ -6,22 +6,21 @@
 //! sequence, prepended ones included.
 //!
 //! The LCG visits every value of `0..=65535` once per period (see
-//! [`lcg`](crate::lcg)), which has three consequences used here:
+//! [`lcg`](crate::lcg)). Four things follow, and the code here relies on
+//! each:
 //!
-//! * if the allowed set is empty no amount of stepping will help: the
-//!   iterator checks that once, up front, and from then on yields
-//!   [`Error::EmptySet`] instead of spinning (as a second line of defence it
-//!   also gives up after one full period without a hit);
-//! * the filtered candidates repeat with period `a = |allowed|`, so skipping
-//!   `k` of them is the same as skipping `k mod a`, and a skip costs at most
-//!   one LCG period whatever `k` is;
-//! * a list longer than `a` only needs the generator for its first `a`
-//!   entries; the rest is a copy. So `list` costs O(65,536 + n) even for a
-//!   one-port set, where stepping would cost O(65,536 * n);
-//! * the sequence holds exactly `a` plus the prepended ports outside the set
-//!   distinct ports ([`Candidates::distinct_left`]), so a search can stop
-//!   once it has seen them all, after at most one period (the `port4me`
-//!   crate's `Search`).
+//! * Stepping cannot help an empty allowed set. The iterator checks for one
+//!   up front and then yields [`Error::EmptySet`] instead of spinning. It
+//!   also gives up after one full period without a hit.
+//! * The filtered candidates repeat with period `a = |allowed|`. Skipping
+//!   `k` of them is skipping `k mod a`, so a skip costs at most one period.
+//! * A list longer than `a` needs the generator only for its first `a`
+//!   entries; the rest is a copy. `list` costs O(65,536 + n) even for a
+//!   one-port set, not O(65,536 * n).
+//! * The sequence holds `a` distinct ports, plus the prepended ports outside
+//!   the set ([`Candidates::distinct_left`]). A search can stop once it has
+//!   seen them all, after at most one period: the `port4me` crate's
+//!   `Search` does.
 
 use crate::error::Error;
 use crate::lcg::FastLcg;

@@ -107,10 +107,10 @@ pub fn for_each_item(
     items(spec, expansions, source, false, f)
 }
 
-/// Like [`for_each_item`], for ports a person names one by one (ports to
-/// show the status of, a pool to allocate from) rather than a sequence's
-/// include or exclude set: no `{chrome}`/`{firefox}` tokens, and a lone `0`
-/// is an error (there it cannot mean "set, but empty").
+/// Like [`for_each_item`], for ports a person names one by one, such as the
+/// ports to show the status of or a pool to allocate from. There are no
+/// `{chrome}`/`{firefox}` tokens, and a lone `0` is an error: here it cannot
+/// mean "set, but empty".
 ///
 /// ```
 /// use port4me_core::spec::{for_each_named, Item};

@@ -131,12 +131,12 @@ pub fn effective_user_name() -> Option<String> {
 ///
 /// This is the one place the project maps uids to names: the seed's last
 /// fallback, the owners the registry records and the holders `port4me who`
-/// names all come here. A lookup reads the password database (or asks the
-/// LSA on Windows), which costs more than a probe, so each uid's answer is
-/// kept for the life of the process; the name of a uid does not change,
-/// in practice, while a process runs, and `setuid` changes only which uid
-/// is asked for. On Windows only the calling account's number has a name
-/// (other accounts' RIDs are not looked up).
+/// names all come here. A lookup reads the password database, or asks the
+/// LSA on Windows, and costs more than a probe. So each uid's answer is kept
+/// for the life of the process: a uid's name does not change while a process
+/// runs, and `setuid` changes only which uid is asked for. On Windows only
+/// the calling account's number has a name; other accounts' RIDs are not
+/// looked up.
 pub fn user_name_of(uid: u32) -> Option<String> {
     use std::sync::Mutex;
     static NAMES: Mutex<Option<HashMap<u32, Option<String>>>> = Mutex::new(None);

@@ -9,17 +9,16 @@
 //! wildcard are bound in turn; there a wildcard bind without
 //! `SO_REUSEADDR` conflicts with any socket on the port.
 //!
-//! Windows lets a socket bind `127.0.0.1:P` while another one listens on
-//! `0.0.0.0:P` (and the other way round) unless one of them asked for
-//! exclusive use, so there `0.0.0.0`, `::`, `127.0.0.1` and `::1` are each
-//! bound in turn with `SO_EXCLUSIVEADDRUSE` set, which makes the bind fail
-//! when any socket holds the port on an overlapping address (wildcard or
-//! specific). `WSAEACCES` means another exclusive socket holds the port (or
-//! the port lies in a range the system reserved): busy. A port with
-//! connections still in `TIME_WAIT` may also count as busy there, which
-//! errs on the safe side. (Under Wine, which maps Windows sockets onto Linux
-//! ones, this path runs with Linux semantics; the Windows behaviour itself is
-//! what Microsoft documents for `SO_EXCLUSIVEADDRUSE`.)
+//! Windows lets a socket bind `127.0.0.1:P` while another listens on
+//! `0.0.0.0:P`, or the other way round, unless one of them asked for
+//! exclusive use. So there `0.0.0.0`, `::`, `127.0.0.1` and `::1` are each
+//! bound in turn with `SO_EXCLUSIVEADDRUSE`, which makes the bind fail when
+//! any socket holds the port on an overlapping address. `WSAEACCES` means
+//! busy: another exclusive socket holds the port, or the system reserved
+//! it. A port with connections in `TIME_WAIT` may also count as busy there,
+//! which errs on the safe side. Wine maps Windows sockets onto Linux ones,
+//! so tests under Wine see Linux semantics; the Windows behaviour is what
+//! Microsoft documents for `SO_EXCLUSIVEADDRUSE`.
 //!
 //! No `SO_REUSEADDR`/`SO_REUSEPORT`: those options exist to let two sockets
 //! share a port, which is exactly the conflict this must see. A permission

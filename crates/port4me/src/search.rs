@@ -1,20 +1,20 @@
 //! A bounded search: the candidates of a resolved query, each distinct port
 //! handed out once, for the caller to check.
 //!
-//! The candidate sequence never ends (the LCG part repeats with period
-//! `|allowed|`), so a search needs two limits:
+//! The candidate sequence never ends: its LCG part repeats with period
+//! `|allowed|`. So a search has two limits:
 //!
-//! * `max_tries`: at most this many candidates are looked at (default 65535,
-//!   as in the reference), repeats included;
-//! * exhaustion: once every distinct candidate (the prepended ports left
-//!   after `skip`, plus the allowed set) has been handed out, there is
-//!   nothing new to try, and the search ends at once with
-//!   [`Error::AllInUse`] instead of stepping on for the rest of `max_tries`.
+//! * `max_tries`: it looks at most at this many candidates, repeats
+//!   included. The default is 65535, as in the reference.
+//! * exhaustion: once it has handed out every distinct candidate, the
+//!   prepended ports left after `skip` and the allowed set, there is nothing
+//!   new to try. It ends at once with [`Error::AllInUse`] instead of stepping
+//!   on for the rest of `max_tries`.
 //!
-//! A candidate seen before (a prepended port that the LCG reaches again) is
-//! not handed out again but counts as a try, so with everything busy a search
-//! costs at most one LCG period plus one check per distinct port, and a
-//! search that finds a port finds the one the reference finds.
+//! A candidate seen before, such as a prepended port that the LCG reaches
+//! again, is not handed out again but counts as a try. So with every port
+//! busy a search costs at most one LCG period plus one check per distinct
+//! port, and a search that finds a port finds the one the reference finds.
 //!
 //! [`Port4me::try_find_with`](crate::Port4me::try_find_with) runs a search in
 //! one loop; the registry runs one with a lease attempt between checks, and
