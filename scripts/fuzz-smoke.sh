@@ -5,10 +5,13 @@
 #   FUZZ_SECONDS=300 scripts/fuzz-smoke.sh
 #   FUZZ_SANITIZER=address scripts/fuzz-smoke.sh
 #
-# Installs cargo-fuzz when it is missing. Uses the nightly toolchain when it
-# is installed and stable otherwise (FUZZ_TOOLCHAIN picks one). The committed
-# seeds in crates/port4me-core/fuzz/corpus/spec_parser are read, never written:
-# new inputs go to a scratch corpus (FUZZ_CORPUS, default a temp dir). Exits
+# Builds the fuzz target the way `cargo fuzz run` does, with the same flags,
+# so that CI need not compile cargo-fuzz first (about a minute on 2 cores).
+# `cargo fuzz run spec_parser` in the fuzz directory is the same run.
+# Uses the nightly toolchain when it is installed and stable otherwise
+# (FUZZ_TOOLCHAIN picks one). The committed seeds in
+# crates/port4me-core/fuzz/corpus/spec_parser are read, never written: new
+# inputs go to a scratch corpus (FUZZ_CORPUS, default a temp dir). Exits
 # non-zero when the fuzzer finds a crash; the crashing input is then in
 # crates/port4me-core/fuzz/artifacts/spec_parser/ and is printed below.
 set -euo pipefail
@@ -17,12 +20,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 fuzz_dir="$root/crates/port4me-core/fuzz"
 target="spec_parser"
 seconds="${FUZZ_SECONDS:-30}"
-# port4me-core is #![forbid(unsafe_code)], so AddressSanitizer can find
-# nothing there and only costs throughput (about 3x); FUZZ_SANITIZER=address
-# turns it back on.
+# port4me-core forbids unsafe code, so AddressSanitizer can find nothing
+# there and only costs throughput (about 3x).
 sanitizer="${FUZZ_SANITIZER:-none}"
-# Nightly is what cargo-fuzz expects. Without a sanitizer the coverage flags
-# it passes are stable ones, so a machine with only stable still fuzzes.
+# Without a sanitizer every flag is a stable one, so stable fuzzes too.
 toolchain="${FUZZ_TOOLCHAIN:-}"
 if [ -z "$toolchain" ]; then
   if rustup run nightly rustc --version >/dev/null 2>&1; then
@@ -39,11 +40,27 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
   echo "fuzz-smoke: Error: the $toolchain toolchain is not installed (rustup toolchain install $toolchain)" >&2
   exit 2
 fi
-if ! cargo fuzz --version >/dev/null 2>&1; then
-  echo "fuzz-smoke: installing cargo-fuzz"
-  cargo install cargo-fuzz --locked
-fi
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target/fuzz}"
+triple="$(rustup run "$toolchain" rustc -vV | sed -n 's/^host: //p')"
+
+# cargo-fuzz 0.13's flags for `cargo fuzz run` with no options: release
+# mode with line tables, debug assertions, SanitizerCoverage with inline
+# 8-bit counters, comparisons traced, and one codegen unit.
+flags="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4"
+flags+=" -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table"
+flags+=" -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+flags+=" -Cllvm-args=-simplifycfg-branch-fold-threshold=0"
+[[ $triple == *-linux-* ]] && flags+=" -Cllvm-args=-sanitizer-coverage-stack-depth"
+flags+=" -Cdebug-assertions -Ccodegen-units=1"
+if [ "$sanitizer" != none ]; then
+  flags+=" -Zsanitizer=$sanitizer"
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_odr_violation=0"
+fi
+echo "fuzz-smoke: building $target ($(rustup run "$toolchain" rustc --version), sanitizer $sanitizer)"
+# --target keeps RUSTFLAGS away from build scripts.
+RUSTFLAGS="$flags ${RUSTFLAGS:-}" cargo "+$toolchain" build --quiet --manifest-path "$fuzz_dir/Cargo.toml" \
+  --target "$triple" --release --config 'profile.release.debug="line-tables-only"' --bin "$target"
+fuzzer="$CARGO_TARGET_DIR/$triple/release/$target"
 
 scratch="${FUZZ_CORPUS:-}"
 cleanup=""
@@ -59,12 +76,11 @@ mkdir -p "$artifacts"
 before_list="$scratch.before"
 find "$artifacts" -type f | sort >"$before_list"
 
-echo "fuzz-smoke: $target for ${seconds}s, sanitizer $sanitizer ($(rustup run "$toolchain" rustc --version))"
-cd "$fuzz_dir"
+echo "fuzz-smoke: $target for ${seconds}s"
 status=0
 # The first corpus directory receives new inputs; the seeds are only read.
-cargo "+$toolchain" fuzz run --sanitizer "$sanitizer" "$target" "$scratch" "corpus/$target" -- \
-  -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 || status=$?
+"$fuzzer" -artifact_prefix="$artifacts/" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 \
+  "$scratch" "$fuzz_dir/corpus/$target" || status=$?
 
 new_artifacts="$(find "$artifacts" -type f | sort | comm -13 "$before_list" -)"
 if [ "$status" -ne 0 ] || [ -n "$new_artifacts" ]; then
@@ -74,7 +90,7 @@ if [ "$status" -ne 0 ] || [ -n "$new_artifacts" ]; then
     echo "--- $f" >&2
     od -c "$f" | head -20 >&2
   done <<<"$new_artifacts"
-  echo "fuzz-smoke: reproduce with: cd crates/port4me-core/fuzz && cargo +$toolchain fuzz run $target <artifact>" >&2
+  echo "fuzz-smoke: reproduce with: $fuzzer <artifact>, or cargo fuzz run $target <artifact> in crates/port4me-core/fuzz" >&2
   [ "$status" -ne 0 ] || status=1
   exit "$status"
 fi
