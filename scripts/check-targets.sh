@@ -5,17 +5,16 @@
 #   bash scripts/check-targets.sh aarch64-apple-darwin x86_64-pc-windows-gnu
 #   bash scripts/check-targets.sh --all-targets ...   # also integration tests, benches, examples
 #
-# Per target it runs `cargo-zigbuild clippy` (zig is the C compiler for the
-# bundled SQLite, and the linker for build scripts' sake; no macOS SDK or
-# MinGW needed) twice: on the shipped code (`--lib --bins`) and on the same
-# code with its unit tests (`--profile test`, which is where the
-# `#[cfg(windows)]` / `#[cfg(target_os = "macos")]` tests live). GNU/Linux
-# targets are checked against glibc 2.17, as they are built. One line per
-# target; the full output of a failing target goes to
+# Per target it runs `cargo-zigbuild clippy` twice: on the shipped code
+# (`--lib --bins`), and with the unit tests (`--profile test`), where the
+# `#[cfg(windows)]` and `#[cfg(target_os = "macos")]` tests live. Zig compiles
+# the bundled SQLite and links the build scripts, so no macOS SDK or MinGW is
+# needed. GNU/Linux targets are checked against glibc 2.17, as they are
+# built. It prints one line per target; a failing target's output goes to
 # $CARGO_TARGET_DIR/check-targets/<triple>.log. Exit status 1 if any failed.
 #
-# Installs what it needs: the rustup targets and clippy, and (with pip, in target/zig-venv)
-# ziglang and cargo-zigbuild when cargo-zigbuild is missing.
+# Installs what it needs: the rustup targets and clippy, and ziglang and
+# cargo-zigbuild in target/zig-venv.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

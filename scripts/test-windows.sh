@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # Runs the Windows (x86_64-pc-windows-gnu) build under Wine:
 #
-#  1. the unit tests of port4me, port4me-registry and port4me-holders
-#     (including their #[cfg(windows)] tests: account name and uid, process
-#     liveness and parent, default registry path);
+#  1. the unit tests of port4me, port4me-registry and port4me-holders, with
+#     their #[cfg(windows)] tests of the account name and uid, process
+#     liveness and parent, and the default registry path;
 #  2. the CLI: a known sequence, --test against ports held by Linux
-#     listeners, and --reserve on an SQLite registry (a second lease gets
-#     another port while the first lasts; the port comes back once it lapsed).
+#     listeners, and --reserve on an SQLite registry. A second lease gets
+#     another port while the first lasts, and the port comes back once the
+#     first lapsed.
 #
 #   bash scripts/test-windows.sh
 #
-# Installs what it needs: the rustup target, and (through
-# scripts/wine/env.sh) Wine, MinGW-w64 and a test-only Wine prefix under
-# target/wine. Under Wine, sockets follow Linux semantics; see env.sh.
+# Installs what it needs: the rustup target, and through scripts/wine/env.sh
+# Wine, MinGW-w64 and a test-only Wine prefix under target/wine. Under Wine,
+# sockets follow Linux semantics; see env.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -1,25 +1,25 @@
 #!/usr/bin/env bash
-# The registry torture test, after SQLite's crash tests: 16 processes (the
-# native CLI, Node with several handles and port4me({ reserve }), Rust with
-# several handles on several threads) write to one registry file while
-# random SIGKILLs hit them; every worker logs each acknowledged write; once
-# all are dead, the file must pass integrity_check, hold no port twice,
-# hold every acknowledged write, and gc must reclaim every dead owner and no
-# live one. See torture.py (the driver) and verify.py (the checks).
+# The registry torture test, after SQLite's crash tests. 16 processes write to
+# one registry file while random SIGKILLs hit them: the native CLI, Node with
+# several handles and port4me({ reserve }), and Rust with several handles on
+# several threads. Every worker logs each acknowledged write. Once all are
+# dead, the file must pass integrity_check, hold no port twice and hold every
+# acknowledged write, and gc must reclaim every dead owner and no live one.
+# torture.py drives the run and verify.py checks it.
 #
 #   bash scripts/torture/run.sh [--seconds N] [--runs N] [--procs N] [--kill-every S]
 #                               [--kinds cli,node,rust] [--keep] [--build]
 #
-# Defaults: one run of 40 s of load (about 41 s in all on 2 cores). Exits
-# non-zero when any check of any run fails; the run's directory is then kept
-# for a look (logs/*.log are the workers' logs, logs/*.err their output).
+# Defaults: one run of 40 s of load, about 41 s in all on 2 cores. Exits
+# non-zero when any check of any run fails, and then keeps the run's
+# directory: logs/*.log are the workers' logs, logs/*.err their output.
 #
-# What it runs, built here only when missing (or always with --build):
+# What it runs, built here when missing, or always with --build:
 #   ${CARGO_TARGET_DIR:-target}/debug/port4me                  cargo build -p port4me-cli
 #   ${CARGO_TARGET_DIR:-target}/debug/port4me-registry-stress  cargo build -p port4me-registry --bin port4me-registry-stress
 #   the Node addon in npm/port4me-<platform>/                  bash scripts/test-node.sh (builds it, then tests)
-# PORT4ME_TORTURE_CLI, PORT4ME_TORTURE_STRESS and PORT4ME_NATIVE_ADDON
-# (the package's own variable) point at other builds instead.
+# PORT4ME_TORTURE_CLI, PORT4ME_TORTURE_STRESS and the package's own
+# PORT4ME_NATIVE_ADDON point at other builds instead.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
