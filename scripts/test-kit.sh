@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The conformance kit (conformance/run.py) against three command lines, each
-# via flags (with the command-line and probe cases) and via PORT4ME_* variables:
-#   reference  the Python reference CLI (conformance/.venv/bin/python -m port4me,
-#              set up by conformance/setup-reference.sh), its sides declared:
-#              0 unexplained failures (its recorded divergences fail as recorded);
-#   native     our CLI, when PORT4ME_KIT_NATIVE names it (e.g. target/debug/port4me
-#              after `cargo build -p port4me-cli`);
-#   npx        `npx port4me`, when PORT4ME_KIT_NPX gives the command
-#              (e.g. "node npm/port4me/cli.mjs", or "npx --no-install port4me");
-#   both ours with --strict-errors and the command-line contract's sides: 0 failures.
-# An implementation not given is skipped with a message. Reports (JSON) go to
-# $PORT4ME_KIT_REPORTS (default target/kit). Options after the script's name go
-# to every run.py call (e.g. --only 'nonascii/'). Ends with a table and
+# The conformance kit, conformance/run.py, against three command lines. Each
+# runs via flags, with the command-line and probe cases, and via PORT4ME_*
+# variables:
+#   reference  the Python reference CLI, conformance/.venv/bin/python -m port4me,
+#              which conformance/setup-reference.sh sets up. Its sides are
+#              declared, and its recorded divergences fail as recorded:
+#              0 unexplained failures.
+#   native     our CLI, when PORT4ME_KIT_NATIVE names it, such as
+#              target/debug/port4me after `cargo build -p port4me-cli`.
+#   npx        `npx port4me`, when PORT4ME_KIT_NPX gives the command, such as
+#              "node npm/port4me/cli.mjs" or "npx --no-install port4me".
+# Both of ours run with --strict-errors and the contract's sides: 0 failures.
+# An implementation not given is skipped with a message. JSON reports go to
+# $PORT4ME_KIT_REPORTS, default target/kit. Options after the script's name go
+# to every run.py call, such as --only 'nonascii/'. Ends with a table and
 # "kit: N runs passed, N failed, N skipped"; exits non-zero when a run failed.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

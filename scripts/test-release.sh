@@ -2,26 +2,28 @@
 # Builds the release artifacts (scripts/build-release.sh) and tests what ships:
 # the files in dist/, not the build tree.
 #
-#   bash scripts/test-release.sh                 # the CI set (below), about 10 minutes here
+#   bash scripts/test-release.sh                 # the CI set, below
 #   bash scripts/test-release.sh all             # all eight platforms
 #   bash scripts/test-release.sh darwin-arm64 …  # these platforms
 #   SKIP_BUILD=1 bash scripts/test-release.sh …  # test dist/ as it is
+#   SKIP_CHECK=1 bash scripts/test-release.sh …  # without compile-checking the rest
 #
-# The CI set builds and runs linux-x64-gnu (natively), linux-arm64-gnu (under
-# qemu), linux-x64-musl (its CLI natively) and win32-x64-msvc (under Wine),
-# and compile-checks the other four with scripts/check-targets.sh.
+# The CI set builds four platforms and runs them: linux-x64-gnu natively,
+# linux-arm64-gnu under qemu, linux-x64-musl's CLI natively, and
+# win32-x64-msvc under Wine. scripts/check-targets.sh compile-checks the
+# other four.
 #
 # For every platform built, from the shipped files:
-#   * inspection: format and architecture; the glibc floor (no symbol above
-#     GLIBC_2.17); musl: a static CLI and an addon needing only musl's libc;
+#   * inspection: format and architecture. Linux gnu: no symbol above
+#     GLIBC_2.17. musl: a static CLI, and an addon needing only musl's libc.
 #     macOS: the minimum version, only system libraries, a valid ad-hoc code
-#     signature; Windows: no import of libnode.dll, node.exe or a MinGW
-#     runtime DLL; each addon exports napi_register_module_v1; stripped.
-#   * run, where this machine can (native, qemu-user, Wine): the CLI's anchor
-#     values, --test on a busy and a free port, --reserve with SQLite; the
-#     addon loaded by that platform's own Node through the real npm loader
-#     from a project that installed the tarballs (scripts/release/smoke.cjs:
-#     conformance vectors, probes, registry).
+#     signature. Windows: no import of libnode.dll, node.exe or a MinGW
+#     runtime DLL. Every addon exports napi_register_module_v1; stripped.
+#   * run, natively, under qemu-user or under Wine: the CLI's anchor values,
+#     --test on a busy and a free port, --reserve with SQLite. That
+#     platform's own Node loads the addon through the real npm loader, from
+#     a project that installed the tarballs, and scripts/release/smoke.cjs
+#     runs the conformance vectors, probes and the registry.
 #   * linux-x64-gnu also gets the user's path: a fresh project outside the
 #     repository installs the tarballs, require()s and imports port4me, starts
 #     a real Vite dev server with port4me/vite, and runs npx port4me.
@@ -102,8 +104,8 @@ expect() { # expect DESCRIPTION COMMAND...: passes when the command succeeds
   if "$@" >"$work/out" 2>&1; then pass "$what"; else fail "$what: $(tail -3 "$work/out" | tr '\n' ' ')"; fi
 }
 
-# A TCP listener on 127.0.0.1 in another process; sets LISTENER_PORT.
-# (Not in a command substitution: the listener would hold its pipe open.)
+# A TCP listener on 127.0.0.1 in another process; sets LISTENER_PORT. Not
+# called in a command substitution: the listener would hold its pipe open.
 start_listener() {
   local f="$work/listener.$RANDOM"
   python3 - "$f" >/dev/null 2>&1 <<'EOF' &

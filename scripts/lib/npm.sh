@@ -6,11 +6,11 @@
 #   port4me_npm_ci [--foreign] DIR [CHECK...]
 #
 # port4me_npm_ci runs `npm ci` in DIR from its committed package-lock.json,
-# but only when the lockfile differs from the one last installed there (a
-# stamp in node_modules) or a CHECK path under DIR is missing: `npm ci` wipes
-# node_modules, so running it every time would cost minutes. --foreign
-# installs packages made for other platforms (npm refuses them otherwise)
-# without running their scripts.
+# but only when the lockfile differs from the one last installed there, or a
+# CHECK path under DIR is missing. A stamp in node_modules records the
+# lockfile. `npm ci` wipes node_modules, so running it every time would cost
+# minutes. --foreign installs packages made for other platforms, which npm
+# refuses otherwise, without running their scripts.
 
 port4me_npm11() {
   local major
