@@ -10,13 +10,12 @@
 //! allocated them (`module_owners`), and the ones other tools insert, which
 //! have no owner. Releasing or replacing another user's module takes force.
 
-use rusqlite::types::ValueRef;
-use rusqlite::OptionalExtension;
 
-use crate::claims::{describe, first_fit, overlapping, Claim};
+use crate::claims::{first_fit, overlapping, Claim};
 use crate::error::{shown, Error, Result};
+use crate::holding::describe;
 use crate::process::User;
-use crate::schema::MIRROR_PREFIX;
+use crate::schema::{self, MIRROR_PREFIX};
 use crate::{validate, Ctx, HoldingKind, Protocol, Registry, ReleaseOptions};
 
 /// An inclusive range of ports.
@@ -131,24 +130,6 @@ impl Registry {
     }
 }
 
-pub(crate) fn table(protocol: Protocol) -> &'static str {
-    match protocol {
-        Protocol::Tcp => "TCP_PORTS",
-        Protocol::Udp => "UDP_PORTS",
-    }
-}
-
-/// A text column as a string whatever another tool stored in it: invalid
-/// UTF-8 and blobs lossily, numbers as written.
-pub(crate) fn lossy(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
-    Ok(match r.get_ref(i)? {
-        ValueRef::Text(b) | ValueRef::Blob(b) => String::from_utf8_lossy(b).into_owned(),
-        ValueRef::Integer(n) => n.to_string(),
-        ValueRef::Real(x) => x.to_string(),
-        ValueRef::Null => String::new(),
-    })
-}
-
 /// A row of a module table named `module`: its ports, the kind of the claim
 /// at its start (`module` for a module, the holder's kind for a mirror row)
 /// and its owner.
@@ -166,7 +147,7 @@ fn rows_named(ctx: &Ctx<'_>, protocol: Protocol, module: &str) -> Result<Vec<Row
                LEFT JOIN claims AS c ON c.protocol = ?2 AND c.start = t.start
                LEFT JOIN module_owners AS o ON o.protocol = ?2 AND o.start = t.start
                WHERE t.module = ?1 ORDER BY t.start"#,
-            table(protocol)
+            schema::module_table(protocol)
         ))
         .map_err(|e| ctx.err(e))?;
     let rows = stmt
@@ -223,7 +204,7 @@ impl Modules<'_> {
                 reason: format!("the pool {}-{} has only {size} ports", pool.0, pool.1),
             });
         }
-        let table = table(protocol);
+        let table = schema::module_table(protocol);
         let user = User::current();
         self.reg.write(|ctx| {
             for row in rows_named(ctx, protocol, module)? {
@@ -264,7 +245,7 @@ impl Modules<'_> {
     /// forced, and so is the name of a mirror row ([`Error::NotAModule`]).
     pub fn release(&self, module: &str, options: impl Into<ReleaseOptions>) -> Result<Vec<PortRange>> {
         let ReleaseOptions { protocol, force } = options.into();
-        let table = table(protocol);
+        let table = schema::module_table(protocol);
         let user = User::current();
         self.reg.write(|ctx| {
             let rows = rows_named(ctx, protocol, module)?;
@@ -322,7 +303,7 @@ pub(crate) fn modules_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Result<Ve
            ORDER BY t.start"#,
         |r, p| {
             Ok(ModuleRange {
-                module: lossy(r, 2)?,
+                module: schema::lossy(r, 2)?,
                 protocol: p,
                 range: PortRange { start: r.get(0)?, end: r.get(1)? },
                 uid: r.get(3)?,
@@ -354,7 +335,7 @@ pub(crate) fn mirror_rows_in(ctx: &Ctx<'_>, protocol: Option<Protocol>) -> Resul
                 }
             };
             Ok(MirrorRow {
-                name: lossy(r, 2)?,
+                name: schema::lossy(r, 2)?,
                 protocol: p,
                 range: PortRange { start: r.get(0)?, end: r.get(1)? },
                 kind,
@@ -382,7 +363,7 @@ fn not_a_module(ctx: &Ctx<'_>, protocol: Protocol, module: &str, row: &Row) -> R
         ),
         _ => "it goes at the next write to the registry".to_string(),
     };
-    Ok(Error::NotAModule { name: shown(module), table: table(protocol), holder, hint })
+    Ok(Error::NotAModule { name: shown(module), table: schema::module_table(protocol), holder, hint })
 }
 
 /// Inserts a module range after checking it against every claim.
@@ -399,18 +380,13 @@ fn insert_range(ctx: &Ctx<'_>, protocol: Protocol, start: u16, end: u16, module:
         });
     }
     ctx.tx
-        .prepare_cached(&format!(r#"INSERT INTO {} (start, "end", module) VALUES (?1, ?2, ?3)"#, table(protocol)))
+        .prepare_cached(&format!(
+            r#"INSERT INTO {} (start, "end", module) VALUES (?1, ?2, ?3)"#,
+            schema::module_table(protocol)
+        ))
         .and_then(|mut s| s.execute((start, end, module)))
         .map_err(|e| ctx.err(e))?;
     Ok(())
-}
-
-/// The owner of the module range starting at `start`, if port4me recorded one.
-pub(crate) fn owner_at(ctx: &Ctx<'_>, protocol: Protocol, start: u16) -> Result<Option<(u32, String)>> {
-    ctx.tx
-        .prepare_cached("SELECT uid, user FROM module_owners WHERE protocol = ?1 AND start = ?2")
-        .and_then(|mut s| s.query_row((protocol.as_str(), start), |r| Ok((r.get(0)?, r.get(1)?))).optional())
-        .map_err(|e| ctx.err(e))
 }
 
 /// The rows `sql` selects from each module table asked for (`{table}` is
@@ -426,7 +402,8 @@ fn per_protocol<T>(
         if protocol.is_some_and(|x| x != p) {
             continue;
         }
-        let mut stmt = ctx.tx.prepare_cached(&sql.replace("{table}", table(p))).map_err(|e| ctx.err(e))?;
+        let mut stmt =
+            ctx.tx.prepare_cached(&sql.replace("{table}", schema::module_table(p))).map_err(|e| ctx.err(e))?;
         let rows = stmt.query_map([p.as_str()], |r| row(r, p)).map_err(|e| ctx.err(e))?;
         for r in rows {
             out.push(r.map_err(|e| ctx.err(e))?);

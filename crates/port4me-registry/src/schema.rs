@@ -7,6 +7,8 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::Protocol;
+
 /// `PRAGMA application_id` of a port4me registry: "P4ME" in ASCII.
 pub const APPLICATION_ID: i64 = 0x5034_4D45;
 
@@ -524,6 +526,27 @@ pub(crate) fn version_set_back(conn: &Connection, user_version: i64) -> rusqlite
     // The newest migration adds services.uid.
     conn.query_row("SELECT count(*) FROM pragma_table_info('services') WHERE name = 'uid'", [], |r| r.get::<_, i64>(0))
         .map(|n| n > 0)
+}
+
+/// The module table of `protocol`: `TCP_PORTS` or `UDP_PORTS`.
+pub(crate) fn module_table(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Tcp => "TCP_PORTS",
+        Protocol::Udp => "UDP_PORTS",
+    }
+}
+
+/// A text column as a string whatever another tool stored in it: invalid
+/// UTF-8 and blobs lossily, numbers as written.
+pub(crate) fn lossy(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<String> {
+    Ok(match r.get_ref(i)? {
+        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => {
+            String::from_utf8_lossy(b).into_owned()
+        }
+        rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+        rusqlite::types::ValueRef::Real(x) => x.to_string(),
+        rusqlite::types::ValueRef::Null => String::new(),
+    })
 }
 
 /// The names of our tables, used by the inspection helpers in tests.

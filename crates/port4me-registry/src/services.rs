@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use rusqlite::OptionalExtension;
 
-use crate::claims::{describe, overlapping};
+use crate::claims::overlapping;
 use crate::error::{shown, Error, Result};
+use crate::holding::describe;
 use crate::process::User;
 use crate::{validate, Ctx, Protocol, Registry, ReleaseOptions, Timestamp};
 
