@@ -35,6 +35,16 @@ pub enum Error {
         /// What it is ("symbolic link", "directory", "character device", ...).
         kind: &'static str,
     },
+    /// A file SQLite keeps next to the database (`-wal`, `-shm`,
+    /// `-journal`) is not a regular file: a link planted there would make
+    /// SQLite refuse the database, or follow the link.
+    #[error("the registry's side file {path} is a {kind}, not a regular file; SQLite will not use it: remove it (no running port4me keeps such a file)")]
+    SideFileNotAFile {
+        /// The side file.
+        path: PathBuf,
+        /// What it is ("symbolic link", "directory", ...).
+        kind: &'static str,
+    },
     /// The directory of the database cannot be written: the database file
     /// cannot be created there.
     #[error("cannot create the registry database {name} in the directory {dir}: {cause}")]
@@ -366,7 +376,8 @@ pub enum Error {
 
 port4me::error_codes! {
     Error {
-        Error::Io { .. } | Error::NotAFile { .. } | Error::DirectoryNotWritable { .. } => "ERR_PORT4ME_REGISTRY_IO",
+        Error::Io { .. } | Error::NotAFile { .. } | Error::SideFileNotAFile { .. } => "ERR_PORT4ME_REGISTRY_IO",
+        Error::DirectoryNotWritable { .. } => "ERR_PORT4ME_REGISTRY_IO",
         Error::NoDefaultPath => "ERR_PORT4ME_REGISTRY_NO_PATH",
         Error::NotADatabase { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE",
         Error::ForeignDatabase { .. } => "ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE",

@@ -88,7 +88,7 @@ pub(crate) fn check_side_files(path: &Path) -> Result<()> {
         } else {
             "special file"
         };
-        return Err(Error::NotAFile { path: side, kind });
+        return Err(Error::SideFileNotAFile { path: side, kind });
     }
     Ok(())
 }

@@ -374,3 +374,30 @@ fn a_stored_protocol_other_than_tcp_or_udp_is_an_error() {
         .unwrap();
     }
 }
+
+/// A side file planted as a symbolic link (`ports.sqlite-wal` pointing
+/// elsewhere) is refused by name before SQLite opens anything, and nothing
+/// is written through the link.
+#[cfg(unix)]
+#[test]
+fn a_planted_side_file_symlink_is_named() {
+    let (d, path) = temp_db();
+    drop(populated(&path));
+    let target = d.path().join("elsewhere");
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        std::os::unix::fs::symlink(&target, &side).unwrap();
+        let e = Registry::open(&path).unwrap_err();
+        assert_eq!(e.code(), "ERR_PORT4ME_REGISTRY_IO", "{suffix}: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.contains(&side.display().to_string()) && msg.contains("side file") && msg.contains("symbolic link"),
+            "{msg}"
+        );
+        assert!(!target.exists(), "{suffix}: something was written through the link");
+        std::fs::remove_file(&side).unwrap();
+    }
+    Registry::open(&path).unwrap();
+}
