@@ -367,7 +367,8 @@ fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
 fn list_count(s: &str) -> Result<usize, Error> {
     let n = port4me::parse_count(s, "list count", "--list")?;
     if n == 0 || n > port4me::MAX_LIST as u64 {
-        let reason = if n == 0 { "must be at least 1".into() } else { format!("must be at most {}", port4me::MAX_LIST) };
+        let max = port4me::MAX_LIST;
+        let reason = if n == 0 { "must be at least 1".into() } else { format!("must be at most {max}") };
         return Err(Error::InvalidNumber {
             what: "list count",
             source_name: "--list".into(),

@@ -17,10 +17,7 @@ fn spec_line(name: &str) -> &'static str {
 }
 
 fn numbers(text: &str) -> Vec<u16> {
-    text.split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect()
+    text.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect()
 }
 
 #[test]
