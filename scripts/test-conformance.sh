@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Verify conformance/vectors.json and conformance/probes.json against the
-# reference implementation (PyPI port4me 0.7.0): sets up conformance/.venv if
-# needed, then recomputes every case, runs every case through the reference CLI
-# with the kit's rules (every difference must be labelled: an alternative or a
-# divergence record) and asks the reference about each probe listener. Ends
-# with "conformance: N passed, 0 failed" or exits non-zero. The kit itself
-# against command lines: scripts/test-kit.sh.
+# Verifies conformance/vectors.json and conformance/probes.json against the
+# reference implementation, PyPI port4me 0.7.0, set up in conformance/.venv
+# when needed. It recomputes every case, runs every case through the
+# reference CLI with the kit's rules, and asks the reference about each probe
+# listener. Under those rules every difference must be labelled, as an
+# alternative or a divergence record. Ends with "conformance: N passed,
+# 0 failed" or exits non-zero. scripts/test-kit.sh runs the kit against
+# command lines.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
