@@ -286,9 +286,14 @@ pub fn run(args: &RegistryArgs) -> ExitCode {
     }
 }
 
+/// A flag's seconds, already checked by [`args::seconds`] when clap parsed
+/// them; checked again here so that no value can reach `from_secs_f64`'s panic.
 fn seconds(what: &str, s: f64) -> Res<Duration> {
-    if !s.is_finite() || s <= 0.0 || s > 1e9 {
+    if !s.is_finite() || s <= 0.0 {
         return Err(format!("invalid {what} {s}: expected a positive number of seconds").into());
+    }
+    if s > args::MAX_SECONDS {
+        return Err(format!("invalid {what} {s}: too large (at most {} seconds)", args::MAX_SECONDS).into());
     }
     Ok(Duration::from_secs_f64(s))
 }
