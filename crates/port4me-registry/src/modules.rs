@@ -10,7 +10,6 @@
 //! allocated them (`module_owners`), and the ones other tools insert, which
 //! have no owner. Releasing or replacing another user's module takes force.
 
-
 use crate::claims::{first_fit, overlapping, Claim};
 use crate::error::{shown, Error, Result};
 use crate::holding::describe;
