@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""Generate and verify conformance/vectors.json (and probes.json, commands.json) from the reference.
+"""Generate and verify conformance/vectors.json (and probes.json, commands.json,
+implementations.json) from the reference.
 
 The reference is the PyPI package ``port4me`` 0.7.0 (installed into
 conformance/.venv by conformance/setup-reference.sh). Every expected value in
 vectors.json is computed here by *running that package*; nothing is taken from
-the project's own implementations.
+the project's own implementations. implementations.json applies models of the
+upstream Bash and R command lines (written from their source, checked by hand
+against them) to every case; where they give ports, the ports come from the
+reference too.
 
     python conformance/reference.py --write   # regenerate conformance/vectors.json
     python conformance/reference.py --check   # recompute everything and compare
@@ -36,9 +40,11 @@ the reference through an equivalent call, described in the case's note.
 
 import argparse
 import importlib
+import itertools
 import json
 import os
 import random
+import re
 import signal
 import string
 import sys
@@ -47,6 +53,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
 DEFAULT_PROBES = os.path.join(HERE, "probes.json")
 DEFAULT_COMMANDS = os.path.join(HERE, "commands.json")
+DEFAULT_IMPLEMENTATIONS = os.path.join(HERE, "implementations.json")
 
 REF_PACKAGE = "port4me"
 REF_VERSION = "0.7.0"
@@ -90,22 +97,44 @@ DESCRIPTION = (
     "conformance/run.py; schema: conformance/README.md; contract: conformance/SPEC.md."
 )
 
-# The questions on which the reference's own implementations legitimately differ. Each
-# has two sides: "contract" (what `expect` holds) and one other; "cli_contract" is the
-# command line's side where SPEC section 8 differs from the API; "via" says whether the
-# question arises when the inputs are flags/arguments, variables, or both. A case's
-# "alternatives" give the outcome for every combination of the non-contract sides of
-# the questions that change its outcome.
+# The questions on which the reference's own implementations (the Python package and CLI,
+# the R package and its CLI, the Bash CLI) legitimately differ. Each has a "contract" side
+# (what `expect` holds) and one or more others; "cli_contract" is the command line's side
+# where SPEC section 8 differs from the API; "via" says whether the question arises when
+# the inputs are flags/arguments, variables, or both, and a side's own "via" narrows that
+# (the Python CLI keeps duplicates only in a prepend argument). A case's "alternatives"
+# give the outcome for every combination of the non-contract sides of the questions that
+# change its outcome. The sides are computed by running the reference on a model of each
+# side (variant_outcome); they were checked against the upstream Bash and R CLIs by hand
+# (README.md, "The reference's other command lines").
 QUESTIONS = {
     "seed-encoding": {
         "question": "How a seed with non-ASCII characters is hashed (SPEC section 2)",
         "sides": {
             "code-points": {"means": "one hash step per Unicode code point (scalar value)",
-                            "taken_by": ["Python reference (API and CLI)", "this project"]},
+                            "taken_by": ["Python reference (API and CLI)", "Bash CLI in a UTF-8 "
+                                         "locale", "this project"]},
             "utf8-bytes": {"means": "one hash step per byte of the seed's UTF-8 encoding",
-                           "taken_by": ["R package"]},
+                           "taken_by": ["R package", "Bash CLI in the C locale"]},
         },
         "contract": "code-points",
+        "via": ["flags", "env"],
+    },
+    "user-variables": {
+        "question": "Where the user comes from when none is given and PORT4ME_USER is unset "
+                    "(SPEC section 1)",
+        "sides": {
+            "login-variables": {"means": "the first non-empty of LOGNAME, USER, LNAME, USERNAME, "
+                                         "then the account's name",
+                                "taken_by": ["Python reference (API and CLI)", "this project"]},
+            "user-variable": {"means": "USER alone; with USER unset or empty the seed cannot be "
+                                       "built and the sequence starts from hash 0 (tool ignored)",
+                              "taken_by": ["Bash CLI"]},
+            "account-name": {"means": "the name of the account the process runs as; no variable "
+                                      "(the kit compares with the same command given that name)",
+                             "taken_by": ["R package"]},
+        },
+        "contract": "login-variables",
         "via": ["flags", "env"],
     },
     "explicit-spec-lists": {
@@ -123,40 +152,53 @@ QUESTIONS = {
         "via": ["flags"],
     },
     "prepend-duplicates": {
-        "question": "Whether duplicates in a prepend argument are dropped, the first occurrence "
+        "question": "Whether duplicates in the prepend list are dropped, the first occurrence "
                     "keeping its place (SPEC section 5)",
         "sides": {
             "drops-duplicates": {"means": "each port once, at its first place",
-                                 "taken_by": ["this project",
-                                              "Python reference (from PORT4ME_PREPEND only)"]},
-            "keeps-duplicates": {"means": "the items as given, repeats included",
-                                 "taken_by": ["Python reference (argument and CLI)"]},
+                                 "taken_by": ["this project", "R package",
+                                              "Python reference from PORT4ME_PREPEND"]},
+            "keeps-duplicates": {"means": "a prepend argument's items as given, repeats included",
+                                 "taken_by": ["Python reference (argument and CLI)"],
+                                 "via": ["flags"]},
+            "drops-adjacent-items": {"means": "an item (as written) equal to the one before it "
+                                              "dropped, nothing else: PORT4ME_PREPEND (or the "
+                                              "argument) then PORT4ME_PREPEND_SITE",
+                                     "taken_by": ["Bash CLI"]},
         },
         "contract": "drops-duplicates",
-        "via": ["flags"],
+        "via": ["flags", "env"],
     },
     "trailing-commas": {
         "question": "How the seed is built from user and tool (SPEC section 1)",
         "sides": {
             "joins-non-empty": {"means": "the non-empty parts of [user, tool] joined with ','",
-                                "taken_by": ["this project"]},
+                                "taken_by": ["this project", "R package"]},
             "strips-trailing-commas": {"means": "(user + ',' + tool) with trailing commas "
                                                 "removed, so user 'alice,' is seed 'alice'",
                                        "taken_by": ["Python reference (API and CLI)"]},
+            "strips-one-comma": {"means": "(user + ',' + tool) with one trailing comma removed, "
+                                          "so tool ',' gives seed 'alice,'",
+                                 "taken_by": ["Bash CLI"]},
         },
         "contract": "joins-non-empty",
         "via": ["flags", "env"],
     },
     "empty-variables": {
-        "question": "Whether a variable set to the empty string counts as unset "
-                    "(PORT4ME_USER, PORT4ME_SKIP; SPEC section 6)",
+        "question": "What a variable set to the empty string means (PORT4ME_USER, PORT4ME_SKIP, "
+                    "PORT4ME_EXCLUDE_UNSAFE and its _CHROME/_FIREFOX lists; SPEC section 6)",
         "sides": {
             "empty-is-unset": {"means": "PORT4ME_USER='' falls back to LOGNAME...; "
-                                        "PORT4ME_SKIP='' is no skip",
+                                        "PORT4ME_SKIP='' is no skip; a spec variable '' is an "
+                                        "empty list",
                                "taken_by": ["this project"]},
             "empty-is-value": {"means": "PORT4ME_USER='' is the user ''; PORT4ME_SKIP='' is "
-                                        "an invalid number",
-                               "taken_by": ["Python reference (API and CLI)"]},
+                                        "an invalid number; a spec variable '' is an empty list",
+                               "taken_by": ["Python reference (API and CLI)", "R package"]},
+            "empty-is-default": {"means": "every empty variable is unset, so "
+                                          "PORT4ME_EXCLUDE_UNSAFE='' and an empty _CHROME or "
+                                          "_FIREFOX list give their defaults",
+                                 "taken_by": ["Bash CLI"]},
         },
         "contract": "empty-is-unset",
         "via": ["flags", "env"],
@@ -167,7 +209,8 @@ QUESTIONS = {
         "sides": {
             "empty-tool-given": {"means": "tool '' is a tool: no tool in the seed, "
                                           "PORT4ME_TOOL ignored",
-                                 "taken_by": ["this project's API", "Python reference API"]},
+                                 "taken_by": ["this project's API", "Python reference API",
+                                              "R package (API and CLI)"]},
             "empty-tool-unset": {"means": "--tool= is as if not given: PORT4ME_TOOL applies",
                                  "taken_by": ["Python reference CLI", "this project's CLIs"]},
         },
@@ -178,11 +221,17 @@ QUESTIONS = {
 }
 QUESTION_ORDER = list(QUESTIONS)
 SIDE_QUESTION = {side: q for q, d in QUESTIONS.items() for side in d["sides"]}
-OTHER_SIDE = {q: next(s for s in d["sides"] if s != d["contract"]) for q, d in QUESTIONS.items()}
+OTHER_SIDES = {q: [s for s in d["sides"] if s != d["contract"]] for q, d in QUESTIONS.items()}
+
+
+def side_arises(side, via):
+    q = QUESTIONS[SIDE_QUESTION[side]]
+    return via in q["sides"][side].get("via", q["via"])
+
 
 # The sides the Python reference CLI (python -m port4me 0.7.0) takes; --check runs it through
 # the kit's own judge with these declared, and every case must pass or be explained.
-PYTHON_CLI_SIDES = ["code-points", "drops-site-unsafe", "keeps-duplicates",
+PYTHON_CLI_SIDES = ["code-points", "login-variables", "drops-site-unsafe", "keeps-duplicates",
                     "strips-trailing-commas", "empty-is-value", "empty-tool-unset"]
 
 
@@ -275,7 +324,8 @@ def run_reference(call):
     """
     mod = _ref()
     _clean_environ()
-    os.environ[CHECK_VAR] = "any"
+    if not call.get("real_probes"):
+        os.environ[CHECK_VAR] = "any"
     os.environ.update(call["env"])
     for field, var in SPEC_FIELDS:
         if call[field] is not None:
@@ -817,6 +867,13 @@ add("env/list-arg-beats-env", "alice", list=2, env={"PORT4ME_LIST": "5"})
 add("env/list-empty-is-unset", "alice", env={"PORT4ME_LIST": ""},
     note="PORT4ME_LIST='' means unset: a find")
 add("env/check-any-explicit", "alice", env={CHECK_VAR: "any"})
+add("env/skip-arg-ignores-bad-env", "alice", skip=1, env={"PORT4ME_SKIP": "foo"},
+    note="given skip, PORT4ME_SKIP is not read: a bad one is no error (SPEC section 6)")
+add("env/list-arg-ignores-bad-env", "alice", list=2, env={"PORT4ME_LIST": "foo"},
+    note="given list, PORT4ME_LIST is not read: a bad one is no error (SPEC section 6)")
+add("env/check-hook-bad-list-mode", "alice", list=3, env={CHECK_VAR: "yes"},
+    note="a list probes nothing, so a bad testing hook is never consulted: no error "
+         "(SPEC section 6)")
 add("env/everything", "", tool="rstudio",
     env={"PORT4ME_USER": "alice", "PORT4ME_PREPEND_SITE": "4321", "PORT4ME_INCLUDE": "8000-8999",
          "PORT4ME_INCLUDE_SITE": "9000-9999", "PORT4ME_EXCLUDE_SITE": "8000-8099",
@@ -991,6 +1048,16 @@ diverge("divergence/include-zero-item", "alice", include="0,2000-2002", list=6,
         why="the reference adds port 0 to the include set (and yields it); SPEC section 5 "
             "ignores a lone 0 item",
         expected_call={"include": "2000-2002"}, note="expected: reference with include 2000-2002")
+diverge("divergence/include-double-zero", "alice", include="00", list=3,
+        why="the reference reads include '00' as port 0, the set {0}, and yields port 0; SPEC "
+            "section 5 makes any item whose value is 0 a lone zero, ignored",
+        expected_call={"include": None}, note="expected: reference with no include")
+diverge("divergence/prepend-double-zero", "alice", prepend="00,4321", list=3,
+        why="the reference prepends port 0 for '00'; SPEC section 5 ignores a lone zero however "
+            "it is written",
+        expected_call={"prepend": "4321"}, note="expected: reference with prepend 4321")
+add("exclude/double-zero", "alice", exclude="00", list=3,
+    note="'00' is a lone zero (SPEC section 5): excluding it changes nothing")
 diverge("divergence/prepend-lone-zero", "alice", prepend="0", list=3,
         why="the reference prepends port 0; SPEC section 5 ignores a lone 0",
         expected_call={"prepend": None}, note="expected: reference with no prepend")
@@ -1039,29 +1106,49 @@ diverge("divergence/empty-set-exclude-everything", "carol", exclude="1-65535", l
 # Alternatives: the other sides of the questions (see QUESTIONS)
 # --------------------------------------------------------------------------------------
 
-def resolve_user_tool(case, empty_is_value=False, empty_tool_unset=False):
+# Markers for a user the reference cannot be given: the account's own name (the kit asks
+# the command itself, with that name) and no user at all (the Bash CLI's seed is then lost).
+ACCOUNT = "<the account's name>"
+LOST = "<no seed>"
+UNSAFE_VARS = ("PORT4ME_EXCLUDE_UNSAFE", "PORT4ME_EXCLUDE_UNSAFE_CHROME",
+               "PORT4ME_EXCLUDE_UNSAFE_FIREFOX")
+
+
+def resolve_user_tool(case, sides=()):
     """The user and tool of a case as a command resolves them (SPEC section 1), on the
-    contract's sides unless empty_is_value / empty_tool_unset say otherwise."""
+    contract's sides but for the given ones; the user may be ACCOUNT or LOST."""
     env = case.get("env", {})
     user = case["user"]
     if not user:
         pu = env.get("PORT4ME_USER")
-        if pu is not None and (pu != "" or empty_is_value):
+        if pu is not None and (pu != "" or "empty-is-value" in sides):
             user = pu
+        elif "user-variable" in sides:
+            user = env.get("USER") or LOST
+        elif "account-name" in sides:
+            user = ACCOUNT
         else:
             user = next((env[v] for v in USER_VARS if env.get(v)), "")
     tool = case.get("tool")
-    if tool is None or (tool == "" and empty_tool_unset):
+    if tool is None or (tool == "" and "empty-tool-unset" in sides):
         tool = env.get("PORT4ME_TOOL", "")
     return user, tool
 
 
 def seed_on(case, sides):
-    """The seed string of a case on the given non-contract sides; None when it is empty
-    where the contract makes that an error (ERR_PORT4ME_EMPTY_SEED)."""
-    user, tool = resolve_user_tool(case, "empty-is-value" in sides, "empty-tool-unset" in sides)
-    if "strips-trailing-commas" in sides:
+    """The seed string of a case on the given non-contract sides: None when it is empty
+    where the contract makes that an error (ERR_PORT4ME_EMPTY_SEED), ACCOUNT when only the
+    command itself can tell."""
+    user, tool = resolve_user_tool(case, sides)
+    if user == ACCOUNT:
+        return ACCOUNT
+    if user == LOST:
+        seed = ""  # the Bash CLI's seed step fails in a subshell: LCG_SEED is 0, the tool unused
+    elif "strips-trailing-commas" in sides:
         seed = (user + "," + tool).rstrip(",")
+    elif "strips-one-comma" in sides:
+        seed = user + "," + tool
+        seed = seed[:-1] if seed.endswith(",") else seed
     else:
         seed = spec_seed(user, tool)
         if seed == "":
@@ -1074,7 +1161,7 @@ def seed_on(case, sides):
 
 
 def outcome_as_expect(outcome, what):
-    if "ports" in outcome or "port" in outcome or "hang" in outcome:
+    if "ports" in outcome or "port" in outcome or "hang" in outcome or "as_account" in outcome:
         return dict(outcome)
     if outcome.get("code") is None:
         raise GenerationError(f"{what}: the reference raised {outcome['error']}, which maps to no "
@@ -1082,13 +1169,35 @@ def outcome_as_expect(outcome, what):
     return {"error": outcome["code"]}
 
 
+def bash_prepend(text, mod):
+    """The Bash CLI's prepend list for the text "PREPEND,PREPEND_SITE": tokens expanded,
+    commas made spaces, one space trimmed at each end, every space a line break, adjacent
+    equal lines dropped (uniq), then each line a port, a range (seq) or nothing (blank, 0)."""
+    t = text.replace("{chrome}", mod.unsafe_ports_chrome).replace("{firefox}", mod.unsafe_ports_firefox)
+    t = t.replace(",", " ")
+    t = t[1:] if t.startswith(" ") else t
+    t = t[:-1] if t.endswith(" ") else t
+    lines = [line for line, _ in itertools.groupby(t.replace(" ", "\n").split("\n"))]
+    ports = []
+    # (A line holding a tab is an error for the Bash CLI, a recorded behaviour of its own;
+    # here it is split as the contract splits it.)
+    for item in (x for line in lines for x in line.split()):
+        if item == "0":
+            continue
+        a, dash, b = item.partition("-")
+        ports.extend(range(int(a), int(b) + 1) if dash else [int(a)])
+    return ports
+
+
 def variant_outcome(case, base, sides):
     """What an implementation on the given non-contract sides gives for a case, computed by
     the reference: its uint_hash()/lcg() on the seed of those sides, the spec strings
-    through the environment (contract) or as Python arguments parsed by its parse_ports()
-    (drops-site-unsafe, keeps-duplicates)."""
+    through the environment (contract) or as Python arguments built with its parse_ports()
+    (drops-site-unsafe, keeps-duplicates) or with the Bash CLI's rule (drops-adjacent-items)."""
     sides = set(sides)
     seed = seed_on(case, sides)
+    if seed == ACCOUNT:
+        return {"as_account": True}
     if seed is None:
         return {"error": ERR_EMPTY_SEED}
     call = _apply(base, {"seed": seed})
@@ -1097,23 +1206,39 @@ def variant_outcome(case, base, sides):
         env["PORT4ME_SKIP"] = ""
     elif env.get("PORT4ME_SKIP") == "":
         del env["PORT4ME_SKIP"]
+    if "empty-is-default" in sides:
+        for var in UNSAFE_VARS:
+            if env.get(var) == "":
+                del env[var]
     drops = "drops-site-unsafe" in sides
     keeps = "keeps-duplicates" in sides
+    adjacent = "drops-adjacent-items" in sides
     specs = {}
-    for field, _var in SPEC_FIELDS:
+    for field, var in SPEC_FIELDS:
         spec = call[field]
+        if field == "prepend" and adjacent:
+            text = spec if spec is not None else env.pop(var, "")
+            if not (drops and spec is not None):
+                text += "," + env.pop("PORT4ME_PREPEND_SITE", "")
+            specs[field] = ("bash", text)
+            call[field] = None
+            continue
         if spec is None:
             continue
         if drops:
-            specs[field] = (spec, field == "prepend" and not keeps, False)
+            specs[field] = ("python", spec, field == "prepend" and not keeps, False)
             call[field] = None
         elif field == "prepend" and keeps:
-            specs[field] = (spec, False, True)
+            specs[field] = ("python", spec, False, True)
             call[field] = None
     if specs:
         def python_arguments(mod):
             out = {}
-            for field, (spec, dedup, site) in specs.items():
+            for field, how in specs.items():
+                if how[0] == "bash":
+                    out[field] = bash_prepend(how[1], mod)
+                    continue
+                _, spec, dedup, site = how
                 ports = list(mod.parse_ports(spec))
                 if site:  # the argument's items as given, then PORT4ME_PREPEND_SITE's
                     ports += list(mod.parse_ports(os.environ.get("PORT4ME_PREPEND_SITE", "")))
@@ -1128,29 +1253,62 @@ def variant_outcome(case, base, sides):
 def candidate_questions(case, base):
     """The questions that may change a case's outcome (the others certainly do not)."""
     env = case.get("env", {})
-    resolutions = [resolve_user_tool(case, e, t) for e in (False, True) for t in (False, True)]
     qs = set()
+    if not case["user"] and not env.get("PORT4ME_USER"):
+        qs.add("user-variables")
+    resolutions = [resolve_user_tool(case, extra) for extra in
+                   ((), ("empty-is-value",), ("empty-tool-unset",), ("user-variable",),
+                    ("empty-is-value", "empty-tool-unset"))]
     if any(not (u + t).isascii() for u, t in resolutions):
         qs.add("seed-encoding")
     if any(base[f] is not None for f, _ in SPEC_FIELDS):
         qs.add("explicit-spec-lists")
-    if base["prepend"] is not None:
+    if base["prepend"] is not None or "PORT4ME_PREPEND" in env or "PORT4ME_PREPEND_SITE" in env:
         qs.add("prepend-duplicates")
+    # Where the Bash CLI's seed differs from the contract's, the Python reference's does too.
     if any((u + "," + t).rstrip(",") != spec_seed(u, t) or not spec_seed(u, t)
-           for u, t in resolutions):
+           for u, t in resolutions if u != LOST):
         qs.add("trailing-commas")
     if (not case["user"] and env.get("PORT4ME_USER") == "") or \
-            ("skip" not in case and env.get("PORT4ME_SKIP") == ""):
+            ("skip" not in case and env.get("PORT4ME_SKIP") == "") or \
+            any(env.get(v) == "" for v in UNSAFE_VARS):
         qs.add("empty-variables")
     if case.get("tool") == "" and env.get("PORT4ME_TOOL"):
         qs.add("empty-tool-argument")
     return [q for q in QUESTION_ORDER if q in qs]
 
 
+def side_combinations(qs, others):
+    """Every assignment of sides (others[q]) to a non-empty subset of qs, as tuples of
+    sides in question order."""
+    from itertools import combinations, product
+    for r in range(1, len(qs) + 1):
+        for combo in combinations(qs, r):
+            yield from product(*(others[q] for q in combo))
+
+
+def alternatives_for(qs, outcome_of, contract, others=None):
+    """{key: outcome} for every combination of the sides of the questions among qs that
+    change something, as outcome_of(sides) computes it (contract: the outcome on no side;
+    others: the sides tried per question, by default the non-contract ones)."""
+    others = others or OTHER_SIDES
+    outcomes = {(): contract}
+    for sides in side_combinations(qs, others):
+        outcomes[sides] = outcome_of(list(sides))
+
+    def without(sides, q):
+        return tuple(s for s in sides if SIDE_QUESTION[s] != q)
+
+    relevant = [q for q in qs
+                if any(out != outcomes[without(sides, q)]
+                       for sides, out in outcomes.items()
+                       if any(SIDE_QUESTION[s] == q for s in sides))]
+    return {"+".join(sides): outcomes[sides] for sides in side_combinations(relevant, others)}
+
+
 def build_alternatives(case, d, literal):
     """The case's alternatives: for every combination of the other sides of the questions
     that change its outcome, what an implementation taking them gives."""
-    from itertools import combinations
     base = _apply(literal, d.expected_call) if d.expected_call is not None else literal
     contract = variant_outcome(case, base, ())
     if contract != case["expect"]:
@@ -1159,18 +1317,7 @@ def build_alternatives(case, d, literal):
         raise GenerationError(f"{case['id']}: the side model gives {contract} on the contract's "
                               f"sides, but expect is {case['expect']}")
     qs = candidate_questions(case, base)
-    outcomes = {(): contract}
-    for r in range(1, len(qs) + 1):
-        for combo in combinations(qs, r):
-            outcomes[combo] = variant_outcome(case, base, [OTHER_SIDE[q] for q in combo])
-    relevant = [q for q in qs
-                if any(out != outcomes[tuple(x for x in combo if x != q)]
-                       for combo, out in outcomes.items() if q in combo)]
-    alternatives = {}
-    for r in range(1, len(relevant) + 1):
-        for combo in combinations(relevant, r):
-            alternatives["+".join(OTHER_SIDE[q] for q in combo)] = outcomes[combo]
-    return alternatives
+    return alternatives_for(qs, lambda sides: variant_outcome(case, base, sides), contract)
 
 
 # --------------------------------------------------------------------------------------
@@ -1260,14 +1407,15 @@ def check_cli_labels(doc):
             verdicts.append((case, v))
         sides = kit.settle_sides([v for _, v in verdicts], questions, declared)
         for q, s in sides.items():
-            other = sorted(k for k in s["votes"] if k != s["taken"])
+            taken = questions.effective(q, s["taken"], via)
+            other = sorted(k for k in s["votes"] if k != taken)
             if other:
                 problems.append(f"via {via}: the reference CLI took {', '.join(other)} on "
                                 f"{q} in some cases, declared {s['taken']}")
         for case, v in verdicts:
-            status, _shown, detail = kit.final_status(case, v, sides, questions)
+            status, _shown, detail = kit.final_status(case, v, sides, questions, via)
             counts[(via, status)] = counts.get((via, status), 0) + 1
-            if status == kit.FAIL:
+            if status in (kit.FAIL, kit.SLOW):
                 problems.append(f"{case['id']} (via {via}): {detail}")
     return problems, counts
 
@@ -1276,7 +1424,7 @@ def cli_summary(counts):
     out = []
     for via in ("flags", "env"):
         parts = [f"{counts.get((via, s), 0)} {s}" for s in
-                 ("pass", "side", "stricter", "explained", "fail", "skip")]
+                 ("pass", "side", "stricter", "explained", "fail", "slow", "skip")]
         out.append(f"via {via}: " + ", ".join(parts))
     return "; ".join(out)
 
@@ -1296,7 +1444,11 @@ PROBES_DESCRIPTION = (
     "local address of both families), written by hand; where the reference answers "
     "differently, reference holds its answer (computed by conformance/reference.py, which "
     "runs the reference's is_port_free next to the same listener on Linux) and divergence "
-    "says why."
+    "says why. A probe with args is a search next to the busy port: CMD ARGS with {port} "
+    "replaced by the port the listener holds; expect is {error: code} as in commands.json; "
+    "requires names a flag the command's --help must mention (else it is skipped); "
+    "reference, where it differs, is what the reference's function does next to the same "
+    "listener."
 )
 PROBE_V6_WHY = ("the reference binds only the IPv4 wildcard (0.0.0.0), so a listener on IPv6 "
                 "alone does not make the port busy for it; SPEC section 7 counts a listener on "
@@ -1338,9 +1490,65 @@ def reference_probe_answer(listener):
             sock.close()
 
 
+# Searches next to a busy port: CMD ARGS (with {port} the port the listener holds), in the
+# clean environment without the testing hook. (id, args, expect, note, requires, why, call):
+# requires is a flag the command's --help must mention (else the case is skipped); call is
+# the reference function's equivalent, run next to the same listener with the hang detector,
+# whose answer is recorded (with why) where it differs.
+_BUSY = {"protocol": "tcp", "address": "0.0.0.0"}
+FIND_PROBE_DEFS = [
+    ("probe/find-busy-prepend-empty-set",
+     ["--user=alice", "--prepend={port}", "--include=2000", "--exclude=2000"],
+     {"error": ERR_EMPTY_SET},
+     "the prepended port is busy and include minus exclude is empty: the empty-set error, "
+     "raised when an LCG candidate is needed (SPEC section 4), not ERR_PORT4ME_NO_FREE_PORT",
+     None, EMPTY_WHY, {"prepend": "{port}", "include": "2000", "exclude": "2000"}),
+    ("probe/find-max-tries-1", ["--user=alice", "--prepend={port}", "--max-tries=1"],
+     {"error": "ERR_PORT4ME_NO_FREE_PORT"},
+     "--max-tries=1 looks at one candidate, the busy prepended port, and gives up (SPEC "
+     "section 4). Not a reference CLI flag (the case is skipped for a command without "
+     "--max-tries); the reference's function takes max_tries but looks at max_tries + 1 "
+     "candidates (it counts from 1 and gives up only when the count exceeds max_tries)",
+     "--max-tries", None, None),
+]
+
+
+def reference_find_answer(args_call, listener):
+    """The reference function's outcome for a find next to a busy port (real probes), or
+    None when the listener cannot be opened here."""
+    kit = _kit()
+    port = kit.free_port()
+    try:
+        sock = kit.open_listener(listener, port)
+    except OSError:
+        return None
+    try:
+        call = make_call({"user": "alice", **{k: v.replace("{port}", str(port))
+                                              for k, v in args_call.items()}})
+        call["real_probes"] = True
+        return run_reference(call)
+    finally:
+        sock.close()
+
+
 def build_probes():
     probes = []
     unavailable = []
+    for pid, args, expect, note, requires, why, call in FIND_PROBE_DEFS:
+        p = {"id": pid, "note": note, "listener": _BUSY, "args": args, "expect": expect}
+        if requires:
+            p["requires"] = requires
+        if call is not None:
+            ref = reference_find_answer(call, _BUSY)
+            if ref is None:
+                unavailable.append(pid)
+            elif ref.get("code") != expect["error"]:
+                if why is None:
+                    raise GenerationError(f"{pid}: the reference gives {ref}; no divergence "
+                                          "recorded for it")
+                p["divergence"] = why
+                p["reference"] = public_outcome(ref)
+        probes.append(p)
     for pid, listener, expect, note in PROBE_DEFS:
         p = {"id": pid, "note": note, "listener": listener, "expect": expect}
         ref = reference_probe_answer(listener)
@@ -1416,7 +1624,9 @@ COMMANDS_DESCRIPTION = (
     "vectors.json; _PORT4ME_CHECK_AVAILABLE_PORTS_=any is in env where the case wants it). "
     "expect is {ports}, {port} (stdout), {error: code, mentions?} (a non-zero exit and a line "
     "containing Error; code and mentions for --strict-errors, through --json), or {exit, "
-    "quiet?} (the exit status; quiet: nothing printed). Computed by running the reference "
+    "quiet?, version?} (the exit status; quiet: nothing printed; version: stdout is the "
+    "version number alone on one line). alternatives, as in vectors.json, give the outcome "
+    "on other sides than the command line's contract. Computed by running the reference "
     "CLI (python -m port4me 0.7.0) with conformance/reference.py, except where divergence "
     "says why the contract differs and reference records what the reference CLI does."
 )
@@ -1425,10 +1635,16 @@ ERR_USAGE = "ERR_PORT4ME_USAGE"
 _ANY = {CHECK_VAR: "any"}
 _INT_WHY = ("the reference CLI reads counts with int(), which also takes {what}; SPEC section 8 "
             "accepts ASCII digits with an optional + and surrounding spaces only")
-# (id, args, env, expectation, note): expectation is "value" (the reference's ports),
-# ("error", code, mentions[, why if the reference accepts it]), ("exit", status, quiet).
+_TEST_LIST_WHY = ("the reference CLI lets --test win and ignores {what}; SPEC section 8 makes "
+                  "two of --list, --test and --reserve (from flags or variables) a usage error")
+# (id, args, env, expectation, note[, model]): expectation is "value" (the reference's
+# ports), ("error", code, mentions[, why if the reference accepts it]), ("exit", status,
+# quiet) or ("version",) (exit 0 and one line, the version number). A model is the case
+# as vector inputs (user, tool, env): its alternatives are computed as a vector case's,
+# from the command line's contract sides.
 COMMAND_DEFS = [
-    ("cli/no-arguments", [], dict(_ANY, LOGNAME="alice"), "value", "the user from LOGNAME"),
+    ("cli/no-arguments", [], dict(_ANY, LOGNAME="alice"), "value", "the user from LOGNAME",
+     {"user": "", "env": {"LOGNAME": "alice"}}),
     ("cli/positional-tool", ["--user=alice", "rstudio"], _ANY, "value", "TOOL as an argument"),
     ("cli/tool-flag-beats-positional", ["--user=alice", "--tool=rstudio", "jupyter"], _ANY,
      "value", "--tool wins over TOOL"),
@@ -1444,7 +1660,8 @@ COMMAND_DEFS = [
     ("cli/empty-user-flag-port4me-user", ["--user="], dict(_ANY, PORT4ME_USER="carol"), "value",
      "--user= is as if not given: PORT4ME_USER"),
     ("cli/empty-tool-flag", ["--user=alice", "--tool="], dict(_ANY, PORT4ME_TOOL="rstudio"),
-     "value", "--tool= is as if not given: PORT4ME_TOOL applies"),
+     "value", "--tool= is as if not given: PORT4ME_TOOL applies",
+     {"user": "alice", "tool": "", "env": {"PORT4ME_TOOL": "rstudio"}}),
     ("cli/skip-plus", ["--user=alice", "--skip=+2"], _ANY, "value", "a count may have a +"),
     ("cli/skip-spaces", ["--user=alice", "--skip= 2 "], _ANY, "value",
      "a count may have surrounding spaces"),
@@ -1467,6 +1684,14 @@ COMMAND_DEFS = [
     ("cli/test-hook-any", ["--test=80"], _ANY, ("exit", 0, True),
      "the testing hook answers free, and --test prints nothing"),
     ("cli/help", ["--help"], {}, ("exit", 0, False), None),
+    ("cli/version", ["--version"], {}, ("version",),
+     "the version number alone on one line (SPEC section 8)"),
+    ("cli/list-and-test", ["--user=alice", "--list=3", "--test=80"], _ANY,
+     ("error", ERR_USAGE, "--list", _TEST_LIST_WHY.format(what="--list")),
+     "two of --list, --test, --reserve: a usage error, not a silent choice"),
+    ("cli/env-list-and-test", ["--user=alice", "--test=80"], dict(_ANY, PORT4ME_LIST="3"),
+     ("error", ERR_USAGE, "PORT4ME_LIST", _TEST_LIST_WHY.format(what="PORT4ME_LIST")),
+     "PORT4ME_LIST counts as --list"),
     ("cli/unknown-flag", ["--user=alice", "--bogus"], _ANY, ("error", ERR_USAGE, "--bogus"), None),
 ]
 
@@ -1484,10 +1709,33 @@ def _cli_outcome(o, listing):
     return {"exit": 0}
 
 
+CLI_SIDES = {q: d.get("cli_contract", d["contract"]) for q, d in QUESTIONS.items()}
+
+
+def command_alternatives(cid, model, expect):
+    """The alternatives of a command-line case, from its model as vector inputs: what an
+    implementation on other sides than the command line's contract gives."""
+    case = dict(model, id=cid)
+    base = make_call(case)
+    own = [s for q, s in CLI_SIDES.items() if s != QUESTIONS[q]["contract"]]
+    qs = candidate_questions(case, base)
+    others = {q: [s for s in QUESTIONS[q]["sides"] if s != CLI_SIDES[q]] for q in qs}
+
+    def outcome_of(sides):
+        moved = {SIDE_QUESTION[s] for s in sides}
+        return variant_outcome(case, base, [s for s in own if SIDE_QUESTION[s] not in moved] + sides)
+
+    contract = outcome_of([])
+    if contract != expect:
+        raise GenerationError(f"{cid}: the side model gives {contract} on the command line's "
+                              f"contract sides, but the reference CLI gives {expect}")
+    return alternatives_for(qs, outcome_of, contract, others)
+
+
 def build_commands():
     kit = _kit()
     cases = []
-    for cid, args, env, spec, note in COMMAND_DEFS:
+    for cid, args, env, spec, note, *model in COMMAND_DEFS:
         case = {"id": cid}
         if note:
             case["note"] = note
@@ -1501,6 +1749,14 @@ def build_commands():
                 raise GenerationError(f"{cid}: the reference CLI fails: {o}")
             ports = [int(x) for x in o["stdout"].split()]
             case["expect"] = {"ports": ports} if listing else {"port": ports[0]}
+            if model:
+                alternatives = command_alternatives(cid, model[0], case["expect"])
+                if alternatives:
+                    case["alternatives"] = alternatives
+        elif spec[0] == "version":
+            case["expect"] = {"exit": 0, "version": True}
+            if kit.match(case["expect"], o) is not None:
+                raise GenerationError(f"{cid}: the reference CLI gives {o}")
         elif spec[0] == "exit":
             case["expect"] = {"exit": spec[1]}
             if spec[2]:
@@ -1552,6 +1808,487 @@ def check_commands(path):
                 f"{k}: file {_short(g.get(k))} != generator {_short(w.get(k))}" for k in keys))
     if [c.get("id") for c in got.get("commands", [])] != [c["id"] for c in want["commands"]]:
         problems.append(f"{path}: the command ids or their order differ from the generator's")
+    return problems
+
+
+# --------------------------------------------------------------------------------------
+# Other implementations (conformance/implementations.json): the reference's Bash and R
+# command lines, what they are recorded to do where no question covers it
+# --------------------------------------------------------------------------------------
+
+IMPLEMENTATIONS_FORMAT = 1
+IMPLEMENTATIONS_DESCRIPTION = (
+    "What other implementations of port4me are recorded to do, for conformance/run.py "
+    "--implementation NAME: the implementation's sides on the questions of vectors.json, "
+    "and its behaviours, each a difference from the contract that no question covers (an "
+    "input it refuses, one it accepts, a listener it does not see), with the cases it "
+    "affects per --via and what it gives there: {error: true} (a non-zero exit and a line "
+    "containing Error), {exit: N}, or ports computed by the reference (PyPI port4me 0.7.0) "
+    "for the inputs the implementation really uses. A case failing that way counts as an "
+    "explained failure. Generated by conformance/reference.py from a model of each behaviour "
+    "written from the implementation's source; checked by hand against upstream port4me "
+    "0.7.1 (conformance/README.md)."
+)
+REFUSED = {"error": True}
+SPEC_VARS = {"prepend": ("PORT4ME_PREPEND", "PORT4ME_PREPEND_SITE"),
+             "include": ("PORT4ME_INCLUDE", "PORT4ME_INCLUDE_SITE"),
+             "exclude": ("PORT4ME_EXCLUDE", "PORT4ME_EXCLUDE_SITE", "PORT4ME_EXCLUDE_UNSAFE")}
+COUNT_FLAGS = ("--skip", "--list")
+
+
+def _default_lists():
+    mod = _ref()
+    _clean_environ()
+    mod = importlib.reload(mod)
+    return mod.unsafe_ports_chrome, mod.unsafe_ports_firefox
+
+
+def _expand(text, env, empty_is_default):
+    """text with {chrome} and {firefox} replaced by the lists the variables give."""
+    chrome, firefox = _default_lists()
+    c = env.get("PORT4ME_EXCLUDE_UNSAFE_CHROME")
+    f = env.get("PORT4ME_EXCLUDE_UNSAFE_FIREFOX")
+    c = chrome if c is None or (c == "" and empty_is_default) else c
+    f = firefox if f is None or (f == "" and empty_is_default) else f
+    return text.replace("{chrome}", c).replace("{firefox}", f)
+
+
+def parsed_specs(case, via, keeps_site, empty_is_default):
+    """The spec strings an implementation parses for a vector case: an argument (under
+    --via flags) replaces its user-level variable, and with keeps_site the _SITE and unsafe
+    variables too are parsed; tokens expanded."""
+    env = dict(case.get("env", {}))
+    args = {}
+    for field in SPEC_VARS:
+        if field in case:
+            if via == "flags":
+                args[field] = case[field]
+            else:
+                env[SPEC_VARS[field][0]] = case[field]
+    texts = []
+    for field, names in SPEC_VARS.items():
+        if field in args:
+            texts.append(args[field])
+            if not keeps_site:
+                continue
+            names = names[1:]
+        for name in names:
+            value = env.get(name)
+            if name == "PORT4ME_EXCLUDE_UNSAFE" and (value is None or (value == "" and empty_is_default)):
+                value = "{chrome},{firefox}"
+            if value is not None:
+                texts.append(value)
+    return [_expand(t, env, empty_is_default) for t in texts]
+
+
+def bash_refuses_spec(text):
+    """The Bash CLI splits at commas and spaces (and newlines): a tab or other whitespace
+    beside an item makes it an unknown port specification."""
+    for line in text.replace(",", " ").replace(" ", "\n").split("\n"):
+        if line.strip(" \t") and any(c.isspace() and c not in " \n" for c in line):
+            return True
+    return False
+
+
+def r_refuses_spec(text):
+    """The R package splits at each comma or space (strsplit "[, ]", which drops one empty
+    string at the end): an empty item (a leading separator, two in a row) or an item that is
+    not N or A-B in digits is a syntax error."""
+    if text == "":
+        return False
+    items = re.split("[, ]", text)
+    if items[-1] == "":
+        items.pop()
+    return any(not re.fullmatch(r"[0-9]+(-[0-9]+)?", item) for item in items)
+
+
+def _count_value(case, key, via):
+    """A count of a vector case as the command sees it: (text, from a variable?)."""
+    var = "PORT4ME_" + key.upper()
+    if key in case:
+        return str(case[key]), via == "env"
+    if var in case.get("env", {}):
+        return case["env"][var], True
+    return None, False
+
+
+def _outcome_on(case_like, sides):
+    """The outcome of vector-like inputs on an implementation's sides, by the reference."""
+    case = dict(case_like)
+    case.setdefault("id", "implementations")
+    return variant_outcome(case, make_call(case), sides)
+
+
+def _flag_values(args):
+    """{flag: value} of --flag=value arguments (the last one wins)."""
+    out = {}
+    for a in args:
+        m = re.match(r"^(--[A-Za-z][A-Za-z0-9-]*)=(.*)$", a, re.S)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+# ---- the Bash CLI -------------------------------------------------------------------------
+
+BASH_SIDES = ["code-points", "user-variable", "keeps-site-unsafe", "drops-adjacent-items",
+              "strips-one-comma", "empty-is-default"]
+
+
+def bash_words(kind, case, via):
+    """A word without '=' is the positional TOOL for the Bash CLI, whatever it looks like
+    (--help, --version and --debug aside), and a second TOOL is an error."""
+    if kind != "command":
+        return None
+    tool_given, tool = False, None
+    for a in case["args"]:
+        if a in ("--help", "--version", "--debug"):
+            continue
+        if re.match(r"^--.*=.*$", a, re.S):
+            if a.startswith("--tool="):
+                tool_given = True
+            continue
+        if tool_given:
+            return REFUSED
+        tool_given, tool = True, a
+    if tool is None or not tool.startswith("--"):
+        return None
+    values = _flag_values(case["args"])
+    return _outcome_on({"user": values.get("--user", ""), "tool": tool,
+                        "env": {k: v for k, v in case.get("env", {}).items() if k != CHECK_VAR}},
+                       BASH_SIDES)
+
+
+def bash_empty_flag(kind, case, via):
+    if kind == "vector":
+        if via == "flags" and any(case.get(k) == "" for k in ("tool", "prepend", "include", "exclude")):
+            return REFUSED
+        return None
+    if kind == "command" and any(re.match(r"^--[^=]*=$", a) for a in case["args"]):
+        return REFUSED
+    return None
+
+
+def bash_digits_only(kind, case, via):
+    texts = []
+    if kind == "vector":
+        for key in ("skip", "list"):
+            text, _ = _count_value(case, key, via)
+            if text is not None:
+                texts.append(text)
+    elif kind == "command":
+        values = _flag_values(case["args"])
+        texts = [values[f] for f in COUNT_FLAGS if f in values]
+        texts += [case.get("env", {})[v] for v in ("PORT4ME_SKIP", "PORT4ME_LIST")
+                  if case.get("env", {}).get(v)]
+    if any(t != "" and not re.fullmatch(r"[0-9]+", t) for t in texts):
+        return REFUSED
+    return None
+
+
+def bash_tabs(kind, case, via):
+    if kind != "vector":
+        return None
+    specs = parsed_specs(case, via, keeps_site=True, empty_is_default=True)
+    return REFUSED if any(bash_refuses_spec(t) for t in specs) else None
+
+
+def bash_netstat(kind, case, via):
+    if kind == "probe" and case["id"] == "probe/tcp-ipv6-any-dual-stack/tcp":
+        return {"exit": 0}
+    return None
+
+
+def bash_zero_prepend(kind, case, via):
+    """'00' is not '0' for the Bash CLI: port 0, which a prepend refuses (out of range)."""
+    if kind != "vector":
+        return None
+    texts = [case.get("prepend"), case.get("env", {}).get("PORT4ME_PREPEND"),
+             case.get("env", {}).get("PORT4ME_PREPEND_SITE")]
+    for t in texts:
+        if t and any(re.fullmatch("0+", x) and x != "0" for x in re.split(r"[,\s]+", t)):
+            return REFUSED
+    return None
+
+
+def _simple_ports(text):
+    """The ports of a spec text (tokens already expanded) by the contract's splitting; None
+    when an item is not N or A-B (the implementation refuses it anyway)."""
+    ports = set()
+    for item in re.split(r"[,\s]+", text):
+        if not item:
+            continue
+        m = re.fullmatch(r"([0-9]+)(?:-([0-9]+))?", item)
+        if m is None:
+            return None
+        a = int(m.group(1))
+        ports.update(range(a, int(m.group(2) or a) + 1))
+    return ports - {0}
+
+
+def bash_empty_set(kind, case, via):
+    """With include minus exclude empty, the Bash CLI draws from 1024-65535 with nothing
+    excluded (its LCG helper gets no subset)."""
+    if kind != "vector":
+        return None
+    env = dict(case.get("env", {}))
+    texts = {}
+    for field, names in SPEC_VARS.items():
+        parts = [case[field]] if field in case else [env.get(names[0], "")]
+        for name in names[1:]:
+            value = env.get(name, "")
+            if name == "PORT4ME_EXCLUDE_UNSAFE" and value == "":
+                value = "{chrome},{firefox}"
+            parts.append(value)
+        texts[field] = _expand(",".join(parts), env, empty_is_default=True)
+    inc, exc = _simple_ports(texts["include"]), _simple_ports(texts["exclude"])
+    if inc is None or exc is None or (inc or set(range(1024, 65536))) - exc:
+        return None
+    new = {k: v for k, v in case.items()
+           if k not in ("include", "exclude", "env", "expect", "alternatives", "divergence",
+                        "reference")}
+    new["env"] = {k: v for k, v in env.items()
+                  if not k.startswith(("PORT4ME_INCLUDE", "PORT4ME_EXCLUDE"))}
+    new["env"]["PORT4ME_EXCLUDE_UNSAFE"] = "0"
+    return _outcome_on(new, BASH_SIDES)
+
+
+BASH_BEHAVIOURS = [
+    ("words-without-equals", "takes --flag=value only: a word without '=' (--help, --version "
+     "and --debug aside) is the positional TOOL, so `--user alice` is TOOL '--user' and then "
+     "a second TOOL, an error; `--bogus` is TOOL '--bogus' (no error); a TOOL after "
+     "--tool=... is an error", bash_words),
+    ("empty-flag-values", "refuses an empty flag value (--user=, --tool=, --prepend=, "
+     "--include=, --exclude=, ...): \"Option '--tool' must not be empty\"", bash_empty_flag),
+    ("counts-digits-only", "a count (--skip, --list, PORT4ME_SKIP, PORT4ME_LIST) must be "
+     "digits only: '+2' and ' 2' are refused", bash_digits_only),
+    ("tabs-in-specs", "splits a port specification at commas and spaces (and newlines) only: "
+     "a tab beside an item makes it an unknown port specification", bash_tabs),
+    ("zero-written-00", "reads '00' as port 0, not as a lone 0: in a prepend it is refused "
+     "(out of range)", bash_zero_prepend),
+    ("empty-set-is-everything", "when include minus exclude is empty (e.g. include={firefox} "
+     "with its default unsafe list, which an empty PORT4ME_EXCLUDE_UNSAFE keeps), draws from "
+     "1024-65535 with nothing excluded instead of failing or looping", bash_empty_set),
+    ("netstat-misses-tcp6", "--test asks netstat (its first choice of netstat, ss, ncat) and "
+     "looks only at 'tcp' lines, so a listener on an IPv6 socket, dual-stack included, is "
+     "not seen (with ss it would be)", bash_netstat),
+]
+
+
+# ---- the R package's CLI ------------------------------------------------------------------
+
+R_SIDES = ["utf8-bytes", "account-name", "drops-site-unsafe", "drops-duplicates",
+           "joins-non-empty", "empty-is-value", "empty-tool-given"]
+INT_RE = r"[+-]?[0-9]+"
+
+
+def r_integer_values(kind, case, via):
+    """The R CLI turns a digit-only --key=value into an integer."""
+    if kind == "vector":
+        if via != "flags":
+            return None
+        values = {k: case[k] for k in ("user", "tool", "prepend", "include", "exclude")
+                  if isinstance(case.get(k), str) and case[k] != ""}
+    elif kind == "command":
+        values = {f[2:]: v for f, v in _flag_values(case["args"]).items()
+                  if f[2:] in ("user", "tool", "prepend", "include", "exclude")}
+    else:
+        return None
+    for key, value in values.items():
+        if not re.fullmatch(INT_RE, value) or abs(int(value)) >= 2**31:
+            continue
+        if key in ("user", "tool") or not 1 <= int(value) <= 65535:
+            return REFUSED
+    return None
+
+
+def r_spec_items(kind, case, via):
+    if kind != "vector":
+        return None
+    specs = parsed_specs(case, via, keeps_site=False, empty_is_default=False)
+    if via == "flags":
+        # A digit-only argument is an integer for the R CLI, not parsed.
+        specs = [t for t in specs if not re.fullmatch(INT_RE, t)]
+    return REFUSED if any(r_refuses_spec(t) for t in specs) else None
+
+
+def r_fractions(kind, case, via):
+    """as.integer() truncates a fraction in PORT4ME_SKIP or PORT4ME_LIST."""
+    if kind != "vector":
+        return None
+    env = dict(case.get("env", {}))
+    changed = False
+    for var in ("PORT4ME_SKIP", "PORT4ME_LIST"):
+        v = env.get(var)
+        if v is not None and re.fullmatch(r"\s*[+-]?[0-9]*\.[0-9]*\s*", v) and re.search("[0-9]", v):
+            env[var] = str(int(float(v)))
+            changed = True
+    if not changed:
+        return None
+    new = {k: v for k, v in case.items() if k not in ("env", "expect", "alternatives")}
+    new["env"] = env
+    return _outcome_on(new, R_SIDES)
+
+
+def r_empty_list(kind, case, via):
+    if kind == "vector" and case.get("env", {}).get("PORT4ME_LIST") == "" and "list" not in case:
+        return REFUSED
+    return None
+
+
+def r_words(kind, case, via):
+    """A --flag without '=' is TRUE for the R CLI; positional words fill the function's
+    parameters in order (tool, then prepend, ...)."""
+    if kind != "command":
+        return None
+    positional, tool_flag = 0, False
+    for a in case["args"]:
+        if re.match(r"^--[A-Za-z][A-Za-z0-9]*=", a):
+            tool_flag = tool_flag or a.startswith("--tool=")
+        elif re.match(r"^--[A-Za-z][A-Za-z0-9]*$", a):
+            if a[2:] in ("user", "tool", "prepend", "include", "exclude", "skip", "list", "test"):
+                return REFUSED
+        elif not a.startswith("--"):
+            positional += 1
+            if tool_flag or positional > 1:
+                return REFUSED
+    return None
+
+
+def r_empty_user(kind, case, via):
+    if kind == "command" and "--user=" in case["args"] and not any(
+            a.startswith("--tool=") and a != "--tool=" for a in case["args"]) \
+            and not case.get("env", {}).get("PORT4ME_TOOL"):
+        return REFUSED
+    return None
+
+
+def r_spaced_counts(kind, case, via):
+    if kind != "command":
+        return None
+    values = _flag_values(case["args"])
+    for f in COUNT_FLAGS:
+        v = values.get(f)
+        if v is not None and not re.fullmatch(INT_RE, v) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", v):
+            return REFUSED
+    return None
+
+
+R_BEHAVIOURS = [
+    ("integer-values", "the CLI turns a digit-only value into an integer: --user=123 and "
+     "--tool=8080 are then refused (not character), and a spec that is 0 (--include=0, "
+     "--prepend=00) is refused (0 is no port)", r_integer_values),
+    ("spec-items", "splits a port specification at each comma or space: an empty item (a "
+     "leading separator, two in a row; not one at the end) or an item with a tab or newline "
+     "is a syntax error; so is PORT4ME_EXCLUDE_UNSAFE={chrome},{firefox} with both lists ''",
+     r_spec_items),
+    ("fractional-counts", "reads PORT4ME_SKIP and PORT4ME_LIST with as.integer(), which "
+     "truncates a fraction (1.5 is 1, 2.0 is 2) where the contract refuses it", r_fractions),
+    ("empty-list-variable", "refuses PORT4ME_LIST='' (as.integer('') is NA), which the "
+     "contract and the Python reference take as unset", r_empty_list),
+    ("words-without-equals", "a --flag without '=' is a switch (TRUE), so `--user alice` "
+     "gives user TRUE, refused; positional words fill the function's parameters in order "
+     "(tool, prepend, ...), so a TOOL after --tool=... is read as prepend and refused", r_words),
+    ("empty-user-flag", "--user= is the user '' (the contract: not given), so with no tool "
+     "the seed is empty, an error", r_empty_user),
+    ("spaced-counts", "a count flag with spaces (--skip=' 2 ', --list=' 3') stays a string "
+     "and is refused (not numeric)", r_spaced_counts),
+]
+
+IMPLEMENTATIONS = {
+    "python-cli": {
+        "title": "The reference's Python CLI (its recorded divergences are in the cases)",
+        "version": REF_VERSION, "source": "PyPI port4me",
+        "run": "python -m port4me", "sides": PYTHON_CLI_SIDES, "behaviours": []},
+    "upstream-bash": {
+        "title": "The Bash CLI of upstream port4me (HenrikBengtsson/port4me, bash/port4me)",
+        "version": "0.7.1", "source": "github.com/HenrikBengtsson/port4me",
+        "run": "bash bash/port4me", "sides": BASH_SIDES, "behaviours": BASH_BEHAVIOURS},
+    "upstream-r": {
+        "title": "The R package's CLI of upstream port4me (CRAN port4me, r/)",
+        "version": "0.7.1", "source": "github.com/HenrikBengtsson/port4me (CRAN port4me)",
+        "run": "Rscript -e port4me::port4me --args", "sides": R_SIDES,
+        "behaviours": R_BEHAVIOURS},
+}
+
+
+def build_implementations(vectors, commands, probes):
+    items = ([("vector", c) for c in vectors["cases"] if c.get("layer") != "core"]
+             + [("command", c) for c in commands["commands"]])
+    probe_items = []
+    for p in probes["probes"]:
+        if "args" in p:
+            probe_items.append(("probe", {"id": p["id"]}))
+        else:
+            probe_items += [("probe", {"id": f"{p['id']}/{proto}"}) for proto in p["expect"]]
+    items += probe_items
+    out = {}
+    for name, impl in IMPLEMENTATIONS.items():
+        behaviours = []
+        for bid, what, fn in impl["behaviours"]:
+            cases = []
+            for kind, case in items:
+                by_outcome = {}
+                for via in ("flags", "env"):
+                    o = fn(kind, case, via)
+                    if o is not None:
+                        by_outcome.setdefault(json.dumps(o, sort_keys=True), []).append(via)
+                for o, vias in by_outcome.items():
+                    cases.append({"id": case["id"], "via": vias, "outcome": json.loads(o)})
+            if not cases:
+                raise GenerationError(f"implementation {name}: behaviour {bid} affects no case")
+            behaviours.append({"id": bid, "what": what, "cases": cases})
+        out[name] = {k: impl[k] for k in ("title", "version", "source", "run", "sides")}
+        out[name]["behaviours"] = behaviours
+    return {"format": IMPLEMENTATIONS_FORMAT, "description": IMPLEMENTATIONS_DESCRIPTION,
+            "implementations": out}
+
+
+def dumps_implementations(doc):
+    """Header keys one per line, each implementation's keys one per line, each behaviour's
+    cases one per line."""
+    j = lambda v: json.dumps(v, ensure_ascii=False, separators=(", ", ": "))  # noqa: E731
+    lines = ["{", f'  "format": {j(doc["format"])},', f'  "description": {j(doc["description"])},',
+             '  "implementations": {']
+    names = list(doc["implementations"])
+    for i, name in enumerate(names):
+        impl = doc["implementations"][name]
+        lines.append(f"    {j(name)}: {{")
+        for k in ("title", "version", "source", "run", "sides"):
+            lines.append(f"      {j(k)}: {j(impl[k])},")
+        lines.append('      "behaviours": [')
+        for bi, b in enumerate(impl["behaviours"]):
+            lines.append(f'        {{"id": {j(b["id"])}, "what": {j(b["what"])}, "cases": [')
+            for ci, c in enumerate(b["cases"]):
+                lines.append("          " + j(c) + ("," if ci < len(b["cases"]) - 1 else ""))
+            lines.append("        ]}" + ("," if bi < len(impl["behaviours"]) - 1 else ""))
+        lines.append("      ]")
+        lines.append("    }" + ("," if i < len(names) - 1 else ""))
+    lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def check_implementations(path, want):
+    try:
+        with open(path, encoding="utf-8") as f:
+            got = json.load(f)
+    except (OSError, ValueError) as e:
+        return [f"cannot read {path}: {e}"]
+    if got == want:
+        return []
+    problems = [f"{path}: {k} differs from the generator's" for k in ("format", "description")
+                if got.get(k) != want[k]]
+    gi, wi = got.get("implementations", {}), want["implementations"]
+    for name in sorted(set(gi) | set(wi)):
+        g, w = gi.get(name), wi.get(name)
+        if g != w:
+            if g is None or w is None:
+                problems.append(f"{name}: {'missing from the file' if g is None else 'unknown'}")
+                continue
+            for k in sorted(set(g) | set(w)):
+                if g.get(k) != w.get(k):
+                    problems.append(f"{name}: {k}: file {_short(g.get(k))} != generator "
+                                    f"{_short(w.get(k))}")
     return problems
 
 
@@ -1763,6 +2500,7 @@ def validate(doc):
                                     "sides of distinct questions")
                 if not isinstance(out, dict) or not (
                         set(out) == {"ports"} or set(out) == {"port"} or set(out) == {"hang"}
+                        or set(out) == {"as_account"}
                         or (set(out) == {"error"} and out["error"] in ERROR_CODES)):
                     problems.append(f"{where}: alternative {key!r} has a bad outcome {out}")
     if doc.get("questions") != QUESTIONS:
@@ -1802,7 +2540,7 @@ def _short(v):
     return s if len(s) <= 200 else s[:200] + "..."
 
 
-def check(path, probes_path, commands_path):
+def check(path, probes_path, commands_path, implementations_path):
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -1861,12 +2599,17 @@ def check(path, probes_path, commands_path):
         failures.append(("probes", msg))
     for msg in check_commands(commands_path):
         failures.append(("commands", msg))
+    print("reference.py: recomputing the recorded behaviours of other implementations",
+          file=sys.stderr)
+    impls = build_implementations(want, build_commands(), build_probes()[0])
+    for msg in check_implementations(implementations_path, impls):
+        failures.append(("implementations", msg))
 
     for what, msg in failures:
         print(f"FAIL {what}: {msg}")
     n_failed = len(failed_ids) + sum(1 for w, _ in failures
                                      if w in ("schema", "header", "order", "labels", "probes",
-                                              "commands"))
+                                              "commands", "implementations"))
     if failed_ids:
         print(f"conformance: failing case ids: {', '.join(map(str, failed_ids))}")
     n_div = sum(1 for c in want["cases"] if "divergence" in c)
@@ -1881,7 +2624,7 @@ def check(path, probes_path, commands_path):
     return 0 if n_failed == 0 else 1
 
 
-def write(path, probes_path, commands_path):
+def write(path, probes_path, commands_path, implementations_path):
     doc = build_all(progress=True)
     problems = validate(doc)
     labels, counts = check_cli_labels(doc)
@@ -1908,12 +2651,20 @@ def write(path, probes_path, commands_path):
     assert json.loads(ctext) == commands
     with open(commands_path, "w", encoding="utf-8") as f:
         f.write(ctext)
+    impls = build_implementations(doc, commands, probes)
+    itext = dumps_implementations(impls)
+    assert json.loads(itext) == impls
+    with open(implementations_path, "w", encoding="utf-8") as f:
+        f.write(itext)
     divs = [c["id"] for c in doc["cases"] if "divergence" in c]
     alts = [c["id"] for c in doc["cases"] if "alternatives" in c]
     print(f"reference.py: wrote {len(doc['cases'])} cases ({len(divs)} divergences, "
           f"{len(alts)} with alternatives, {len(text.encode('utf-8'))} bytes) to {path}")
     print(f"reference.py: wrote {len(probes['probes'])} probe cases to {probes_path}")
     print(f"reference.py: wrote {len(commands['commands'])} command-line cases to {commands_path}")
+    n_rec = sum(len(b["cases"]) for i in impls["implementations"].values() for b in i["behaviours"])
+    print(f"reference.py: wrote {len(impls['implementations'])} implementations ({n_rec} recorded "
+          f"case outcomes) to {implementations_path}")
     print(f"reference.py: the reference CLI through the kit: {cli_summary(counts)}")
     return 0
 
@@ -1928,11 +2679,13 @@ def main(argv=None):
     ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="path of vectors.json")
     ap.add_argument("--probes", default=DEFAULT_PROBES, help="path of probes.json")
     ap.add_argument("--commands", default=DEFAULT_COMMANDS, help="path of commands.json")
+    ap.add_argument("--implementations", default=DEFAULT_IMPLEMENTATIONS,
+                    help="path of implementations.json")
     args = ap.parse_args(argv)
     try:
         if args.write:
-            return write(args.vectors, args.probes, args.commands)
-        return check(args.vectors, args.probes, args.commands)
+            return write(args.vectors, args.probes, args.commands, args.implementations)
+        return check(args.vectors, args.probes, args.commands, args.implementations)
     except GenerationError as e:
         print(f"reference.py: Error: {e}", file=sys.stderr)
         if args.check:

@@ -8,10 +8,13 @@ case's flags (--via flags, the default) or PORT4ME_* variables (--via env), in
 a clean environment; the cases of conformance/commands.json give their own
 arguments (flag forms a script relies on); the probe cases of
 conformance/probes.json run `CMD ARGS --test=PORT` next to a listener the kit
-opens itself. The closing
-line is `N passed, N failed, N skipped`; the exit status is 0 only when
-nothing failed. Python 3.8 or later, standard library only. The schema and
-the rules are in conformance/README.md; the contract is conformance/SPEC.md.
+opens itself. A case that gets no answer within the timeout is "slow"
+(not wrong, not right). The closing line is `N passed, N failed, N slow,
+N skipped`; the exit status is 0 only when nothing failed and nothing was slow
+(--explained-ok: when every failure is recorded, as a divergence of the
+reference or a behaviour of the --implementation named, and slow cases are
+tolerated). Python 3.8 or later, standard library only. The schema and the
+rules are in conformance/README.md; the contract is conformance/SPEC.md.
 """
 
 import argparse
@@ -19,6 +22,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -31,11 +35,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_VECTORS = os.path.join(HERE, "vectors.json")
 DEFAULT_PROBES = os.path.join(HERE, "probes.json")
 DEFAULT_COMMANDS = os.path.join(HERE, "commands.json")
+DEFAULT_IMPLEMENTATIONS = os.path.join(HERE, "implementations.json")
 
 KIT_VERSION = 1
 VECTOR_FORMATS = (2,)
 PROBE_FORMATS = (1,)
 COMMAND_FORMATS = (1,)
+IMPLEMENTATION_FORMATS = (1,)
 
 USER_VARS = ("LOGNAME", "USER", "LNAME", "USERNAME")
 CHECK_VAR = "_PORT4ME_CHECK_AVAILABLE_PORTS_"
@@ -47,13 +53,16 @@ INPUT_VARS = {"user": "PORT4ME_USER", "tool": "PORT4ME_TOOL", "prepend": "PORT4M
 # What the reference's own CLI test suite (port4me.bats) accepts as an error message.
 ERROR_WORD = re.compile(r"error|ERROR|Error")
 VIAS = ("flags", "env")
+# What --version prints (SPEC section 8): the version number alone on one line.
+VERSION_RE = re.compile(r"\A[0-9]+(\.[0-9]+)+([-+][0-9A-Za-z.+-]+)?\r?\n?\Z")
 
 # Result statuses, in the order they are counted.
-PASS, SIDE, STRICTER, EXPLAINED, FAIL, SKIP = "pass", "side", "stricter", "explained", "fail", "skip"
+PASS, SIDE, STRICTER, EXPLAINED, FAIL, SLOW, SKIP = (
+    "pass", "side", "stricter", "explained", "fail", "slow", "skip")
 PASSING = (PASS, SIDE, STRICTER)
 FAILING = (EXPLAINED, FAIL)
 LABEL = {PASS: "pass", SIDE: "pass", STRICTER: "stricter", EXPLAINED: "diverges", FAIL: "FAIL",
-         SKIP: "skip"}
+         SLOW: "slow", SKIP: "skip"}
 
 
 class KitError(Exception):
@@ -106,6 +115,25 @@ class Questions:
 
     def applies(self, question, via):
         return via in self.q[question].get("via", VIAS)
+
+    def arises(self, side, via):
+        """Whether an implementation on `side` differs from the contract under `via` (a side's
+        own "via", else its question's): the Python CLI keeps duplicates only in a prepend
+        argument, the Bash CLI also in PORT4ME_PREPEND."""
+        q = self.q[self.side_question[side]]
+        return via in q["sides"][side].get("via", q.get("via", VIAS))
+
+    def effective(self, question, side, via):
+        """The side an implementation on `side` shows under `via`: where its difference does
+        not arise it behaves as the side `expect` holds."""
+        if side is None or via is None or side == self.expect_side(question) or self.arises(side, via):
+            return side
+        return self.expect_side(question)
+
+    def key_arises(self, assignment, via):
+        """Whether an alternative ({question: side}) can show under `via` (None: any)."""
+        return via is None or all(self.applies(q, via) and self.arises(s, via)
+                                  for q, s in assignment.items())
 
     def parse_key(self, key):
         """An alternatives key ("side" or "side+side") as {question: side}."""
@@ -244,6 +272,26 @@ def json_error_of(stderr):
     return None
 
 
+def account_name():
+    """The name of the account running the kit (what an implementation that takes the user
+    from the account alone, as the R package does, uses)."""
+    try:
+        import pwd
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError, AttributeError):
+        import getpass
+        return getpass.getuser()
+
+
+def account_run(argv, env, timeout):
+    """The same command with the account's own name as the user, and no user variable:
+    the outcome an `as_account` expectation stands for."""
+    env = {k: v for k, v in env.items() if k not in USER_VARS and k != "PORT4ME_USER"}
+    o = run_command(argv, env, timeout)
+    o["user"] = account_name()
+    return o
+
+
 # --------------------------------------------------------------------------------------
 # Judging one outcome
 # --------------------------------------------------------------------------------------
@@ -283,12 +331,24 @@ def _short(v, n=120):
 def expectation_text(exp):
     if "hang" in exp:
         return "a hang"
+    if "as_account" in exp:
+        return "what the command gives for the account's own name"
+    if "exit" in exp:
+        return (f"exit {exp['exit']}" + (" with nothing printed" if exp.get("quiet") else "")
+                + (" and the version number" if exp.get("version") else ""))
     if "error" in exp:
         m = f" mentioning {exp['mentions']!r}" if exp.get("mentions") else ""
-        return f"an error ({exp['error']}{m})"
+        code = f"{exp['error']}{m}" if isinstance(exp["error"], str) else "refused"
+        return f"an error ({code})"
     if "ports" in exp:
         return f"ports {_short(exp['ports'])}"
     return f"port {exp['port']}"
+
+
+def slow_text(o):
+    t = o.get("timeout")
+    within = f" within {t:g} s" if isinstance(t, (int, float)) else ""
+    return f"no answer{within}: slow, not wrong (a larger --timeout may let it finish)"
 
 
 def match(exp, o, strict=False, mentions=None):
@@ -297,6 +357,25 @@ def match(exp, o, strict=False, mentions=None):
         return None if o["timed_out"] else "expected a hang"
     if o["timed_out"]:
         return f"expected {expectation_text(exp)}, got no answer within the timeout"
+    if "as_account" in exp:
+        d = o.get("as_account")
+        if d is None or d["timed_out"]:
+            return "expected the answer for the account's own name, which the kit could not get"
+        same = (d["exit"] != 0 and o["exit"] != 0) or (
+            d["exit"] == 0 and o["exit"] == 0 and printed_ports(d["stdout"]) is not None
+            and printed_ports(o["stdout"]) == printed_ports(d["stdout"]))
+        return None if same else (f"expected what the account's own name {d.get('user')!r} gives "
+                                  f"({describe(d)}), got {describe(o)}")
+    if "exit" in exp:
+        noise = (o["stdout"] + o["stderr"]).strip()
+        if o["exit"] != exp["exit"]:
+            return f"expected exit {exp['exit']}, got {describe(o)}"
+        if exp.get("quiet") and noise:
+            return f"exit {exp['exit']} as expected, but it printed {_short(noise)} (it prints nothing)"
+        if exp.get("version") and not VERSION_RE.match(o["stdout"]):
+            return (f"expected the version number alone on one line (0.7.1, 1.2.0-rc.1), got "
+                    f"stdout {_short(o['stdout'])}")
+        return None
     if "error" in exp:
         if o["exit"] == 0:
             return f"expected {expectation_text(exp)}, got {describe(o)}"
@@ -337,20 +416,38 @@ def reference_matches(ref, o):
 
 
 def candidates(case, questions, via):
-    """[(assignment, expectation)]: `expect` (assignment {}) and every alternative whose
-    questions arise under this --via; an assignment is {question: non-contract side}."""
+    """[(assignment, expectation)]: `expect` (assignment {}) and every alternative that can
+    show under this --via (None: any); an assignment is {question: non-contract side}."""
     out = [({}, case["expect"])]
     for key, exp in case.get("alternatives", {}).items():
         a = questions.parse_key(key)
-        if all(questions.applies(q, via) for q in a):
+        if questions.key_arises(a, via):
             out.append((a, exp))
     return out
+
+
+def needs_account_run(case, questions, via):
+    return any("as_account" in exp for _, exp in candidates(case, questions, via))
+
+
+def unmatched(case, o, strict, why, alts, reference_word="the reference"):
+    """(status, detail) of an outcome that no expectation of the case matches."""
+    expect = case["expect"]
+    if "error" in expect and "divergence" in case and not strict and (o["timed_out"] or o["exit"] == 0):
+        return STRICTER, (f"accepted ({describe(o)}); the contract is stricter here: "
+                          f"{expect['error']} ({case['divergence']})")
+    if "divergence" in case and reference_matches(case.get("reference"), o) and \
+            not ("error" in expect and not o["timed_out"] and o["exit"] != 0):
+        return EXPLAINED, f"{why}: as {reference_word} does (recorded divergence: {case['divergence']})"
+    if o["timed_out"]:
+        return SLOW, slow_text(o)
+    return FAIL, why + (f" (nor any alternative: {', '.join(alts)})" if alts else "")
 
 
 def judge_case(case, o, questions, via, strict):
     """First judgement of a vector case, before the sides are settled: a dict with the
     assignments that match (matches), the questions in play, and, when none matches,
-    a status (stricter, explained, fail) with its detail."""
+    a status (stricter, explained, slow, fail) with its detail."""
     cands = candidates(case, questions, via)
     qs = sorted({q for a, _ in cands for q in a})
     mentions = mentions_for(case, via)
@@ -364,21 +461,8 @@ def judge_case(case, o, questions, via, strict):
     v = {"questions": qs, "matches": matches}
     if matches:
         return v
-    why = reasons[0][1]
-    expect = case["expect"]
-    if "error" in expect and "divergence" in case and not strict and (o["timed_out"] or o["exit"] == 0):
-        v["status"] = STRICTER
-        v["detail"] = (f"accepted ({describe(o)}); the contract is stricter here: "
-                       f"{expect['error']} ({case['divergence']})")
-    elif "divergence" in case and reference_matches(case.get("reference"), o) and \
-            not ("error" in expect and not o["timed_out"] and o["exit"] != 0):
-        v["status"] = EXPLAINED
-        v["detail"] = f"{why}: as the reference does (recorded divergence: {case['divergence']})"
-    else:
-        v["status"] = FAIL
-        alts = [k for k in case.get("alternatives", {})
-                if all(questions.applies(q, via) for q in questions.parse_key(k))]
-        v["detail"] = why + (f" (nor any alternative: {', '.join(alts)})" if alts else "")
+    alts = [k for k in case.get("alternatives", {}) if questions.key_arises(questions.parse_key(k), via)]
+    v["status"], v["detail"] = unmatched(case, o, strict, reasons[0][1], alts)
     return v
 
 
@@ -405,13 +489,22 @@ def settle_sides(verdicts, questions, declared):
     return out
 
 
-def final_status(case, v, sides, questions):
+def taken_under(sides, questions, q, via, base=None):
+    """The side taken on q as it shows under via (None: not settled)."""
+    t = sides.get(q, {}).get("taken")
+    if t is None:
+        return None
+    return questions.effective(q, t, via)
+
+
+def final_status(case, v, sides, questions, via=None):
     """(status, sides shown, detail) of a vector case once the sides are settled."""
     if not v.get("matches"):
         return v["status"], [], v["detail"]
     qs = v["questions"]
     ok = [a for a in v["matches"]
-          if all(sides[q]["taken"] in (None, a.get(q, questions.expect_side(q))) for q in qs)]
+          if all(taken_under(sides, questions, q, via) in (None, a.get(q, questions.expect_side(q)))
+                 for q in qs)]
     if ok:
         a = min(ok, key=len)
         shown = [a[q] for q in qs if q in a]
@@ -420,8 +513,8 @@ def final_status(case, v, sides, questions):
         return (SIDE if off else PASS), shown, ""
     took = min(v["matches"], key=len)
     here = ", ".join(f"{q}: {took.get(q, questions.expect_side(q))}" for q in qs)
-    there = ", ".join(f"{q}: {sides[q]['taken']}" + (" (declared)" if sides[q]["declared"] else "")
-                      for q in qs)
+    there = ", ".join(f"{q}: {taken_under(sides, questions, q, via)}"
+                      + (" (declared)" if sides[q]["declared"] else "") for q in qs)
     detail = f"took {here} in this case, but {there}"
     if "divergence" in case and reference_matches(case.get("reference"), v["outcome"]):
         return EXPLAINED, [], detail + f" (recorded divergence: {case['divergence']})"
@@ -429,11 +522,58 @@ def final_status(case, v, sides, questions):
 
 
 # --------------------------------------------------------------------------------------
+# Implementations: what other implementations are recorded to do (implementations.json)
+# --------------------------------------------------------------------------------------
+
+class Known:
+    """The recorded behaviours of the implementations in implementations.json: for each,
+    its sides and, per case and --via, what it does where it differs from the contract
+    in a way no question covers (a refusal, an input it accepts, a probe it misses)."""
+
+    def __init__(self, doc=None, chosen=None):
+        self.impls = (doc or {}).get("implementations", {})
+        if chosen is not None and chosen not in self.impls:
+            raise KitError(f"--implementation {chosen}: not in implementations.json "
+                           f"(known: {', '.join(sorted(self.impls)) or 'none'})")
+        self.chosen = chosen
+        self.index = {}
+        for name, impl in self.impls.items():
+            for b in impl.get("behaviours", []):
+                for c in b["cases"]:
+                    for via in c.get("via", VIAS):
+                        self.index.setdefault(name, {}).setdefault((c["id"], via), []).append(
+                            (b["id"], b["what"], c["outcome"]))
+
+    def sides(self):
+        return list(self.impls[self.chosen].get("sides", [])) if self.chosen else []
+
+    def explain(self, status, detail, cid, o, via):
+        """A FAIL (or a slow run, when a hang is recorded) that the chosen implementation is
+        recorded to give becomes EXPLAINED; a FAIL that another implementation is recorded
+        to give says so."""
+        if status not in (FAIL, SLOW):
+            return status, detail
+        if self.chosen:
+            for bid, what, outcome in self.index.get(self.chosen, {}).get((cid, via), []):
+                if match(outcome, o) is None:
+                    return EXPLAINED, (f"{detail}: as {self.chosen} is recorded to do "
+                                       f"({bid}: {what})")
+        if status == FAIL:
+            hints = [f"{name} is recorded to do this ({bid}; --implementation {name})"
+                     for name, idx in sorted(self.index.items()) if name != self.chosen
+                     for bid, _what, outcome in idx.get((cid, via), []) if match(outcome, o) is None]
+            if hints:
+                detail += " [" + "; ".join(hints) + "]"
+        return status, detail
+
+
+# --------------------------------------------------------------------------------------
 # Command-line cases
 # --------------------------------------------------------------------------------------
 
 def run_command_case(case, args, base_env):
-    """Run one case of commands.json; return its result record."""
+    """Run one case of commands.json; return (record, outcome), judged later (its
+    alternatives need the settled sides)."""
     env = dict(base_env)
     env.update(case.get("env", {}))
     argv = args.cmd + case["args"]
@@ -444,34 +584,46 @@ def run_command_case(case, args, base_env):
         j = run_command(argv + ["--json"], env, args.timeout)
         o["json_error"] = json_error_of(j["stderr"])
         o["json_stderr"] = j["stderr"]
+    if any("as_account" in a for a in case.get("alternatives", {}).values()):
+        o["as_account"] = account_run(argv + ["--user=" + account_name()], env, args.timeout)
     rec = {"id": case["id"], "kind": "command", "argv": argv, "env": case.get("env", {}),
            "exit": o["exit"], "timed_out": o["timed_out"], "stdout": o["stdout"],
            "stderr": o["stderr"], "seconds": o["seconds"]}
-    if "exit" in exp:
-        noise = (o["stdout"] + o["stderr"]).strip()
-        if o["timed_out"] or o["exit"] != exp["exit"]:
-            why = f"expected exit {exp['exit']}, got {describe(o)}"
-        elif exp.get("quiet") and noise:
-            why = f"exit {exp['exit']} as expected, but it printed {_short(noise)} (it prints nothing)"
-        else:
-            why = None
-    else:
-        why = match(exp, o, args.strict_errors, exp.get("mentions"))
-    if why is None:
-        rec.update(status=PASS, detail="")
-    elif ("error" in exp and "divergence" in case and not args.strict_errors
-          and (o["timed_out"] or o["exit"] == 0)):
-        rec.update(status=STRICTER, detail=(f"accepted ({describe(o)}); the contract is stricter "
-                                            f"here: {exp['error']} ({case['divergence']})"))
-    elif "divergence" in case and reference_matches(case.get("reference"), o) and \
-            not ("error" in exp and not o["timed_out"] and o["exit"] != 0):
-        rec.update(status=EXPLAINED, detail=f"{why}: as the reference CLI does (recorded "
-                                            f"divergence: {case['divergence']})")
-    else:
-        rec.update(status=FAIL, detail=why)
     if "json_error" in o:
         rec["json_error"] = o["json_error"]
-    return rec
+    return rec, o
+
+
+def judge_command(case, o, sides, questions, strict):
+    """(status, sides shown, detail) of a command-line case. `expect` holds the command
+    line's contract; `alternatives` the outcome for other sides (judged against the sides
+    settled by the vectors, or declared)."""
+    exp = case["expect"]
+    cands = [({}, exp)] + [(questions.parse_key(k), e) for k, e in case.get("alternatives", {}).items()]
+    qs = sorted({q for a, _ in cands for q in a})
+    matches, first_why = [], None
+    for a, e in cands:
+        why = match(e, o, strict and not a, exp.get("mentions") if not a else None)
+        if why is None:
+            matches.append(a)
+        elif first_why is None:
+            first_why = why
+    # A command line is a flags run: the sides show as they do under --via flags.
+    good = [a for a in matches
+            if all(taken_under(sides, questions, q, "flags") in (None, a.get(q, questions.cli_contract(q)))
+                   for q in qs)]
+    if good:
+        a = min(good, key=len)
+        shown = [a[q] for q in qs if q in a and a[q] != questions.cli_contract(q)]
+        return (SIDE if shown else PASS), shown, ""
+    if matches:
+        took = min(matches, key=len)
+        here = ", ".join(f"{q}: {took.get(q, questions.cli_contract(q))}" for q in qs)
+        there = ", ".join(f"{q}: {taken_under(sides, questions, q, 'flags')}" for q in qs)
+        return FAIL, [], f"took {here} in this case, but {there}"
+    status, detail = unmatched(case, o, strict, first_why, [k for k in case.get("alternatives", {})],
+                               "the reference CLI")
+    return status, [], detail
 
 
 # --------------------------------------------------------------------------------------
@@ -557,7 +709,7 @@ def judge_probe(probe, protocol, o):
     want = probe["expect"][protocol]
     word = {0: "free (exit 0)", 1: "in use (exit 1)"}
     if o["timed_out"]:
-        return FAIL, f"expected {word[want]}, got no answer within the timeout"
+        return SLOW, slow_text(o)
     got = o["exit"]
     noise = (o["stdout"] + o["stderr"]).strip()
     if got == want:
@@ -576,9 +728,30 @@ def judge_probe(probe, protocol, o):
 # The run
 # --------------------------------------------------------------------------------------
 
-def has_protocol_flag(cmd, base_env, timeout):
+def help_text(cmd, base_env, timeout):
     o = run_command(cmd + ["--help"], base_env, timeout)
-    return "--protocol" in o["stdout"] + o["stderr"]
+    return o["stdout"] + o["stderr"]
+
+
+def run_find_probe(probe, args, base_env):
+    """Run `CMD ARGS` (the probe's args, {port} replaced) with the probe's listener open."""
+    with _probe_lock:
+        port = free_port()
+        sock = open_listener(probe["listener"], port) if probe.get("listener") else None
+        try:
+            argv = args.cmd + [a.replace("{port}", str(port)) for a in probe["args"]]
+            o = run_command(argv, base_env, args.timeout)
+            o["timeout"] = args.timeout
+            if args.strict_errors and "error" in probe["expect"] and not o["timed_out"] \
+                    and o["exit"] != 0:
+                j = run_command(argv + ["--json"], base_env, args.timeout)
+                o["json_error"] = json_error_of(j["stderr"])
+                o["json_stderr"] = j["stderr"]
+        finally:
+            if sock is not None:
+                sock.close()
+    o["argv"] = argv
+    return o
 
 
 def run_vector(case, args, base_env, questions):
@@ -599,6 +772,12 @@ def run_vector(case, args, base_env, questions):
         j = run_command(argv + ["--json"], full_env, args.timeout)
         o["json_error"] = json_error_of(j["stderr"])
         o["json_stderr"] = j["stderr"]
+    if needs_account_run(case, questions, args.via):
+        if args.via == "flags":
+            o["as_account"] = account_run(argv + ["--user=" + account_name()], full_env, args.timeout)
+        else:
+            o["as_account"] = account_run(argv, dict(full_env, PORT4ME_USER=account_name()),
+                                          args.timeout)
     rec.update(argv=argv, env=env, exit=o["exit"], timed_out=o["timed_out"],
                stdout=o["stdout"], stderr=o["stderr"], seconds=o["seconds"])
     if "json_error" in o:
@@ -638,12 +817,19 @@ def main(argv=None):
                          "mention what the case says, and input the contract rejects must be "
                          "rejected (no 'stricter here')")
     ap.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                    help="seconds per case; no answer by then is a hang (default 10)")
+                    help="seconds per case; no answer by then is a hang where the case expects "
+                         "one, else the case is 'slow' (default 10)")
     ap.add_argument("--jobs", type=int, default=2, metavar="N", help="cases run at once (default 2)")
     ap.add_argument("--json", metavar="FILE", help="write a machine-readable report to FILE")
     ap.add_argument("--vectors", default=DEFAULT_VECTORS, help="the vectors file")
     ap.add_argument("--probes", default=DEFAULT_PROBES, help="the probe cases file")
     ap.add_argument("--commands", default=DEFAULT_COMMANDS, help="the command-line cases file")
+    ap.add_argument("--implementations", default=DEFAULT_IMPLEMENTATIONS,
+                    help="the recorded behaviours of other implementations")
+    ap.add_argument("--implementation", metavar="NAME",
+                    help="the command is this implementation of implementations.json (e.g. "
+                         "upstream-bash, upstream-r, python-cli): declare its sides and count "
+                         "its recorded behaviours as explained failures")
     ap.add_argument("--no-probes", action="store_true", help="skip the probe cases")
     ap.add_argument("--no-commands", action="store_true", help="skip the command-line cases")
     ap.add_argument("--no-vectors", action="store_true", help="skip the vectors")
@@ -654,8 +840,9 @@ def main(argv=None):
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="also set this variable for every run (e.g. LANG=C.UTF-8)")
     ap.add_argument("--explained-ok", action="store_true",
-                    help="exit 0 when every failure is a recorded divergence (what the reference "
-                         "itself does)")
+                    help="exit 0 when every failure is explained: a recorded divergence (what the "
+                         "reference itself does) or a recorded behaviour of the --implementation; "
+                         "slow cases are tolerated")
     ap.add_argument("-q", "--quiet", action="store_true", help="print only the cases that did not pass")
     args = ap.parse_args(own)
     if not cmd:
@@ -684,9 +871,20 @@ def run(args):
     if not args.no_vectors:
         doc = load_json(args.vectors, "vectors", VECTOR_FORMATS)
         questions = Questions(doc)
-    declared = questions.declared([s for v in args.side for s in v.split(",") if s])
+    elif os.path.exists(args.vectors):
+        # The questions only, for the sides of the command-line cases.
+        questions = Questions(load_json(args.vectors, "vectors", VECTOR_FORMATS))
+    if os.path.exists(args.implementations) or args.implementations != DEFAULT_IMPLEMENTATIONS:
+        known = Known(load_json(args.implementations, "implementations", IMPLEMENTATION_FORMATS),
+                      args.implementation)
+    elif args.implementation:
+        raise KitError(f"--implementation {args.implementation}: no {args.implementations}")
+    else:
+        known = Known()
+    declared = questions.declared(known.sides() + [s for v in args.side for s in v.split(",") if s])
     started = time.monotonic()
     print(f"run.py: {' '.join(args.cmd)} (via {args.via}"
+          + (f", implementation {args.implementation}" if args.implementation else "")
           + (", strict errors" if args.strict_errors else "")
           + (f", sides {', '.join(sorted(declared.values()))}" if declared else "") + ")")
     sys.stdout.flush()
@@ -705,9 +903,10 @@ def run(args):
         v = verdicts.get(case["id"])
         if v is None:
             continue
-        status, shown, detail = final_status(case, v, sides, questions)
+        status, shown, detail = final_status(case, v, sides, questions, args.via)
         if args.strict_errors and status == STRICTER:
             status = FAIL
+        status, detail = known.explain(status, detail, case["id"], v["outcome"], args.via)
         rec.update(status=status, detail=detail)
         if shown:
             rec["sides"] = shown
@@ -716,19 +915,47 @@ def run(args):
         cdoc = load_json(args.commands, "command-line cases", COMMAND_FORMATS)
         commands = select(cdoc["commands"], args.only)
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for case, rec in zip(commands, pool.map(
+            for case, (rec, o) in zip(commands, pool.map(
                     lambda c: run_command_case(c, args, base_env), commands)):
+                status, shown, detail = judge_command(case, o, sides, questions, args.strict_errors)
+                if args.strict_errors and status == STRICTER:
+                    status = FAIL
+                status, detail = known.explain(status, detail, case["id"], o, args.via)
+                rec.update(status=status, detail=detail)
+                if shown:
+                    rec["sides"] = shown
                 results.append((case, rec))
 
     if not args.no_probes and os.path.exists(args.probes):
         pdoc = load_json(args.probes, "probes", PROBE_FORMATS)
         probes = select(pdoc["probes"], args.only)
+        helped = help_text(args.cmd, base_env, args.timeout) if probes else ""
         if args.udp_probes == "auto":
-            udp = has_protocol_flag(args.cmd, base_env, args.timeout) if probes else False
+            udp = "--protocol" in helped
         else:
             udp = args.udp_probes == "yes"
         v6 = ipv6_available()
         for p in probes:
+            if "args" in p:
+                rec = {"id": p["id"], "kind": "probe"}
+                results.append((p, rec))
+                if p.get("requires") and p["requires"] not in helped:
+                    rec.update(status=SKIP, detail=f"the command has no {p['requires']} (not in "
+                                                   "its --help)")
+                    continue
+                o = run_find_probe(p, args, base_env)
+                why = match(p["expect"], o, args.strict_errors, p["expect"].get("mentions"))
+                if why is None:
+                    status, detail = PASS, ""
+                else:
+                    status, detail = unmatched(p, o, args.strict_errors, why, [])
+                if args.strict_errors and status == STRICTER:
+                    status = FAIL
+                status, detail = known.explain(status, detail, p["id"], o, args.via)
+                rec.update(status=status, detail=detail, argv=o["argv"], exit=o["exit"],
+                           timed_out=o["timed_out"], stdout=o["stdout"], stderr=o["stderr"],
+                           seconds=o["seconds"])
+                continue
             for protocol in ("tcp", "udp"):
                 rec = {"id": f"{p['id']}/{protocol}", "kind": "probe"}
                 results.append((p, rec))
@@ -741,6 +968,7 @@ def run(args):
                 else:
                     o = run_probe(p, protocol, args.cmd, base_env, args.timeout)
                     status, detail = judge_probe(p, protocol, o)
+                    status, detail = known.explain(status, detail, rec["id"], o, args.via)
                     rec.update(status=status, detail=detail, argv=o["argv"], exit=o["exit"],
                                timed_out=o["timed_out"], stdout=o["stdout"], stderr=o["stderr"],
                                seconds=o["seconds"])
@@ -750,8 +978,28 @@ def run(args):
     return report(args, results, sides, questions, declared, time.monotonic() - started)
 
 
+def shell_word(text):
+    """text as one shell word (bash $'...' quoting where it holds control characters)."""
+    if text and all(c.isprintable() for c in text):
+        return shlex.quote(text)
+    if not text:
+        return "''"
+    esc = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
+    return "$'" + "".join(esc.get(c, c if c.isprintable() else
+                                  (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"))
+                          for c in text) + "'"
+
+
+def run_line(rec):
+    """The case's inputs as one command line: the variables the kit set on top of the
+    clean environment, then argv."""
+    env = rec.get("env") or {}
+    return " ".join([f"{k}={shell_word(v)}" for k, v in env.items()]
+                    + [shell_word(a) for a in rec.get("argv", [])])
+
+
 def report(args, results, sides, questions, declared, seconds):
-    counts = {s: 0 for s in (PASS, SIDE, STRICTER, EXPLAINED, FAIL, SKIP)}
+    counts = {s: 0 for s in (PASS, SIDE, STRICTER, EXPLAINED, FAIL, SLOW, SKIP)}
     for _, rec in results:
         counts[rec["status"]] += 1
         if args.quiet and rec["status"] in (PASS, SIDE):
@@ -763,6 +1011,8 @@ def report(args, results, sides, questions, declared, seconds):
         if rec.get("detail"):
             line += f": {rec['detail']}"
         print(line)
+        if rec["status"] in (FAIL, SLOW) and rec.get("argv"):
+            print(f"{'':<9} run: {run_line(rec)}")
 
     shown = [q for q in questions.names()
              if sides[q]["votes"] or sides[q]["declared"]]
@@ -778,22 +1028,26 @@ def report(args, results, sides, questions, declared, seconds):
 
     passed = counts[PASS] + counts[SIDE] + counts[STRICTER]
     failed = counts[FAIL] + counts[EXPLAINED]
+    recorded = ("recorded divergences of the reference"
+                + (f" or behaviours of {args.implementation}" if args.implementation else ""))
     print(f"run.py: {counts[SIDE]} passed on a non-contract side, {counts[STRICTER]} stricter here, "
-          f"{counts[EXPLAINED]} failed as the reference does (recorded divergences), "
-          f"{counts[FAIL]} unexplained failures; {seconds:.1f} s")
-    print(f"{passed} passed, {failed} failed, {counts[SKIP]} skipped")
+          f"{counts[EXPLAINED]} failed as recorded ({recorded}), "
+          f"{counts[FAIL]} unexplained failures, {counts[SLOW]} slow; {seconds:.1f} s")
+    print(f"{passed} passed, {failed} failed, {counts[SLOW]} slow, {counts[SKIP]} skipped")
 
     if args.json:
         doc = {
             "kit": KIT_VERSION,
             "command": args.cmd,
             "via": args.via,
+            "implementation": args.implementation,
             "strict_errors": args.strict_errors,
             "declared_sides": sorted(declared.values()),
             "vectors": os.path.abspath(args.vectors),
-            "summary": {"passed": passed, "failed": failed, "skipped": counts[SKIP],
-                        "on_side": counts[SIDE], "stricter": counts[STRICTER],
-                        "explained": counts[EXPLAINED], "unexplained": counts[FAIL]},
+            "summary": {"passed": passed, "failed": failed, "slow": counts[SLOW],
+                        "skipped": counts[SKIP], "on_side": counts[SIDE],
+                        "stricter": counts[STRICTER], "explained": counts[EXPLAINED],
+                        "unexplained": counts[FAIL]},
             "sides": {q: {"question": questions.q[q]["question"], "declared": sides[q]["declared"],
                           "taken": sides[q]["taken"], "contract": questions.cli_contract(q),
                           "votes": sides[q]["votes"]} for q in questions.names()},
@@ -802,7 +1056,7 @@ def report(args, results, sides, questions, declared, seconds):
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, ensure_ascii=False)
             f.write("\n")
-    if failed == 0 or (args.explained_ok and counts[FAIL] == 0):
+    if (failed == 0 and counts[SLOW] == 0) or (args.explained_ok and counts[FAIL] == 0):
         return 0
     return 1
 
