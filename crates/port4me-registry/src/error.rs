@@ -376,8 +376,7 @@ pub enum Error {
 
 port4me::error_codes! {
     Error {
-        Error::Io { .. } | Error::NotAFile { .. } | Error::SideFileNotAFile { .. } => "ERR_PORT4ME_REGISTRY_IO",
-        Error::DirectoryNotWritable { .. } => "ERR_PORT4ME_REGISTRY_IO",
+        Error::Io { .. } | Error::NotAFile { .. } | Error::SideFileNotAFile { .. } | Error::DirectoryNotWritable { .. } => "ERR_PORT4ME_REGISTRY_IO",
         Error::NoDefaultPath => "ERR_PORT4ME_REGISTRY_NO_PATH",
         Error::NotADatabase { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE",
         Error::ForeignDatabase { .. } => "ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE",
