@@ -141,49 +141,12 @@ fn shell_quote(a: &str) -> String {
     }
 }
 
-/// Characters that change how a terminal shows text rather than being
-/// shown: controls (C0, DEL, C1: newlines, terminal escapes) and the
-/// invisible format characters that reorder or hide text (bidirectional
-/// overrides and isolates such as U+202E, zero-width characters, BOM).
-fn hidden(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}' | '\u{feff}')
-}
-
-fn needs_escape(s: &str) -> bool {
-    s.chars().any(hidden)
-}
-
-/// `s` made safe to print on a terminal, on one line: every control and
-/// invisible format character (see above) escaped as in Bash's `$'...'`
-/// (`\n`, `\t`, `\r`, `\x1b`, `\u202e`, and `\` doubled among them); text
-/// without such characters comes back unchanged.
-/// The one escaping function for text from other processes and users
-/// (process names, user names, command lines, service and registry names):
+/// The one escaping function for text from other processes and users:
 /// used for the descriptions and messages of this crate, for every table
 /// cell and error line of the CLI, and by the bindings through those
-/// descriptions and messages. JSON output keeps the raw text (JSON escapes
-/// it itself). Escaping twice changes nothing: the result has no character
-/// left to escape.
-pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
-    if !needs_escape(s) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\\' => out.push_str("\\\\"),
-            c if hidden(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if hidden(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
+/// descriptions and messages.
+pub use port4me::text::escape_text;
+use port4me::text::needs_escape;
 
 /// One socket on the port, and what holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]

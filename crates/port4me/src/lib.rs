@@ -35,6 +35,7 @@ pub mod env;
 mod error;
 pub mod probe;
 pub mod search;
+pub mod text;
 pub mod values;
 
 use std::borrow::Cow;
