@@ -2,6 +2,7 @@
 //! what it is (`-1` "must be positive", `0` is no port) instead of clap's
 //! "unexpected argument '-1'"; the arguments using them also set
 //! `allow_negative_numbers`, so that `-1` reaches them.
+#![cfg_attr(not(feature = "registry"), allow(dead_code))]
 
 /// Why `text` is not a whole number of the type asked for, if it is not one.
 fn whole(text: &str) -> Result<u64, String> {

@@ -1,9 +1,11 @@
 //! The `port4me` command: print the same, personal, free TCP port every time.
 //!
-//! This is a library so that one program serves both the native binary
-//! (`src/main.rs`) and `npx port4me` (the Node addon calls [`run`]): the same
-//! flags, subcommands, messages and exit codes. It writes to the process's
-//! standard output and error, which in both cases are the command's own.
+//! This is a library so that one program serves the native binary
+//! (`src/main.rs`) and `npx port4me`: the Node addon calls [`run`], and the
+//! npm package's WebAssembly fallback calls [`run_with`] with its own
+//! [`Host`]. All three have the same flags, messages and exit codes. The
+//! fallback is built without the cargo features `registry`, `holders` and
+//! `completions`; what they add fails there with ERR_PORT4ME_NATIVE_REQUIRED.
 //!
 //! The flags and output match the reference port4me command line (Python,
 //! R and Bash): the port goes to stdout as digits only, `--list` prints one
@@ -13,9 +15,15 @@
 //! subcommands for the port registry and for port holders.
 
 mod args;
+#[cfg(feature = "holders")]
 mod holders_cmd;
+mod host;
+#[cfg(feature = "registry")]
 mod registry_cmd;
+#[cfg(feature = "registry")]
 mod table;
+
+pub use host::{Host, HostError, Process};
 
 /// An exit status, as [`std::process::ExitCode`] but readable, so that the
 /// Node addon can hand it to `process.exitCode`: 0 success, 1 only for
@@ -38,8 +46,8 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::net::IpAddr;
 
-use clap::{CommandFactory, Parser, Subcommand};
-use port4me::{Error, Port4me, Protocol};
+use clap::Parser;
+use port4me::{Env, Error, Port4me, Protocol};
 
 /// port4me: get the same, personal, free TCP port over and over.
 ///
@@ -136,6 +144,7 @@ struct Cli {
 /// The subcommands, parsed only when the first argument names one: building
 /// their argument definitions costs about a third of the start-up time of
 /// the plain `port4me TOOL` call, which should be as quick as possible.
+#[cfg(any(feature = "registry", feature = "completions"))]
 #[derive(Parser, Debug)]
 #[command(name = "port4me", disable_version_flag = true, max_term_width = 100)]
 struct SubCli {
@@ -145,23 +154,40 @@ struct SubCli {
 
 const SUBCOMMANDS: [&str; 5] = ["registry", "who", "status", "plan", "completions"];
 
+/// Whether this build has the subcommand `name`.
+fn built_in(name: &str) -> bool {
+    match name {
+        "registry" => cfg!(feature = "registry"),
+        "completions" => cfg!(feature = "completions"),
+        _ => cfg!(feature = "holders"),
+    }
+}
+
 /// The whole command line, for completion scripts.
+#[cfg(feature = "completions")]
 fn full_command() -> clap::Command {
+    use clap::CommandFactory;
     let sub = SubCli::command();
     Cli::command().subcommands(sub.get_subcommands().cloned())
 }
 
-#[derive(Subcommand, Debug)]
+#[cfg(any(feature = "registry", feature = "completions"))]
+#[derive(clap::Subcommand, Debug)]
 enum Command {
     /// Manage the persistent port registry (module ranges, offers, named services, leases).
+    #[cfg(feature = "registry")]
     Registry(registry_cmd::RegistryArgs),
     /// Show which processes hold a port.
+    #[cfg(feature = "holders")]
     Who(holders_cmd::WhoArgs),
     /// Show whether ports are free, occupied, blocked, unsafe or reserved.
+    #[cfg(feature = "holders")]
     Status(holders_cmd::StatusArgs),
     /// Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`.
+    #[cfg(feature = "holders")]
     Plan(holders_cmd::PlanArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[cfg(feature = "completions")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
@@ -169,33 +195,51 @@ enum Command {
 }
 
 /// An error for people: `Error: <message>` on stderr, exit status 2. Each
-/// line of the message goes through [`port4me_holders::escape_text`] (what
+/// line of the message goes through [`port4me::text::escape_text`] (what
 /// the message quotes is escaped where it is written already; escaping
 /// again changes nothing), so no name in it acts on the terminal.
+#[cfg(feature = "registry")]
 pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
+    fail_to(&mut std::io::stderr(), message)
+}
+
+/// [`fail`] on `err`.
+fn fail_to(err: &mut dyn Write, message: impl std::fmt::Display) -> ExitCode {
     let message = message.to_string();
-    let lines: Vec<_> = message.split('\n').map(port4me_holders::escape_text).collect();
-    eprintln!("Error: {}", lines.join("\n"));
+    let lines: Vec<_> = message.split('\n').map(port4me::text::escape_text).collect();
+    let _ = writeln!(err, "Error: {}", lines.join("\n"));
     ExitCode::from(2)
 }
 
 /// An error with `--json`: `{"error": {"code": ..., "message": ...}}` on
 /// stderr (stdout stays empty), exit status 2.
+#[cfg(feature = "registry")]
 pub(crate) fn fail_json(code: &str, message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("{}", serde_json::json!({ "error": { "code": code, "message": message.to_string() } }));
+    fail_json_to(&mut std::io::stderr(), code, message)
+}
+
+/// [`fail_json`] on `err`.
+fn fail_json_to(err: &mut dyn Write, code: &str, message: impl std::fmt::Display) -> ExitCode {
+    let _ = writeln!(err, "{}", serde_json::json!({ "error": { "code": code, "message": message.to_string() } }));
     ExitCode::from(2)
 }
 
-/// The stable code of an error: port4me's, the registry's, the holders'
-/// or the command's own ([`Coded`]), else `usage`.
+/// The stable code of an error: port4me's, the registry's, the holders',
+/// the command's own ([`Coded`]) or the host's ([`HostError`]), else `usage`.
 pub(crate) fn error_code(e: &(dyn std::error::Error + 'static), usage: &'static str) -> &'static str {
+    #[cfg(feature = "registry")]
     if let Some(e) = e.downcast_ref::<port4me_registry::Error>() {
-        e.code()
-    } else if let Some(e) = e.downcast_ref::<Error>() {
-        e.code()
-    } else if let Some(e) = e.downcast_ref::<port4me_holders::Error>() {
+        return e.code();
+    }
+    #[cfg(feature = "holders")]
+    if let Some(e) = e.downcast_ref::<port4me_holders::Error>() {
+        return e.code();
+    }
+    if let Some(e) = e.downcast_ref::<Error>() {
         e.code()
     } else if let Some(e) = e.downcast_ref::<Coded>() {
+        e.code
+    } else if let Some(e) = e.downcast_ref::<HostError>() {
         e.code
     } else {
         usage
@@ -219,13 +263,24 @@ impl std::fmt::Display for Coded {
 
 impl std::error::Error for Coded {}
 
+/// The error for a part of the command line this build leaves out.
+fn missing(host: &dyn Host, what: &str) -> Coded {
+    Coded { code: "ERR_PORT4ME_NATIVE_REQUIRED", message: host.missing(what) }
+}
+
 /// An error as `--json` asks: [`fail_json`] with its [`error_code`]
 /// (`usage` when it has none), else [`fail`]. Exit status 2.
+#[cfg(feature = "holders")]
 pub(crate) fn fail_as(json: bool, e: &(dyn std::error::Error + 'static), usage: &'static str) -> ExitCode {
+    fail_as_to(&mut std::io::stderr(), json, e, usage)
+}
+
+/// [`fail_as`] on `err`.
+fn fail_as_to(err: &mut dyn Write, json: bool, e: &(dyn std::error::Error + 'static), usage: &'static str) -> ExitCode {
     if json {
-        fail_json(error_code(e, usage), e)
+        fail_json_to(err, error_code(e, usage), e)
     } else {
-        fail(e)
+        fail_to(err, e)
     }
 }
 
@@ -235,29 +290,35 @@ fn json_requested(args: &[OsString]) -> bool {
     args.iter().skip(1).take_while(|a| *a != "--").any(|a| a == "--json")
 }
 
-fn parse_error(e: clap::Error, usage: &str, args: &[OsString]) -> ExitCode {
+fn parse_error(host: &mut dyn Host, e: clap::Error, usage: &str, args: &[OsString]) -> ExitCode {
     use clap::error::ErrorKind::*;
     if matches!(e.kind(), DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand) {
         // Printed and returned, not `e.exit()`: inside the Node addon an
         // exit would end the process under Node's feet.
-        let _ = e.print();
+        host.print_clap(&e);
         return ExitCode(if e.use_stderr() { 2 } else { 0 });
     }
     let rendered = e.render().to_string();
     let text = rendered.trim_start_matches("error: ");
     if json_requested(args) {
-        return fail_json(usage, text.lines().next().unwrap_or_default().trim());
+        return fail_json_to(host.err(), usage, text.lines().next().unwrap_or_default().trim());
     }
-    eprint!("Error: {text}");
+    let _ = write!(host.err(), "Error: {text}");
     ExitCode::from(2)
 }
 
+#[cfg(any(feature = "registry", feature = "completions"))]
 fn run_subcommand(command: &Command) -> ExitCode {
     match command {
+        #[cfg(feature = "registry")]
         Command::Registry(a) => registry_cmd::run(a),
+        #[cfg(feature = "holders")]
         Command::Who(a) => holders_cmd::run_who(a),
+        #[cfg(feature = "holders")]
         Command::Status(a) => holders_cmd::run_status(a),
+        #[cfg(feature = "holders")]
         Command::Plan(a) => holders_cmd::run_plan(a),
+        #[cfg(feature = "completions")]
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut full_command(), "port4me", &mut std::io::stdout());
             ExitCode::SUCCESS
@@ -266,43 +327,67 @@ fn run_subcommand(command: &Command) -> ExitCode {
 }
 
 /// Runs the command line `args` (the program name first, as
-/// `std::env::args_os()` gives it) and returns the exit status. Settings not
-/// given as flags come from the process environment.
+/// `std::env::args_os()` gives it) in this process and returns the exit
+/// status. Settings not given as flags come from the process environment.
 pub fn run(args: Vec<OsString>) -> u8 {
-    let code = run_args(&args);
+    run_with(args, &mut Process::default())
+}
+
+/// [`run`] with the main command's environment, output and probes from
+/// `host`. Subcommands always run in the process itself.
+pub fn run_with(args: Vec<OsString>, host: &mut dyn Host) -> u8 {
+    let code = run_args(&args, host);
     // The binary exits and the addon returns to Node: either way, what was
     // written must be out first.
-    let _ = std::io::stdout().flush();
+    let _ = host.out().flush();
+    let _ = host.err().flush();
     code.0
 }
 
-fn run_args(args: &[OsString]) -> ExitCode {
-    let first = args.get(1);
-    if first.and_then(|a| a.to_str()).is_some_and(|a| SUBCOMMANDS.contains(&a)) {
-        return match SubCli::try_parse_from(args) {
+/// `T` parsed from `args`, its help wrapped to the host's width.
+fn parse<T: Parser>(host: &dyn Host, args: &[OsString]) -> Result<T, clap::Error> {
+    let mut cmd = T::command();
+    if let Some(w) = host.term_width() {
+        // An explicit width is not capped by max_term_width: cap it here.
+        cmd = cmd.term_width(w.min(100));
+    }
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    T::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
+fn run_args(args: &[OsString], host: &mut dyn Host) -> ExitCode {
+    let first = args.get(1).and_then(|a| a.to_str());
+    if let Some(name) = first.filter(|a| SUBCOMMANDS.contains(a)) {
+        if !built_in(name) {
+            let e = missing(host, &format!("port4me {name}"));
+            return fail_as_to(host.err(), json_requested(args), &e, "ERR_PORT4ME_USAGE");
+        }
+        #[cfg(any(feature = "registry", feature = "completions"))]
+        return match parse::<SubCli>(host, args) {
             Ok(sub) => run_subcommand(&sub.command),
             Err(e) => parse_error(
+                host,
                 e,
-                if first.is_some_and(|a| a == "registry") { "ERR_PORT4ME_REGISTRY_USAGE" } else { "ERR_PORT4ME_USAGE" },
+                if name == "registry" { "ERR_PORT4ME_REGISTRY_USAGE" } else { "ERR_PORT4ME_USAGE" },
                 args,
             ),
         };
     }
-    let cli = match Cli::try_parse_from(args::join_reserve(args.iter().cloned())) {
+    let cli = match parse::<Cli>(host, &args::join_reserve(args.iter().cloned())) {
         Ok(cli) => cli,
-        Err(e) => return parse_error(e, "ERR_PORT4ME_USAGE", args),
+        Err(e) => return parse_error(host, e, "ERR_PORT4ME_USAGE", args),
     };
     if cli.version {
-        println!("{}", port4me::core::VERSION);
+        let _ = writeln!(host.out(), "{}", port4me::core::VERSION);
         return ExitCode::SUCCESS;
     }
-    match run_main(&cli) {
+    match run_main(&cli, host) {
         Ok(code) => code,
         // `port4me --list=1000 | head -1`: the reader left, which is not an error.
         Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {
             ExitCode::SUCCESS
         }
-        Err(e) => fail_as(cli.json, &*e, "ERR_PORT4ME_USAGE"),
+        Err(e) => fail_as_to(host.err(), cli.json, &*e, "ERR_PORT4ME_USAGE"),
     }
 }
 
@@ -311,8 +396,8 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
     port4me::values::parse_host(text).map_err(|e| format!("--host: {e}"))
 }
 
-fn build(cli: &Cli) -> Result<Port4me, Box<dyn std::error::Error>> {
-    let mut q = Port4me::new();
+fn build(cli: &Cli, env: Env) -> Result<Port4me, Box<dyn std::error::Error>> {
+    let mut q = Port4me::with_env(env);
     // --tool wins over the positional TOOL, as in the reference CLI, where an
     // empty --tool= counts as not given (so PORT4ME_TOOL still applies): a
     // wrapper passing `--tool="$TOOL"` with TOOL unset behaves as without it.
@@ -404,6 +489,7 @@ fn exclusive(a: Option<&str>, b: Option<&str>) -> Result<(), String> {
 /// saying what holds it (a process, as `port4me who` finds it, or nothing
 /// visible: another user's process, or a registry lease). The error keeps
 /// its type, so its code is unchanged.
+#[cfg(feature = "holders")]
 fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
     match e.downcast::<port4me_registry::Error>() {
         Ok(e) => match *e {
@@ -417,6 +503,13 @@ fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
     }
 }
 
+/// Without the holders, the error as it is.
+#[cfg(not(feature = "holders"))]
+fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    e
+}
+
+#[cfg(feature = "holders")]
 fn with_holders(e: Error) -> Error {
     match e {
         Error::AllInUse { tries, protocol, count, ports, holders } if holders.is_empty() && ports.len() == count => {
@@ -434,10 +527,32 @@ fn with_holders(e: Error) -> Error {
     }
 }
 
-fn run_main(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let q = build(cli)?;
-    let out = std::io::stdout();
-    let mut out = out.lock();
+/// What holds the busy `port`, for `--test --verbose` and `--json`.
+fn holder_of(port: u16, protocol: Protocol) -> Option<String> {
+    #[cfg(feature = "holders")]
+    return port4me_holders::describe_busy(port, protocol);
+    #[cfg(not(feature = "holders"))]
+    {
+        let _ = (port, protocol);
+        None
+    }
+}
+
+/// `--reserve`: the port found, leased in the registry for `ttl` seconds.
+#[cfg(feature = "registry")]
+fn reserve(_host: &mut dyn Host, q: &Port4me, ttl: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    registry_cmd::reserve(q, ttl)
+}
+
+/// Without the registry: a bad time is still named as such.
+#[cfg(not(feature = "registry"))]
+fn reserve(host: &mut dyn Host, _q: &Port4me, ttl: &str) -> Result<u16, Box<dyn std::error::Error>> {
+    args::seconds(ttl).map_err(|e| format!("invalid --reserve value {ttl:?}: {e}"))?;
+    Err(missing(host, "port4me --reserve").into())
+}
+
+fn run_main(cli: &Cli, host: &mut dyn Host) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let q = build(cli, host.env())?;
 
     let test = match &cli.test {
         Some(t) => Some((port4me::parse_port(t, "--test")?, "--test")),
@@ -447,30 +562,30 @@ fn run_main(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Some(s) => Some((list_count(s)?, "--list")),
         None => q.list_from_env()?.map(|n| (n, "PORT4ME_LIST")),
     };
-    let reserve = cli.reserve.as_ref().map(|ttl| (ttl, "--reserve"));
+    let reserved = cli.reserve.as_ref().map(|ttl| (ttl, "--reserve"));
     exclusive(list.map(|l| l.1), test.map(|t| t.1))?;
-    exclusive(list.map(|l| l.1), reserve.map(|r| r.1))?;
-    exclusive(test.map(|t| t.1), reserve.map(|r| r.1))?;
+    exclusive(list.map(|l| l.1), reserved.map(|r| r.1))?;
+    exclusive(test.map(|t| t.1), reserved.map(|r| r.1))?;
 
     if let Some((port, _)) = test {
-        let free = q.test(port)?;
+        let free = host.test(&q, port)?;
         let protocol = q.probe_options().protocol;
         // Silent, as the reference CLI: scripts test the exit status and
         // may check that nothing was printed. The holder is for --verbose
         // and --json (and `port4me who`).
-        let holder =
-            if free || !(cli.json || cli.verbose) { None } else { port4me_holders::describe_busy(port, protocol) };
+        let holder = if free || !(cli.json || cli.verbose) { None } else { holder_of(port, protocol) };
         if cli.json {
             let v = serde_json::json!({ "port": port, "free": free, "protocol": protocol.as_str(), "holder": holder });
-            writeln!(out, "{v}")?;
+            writeln!(host.out(), "{v}")?;
         } else if let Some(d) = holder {
-            eprintln!("{d}");
+            writeln!(host.err(), "{d}")?;
         }
         return Ok(if free { ExitCode::SUCCESS } else { ExitCode::from(1) });
     }
 
     if let Some((n, _)) = list {
         let ports = q.list(n)?;
+        let out = host.out();
         if cli.json {
             writeln!(out, "{}", serde_json::json!({ "seed": q.seed()?, "ports": ports }))?;
         } else {
@@ -484,9 +599,9 @@ fn run_main(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let found = match reserve {
-        Some((ttl, _)) => registry_cmd::reserve(&q, ttl),
-        None => q.find().map_err(Into::into),
+    let found = match reserved {
+        Some((ttl, _)) => reserve(host, &q, ttl),
+        None => host.find(&q),
     };
     let port = found.map_err(name_holders)?;
     if cli.json {
@@ -496,9 +611,9 @@ fn run_main(cli: &Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
             "protocol": q.probe_options().protocol.as_str(),
             "reserved": cli.reserve.is_some(),
         });
-        writeln!(out, "{v}")?;
+        writeln!(host.out(), "{v}")?;
     } else {
-        writeln!(out, "{port}")?;
+        writeln!(host.out(), "{port}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

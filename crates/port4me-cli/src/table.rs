@@ -2,13 +2,13 @@
 
 /// A left-aligned table with a header row; columns are two spaces apart and
 /// the last column is not padded, so lines carry no trailing blanks. Cells
-/// are shown escaped ([`port4me_holders::escape_text`]): names, labels and
+/// are shown escaped ([`port4me::text::escape_text`]): names, labels and
 /// descriptions come from a database others may write, and a terminal
 /// escape, a U+202E or a newline must not change what the table shows.
 pub(crate) fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     let rows: Vec<Vec<String>> = rows
         .into_iter()
-        .map(|r| r.into_iter().map(|c| port4me_holders::escape_text(&c).into_owned()).collect())
+        .map(|r| r.into_iter().map(|c| port4me::text::escape_text(&c).into_owned()).collect())
         .collect();
     let mut w: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in &rows {
