@@ -9,7 +9,9 @@
 #   port4me_bytes.d.mts   synchronously (initSync); and its declarations
 #   port4me_node.cjs      Node.js flavour (cargo feature "node"): CommonJS glue
 #   port4me_node_bg.wasm  (--target nodejs) and its module, the npm package's
-#                         fallback where no native addon loads
+#                         fallback where no native addon loads, with the
+#                         port4me command line (clap: about 225 KiB of its
+#                         352 KiB)
 #
 # Installs what it needs (the wasm32 target, wasm-bindgen-cli at the exact
 # version of the wasm-bindgen crate in Cargo.lock, binaryen's wasm-opt from

@@ -15,6 +15,8 @@
 //! when there is one. Nothing here panics on input.
 
 #[cfg(feature = "node")]
+pub mod cli;
+#[cfg(feature = "node")]
 pub mod node;
 pub mod plan;
 

@@ -166,6 +166,27 @@ fn opt_ports(o: &JsValue, key: &str) -> Result<Option<PortValues>, JsValue> {
     Ok(Some(PortValues::Numbers(list)))
 }
 
+/// The variables of an `env` object (undefined ones left out), type-checked.
+pub(crate) fn env_pairs(env_obj: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    let mut env = Vec::new();
+    if unset(env_obj) {
+        return Ok(env);
+    }
+    if !env_obj.is_object() {
+        return Err(type_error("options.env", "an object of environment variables"));
+    }
+    for key in object_keys(env_obj) {
+        let Some(name) = key.as_string() else { continue };
+        let value = get(env_obj, &name)?;
+        if value.is_undefined() {
+            continue;
+        }
+        let value = value.as_string().ok_or_else(|| type_error(&format!("options.env.{name}"), "of type string"))?;
+        env.push((name, value));
+    }
+    Ok(env)
+}
+
 /// The options object and its `env`, type-checked but with values unchecked.
 fn read_options(o: &JsValue) -> Result<(OptionValues, Vec<(String, String)>), JsValue> {
     if unset(o) {
@@ -174,23 +195,7 @@ fn read_options(o: &JsValue) -> Result<(OptionValues, Vec<(String, String)>), Js
     if !o.is_object() {
         return Err(js_error("ERR_INVALID_ARG_TYPE", None, "The \"options\" argument must be an object"));
     }
-    let env_obj = get(o, "env")?;
-    let mut env = Vec::new();
-    if !unset(&env_obj) {
-        if !env_obj.is_object() {
-            return Err(type_error("options.env", "an object of environment variables"));
-        }
-        for key in object_keys(&env_obj) {
-            let Some(name) = key.as_string() else { continue };
-            let value = get(&env_obj, &name)?;
-            if value.is_undefined() {
-                continue;
-            }
-            let value =
-                value.as_string().ok_or_else(|| type_error(&format!("options.env.{name}"), "of type string"))?;
-            env.push((name, value));
-        }
-    }
+    let env = env_pairs(&get(o, "env")?)?;
     let reserve = get(o, "reserve")?;
     let reserve = if unset(&reserve) {
         None
@@ -239,18 +244,6 @@ pub fn node_list(options: JsValue, account: Option<String>) -> Result<Vec<u16>, 
     query(&options, account)?.list().map_err(to_js)
 }
 
-/// The seed string (`"alice,vite"`).
-#[wasm_bindgen(js_name = nodeSeed)]
-pub fn node_seed(options: JsValue, account: Option<String>) -> Result<String, JsValue> {
-    query(&options, account)?.query.seed().map_err(to_js)
-}
-
-/// Checks the options; says whether they ask for a registry lease.
-#[wasm_bindgen(js_name = nodeCheck)]
-pub fn node_check(options: JsValue) -> Result<bool, JsValue> {
-    Ok(query(&options, None)?.reserve)
-}
-
 /// The ports of a specification (the addon's `parsePorts`: source "spec").
 #[wasm_bindgen(js_name = nodeParsePorts)]
 pub fn node_parse_ports(spec: String) -> Result<Vec<u16>, JsValue> {
@@ -263,18 +256,6 @@ pub fn node_parse_ports(spec: String) -> Result<Vec<u16>, JsValue> {
 pub fn node_probe_target(port: f64, host: Option<String>, protocol: Option<String>) -> Result<JsValue, JsValue> {
     port_from_f64(port, "port").map_err(to_js)?;
     Ok(probe_target(probe_options(host.as_deref(), protocol.as_deref()).map_err(to_js)?))
-}
-
-/// The CLI's `--test PORT`: `{ host, protocol, assumeFree }`, where
-/// `assumeFree` is the `_PORT4ME_CHECK_AVAILABLE_PORTS_=any` hook.
-#[wasm_bindgen(js_name = nodeTestTarget)]
-pub fn node_test_target(port: f64, options: JsValue) -> Result<JsValue, JsValue> {
-    port_from_f64(port, "test").map_err(to_js)?;
-    let p = query(&options, None)?.query;
-    let mode = p.probe_mode().map_err(to_js)?;
-    let target = probe_target(p.probe_options());
-    reflect_set(&target, "assumeFree", &JsValue::from_bool(mode == ProbeMode::AssumeFree));
-    Ok(target)
 }
 
 /// `ERR_PORT4ME_PROBE` for a probe that failed in the host.

@@ -178,7 +178,7 @@ mod tests {
             .unwrap();
         assert_eq!(r.list(1).unwrap(), [5]);
         assert_eq!(r.list(2).unwrap_err(), Error::EmptySet);
-        assert_eq!(r.list(0).unwrap(), []);
+        assert_eq!(r.list(0).unwrap(), Vec::<u16>::new());
         let mut past = r.clone();
         past.skip = 1;
         assert_eq!(past.list(1).unwrap_err(), Error::EmptySet);
