@@ -59,9 +59,11 @@ else
   bash "$root/bindings/wasm/build.sh"
 fi
 
-# 3. Rust unit tests of the binding layer (option checks, error codes).
-say "cargo test -p port4me-node"
+# 3. Rust unit tests of the binding layer (option checks, error codes), and
+#    the native binary, which cli.test.mjs compares the fallback's output with.
+say "cargo test -p port4me-node; cargo build -p port4me-cli"
 cargo test --quiet -p port4me-node
+cargo build --quiet -p port4me-cli
 
 # 4. The test suite: conformance vectors, probes, threads, bad input, CLI, Vite.
 say "node --test (native addon)"

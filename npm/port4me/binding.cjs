@@ -32,6 +32,16 @@
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 
+/**
+ * A `Type` (default Error) with `code` set: the one helper for the
+ * package's own errors. `options` goes to the constructor (`{ cause }`).
+ */
+function codedError(code, message, Type = Error, options = undefined) {
+  const err = new Type(message, options);
+  err.code = code;
+  return err;
+}
+
 let musl = null;
 
 /** Whether Node runs on musl libc (looked up once). */
@@ -79,9 +89,7 @@ function missingAddonError(triple, pkg, tried, cause) {
     '(npm --omit=optional / --no-optional, or a lockfile made on another platform).',
     `Looked in: ${tried.join(', ')}.`,
   ];
-  const err = new Error(lines.join('\n'), cause ? { cause } : undefined);
-  err.code = 'ERR_PORT4ME_NATIVE_MISSING';
-  return err;
+  return codedError('ERR_PORT4ME_NATIVE_MISSING', lines.join('\n'), Error, cause ? { cause } : undefined);
 }
 
 let manifest = null;
@@ -105,29 +113,25 @@ function checkVersion(addon, file) {
   const built = typeof addon.nativeVersion === 'function' ? addon.nativeVersion() : null;
   if (built === version) return;
   const what = built === null ? 'reports no version (nativeVersion() is missing)' : `is version ${built}`;
-  const err = new Error(
+  throw codedError(
+    'ERR_PORT4ME_NATIVE_MISSING',
     `port4me: the native addon ${file} ${what}, but this port4me package is version ${version}.\n` +
       'Install the platform package of the same version (npm installs it when optional dependencies are not omitted), or rebuild the addon.',
   );
-  err.code = 'ERR_PORT4ME_NATIVE_MISSING';
-  throw err;
 }
 
 /** The addon PORT4ME_NATIVE_ADDON names (`override`, not "none"): it, or an error naming the variable and the path. */
 function loadOverride(override) {
   const p = path.resolve(override);
   if (!existsSync(p)) {
-    const err = new Error(`port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which does not exist`);
-    err.code = 'ERR_PORT4ME_NATIVE_MISSING';
-    throw err;
+    throw codedError('ERR_PORT4ME_NATIVE_MISSING', `port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which does not exist`);
   }
   let addon;
   try {
     addon = require(p);
   } catch (cause) {
-    const err = new Error(`port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which could not be loaded: ${firstLine(cause)}`, { cause });
-    err.code = cause && cause.code ? cause.code : 'ERR_PORT4ME_NATIVE_MISSING';
-    throw err;
+    const code = cause && cause.code ? cause.code : 'ERR_PORT4ME_NATIVE_MISSING';
+    throw codedError(code, `port4me: PORT4ME_NATIVE_ADDON=${override} names ${p}, which could not be loaded: ${firstLine(cause)}`, Error, { cause });
   }
   try {
     checkVersion(addon, p);
@@ -175,9 +179,7 @@ function loadNative() {
     addon = require(resolved);
   } catch (cause) {
     const message = firstLine(cause);
-    const err = new Error(message.includes(resolved) ? message : `${resolved}: ${message}`, { cause });
-    err.code = cause && cause.code;
-    throw err;
+    throw codedError(cause && cause.code, message.includes(resolved) ? message : `${resolved}: ${message}`, Error, { cause });
   }
   checkVersion(addon, resolved);
   return { addon, path: resolved };
@@ -241,12 +243,11 @@ function loadBinding() {
     fallback = require('./fallback.cjs').createFallback({ triple, pkg, reason, forced, listed: packageListed(pkg) });
   } catch (err) {
     const head = forced ? 'port4me: PORT4ME_NATIVE_ADDON=none selects the WebAssembly fallback.' : nativeError.message;
-    const e = new Error(`${head}\nThe WebAssembly fallback could not be loaded${forced ? '' : ' either'}: ${firstLine(err)}`, { cause: err });
-    e.code = forced ? 'ERR_PORT4ME_NATIVE_MISSING' : (nativeError.code ?? 'ERR_PORT4ME_NATIVE_MISSING');
-    throw e;
+    const code = forced ? 'ERR_PORT4ME_NATIVE_MISSING' : (nativeError.code ?? 'ERR_PORT4ME_NATIVE_MISSING');
+    throw codedError(code, `${head}\nThe WebAssembly fallback could not be loaded${forced ? '' : ' either'}: ${firstLine(err)}`, Error, { cause: err });
   }
   if (!forced) warnOnce(fallback.warning);
   return { backend: 'wasm', native: fallback, path: null, reason };
 }
 
-module.exports = { loadBinding, loadNative, packageVersion, platformTriple };
+module.exports = { codedError, loadBinding, loadNative, packageVersion, platformTriple };

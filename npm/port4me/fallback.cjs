@@ -14,18 +14,23 @@
 //   isPortFree() hand batches of candidates to a worker thread
 //   (probe-worker.cjs) and wait for its answer with Atomics.wait on a
 //   SharedArrayBuffer; port4meAsync() probes on the main event loop.
+// * `npx port4me` is the port4me command line itself, built into the same
+//   module without the registry and holders (runCli): the same help, flags,
+//   messages and exit codes as the binary. It probes through the same
+//   worker and writes to file descriptors 1 and 2 directly.
 // * Registry, whoHolds, status, plan, describeBusy and `reserve` need the
 //   addon: they throw ERR_PORT4ME_NATIVE_REQUIRED, naming the platform and
-//   what to install.
+//   what to install. So do the CLI's subcommands and --reserve.
 
 const os = require('node:os');
 const path = require('node:path');
-const { existsSync } = require('node:fs');
+const { existsSync, writeSync } = require('node:fs');
 const { MessageChannel, Worker, receiveMessageOnPort } = require('node:worker_threads');
 const probe = require('./probe.cjs');
 // envSnapshot(): the variables port4me reads, from `process.env` (names
 // upper-cased on Windows, whose variables ignore case).
 const { envSnapshot, USER_VARS } = require('./env.cjs');
+const { codedError } = require('./binding.cjs');
 
 const MODULE = path.join(__dirname, 'wasm', 'port4me_node.cjs');
 const WORKER = path.join(__dirname, 'probe-worker.cjs');
@@ -37,12 +42,6 @@ const MAX_BATCH = 1024;
 // How long the synchronous calls wait for the probe worker before giving up
 // (a batch is normally done in milliseconds).
 const WORKER_TIMEOUT_MS = 30000;
-
-function codedError(code, message, Ctor = Error) {
-  const err = new Ctor(message);
-  err.code = code;
-  return err;
-}
 
 // ---------------------------------------------------------------------------
 // The WebAssembly module
@@ -241,6 +240,49 @@ function probeWorkerForTest(options) {
 }
 
 // ---------------------------------------------------------------------------
+// The command line's terminal
+
+const WAIT = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Writes all of `bytes` to `fd`, as the native binary writes to its own
+ * standard streams. The streams are not touched, because a pipe behind
+ * process.stdout would turn non-blocking; a non-blocking one inherited from
+ * the parent is waited for. Returns the error's code (EPIPE) or message.
+ */
+function writeAll(fd, bytes) {
+  for (let done = 0; done < bytes.length; ) {
+    try {
+      done += writeSync(fd, bytes, done, bytes.length - done);
+    } catch (err) {
+      if (err.code !== 'EAGAIN') return err.code || err.message;
+      Atomics.wait(WAIT, 0, 0, 1);
+    }
+  }
+  return undefined;
+}
+
+/** The width clap finds natively: a terminal's on stdout or stderr, else COLUMNS. */
+function terminalColumns() {
+  const tty = require('node:tty');
+  // A terminal's stream stays blocking in Node, so reading its size is safe.
+  if (tty.isatty(1) && process.stdout.columns) return process.stdout.columns;
+  if (tty.isatty(2) && process.stderr.columns) return process.stderr.columns;
+  const columns = process.env.COLUMNS;
+  return columns && /^\+?\d+$/.test(columns) ? Number(columns) : undefined;
+}
+
+/** Whether help on stdout is in colour, as clap decides natively (anstream). */
+function helpInColor() {
+  const env = process.env;
+  if (env.NO_COLOR) return false;
+  if (env.CLICOLOR_FORCE) return true;
+  if (env.CLICOLOR === '0') return false;
+  const term = process.platform === 'win32' ? env.TERM !== 'dumb' : Boolean(env.TERM) && env.TERM !== 'dumb';
+  return require('node:tty').isatty(1) && (term || env.CLICOLOR !== undefined || env.CI !== undefined);
+}
+
+// ---------------------------------------------------------------------------
 // The addon's functions
 
 /**
@@ -263,11 +305,10 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     `Registry, whoHolds(), status(), plan(), describeBusy() and reserve need the addon. ${fix} ` +
     'PORT4ME_NATIVE_ADDON=none selects the fallback without this warning.';
 
+  const needsAddon = (what) => `${what} needs the native addon, and this process uses the WebAssembly fallback (platform ${triple}; ${why}). ${fix}`;
+
   function nativeRequired(what) {
-    return codedError(
-      'ERR_PORT4ME_NATIVE_REQUIRED',
-      `port4me: ${what} needs the native addon, and this process uses the WebAssembly fallback (platform ${triple}; ${why}). ${fix}`,
-    );
+    return codedError('ERR_PORT4ME_NATIVE_REQUIRED', `port4me: ${needsAddon(what)}`);
   }
 
   /**
@@ -370,12 +411,22 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     return r.index === 0;
   }
 
-  function testPort(port, options) {
-    const target = call((m) => m.nodeTestTarget(port, withEnv(options)));
-    if (target.assumeFree) return true;
-    const r = firstFreeSync([port], target);
-    if (r.error) throw probeError(port, r.error, target);
-    return r.index === 0;
+  /** `npx port4me ARGS`: the command line in the module; returns its exit status. */
+  function runCli(args) {
+    if (!Array.isArray(args) || !args.every((a) => typeof a === 'string')) {
+      throw codedError('ERR_INVALID_ARG_TYPE', 'The "args" argument must be an array of strings', TypeError);
+    }
+    const env = envSnapshot();
+    const host = {
+      env,
+      account: accountFor({ env }),
+      columns: terminalColumns(),
+      color: helpInColor(),
+      write: writeAll,
+      probe: (ports, address, protocol) => firstFreeSync(Array.from(ports), { host: address ?? null, protocol }),
+      missing: needsAddon,
+    };
+    return call((m) => m.runCli(args, host));
   }
 
   function parsePorts(spec) {
@@ -404,15 +455,7 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     isPortFree,
     parsePorts,
     unsafePortLists: () => call((m) => m.unsafePorts()),
-    testPort,
-    seed: (options) => {
-      const o = withEnv(options);
-      return call((m) => m.nodeSeed(o, accountFor(o)));
-    },
-    findReservedByTime: (options) => {
-      call((m) => m.nodeCheck(withEnv(options)));
-      throw nativeRequired('port4me --reserve');
-    },
+    runCli,
     nativeVersion: () => call((m) => m.version()),
     _panicForTest: () => call((m) => m._panicForTest()),
     _probeWorkerForTest: probeWorkerForTest,

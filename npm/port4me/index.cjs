@@ -17,8 +17,9 @@
 // node:worker_threads and env.cjs are loaded when first needed (waitForPort,
 // worker threads, the `env` option), not here. node:util is part of Node's
 // own start-up, so it costs nothing.
+
 const util = require('node:util');
-const { loadBinding, packageVersion } = require('./binding.cjs');
+const { codedError, loadBinding, packageVersion } = require('./binding.cjs');
 
 let envModule = null;
 /** env.cjs: envSnapshot() (the variables port4me reads, copied from `process.env`; names upper-cased on Windows) and isRelevantVar(). */
@@ -63,18 +64,12 @@ function describe(value) {
   return `type ${typeof value} (${shown})`;
 }
 
-function codedError(Ctor, code, message) {
-  const err = new Ctor(message);
-  err.code = code;
-  return err;
-}
-
 function invalidType(name, expected, value) {
-  return codedError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" ${name.includes('.') || name.includes('[') ? 'property' : 'argument'} must be ${expected}. Received ${describe(value)}`);
+  return codedError('ERR_INVALID_ARG_TYPE', `The "${name}" ${name.includes('.') || name.includes('[') ? 'property' : 'argument'} must be ${expected}. Received ${describe(value)}`, TypeError);
 }
 
 function invalidValue(name, message) {
-  return codedError(TypeError, 'ERR_INVALID_ARG_VALUE', `The "${name}" ${name.includes('.') ? 'property' : 'argument'} ${message}`);
+  return codedError('ERR_INVALID_ARG_VALUE', `The "${name}" ${name.includes('.') ? 'property' : 'argument'} ${message}`, TypeError);
 }
 
 // napi-rs reports its own conversion failures with napi status names as the
@@ -150,7 +145,7 @@ function isPortNumber(n) {
 
 function portRangeError(source, n) {
   const why = Number.isInteger(n) ? 'is outside 1-65535' : 'is not an integer in 1-65535';
-  return codedError(Error, 'ERR_PORT4ME_INVALID_PORT', `invalid port in ${source}: ${n} ${why}`);
+  return codedError('ERR_PORT4ME_INVALID_PORT', `invalid port in ${source}: ${n} ${why}`);
 }
 
 // Ports: a specification string, or an array of port numbers and/or
@@ -376,7 +371,7 @@ async function waitForPort(port, options) {
         case 'timeoutMs':
           checkNumber(value, 'options.timeoutMs');
           if (!(value >= 0) || !Number.isFinite(value)) {
-            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.timeoutMs" is out of range. It must be a finite number >= 0. Received ${value}`);
+            throw codedError('ERR_OUT_OF_RANGE', `The value of "options.timeoutMs" is out of range. It must be a finite number >= 0. Received ${value}`, RangeError);
           }
           timeoutMs = value;
           break;
@@ -385,7 +380,7 @@ async function waitForPort(port, options) {
           // clamps it, with a warning): refused rather than polled in a loop.
           checkNumber(value, 'options.intervalMs');
           if (!(value >= 0 && value <= TIMER_MAX)) {
-            throw codedError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "options.intervalMs" is out of range. It must be >= 0 and <= ${TIMER_MAX} (the longest delay Node's timers hold). Received ${value}`);
+            throw codedError('ERR_OUT_OF_RANGE', `The value of "options.intervalMs" is out of range. It must be >= 0 and <= ${TIMER_MAX} (the longest delay Node's timers hold). Received ${value}`, RangeError);
           }
           intervalMs = value;
           break;
@@ -753,11 +748,6 @@ Object.defineProperty(module.exports, '_internal', {
     nativePath,
     /** 'native' (the addon) or 'wasm' (the WebAssembly fallback). */
     backend: binding.backend,
-    /** Why the fallback is in use (null with the addon). */
-    fallbackReason: binding.reason ?? null,
     normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
-    testPort: (port, options) => call(native.testPort, port, normalize(options, 'test', OPTION_KEYS)),
-    seed: (options) => call(native.seed, normalize(options, 'seed', LIST_OPTION_KEYS)),
-    findReservedByTime: (options) => call(native.findReservedByTime, normalize(options, 'port4me', FIND_OPTION_KEYS)),
   }),
 });

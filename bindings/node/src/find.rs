@@ -1,12 +1,10 @@
-//! Finding and listing ports: `port4me`, `port4meAsync`, `list`, and the
-//! CLI's `--test`.
+//! Finding and listing ports: `port4me`, `port4meAsync` and `list`.
 
 use napi::bindgen_prelude::{AsyncTask, Env, Uint16Array};
 use napi::Task;
 use napi_derive::napi;
 
 use crate::errors::{catch, guard, Failure};
-use port4me::values::port_from_f64;
 
 use crate::options::{Options, Query};
 use crate::registry::Reservation;
@@ -99,39 +97,4 @@ pub fn list(options: Option<Options>) -> napi::Result<Vec<u32>, String> {
 #[napi(js_name = "listTyped")]
 pub fn list_typed(options: Option<Options>) -> napi::Result<Uint16Array, String> {
     guard(|| Ok(Uint16Array::new(list_ports(options)?)))
-}
-
-/// Whether `port` is free for these options, honouring
-/// `_PORT4ME_CHECK_AVAILABLE_PORTS_` (the CLI's `--test`).
-#[napi(js_name = "testPort")]
-pub fn test_port(port: f64, options: Option<Options>) -> napi::Result<bool, String> {
-    guard(|| {
-        let port = port_from_f64(port, "test")?;
-        let q = Query::from_options(options.unwrap_or_default())?;
-        Ok(q.build().test(port)?)
-    })
-}
-
-/// `find` with `reserve` for a command-line caller (`npx port4me
-/// --reserve`): the CLI exits at once, and its parent is often a `$(...)`
-/// subshell that exits too, so the lease lasts its time whoever asked (as
-/// with the native CLI).
-#[napi(js_name = "findReservedByTime")]
-pub fn find_reserved_by_time(options: Option<Options>) -> napi::Result<u32, String> {
-    guard(|| {
-        let q = Query::from_options(options.unwrap_or_default())?;
-        let reservation = Reservation::for_query(&q)?
-            .ok_or_else(|| Failure::new(crate::errors::ERR_INTERNAL, "findReservedByTime needs the reserve option"))?;
-        Ok(reservation.reserve_as(&q.build(), port4me_registry::Owner::Nobody)? as u32)
-    })
-}
-
-/// The seed string the options resolve to (`"alice,vite"`), for the CLI's
-/// `--json` output.
-#[napi]
-pub fn seed(options: Option<Options>) -> napi::Result<String, String> {
-    guard(|| {
-        let q = Query::from_options(options.unwrap_or_default())?;
-        Ok(q.build().seed()?)
-    })
 }

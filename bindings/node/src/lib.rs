@@ -12,7 +12,7 @@
 //! * [`errors`]: how Rust errors and panics become JS `Error`s with a stable
 //!   `code`;
 //! * [`options`]: the options object and the environment it reads;
-//! * [`find`]: `port4me`, `port4meAsync`, `list` (and the CLI's `test`);
+//! * [`find`]: `port4me`, `port4meAsync`, `list`;
 //! * [`probe`]: `isPortFree` and the benchmark floor;
 //! * [`spec`]: `parsePorts` and the browser-unsafe lists;
 //! * [`registry`]: the `Registry` class and `port4me({ reserve })`;
@@ -23,6 +23,7 @@
 
 #![deny(clippy::all)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod errors;
 pub mod find;

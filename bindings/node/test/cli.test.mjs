@@ -1,13 +1,16 @@
 // `npx port4me`: the bin of the npm package, through the addon (or, in the
-// PORT4ME_NATIVE_ADDON=none pass, the WebAssembly fallback: no holder names,
-// no --reserve).
+// PORT4ME_NATIVE_ADDON=none pass, the WebAssembly fallback: the same Rust
+// command line without the registry and holders, so no holder names, no
+// --reserve and no subcommands). The last test compares the fallback's
+// output with the native binary's and the addon's, byte for byte.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cleanEnv, close, here, listenTcp, onFallback, packageDir } from './helpers.mjs';
+import { cleanEnv, cliCommands, close, here, listenTcp, onFallback, packageDir, repoRoot } from './helpers.mjs';
+import { platformTriple } from '../../../npm/port4me/binding.cjs';
 
 const cli = path.join(packageDir, 'cli.mjs');
 const anyFree = { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' };
@@ -172,7 +175,10 @@ test('--reserve through the fallback: exit 2, naming what to install', { skip: !
   const r = run(['--user=alice', '--tool=vite', '--reserve']);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^Error: port4me: port4me --reserve needs the native addon.*PORT4ME_NATIVE_ADDON/);
+  assert.match(r.stderr, /^Error: port4me --reserve needs the native addon, and this process uses the WebAssembly fallback.*PORT4ME_NATIVE_ADDON/);
+  const json = run(['--user=alice', '--reserve', '--json']);
+  assert.equal(json.status, 2);
+  assert.equal(JSON.parse(json.stderr).error.code, 'ERR_PORT4ME_NATIVE_REQUIRED');
   const bad = run(['--user=alice', '--reserve=soon']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--reserve/);
@@ -226,5 +232,69 @@ test('through the fallback, a subcommand is an error naming what is missing, nev
     assert.equal(r.status, 2, `${sub}: ${r.stdout}`);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, new RegExp(`^Error: port4me ${sub} needs the native addon`));
+    assert.ok(r.stderr.includes(platformTriple()), r.stderr);
+    // With --json, the error is JSON with its code, as every error of the command line.
+    const json = run([sub, '--json', '80']);
+    assert.equal(json.status, 2);
+    const { error } = JSON.parse(json.stderr);
+    assert.equal(error.code, 'ERR_PORT4ME_NATIVE_REQUIRED');
+    assert.match(error.message, new RegExp(`^port4me ${sub} needs the native addon`));
+  }
+});
+
+test('through the fallback, npx port4me prints what the native binary and the addon print', async (t) => {
+  const triple = platformTriple();
+  const addon = path.join(repoRoot, 'npm', `port4me-${triple}`, `port4me.${triple}.node`);
+  // [name, command, leading arguments, PORT4ME_NATIVE_ADDON]
+  const natives = cliCommands(t)
+    .filter(([name]) => name !== 'npx port4me')
+    .map(([name, command, pre]) => [name, command, pre, undefined]);
+  if (existsSync(addon)) natives.push(['npx port4me on the addon', process.execPath, [cli], addon]);
+  assert.ok(natives.length > 0, 'neither the binary nor the addon is built: nothing to compare with');
+  const server = await listenTcp('127.0.0.1');
+  const busy = String(server.address().port);
+  // [args, extra environment]
+  const cases = [
+    [['--help'], {}],
+    [['--help'], { COLUMNS: '60' }],
+    [['-h'], {}],
+    [['--bogus'], {}],
+    [['--json', '--bogus'], {}],
+    [['--user=alice', '--list=5'], {}],
+    [['--version'], {}],
+    [['a', 'b'], {}],
+    [['--user=alice', '--list=0'], {}],
+    [['--user=alice', '--skip', '-1'], {}],
+    [['--user=alice', '--list=2', '--test=80'], {}],
+    [['--user=alice', '--tool=vite', '--list=1', '--json'], {}],
+    [['--list=1', '--json'], { LOGNAME: 'dave', PORT4ME_TOOL: 'x' }],
+    [['--user=alice', '--exclude=80,foo', '--json'], {}],
+    [['--user=alice', '--tool=rstudio'], anyFree],
+    [['--user=alice'], { PORT4ME_SKIP: 'x' }],
+    [[`--test=${busy}`], anyFree],
+    [[`--test=${busy}`], {}],
+    [[`--test=${busy}`], { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'no' }],
+    [['--test=70000', '--json'], {}],
+    [['--user=alice', '--host=not-an-ip'], {}],
+    [['--user=alice', '--protocol=sctp', '--json'], {}],
+    [['--user=alice', '--reserve=soon'], {}],
+  ];
+  const runWith = (command, pre, args, env, backend) => {
+    const childEnv = cleanEnv(env);
+    if (backend === undefined) delete childEnv.PORT4ME_NATIVE_ADDON;
+    else childEnv.PORT4ME_NATIVE_ADDON = backend;
+    const r = spawnSync(command, [...pre, ...args], { encoding: 'utf8', env: childEnv });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  try {
+    for (const [args, env] of cases) {
+      const wasm = runWith(process.execPath, [cli], args, env, 'none');
+      for (const [name, command, pre, backend] of natives) {
+        const native = runWith(command, pre, args, env, backend);
+        assert.deepEqual(wasm, native, `port4me ${args.join(' ')} ${JSON.stringify(env)}: the fallback and ${name} differ`);
+      }
+    }
+  } finally {
+    await close(server);
   }
 });

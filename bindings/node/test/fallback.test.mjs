@@ -387,6 +387,8 @@ test('a trap inside a search surfaces as ERR_PORT4ME_INTERNAL (freeing the searc
 // The addon's answers and errors, word for word
 
 // Expressions over `api` (the package) and `busy` (a port a listener holds).
+// The command line's seed and --test are compared in cli.test.mjs, whole
+// outputs of the fallback against the native binary's.
 const CORPUS = [
   "api.list({ user: 'alice', n: 5 })",
   "api.list({ n: 3, env: { PORT4ME_USER: 'alice', PORT4ME_EXCLUDE_SITE: '30845', PORT4ME_PREPEND_SITE: '4321' } })",
@@ -396,10 +398,6 @@ const CORPUS = [
   "api.list({ user: 'alice', n: 70 })",
   "api.port4me({ user: 'alice', tool: 'rstudio', env: { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } })",
   "api.port4me({ prepend: [busy], env: { PORT4ME_USER: 'alice', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } })",
-  "api._internal.seed({ user: 'alice', tool: 'vite' })",
-  "api._internal.seed({ env: { LOGNAME: 'dave', PORT4ME_TOOL: 'x' } })",
-  "api._internal.testPort(busy, { env: { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } })",
-  "api._internal.testPort(busy, {})",
   "api.isPortFree(busy)",
   "api.isPortFree(busy, { host: '127.0.0.1' })",
   "api.parsePorts('5 3-4,5 {chrome}')",
@@ -440,7 +438,6 @@ const CORPUS = [
   "api.port4me({ env: { PORT4ME_USER: 'a', PORT4ME_EXCLUDE_UNSAFE: '{edge}' } })",
   "api.port4me({ env: { PORT4ME_USER: 'a', PORT4ME_EXCLUDE_UNSAFE_CHROME: '{firefox}' } })",
   "api.port4me({ env: { PORT4ME_USER: 'a', _PORT4ME_CHECK_AVAILABLE_PORTS_: 'yes' } })",
-  "api._internal.testPort(busy, { env: { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'no' } })",
   "api.port4me({ protocol: 'sctp' })",
   "api.port4me({ host: 'not-an-ip' })",
   "api.port4me({ reserve: -1 })",

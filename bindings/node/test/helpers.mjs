@@ -157,7 +157,8 @@ export function assertBackendSurvivesWrongTypes(native, { notInternal = false } 
     () => native.isPortFree(80, { host: 5 }),
     () => native.parsePorts(null),
     () => native.find({ env: { A: 1 } }),
-    () => native.seed('x'),
+    () => native.runCli('x'),
+    () => native.runCli([1]),
   ]) {
     try {
       fn();
