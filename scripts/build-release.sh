@@ -18,7 +18,9 @@
 # `dist` profile); macOS binaries get MACOSX_DEPLOYMENT_TARGET from the table.
 #
 # Environment: DIST (default dist/), CARGO_TARGET_DIR (default target/dist),
-# SOURCE_DATE_EPOCH (archive timestamps; default: the last commit's time).
+# SOURCE_DATE_EPOCH for the archives' times (default: the last commit's),
+# WASM_BUILT=1 when npm/port4me/wasm/ was just built from this tree, as
+# scripts/test-all.sh does before its release stage.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -67,9 +69,15 @@ for p in "${wanted[@]}"; do
 done
 
 # --- The WebAssembly modules of the main package ----------------------------
-# (incremental: quick when nothing changed, and never a stale module shipped)
-say "building the WebAssembly modules (bindings/wasm/build.sh)"
-bash bindings/wasm/build.sh
+# Built every time unless the caller just built them: a stale module must
+# never ship.
+wasm_dir=npm/port4me/wasm
+if [ "${WASM_BUILT:-0}" = 1 ] && [ -s "$wasm_dir/port4me_bg.wasm" ] && [ -s "$wasm_dir/port4me_node_bg.wasm" ]; then
+  say "WASM_BUILT=1: the WebAssembly modules in $wasm_dir as built"
+else
+  say "building the WebAssembly modules (bindings/wasm/build.sh)"
+  bash bindings/wasm/build.sh
+fi
 
 # dist/ holds this run's artifacts only, so SHA256SUMS lists exactly them.
 rm -rf "$dist"
