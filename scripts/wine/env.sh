@@ -7,7 +7,7 @@
 #   cargo test --target x86_64-pc-windows-gnu -p port4me --lib     # runner set below
 #   "$WINE" /path/to/node.exe script.js                            # a Windows Node.js
 #
-# What it does (idempotent; a second source takes well under a second):
+# What it does; a second source does nothing and takes well under a second:
 #  * installs Wine and the MinGW-w64 C compiler with apt-get when missing;
 #  * creates a 64-bit WINEPREFIX at target/wine/prefix (PORT4ME_WINEPREFIX
 #    overrides), without the Mono/Gecko installers, and sets its Windows
@@ -23,12 +23,12 @@
 # Linux socket semantics (e.g. for SO_EXCLUSIVEADDRUSE); processes, tokens,
 # the registry and the file system behave like Windows.
 #
-# A program Wine starts from a Unix shell has no Windows parent process
-# (parent pid 0), so an owner of "the parent" cannot be recorded for it.
-# (`port4me --reserve` leases by time alone and the addon's `reserve: true`
-# records the calling process itself, so neither needs a parent.)
+# A program Wine starts from a Unix shell has no Windows parent process: its
+# parent pid is 0, so an owner of "the parent" cannot be recorded for it.
+# Neither `port4me --reserve`, which leases by time alone, nor the addon's
+# `reserve: true`, which records the calling process itself, needs a parent.
 
-# Returns non-zero (without exiting your shell) when something cannot be set up.
+# Returns non-zero, without exiting your shell, when something cannot be set up.
 
 _port4me_wine_env() {
   local root
