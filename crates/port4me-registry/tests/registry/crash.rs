@@ -34,15 +34,23 @@ fn sigkill_a_writer_a_hundred_times() {
             .spawn()
             .unwrap();
         // Kill at a random moment: sometimes while it opens (and, in the
-        // first rounds, creates) the database, mostly while it writes.
-        let delay = if next(10) == 0 { next(5_000) } else { 5_000 + next(60_000) };
+        // first rounds, creates) the database, mostly while it writes. A
+        // writer is only killed "while it writes" once it has written, so
+        // that a loaded machine, slow to start it, still tests that case.
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut out = String::new();
+        let delay = if next(10) == 0 {
+            next(5_000)
+        } else {
+            std::io::BufRead::read_line(&mut stdout, &mut out).unwrap();
+            next(60_000)
+        };
         std::thread::sleep(Duration::from_micros(delay));
         // SAFETY: plain kill(2) on our own child.
         let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGKILL) };
         assert_eq!(rc, 0);
         let status = child.wait().unwrap();
-        let mut out = String::new();
-        child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+        stdout.read_to_string(&mut out).unwrap();
         let mut err = String::new();
         child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
         assert!(
