@@ -96,6 +96,9 @@ function expected(version) {
   main.optionalDependencies = Object.fromEntries(platforms().map((p) => [`port4me-${p.name}`, version]));
   main.scripts = { ...main.scripts, prepack: 'node ../../scripts/packages.mjs prepack' };
   out.push([mainPath, json(main)]);
+  // binding.cjs carries the version too, so that loading the package reads no package.json.
+  const bindingPath = path.join(root, 'npm', 'port4me', 'binding.cjs');
+  out.push([bindingPath, read(bindingPath).replace(/^const VERSION = '[^']*';$/m, `const VERSION = '${version}';`)]);
   // The development harness installs the package under test from the folder.
   return out;
 }
@@ -147,7 +150,7 @@ function check() {
   const problems = versionProblems(version);
   for (const [file, content] of expected(version)) {
     if (!existsSync(file)) problems.push(`${rel(file)} is missing`);
-    else if (read(file) !== content) problems.push(`${rel(file)} differs from what npm/template and npm/platforms.json make`);
+    else if (read(file) !== content) problems.push(`${rel(file)} differs from what npm/template, npm/platforms.json and the version make`);
   }
   for (const d of stalePlatformDirs()) problems.push(`npm/${d} is not in npm/platforms.json`);
   if (problems.length > 0) {

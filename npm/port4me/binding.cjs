@@ -94,17 +94,18 @@ function missingAddonError(triple, pkg, tried, cause) {
 
 let manifest = null;
 
-/**
- * This package's package.json, read once (fs and JSON.parse: a fraction of
- * what require() costs at start-up).
- */
+/** This package's package.json, read once, when the fallback needs it. */
 function packageJson() {
   return (manifest ??= JSON.parse(readFileSync(path.join(__dirname, 'package.json'), 'utf8')));
 }
 
+// This package's version, as in package.json: scripts/packages.mjs writes
+// and checks it, so that loading the package reads no package.json.
+const VERSION = '0.1.0';
+
 /** This package's version. */
 function packageVersion() {
-  return packageJson().version;
+  return VERSION;
 }
 
 /** Checks that `addon` (loaded from `file`) was built for this package's version. */

@@ -13,6 +13,15 @@
 // (fallback.cjs) instead, with the same functions; what needs the addon
 // there throws ERR_PORT4ME_NATIVE_REQUIRED.
 
+// One instance per thread: index.mjs evaluates this file itself, and a
+// require() that comes later takes the instance it made, or the other way
+// round.
+const instances = (globalThis[Symbol.for('port4me.instances')] ??= new Map());
+if (instances.has(__filename)) {
+  module.exports = instances.get(__filename);
+  return;
+}
+
 // Start-up cost matters (a vite.config.js pays it on every run): node:net,
 // node:worker_threads and env.cjs are loaded when first needed (waitForPort,
 // worker threads, the `env` option), not here. node:util is part of Node's
@@ -751,3 +760,4 @@ Object.defineProperty(module.exports, '_internal', {
     normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
   }),
 });
+instances.set(__filename, module.exports);

@@ -99,10 +99,12 @@ function installPlatformPackage(pkg, { copy, contents, version = '0.1.0' }) {
   return file;
 }
 
-/** Sets the version in the package.json of the installed package `pkg`. */
+/** Sets the version of the installed package `pkg`: in its package.json and in binding.cjs, as scripts/packages.mjs does. */
 function setVersion(pkg, version) {
   const file = path.join(pkg, 'package.json');
   writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), version }, null, 2));
+  const binding = path.join(pkg, 'binding.cjs');
+  writeFileSync(binding, readFileSync(binding, 'utf8').replace(/^const VERSION = '[^']*';$/m, `const VERSION = '${version}';`));
 }
 
 // A child that loads port4me and reports what it threw.
