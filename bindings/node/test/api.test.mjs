@@ -25,17 +25,54 @@ test('ESM and CommonJS entry points are one instance', () => {
   assert.equal(version, require('port4me/package.json').version);
 });
 
+test('index.mjs loads index.cjs without the CommonJS loader, one instance with require() in either order, and falls back to createRequire()', () => {
+  // A CommonJS script (-e) that imports index.mjs and requires index.cjs in
+  // the order given, reporting whether they are one instance and whether
+  // index.cjs went through the CommonJS loader (require.cache; the
+  // fallback's own files always do).
+  const code = `
+    const [order, dir] = process.argv.slice(1);
+    if (process.env.NO_GET_BUILTIN) delete process.getBuiltinModule;
+    const mjs = require('node:url').pathToFileURL(require('node:path').join(dir, 'index.mjs')).href;
+    const inCache = () => require('node:path').join(dir, 'index.cjs') in require.cache;
+    (async () => {
+      let cjs, esm, cachedAfterImport;
+      if (order === 'require-first') cjs = require(dir);
+      esm = await import(mjs);
+      cachedAfterImport = inCache();
+      if (order === 'import-first') cjs = require(dir);
+      console.log(JSON.stringify({ same: esm.list === cjs.list && esm.default === cjs.port4me, cachedAfterImport, port: esm.port4me({ user: 'alice', env: { _PORT4ME_CHECK_AVAILABLE_PORTS_: 'any' } }) }));
+    })();
+  `;
+  const run = (order, flags = [], env = {}) => {
+    const r = spawnSync(process.execPath, [...flags, '-e', code, order, packageDir], { encoding: 'utf8', env: cleanEnv(env), timeout: 30000 });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  const fast = typeof process.getBuiltinModule === 'function';
+  assert.deepEqual(run('import-first'), { same: true, cachedAfterImport: !fast, port: 30845 });
+  assert.deepEqual(run('require-first'), { same: true, cachedAfterImport: true, port: 30845 });
+  // The createRequire() path: no code from strings, or no process.getBuiltinModule.
+  assert.deepEqual(run('import-first', ['--disallow-code-generation-from-strings']), { same: true, cachedAfterImport: true, port: 30845 });
+  assert.deepEqual(run('import-first', [], { NO_GET_BUILTIN: '1' }), { same: true, cachedAfterImport: true, port: 30845 });
+});
+
 test('loading port4me and one port4me() load neither node:net nor node:worker_threads (start-up cost)', { skip: onFallback && 'the fallback needs worker_threads' }, () => {
   // About 2 ms in a fresh process: only waitForPort, worker threads, the
   // fallback and the env option load them. Both entry points, in a fresh process.
   const code = `
     const before = new Set(process.moduleLoadList);
+    // Files read, for env.cjs loaded by index.mjs without the CommonJS loader.
+    const fs = require('node:fs');
+    const read = [];
+    const readFileSync = fs.readFileSync;
+    fs.readFileSync = (file, ...rest) => (read.push(String(file)), readFileSync(file, ...rest));
     const load = process.argv[1] === 'esm' ? import(require('node:url').pathToFileURL(process.argv[2] + '/index.mjs')) : Promise.resolve(require(process.argv[2]));
     load.then((api) => {
       api.port4me('vite');
       api.list({ user: 'alice', n: 2 });
       const loaded = process.moduleLoadList.filter((m) => !before.has(m)).map((m) => m.replace('NativeModule ', ''));
-      const envLoaded = Object.keys(require.cache).some((f) => f.endsWith('env.cjs'));
+      const envLoaded = [...Object.keys(require.cache), ...read].some((f) => f.endsWith('env.cjs'));
       console.log(JSON.stringify({ net: loaded.includes('net'), worker_threads: loaded.includes('worker_threads'), envLoaded }));
     });
   `;
