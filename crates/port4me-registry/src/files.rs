@@ -204,7 +204,8 @@ pub(crate) fn shm_in_use(shm: &Path) -> Option<bool> {
                 if fd < 0 || libc::fcntl(fd, libc::F_GETLK, &mut lock) != 0 {
                     libc::_exit(2);
                 }
-                libc::_exit(if i32::from(lock.l_type) == libc::F_UNLCK { 0 } else { 1 })
+                let unlocked: libc::c_short = libc::F_UNLCK as _;
+                libc::_exit(if lock.l_type == unlocked { 0 } else { 1 })
             }
             child => {
                 let mut status = 0;
