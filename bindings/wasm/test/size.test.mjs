@@ -3,7 +3,8 @@
 // base64 in port4me_bytes.mjs, so the budget is checked on what that file
 // decodes to, too. Prints the raw and gzip sizes. The Node.js flavour
 // (port4me_node_bg.wasm, the npm package's fallback) is not sent to browsers
-// and has only a loose ceiling against accidental bloat.
+// and has only a loose ceiling against accidental bloat: 352 KiB, of which
+// the port4me command line (clap) is about 225 KiB.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { wasmDir, wasmFile } from './wasm.mjs';
 
 const BUDGET = 40 * 1024;
-const NODE_CEILING = 256 * 1024;
+const NODE_CEILING = 384 * 1024;
 
 function sizes(bytes) {
   const gz = gzipSync(bytes, { level: 9 }).length;
