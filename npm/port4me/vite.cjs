@@ -16,15 +16,14 @@
 // its port is taken, the plugin logs what holds it before Vite's own error.
 
 const api = require('./index.cjs');
+const { codedError } = require('./binding.cjs');
 
 const PLUGIN_KEYS = new Set(['server', 'preview', 'log']);
 
 function checkBoolean(options, key) {
   const value = options[key];
   if (value !== undefined && typeof value !== 'boolean') {
-    const err = new TypeError(`The "options.${key}" property must be of type boolean. Received type ${typeof value}`);
-    err.code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw codedError('ERR_INVALID_ARG_TYPE', `The "options.${key}" property must be of type boolean. Received type ${typeof value}`, TypeError);
   }
   return value;
 }
@@ -36,9 +35,7 @@ function checkBoolean(options, key) {
 function port4mePlugin(options) {
   if (options === undefined) options = {};
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    const err = new TypeError('The "options" argument must be an options object');
-    err.code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+    throw codedError('ERR_INVALID_ARG_TYPE', 'The "options" argument must be an options object', TypeError);
   }
   const useServer = checkBoolean(options, 'server') ?? true;
   const usePreview = checkBoolean(options, 'preview') ?? true;
