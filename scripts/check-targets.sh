@@ -29,7 +29,7 @@ ALL_TRIPLES=(
   x86_64-pc-windows-gnu
   aarch64-pc-windows-gnullvm
 )
-PACKAGES=(-p port4me-core -p port4me -p port4me-registry -p port4me-holders -p port4me-cli -p port4me-node)
+PACKAGES=(-p port4me-core -p port4me -p port4me-process -p port4me-registry -p port4me-holders -p port4me-cli -p port4me-node)
 GLIBC=2.17
 # shellcheck source=lib/zig.sh
 source scripts/lib/zig.sh

@@ -27,7 +27,7 @@ source scripts/wine/env.sh
 step() { printf '== %s\n' "$*"; }
 
 step "unit tests under Wine"
-cargo test --target "$TARGET" -p port4me -p port4me-registry -p port4me-holders --lib
+cargo test --target "$TARGET" -p port4me -p port4me-process -p port4me-registry -p port4me-holders --lib
 
 step "CLI under Wine"
 cargo build --target "$TARGET" -p port4me-cli

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use port4me::Protocol;
 use procfs::net::{TcpState, UdpState};
-use procfs::process::{FDTarget, Process};
+use procfs::process::FDTarget;
 use procfs::ProcError;
 
 use crate::error::{Error, Result};
@@ -123,26 +123,9 @@ fn scan_processes(wanted: &BTreeSet<u64>) -> ProcScan {
     scan
 }
 
-/// Name, command line and user of `pid`, if it still exists.
+/// Name, command line, executable and user of `pid`, if it still exists.
 pub(crate) fn process_info(pid: u32) -> Option<ProcessInfo> {
-    let proc = Process::new(pid as i32).ok()?;
-    let stat = proc.stat().ok()?;
-    let cmdline = proc.cmdline().unwrap_or_default();
-    let uid = proc.status().ok().map(|s| s.euid).or_else(|| proc.uid().ok());
-    Some(ProcessInfo { pid, name: stat.comm, cmdline, uid, user: uid.map(user_name) })
-}
-
-/// The identity of a process that a signal must not outlive: its start time
-/// (so a recycled pid is not mistaken for it) and its real and effective
-/// uids.
-pub(crate) fn process_identity(pid: u32) -> Option<(u64, u32, u32)> {
-    let proc = Process::new(pid as i32).ok()?;
-    let stat = proc.stat().ok()?;
-    if stat.state == 'Z' || stat.state == 'X' {
-        return None;
-    }
-    let status = proc.status().ok()?;
-    Some((stat.starttime, status.ruid, status.euid))
+    port4me_process::lookup(pid).map(ProcessInfo::from_process)
 }
 
 fn unspecified(a: &SocketAddr) -> bool {

@@ -99,6 +99,9 @@ pub enum ProcessAccess {
     /// The socket has an owner but no process in this PID namespace has it
     /// open (it lives in another container, or it just closed).
     NotFound,
+    /// The system lists the socket without its owner (Wine reports owner
+    /// pid 0 for every socket).
+    Unreported,
 }
 
 /// A process that has a socket open.
@@ -118,9 +121,30 @@ pub struct ProcessInfo {
     pub uid: Option<u32>,
     /// The user name for `uid` (or the number when it has no name).
     pub user: Option<String>,
+    /// The full path of the executable, where this user may read it.
+    pub executable: Option<String>,
+    /// When the process started, in the unit of the system (clock ticks
+    /// since boot on Linux, microseconds since 1970 on macOS, a `FILETIME`
+    /// on Windows: see `port4me-process`); `None` where unknown. With the
+    /// pid it names one process, which the kill strategy checks.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub start_time: Option<u64>,
 }
 
 impl ProcessInfo {
+    /// What `port4me-process` found about a process.
+    pub(crate) fn from_process(p: port4me_process::Process) -> Self {
+        ProcessInfo {
+            pid: p.pid,
+            name: p.name,
+            cmdline: p.cmdline,
+            uid: p.uid,
+            user: p.user,
+            executable: p.executable,
+            start_time: (p.start_time != 0).then_some(p.start_time),
+        }
+    }
+
     /// The command line as one string, arguments that contain spaces or
     /// quotes in single quotes.
     pub fn command(&self) -> String {
@@ -207,6 +231,16 @@ impl Holder {
     /// quoted, while the fields themselves keep the raw text.
     pub fn describe(&self) -> String {
         match (self.process(), self.access) {
+            // Windows names a process it will not let us open (System,
+            // a service, another user's): what it gives, marked.
+            (Some(p), ProcessAccess::Hidden) => {
+                let name = escape_text(&p.name);
+                let name = if name.is_empty() { "a process".into() } else { name };
+                match p.user.as_deref().or(self.user.as_deref()).map(escape_text) {
+                    Some(u) => format!("{name} (pid {}, {u}), which you may not inspect", p.pid),
+                    None => format!("{name} (pid {}), which you may not inspect", p.pid),
+                }
+            }
             (Some(p), _) => {
                 // The name and the user are another process's and another
                 // user's words (a process sets its own name): escaped, as the
@@ -225,9 +259,14 @@ impl Holder {
                 if self.processes.len() > 1 {
                     s.push_str(&format!(" (and {} more process(es))", self.processes.len() - 1));
                 }
+                if let Some(hint) = airplay_hint(self.local_address.port(), &p.name) {
+                    s.push_str("; ");
+                    s.push_str(hint);
+                }
                 s
             }
             (None, ProcessAccess::NoProcess) => format!("no process (a closed connection in {})", self.state),
+            (None, ProcessAccess::Unreported) => "a process not reported by the system".to_string(),
             (None, ProcessAccess::Hidden) => match self.user.as_deref().map(escape_text) {
                 Some(u) => format!("a process of {u} that is not visible to you"),
                 None => "a process that is not visible to you".to_string(),
@@ -240,6 +279,14 @@ impl Holder {
             },
         }
     }
+}
+
+/// macOS's AirPlay Receiver (process `ControlCenter`) listens on 5000 and
+/// 7000 by default: how to turn it off.
+pub(crate) fn airplay_hint(port: u16, name: &str) -> Option<&'static str> {
+    (matches!(port, 5000 | 7000) && name == "ControlCenter").then_some(
+        "this is the AirPlay Receiver: turn it off in System Settings > General > AirDrop & Handoff",
+    )
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -581,6 +628,8 @@ mod tests {
             cmdline: vec![hostile.into(), "\u{202e}x".into()],
             uid: Some(1),
             user: Some(format!("u{hostile}")),
+            executable: None,
+            start_time: None,
         };
         let holder = Holder {
             protocol: Protocol::Tcp,
@@ -614,6 +663,8 @@ mod tests {
             cmdline: args.iter().map(|s| s.to_string()).collect(),
             uid: None,
             user: None,
+            executable: None,
+            start_time: None,
         };
         assert_eq!(p(&["vite", "--port", "5173"]).command(), "vite --port 5173");
         assert_eq!(p(&["sh", "-c", "echo 'hi' there"]).command(), r#"sh -c 'echo '\''hi'\'' there'"#);
@@ -656,7 +707,15 @@ mod ts_tests {
     #[test]
     fn json_fields_are_the_declared_ones() {
         let process =
-            ProcessInfo { pid: 7, name: "node".into(), cmdline: vec!["vite".into()], uid: Some(1), user: None };
+            ProcessInfo {
+                pid: 7,
+                name: "node".into(),
+                cmdline: vec!["vite".into()],
+                uid: Some(1),
+                user: None,
+                executable: Some("/usr/bin/node".into()),
+                start_time: Some(4242),
+            };
         let holder = Holder {
             protocol: Protocol::Udp,
             state: SocketState::UdpConnected,

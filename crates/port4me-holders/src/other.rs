@@ -15,10 +15,6 @@ pub(crate) fn process_info(_pid: u32) -> Option<ProcessInfo> {
     None
 }
 
-pub(crate) fn process_identity(_pid: u32) -> Option<(u64, u32, u32)> {
-    None
-}
-
 /// Windows has no privileged ports; BSD-derived systems reserve those below 1024.
 pub(crate) fn unprivileged_port_start() -> u16 {
     if cfg!(windows) {

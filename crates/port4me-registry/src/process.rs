@@ -108,17 +108,7 @@ impl Owner {
     }
 }
 
-/// What the system says about a pid.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Status {
-    /// Running, with its start time (0 where the system has none).
-    Running { start_time: u64 },
-    /// Exists (or cannot be proved not to), but its start time cannot be
-    /// read: another user's process under `hidepid`, or access denied.
-    Unverified,
-    /// No such process, or a zombie.
-    Gone,
-}
+use port4me_process::{status, Status};
 
 /// Whether the owner of an entry is still running, as far as this process
 /// can tell.
@@ -207,7 +197,7 @@ impl ProcessId {
     #[cfg(windows)]
     pub fn parent() -> Result<ProcessId> {
         let me = ProcessId::current()?;
-        let pid = windows::parent_pid(me.pid)
+        let pid = port4me_process::parent_pid(me.pid)
             .map_err(|cause| Error::Io {
                 action: "list processes to find the parent of",
                 path: format!("pid {}", me.pid).into(),
@@ -290,7 +280,7 @@ pub(crate) fn lookups() -> u64 {
 /// * A process found alive is watched through a pidfd (`pidfd_open`, Linux
 ///   5.3), which names that very process, however its pid is reused later,
 ///   and becomes readable when it exits (a zombie included, as in
-///   [`linux_status`]): asking it again is one `poll`, and the answer
+///   `port4me_process::status`): asking it again is one `poll`, and the answer
 ///   "exited" is final. The pidfd is opened before the `/proc` read that
 ///   verifies the start time, and kept only if it has not become readable
 ///   by the end of that read (then it named the verified process all along).
@@ -427,168 +417,8 @@ fn judge(recorded: u64, now: Status) -> Liveness {
     }
 }
 
-#[cfg(target_os = "linux")]
-fn status(pid: u32) -> Status {
-    let Ok(id) = libc::pid_t::try_from(pid) else { return Status::Gone };
-    linux_status(std::fs::read_to_string(format!("/proc/{pid}/stat")), || kill_zero(id))
-}
-
-/// The Linux decision: `/proc/<pid>/stat` when it can be read; otherwise
-/// (missing under `hidepid=2`, unreadable under `hidepid=1`, or no `/proc`
-/// at all) `kill(pid, 0)` decides whether the process exists, and its start
-/// time stays unknown.
-#[cfg(any(target_os = "linux", test))]
-fn linux_status(stat: std::io::Result<String>, kill_zero: impl FnOnce() -> Status) -> Status {
-    match stat {
-        Ok(text) => match parse_stat(&text) {
-            Some((state, _)) if state == 'Z' || state == 'X' || state == 'x' => Status::Gone,
-            Some((_, start_time)) => Status::Running { start_time },
-            None => match kill_zero() {
-                Status::Gone => Status::Gone,
-                _ => Status::Unverified,
-            },
-        },
-        // ESRCH while reading a process that just exited: gone for sure.
-        Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Status::Gone,
-        // Missing (exited, or hidden by hidepid=2) or unreadable (hidepid=1):
-        // ask the kernel whether the pid exists.
-        Err(_) => match kill_zero() {
-            Status::Gone => Status::Gone,
-            _ => Status::Unverified,
-        },
-    }
-}
-
-#[cfg(target_os = "macos")]
-fn status(pid: u32) -> Status {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return Status::Gone };
-    let mut info = std::mem::MaybeUninit::<libc::proc_bsdinfo>::zeroed();
-    let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
-    // SAFETY: the buffer is valid for `size` bytes; the call writes at most
-    // that many and returns how many it wrote.
-    let n = unsafe { libc::proc_pidinfo(pid, libc::PROC_PIDTBSDINFO, 0, info.as_mut_ptr().cast(), size) };
-    if n == size {
-        // SAFETY: fully written by the call (and zeroed before).
-        let info = unsafe { info.assume_init() };
-        if info.pbi_status == libc::SZOMB {
-            return Status::Gone;
-        }
-        let start_time = info.pbi_start_tvsec.saturating_mul(1_000_000).saturating_add(info.pbi_start_tvusec);
-        return Status::Running { start_time };
-    }
-    kill_zero(pid)
-}
-
-#[cfg(all(unix, not(any(target_os = "linux", target_os = "macos"))))]
-fn status(pid: u32) -> Status {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return Status::Gone };
-    kill_zero(pid)
-}
-
-/// Existence by `kill(pid, 0)`: running with an unknown start time (it
-/// exists, ours or, with `EPERM`, another user's), gone (`ESRCH`), or
-/// unverified (any other error: not provably dead).
-#[cfg(unix)]
-fn kill_zero(pid: libc::pid_t) -> Status {
-    if pid <= 0 {
-        return Status::Gone;
-    }
-    // SAFETY: signal 0 only checks for existence and permission.
-    if unsafe { libc::kill(pid, 0) } == 0 {
-        return Status::Running { start_time: 0 };
-    }
-    match std::io::Error::last_os_error().raw_os_error() {
-        Some(libc::EPERM) => Status::Running { start_time: 0 },
-        Some(libc::ESRCH) => Status::Gone,
-        _ => Status::Unverified,
-    }
-}
-
-#[cfg(windows)]
-fn status(pid: u32) -> Status {
-    windows::status(pid)
-}
-
-#[cfg(not(any(unix, windows)))]
-fn status(_pid: u32) -> Status {
-    Status::Unverified
-}
-
 #[cfg(windows)]
 mod windows {
-    use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
-
-    use windows_sys::Win32::Foundation::{
-        GetLastError, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, FILETIME, INVALID_HANDLE_VALUE, STILL_ACTIVE,
-    };
-    use windows_sys::Win32::System::Diagnostics::ToolHelp::{
-        CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W, TH32CS_SNAPPROCESS,
-    };
-    use windows_sys::Win32::System::Threading::{
-        GetExitCodeProcess, GetProcessTimes, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
-    };
-
-    use super::Status;
-
-    pub fn status(pid: u32) -> Status {
-        // SAFETY: plain call; a null handle reports failure.
-        let raw = unsafe { OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
-        if raw.is_null() {
-            // SAFETY: no preconditions.
-            return match unsafe { GetLastError() } {
-                // No process has this pid (any more).
-                ERROR_INVALID_PARAMETER => Status::Gone,
-                // It exists, but belongs to someone we may not inspect.
-                ERROR_ACCESS_DENIED => Status::Unverified,
-                _ => Status::Unverified,
-            };
-        }
-        // SAFETY: a process handle we own; OwnedHandle closes it.
-        let handle = unsafe { OwnedHandle::from_raw_handle(raw) };
-        let h = handle.as_raw_handle();
-        let mut code = 0u32;
-        // SAFETY: valid handle and out pointer.
-        if unsafe { GetExitCodeProcess(h, &mut code) } == 0 {
-            return Status::Unverified;
-        }
-        if code != STILL_ACTIVE as u32 {
-            return Status::Gone;
-        }
-        let zero = FILETIME { dwLowDateTime: 0, dwHighDateTime: 0 };
-        let (mut created, mut exited, mut kernel, mut user) = (zero, zero, zero, zero);
-        // SAFETY: valid handle and out pointers.
-        if unsafe { GetProcessTimes(h, &mut created, &mut exited, &mut kernel, &mut user) } == 0 {
-            return Status::Unverified;
-        }
-        Status::Running { start_time: u64::from(created.dwHighDateTime) << 32 | u64::from(created.dwLowDateTime) }
-    }
-
-    /// The parent pid the system recorded for `pid`, `None` when `pid` is
-    /// not in the process list.
-    pub fn parent_pid(pid: u32) -> std::io::Result<Option<u32>> {
-        // SAFETY: plain call; INVALID_HANDLE_VALUE reports failure.
-        let raw = unsafe { CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0) };
-        if raw == INVALID_HANDLE_VALUE || raw.is_null() {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: a snapshot handle we own; OwnedHandle closes it.
-        let snapshot = unsafe { OwnedHandle::from_raw_handle(raw) };
-        let h = snapshot.as_raw_handle();
-        // SAFETY: PROCESSENTRY32W is plain data; all zeros is a valid value.
-        let mut entry: PROCESSENTRY32W = unsafe { std::mem::zeroed() };
-        entry.dwSize = std::mem::size_of::<PROCESSENTRY32W>() as u32;
-        // SAFETY: valid snapshot handle and entry with its size set.
-        let mut more = unsafe { Process32FirstW(h, &mut entry) } != 0;
-        while more {
-            if entry.th32ProcessID == pid {
-                return Ok(Some(entry.th32ParentProcessID));
-            }
-            // SAFETY: as above.
-            more = unsafe { Process32NextW(h, &mut entry) } != 0;
-        }
-        Ok(None)
-    }
-
     /// The computer's DNS host name (not cut to the 15 characters of the
     /// NetBIOS name).
     pub fn host_name() -> Option<String> {
@@ -607,19 +437,6 @@ mod windows {
             buf.resize(len as usize, 0);
         }
     }
-}
-
-/// State (field 3) and start time (field 22) of a `/proc/<pid>/stat` line.
-/// The command name (field 2) may contain spaces and parentheses, so the
-/// fields are counted after its last `)`.
-#[cfg(any(target_os = "linux", test))]
-pub(crate) fn parse_stat(text: &str) -> Option<(char, u64)> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_ascii_whitespace();
-    let state = fields.next()?.chars().next()?;
-    // `rest` starts at field 3; field 22 is 19 further.
-    let start = fields.nth(18)?.parse().ok()?;
-    Some((state, start))
 }
 
 /// The machine an entry was made on (see the module docs).
@@ -747,14 +564,6 @@ pub(crate) fn owner_is_gone(host: &str, pid_ns: &str, boot_id: &str, pid: u32, s
 mod tests {
     use super::*;
 
-    #[test]
-    fn stat_with_odd_command_names() {
-        let line = "1234 (a) b) (c) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100 18446744073709551615";
-        assert_eq!(parse_stat(line), Some(('S', 987654)));
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat("1 (x) S 1 2"), None);
-    }
-
     #[cfg(any(target_os = "linux", target_os = "macos", windows))]
     #[test]
     fn current_process_is_alive_and_a_wrong_start_time_is_not() {
@@ -813,28 +622,10 @@ mod tests {
         assert!(Liveness::Unknown.is_kept());
     }
 
+    /// How an entry recorded with start time 4242 is judged from what the
+    /// system says now (the system's side is tested in port4me-process).
     #[test]
     fn an_unreadable_start_time_means_alive_not_gone() {
-        use std::io::{Error as IoError, ErrorKind};
-        let line = "77 (vite) S 1 77 77 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 100 1";
-        let gone = || Status::Gone;
-        let eperm = || Status::Running { start_time: 0 };
-        let hidden = || IoError::from(ErrorKind::NotFound);
-        // Readable: the start time decides, and kill is not even asked.
-        let never = || -> Status { panic!("kill(pid, 0) asked although /proc answered") };
-        assert_eq!(linux_status(Ok(line.into()), never), Status::Running { start_time: 4242 });
-        assert_eq!(linux_status(Ok(line.replace(" S ", " Z ")), never), Status::Gone);
-        assert_eq!(linux_status(Err(IoError::from_raw_os_error(libc::ESRCH)), never), Status::Gone);
-        // hidepid=2: /proc/<pid> is missing, kill says EPERM -> alive, unverified.
-        assert_eq!(linux_status(Err(hidden()), eperm), Status::Unverified);
-        // hidepid=1: /proc/<pid>/stat is unreadable.
-        assert_eq!(linux_status(Err(IoError::from(ErrorKind::PermissionDenied)), eperm), Status::Unverified);
-        // Missing and kill says ESRCH: gone.
-        assert_eq!(linux_status(Err(hidden()), gone), Status::Gone);
-        // A stat line that cannot be parsed proves nothing either.
-        assert_eq!(linux_status(Ok("garbage".into()), eperm), Status::Unverified);
-        assert_eq!(linux_status(Ok("garbage".into()), gone), Status::Gone);
-
         // And how an entry recorded with start time 4242 is judged.
         assert_eq!(judge(4242, Status::Unverified), Liveness::Unverified);
         assert!(judge(4242, Status::Unverified).is_kept());
@@ -842,15 +633,6 @@ mod tests {
         assert_eq!(judge(4242, Status::Running { start_time: 4243 }), Liveness::Gone);
         assert_eq!(judge(0, Status::Running { start_time: 4243 }), Liveness::Unverified);
         assert_eq!(judge(4242, Status::Gone), Liveness::Gone);
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn kill_zero_tells_existing_from_missing() {
-        assert_eq!(kill_zero(std::process::id() as libc::pid_t), Status::Running { start_time: 0 });
-        // pid_max is at most 2^22 on Linux; this pid cannot exist.
-        assert_eq!(kill_zero(0x7fff_fff0), Status::Gone);
-        assert_eq!(kill_zero(0), Status::Gone);
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::{KillReport, PlanOptions, Signal, SignalSent};
 use crate::model::{escape_text, Holder, ProcessAccess, ProcessInfo};
-use crate::sys;
 use crate::users::{current_uid, user_name};
 
 /// How long to wait for a port after SIGKILL.
@@ -37,7 +36,7 @@ pub(super) fn kill_holders(
     for h in holders {
         match h.access {
             ProcessAccess::Visible | ProcessAccess::NoProcess => {}
-            ProcessAccess::Hidden | ProcessAccess::NotFound => {
+            ProcessAccess::Hidden | ProcessAccess::NotFound | ProcessAccess::Unreported => {
                 return refuse(
                     report,
                     format!("not stopping anything: a {} socket is held by {}", h.state, h.describe()),
@@ -69,12 +68,19 @@ pub(super) fn kill_holders(
         if t.pid == std::process::id() {
             return refuse(report, format!("pid {} ({name}) is this very process", t.pid));
         }
+        if cfg!(windows) && t.pid <= 4 {
+            return refuse(report, format!("pid {} ({name}) is the system's own process", t.pid));
+        }
         if t.pid <= 1 {
             return refuse(report, format!("pid {} ({name}) is the init process", t.pid));
         }
-        let Some((start, ruid, euid)) = sys::process_identity(t.pid) else {
+        let Some(found) = port4me_process::lookup(t.pid) else {
             continue; // gone already
         };
+        if let Some(why) = untouchable(&found) {
+            return refuse(report, format!("pid {} ({name}) {why}: only your own processes are stopped", t.pid));
+        }
+        let (start, ruid, euid) = identity(&found);
         if ruid != me || euid != me {
             let owner = user_name(if euid != me { euid } else { ruid });
             return refuse(
@@ -93,14 +99,17 @@ pub(super) fn kill_holders(
     let is_free =
         |probe: &mut dyn FnMut(u16) -> std::result::Result<bool, port4me::Error>| probe(port).unwrap_or(false);
     let mut failures = Vec::new();
-    send_all(&identities, Signal::Term, me, &mut report, &mut failures);
+    let first = if cfg!(windows) { Signal::Terminate } else { Signal::Term };
+    send_all(&identities, first, me, &mut report, &mut failures);
     report.freed = wait_free(opts.grace, &mut || is_free(probe));
-    if !report.freed && opts.force {
+    if !report.freed && opts.force && first == Signal::Term {
         send_all(&identities, Signal::Kill, me, &mut report, &mut failures);
         report.freed = wait_free(KILL_WAIT, &mut || is_free(probe));
     }
     if !report.freed {
-        failures.push(if opts.force {
+        failures.push(if first == Signal::Terminate {
+            format!("the port was still taken {} ms after TerminateProcess", opts.grace.as_millis())
+        } else if opts.force {
             "the port was still taken after SIGTERM and SIGKILL".to_string()
         } else {
             format!(
@@ -119,22 +128,39 @@ pub(super) fn kill_holders(
 fn send_all(identities: &[(u32, u64)], signal: Signal, me: u32, report: &mut KillReport, failures: &mut Vec<String>) {
     for &(pid, start) in identities {
         // Re-check right before signalling: same process, still ours.
-        match sys::process_identity(pid) {
-            Some((s, ruid, euid)) if s == start && ruid == me && euid == me => {}
+        match port4me_process::lookup(pid) {
+            Some(p) if untouchable(&p).is_none() && identity(&p) == (start, me, me) => {}
             _ => continue, // exited, or the pid now names another process
         }
-        match send_signal(pid, signal) {
+        match send_signal(pid, start, signal) {
             Ok(()) => report.signals.push(SignalSent { pid, signal }),
             Err(e) => failures.push(format!("{} to pid {pid} failed: {e}", signal.as_str())),
         }
     }
 }
 
+/// Why a process may never be stopped, whoever owns it: one that cannot
+/// be opened, or (on Windows) a service.
+fn untouchable(p: &port4me_process::Process) -> Option<&'static str> {
+    if !p.inspectable {
+        Some("cannot be opened by this user")
+    } else if p.service {
+        Some("is a service")
+    } else {
+        None
+    }
+}
+
+/// Start time, real and effective uid (unknown uids never match).
+fn identity(p: &port4me_process::Process) -> (u64, u32, u32) {
+    (p.start_time, p.ruid.unwrap_or(u32::MAX), p.uid.unwrap_or(u32::MAX))
+}
+
 #[cfg(unix)]
-fn send_signal(pid: u32, signal: Signal) -> std::io::Result<()> {
+fn send_signal(pid: u32, _start: u64, signal: Signal) -> std::io::Result<()> {
     let sig = match signal {
         Signal::Term => libc::SIGTERM,
-        Signal::Kill => libc::SIGKILL,
+        Signal::Kill | Signal::Terminate => libc::SIGKILL,
     };
     let pid = libc::pid_t::try_from(pid).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: kill has no memory-safety preconditions; pid is positive.
@@ -150,8 +176,16 @@ fn send_signal(pid: u32, signal: Signal) -> std::io::Result<()> {
     }
 }
 
-#[cfg(not(unix))]
-fn send_signal(_pid: u32, _signal: Signal) -> std::io::Result<()> {
+/// Windows: `TerminateProcess` for either signal, on a handle checked to
+/// be the process that started at `start` (see `port4me_process::terminate`
+/// for why there is no polite request first).
+#[cfg(windows)]
+fn send_signal(pid: u32, start: u64, _signal: Signal) -> std::io::Result<()> {
+    port4me_process::terminate(pid, start).map(|_| ())
+}
+
+#[cfg(not(any(unix, windows)))]
+fn send_signal(_pid: u32, _start: u64, _signal: Signal) -> std::io::Result<()> {
     Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
 
@@ -180,7 +214,15 @@ mod tests {
     fn refusals_escape_the_process_name() {
         let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
         let me =
-            ProcessInfo { pid: std::process::id(), name: hostile.into(), cmdline: Vec::new(), uid: None, user: None };
+            ProcessInfo {
+            pid: std::process::id(),
+            name: hostile.into(),
+            cmdline: Vec::new(),
+            uid: None,
+            user: None,
+            executable: None,
+            start_time: None,
+        };
         let holder = Holder {
             protocol: port4me::Protocol::Tcp,
             state: crate::SocketState::Listen,

@@ -139,14 +139,19 @@ pub enum Signal {
     /// SIGKILL: stop now.
     #[cfg_attr(feature = "serde", serde(rename = "SIGKILL"))]
     Kill,
+    /// Windows' `TerminateProcess`: stop now. Windows has no request to
+    /// stop that console programs receive, so it is the only one sent there.
+    #[cfg_attr(feature = "serde", serde(rename = "TerminateProcess"))]
+    Terminate,
 }
 
 impl Signal {
-    /// `SIGTERM` or `SIGKILL`.
+    /// `SIGTERM`, `SIGKILL` or `TerminateProcess`.
     pub fn as_str(self) -> &'static str {
         match self {
             Signal::Term => "SIGTERM",
             Signal::Kill => "SIGKILL",
+            Signal::Terminate => "TerminateProcess",
         }
     }
 }
