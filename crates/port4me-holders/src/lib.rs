@@ -5,7 +5,8 @@
 //!   `TIME_WAIT`, bound UDP) with its local address and, where the kernel
 //!   lets us see it, the pid, name, command line and user of the processes
 //!   that hold it. Sockets of processes we may not inspect are reported with
-//!   their owner and [`ProcessAccess::Hidden`], not dropped. Linux only;
+//!   their owner and [`ProcessAccess::Hidden`], not dropped. Linux reads
+//!   `/proc`, macOS libproc, Windows its TCP and UDP tables with owner pids;
 //!   other systems answer [`Error::Unsupported`].
 //! * [`status`] / [`status_with`]: free, occupied (with holders), blocked
 //!   (cannot be bound by this user), plus unsafe (refused by browsers) and
@@ -43,20 +44,35 @@
 
 mod describe;
 mod error;
+mod excluded;
 mod model;
 mod plan;
 pub mod reservations;
 mod status;
 mod users;
 
+#[cfg(any(target_os = "macos", test))]
+mod mac_socket;
+#[cfg(any(windows, target_os = "macos", test))]
+mod table;
+#[cfg(any(windows, test))]
+mod win_table;
+
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[path = "linux.rs"]
 mod sys;
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[cfg(target_os = "macos")]
+#[path = "macos.rs"]
+mod sys;
+#[cfg(windows)]
+#[path = "windows.rs"]
+mod sys;
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "macos", windows)))]
 #[path = "other.rs"]
 mod sys;
 
 pub use describe::{describe_busy, describe_holders, port_label};
+pub use excluded::{excluded_port_range, ExcludedRange};
 pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
     escape_text, protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo,
@@ -74,7 +90,8 @@ pub use users::{current_uid, user_name};
 /// Every socket on `port` for `protocol`, server sockets first.
 ///
 /// An empty list means nothing in this network namespace has the port. On
-/// systems other than Linux this is [`Error::Unsupported`] ("unknown").
+/// systems other than Linux, macOS and Windows this is
+/// [`Error::Unsupported`] ("unknown").
 pub fn who_holds(port: u32, protocol: Protocol) -> Result<Vec<Holder>> {
     let port = check_port(port)?;
     Ok(sys::holders(&[port], protocol)?.remove(&port).unwrap_or_default())

@@ -210,9 +210,7 @@ pub struct Holder {
 
 impl Holder {
     /// Fills in [`description`](Self::description) from the other fields.
-    // Holders are found on Linux (and Android) only; elsewhere only the
-    // tests build one.
-    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android", target_os = "macos", windows)), allow(dead_code))]
     pub(crate) fn described(mut self) -> Self {
         self.description = self.describe();
         self

@@ -1,4 +1,5 @@
-//! Systems other than Linux: the holders of a port are unknown.
+//! Systems other than Linux, macOS and Windows: the holders of a port are
+//! unknown.
 
 use std::collections::BTreeMap;
 
@@ -15,11 +16,7 @@ pub(crate) fn process_info(_pid: u32) -> Option<ProcessInfo> {
     None
 }
 
-/// Windows has no privileged ports; BSD-derived systems reserve those below 1024.
+/// BSD-derived systems reserve the ports below 1024.
 pub(crate) fn unprivileged_port_start() -> u16 {
-    if cfg!(windows) {
-        0
-    } else {
-        1024
-    }
+    1024
 }

@@ -51,7 +51,7 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     let mut out = Vec::with_capacity(ports.len());
     for (i, (&port, free)) in ports.iter().zip(free).enumerate() {
         let h: Option<Vec<Holder>> = holders.as_mut().map(|m| m.get(&port).cloned().unwrap_or_default());
-        let (availability, blocked_reason) = availability(port, free, h.as_deref());
+        let (availability, blocked_reason) = availability(port, opts.protocol, free, h.as_deref());
         let (reserved, registry_error) = match std::mem::replace(&mut reserved[i], Ok(None)) {
             Ok(r) => (r, None),
             Err(why) => (None, Some(why)),
@@ -76,7 +76,7 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     Ok(out)
 }
 
-fn availability(port: u16, free: bool, holders: Option<&[Holder]>) -> (Availability, Option<String>) {
+fn availability(port: u16, protocol: Protocol, free: bool, holders: Option<&[Holder]>) -> (Availability, Option<String>) {
     if free {
         return (Availability::Free, None);
     }
@@ -85,11 +85,17 @@ fn availability(port: u16, free: bool, holders: Option<&[Holder]>) -> (Availabil
         Some(h) if !h.is_empty() => (Availability::Occupied, None),
         // Nothing can be seen: blocked if we know why, else assume occupied.
         None if !privileged => (Availability::Occupied, None),
-        _ => (Availability::Blocked, Some(blocked_reason(port, privileged))),
+        _ => (Availability::Blocked, Some(blocked_reason(port, protocol, privileged))),
     }
 }
 
-pub(crate) fn blocked_reason(port: u16, privileged: bool) -> String {
+/// Why nothing visible holds a port this user cannot bind: a privileged
+/// port, Windows' excluded port range (read only now, when a bind has
+/// failed), or another exclusive socket or a policy.
+pub(crate) fn blocked_reason(port: u16, protocol: Protocol, privileged: bool) -> String {
+    if let Some(range) = (cfg!(windows) && !privileged).then(|| crate::excluded_port_range(port, protocol)).flatten() {
+        return range.to_string();
+    }
     if privileged {
         format!(
             "port {port} is privileged (below {}) and this user may not bind it (no CAP_NET_BIND_SERVICE)",
@@ -98,7 +104,7 @@ pub(crate) fn blocked_reason(port: u16, privileged: bool) -> String {
     } else {
         format!(
             "port {port} cannot be bound by this user, but no socket in this network namespace holds it \
-             (a security policy, or a socket that just closed)"
+             (another program's exclusive socket, a security policy, or a socket that just closed)"
         )
     }
 }

@@ -236,12 +236,47 @@ mod tests {
             description: String::new(),
         };
         let init = Holder { processes: vec![ProcessInfo { pid: 1, ..me }], ..holder.clone() };
-        for (h, says) in [(holder, "is this very process"), (init, "is the init process")] {
+        let init_says = if cfg!(windows) { "is the system's own process" } else { "is the init process" };
+        for (h, says) in [(holder, "is this very process"), (init, init_says)] {
             let report = kill_holders(1, &[h], &PlanOptions::default(), &mut |_| Ok(false));
             let why = report.refused.expect("refused");
             assert!(report.signals.is_empty(), "{why}");
             assert!(why.contains("(\\x1b]0;PWN\\x07\\x1b[2J)") && why.contains(says), "{why}");
             assert!(!why.chars().any(char::is_control), "{why:?}");
+        }
+    }
+
+    /// What Windows names but will not open (System, pid 4; a service;
+    /// another user's process) and a socket whose owner the system does not
+    /// report (pid 0, as under Wine) are never stopped.
+    #[test]
+    fn unopenable_and_unreported_owners_are_refused() {
+        let system = ProcessInfo {
+            pid: 4,
+            name: "System".into(),
+            cmdline: Vec::new(),
+            uid: None,
+            user: None,
+            executable: None,
+            start_time: None,
+        };
+        let base = Holder {
+            protocol: port4me::Protocol::Tcp,
+            state: crate::SocketState::Listen,
+            local_address: "0.0.0.0:445".parse().unwrap(),
+            remote_address: None,
+            inode: 0,
+            uid: None,
+            user: None,
+            access: ProcessAccess::Hidden,
+            processes: vec![system],
+            description: String::new(),
+        };
+        let unreported = Holder { access: ProcessAccess::Unreported, processes: Vec::new(), ..base.clone() };
+        for (h, says) in [(base, "System (pid 4), which you may not inspect"), (unreported, "not reported by the system")] {
+            let report = kill_holders(445, &[h], &PlanOptions::default(), &mut |_| panic!("nothing is stopped"));
+            let why = report.refused.expect("refused");
+            assert!(report.signals.is_empty() && why.contains(says), "{why}");
         }
     }
 }

@@ -187,7 +187,7 @@ fn taken_conflict(port: u16, protocol: Protocol) -> Conflict {
     }
     let privileged = port < sys::unprivileged_port_start() && !can_bind_privileged();
     if known || privileged {
-        let message = format!("{port} cannot be bound: {}", blocked_reason(port, privileged));
+        let message = format!("{port} cannot be bound: {}", blocked_reason(port, protocol, privileged));
         return Conflict { cause: ConflictCause::Blocked, holders, service: None, message, kill: None };
     }
     Conflict {
