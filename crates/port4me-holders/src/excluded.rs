@@ -73,7 +73,7 @@ fn ranges(protocol: Protocol) -> Vec<ExcludedRange> {
             .stdin(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .output();
-        if let Ok(o) = run.filter(|o| o.status.success()) {
+        if let Some(o) = run.ok().filter(|o| o.status.success()) {
             out.extend(parse_netsh(&String::from_utf8_lossy(&o.stdout), protocol));
         }
     }
