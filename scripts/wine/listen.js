@@ -1,8 +1,8 @@
-// Listens on TCP 127.0.0.1, TCP [::1] and UDP 127.0.0.1 on one port, then
+// Listens on TCP 0.0.0.0, TCP [::1] and UDP 127.0.0.1 on one port, then
 // writes "pid port" to the file given and waits until that file is removed.
 const net = require('net'), dgram = require('dgram'), fs = require('fs');
 const out = process.argv[2];
-const a = net.createServer().listen(0, '127.0.0.1', () => {
+const a = net.createServer().listen(0, '0.0.0.0', () => {
   const port = a.address().port;
   const done = (v6) => {
     const u = dgram.createSocket('udp4');

@@ -513,14 +513,19 @@ fn name_holders(e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
 fn with_holders(e: Error) -> Error {
     match e {
         Error::AllInUse { tries, protocol, count, ports, holders } if holders.is_empty() && ports.len() == count => {
-            let holders = ports
+            let mut holders = ports
                 .iter()
                 .map(|&port| {
                     port4me_holders::describe_busy(port, protocol).unwrap_or_else(|| {
                         format!("{port}: no holder visible (another user's process, or a registry lease)")
                     })
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            // Windows' excluded ranges are not "in use": counted apart.
+            let excluded = ports.iter().filter(|&&p| port4me_holders::excluded_port_range(p, protocol).is_some()).count();
+            if excluded > 0 {
+                holders.push(format!("{excluded} of these are not in use but in Windows' excluded port ranges"));
+            }
             Error::AllInUse { tries, protocol, count, ports, holders }
         }
         other => other,

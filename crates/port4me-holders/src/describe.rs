@@ -37,10 +37,18 @@ pub fn describe_holders(port: u16, protocol: Protocol, holders: &[Holder]) -> Op
 /// A sentence naming what holds `port`, for "port is taken" errors:
 /// `"5173 is in use by node (pid 4242, alice): vite --port 5173"`.
 ///
+/// On Windows, a port in an excluded range is not in use by anyone: `"5173
+/// is not in use but cannot be bound: Windows reserves 5173-5272/tcp
+/// (excluded port range)"`.
+///
 /// `None` when nothing visible holds the port (it may still be unusable, for
 /// example when it is privileged), when the port is 0 (an invalid port), and
 /// on systems where holders cannot be found.
 pub fn describe_busy(port: u16, protocol: Protocol) -> Option<String> {
     let holders = crate::who_holds(port as u32, protocol).ok()?;
+    if holders.is_empty() {
+        let range = crate::excluded_port_range(port, protocol)?;
+        return Some(format!("{} is not in use but cannot be bound: {range}", port_label(port, protocol)));
+    }
     describe_holders(port, protocol, &holders)
 }

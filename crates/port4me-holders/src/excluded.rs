@@ -41,6 +41,7 @@ impl fmt::Display for ExcludedRange {
 }
 
 /// The ranges in the output of `netsh int ipv4 show excludedportrange`.
+#[cfg_attr(not(windows), allow(dead_code))]
 pub(crate) fn parse_netsh(text: &str, protocol: Protocol) -> Vec<ExcludedRange> {
     text.lines()
         .filter_map(|line| {
@@ -64,8 +65,27 @@ pub fn excluded_port_range(port: u16, protocol: Protocol) -> Option<ExcludedRang
     ranges(protocol).into_iter().find(|r| (r.start..=r.end).contains(&port))
 }
 
+/// The ranges, read at most once every two seconds per protocol: an
+/// exhausted search asks about each of its ports in turn, and each read
+/// starts two `netsh` processes.
 #[cfg(windows)]
 fn ranges(protocol: Protocol) -> Vec<ExcludedRange> {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    type Cache = Vec<(Protocol, Instant, Vec<ExcludedRange>)>;
+    static CACHE: Mutex<Cache> = Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|(_, at, _)| at.elapsed() < Duration::from_secs(2));
+    if let Some((_, _, r)) = cache.iter().find(|(p, _, _)| *p == protocol) {
+        return r.clone();
+    }
+    let r = read_ranges(protocol);
+    cache.push((protocol, Instant::now(), r.clone()));
+    r
+}
+
+#[cfg(windows)]
+fn read_ranges(protocol: Protocol) -> Vec<ExcludedRange> {
     let mut out = Vec::new();
     for family in ["ipv4", "ipv6"] {
         let run = std::process::Command::new("netsh")

@@ -45,6 +45,7 @@
 mod describe;
 mod error;
 mod excluded;
+mod firewall;
 mod model;
 mod plan;
 pub mod reservations;
@@ -73,6 +74,7 @@ mod sys;
 
 pub use describe::{describe_busy, describe_holders, port_label};
 pub use excluded::{excluded_port_range, ExcludedRange};
+pub use firewall::firewall_rule_command;
 pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
     escape_text, protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo,

@@ -127,6 +127,7 @@ pub struct ProcessInfo {
     /// since boot on Linux, microseconds since 1970 on macOS, a `FILETIME`
     /// on Windows: see `port4me-process`); `None` where unknown. With the
     /// pid it names one process, which the kill strategy checks.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::model::ser_start_time"))]
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub start_time: Option<u64>,
 }
@@ -479,6 +480,11 @@ pub struct PortStatus {
     /// without meaning "not reserved"), and the status says "unknown"
     /// rather than "free".
     pub registry_error: Option<String>,
+    /// Windows only, for a port that listens beyond the loopback: whether
+    /// an inbound Windows Firewall rule lets it in: `allowed`, `not
+    /// allowed` (with the command that adds a rule) or `unknown (why)`.
+    /// `None` elsewhere.
+    pub firewall: Option<String>,
     /// One word, by precedence: occupied, blocked, reserved, unknown,
     /// unsafe, free ([`PortStatus::label`] when the status was taken).
     pub label: StatusLabel,
@@ -564,6 +570,9 @@ impl PortStatus {
             let names: Vec<&str> = self.unsafe_for.iter().map(|b| b.as_str()).collect();
             parts.push(format!("unsafe (blocked by {})", names.join(" and ")));
         }
+        if let Some(f) = &self.firewall {
+            parts.push(format!("firewall: {f}"));
+        }
         parts.join("; ")
     }
 }
@@ -571,6 +580,17 @@ impl PortStatus {
 /// `"tcp"` or `"udp"`.
 pub fn protocol_name(p: Protocol) -> &'static str {
     p.as_str()
+}
+
+/// A start time as a signed integer: napi's serializer refuses a `u64`
+/// above 32 bits, and every start time fits an `i64` (a Windows `FILETIME`
+/// is about 2^57 today).
+#[cfg(feature = "serde")]
+pub(crate) fn ser_start_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(&i64::try_from(*t).unwrap_or(i64::MAX)),
+        None => s.serialize_none(),
+    }
 }
 
 #[cfg(feature = "serde")]
@@ -593,6 +613,7 @@ mod tests {
             unsafe_for: Vec::new(),
             reserved: None,
             registry_error: None,
+            firewall: None,
             label: StatusLabel::Free,
             labels: Vec::new(),
             description: String::new(),
@@ -728,6 +749,9 @@ mod ts_tests {
         }
         .described();
         let h = keys_agree(&holder);
+        // A Windows FILETIME passes 2^53: a signed integer, as napi needs.
+        let filetime = ProcessInfo { start_time: Some(134_411_505_588_339_790), ..process.clone() };
+        assert_eq!(serde_json::to_value(&filetime).unwrap()["startTime"], json!(134_411_505_588_339_790i64));
         assert_eq!(h["description"], "node (pid 7, alice): vite");
         let types = declared::<Holder>();
         assert_eq!((types["localAddress"].as_str(), &h["localAddress"]), ("string", &"127.0.0.1:5173".into()));
@@ -761,6 +785,7 @@ mod ts_tests {
             unsafe_for: vec![Browser::Chrome],
             reserved: Some(reservation),
             registry_error: None,
+            firewall: None,
             label: StatusLabel::Free,
             labels: Vec::new(),
             description: String::new(),

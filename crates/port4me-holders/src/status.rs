@@ -52,6 +52,7 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     for (i, (&port, free)) in ports.iter().zip(free).enumerate() {
         let h: Option<Vec<Holder>> = holders.as_mut().map(|m| m.get(&port).cloned().unwrap_or_default());
         let (availability, blocked_reason) = availability(port, opts.protocol, free, h.as_deref());
+        let firewall = firewall(port, opts.protocol, h.as_deref());
         let (reserved, registry_error) = match std::mem::replace(&mut reserved[i], Ok(None)) {
             Ok(r) => (r, None),
             Err(why) => (None, Some(why)),
@@ -66,6 +67,7 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
                 unsafe_for: unsafe_for(port),
                 reserved,
                 registry_error,
+                firewall,
                 label: StatusLabel::Free,
                 labels: Vec::new(),
                 description: String::new(),
@@ -92,6 +94,25 @@ fn availability(port: u16, protocol: Protocol, free: bool, holders: Option<&[Hol
 /// Why nothing visible holds a port this user cannot bind: a privileged
 /// port, Windows' excluded port range (read only now, when a bind has
 /// failed), or another exclusive socket or a policy.
+/// Windows: the firewall's answer for a port whose server listens beyond
+/// the loopback, with the command that would let it in when none does.
+fn firewall(port: u16, protocol: Protocol, holders: Option<&[Holder]>) -> Option<String> {
+    let holders = holders.filter(|h| cfg!(windows) && crate::firewall::listens_outside(h))?;
+    #[cfg(windows)]
+    return Some(match crate::firewall::check(port, protocol, holders) {
+        crate::firewall::Firewall::NotAllowed => format!(
+            "not allowed (to let other machines in: {})",
+            crate::firewall::firewall_rule_command("port", port, protocol)
+        ),
+        other => other.describe(),
+    });
+    #[cfg(not(windows))]
+    {
+        let _ = (port, protocol, holders);
+        None
+    }
+}
+
 pub(crate) fn blocked_reason(port: u16, protocol: Protocol, privileged: bool) -> String {
     if let Some(range) = (cfg!(windows) && !privileged).then(|| crate::excluded_port_range(port, protocol)).flatten() {
         return range.to_string();

@@ -174,7 +174,23 @@ fn plan_inner<S: AsRef<str>>(
         sp.outcome = Outcome::Moved;
         claimed.insert(port, sp.name.clone());
     }
+    if cfg!(windows) {
+        for sp in &mut out {
+            if let Some(port) = sp.port {
+                sp.warnings.push(firewall_warning(&sp.name, port, opts.protocol));
+            }
+        }
+    }
     Ok(Plan { strategy: opts.strategy, services: out, registry_error: None })
+}
+
+/// Windows: the command that lets other machines reach a service, which
+/// port4me prints and never runs.
+pub(crate) fn firewall_warning(name: &str, port: u16, protocol: Protocol) -> String {
+    format!(
+        "if it listens beyond the loopback, Windows Firewall needs an inbound rule (port4me never changes the firewall): {}",
+        crate::firewall::firewall_rule_command(name, port, protocol)
+    )
 }
 
 /// The conflict for a preferred port the probe found taken.
