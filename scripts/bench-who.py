@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Who holds a port, timed against ss and lsof (Linux).
 
-    python3 scripts/bench-who.py [path/to/port4me] [--runs N]
+    python3 scripts/bench-who.py [path/to/port4me] [--runs N] [--baseline path/to/other/port4me]
 
 Holds 2,000 extra TCP sockets in 200 processes (forked, 10 listeners
 each) plus one listener on the port asked about, then runs each command
 N times (21 by default), interleaved, and prints the median wall time of
 whole processes for `port4me who PORT`, `ss -tanp` and `lsof -i :PORT`,
 and their ratios. The machine is shared: compare the ratios of one run.
+--baseline adds another port4me build (such as main's) to the same run.
 """
 import os
 import shutil
@@ -22,11 +23,15 @@ PROCESSES, SOCKETS_EACH = 200, 10
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    runs = 21
-    if "--runs" in sys.argv:
-        runs = int(sys.argv[sys.argv.index("--runs") + 1])
-        args = [a for a in args if a != str(runs)]
+    argv = sys.argv[1:]
+    opts = {}
+    for flag in ("--runs", "--baseline"):
+        if flag in argv:
+            i = argv.index(flag)
+            opts[flag] = argv[i + 1]
+            del argv[i : i + 2]
+    args = argv
+    runs = int(opts.get("--runs", 21))
     exe = args[0] if args else os.path.join(os.environ.get("CARGO_TARGET_DIR", "target"), "release", "port4me")
     if not os.access(exe, os.X_OK):
         sys.exit(f"bench-who.py: {exe} is not an executable (build it: cargo build --release -p port4me-cli)")
@@ -58,6 +63,8 @@ def main():
         "ss -tanp": ["ss", "-tanp"],
         f"lsof -i :{port}": ["lsof", "-i", f":{port}"],
     }
+    if "--baseline" in opts:
+        commands[f"port4me who {port} (baseline)"] = [opts["--baseline"], "who", str(port)]
     commands = {k: v for k, v in commands.items() if shutil.which(v[0]) or os.path.exists(v[0])}
     times = {k: [] for k in commands}
     try:
@@ -75,7 +82,7 @@ def main():
     med = {k: statistics.median(v) * 1000 for k, v in times.items()}
     first = next(iter(med.values()))
     for name, ms in med.items():
-        print(f"  {name:<22} {ms:7.1f} ms   x{ms / first:.2f}")
+        print(f"  {name:<34} {ms:7.1f} ms   x{ms / first:.2f}")
 
 
 if __name__ == "__main__":
