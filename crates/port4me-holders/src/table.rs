@@ -24,6 +24,10 @@ pub(crate) struct Row {
     pub socket: u64,
 }
 
+/// One socket: the system's name for it, its addresses and state, and (for
+/// systems that name none) the row it came from.
+type SocketKey = (u64, SocketAddr, Option<SocketAddr>, SocketState, usize);
+
 /// The holders of each of `ports`, from `rows` (other ports are left out)
 /// and `lookup` (the process behind a pid, `None` when it is gone).
 pub(crate) fn join(
@@ -34,7 +38,7 @@ pub(crate) fn join(
 ) -> BTreeMap<u16, Vec<Holder>> {
     let mut out: BTreeMap<u16, Vec<Holder>> = ports.iter().map(|&p| (p, Vec::new())).collect();
     // Sockets shared by several processes become one holder.
-    let mut sockets: BTreeMap<(u64, SocketAddr, Option<SocketAddr>, SocketState, usize), Vec<u32>> = BTreeMap::new();
+    let mut sockets: BTreeMap<SocketKey, Vec<u32>> = BTreeMap::new();
     for (i, r) in rows.into_iter().enumerate() {
         if !out.contains_key(&r.local.port()) {
             continue;
