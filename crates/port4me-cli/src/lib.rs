@@ -522,7 +522,8 @@ fn with_holders(e: Error) -> Error {
                 })
                 .collect::<Vec<_>>();
             // Windows' excluded ranges are not "in use": counted apart.
-            let excluded = ports.iter().filter(|&&p| port4me_holders::excluded_port_range(p, protocol).is_some()).count();
+            let excluded =
+                ports.iter().filter(|&&p| port4me_holders::excluded_port_range(p, protocol).is_some()).count();
             if excluded > 0 {
                 holders.push(format!("{excluded} of these are not in use but in Windows' excluded port ranges"));
             }

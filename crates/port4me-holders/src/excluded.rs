@@ -144,7 +144,10 @@ Startport    Endport
             [(5357, 5357, false), (50000, 50059, true), (54235, 54334, false)]
         );
         let de = parse_netsh(GERMAN, Protocol::Tcp);
-        assert_eq!(de.iter().map(|r| (r.start, r.end, r.administered)).collect::<Vec<_>>(), [(5173, 5272, false), (50000, 50059, true)]);
+        assert_eq!(
+            de.iter().map(|r| (r.start, r.end, r.administered)).collect::<Vec<_>>(),
+            [(5173, 5272, false), (50000, 50059, true)]
+        );
         assert_eq!(de[1].to_string(), "Windows reserves 50000-50059/tcp (administered excluded port range)");
         assert_eq!(en[2].to_string(), "Windows reserves 54235-54334/tcp (excluded port range)");
         // Wine's netsh answers with a message and no table.

@@ -59,7 +59,8 @@ $p = $_ | Get-NetFirewallPortFilter; $a = $_ | Get-NetFirewallApplicationFilter;
 /// for a server run from one of `programs`.
 pub(crate) fn judge(answer: &str, port: u16, protocol: Protocol, programs: &[&str]) -> Firewall {
     let mut lines = answer.lines();
-    let Some(profiles) = lines.next().and_then(|l| l.trim().strip_prefix("PROFILES ")).and_then(|n| n.trim().parse::<u32>().ok())
+    let Some(profiles) =
+        lines.next().and_then(|l| l.trim().strip_prefix("PROFILES ")).and_then(|n| n.trim().parse::<u32>().ok())
     else {
         return Firewall::Unknown("the firewall rules could not be read".to_string());
     };

@@ -73,9 +73,9 @@ mod sys;
 mod sys;
 
 pub use describe::{describe_busy, describe_holders, port_label};
+pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use excluded::{excluded_port_range, ExcludedRange};
 pub use firewall::firewall_rule_command;
-pub use error::{check_port, parse_port, Error, PortContext, Result};
 pub use model::{
     escape_text, protocol_name, unsafe_for, Availability, Browser, Holder, PortStatus, ProcessAccess, ProcessInfo,
     Reservation, SocketState, StatusLabel,

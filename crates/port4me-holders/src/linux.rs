@@ -128,9 +128,8 @@ fn scan_processes(wanted: &BTreeSet<u64>) -> ProcScan {
             path.truncate(dir_len);
             path.push_str(&fd.file_name().to_string_lossy());
             let Ok(target) = std::fs::read_link(&path) else { continue };
-            let inode = target
-                .to_str()
-                .and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok());
+            let inode =
+                target.to_str().and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok());
             if let Some(inode) = inode.filter(|i| wanted.contains(i)) {
                 scan.owners.entry(inode).or_default().insert(pid);
             }

@@ -134,7 +134,10 @@ mod tests {
     fn recorded_socket_fdinfo() {
         let tcp6 = record(AF_INET6, IPPROTO_TCP, SOCKINFO_TCP, false, (&[0; 16], 5173), 1);
         let (state, local, remote, so) = parse_socket_fdinfo(&tcp6, Protocol::Tcp).unwrap();
-        assert_eq!((state, local.to_string(), remote, so), (SocketState::Listen, "[::]:5173".into(), None, 0xa1b2_c3d4_e5f6_0718));
+        assert_eq!(
+            (state, local.to_string(), remote, so),
+            (SocketState::Listen, "[::]:5173".into(), None, 0xa1b2_c3d4_e5f6_0718)
+        );
         assert_eq!(parse_socket_fdinfo(&tcp6, Protocol::Udp), None, "a TCP socket is not asked for UDP");
 
         let udp4 = record(AF_INET, IPPROTO_UDP, SOCKINFO_IN, true, (&[127, 0, 0, 1], 5353), 0);

@@ -283,9 +283,8 @@ impl Holder {
 /// macOS's AirPlay Receiver (process `ControlCenter`) listens on 5000 and
 /// 7000 by default: how to turn it off.
 pub(crate) fn airplay_hint(port: u16, name: &str) -> Option<&'static str> {
-    (matches!(port, 5000 | 7000) && name == "ControlCenter").then_some(
-        "this is the AirPlay Receiver: turn it off in System Settings > General > AirDrop & Handoff",
-    )
+    (matches!(port, 5000 | 7000) && name == "ControlCenter")
+        .then_some("this is the AirPlay Receiver: turn it off in System Settings > General > AirDrop & Handoff")
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -725,16 +724,15 @@ mod ts_tests {
 
     #[test]
     fn json_fields_are_the_declared_ones() {
-        let process =
-            ProcessInfo {
-                pid: 7,
-                name: "node".into(),
-                cmdline: vec!["vite".into()],
-                uid: Some(1),
-                user: None,
-                executable: Some("/usr/bin/node".into()),
-                start_time: Some(4242),
-            };
+        let process = ProcessInfo {
+            pid: 7,
+            name: "node".into(),
+            cmdline: vec!["vite".into()],
+            uid: Some(1),
+            user: None,
+            executable: Some("/usr/bin/node".into()),
+            start_time: Some(4242),
+        };
         let holder = Holder {
             protocol: Protocol::Udp,
             state: SocketState::UdpConnected,

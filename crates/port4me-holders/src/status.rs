@@ -78,7 +78,12 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     Ok(out)
 }
 
-fn availability(port: u16, protocol: Protocol, free: bool, holders: Option<&[Holder]>) -> (Availability, Option<String>) {
+fn availability(
+    port: u16,
+    protocol: Protocol,
+    free: bool,
+    holders: Option<&[Holder]>,
+) -> (Availability, Option<String>) {
     if free {
         return (Availability::Free, None);
     }

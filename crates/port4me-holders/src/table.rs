@@ -165,12 +165,7 @@ mod tests {
                 ("TIME_WAIT".into(), "127.0.0.1:5173".into(), ProcessAccess::NoProcess),
             ]
         );
-        assert_eq!(
-            h[0].description,
-            r"node.exe (pid 11820, alice): node node_modules/vite/bin/vite.js",
-            "{:?}",
-            h[0]
-        );
+        assert_eq!(h[0].description, r"node.exe (pid 11820, alice): node node_modules/vite/bin/vite.js", "{:?}", h[0]);
         assert_eq!(h[0].processes[0].start_time, Some(133_784_208_000_000_000));
         assert_eq!(h[0].uid, Some(1001));
         assert_eq!(map[&445][0].access, ProcessAccess::Hidden);

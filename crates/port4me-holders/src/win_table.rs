@@ -162,12 +162,19 @@ mod tests {
     fn tcp6_and_udp_rows() {
         let any6 = [0u8; 16];
         let one6 = Ipv6Addr::LOCALHOST.octets();
-        let l6 = [&one6[..], &[0; 4], &port(5173), &any6, &[0; 4], &[0; 4], &2u32.to_le_bytes(), &11820u32.to_le_bytes()];
+        let l6 =
+            [&one6[..], &[0; 4], &port(5173), &any6, &[0; 4], &[0; 4], &2u32.to_le_bytes(), &11820u32.to_le_bytes()];
         let rows = parse(Table::Tcp6, &table(&[l6.concat()])).unwrap();
-        assert_eq!((rows[0].local.to_string(), rows[0].state, rows[0].pid), ("[::1]:5173".into(), SocketState::Listen, 11820));
+        assert_eq!(
+            (rows[0].local.to_string(), rows[0].state, rows[0].pid),
+            ("[::1]:5173".into(), SocketState::Listen, 11820)
+        );
         let u4 = [&[0u8, 0, 0, 0][..], &port(5353), &2044u32.to_le_bytes()];
         let rows = parse(Table::Udp4, &table(&[u4.concat()])).unwrap();
-        assert_eq!((rows[0].local.to_string(), rows[0].state, rows[0].pid), ("0.0.0.0:5353".into(), SocketState::UdpBound, 2044));
+        assert_eq!(
+            (rows[0].local.to_string(), rows[0].state, rows[0].pid),
+            ("0.0.0.0:5353".into(), SocketState::UdpBound, 2044)
+        );
         let u6 = [&any6[..], &[0; 4], &port(5353), &0u32.to_le_bytes()];
         let rows = parse(Table::Udp6, &table(&[u6.concat()])).unwrap();
         assert_eq!((rows[0].local.to_string(), rows[0].pid), ("[::]:5353".into(), 0));

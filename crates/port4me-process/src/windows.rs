@@ -7,20 +7,16 @@ use std::os::windows::io::{AsRawHandle, FromRawHandle, OwnedHandle};
 
 use windows_sys::Wdk::System::Threading::{NtQueryInformationProcess, ProcessCommandLineInformation};
 use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, FILETIME, HANDLE, INVALID_HANDLE_VALUE,
-    STILL_ACTIVE, UNICODE_STRING,
-};
-use windows_sys::Win32::Security::{
-    GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, IsValidSid, LookupAccountSidW, TokenUser,
-    SID_NAME_USE, TOKEN_QUERY, TOKEN_USER,
+    GetLastError, ERROR_ACCESS_DENIED, ERROR_INVALID_PARAMETER, FILETIME, HANDLE, INVALID_HANDLE_VALUE, STILL_ACTIVE,
+    UNICODE_STRING,
 };
 use windows_sys::Win32::System::Diagnostics::ToolHelp::{
     CreateToolhelp32Snapshot, Process32FirstW, Process32NextW, PROCESSENTRY32W, TH32CS_SNAPPROCESS,
 };
 use windows_sys::Win32::System::RemoteDesktop::ProcessIdToSessionId;
 use windows_sys::Win32::System::Threading::{
-    GetExitCodeProcess, GetProcessTimes, OpenProcess, OpenProcessToken, QueryFullProcessImageNameW, TerminateProcess,
-    PROCESS_NAME_WIN32, PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_TERMINATE,
+    GetExitCodeProcess, GetProcessTimes, OpenProcess, QueryFullProcessImageNameW, TerminateProcess, PROCESS_NAME_WIN32,
+    PROCESS_QUERY_LIMITED_INFORMATION, PROCESS_TERMINATE,
 };
 
 use crate::{Process, Status};
@@ -142,9 +138,8 @@ fn command_line(h: HANDLE) -> Option<String> {
     let mut buf = vec![0u64; (len as usize).div_ceil(8)];
     let size = u32::try_from(buf.len() * 8).ok()?;
     // SAFETY: `buf` is valid and aligned for `size` bytes.
-    let status = unsafe {
-        NtQueryInformationProcess(h, ProcessCommandLineInformation, buf.as_mut_ptr().cast(), size, &mut len)
-    };
+    let status =
+        unsafe { NtQueryInformationProcess(h, ProcessCommandLineInformation, buf.as_mut_ptr().cast(), size, &mut len) };
     if status < 0 {
         return None;
     }
@@ -213,59 +208,6 @@ pub(crate) fn split_command_line(line: &str) -> Vec<String> {
     args
 }
 
-/// The RID and the account name of the token's user of process `h`.
-fn token_user(h: HANDLE) -> Option<(u32, Option<String>)> {
-    let mut raw: HANDLE = std::ptr::null_mut();
-    // SAFETY: `raw` receives a new token handle on success.
-    if unsafe { OpenProcessToken(h, TOKEN_QUERY, &mut raw) } == 0 {
-        return None;
-    }
-    // SAFETY: a token handle we own; OwnedHandle closes it.
-    let token = unsafe { OwnedHandle::from_raw_handle(raw) };
-    let token = token.as_raw_handle();
-    let mut len = 0u32;
-    // SAFETY: a null buffer of length 0 only asks for the needed length.
-    unsafe { GetTokenInformation(token, TokenUser, std::ptr::null_mut(), 0, &mut len) };
-    if len == 0 || len > 1 << 16 {
-        return None;
-    }
-    // TOKEN_USER holds pointers: use a buffer aligned for them.
-    let mut buf = vec![0u64; (len as usize).div_ceil(8)];
-    let size = u32::try_from(buf.len() * 8).ok()?;
-    // SAFETY: `buf` is valid and aligned for `size` bytes.
-    if unsafe { GetTokenInformation(token, TokenUser, buf.as_mut_ptr().cast(), size, &mut len) } == 0 {
-        return None;
-    }
-    // SAFETY: on success the buffer starts with a TOKEN_USER whose SID
-    // points into the same buffer, which outlives these reads.
-    unsafe {
-        let sid = (*buf.as_ptr().cast::<TOKEN_USER>()).User.Sid;
-        if sid.is_null() || IsValidSid(sid) == 0 {
-            return None;
-        }
-        let count = *GetSidSubAuthorityCount(sid);
-        if count == 0 {
-            return None;
-        }
-        let rid = *GetSidSubAuthority(sid, u32::from(count) - 1);
-        let mut name = [0u16; 256];
-        let mut domain = [0u16; 256];
-        let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
-        let mut kind: SID_NAME_USE = 0;
-        let ok = LookupAccountSidW(
-            std::ptr::null(),
-            sid,
-            name.as_mut_ptr(),
-            &mut n,
-            domain.as_mut_ptr(),
-            &mut d,
-            &mut kind,
-        ) != 0;
-        let name = ok.then(|| String::from_utf16_lossy(&name[..(n as usize).min(name.len())]));
-        Some((rid, name.filter(|s| !s.is_empty())))
-    }
-}
-
 pub(crate) fn lookup(pid: u32) -> Option<Process> {
     let service = session(pid) == Some(0);
     let h = match open(pid, PROCESS_QUERY_LIMITED_INFORMATION) {
@@ -280,12 +222,8 @@ pub(crate) fn lookup(pid: u32) -> Option<Process> {
     let h = h.as_raw_handle();
     let start_time = running_since(h)?;
     let executable = image_path(h);
-    let name = executable
-        .as_deref()
-        .and_then(|p| p.rsplit(['\\', '/']).next())
-        .map(str::to_string)
-        .unwrap_or_default();
-    let (uid, user) = match token_user(h) {
+    let name = executable.as_deref().and_then(|p| p.rsplit(['\\', '/']).next()).map(str::to_string).unwrap_or_default();
+    let (uid, user) = match port4me::env::process_account(h) {
         Some((rid, name)) => (Some(rid), name.or_else(|| Some(crate::name_of(rid)))),
         None => (None, None),
     };

@@ -214,8 +214,8 @@ mod windows {
 
     use windows_sys::Win32::Foundation::{GetLastError, ERROR_INSUFFICIENT_BUFFER, HANDLE};
     use windows_sys::Win32::Security::{
-        GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, IsValidSid, TokenUser, TOKEN_QUERY,
-        TOKEN_USER,
+        GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, IsValidSid, LookupAccountSidW, TokenUser,
+        SID_NAME_USE, TOKEN_QUERY, TOKEN_USER,
     };
     use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
     use windows_sys::Win32::System::WindowsProgramming::GetUserNameW;
@@ -244,10 +244,16 @@ mod windows {
 
     /// The last sub-authority of the user SID of this process's token.
     pub fn token_user_rid() -> Option<u32> {
+        // SAFETY: the pseudo-handle of the current process is always valid.
+        token_account(unsafe { GetCurrentProcess() }, false).map(|(rid, _)| rid)
+    }
+
+    /// The RID of the user SID of `process`'s token and, when asked, the
+    /// account name of that SID (`LookupAccountSidW`).
+    pub fn token_account(process: HANDLE, with_name: bool) -> Option<(u32, Option<String>)> {
         let mut raw: HANDLE = std::ptr::null_mut();
-        // SAFETY: the pseudo-handle of the current process needs no closing;
-        // `raw` receives a new token handle on success.
-        if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut raw) } == 0 {
+        // SAFETY: `raw` receives a new token handle on success.
+        if unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut raw) } == 0 {
             return None;
         }
         // SAFETY: `raw` is a token handle we own; OwnedHandle closes it.
@@ -277,9 +283,35 @@ mod windows {
             if count == 0 {
                 return None;
             }
-            Some(*GetSidSubAuthority(sid, u32::from(count) - 1))
+            let rid = *GetSidSubAuthority(sid, u32::from(count) - 1);
+            if !with_name {
+                return Some((rid, None));
+            }
+            let (mut name, mut domain) = ([0u16; 256], [0u16; 256]);
+            let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
+            let mut kind: SID_NAME_USE = 0;
+            let found = LookupAccountSidW(
+                std::ptr::null(),
+                sid,
+                name.as_mut_ptr(),
+                &mut n,
+                domain.as_mut_ptr(),
+                &mut d,
+                &mut kind,
+            ) != 0;
+            let name = found.then(|| String::from_utf16_lossy(&name[..(n as usize).min(name.len())]));
+            Some((rid, name.filter(|s| !s.is_empty())))
         }
     }
+}
+
+/// The account of the process behind `process` (a handle opened with at
+/// least `PROCESS_QUERY_LIMITED_INFORMATION`): the RID of its token's user
+/// SID, the number [`account_uid`] gives for the calling process, and that
+/// account's name. `None` when its token may not be read.
+#[cfg(windows)]
+pub fn process_account(process: std::os::windows::io::RawHandle) -> Option<(u32, Option<String>)> {
+    windows::token_account(process, true)
 }
 
 #[cfg(test)]

@@ -213,8 +213,7 @@ mod tests {
     #[test]
     fn refusals_escape_the_process_name() {
         let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
-        let me =
-            ProcessInfo {
+        let me = ProcessInfo {
             pid: std::process::id(),
             name: hostile.into(),
             cmdline: Vec::new(),
@@ -273,7 +272,9 @@ mod tests {
             description: String::new(),
         };
         let unreported = Holder { access: ProcessAccess::Unreported, processes: Vec::new(), ..base.clone() };
-        for (h, says) in [(base, "System (pid 4), which you may not inspect"), (unreported, "not reported by the system")] {
+        for (h, says) in
+            [(base, "System (pid 4), which you may not inspect"), (unreported, "not reported by the system")]
+        {
             let report = kill_holders(445, &[h], &PlanOptions::default(), &mut |_| panic!("nothing is stopped"));
             let why = report.refused.expect("refused");
             assert!(report.signals.is_empty() && why.contains(says), "{why}");
