@@ -116,6 +116,8 @@ export type RegistryErrorCode =
   | 'ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE'
   /** The database was written by a newer port4me. */
   | 'ERR_PORT4ME_REGISTRY_SCHEMA_TOO_NEW'
+  /** The database was written by a pre-release build (it is left untouched). */
+  | 'ERR_PORT4ME_REGISTRY_PRE_RELEASE'
   /** The database cannot be written. */
   | 'ERR_PORT4ME_REGISTRY_READ_ONLY'
   /** Another process held the lock longer than the busy timeout (30 s). */

@@ -14,7 +14,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use napi::bindgen_prelude::{Env, JsError, Unknown};
+use napi::bindgen_prelude::{Env, JsError, JsTypeError, Unknown};
 
 /// The result type of every sync export: the error's status is the `code`.
 /// (Signatures spell it `napi::Result<T, String>`: the `#[napi]` macro
@@ -115,6 +115,19 @@ pub fn to_js<'env, T: serde::Serialize>(env: &Env, v: &T) -> Result<Unknown<'env
 /// [`catch`] for the sync exports.
 pub fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> JsResult<T> {
     catch(f).map_err(Failure::into_napi)
+}
+
+/// [`guard`] that throws Node's argument errors (`ERR_INVALID_ARG_*`) as
+/// `TypeError`s, as Node's own functions do.
+pub fn guard_in<T>(env: &Env, f: impl FnOnce() -> Result<T, Failure>) -> JsResult<T> {
+    catch(f).map_err(|failure| {
+        if !failure.code.starts_with("ERR_INVALID_ARG_") {
+            return failure.into_napi();
+        }
+        // Thrown here, so napi-rs leaves the pending TypeError as it is.
+        unsafe { JsTypeError::from(failure.into_napi()).throw_into(env.raw()) };
+        napi::Error::new(napi::Status::PendingException.as_ref().to_string(), String::new())
+    })
 }
 
 #[cfg(test)]

@@ -11,86 +11,117 @@
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Env, Unknown};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::{Env, JsObjectValue, Object, Unknown};
+use napi::ValueType;
 use napi_derive::napi;
 use port4me::values::{count_from_f64, js_number, parse_protocol, port_from_f64};
 use port4me_registry::{
-    AllocateOptions, Filter, Owner, Protocol, RegisterOptions, Registry, ReleaseOptions, ReserveOptions,
+    AllocateOptions, Config, Filter, Owner, Protocol, RegisterOptions, Registry, ReleaseOptions, ReserveOptions,
     ServiceDefinition,
 };
 
-use crate::errors::{guard, to_js, Failure, ERR_REGISTRY_CLOSED};
+use crate::args::{self, Kind};
+use crate::errors::{guard_in, to_js, Failure, ERR_REGISTRY_CLOSED};
 use crate::options::Query;
 
 /// Options of `registry.modules.allocate`.
-#[napi(object)]
-#[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "AllocateOptions", rename_all = "camelCase"))]
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "AllocateOptions", rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct AllocateArgs {
     /// Keep the module's other ranges of this protocol and add one more
     /// (default: replace them).
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub keep_existing: Option<bool>,
 }
 
 /// Options of the `release` of `registry.modules` and `registry.services`,
 /// and of `registry.services.undefine`.
-#[napi(object)]
-#[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ForceOptions", rename_all = "camelCase"))]
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "ForceOptions", rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct ForceArgs {
     /// Also release what another OS user allocated or accepted (for
     /// `undefine`: the ports the service's instances hold). Default `false`.
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub force: Option<bool>,
 }
 
 /// Options of `registry.services.define`.
-#[napi(object)]
-#[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "DefineServiceOptions", rename_all = "camelCase"))]
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "DefineServiceOptions", rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct DefineServiceArgs {
     /// Allow ports below 1024 or from 49152 on. Default `false`.
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub force: Option<bool>,
     /// `"tcp"` (default) or `"udp"`.
-    #[cfg_attr(test, ts(optional, type = "\"tcp\" | \"udp\" | (string & {})"))]
+    #[ts(optional, type = "\"tcp\" | \"udp\" | (string & {})")]
     pub protocol: Option<String>,
 }
 
 /// Filters of `registry.registrations.find`; all given ones must match.
-#[napi(object)]
-#[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "RegistrationFilter", rename_all = "camelCase"))]
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "RegistrationFilter", rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct FindArgs {
     /// The service name asked for at registration (exact).
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub service: Option<String>,
     /// A prefix of the registration name.
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub beginswith: Option<String>,
     /// The owning user (exact).
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub user: Option<String>,
 }
 
 /// Options of `registry.services.show`: one instance, or the instance on
 /// one port.
-#[napi(object)]
-#[derive(Default)]
-#[cfg_attr(test, derive(ts_rs::TS), ts(rename = "ShowServiceOptions", rename_all = "camelCase"))]
+#[cfg(test)]
+#[derive(ts_rs::TS)]
+#[ts(rename = "ShowServiceOptions", rename_all = "camelCase")]
+#[allow(dead_code)]
 pub struct ShowArgs {
     /// Only this instance.
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub instance: Option<String>,
     /// Only the instance on this port.
-    #[cfg_attr(test, ts(optional))]
+    #[ts(optional)]
     pub port: Option<f64>,
 }
 
+// What each options object accepts: its keys and their kinds. The types
+// above are their TypeScript; a test ties each list to its type's fields.
+const ALLOCATE: &[(&str, Kind)] = &[("keepExisting", Kind::Boolean)];
+const FORCE: &[(&str, Kind)] = &[("force", Kind::Boolean)];
+const DEFINE: &[(&str, Kind)] = &[("force", Kind::Boolean), ("protocol", Kind::String)];
+const FIND: &[(&str, Kind)] = &[("service", Kind::String), ("beginswith", Kind::String), ("user", Kind::String)];
+const SHOW: &[(&str, Kind)] = &[("instance", Kind::String), ("port", Kind::Number)];
+
 /// An optional protocol argument: `None` when absent.
-fn protocol_arg(protocol: Option<&str>) -> Result<Option<Protocol>, Failure> {
-    Ok(protocol.map(parse_protocol).transpose()?)
+fn protocol_arg(env: &Env, protocol: &Unknown) -> Result<Option<Protocol>, Failure> {
+    Ok(args::optional_string(env, protocol, "protocol")?.as_deref().map(parse_protocol).transpose()?)
+}
+
+/// `(protocol?, options?)`, where an object in the protocol's place is the
+/// options.
+fn protocol_and_options<'a>(
+    protocol: &'a Unknown<'a>,
+    options: &'a Unknown<'a>,
+) -> Result<(&'a Unknown<'a>, &'a Unknown<'a>), Failure> {
+    let is_undefined = |v: &Unknown| v.get_type().map(|t| t == ValueType::Undefined).unwrap_or(false);
+    if is_undefined(options) && protocol.get_type().map(|t| t == ValueType::Object).unwrap_or(false) {
+        return Ok((options, protocol));
+    }
+    Ok((protocol, options))
 }
 
 /// A number of the registry API that must be a whole number (a count or a
@@ -99,8 +130,8 @@ fn whole(v: f64, what: &'static str, source: &'static str) -> Result<u32, Failur
     Ok(count_from_f64(v, what, source, 0, u64::from(u32::MAX))? as u32)
 }
 
-/// A port bound of `defineService`: a whole number (0 and 70000 go on to the
-/// crate, which names the service in its message).
+/// A port bound of `services.define`: a whole number (0 and 70000 go on to
+/// the crate, which names the service in its message).
 fn bound(v: f64, what: &str) -> Result<u32, Failure> {
     if v.is_finite() && v == v.trunc() && (0.0..=f64::from(u32::MAX)).contains(&v) {
         return Ok(v as u32);
@@ -108,263 +139,389 @@ fn bound(v: f64, what: &str) -> Result<u32, Failure> {
     Err(port4me::Error::PortNotInteger { source_name: what.into(), value: js_number(v) }.into())
 }
 
-/// A handle on a registry database (the JS `Registry` class wraps it).
-#[napi(js_name = "Registry")]
-pub struct NativeRegistry {
-    inner: Option<Registry>,
+/// The open database, shared by a `Registry` and its groups; `None` once
+/// closed. Everything runs on the JS thread.
+struct Open {
+    registry: Option<Registry>,
     path: String,
 }
 
-impl NativeRegistry {
-    fn reg(&self) -> Result<&Registry, Failure> {
-        self.inner.as_ref().ok_or_else(|| {
-            Failure::new(ERR_REGISTRY_CLOSED, format!("the registry {} was closed; open a new Registry", self.path))
-        })
+#[derive(Clone)]
+struct Handle(Rc<RefCell<Open>>);
+
+impl Handle {
+    /// Runs `f` on the open registry, or says it was closed.
+    fn with<T>(&self, f: impl FnOnce(&Registry) -> Result<T, Failure>) -> Result<T, Failure> {
+        let open = self.0.borrow();
+        match &open.registry {
+            Some(r) => f(r),
+            None => Err(Failure::new(
+                ERR_REGISTRY_CLOSED,
+                format!("the registry {} was closed; open a new Registry", open.path),
+            )),
+        }
     }
 }
 
+/// A variable of the environment as JavaScript sees it: `process.env`,
+/// which is a worker thread's own copy there.
+fn js_env_var(env: &Env, name: &str) -> Option<std::ffi::OsString> {
+    let process: Object = env.get_global().ok()?.get_named_property("process").ok()?;
+    let vars: Object = process.get_named_property("env").ok()?;
+    let value: Unknown = vars.get_named_property(name).ok()?;
+    (value.get_type().ok()? == ValueType::String).then(|| unsafe { value.cast::<String>() }.ok().map(Into::into))?
+}
+
+/// A port registry database (SQLite, safe across processes), by job:
+/// `modules`, `services`, `registrations` and `leases`. Every method is
+/// synchronous and one transaction.
+#[napi(js_name = "Registry")]
+pub struct JsRegistry {
+    handle: Handle,
+}
+
 #[napi]
-impl NativeRegistry {
+impl JsRegistry {
     /// Opens (creating if needed) the registry at `path`, or the default one
     /// (`PORT4ME_DB`, else the user's state directory) when `path` is absent.
     #[napi(constructor)]
-    pub fn new(path: Option<String>) -> napi::Result<Self, String> {
-        guard(|| {
-            let reg = match path {
+    pub fn new(env: Env, path: Unknown) -> napi::Result<Self, String> {
+        guard_in(&env, || {
+            let registry = match args::optional_string(&env, &path, "path")? {
                 Some(p) => Registry::open(p)?,
-                None => Registry::open_default()?,
+                None => Registry::open_default_from(|k| js_env_var(&env, k), Config::default())?,
             };
-            let path = reg.path().to_string_lossy().into_owned();
-            Ok(NativeRegistry { inner: Some(reg), path })
+            let path = registry.path().to_string_lossy().into_owned();
+            Ok(JsRegistry { handle: Handle(Rc::new(RefCell::new(Open { registry: Some(registry), path }))) })
         })
     }
 
     /// The database file.
     #[napi(getter)]
     pub fn path(&self) -> String {
-        self.path.clone()
+        self.handle.0.borrow().path.clone()
     }
 
     /// Whether `close()` was called.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.inner.is_none()
+        self.handle.0.borrow().registry.is_none()
     }
 
-    /// `n` consecutive ports for `module` (first fit in the module pool): a `PortRange`.
-    #[napi]
-    pub fn allocate<'env>(
-        &self,
-        env: &'env Env,
-        n: f64,
-        module: String,
-        protocol: Option<String>,
-        options: Option<AllocateArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let n = whole(n, "number of ports", "n")?;
-            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
-            let o = AllocateOptions {
-                protocol,
-                keep_existing: options.unwrap_or_default().keep_existing.unwrap_or(false),
-                ..Default::default()
-            };
-            to_js(env, &self.reg()?.modules().allocate(n, &module, o)?)
-        })
+    /// Module ranges.
+    #[napi(getter)]
+    pub fn modules(&self) -> RegistryModules {
+        RegistryModules { handle: self.handle.clone() }
     }
 
-    /// Releases every range of `module` (any name); returns them
-    /// (`PortRange[]`). Ranges another OS user allocated need `force`.
-    #[napi]
-    pub fn deallocate<'env>(
-        &self,
-        env: &'env Env,
-        module: String,
-        protocol: Option<String>,
-        options: Option<ForceArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
-            let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.modules().release(&module, ReleaseOptions { protocol, force })?)
-        })
+    /// Services, offers and instances.
+    #[napi(getter)]
+    pub fn services(&self) -> RegistryServices {
+        RegistryServices { handle: self.handle.clone() }
     }
 
-    /// Every module range (of `protocol`, or both), in protocol and port
-    /// order: `ModuleRange[]`.
-    #[napi]
-    pub fn modules<'env>(&self, env: &'env Env, protocol: Option<String>) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.modules().list(protocol_arg(protocol.as_deref())?)?))
+    /// Named registrations.
+    #[napi(getter)]
+    pub fn registrations(&self) -> RegistryRegistrations {
+        RegistryRegistrations { handle: self.handle.clone() }
     }
 
-    /// Releases what `instance` holds in `service` (an offer or an
-    /// allocation): a `ServicePort`. Another OS user's allocation needs `force`.
-    #[napi(js_name = "releaseInstance")]
-    pub fn release_instance<'env>(
-        &self,
-        env: &'env Env,
-        service: String,
-        instance: String,
-        options: Option<ForceArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.services().release(&service, &instance, ReleaseOptions::forced(force))?)
-        })
-    }
-
-    /// Defines a service with the range `start..=end`: a `Service`.
-    #[napi(js_name = "defineService")]
-    pub fn define_service<'env>(
-        &self,
-        env: &'env Env,
-        name: String,
-        description: String,
-        start: f64,
-        end: f64,
-        options: Option<DefineServiceArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let o = options.unwrap_or_default();
-            let def = ServiceDefinition {
-                start: bound(start, "start")?,
-                end: bound(end, "end")?,
-                protocol: protocol_arg(o.protocol.as_deref())?.unwrap_or_default(),
-                force: o.force.unwrap_or(false),
-                name,
-                description,
-            };
-            to_js(env, &self.reg()?.services().define(&def)?)
-        })
-    }
-
-    /// Deletes the service `name`, freeing its range; with `force` also
-    /// when instances hold ports of it (released too): a `ServiceWithPorts`.
-    #[napi(js_name = "undefineService")]
-    pub fn undefine_service<'env>(
-        &self,
-        env: &'env Env,
-        name: String,
-        options: Option<ForceArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let force = options.unwrap_or_default().force.unwrap_or(false);
-            to_js(env, &self.reg()?.services().undefine(&name, ReleaseOptions::forced(force))?)
-        })
-    }
-
-    /// Every defined service, with the ports its instances hold: `ServiceWithPorts[]`.
-    #[napi]
-    pub fn services<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.services().list()?))
-    }
-
-    /// The ports of `service` held by instances (or one, by instance or
-    /// port): `ServicePort[]`.
-    #[napi(js_name = "showService")]
-    pub fn show_service<'env>(
-        &self,
-        env: &'env Env,
-        service: String,
-        options: Option<ShowArgs>,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let o = options.unwrap_or_default();
-            // (An instance wins over a port, which is then not looked at.)
-            let port = match o.instance {
-                Some(_) => None,
-                None => o.port.map(|p| port_from_f64(p, "options.port")).transpose()?,
-            };
-            to_js(env, &self.reg()?.services().show(&service, o.instance.as_deref(), port)?)
-        })
-    }
-
-    /// Offers the lowest free port of `service` to `instance`: an `Offer`.
-    #[napi]
-    pub fn offer<'env>(
-        &self,
-        env: &'env Env,
-        service: String,
-        instance: String,
-    ) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.services().offer(&service, &instance)?))
-    }
-
-    /// Accepts an offer: a `ServicePort`.
-    #[napi]
-    pub fn accept<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.services().accept(&secret)?))
-    }
-
-    /// Rejects an offer: a `ServicePort`.
-    #[napi]
-    pub fn reject<'env>(&self, env: &'env Env, secret: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.services().reject(&secret)?))
-    }
-
-    /// Registers `service` for the current user and process: a `Registration`.
-    #[napi]
-    pub fn register<'env>(&self, env: &'env Env, service: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.registrations().register(&service, RegisterOptions::default())?))
-    }
-
-    /// Releases the current user's registration `name`: a `Registration`.
-    #[napi]
-    pub fn release<'env>(&self, env: &'env Env, name: String) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.registrations().release(&name)?))
-    }
-
-    /// Every live registration: `Registration[]`.
-    #[napi]
-    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.registrations().list()?))
-    }
-
-    /// The live registrations matching every given filter: `Registration[]`.
-    #[napi]
-    pub fn find<'env>(&self, env: &'env Env, filter: Option<FindArgs>) -> napi::Result<Unknown<'env>, String> {
-        guard(|| {
-            let f = filter.unwrap_or_default();
-            let filter = Filter { service: f.service, beginswith: f.beginswith, user: f.user };
-            to_js(env, &self.reg()?.registrations().find(&filter)?)
-        })
-    }
-
-    /// Every live lease, in protocol and port order: `Lease[]`.
-    #[napi]
-    pub fn leases<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.leases().list()?))
-    }
-
-    /// Ends the current user's lease on `port` early; whether there was one.
-    #[napi(js_name = "releaseLease")]
-    pub fn release_lease(&self, port: f64, protocol: Option<String>) -> napi::Result<bool, String> {
-        guard(|| {
-            let port = port_from_f64(port, "port")?;
-            let protocol = protocol_arg(protocol.as_deref())?.unwrap_or_default();
-            Ok(self.reg()?.leases().release(port, protocol)?)
-        })
+    /// Leases of `port4me({ reserve })`.
+    #[napi(getter)]
+    pub fn leases(&self) -> RegistryLeases {
+        RegistryLeases { handle: self.handle.clone() }
     }
 
     /// Everything the registry holds, in one transaction, as `port4me
     /// registry list --json`: a `RegistryListing`.
-    #[napi(js_name = "listAll")]
-    pub fn list_all<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.listing()?))
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.listing()?)))
     }
 
     /// Reclaims what has lapsed; says how much: a `GcReport`.
     #[napi]
     pub fn gc<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
-        guard(|| to_js(env, &self.reg()?.gc()?))
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.gc()?)))
     }
 
-    /// Closes the database connection (idempotent).
+    /// Closes the database (idempotent); later calls throw
+    /// `ERR_PORT4ME_REGISTRY_CLOSED`.
     #[napi]
-    pub fn close(&mut self) -> napi::Result<(), String> {
-        guard(|| {
-            self.inner = None;
+    pub fn close(&self, env: Env) -> napi::Result<(), String> {
+        guard_in(&env, || {
+            let registry = self.handle.0.borrow_mut().registry.take();
+            drop(registry);
             Ok(())
+        })
+    }
+}
+
+/// Module ranges: `n` consecutive ports per module and protocol (tables
+/// `TCP_PORTS` / `UDP_PORTS`).
+#[napi]
+pub struct RegistryModules {
+    handle: Handle,
+}
+
+#[napi]
+impl RegistryModules {
+    /// `n` consecutive ports for `module` (first fit in the module pool
+    /// 20000-45000): a `PortRange`.
+    #[napi]
+    pub fn allocate<'env>(
+        &self,
+        env: &'env Env,
+        n: Unknown,
+        module: Unknown,
+        protocol: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let (protocol, options) = protocol_and_options(&protocol, &options)?;
+            let n = whole(args::number(env, &n, "n")?, "number of ports", "n")?;
+            let module = args::string(env, &module, "module")?;
+            let protocol = protocol_arg(env, protocol)?.unwrap_or_default();
+            let o = args::options(env, options, "modules.allocate", ALLOCATE)?;
+            let o = AllocateOptions { protocol, keep_existing: o.flag("keepExisting"), ..Default::default() };
+            self.handle.with(|r| to_js(env, &r.modules().allocate(n, &module, o)?))
+        })
+    }
+
+    /// Releases every range of `module` (for `protocol`, TCP by default; any
+    /// name, also ones other tools wrote); returns them. Ranges another OS
+    /// user allocated need `{ force: true }`.
+    #[napi]
+    pub fn release<'env>(
+        &self,
+        env: &'env Env,
+        module: Unknown,
+        protocol: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let (protocol, options) = protocol_and_options(&protocol, &options)?;
+            let module = args::string(env, &module, "module")?;
+            let protocol = protocol_arg(env, protocol)?.unwrap_or_default();
+            let force = args::options(env, options, "modules.release", FORCE)?.flag("force");
+            self.handle.with(|r| to_js(env, &r.modules().release(&module, ReleaseOptions { protocol, force })?))
+        })
+    }
+
+    /// Every module range (of `protocol`, else of both), in protocol and
+    /// port order.
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env, protocol: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let protocol = protocol_arg(env, &protocol)?;
+            self.handle.with(|r| to_js(env, &r.modules().list(protocol)?))
+        })
+    }
+}
+
+/// Services: fixed ranges whose ports are offered to instances (offer, then
+/// accept or reject).
+#[napi]
+pub struct RegistryServices {
+    handle: Handle,
+}
+
+#[napi]
+impl RegistryServices {
+    /// Defines the service `name` owning the ports `start`-`end`: a `Service`.
+    #[napi]
+    pub fn define<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown,
+        description: Unknown,
+        start: Unknown,
+        end: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let name = args::string(env, &name, "name")?;
+            let description = args::string(env, &description, "description")?;
+            let start = args::number(env, &start, "start")?;
+            let end = args::number(env, &end, "end")?;
+            let o = args::options(env, &options, "services.define", DEFINE)?;
+            let def = ServiceDefinition {
+                start: bound(start, "start")?,
+                end: bound(end, "end")?,
+                protocol: o.string("protocol").as_deref().map(parse_protocol).transpose()?.unwrap_or_default(),
+                force: o.flag("force"),
+                name,
+                description,
+            };
+            self.handle.with(|r| to_js(env, &r.services().define(&def)?))
+        })
+    }
+
+    /// Deletes the service `name` and frees its range; while instances hold
+    /// ports of it only with `{ force: true }`, which releases them.
+    #[napi]
+    pub fn undefine<'env>(
+        &self,
+        env: &'env Env,
+        name: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let name = args::string(env, &name, "name")?;
+            let force = args::options(env, &options, "services.undefine", FORCE)?.flag("force");
+            self.handle.with(|r| to_js(env, &r.services().undefine(&name, ReleaseOptions::forced(force))?))
+        })
+    }
+
+    /// Offers the lowest free port of `service` to `instance`, with a secret
+    /// to accept or reject it: an `Offer`.
+    #[napi]
+    pub fn offer<'env>(
+        &self,
+        env: &'env Env,
+        service: Unknown,
+        instance: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let service = args::string(env, &service, "service")?;
+            let instance = args::string(env, &instance, "instance")?;
+            self.handle.with(|r| to_js(env, &r.services().offer(&service, &instance)?))
+        })
+    }
+
+    /// Accepts the offer with this secret: the port becomes the instance's.
+    #[napi]
+    pub fn accept<'env>(&self, env: &'env Env, secret: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let secret = args::string(env, &secret, "secret")?;
+            self.handle.with(|r| to_js(env, &r.services().accept(&secret)?))
+        })
+    }
+
+    /// Rejects the offer with this secret: the port returns to the service.
+    #[napi]
+    pub fn reject<'env>(&self, env: &'env Env, secret: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let secret = args::string(env, &secret, "secret")?;
+            self.handle.with(|r| to_js(env, &r.services().reject(&secret)?))
+        })
+    }
+
+    /// Releases what `instance` holds in `service` (an offer or an
+    /// allocation); another OS user's allocation needs `{ force: true }`.
+    #[napi]
+    pub fn release<'env>(
+        &self,
+        env: &'env Env,
+        service: Unknown,
+        instance: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let service = args::string(env, &service, "service")?;
+            let instance = args::string(env, &instance, "instance")?;
+            let force = args::options(env, &options, "services.release", FORCE)?.flag("force");
+            self.handle.with(|r| to_js(env, &r.services().release(&service, &instance, ReleaseOptions::forced(force))?))
+        })
+    }
+
+    /// Every defined service, with the ports its instances hold (`ports`).
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.services().list()?)))
+    }
+
+    /// The ports of `service` its instances hold, in port order (or only
+    /// `{ instance }`'s, or the one on `{ port }`).
+    #[napi]
+    pub fn show<'env>(
+        &self,
+        env: &'env Env,
+        service: Unknown,
+        options: Unknown,
+    ) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let service = args::string(env, &service, "service")?;
+            let o = args::options(env, &options, "services.show", SHOW)?;
+            let instance = o.string("instance");
+            // An instance wins over a port, which is then not looked at.
+            let port = match instance {
+                Some(_) => None,
+                None => o.number("port").map(|p| port_from_f64(p, "options.port")).transpose()?,
+            };
+            self.handle.with(|r| to_js(env, &r.services().show(&service, instance.as_deref(), port)?))
+        })
+    }
+}
+
+/// Named registrations: per-user names with a port, held while their owner
+/// process runs.
+#[napi]
+pub struct RegistryRegistrations {
+    handle: Handle,
+}
+
+#[napi]
+impl RegistryRegistrations {
+    /// Registers `service` for this user and process (`web`, then `web_1`,
+    /// ...): a `Registration`.
+    #[napi]
+    pub fn register<'env>(&self, env: &'env Env, service: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let service = args::string(env, &service, "service")?;
+            self.handle.with(|r| to_js(env, &r.registrations().register(&service, RegisterOptions::default())?))
+        })
+    }
+
+    /// Releases this user's registration `name`; returns it.
+    #[napi]
+    pub fn release<'env>(&self, env: &'env Env, name: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let name = args::string(env, &name, "name")?;
+            self.handle.with(|r| to_js(env, &r.registrations().release(&name)?))
+        })
+    }
+
+    /// The live registrations matching every filter given.
+    #[napi]
+    pub fn find<'env>(&self, env: &'env Env, filter: Unknown) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || {
+            let f = args::options(env, &filter, "registrations.find", FIND)?;
+            let filter =
+                Filter { service: f.string("service"), beginswith: f.string("beginswith"), user: f.string("user") };
+            self.handle.with(|r| to_js(env, &r.registrations().find(&filter)?))
+        })
+    }
+
+    /// Every live registration.
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.registrations().list()?)))
+    }
+}
+
+/// Leases: the short reservations of `port4me({ reserve })`.
+#[napi]
+pub struct RegistryLeases {
+    handle: Handle,
+}
+
+#[napi]
+impl RegistryLeases {
+    /// Every live lease, in protocol and port order.
+    #[napi]
+    pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.leases().list()?)))
+    }
+
+    /// Ends this user's lease on `port` (`protocol`, TCP by default) early;
+    /// whether there was one. Another user's lease throws.
+    #[napi]
+    pub fn release(&self, env: Env, port: Unknown, protocol: Unknown) -> napi::Result<bool, String> {
+        guard_in(&env, || {
+            let port = port_from_f64(args::number(&env, &port, "port")?, "port")?;
+            let protocol = protocol_arg(&env, &protocol)?.unwrap_or_default();
+            self.handle.with(|r| Ok(r.leases().release(port, protocol)?))
         })
     }
 }
@@ -452,5 +609,46 @@ impl Reservation {
     pub fn reserve_as(&self, query: &port4me::Port4me, owner: Owner) -> Result<u16, Failure> {
         let options = ReserveOptions { ttl: self.ttl, owner, label: None };
         Ok(self.registry.leases().reserve(query, &options)?.port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ts_rs::TS;
+
+    /// Each options list accepts exactly its TypeScript type's fields, with
+    /// their types: the declaration and the check cannot drift apart.
+    #[test]
+    fn the_option_lists_are_the_typescript_fields() {
+        let cfg = ts_rs::Config::new();
+        for (decl, spec) in [
+            (AllocateArgs::decl(&cfg), ALLOCATE),
+            (ForceArgs::decl(&cfg), FORCE),
+            (DefineServiceArgs::decl(&cfg), DEFINE),
+            (FindArgs::decl(&cfg), FIND),
+            (ShowArgs::decl(&cfg), SHOW),
+        ] {
+            let mut body = decl[decl.find('{').unwrap() + 1..decl.rfind('}').unwrap()].to_string();
+            while let Some(start) = body.find("/**") {
+                let end = start + body[start..].find("*/").unwrap() + 2;
+                body.replace_range(start..end, "");
+            }
+            let fields: Vec<(String, String)> = body
+                .split(',')
+                .filter_map(|f| f.split_once("?:"))
+                .map(|(k, t)| (k.trim().to_string(), t.trim().to_string()))
+                .collect();
+            assert_eq!(fields.len(), spec.len(), "{decl}");
+            for ((key, ty), (k, kind)) in fields.iter().zip(spec) {
+                assert_eq!(key, k, "{decl}");
+                let expected = match kind {
+                    Kind::String => "string",
+                    Kind::Number => "number",
+                    Kind::Boolean => "boolean",
+                };
+                assert!(ty.starts_with(expected) || ty.contains(&format!("({expected} &")), "{key}: {ty} in {decl}");
+            }
+        }
     }
 }

@@ -86,6 +86,15 @@ pub enum Error {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// The database was written by a pre-release build of port4me, whose
+    /// schema no release reads.
+    #[error("{path} was written by a pre-release build of port4me (schema {found}), which this release does not read; move it aside (it was left untouched) and port4me creates a new registry there")]
+    PreRelease {
+        /// The file.
+        path: PathBuf,
+        /// Its `PRAGMA user_version`.
+        found: i64,
+    },
     /// The database (or its directory) cannot be written.
     #[error("the registry database {path} is read-only: {detail}")]
     ReadOnly {
@@ -325,7 +334,7 @@ pub enum Error {
         hint: &'static str,
     },
     /// A module name whose rows mirror a service, a registration or a lease
-    /// (see [`crate::schema::v2`]): not a module to deallocate.
+    /// (see [`crate::schema::sql`]): not a module to deallocate.
     #[error("{name} is not a module: its row in {table} mirrors {holder}, so that tools reading only TCP_PORTS and UDP_PORTS see those ports; {hint}")]
     NotAModule {
         /// The name, quoted for display.
@@ -381,6 +390,7 @@ port4me::error_codes! {
         Error::NotADatabase { .. } => "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE",
         Error::ForeignDatabase { .. } => "ERR_PORT4ME_REGISTRY_FOREIGN_DATABASE",
         Error::SchemaTooNew { .. } => "ERR_PORT4ME_REGISTRY_SCHEMA_TOO_NEW",
+        Error::PreRelease { .. } => "ERR_PORT4ME_REGISTRY_PRE_RELEASE",
         Error::ReadOnly { .. } => "ERR_PORT4ME_REGISTRY_READ_ONLY",
         Error::Busy { .. } => "ERR_PORT4ME_REGISTRY_BUSY",
         Error::Sqlite { .. } => "ERR_PORT4ME_REGISTRY_SQLITE",

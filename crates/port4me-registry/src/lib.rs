@@ -132,8 +132,8 @@
 //! version's reader) blocks the owner's writes until that process ends.
 //!
 //! The schema is versioned with `PRAGMA user_version` and marked with
-//! `PRAGMA application_id`; older databases are migrated forward in one
-//! transaction, a newer one is refused ([`Error::SchemaTooNew`]), and a file
+//! `PRAGMA application_id`. A newer one is refused ([`Error::SchemaTooNew`]),
+//! so is a file of a pre-release build ([`Error::PreRelease`]), and a file
 //! that is not SQLite, is damaged or belongs to another program is refused
 //! too ([`Error::NotADatabase`], [`Error::ForeignDatabase`]), all before
 //! anything is written.

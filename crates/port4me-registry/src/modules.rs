@@ -5,7 +5,7 @@
 //! allocator model, which read them, pick the first gap and insert or delete
 //! rows directly. So that such a tool never picks a port that a service, a
 //! registration or a lease holds, each of those has a mirror row there
-//! (named `port4me:KIND:...`, see [`crate::schema::v2`]). A module is every
+//! (named `port4me:KIND:...`, see [`crate::schema::sql`]). A module is every
 //! other row: the ones `allocate` inserts, which record the OS user who
 //! allocated them (`module_owners`), and the ones other tools insert, which
 //! have no owner. Releasing or replacing another user's module takes force.

@@ -242,7 +242,7 @@ impl Registry {
                 if schema::version_set_back(&tx, header.user_version).map_err(|e| self.err(e))? {
                     return Err(version_mismatch(path, header.user_version, None));
                 }
-                schema::migrate(&tx).map_err(|e| match e.sqlite_error_code() {
+                schema::create(&tx).map_err(|e| match e.sqlite_error_code() {
                     // A plain SQL error: the tables are not those of the version the file claims.
                     Some(rusqlite::ErrorCode::Unknown) => version_mismatch(path, header.user_version, Some(&e)),
                     _ => self.err(e),
@@ -297,6 +297,9 @@ fn version_mismatch(path: &Path, found: i64, cause: Option<&rusqlite::Error>) ->
 }
 
 fn check_header(path: &Path, h: &schema::Header) -> Result<()> {
+    if h.application_id == schema::PRE_RELEASE_APPLICATION_ID {
+        return Err(Error::PreRelease { path: path.to_path_buf(), found: h.user_version });
+    }
     let ours = h.application_id == schema::APPLICATION_ID;
     if h.application_id != 0 && !ours {
         return Err(Error::ForeignDatabase {

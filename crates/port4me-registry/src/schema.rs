@@ -1,41 +1,49 @@
-//! The database schema, its version and the forward migrations.
+//! The database schema, created whole in one transaction.
 //!
-//! The version lives in `PRAGMA user_version`; `PRAGMA application_id` marks
-//! the file as a port4me registry. Migrations run inside one
-//! `BEGIN IMMEDIATE` transaction, so concurrent first opens agree on one
-//! result and a failed migration leaves the old version intact.
+//! `PRAGMA application_id` marks the file as a port4me registry and `PRAGMA
+//! user_version` holds the schema version. A later version will migrate
+//! forward inside one `BEGIN IMMEDIATE` transaction, so concurrent first
+//! opens agree on one result and a failed migration leaves the file as it
+//! was.
+//!
+//! Files written by pre-release builds carry another application id
+//! ([`PRE_RELEASE_APPLICATION_ID`]) and are refused by name: no release
+//! ever wrote them, so no migration path is kept for them.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::Protocol;
 
-/// `PRAGMA application_id` of a port4me registry: "P4ME" in ASCII.
-pub const APPLICATION_ID: i64 = 0x5034_4D45;
+/// `PRAGMA application_id` of a port4me registry: "P4RG" in ASCII.
+pub const APPLICATION_ID: i64 = 0x5034_5247;
 
-/// The newest schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+/// `PRAGMA application_id` of the files that pre-release builds wrote:
+/// "P4ME" in ASCII.
+pub const PRE_RELEASE_APPLICATION_ID: i64 = 0x5034_4D45;
 
-/// `MIGRATIONS[i]()` is the SQL that takes a database from version `i` to
-/// `i + 1` (the migration adds a step in Rust where SQL alone cannot do it:
-/// hashing the offer secrets of version 1).
-pub const MIGRATIONS: &[fn() -> String] = &[|| V1.to_string(), v2, || V3.to_string(), || V4.to_string()];
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// The module-name prefix of the rows that mirror the holdings that are not
-/// module ranges (see [`v2`]): `port4me:service:NAME`,
-/// `port4me:registration:ID`, `port4me:lease:ID`. `allocate` refuses module
-/// names that begin with it.
+/// module ranges: `port4me:service:NAME`, `port4me:registration:ID`,
+/// `port4me:lease:ID`. `allocate` refuses module names that begin with it.
 pub const MIRROR_PREFIX: &str = "port4me:";
 
-/// Version 1.
+/// The whole schema.
 ///
 /// * `TCP_PORTS` / `UDP_PORTS` `(start, end, module)`: module ranges, kept in
 ///   exactly this shape so `SELECT *, 'tcp' FROM TCP_PORTS UNION SELECT *,
-///   'udp' FROM UDP_PORTS;` works.
-/// * `services`, `service_ports`, `expired_offers`: defined services, their
-///   offers and allocations, and recently expired offers (to tell an
-///   expired secret from an unknown one).
-/// * `registrations`: named services per user with their owner process.
-/// * `leases`: reserved port4me results.
+///   'udp' FROM UDP_PORTS;` works. `module_owners` records the OS user who
+///   allocated a range through port4me; rows that other tools insert have
+///   none.
+/// * `services`, `service_ports`, `expired_offers`: defined services with
+///   who defined them, their offers and allocations with who made and who
+///   accepted them, and recently expired offers (to tell an expired secret
+///   from an unknown one). Secrets are stored as their SHA-256 in 64 hex
+///   digits, never in plain text.
+/// * `registrations`: named services per user with their owner process, the
+///   directory it ran in and its command line.
+/// * `leases`: reserved port4me results, with the same owner fields.
 /// * `claims`: one row per port interval that any of the above holds, per
 ///   protocol. Triggers on the holder tables keep it in step, and a trigger
 ///   on `claims` aborts any insert that would overlap an existing claim, so
@@ -43,7 +51,17 @@ pub const MIRROR_PREFIX: &str = "port4me:";
 ///   allocations live inside their service's claimed range. Each claim
 ///   also records the free run after it (`gap`), with a partial index on
 ///   the claims that have one, so first fit skips packed claims.
-const V1: &str = r#"
+/// * Mirror rows: see [`mirror_triggers`].
+///
+/// The owners of registrations and leases are indexed by machine first,
+/// `(host, pid_ns, boot_id, pid, pid_start)`: every write's housekeeping
+/// asks for the owners on this machine and for the rows of an earlier boot,
+/// and this index answers both without reading the rows.
+pub fn sql() -> String {
+    format!("{TABLES_SQL}{CLAIM_RULES}{}", mirror_triggers())
+}
+
+const TABLES_SQL: &str = r#"
 CREATE TABLE TCP_PORTS (
     start  INTEGER NOT NULL CHECK (start BETWEEN 1 AND 65535),
     "end"  INTEGER NOT NULL CHECK ("end" BETWEEN start AND 65535),
@@ -67,24 +85,30 @@ CREATE TABLE services (
     start       INTEGER NOT NULL CHECK (start BETWEEN 1 AND 65535),
     "end"       INTEGER NOT NULL CHECK ("end" BETWEEN start AND 65535),
     forced      INTEGER NOT NULL DEFAULT 0,
-    created     INTEGER NOT NULL
+    created     INTEGER NOT NULL,
+    uid         INTEGER,
+    user        TEXT
 );
 CREATE TABLE service_ports (
     service_id INTEGER NOT NULL REFERENCES services (id),
     instance   TEXT    NOT NULL,
     port       INTEGER NOT NULL,
-    secret     TEXT    NOT NULL UNIQUE,
+    secret_sha256 TEXT NOT NULL UNIQUE,
     state      TEXT    NOT NULL CHECK (state IN ('offered', 'allocated')),
     created    INTEGER NOT NULL,
     expires    INTEGER,
     accepted   INTEGER,
+    uid        INTEGER,
+    user       TEXT,
+    offered_uid  INTEGER,
+    offered_user TEXT,
     PRIMARY KEY (service_id, port),
     UNIQUE (service_id, instance),
     CHECK ((state = 'offered') = (expires IS NOT NULL))
 );
 CREATE INDEX service_ports_expires ON service_ports (expires) WHERE expires IS NOT NULL;
 CREATE TABLE expired_offers (
-    secret   TEXT    PRIMARY KEY,
+    secret_sha256 TEXT PRIMARY KEY,
     service  TEXT    NOT NULL,
     instance TEXT    NOT NULL,
     port     INTEGER NOT NULL,
@@ -105,9 +129,11 @@ CREATE TABLE registrations (
     pid       INTEGER NOT NULL,
     pid_start INTEGER NOT NULL,
     created   INTEGER NOT NULL,
+    directory TEXT    NOT NULL DEFAULT '',
+    command   TEXT    NOT NULL DEFAULT '',
     UNIQUE (uid, name)
 );
-CREATE INDEX registrations_owner ON registrations (pid, pid_start);
+CREATE INDEX registrations_owner ON registrations (host, pid_ns, boot_id, pid, pid_start);
 CREATE INDEX registrations_port ON registrations (protocol, port);
 
 CREATE TABLE leases (
@@ -123,10 +149,12 @@ CREATE TABLE leases (
     pid       INTEGER,
     pid_start INTEGER,
     created   INTEGER NOT NULL,
-    expires   INTEGER NOT NULL
+    expires   INTEGER NOT NULL,
+    directory TEXT    NOT NULL DEFAULT '',
+    command   TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX leases_expires ON leases (expires);
-CREATE INDEX leases_owner ON leases (pid, pid_start) WHERE pid IS NOT NULL;
+CREATE INDEX leases_owner ON leases (host, pid_ns, boot_id, pid, pid_start) WHERE pid IS NOT NULL;
 CREATE INDEX leases_port ON leases (protocol, port);
 
 CREATE TABLE claims (
@@ -141,7 +169,17 @@ CREATE TABLE claims (
 -- Only claims followed by free ports: first fit walks these, so its cost
 -- grows with the number of gaps before the fit, not with the claims.
 CREATE INDEX claims_gaps ON claims (protocol, start, "end", gap) WHERE gap > 0;
+CREATE TABLE module_owners (
+    protocol TEXT    NOT NULL CHECK (protocol IN ('tcp', 'udp')),
+    start    INTEGER NOT NULL,
+    uid      INTEGER NOT NULL,
+    user     TEXT    NOT NULL,
+    PRIMARY KEY (protocol, start)
+) WITHOUT ROWID;
 
+"#;
+
+const CLAIM_RULES: &str = r#"
 -- Claims of one protocol never overlap. They are disjoint before the
 -- insert, so the only candidate is the last claim starting at or before the
 -- new end: one index probe.
@@ -172,38 +210,6 @@ CREATE TRIGGER claims_gap_delete AFTER DELETE ON claims BEGIN
       AND start = (SELECT max(p.start) FROM claims AS p WHERE p.protocol = OLD.protocol AND p.start < OLD.start);
 END;
 
-CREATE TRIGGER TCP_PORTS_claim AFTER INSERT ON TCP_PORTS BEGIN
-    INSERT INTO claims (protocol, start, "end", kind) VALUES ('tcp', NEW.start, NEW."end", 'module');
-END;
-CREATE TRIGGER TCP_PORTS_unclaim AFTER DELETE ON TCP_PORTS BEGIN
-    DELETE FROM claims WHERE protocol = 'tcp' AND start = OLD.start AND kind = 'module';
-END;
-CREATE TRIGGER TCP_PORTS_reclaim AFTER UPDATE OF start, "end" ON TCP_PORTS BEGIN
-    DELETE FROM claims WHERE protocol = 'tcp' AND start = OLD.start AND kind = 'module';
-    INSERT INTO claims (protocol, start, "end", kind) VALUES ('tcp', NEW.start, NEW."end", 'module');
-END;
-CREATE TRIGGER UDP_PORTS_claim AFTER INSERT ON UDP_PORTS BEGIN
-    INSERT INTO claims (protocol, start, "end", kind) VALUES ('udp', NEW.start, NEW."end", 'module');
-END;
-CREATE TRIGGER UDP_PORTS_unclaim AFTER DELETE ON UDP_PORTS BEGIN
-    DELETE FROM claims WHERE protocol = 'udp' AND start = OLD.start AND kind = 'module';
-END;
-CREATE TRIGGER UDP_PORTS_reclaim AFTER UPDATE OF start, "end" ON UDP_PORTS BEGIN
-    DELETE FROM claims WHERE protocol = 'udp' AND start = OLD.start AND kind = 'module';
-    INSERT INTO claims (protocol, start, "end", kind) VALUES ('udp', NEW.start, NEW."end", 'module');
-END;
-
-CREATE TRIGGER services_claim AFTER INSERT ON services BEGIN
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.start, NEW."end", 'service');
-END;
-CREATE TRIGGER services_unclaim AFTER DELETE ON services BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.start AND kind = 'service';
-END;
-CREATE TRIGGER services_reclaim AFTER UPDATE OF protocol, start, "end" ON services BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.start AND kind = 'service';
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.start, NEW."end", 'service');
-END;
-
 CREATE TRIGGER service_ports_in_range BEFORE INSERT ON service_ports
 WHEN NOT EXISTS (SELECT 1 FROM services AS s WHERE s.id = NEW.service_id AND NEW.port BETWEEN s.start AND s."end")
 BEGIN
@@ -214,76 +220,28 @@ BEGIN
     SELECT RAISE(ABORT, 'port4me registry invariant: an offer never moves');
 END;
 
-CREATE TRIGGER registrations_claim AFTER INSERT ON registrations BEGIN
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.port, NEW.port, 'registration');
-END;
-CREATE TRIGGER registrations_unclaim AFTER DELETE ON registrations BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.port AND kind = 'registration';
-END;
-CREATE TRIGGER registrations_reclaim AFTER UPDATE OF protocol, port ON registrations BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.port AND kind = 'registration';
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.port, NEW.port, 'registration');
-END;
-
-CREATE TRIGGER leases_claim AFTER INSERT ON leases BEGIN
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.port, NEW.port, 'lease');
-END;
-CREATE TRIGGER leases_unclaim AFTER DELETE ON leases BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.port AND kind = 'lease';
-END;
-CREATE TRIGGER leases_reclaim AFTER UPDATE OF protocol, port ON leases BEGIN
-    DELETE FROM claims WHERE protocol = OLD.protocol AND start = OLD.port AND kind = 'lease';
-    INSERT INTO claims (protocol, start, "end", kind) VALUES (NEW.protocol, NEW.port, NEW.port, 'lease');
-END;
 "#;
 
-/// Version 2: the module tables show every port held, module ranges and
-/// accepted allocations record who made them, and offer secrets are stored
-/// hashed.
+/// The triggers that keep the module tables showing every port held.
 ///
-/// * **Mirror rows.** A tool written for the node-level allocator model reads
-///   only `TCP_PORTS` / `UDP_PORTS`, picks the first gap and inserts a row.
-///   So that it never picks a port a service, a registration or a lease
-///   holds, each of those also has a row there, named
-///   `port4me:service:NAME`, `port4me:registration:ID` or `port4me:lease:ID`
-///   ([`MIRROR_PREFIX`]), which the holder tables' triggers insert and
-///   delete together with the holder's claim. A mirror row has no claim of
-///   its own (its holder's claim covers the same ports), so the module
-///   triggers skip it. While its holder exists, a mirror row cannot be
-///   deleted or changed (a trigger says what holds it and how to release
-///   that), and a row whose name has the prefix can only be inserted as the
-///   exact mirror of an existing holder that has none yet. (A version-1
-///   module whose name began with the prefix gets a leading `_`.)
-/// * `module_owners (protocol, start, uid, user)`: the OS user who allocated
-///   a module range through port4me. Rows that other tools insert have
-///   none: deleting a range deletes its owner, and inserting one clears any
-///   owner left at its start.
-/// * `service_ports.uid` and `.user`: who accepted an allocation.
-/// * `service_ports.secret_sha256`, `expired_offers.secret_sha256` (renamed
-///   from `secret`): the SHA-256 of the secret, as 64 hex digits, never the
-///   secret itself. The migration hashes the secrets a version-1 file holds.
+/// A tool written for the node-level allocator model reads only
+/// `TCP_PORTS` / `UDP_PORTS`, picks the first gap and inserts a row. So that
+/// it never picks a port a service, a registration or a lease holds, each
+/// of those also has a row there, named `port4me:service:NAME`,
+/// `port4me:registration:ID` or `port4me:lease:ID` ([`MIRROR_PREFIX`]),
+/// which the holder tables' triggers insert and delete together with the
+/// holder's claim. A mirror row has no claim of its own (its holder's
+/// claim covers the same ports), so the module triggers skip it. While its
+/// holder exists, a mirror row cannot be deleted or changed (a trigger says
+/// what holds it and how to release that), and a row whose name has the
+/// prefix can only be inserted as the exact mirror of an existing holder
+/// that has none yet.
 ///
 /// The triggers use only SQL that old SQLite libraries parse (a literal
 /// message in `RAISE`, no window or JSON functions): other programs' SQLite
 /// reads this schema too.
-pub fn v2() -> String {
-    let mut sql = String::from(
-        r#"
-CREATE TABLE module_owners (
-    protocol TEXT    NOT NULL CHECK (protocol IN ('tcp', 'udp')),
-    start    INTEGER NOT NULL,
-    uid      INTEGER NOT NULL,
-    user     TEXT    NOT NULL,
-    PRIMARY KEY (protocol, start)
-) WITHOUT ROWID;
-ALTER TABLE service_ports ADD COLUMN uid INTEGER;
-ALTER TABLE service_ports ADD COLUMN user TEXT;
-ALTER TABLE service_ports RENAME COLUMN secret TO secret_sha256;
-ALTER TABLE expired_offers RENAME COLUMN secret TO secret_sha256;
-UPDATE TCP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4me:';
-UPDATE UDP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4me:';
-"#,
-    );
+fn mirror_triggers() -> String {
+    let mut sql = String::new();
     // What holds the ports of a row `x` of `table` named as a mirror of `kind`.
     let holder = |kind: &str, p: &str, x: &str| match kind {
         "service" => format!(
@@ -327,11 +285,7 @@ UPDATE UDP_PORTS SET module = '_' || module WHERE substr(module, 1, 8) = 'port4m
     for (table, p) in [("TCP_PORTS", "tcp"), ("UDP_PORTS", "udp")] {
         let backed_new = KINDS.map(|k| is_mirror(k, p, "NEW")).join(" OR ");
         sql.push_str(&format!(
-            r#"
-DROP TRIGGER {table}_claim;
-DROP TRIGGER {table}_unclaim;
-DROP TRIGGER {table}_reclaim;
-CREATE TRIGGER {table}_claim AFTER INSERT ON {table}
+            r#"CREATE TRIGGER {table}_claim AFTER INSERT ON {table}
 WHEN substr(NEW.module, 1, 8) <> 'port4me:'
 BEGIN
     DELETE FROM module_owners WHERE protocol = '{p}' AND start = NEW.start;
@@ -402,9 +356,6 @@ END;
         );
         sql.push_str(&format!(
             r#"
-DROP TRIGGER {table}_claim;
-DROP TRIGGER {table}_unclaim;
-DROP TRIGGER {table}_reclaim;
 CREATE TRIGGER {table}_claim AFTER INSERT ON {table} BEGIN
 {insert}END;
 CREATE TRIGGER {table}_unclaim AFTER DELETE ON {table} BEGIN
@@ -415,31 +366,8 @@ BEGIN
 {delete}{insert}END;
 "#
         ));
-        // Mirrors of what version 1 holds.
-        for (ports, p) in [("TCP_PORTS", "tcp"), ("UDP_PORTS", "udp")] {
-            sql.push_str(&format!(
-                "INSERT INTO {ports} (start, \"end\", module) SELECT {start}, {end}, {} FROM {table} WHERE protocol = '{p}';\n",
-                name.replace("{R}.", "")
-            ));
-        }
     }
     sql
-}
-
-/// Hashes the offer secrets a version-1 database holds in plain text (32
-/// hex digits; a hash has 64).
-fn hash_plain_secrets(conn: &Connection) -> rusqlite::Result<()> {
-    for table in ["service_ports", "expired_offers"] {
-        let plain: Vec<String> = conn
-            .prepare(&format!("SELECT secret_sha256 FROM {table} WHERE length(secret_sha256) = 32"))?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut update = conn.prepare(&format!("UPDATE {table} SET secret_sha256 = ?1 WHERE secret_sha256 = ?2"))?;
-        for secret in plain {
-            update.execute((crate::services::secret_hash(&secret.to_ascii_lowercase()), &secret))?;
-        }
-    }
-    Ok(())
 }
 
 /// What the header pragmas and the schema say about a database file.
@@ -471,61 +399,28 @@ pub(crate) fn header_snapshot(conn: &Connection) -> rusqlite::Result<Header> {
     Ok(h)
 }
 
-/// Version 3: the owners of registrations and leases are indexed by
-/// machine first, `(host, pid_ns, boot_id, pid, pid_start)`, replacing the
-/// `(pid, pid_start)` indexes of version 1. Every write's housekeeping asks
-/// for the owners on this machine and for the rows of an earlier boot; with
-/// the old indexes both read every row (a bench with 500 live leases spent
-/// most of its lock turns there), with these they read only the index.
-const V3: &str = r#"
-DROP INDEX registrations_owner;
-DROP INDEX leases_owner;
-CREATE INDEX registrations_owner ON registrations (host, pid_ns, boot_id, pid, pid_start);
-CREATE INDEX leases_owner ON leases (host, pid_ns, boot_id, pid, pid_start) WHERE pid IS NOT NULL;
-"#;
-
-/// Version 4: who defined a service (`services.uid`, `.user`) and who made
-/// an offer (`service_ports.offered_uid`, `.offered_user`), so that another
-/// user needs force to undefine the service or release the offer. Rows of
-/// earlier versions and of other tools have none and need no force.
-const V4: &str = r#"
-ALTER TABLE services ADD COLUMN uid INTEGER;
-ALTER TABLE services ADD COLUMN user TEXT;
-ALTER TABLE service_ports ADD COLUMN offered_uid INTEGER;
-ALTER TABLE service_ports ADD COLUMN offered_user TEXT;
-"#;
-
-/// Applies every migration from the current version on. Must run inside a
-/// write transaction; returns the version found before.
-pub(crate) fn migrate(conn: &Connection) -> rusqlite::Result<i64> {
+/// Creates the schema in an empty database. Must run inside a write
+/// transaction; returns the version found before.
+pub(crate) fn create(conn: &Connection) -> rusqlite::Result<i64> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found.max(0) as usize) {
+    if found == 0 {
         conn.execute_batch(&sql())?;
-        if i + 1 == 2 {
-            // Zero what the plain secrets leave behind in the pages.
-            let secure: i64 = conn.query_row("PRAGMA secure_delete", [], |r| r.get(0))?;
-            conn.pragma_update(None, "secure_delete", 1)?;
-            let hashed = hash_plain_secrets(conn);
-            conn.pragma_update(None, "secure_delete", secure)?;
-            hashed?;
-        }
-        conn.pragma_update(None, "user_version", i as i64 + 1)?;
-    }
-    if found < SCHEMA_VERSION {
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
     }
     Ok(found)
 }
 
-/// Whether a file that claims an older version than [`SCHEMA_VERSION`] has
-/// the newest version's tables already: its `user_version` was set back.
+/// Whether a file that claims no schema version has our tables already:
+/// its `user_version` was set back by another program.
 pub(crate) fn version_set_back(conn: &Connection, user_version: i64) -> rusqlite::Result<bool> {
-    if !(1..SCHEMA_VERSION).contains(&user_version) {
+    if user_version != 0 {
         return Ok(false);
     }
-    // The newest migration adds services.uid.
-    conn.query_row("SELECT count(*) FROM pragma_table_info('services') WHERE name = 'uid'", [], |r| r.get::<_, i64>(0))
-        .map(|n| n > 0)
+    conn.query_row("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'registrations'", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n > 0)
 }
 
 /// The module table of `protocol`: `TCP_PORTS` or `UDP_PORTS`.

@@ -203,6 +203,25 @@ fn refused_file(path: &Path, code: &str, needles: &[&str]) {
     assert_eq!(file_bytes(path), before, "the file was changed");
 }
 
+/// A file of a pre-release build (its own application id, schema 1 to 4)
+/// is refused by name, by writable and read-only handles alike, and left
+/// as it was: no release can read it, and guessing would lose holdings.
+#[test]
+fn a_pre_release_registry_is_refused_by_name() {
+    for found in 1..=4 {
+        let (_d, path) = temp_db();
+        drop(populated(&path));
+        {
+            let c = raw(&path);
+            c.pragma_update(None, "application_id", port4me_registry::schema::PRE_RELEASE_APPLICATION_ID).unwrap();
+            c.pragma_update(None, "user_version", found).unwrap();
+            c.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        }
+        let schema = format!("(schema {found})");
+        refused_file(&path, "ERR_PORT4ME_REGISTRY_PRE_RELEASE", &["pre-release build", &schema, "move it aside"]);
+    }
+}
+
 #[test]
 fn newer_schema_is_refused_untouched() {
     let (_d, path) = temp_db();
@@ -330,15 +349,15 @@ fn negative_schema_version_is_refused_in_one_sentence() {
 }
 
 /// A `user_version` set back by another program (the tables are current,
-/// the version says 1): one sentence naming the mismatch, not the SQL error
-/// of a migration that cannot apply, and the file is left as it was. A
+/// the version says 0): one sentence naming the mismatch, not the SQL error
+/// of a schema that cannot be created over it, and the file is left as it was. A
 /// read-only handle says the same, not "read-only".
 #[test]
 fn a_rolled_back_schema_version_is_refused_in_one_sentence() {
     let (_d, path) = temp_db();
     drop(populated(&path));
-    raw(&path).pragma_update(None, "user_version", 1).unwrap();
-    refused_file(&path, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version 1", "do not match"]);
+    raw(&path).pragma_update(None, "user_version", 0).unwrap();
+    refused_file(&path, "ERR_PORT4ME_REGISTRY_NOT_A_DATABASE", &["schema version 0", "do not match"]);
     let e = Registry::open(&path).unwrap_err().to_string();
     assert!(!e.contains('\n') && e.contains("user_version"), "{e}");
 }

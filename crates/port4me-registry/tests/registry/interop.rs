@@ -2,9 +2,9 @@
 //! `UDP_PORTS`: they read only those tables, pick the first gap in
 //! 20000-45000 and insert a row, and delete their rows by module name. Every
 //! port port4me holds must be visible to them there (services,
-//! registrations and leases as `port4me:KIND:...` mirror rows), their rows
-//! must keep the registry's invariants and show up as modules, and a version-1
-//! file must get the same by migration.
+//! registrations and leases as `port4me:KIND:...` mirror rows),
+//! and their rows must keep the registry's invariants and show up as
+//! modules.
 
 use std::time::Duration;
 
@@ -254,81 +254,4 @@ fn names_other_tools_write_are_listed_and_deallocated() {
         reg.modules().allocate(1, &long, Protocol::Udp).unwrap_err().code(),
         "ERR_PORT4ME_REGISTRY_INVALID_NAME"
     );
-}
-
-/// A version-1 file (the schema as the previous release wrote it, filled
-/// with plain SQL) is migrated: mirror rows for what it holds, secrets
-/// hashed, modules without an owner.
-#[test]
-fn a_version_1_registry_is_migrated() {
-    let (_d, path) = temp_db();
-    let offered = "0123456789abcdef0123456789abcdef";
-    let accepted = "fedcba9876543210fedcba9876543210";
-    let expired = "00112233445566778899aabbccddeeff";
-    {
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-        c.execute_batch(&schema::MIGRATIONS[0]()).unwrap();
-        c.pragma_update(None, "user_version", 1).unwrap();
-        c.pragma_update(None, "application_id", schema::APPLICATION_ID).unwrap();
-        let far = 4_102_444_800_000i64; // 2100-01-01
-        c.execute_batch(&format!(
-            r#"
-            INSERT INTO TCP_PORTS VALUES (20000, 20004, 'legacy');
-            INSERT INTO UDP_PORTS VALUES (20000, 20000, 'legacy');
-            INSERT INTO UDP_PORTS VALUES (20001, 20001, 'port4me:lease:1');
-            INSERT INTO services (id, name, protocol, start, "end", created) VALUES (1, 'db', 'tcp', 20005, 20009, 0);
-            INSERT INTO service_ports (service_id, instance, port, secret, state, created, expires)
-                VALUES (1, 'a', 20005, '{offered}', 'offered', 0, {far});
-            INSERT INTO service_ports (service_id, instance, port, secret, state, created, accepted)
-                VALUES (1, 'b', 20006, '{accepted}', 'allocated', 0, 0);
-            INSERT INTO expired_offers VALUES ('{expired}', 'db', 'c', 20007, {far});
-            INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created)
-                VALUES ('web', 'web', 'tcp', 20010, 4242, 'elsewhere-user', 'another-host', 'b', 'n', 1, 1, 0);
-            INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, created, expires)
-                VALUES ('udp', 20011, 'alice,vite', 4242, 'elsewhere-user', 'another-host', 'b', 'n', 0, {far});
-            "#
-        ))
-        .unwrap();
-    }
-    let reg = Registry::open(&path).unwrap();
-    let version: i64 = raw(&path).query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, schema::SCHEMA_VERSION);
-    assert!(version >= 2);
-    let v = violations(&path);
-    assert!(v.is_empty(), "{v:?}");
-    // Mirror rows for the service, the registration and the lease; the
-    // modules are still modules, with no owner.
-    let mirrors: Vec<(String, Protocol, u16)> =
-        reg.modules().mirror_rows(None).unwrap().into_iter().map(|m| (m.name, m.protocol, m.range.start)).collect();
-    assert_eq!(
-        mirrors,
-        [
-            ("port4me:service:db".to_string(), Protocol::Tcp, 20005),
-            ("port4me:registration:1".to_string(), Protocol::Tcp, 20010),
-            ("port4me:lease:1".to_string(), Protocol::Udp, 20011),
-        ]
-    );
-    // A version-1 module named like a mirror row got a leading "_".
-    let modules: Vec<(String, Option<String>)> =
-        reg.modules().list(None).unwrap().into_iter().map(|m| (m.module, m.user)).collect();
-    assert_eq!(modules, [("legacy".into(), None), ("legacy".into(), None), ("_port4me:lease:1".into(), None)]);
-    // The secrets still work, stored hashed only.
-    assert_eq!(reg.services().accept(offered).unwrap().port, 20005);
-    assert_eq!(reg.services().accept(accepted).unwrap().port, 20006);
-    assert_eq!(reg.services().accept(expired).unwrap_err().code(), "ERR_PORT4ME_REGISTRY_EXPIRED_SECRET");
-    // The naive tool now sees the module, the service and the registration
-    // (the lease is UDP: the tool looks at TCP_PORTS only).
-    assert_eq!(naive_allocate(&raw(&path), 3, "tool", true).unwrap(), (20011, 20013));
-    drop(reg);
-    let mut bytes = file_bytes(&path);
-    bytes.extend(side_bytes(&path, "-wal"));
-    for secret in [offered, accepted, expired] {
-        assert!(!bytes.windows(32).any(|w| w == secret.as_bytes()), "{secret} is still in the file");
-    }
-    // The registry is usable as usual.
-    let reg = Registry::open(&path).unwrap();
-    assert_eq!(reg.modules().release("legacy", Protocol::Tcp).unwrap(), [PortRange { start: 20000, end: 20004 }]);
-    assert_eq!(reg.modules().allocate(2, "new", Protocol::Tcp).unwrap(), PortRange { start: 20000, end: 20001 });
-    assert!(violations(&path).is_empty());
 }
