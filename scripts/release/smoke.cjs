@@ -7,7 +7,8 @@
 //
 // It loads `port4me` through the package's real loader, checks that the
 // native addon (not the WebAssembly fallback) answered, runs every shared
-// conformance vector, probes real listeners, and uses the SQLite registry.
+// conformance vector, probes real listeners, names the holder of a socket,
+// and uses the SQLite registry.
 // Last line: `smoke: N passed, N failed`; exit status 1 on any failure.
 // CommonJS and no dependencies, so any Node from 18 on runs it as it is.
 
@@ -154,6 +155,30 @@ async function main() {
     });
     try {
       assert.equal(api.isPortFree(socket.address().port, { protocol: 'udp' }), false);
+    } finally {
+      socket.close();
+    }
+  });
+
+  await check('whoHolds and describeBusy name the UDP socket this process holds', async () => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', resolve);
+    });
+    const port = socket.address().port;
+    try {
+      const holders = api.whoHolds(port, { protocol: 'udp' });
+      const h = holders.find((x) => x.localAddress === `127.0.0.1:${port}`);
+      assert.ok(h && h.state === 'UDP_BOUND', `whoHolds: ${JSON.stringify(holders)}`);
+      // Wine may leave the owner unreported; every real system names it.
+      if (h.access !== 'unreported') {
+        const p = h.processes.find((x) => x.pid === process.pid);
+        assert.ok(p && p.startTime > 0 && p.name, `this process (pid ${process.pid}) is not among ${JSON.stringify(h)}`);
+      }
+      const said = api.describeBusy(port, { protocol: 'udp' });
+      const want = h.access === 'unreported' ? 'not reported by the system' : `pid ${process.pid}`;
+      assert.ok(said && said.startsWith(`${port}/udp is in use by`) && said.includes(want), `describeBusy: ${said}`);
     } finally {
       socket.close();
     }
