@@ -83,6 +83,10 @@ def main():
     first = next(iter(med.values()))
     for name, ms in med.items():
         print(f"  {name:<34} {ms:7.1f} ms   x{ms / first:.2f}")
+    ss = med.get("ss -tanp")
+    if ss is not None:
+        verdict = "met" if first <= ss else "not met"
+        print(f"target: port4me who at most as slow as ss -tanp: {verdict} ({first / ss:.2f}x)")
 
 
 if __name__ == "__main__":
