@@ -1,9 +1,9 @@
 //! macOS: every process's socket descriptors through libproc
 //! (`proc_listpids`, `proc_pidinfo(PROC_PIDLISTFDS)`,
 //! `proc_pidfdinfo(PROC_PIDFDSOCKETINFO)`), as `lsof` reads them, without
-//! running it. Another user's descriptors cannot be listed without root:
-//! such a process is counted, and a port that is busy with nothing visible
-//! on it is then said to be held by a process this user may not inspect.
+//! running it. Another user's descriptors cannot be listed without root, so
+//! a port that is busy with nothing visible on it counts as occupied by
+//! something this user may not see, never as blocked.
 
 use std::collections::BTreeMap;
 
@@ -49,15 +49,12 @@ fn socket_fds(pid: libc::pid_t) -> Option<Vec<i32>> {
     Some(fds.iter().filter(|f| f.proc_fdtype == libc::PROX_FDTYPE_SOCKET as u32).map(|f| f.proc_fd).collect())
 }
 
-fn rows(protocol: Protocol, ports: &[u16]) -> (Vec<Row>, bool) {
+/// The sockets on `ports` of every process whose descriptors may be listed.
+fn rows(protocol: Protocol, ports: &[u16]) -> Vec<Row> {
     let mut rows = Vec::new();
-    let mut hidden = false;
     let mut buf = vec![0u8; SOCKET_FDINFO_SIZE + 256];
     for pid in all_pids() {
-        let Some(fds) = socket_fds(pid) else {
-            hidden = true;
-            continue;
-        };
+        let Some(fds) = socket_fds(pid) else { continue };
         for fd in fds {
             let size = buf.len() as libc::c_int;
             // SAFETY: the buffer is valid for `size` bytes.
@@ -71,11 +68,11 @@ fn rows(protocol: Protocol, ports: &[u16]) -> (Vec<Row>, bool) {
             }
         }
     }
-    (rows, hidden)
+    rows
 }
 
 pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16, Vec<Holder>>> {
-    let (rows, _hidden) = rows(protocol, ports);
+    let rows = rows(protocol, ports);
     Ok(join(rows, protocol, ports, &mut port4me_process::lookup))
 }
 
@@ -83,7 +80,12 @@ pub(crate) fn process_info(pid: u32) -> Option<ProcessInfo> {
     port4me_process::lookup(pid).map(ProcessInfo::from_process)
 }
 
-/// Ports below 1024 need root on macOS.
+/// Since macOS 10.14 any user may bind any port.
 pub(crate) fn unprivileged_port_start() -> u16 {
-    1024
+    0
+}
+
+/// Only root may list other users' descriptors.
+pub(crate) fn sees_every_socket() -> bool {
+    crate::users::current_uid() == 0
 }

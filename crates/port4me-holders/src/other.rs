@@ -20,3 +20,8 @@ pub(crate) fn process_info(_pid: u32) -> Option<ProcessInfo> {
 pub(crate) fn unprivileged_port_start() -> u16 {
     1024
 }
+
+/// Nothing is listed here at all ([`Error::Unsupported`]).
+pub(crate) fn sees_every_socket() -> bool {
+    true
+}

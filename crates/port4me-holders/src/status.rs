@@ -92,6 +92,8 @@ fn availability(
         Some(h) if !h.is_empty() => (Availability::Occupied, None),
         // Nothing can be seen: blocked if we know why, else assume occupied.
         None if !privileged => (Availability::Occupied, None),
+        // macOS shows a user only their own processes' sockets.
+        Some(_) if !privileged && !sys::sees_every_socket() => (Availability::Occupied, None),
         _ => (Availability::Blocked, Some(blocked_reason(port, protocol, privileged))),
     }
 }

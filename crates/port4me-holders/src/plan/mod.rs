@@ -196,7 +196,8 @@ pub(crate) fn firewall_warning(name: &str, port: u16, protocol: Protocol) -> Str
 /// The conflict for a preferred port the probe found taken.
 fn taken_conflict(port: u16, protocol: Protocol) -> Conflict {
     let holders = sys::holders(&[port], protocol).ok().and_then(|mut m| m.remove(&port));
-    let known = holders.is_some();
+    // An empty list proves nothing where other users' sockets are hidden.
+    let known = holders.as_ref().is_some_and(|h| !h.is_empty() || sys::sees_every_socket());
     let holders = holders.unwrap_or_default();
     if let Some(message) = describe_holders(port, protocol, &holders) {
         return Conflict { cause: ConflictCause::InUse, holders, service: None, message, kill: None };
