@@ -15,6 +15,8 @@
 #     sockets (shown as not reported by the system) and the real pid for UDP
 #     ones, which is described as node.exe with its path, user and start
 #     time. The firewall cannot be asked under Wine: status says "unknown".
+#     `plan --strategy kill` refuses the unreported TCP owner and terminates
+#     node.exe for its UDP socket.
 #
 #   bash scripts/test-windows.sh
 #
@@ -136,5 +138,18 @@ WPID=$wpid node -e '
   if (bad.length) { console.error(`node.exe (pid ${want}) described wrongly: ${bad.join(", ")}`); process.exit(1); }
   console.log(`ok  pid ${want} is ${p.name} (${p.executable}, ${p.user}, started ${p.startTime})`);
 ' <<<"$json" || fail "who --udp --json $port: $json"
+# plan --strategy kill: never an owner the system does not report (TCP
+# under Wine); node.exe's own UDP socket is ours, so it is terminated, after
+# its identity (pid and start time) was checked on the handle that ends it.
+refused=$("$WINE" "$exe" plan --strategy kill "web=$port" | tr -d '\r')
+grep -q "not stopping anything: a LISTEN socket is held by a process not reported by the system" <<<"$refused" ||
+  fail "plan --strategy kill web=$port did not refuse an unreported owner: $refused"
+kill -0 "$node_pid" 2>/dev/null || fail "node.exe exited although the kill was refused"
+freed=$("$WINE" "$exe" plan --udp --strategy kill "web=$port" | tr -d '\r')
+grep -Eq "^web +$port +$port +freed .*sent TerminateProcess to pid $wpid" <<<"$freed" ||
+  fail "plan --udp --strategy kill web=$port did not end node.exe (pid $wpid): $freed"
+for _ in $(seq 50); do kill -0 "$node_pid" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$node_pid" 2>/dev/null && fail "node.exe still runs after TerminateProcess"
+echo "ok  plan --strategy kill: refused for TCP (owner not reported), TerminateProcess for node.exe's UDP socket (pid $wpid)"
 echo "    (who holds a port under Wine: $((SECONDS - who_start)) s)"
 echo "test-windows.sh: all passed"
