@@ -1,5 +1,9 @@
 //! Who is asking, and is the owner of an entry still running?
 //!
+//! The system is asked through `port4me-process`, the one owner of process
+//! identity (also used by the holders); this module decides what its
+//! answers mean for an entry recorded on some machine.
+//!
 //! A process is identified by its pid **and its start time** (field 22 of
 //! `/proc/<pid>/stat`, in clock ticks since boot), so a pid that the kernel
 //! has handed to a new process is not mistaken for the old owner. Because a
