@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Windows (x86_64-pc-windows-gnu) build under Wine:
 #
-#  1. the unit tests of port4me, port4me-registry and port4me-holders, with
-#     their #[cfg(windows)] tests of the account name and uid, process
-#     liveness and parent, and the default registry path;
+#  1. the unit tests of port4me, port4me-process, port4me-registry and
+#     port4me-holders, with their #[cfg(windows)] tests of the account name
+#     and uid, process identity, liveness and parent, the kill refusals, and
+#     the default registry path;
 #  2. the CLI: a known sequence, --test against ports held by Linux
 #     listeners, and --reserve on an SQLite registry. A second lease gets
 #     another port while the first lasts, and the port comes back once the
