@@ -19,7 +19,9 @@
 //!   the next free port of its own port4me sequence (tool = service name).
 //!   Processes are only ever signalled with [`Strategy::Kill`], only when they
 //!   belong to the current user, SIGTERM first, and SIGKILL only when
-//!   [`PlanOptions::force`] is set too.
+//!   [`PlanOptions::force`] is set too. Windows has no polite request that
+//!   console programs receive: there it is `TerminateProcess`, never for
+//!   pid 0-4, services or processes that cannot be opened.
 //! * [`describe_busy`]: "5173 is in use by node (pid 4242, alice): vite --port
 //!   5173", for error messages.
 //!

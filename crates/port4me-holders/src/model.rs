@@ -91,7 +91,9 @@ pub enum ProcessAccess {
     /// The holding processes are listed.
     Visible,
     /// The socket belongs to a process we may not inspect (typically another
-    /// user's, when not running as root). Its owner is still reported.
+    /// user's, when not running as root). Its owner is still reported; on
+    /// Windows the process too, with what the system gives without opening
+    /// it (System, services, other users' processes).
     Hidden,
     /// No process holds the socket: the kernel keeps it on its own (a
     /// connection in `TIME_WAIT`).
@@ -100,7 +102,7 @@ pub enum ProcessAccess {
     /// open (it lives in another container, or it just closed).
     NotFound,
     /// The system lists the socket without its owner (Wine reports owner
-    /// pid 0 for every socket).
+    /// pid 0 for TCP sockets).
     Unreported,
 }
 
