@@ -109,7 +109,7 @@ ready=$tmp/listen.out
 : >"$ready.run"
 "$WINE" "$node_exe" "Z:${PWD//\//\\}\\scripts\\wine\\listen.js" "Z:${ready//\//\\}" </dev/null >"$tmp/listen.log" 2>&1 &
 node_pid=$!
-trap 'rm -f "$ready.run"; wait "$node_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'rm -f "$ready.run"; wait "$node_pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 150); do [[ -s $ready ]] && break; sleep 0.2; done
 [[ -s $ready ]] || fail "node.exe did not start listening: $(cat "$tmp/listen.log")"
 read -r wpid port v6 <"$ready"
