@@ -36,6 +36,12 @@ fn check_listener(kind: &str, protocol: Protocol, state: SocketState, ip: &str) 
     assert_eq!(p.name, NAME);
     assert!(p.cmdline.iter().any(|a| a == "helper_main"), "{:?}", p.cmdline);
     assert_eq!(p.uid, Some(current_uid()));
+    // The executable and the start time name the very process, as the
+    // registry's owner liveness sees it.
+    let exe = std::fs::read_link(format!("/proc/{}/exe", helper.pid())).unwrap();
+    assert_eq!(p.executable.as_deref(), exe.to_str());
+    let started = port4me_process::status(helper.pid());
+    assert_eq!(Some(started), p.start_time.map(|start_time| port4me_process::Status::Running { start_time }));
     // The other protocol sees nothing of it.
     let other = if protocol == Protocol::Tcp { Protocol::Udp } else { Protocol::Tcp };
     assert!(who_holds(port as u32, other).unwrap().iter().all(|h| h.processes.iter().all(|p| p.pid != helper.pid())));
