@@ -54,7 +54,8 @@ pub struct StatusArgs {
 pub struct PlanArgs {
     /// `alternative` (default): the next free port of the service's own
     /// port4me sequence; `fail`: throw `PlanConflictError`; `kill`: SIGTERM
-    /// the current user's processes holding it (never anyone else's),
+    /// the current user's processes holding it (never anyone else's; on
+    /// Windows `TerminateProcess`, never for services or system processes),
     /// falling back to an alternative when that does not free it.
     #[cfg_attr(test, ts(optional, type = "Strategy | (string & {})"))]
     pub strategy: Option<String>,
