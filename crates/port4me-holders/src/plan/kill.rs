@@ -207,33 +207,39 @@ fn wait_free(limit: Duration, free: &mut dyn FnMut() -> bool) -> bool {
 mod tests {
     use super::*;
 
-    /// The refusals name the process by its name, which the process chose:
-    /// escaped, so that a name such as `ESC ] 0;PWN BEL` cannot act on the
-    /// terminal that shows the message (`plan` in the CLI, the Node API).
-    #[test]
-    fn refusals_escape_the_process_name() {
-        let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
-        let me = ProcessInfo {
-            pid: std::process::id(),
-            name: hostile.into(),
+    /// A listener on `addr` held by one process, `pid` named `name`.
+    fn held(addr: &str, access: ProcessAccess, pid: u32, name: &str) -> Holder {
+        let process = ProcessInfo {
+            pid,
+            name: name.into(),
             cmdline: Vec::new(),
             uid: None,
             user: None,
             executable: None,
             start_time: None,
         };
-        let holder = Holder {
+        Holder {
             protocol: port4me::Protocol::Tcp,
             state: crate::SocketState::Listen,
-            local_address: "127.0.0.1:1".parse().unwrap(),
+            local_address: addr.parse().unwrap(),
             remote_address: None,
             inode: 1,
             uid: None,
             user: None,
-            access: ProcessAccess::Visible,
-            processes: vec![me.clone()],
+            access,
+            processes: vec![process],
             description: String::new(),
-        };
+        }
+    }
+
+    /// The refusals name the process by its name, which the process chose:
+    /// escaped, so that a name such as `ESC ] 0;PWN BEL` cannot act on the
+    /// terminal that shows the message (`plan` in the CLI, the Node API).
+    #[test]
+    fn refusals_escape_the_process_name() {
+        let hostile = "\u{1b}]0;PWN\u{7}\u{1b}[2J";
+        let holder = held("127.0.0.1:1", ProcessAccess::Visible, std::process::id(), hostile);
+        let me = holder.processes[0].clone();
         let init = Holder { processes: vec![ProcessInfo { pid: 1, ..me }], ..holder.clone() };
         let init_says = if cfg!(windows) { "is the system's own process" } else { "is the init process" };
         for (h, says) in [(holder, "is this very process"), (init, init_says)] {
@@ -250,27 +256,7 @@ mod tests {
     /// report (pid 0, as under Wine) are never stopped.
     #[test]
     fn unopenable_and_unreported_owners_are_refused() {
-        let system = ProcessInfo {
-            pid: 4,
-            name: "System".into(),
-            cmdline: Vec::new(),
-            uid: None,
-            user: None,
-            executable: None,
-            start_time: None,
-        };
-        let base = Holder {
-            protocol: port4me::Protocol::Tcp,
-            state: crate::SocketState::Listen,
-            local_address: "0.0.0.0:445".parse().unwrap(),
-            remote_address: None,
-            inode: 0,
-            uid: None,
-            user: None,
-            access: ProcessAccess::Hidden,
-            processes: vec![system],
-            description: String::new(),
-        };
+        let base = held("0.0.0.0:445", ProcessAccess::Hidden, 4, "System");
         let unreported = Holder { access: ProcessAccess::Unreported, processes: Vec::new(), ..base.clone() };
         for (h, says) in
             [(base, "System (pid 4), which you may not inspect"), (unreported, "not reported by the system")]
