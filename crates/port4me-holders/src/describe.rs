@@ -39,7 +39,9 @@ pub fn describe_holders(port: u16, protocol: Protocol, holders: &[Holder]) -> Op
 ///
 /// On Windows, a port in an excluded range is not in use by anyone: `"5173
 /// is not in use but cannot be bound: Windows reserves 5173-5272/tcp
-/// (excluded port range)"`.
+/// (excluded port range)"`. On macOS, where other users' sockets cannot be
+/// listed without root, a busy port with nothing visible on it is `"5000 is
+/// in use by a process you may not inspect"`.
 ///
 /// `None` when nothing visible holds the port (it may still be unusable, for
 /// example when it is privileged), when the port is 0 (an invalid port), and
@@ -47,6 +49,10 @@ pub fn describe_holders(port: u16, protocol: Protocol, holders: &[Holder]) -> Op
 pub fn describe_busy(port: u16, protocol: Protocol) -> Option<String> {
     let holders = crate::who_holds(port as u32, protocol).ok()?;
     if holders.is_empty() {
+        if !crate::sys::sees_every_socket() {
+            // macOS lists only this user's sockets (unless run as root).
+            return Some(format!("{} is in use by a process you may not inspect", port_label(port, protocol)));
+        }
         let range = crate::excluded_port_range(port, protocol)?;
         return Some(format!("{} is not in use but cannot be bound: {range}", port_label(port, protocol)));
     }
