@@ -95,8 +95,9 @@ pub struct Process {
     /// the system tells without opening it is filled in (pid, name, maybe
     /// the user), and nothing may be done to the process.
     pub inspectable: bool,
-    /// A Windows service or system process (session 0): never stopped by
-    /// port4me. Always `false` elsewhere.
+    /// A Windows service or system process (session 0, when the caller
+    /// runs in another session): never stopped by port4me. Always `false`
+    /// elsewhere.
     pub service: bool,
 }
 

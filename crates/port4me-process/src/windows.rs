@@ -209,7 +209,9 @@ pub(crate) fn split_command_line(line: &str) -> Vec<String> {
 }
 
 pub(crate) fn lookup(pid: u32) -> Option<Process> {
-    let service = session(pid) == Some(0);
+    // Session 0 holds the services; a caller that runs there itself (an SSH
+    // session, a CI runner) tells its own processes apart by user alone.
+    let service = session(pid) == Some(0) && session(std::process::id()) != Some(0);
     let h = match open(pid, PROCESS_QUERY_LIMITED_INFORMATION) {
         Open::Gone if pid != 0 => return None,
         Open::Handle(h) if pid != 0 && pid != 4 => h,
