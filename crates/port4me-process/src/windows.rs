@@ -225,8 +225,13 @@ pub(crate) fn lookup(pid: u32) -> Option<Process> {
     let start_time = running_since(h)?;
     let executable = image_path(h);
     let name = executable.as_deref().and_then(|p| p.rsplit(['\\', '/']).next()).map(str::to_string).unwrap_or_default();
-    let (uid, user) = match port4me::env::process_account(h) {
-        Some((rid, name)) => (Some(rid), name.or_else(|| Some(crate::name_of(rid)))),
+    // A RID names an account only within its domain: one that matches the
+    // caller's while the SID does not is another account's, and unknown.
+    static ME: std::sync::OnceLock<Option<port4me::env::Account>> = std::sync::OnceLock::new();
+    let me = ME.get_or_init(|| port4me::env::process_account(None));
+    let (uid, user) = match port4me::env::process_account(Some(h)) {
+        Some(a) if me.as_ref().is_some_and(|m| m.rid == a.rid && m.sid != a.sid) => (None, a.name),
+        Some(a) => (Some(a.rid), a.name.or_else(|| Some(crate::name_of(a.rid)))),
         None => (None, None),
     };
     Some(Process {

@@ -217,7 +217,8 @@ mod windows {
         GetSidSubAuthority, GetSidSubAuthorityCount, GetTokenInformation, IsValidSid, LookupAccountSidW, TokenUser,
         SID_NAME_USE, TOKEN_QUERY, TOKEN_USER,
     };
-    use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+    pub(super) use windows_sys::Win32::System::Threading::GetCurrentProcess;
+    use windows_sys::Win32::System::Threading::OpenProcessToken;
     use windows_sys::Win32::System::WindowsProgramming::GetUserNameW;
 
     /// `GetUserNameW`, growing the buffer when the name is longer than
@@ -245,12 +246,12 @@ mod windows {
     /// The last sub-authority of the user SID of this process's token.
     pub fn token_user_rid() -> Option<u32> {
         // SAFETY: the pseudo-handle of the current process is always valid.
-        token_account(unsafe { GetCurrentProcess() }, false).map(|(rid, _)| rid)
+        token_account(unsafe { GetCurrentProcess() }, false).map(|a| a.rid)
     }
 
-    /// The RID of the user SID of `process`'s token and, when asked, the
+    /// The user SID of `process`'s token, its RID and, when asked, the
     /// account name of that SID (`LookupAccountSidW`).
-    pub fn token_account(process: HANDLE, with_name: bool) -> Option<(u32, Option<String>)> {
+    pub fn token_account(process: HANDLE, with_name: bool) -> Option<super::Account> {
         let mut raw: HANDLE = std::ptr::null_mut();
         // SAFETY: `raw` receives a new token handle on success.
         if unsafe { OpenProcessToken(process, TOKEN_QUERY, &mut raw) } == 0 {
@@ -284,8 +285,10 @@ mod windows {
                 return None;
             }
             let rid = *GetSidSubAuthority(sid, u32::from(count) - 1);
+            // A SID is 8 bytes, then 4 per sub-authority.
+            let bytes = std::slice::from_raw_parts(sid.cast::<u8>(), 8 + 4 * usize::from(count)).to_vec();
             if !with_name {
-                return Some((rid, None));
+                return Some(super::Account { rid, name: None, sid: bytes });
             }
             let (mut name, mut domain) = ([0u16; 256], [0u16; 256]);
             let (mut n, mut d) = (name.len() as u32, domain.len() as u32);
@@ -300,18 +303,32 @@ mod windows {
                 &mut kind,
             ) != 0;
             let name = found.then(|| String::from_utf16_lossy(&name[..(n as usize).min(name.len())]));
-            Some((rid, name.filter(|s| !s.is_empty())))
+            Some(super::Account { rid, name: name.filter(|s| !s.is_empty()), sid: bytes })
         }
     }
 }
 
-/// The account of the process behind `process` (a handle opened with at
-/// least `PROCESS_QUERY_LIMITED_INFORMATION`): the RID of its token's user
-/// SID, the number [`account_uid`] gives for the calling process, and that
-/// account's name. `None` when its token may not be read.
+/// The Windows account a process runs as.
 #[cfg(windows)]
-pub fn process_account(process: std::os::windows::io::RawHandle) -> Option<(u32, Option<String>)> {
-    windows::token_account(process, true)
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// The last sub-authority of the user SID: the number [`account_uid`]
+    /// gives for the calling process.
+    pub rid: u32,
+    /// The account name, where the SID has one.
+    pub name: Option<String>,
+    /// The whole SID, as bytes: two accounts of different domains may share
+    /// a RID, never a SID.
+    pub sid: Vec<u8>,
+}
+
+/// The account of the process behind `process` (a handle opened with at
+/// least `PROCESS_QUERY_LIMITED_INFORMATION`); `None` when its token may not
+/// be read. `None` for `process` is the calling process.
+#[cfg(windows)]
+pub fn process_account(process: Option<std::os::windows::io::RawHandle>) -> Option<Account> {
+    // SAFETY: the pseudo-handle of the current process is always valid.
+    windows::token_account(process.unwrap_or_else(|| unsafe { windows::GetCurrentProcess() }), true)
 }
 
 #[cfg(test)]
