@@ -89,6 +89,17 @@ function optionalString(value, name) {
 }
 
 let accountCache = null;
+const isNode = !process.versions.bun && !process.versions.deno;
+
+/** The effective user's name from the password database (`id -un`), or undefined. */
+function idName() {
+  try {
+    const out = require('node:child_process').execFileSync('id', ['-un'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The account name of the effective user, looked up once per uid (as the addon does). */
 function accountName() {
@@ -100,6 +111,10 @@ function accountName() {
     } catch {
       name = undefined; // no password-database entry for this uid
     }
+    // Bun's userInfo() answers "unknown" where no USER is set, instead of
+    // asking the password database as Node and the addon do; so does any
+    // runtime but Node here get the name from `id -un`, which asks it.
+    if (!isNode && uid >= 0) name = idName() ?? (name === 'unknown' ? undefined : name);
     accountCache = { uid, name };
   }
   return accountCache.name;
@@ -299,11 +314,11 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
       : `No prebuilt addon exists for ${triple}: build one from source (bindings/node of the port4me repository, \`napi build\`) and set PORT4ME_NATIVE_ADDON to the path of the .node file.`;
   const why = forced ? 'PORT4ME_NATIVE_ADDON=none selects it' : `the native addon for ${triple} did not load: ${reason}`;
 
+  // Two short lines, printed on every run of a script or `npx port4me`:
+  // what happened, and the one command that fixes it.
   const warning =
-    `port4me: using the WebAssembly fallback, because ${why}. ` +
-    'port4me(), port4meAsync(), list(), isPortFree(), parsePorts(), waitForPort(), the Vite plugin and the CLI work; ' +
-    `Registry, whoHolds(), status(), plan(), describeBusy() and reserve need the addon. ${fix} ` +
-    'PORT4ME_NATIVE_ADDON=none selects the fallback without this warning.';
+    `port4me: using the slower WebAssembly fallback, because ${why.split('\n')[0]}.\n` +
+    (listed ? `Fix: npm install ${pkg}` : `Fix: build the addon for ${triple} from source and set PORT4ME_NATIVE_ADDON to its .node file`);
 
   const needsAddon = (what) => `${what} needs the native addon, and this process uses the WebAssembly fallback (platform ${triple}; ${why}). ${fix}`;
 
