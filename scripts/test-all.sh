@@ -19,6 +19,12 @@ case "${1:-}" in
 esac
 
 started=$SECONDS
+# Every process of this run inherits the mark; at the end none may be left.
+export PORT4ME_CI_RUN="$$.$RANDOM"
+leftovers() {
+  stage "No process of this run left behind"
+  python3 scripts/lib/leftovers.py "$PORT4ME_CI_RUN" $$
+}
 stage() { printf '\n==== %s (at %d s) ====\n' "$*" "$((SECONDS - started))"; }
 target="${CARGO_TARGET_DIR:-target}"
 
@@ -73,6 +79,7 @@ stage "Conformance kit: the reference CLI, the native CLI and npx port4me"
 PORT4ME_KIT_NATIVE="$target/debug/port4me" PORT4ME_KIT_NPX="node npm/port4me/cli.mjs" \
   bash scripts/test-kit.sh
 if [ "$quick" = 1 ]; then
+  leftovers
   stage "Quick stages passed (the full run adds fuzzing, torture, WebAssembly in Chromium, Windows and release)"
   exit 0
 fi
@@ -86,4 +93,5 @@ stage "Windows build under Wine: unit tests and the CLI"
 bash scripts/test-windows.sh
 stage "Release: cross-builds for every platform, run under qemu and Wine, inspected, installed"
 WASM_BUILT=1 bash scripts/test-release.sh
+leftovers
 stage "All stages passed"
