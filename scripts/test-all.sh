@@ -33,7 +33,8 @@ target="${CARGO_TARGET_DIR:-target}"
 # needs the thing installs it again, and fails with its own message.
 declare -A prefetch_pid
 # On any exit, let a prefetch finish: apt-get killed halfway leaves dpkg broken.
-trap 'for pid in "${prefetch_pid[@]}"; do wait "$pid" 2>/dev/null || true; done' EXIT
+# The same for the ecosystem checks, which run in the background too.
+trap 'for pid in "${prefetch_pid[@]}" ${ecosystem_pid:-}; do wait "$pid" 2>/dev/null || true; done' EXIT
 prefetch() {
   mkdir -p target
   bash scripts/prefetch.sh "$1" >"target/prefetch-$1.log" 2>&1 &
@@ -72,6 +73,14 @@ fi
 await tools
 stage "Node addon and npm package"
 bash scripts/test-node.sh
+if [ "$quick" = 0 ]; then
+  # In the background, beside the kit and torture stages: it only reads the
+  # built package, and most of its time is tsc and package managers, which
+  # wait on one core each.
+  stage "Ecosystem checks started in the background (publint, attw, tsc matrix, package managers; log: target/ecosystem.log)"
+  bash scripts/test-ecosystem.sh >target/ecosystem.log 2>&1 &
+  ecosystem_pid=$!
+fi
 stage "Conformance kit: the reference CLI, the native CLI and npx port4me"
 # The CLI that the Rust stage's tests built and ran: the same code, so no
 # second build with the features of `cargo build -p port4me-cli`.
@@ -85,6 +94,12 @@ if [ "$quick" = 1 ]; then
 fi
 stage "Registry torture: 16 processes (CLI, Node, Rust) under random SIGKILLs, then every acknowledged write checked"
 bash scripts/torture/run.sh
+stage "Ecosystem checks: publint, attw, tsc per resolution and Vite major, npm/pnpm/Yarn/Bun/Deno installs"
+ecosystem_started=$SECONDS
+if wait "$ecosystem_pid"; then ecosystem_rc=0; else ecosystem_rc=$?; fi
+cat target/ecosystem.log
+echo "(waited $((SECONDS - ecosystem_started)) s for it here)"
+[ "$ecosystem_rc" = 0 ] || { echo "test-all: the ecosystem checks failed (above)" >&2; exit 1; }
 await system
 stage "WebAssembly build and browser preview"
 # The Node stage built the modules from this tree.
