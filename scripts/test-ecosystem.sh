@@ -260,17 +260,22 @@ deno_checks() {
   unset DENO_DIR NPM_CONFIG_REGISTRY
 }
 
-# Bun on the WebAssembly fallback, with no user variables: the seed's user
-# is the account, as the native CLI (through the addon, under Node) finds it.
-bun_user_fallback() {
-  local dir="$work/pm/bun-module" native fallback
+# Bun and Deno on the WebAssembly fallback, with no user variables: the
+# seed's user is the account, as the native CLI (the addon, under Node)
+# finds it.
+user_fallback() {
+  local dir="$work/pm/npm-module" native runtime got
   local -a nouser=(env -u PORT4ME_USER -u LOGNAME -u USER -u LNAME -u USERNAME)
+  local code="const p = require('port4me'); if (p._internal.backend !== 'wasm') throw new Error(p._internal.backend); console.log(p.list({ tool: 'vite', n: 5 }).join('\n'))"
   native="$(cd "$dir" && "${nouser[@]}" node node_modules/port4me/cli.mjs --tool=vite --list=5 2>&1 | tr '\n' ',')"
-  fallback="$(cd "$dir" && "${nouser[@]}" PORT4ME_NATIVE_ADDON=none "$bin/bun" -e \
-    "const p = require('port4me'); if (p._internal.backend !== 'wasm') throw new Error(p._internal.backend); console.log(p.list({ tool: 'vite', n: 5 }).join('\n'))" 2>&1 | tr '\n' ',')"
-  if [[ "$native" =~ ^([0-9]+,){5}$ ]] && [ "$fallback" = "$native" ]; then
-    pass "bun: the WebAssembly fallback with no user variables lists what the native CLI lists for --tool=vite ($native)"
-  else fail "bun: with no user variables the fallback under Bun listed '$fallback', the native CLI '$native'"; fi
+  for runtime in bun deno; do
+    got="$(cd "$dir" && if [ "$runtime" = bun ]; then "${nouser[@]}" PORT4ME_NATIVE_ADDON=none "$bin/bun" -e "$code"
+      else "${nouser[@]}" PORT4ME_NATIVE_ADDON=none DENO_DIR="$work/cache/deno" "$bin/deno" eval \
+        "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); $code"; fi 2>&1 | tr '\n' ',')"
+    if [[ "$native" =~ ^([0-9]+,){5}$ ]] && [ "$got" = "$native" ]; then
+      pass "$runtime: the WebAssembly fallback with no user variables lists what the native CLI lists for --tool=vite ($native)"
+    else fail "$runtime: with no user variables the fallback listed '$got', the native CLI '$native'"; fi
+  done
 }
 
 managers() {
@@ -330,7 +335,7 @@ EOF
     xargs -P 2 -L 1 bash -c 'pm_cell "$0" "$1"')
 
   deno_checks
-  bun_user_fallback
+  user_fallback
 }
 
 for p in "${parts[@]}"; do "$p"; done
