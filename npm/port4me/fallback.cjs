@@ -180,9 +180,10 @@ function dropProber(p) {
 }
 
 /**
- * The probe worker and its channel, started and waited for (it reports
- * READY, or FAILED with the reason); unref'd, so it never keeps the process
- * alive.
+ * The probe worker and its channel, started but not waited for: it boots
+ * (tens of milliseconds, most of a first synchronous call) while this
+ * thread goes on with the search, and messages posted meanwhile wait for
+ * it. Unref'd, so it never keeps the process alive.
  */
 function startProber() {
   if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing`);
@@ -192,16 +193,26 @@ function startProber() {
   const workerData = { signal, text, reply: port2, ready: READY, failed: FAILED, test: workerTest };
   const worker = new Worker(WORKER, { workerData, transferList: [port2], execArgv: [] });
   worker.unref();
-  const p = { worker, signal, text, reply: port1, seq: 0 };
+  const p = { worker, signal, text, reply: port1, seq: 0, started: false };
   const forget = () => {
     if (prober === p) prober = null;
   };
   worker.on('error', forget);
   worker.on('exit', forget);
-  const state = waitForState(p, (s) => s !== STARTING, timeouts.startMs);
-  if (state === READY) return p;
-  dropProber(p);
-  throw new Error(state === FAILED ? failureText(p) : `it did not start within ${seconds(timeouts.startMs)}`);
+  return p;
+}
+
+const cannotStart = (reason) =>
+  codedError('ERR_PORT4ME_PROBE', `could not start the probe worker thread that synchronous probes need here (use port4meAsync()): ${reason}`);
+
+/** Starts the probe worker now, when a probe will follow; firstFreeSync reports a failure. */
+function warmProber() {
+  if (prober !== null) return;
+  try {
+    prober = startProber();
+  } catch {
+    // firstFreeSync tries again, and throws with the reason.
+  }
 }
 
 /** "tcp ports 1, 2, 3 on every local address", for messages. */
@@ -217,7 +228,7 @@ function firstFreeSync(ports, target) {
     try {
       prober = startProber();
     } catch (err) {
-      throw codedError('ERR_PORT4ME_PROBE', `could not start the probe worker thread that synchronous probes need here (use port4meAsync()): ${err.message}`);
+      throw cannotStart(err.message);
     }
   }
   const p = prober;
@@ -225,6 +236,15 @@ function firstFreeSync(ports, target) {
   p.seq = (p.seq % 0x7fffffff) + 1;
   const seq = p.seq;
   p.worker.postMessage({ seq, ports, target });
+  if (!p.started) {
+    // It reports READY (or FAILED) before it reads the message.
+    const state = waitForState(p, (s) => s !== STARTING, timeouts.startMs);
+    if (state === null || state === FAILED) {
+      dropProber(p);
+      throw cannotStart(state === FAILED ? failureText(p) : `it did not start within ${seconds(timeouts.startMs)}`);
+    }
+    p.started = true;
+  }
   const state = waitForState(p, (s) => s === seq || s === FAILED, timeouts.answerMs);
   if (state === null) {
     dropProber(p);
@@ -385,6 +405,7 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     return withSearch(options, (search) => {
       if (call(() => search.reserve)) throw nativeRequired('port4me() with the reserve option');
       if (call(() => search.assumeFree)) return call(() => search.next(1))[0];
+      warmProber();
       const target = call(() => search.target);
       for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
         const batch = call(() => search.next(k));
