@@ -39,6 +39,7 @@ tools() {
   port4me_npm_ci scripts/ecosystem node_modules/.bin/attw node_modules/.bin/verdaccio
   local m
   for m in 5 6 7 8; do port4me_npm_ci "scripts/ecosystem/types/vite$m" node_modules/vite/package.json; done
+  port4me_npm_ci scripts/ecosystem/types/ts7 node_modules/.bin/tsc
 
   # shellcheck source=lib/zig.sh
   source scripts/lib/zig.sh

@@ -8,8 +8,9 @@
 #   types     tsc with skipLibCheck off on the typed examples of
 #             bindings/node/test/types, in fresh projects: node16 CommonJS,
 #             node16 ESM, nodenext and bundler, each against Vite 5, 6, 7
-#             and 8's own types; the browser condition once. Vite 5, 6 and
-#             7 only under node16 CommonJS and nodenext unless FULL=1.
+#             and 8's own types, and the browser condition: all with
+#             TypeScript 7, Vite 8's with TypeScript 5.9 too (all with
+#             FULL=1).
 #   managers  a local registry (verdaccio) serving the tarballs; npm, pnpm,
 #             Yarn 1, Yarn 4 (Plug'n'Play and node-modules) and Bun install
 #             port4me in a project with and without "type": "module", then
@@ -44,6 +45,7 @@ source scripts/lib/npm.sh
 port4me_npm_ci "$eco" node_modules/.bin/attw node_modules/.bin/verdaccio
 if want types; then
   for m in 5 6 7 8; do port4me_npm_ci "$eco/types/vite$m" node_modules/vite/package.json; done
+  port4me_npm_ci "$eco/types/ts7" node_modules/.bin/tsc
 fi
 bin="$eco/node_modules/.bin"
 
@@ -102,9 +104,9 @@ lint() {
 # A project per cell inside the Vite cache folder, so that `vite` and
 # `@types/node` resolve to that major's; port4me is the tarball, unpacked
 # into the cache's node_modules.
-types_cell() { # types_cell MAJOR NAME
-  local major="$1" name="$2" cache="$eco/types/vite$1" src="$root/bindings/node/test/types"
-  local dir="$cache/cells/$name" type=module module resolution files conditions='[]'
+types_cell() { # types_cell TS MAJOR NAME: tsc of TypeScript TS (5.9 or 7)
+  local ts="$1" major="$2" name="$3" cache="$eco/types/vite$2" src="$root/bindings/node/test/types"
+  local dir="$cache/cells/$name-ts$1" type=module module resolution files conditions='[]'
   rm -rf "$dir"; mkdir -p "$dir"
   cp "$src/expect.mts" "$dir/"
   case "$name" in
@@ -139,29 +141,33 @@ types_cell() { # types_cell MAJOR NAME
   "files": ["expect.mts", $files]
 }
 EOF
-  if (cd "$dir" && "$bin/tsc" -p tsconfig.json >"$dir/tsc.log" 2>&1); then echo "ok"; else echo "FAIL"; sed 's/^/    /' "$dir/tsc.log"; fi
+  local tsc="$bin/tsc"
+  [ "$ts" = 7 ] && tsc="$eco/types/ts7/node_modules/.bin/tsc"
+  if (cd "$dir" && "$tsc" -p tsconfig.json >"$dir/tsc.log" 2>&1); then echo "ok"; else echo "FAIL"; sed 's/^/    /' "$dir/tsc.log"; fi
 }
 
 types() {
-  say "== types: tsc $("$bin/tsc" --version | awk '{ print $2 }'), skipLibCheck false, resolutions x Vite majors"
+  say "== types: TypeScript $("$bin/tsc" --version | awk '{ print $2 }') and $("$eco/types/ts7/node_modules/.bin/tsc" --version | awk '{ print $2 }'), skipLibCheck false, resolutions x Vite majors"
   local m
   for m in 5 6 7 8; do
     rm -rf "$eco/types/vite$m/node_modules/port4me" "$eco/types/vite$m/cells"
     mkdir -p "$eco/types/vite$m/node_modules/port4me"
     tar -xzf "$tgz" -C "$eco/types/vite$m/node_modules/port4me" --strip-components=1
   done
-  # Vite 8 under every resolution; the older majors where their types were
-  # read wrong (a CommonJS file, and nodenext), unless FULL=1 asks for all.
+  # TypeScript 7 (native, a few times faster) on every cell; TypeScript 5.9
+  # on Vite 8's, and on all with FULL=1.
   local cells=() c
   for m in 5 6 7 8; do for c in node16-cjs node16-esm nodenext bundler; do
-    if [ "$m" = 8 ] || [ "${FULL:-0}" = 1 ] || [ "$c" = node16-cjs ] || [ "$c" = nodenext ]; then cells+=("$m $c"); fi
+    cells+=("7 $m $c")
+    if [ "$m" = 8 ] || [ "${FULL:-0}" = 1 ]; then cells+=("5.9 $m $c"); fi
   done; done
-  cells+=("8 browser")
-  # Two at a time: tsc is single-threaded, and this machine has two cores.
+  cells+=("7 8 browser" "5.9 8 browser")
+  # Two at a time: this machine has two cores.
   export -f types_cell; export eco root bin
-  while read -r m c result; do
-    if [ "$result" = ok ]; then pass "types: $c, Vite $m"; else fail "types: $c, Vite $m (tsc errors above)"; fi
-  done < <(printf '%s\n' "${cells[@]}" | xargs -P 2 -L 1 bash -c 'r="$(types_cell "$0" "$1")"; printf "%s\n" "$r" | tail -n +2 >&2; printf "%s %s %s\n" "$0" "$1" "$(head -1 <<<"$r")"')
+  local ts result
+  while read -r ts m c result; do
+    if [ "$result" = ok ]; then pass "types: TypeScript $ts, $c, Vite $m"; else fail "types: TypeScript $ts, $c, Vite $m (tsc errors above)"; fi
+  done < <(printf '%s\n' "${cells[@]}" | xargs -P 2 -L 1 bash -c 'r="$(types_cell "$0" "$1" "$2")"; printf "%s\n" "$r" | tail -n +2 >&2; printf "%s %s %s %s\n" "$0" "$1" "$2" "$(head -1 <<<"$r")"')
 }
 
 # --- managers -------------------------------------------------------------------------
