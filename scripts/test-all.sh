@@ -20,10 +20,11 @@ esac
 
 started=$SECONDS
 # Every process of this run inherits the mark; at the end none may be left.
-export PORT4ME_CI_RUN="$$.$RANDOM"
+# Not a PORT4ME_ name: port4me reads those, and the tests clear them.
+export TEST_ALL_RUN="$$.$RANDOM"
 leftovers() {
   stage "No process of this run left behind"
-  python3 scripts/lib/leftovers.py "$PORT4ME_CI_RUN" $$
+  python3 scripts/lib/leftovers.py "$TEST_ALL_RUN" $$
 }
 stage() { printf '\n==== %s (at %d s) ====\n' "$*" "$((SECONDS - started))"; }
 target="${CARGO_TARGET_DIR:-target}"

@@ -2,7 +2,7 @@
 
     python3 scripts/lib/leftovers.py MARK PID...
 
-Every process scripts/test-all.sh starts inherits PORT4ME_CI_RUN=MARK in its
+Every process scripts/test-all.sh starts inherits TEST_ALL_RUN=MARK in its
 environment; any that still has it, but the PIDs named (the caller), was left
 behind by a test: a server it forgot keeps ports and writes into folders
 that were meant to be gone. Processes on their way out get 10 seconds
@@ -34,7 +34,7 @@ def left(mark, ignore):
 def main():
     if len(sys.argv) < 2 or not sys.argv[1]:
         sys.exit("usage: python3 scripts/lib/leftovers.py MARK [PID...]")
-    mark = b"PORT4ME_CI_RUN=" + sys.argv[1].encode()
+    mark = b"TEST_ALL_RUN=" + sys.argv[1].encode()
     ignore = {os.getpid(), *(int(p) for p in sys.argv[2:])}
     deadline = time.monotonic() + 10
     while True:
