@@ -220,7 +220,7 @@ pm_cell() {
     case "$pm" in
       npm) npm install --userconfig "$npmrc" --cache "$work/cache/npm" --no-audit --no-fund --loglevel=error --silent
            cli=(npx --no-install port4me) ;;
-      pnpm) "$bin/pnpm" install --registry "$url" --store-dir "$work/cache/pnpm-$type" --reporter=silent
+      pnpm) "$bin/pnpm" install --no-frozen-lockfile --registry "$url" --store-dir "$work/cache/pnpm-$type" --reporter=silent
             cli=("$bin/pnpm" exec port4me) ;;
       yarn1) node "$yarn1" install --registry "$url" --cache-folder "$work/cache/yarn1-$type" --non-interactive --no-progress --silent
              cli=(node "$yarn1" --silent port4me) ;;
