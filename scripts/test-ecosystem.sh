@@ -77,7 +77,7 @@ else
 fi
 tgz="$tgzdir/port4me-$version.tgz"
 for f in "$tgz" "$tgzdir/port4me-$triple-$version.tgz"; do [ -s "$f" ] || die "$f is missing"; done
-say "packed $(basename "$tgz") and port4me-$triple-$version.tgz"
+say "tarballs: $tgz and port4me-$triple-$version.tgz"
 
 # --- lint -------------------------------------------------------------------------
 lint() {
