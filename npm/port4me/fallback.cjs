@@ -89,6 +89,17 @@ function optionalString(value, name) {
 }
 
 let accountCache = null;
+const isNode = !process.versions.bun && !process.versions.deno;
+
+/** The effective user's name from the password database (`id -un`), or undefined. */
+function idName() {
+  try {
+    const out = require('node:child_process').execFileSync('id', ['-un'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    return out.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The account name of the effective user, looked up once per uid (as the addon does). */
 function accountName() {
@@ -100,6 +111,10 @@ function accountName() {
     } catch {
       name = undefined; // no password-database entry for this uid
     }
+    // Bun's userInfo() answers "unknown" where no USER is set, instead of
+    // asking the password database as Node and the addon do; so does any
+    // runtime but Node here get the name from `id -un`, which asks it.
+    if (!isNode && uid >= 0) name = idName() ?? (name === 'unknown' ? undefined : name);
     accountCache = { uid, name };
   }
   return accountCache.name;
@@ -165,9 +180,10 @@ function dropProber(p) {
 }
 
 /**
- * The probe worker and its channel, started and waited for (it reports
- * READY, or FAILED with the reason); unref'd, so it never keeps the process
- * alive.
+ * The probe worker and its channel, started but not waited for: it boots
+ * (tens of milliseconds, most of a first synchronous call) while this
+ * thread goes on with the search, and messages posted meanwhile wait for
+ * it. Unref'd, so it never keeps the process alive.
  */
 function startProber() {
   if (!existsSync(WORKER)) throw new Error(`${WORKER} is missing`);
@@ -177,16 +193,26 @@ function startProber() {
   const workerData = { signal, text, reply: port2, ready: READY, failed: FAILED, test: workerTest };
   const worker = new Worker(WORKER, { workerData, transferList: [port2], execArgv: [] });
   worker.unref();
-  const p = { worker, signal, text, reply: port1, seq: 0 };
+  const p = { worker, signal, text, reply: port1, seq: 0, started: false };
   const forget = () => {
     if (prober === p) prober = null;
   };
   worker.on('error', forget);
   worker.on('exit', forget);
-  const state = waitForState(p, (s) => s !== STARTING, timeouts.startMs);
-  if (state === READY) return p;
-  dropProber(p);
-  throw new Error(state === FAILED ? failureText(p) : `it did not start within ${seconds(timeouts.startMs)}`);
+  return p;
+}
+
+const cannotStart = (reason) =>
+  codedError('ERR_PORT4ME_PROBE', `could not start the probe worker thread that synchronous probes need here (use port4meAsync()): ${reason}`);
+
+/** Starts the probe worker now, when a probe will follow; firstFreeSync reports a failure. */
+function warmProber() {
+  if (prober !== null) return;
+  try {
+    prober = startProber();
+  } catch {
+    // firstFreeSync tries again, and throws with the reason.
+  }
 }
 
 /** "tcp ports 1, 2, 3 on every local address", for messages. */
@@ -202,7 +228,7 @@ function firstFreeSync(ports, target) {
     try {
       prober = startProber();
     } catch (err) {
-      throw codedError('ERR_PORT4ME_PROBE', `could not start the probe worker thread that synchronous probes need here (use port4meAsync()): ${err.message}`);
+      throw cannotStart(err.message);
     }
   }
   const p = prober;
@@ -210,6 +236,15 @@ function firstFreeSync(ports, target) {
   p.seq = (p.seq % 0x7fffffff) + 1;
   const seq = p.seq;
   p.worker.postMessage({ seq, ports, target });
+  if (!p.started) {
+    // It reports READY (or FAILED) before it reads the message.
+    const state = waitForState(p, (s) => s !== STARTING, timeouts.startMs);
+    if (state === null || state === FAILED) {
+      dropProber(p);
+      throw cannotStart(state === FAILED ? failureText(p) : `it did not start within ${seconds(timeouts.startMs)}`);
+    }
+    p.started = true;
+  }
   const state = waitForState(p, (s) => s === seq || s === FAILED, timeouts.answerMs);
   if (state === null) {
     dropProber(p);
@@ -299,11 +334,11 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
       : `No prebuilt addon exists for ${triple}: build one from source (bindings/node of the port4me repository, \`napi build\`) and set PORT4ME_NATIVE_ADDON to the path of the .node file.`;
   const why = forced ? 'PORT4ME_NATIVE_ADDON=none selects it' : `the native addon for ${triple} did not load: ${reason}`;
 
+  // Two short lines, printed on every run of a script or `npx port4me`:
+  // what happened, and the one command that fixes it.
   const warning =
-    `port4me: using the WebAssembly fallback, because ${why}. ` +
-    'port4me(), port4meAsync(), list(), isPortFree(), parsePorts(), waitForPort(), the Vite plugin and the CLI work; ' +
-    `Registry, whoHolds(), status(), plan(), describeBusy() and reserve need the addon. ${fix} ` +
-    'PORT4ME_NATIVE_ADDON=none selects the fallback without this warning.';
+    `port4me: using the slower WebAssembly fallback, because ${why.split('\n')[0]}.\n` +
+    (listed ? `Fix: npm install ${pkg}` : `Fix: build the addon for ${triple} from source and set PORT4ME_NATIVE_ADDON to its .node file`);
 
   const needsAddon = (what) => `${what} needs the native addon, and this process uses the WebAssembly fallback (platform ${triple}; ${why}). ${fix}`;
 
@@ -370,6 +405,7 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     return withSearch(options, (search) => {
       if (call(() => search.reserve)) throw nativeRequired('port4me() with the reserve option');
       if (call(() => search.assumeFree)) return call(() => search.next(1))[0];
+      warmProber();
       const target = call(() => search.target);
       for (let k = FIRST_BATCH; ; k = Math.min(k * 4, MAX_BATCH)) {
         const batch = call(() => search.next(k));

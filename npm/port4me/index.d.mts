@@ -1,4 +1,4 @@
-// ESM view of index.d.ts (same API, plus the default export).
-export * from './index.js';
-import { port4me } from './index.js';
+// ESM view of index.d.cts (same API, plus the default export).
+export * from './index.cjs';
+import { port4me } from './index.cjs';
 export default port4me;

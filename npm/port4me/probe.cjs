@@ -26,7 +26,6 @@
 // could bind it), where the native probe (no SO_REUSEADDR) says busy.
 
 const net = require('node:net');
-const dgram = require('node:dgram');
 const { readFileSync } = require('node:fs');
 
 const BUSY = new Set(['EADDRINUSE', 'EACCES', 'EPERM']);
@@ -74,7 +73,8 @@ function bindOnce(host, port, protocol, ipv6Only, defaultAddress) {
     if (protocol === 'udp') {
       let socket;
       try {
-        socket = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only, reuseAddr: false });
+        // dgram only for UDP: the worker's start-up is part of a first synchronous call.
+        socket = require('node:dgram').createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only, reuseAddr: false });
       } catch (err) {
         fail(err);
         return;

@@ -134,16 +134,16 @@ pub fn guard_in<T>(env: &Env, f: impl FnOnce() -> Result<T, Failure>) -> JsResul
 mod tests {
     use super::*;
 
-    /// The codes `index.d.ts` declares are exactly the codes the Rust errors
+    /// The codes `index.d.cts` declares are exactly the codes the Rust errors
     /// have (one table per crate: `CODES`, made from the same table as
     /// `code()`), plus the few only the JavaScript layer throws.
     #[test]
     fn the_typescript_error_codes_are_the_rust_ones() {
         use std::collections::BTreeSet;
-        let dts = include_str!("../../../npm/port4me/index.d.ts");
+        let dts = include_str!("../../../npm/port4me/index.d.cts");
         let mut declared = BTreeSet::new();
         for name in ["Port4meErrorCode", "RegistryErrorCode", "HoldersErrorCode"] {
-            let start = dts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no {name} in index.d.ts"));
+            let start = dts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no {name} in index.d.cts"));
             // The union ends at its last member's `;` (doc comments between
             // members may hold semicolons of their own).
             let end = ["';\n", "Code;\n"].iter().filter_map(|t| dts[start..].find(t)).min();
@@ -164,6 +164,6 @@ mod tests {
             "ERR_PORT4ME_NATIVE_MISSING",
             "ERR_PORT4ME_NATIVE_REQUIRED",
         ]);
-        assert_eq!(declared, rust, "index.d.ts (left) and the Rust error tables (right) differ");
+        assert_eq!(declared, rust, "index.d.cts (left) and the Rust error tables (right) differ");
     }
 }

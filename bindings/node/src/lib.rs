@@ -20,7 +20,7 @@
 //! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`;
 //! * [`cli`]: `npx port4me`, the native command line itself;
 //! * [`types`]: the TypeScript of the results and options, generated from
-//!   these definitions (`npm/port4me/generated.d.ts`, checked by a test).
+//!   these definitions (`npm/port4me/generated.d.cts`, checked by a test).
 
 #![deny(clippy::all)]
 

@@ -1,8 +1,8 @@
 //! The TypeScript of what the addon returns and takes, generated from the
-//! Rust definitions: `npm/port4me/generated.d.ts` is the `ts-rs`
+//! Rust definitions: `npm/port4me/generated.d.cts` is the `ts-rs`
 //! declaration of every result type (the registry's and the holders' serde
 //! forms) and of the options objects of every call that takes one (but
-//! `waitForPort`'s, which the JS layer alone reads). `index.d.ts` imports them from there.
+//! `waitForPort`'s, which the JS layer alone reads). `index.d.cts` imports them from there.
 //!
 //! The file is committed; the test `generated_types` fails when it differs
 //! from what the definitions give. After changing a type, regenerate it:
@@ -19,7 +19,7 @@ mod tests {
     use crate::options::{Options, PortSpec, ProbeArgs};
     use crate::registry::{AllocateArgs, DefineServiceArgs, FindArgs, ForceArgs, ShowArgs};
 
-    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../npm/port4me/generated.d.ts");
+    const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../npm/port4me/generated.d.cts");
 
     /// `export` and the declaration of `T`, with its documentation.
     fn export<T: TS>(cfg: &Config) -> String {

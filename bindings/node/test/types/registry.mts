@@ -149,7 +149,7 @@ export type Checks = [
   Expect<Equal<typeof registry.services, RegistryServices>>,
   Expect<Equal<typeof registry.registrations, RegistryRegistrations>>,
   Expect<Equal<typeof registry.leases, RegistryLeases>>,
-  // The generated declarations (generated.d.ts, from the Rust definitions).
+  // The generated declarations (generated.d.cts, from the Rust definitions).
   Expect<Equal<Registration['created'], string>>,
   Expect<Equal<Registration['pidStart'], number>>,
   Expect<Equal<Registration['ownerState'], 'alive' | 'unverified' | 'elsewhere' | 'unknown' | 'gone'>>,

@@ -2,8 +2,10 @@
 // What the API returns is checked exactly (Checks, at the end): `any` fails.
 import p4m = require('port4me');
 import vite = require('port4me/vite');
-import type { Plugin } from 'vite';
-import type { Equal, Expect } from './expect.mjs';
+// Vite's types are ESM: a CommonJS file reads them as such (Vite 5 and 6
+// give `require` an untyped `any`).
+import type { Plugin } from 'vite' with { 'resolution-mode': 'import' };
+import type { Equal, Expect } from './expect.mjs' with { 'resolution-mode': 'import' };
 
 const port = p4m.port4me({ tool: 'api' });
 const ports = p4m.list({ n: 3 });

@@ -65,7 +65,7 @@ export type Checks = [
   Expect<Equal<typeof up, Promise<boolean>>>,
   Expect<Equal<typeof v, string>>,
   Expect<Equal<Port4meError['code'], Port4meErrorCode>>,
-  // The options, generated from the addon's Rust structs (generated.d.ts),
+  // The options, generated from the addon's Rust structs (generated.d.cts),
   // are exactly what the hand-written declarations said.
   Expect<Equal<PortSpec, string | ReadonlyArray<number | string>>>,
   Expect<Equal<Flat<Port4meOptions>, Flat<CommonOptions & { reserve?: boolean | number }>>>,

@@ -1,6 +1,8 @@
 // Type declarations of `port4me/vite` (CommonJS view: `require('port4me/vite').default`).
-import type { Plugin } from 'vite';
-import type { Port4meOptions } from './index.js';
+// Vite's types are ESM (Vite 5 and 6 give CommonJS users an untyped `any`),
+// so they are read as ESM from this CommonJS declaration file too.
+import type { Plugin } from 'vite' with { 'resolution-mode': 'import' };
+import type { Port4meOptions } from './index.cjs';
 
 /** Options of the Vite plugin: port4me options (tool defaults to `"vite"`) plus these. */
 export interface Port4meViteOptions extends Port4meOptions {

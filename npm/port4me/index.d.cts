@@ -11,7 +11,7 @@
 // The results of the registry, whoHolds, status and plan (the serde form the
 // addon returns, which `port4me ... --json` prints too) and the options of
 // every call but waitForPort are generated from their Rust definitions:
-// generated.d.ts, checked against them by
+// generated.d.cts, checked against them by
 // `cargo test -p port4me-node generated_types`.
 import type {
   AllocateOptions,
@@ -38,8 +38,8 @@ import type {
   ShowServiceOptions,
   StatusOptions,
   Strategy,
-} from './generated';
-export * from './generated';
+} from './generated.cjs';
+export * from './generated.cjs';
 
 /**
  * Options of {@link port4me} and {@link port4meAsync}: where the seed and the
