@@ -32,6 +32,49 @@ fn held_ports(ctx: &Ctx<'_>, protocol: Protocol) -> Result<Box<PortSet>> {
     Ok(held)
 }
 
+/// The search of [`Leases::reserve_checked`], shared with
+/// [`Registrations::hold`](crate::Registrations::hold): the first candidate
+/// of `query`'s sequence that the registry does not hold and `is_free`
+/// accepts, recorded by `insert` in a short transaction that re-checks it.
+///
+/// One short transaction reads what the registry holds, the candidates are
+/// checked without any lock, and a second one re-checks the port found and
+/// records it. If another client took that port in between, the search goes
+/// on with the next candidate (and a fresh view of the registry), so a port
+/// is still never handed out twice. The search is bounded like
+/// [`port4me::Port4me::find_with`]: every distinct candidate at most once,
+/// and at most `max_tries` of them.
+pub(crate) fn claim_in_sequence<T>(
+    reg: &Registry,
+    query: &port4me::Port4me,
+    is_free: &mut dyn FnMut(u16) -> Result<bool>,
+    insert: impl Fn(&Ctx<'_>, u16) -> Result<T>,
+) -> Result<T> {
+    let protocol = query.probe_options().protocol;
+    // Fail fast on a bad query before touching the registry.
+    let mut search = query.search()?;
+    let mut held = reg.write(|ctx| held_ports(ctx, protocol))?;
+    loop {
+        let Some(port) = search.next_port()? else {
+            return Err(search.no_free_port().into());
+        };
+        if held.contains_port(port) || !is_free(port)? {
+            continue;
+        }
+        let outcome = reg.write(|ctx| {
+            if overlapping(ctx, protocol, port, port)?.is_some() {
+                // Taken since the first look: look again, go on.
+                return Ok(Err(held_ports(ctx, protocol)?));
+            }
+            insert(ctx, port).map(Ok)
+        })?;
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(now_held) => held = now_held,
+        }
+    }
+}
+
 /// Default lifetime of a reservation.
 pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(60);
 
@@ -118,14 +161,11 @@ impl Leases<'_> {
     /// [`Leases::reserve`] with the caller's own check of whether a port is
     /// free instead of the query's probe.
     ///
-    /// The search runs outside the registry's write lock: one short
-    /// transaction reads what the registry holds, the candidates are checked
-    /// without any lock, and a second short transaction re-checks the port
-    /// found and records the lease. If another client took that port in
-    /// between, the search goes on with the next candidate (and a fresh view
-    /// of the registry), so a port is still never handed out twice. The
-    /// search is bounded like [`port4me::Port4me::find_with`]: every
-    /// distinct candidate at most once, and at most `max_tries` of them.
+    /// The candidates are checked outside the registry's write lock; the
+    /// port found is re-checked and leased in one short transaction (the
+    /// search goes on when another client took it in between), so a port
+    /// is still never handed out twice. The search is bounded like
+    /// [`port4me::Port4me::find_with`].
     pub fn reserve_checked(
         &self,
         query: &port4me::Port4me,
@@ -142,61 +182,42 @@ impl Leases<'_> {
         let owner = options.owner.resolve()?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
-        // Fail fast on a bad query before touching the registry.
-        let mut search = query.search()?;
-        let mut held = self.reg.write(|ctx| held_ports(ctx, protocol))?;
-        loop {
-            let Some(port) = search.next_port()? else {
-                return Err(search.no_free_port().into());
-            };
-            if held.contains_port(port) || !is_free(port)? {
-                continue;
-            }
-            let outcome = self.reg.write(|ctx| {
-                if overlapping(ctx, protocol, port, port)?.is_some() {
-                    // Taken since the first look: look again, go on.
-                    return Ok(Err(held_ports(ctx, protocol)?));
-                }
-                let expires = ctx.now.plus(options.ttl);
-                let m = Machine::current();
-                ctx.tx
-                    .prepare_cached(
-                        "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(rusqlite::params![
-                            protocol.as_str(),
-                            port,
-                            label,
-                            user.uid,
-                            user.name,
-                            m.host,
-                            m.boot_id,
-                            m.pid_ns,
-                            owner.map(|o| o.pid),
-                            owner.map(|o| o.start_time as i64),
-                            ctx.now.millis(),
-                            expires.millis()
-                        ])
-                    })
-                    .map_err(|e| ctx.err(e))?;
-                Ok(Ok(Lease {
-                    port,
-                    protocol,
-                    label: label.clone(),
-                    user: user.name.clone(),
-                    uid: user.uid,
-                    owner,
-                    created: ctx.now,
-                    expires,
-                }))
-            })?;
-            match outcome {
-                Ok(lease) => return Ok(lease),
-                Err(now_held) => held = now_held,
-            }
-        }
+        claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
+            let expires = ctx.now.plus(options.ttl);
+            let m = Machine::current();
+            ctx.tx
+                .prepare_cached(
+                    "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                )
+                .and_then(|mut s| {
+                    s.execute(rusqlite::params![
+                        protocol.as_str(),
+                        port,
+                        label,
+                        user.uid,
+                        user.name,
+                        m.host,
+                        m.boot_id,
+                        m.pid_ns,
+                        owner.map(|o| o.pid),
+                        owner.map(|o| o.start_time as i64),
+                        ctx.now.millis(),
+                        expires.millis()
+                    ])
+                })
+                .map_err(|e| ctx.err(e))?;
+            Ok(Lease {
+                port,
+                protocol,
+                label: label.clone(),
+                user: user.name.clone(),
+                uid: user.uid,
+                owner,
+                created: ctx.now,
+                expires,
+            })
+        })
     }
 
     /// Every live lease, in protocol and port order.

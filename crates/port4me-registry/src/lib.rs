@@ -223,7 +223,7 @@ pub use modules::{AllocateOptions, MirrorRow, ModuleRange, Modules, PortRange};
 pub use open::{default_path, default_path_from};
 pub use port4me::Protocol;
 pub use process::{Liveness, Owner, ProcessId, User};
-pub use registrations::{Filter, GcReport, RegisterOptions, Registration, Registrations};
+pub use registrations::{Filter, GcReport, HoldOptions, RegisterOptions, Registration, Registrations};
 pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort, ServiceWithPorts, Services};
 pub use time::Timestamp;
 pub use validate::{parse_protocol, MAX_NAME_BYTES};

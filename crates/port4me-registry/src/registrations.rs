@@ -64,6 +64,15 @@ pub struct RegisterOptions {
     pub probe: bool,
 }
 
+/// Options of [`Registrations::hold`]: who owns the registration and what
+/// `port4me ps` shows about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HoldOptions {
+    /// The owner process, which the registration lasts as long as
+    /// ([`Owner::Nobody`] counts as [`Owner::Current`]).
+    pub owner: Owner,
+}
+
 /// Filters of [`Registrations::find`], applied together; `None` matches all.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Filter {
@@ -151,22 +160,10 @@ impl Registrations<'_> {
     /// `service_1`, `service_2`, ...
     pub fn register(&self, service: &str, options: impl Into<RegisterOptions>) -> Result<Registration> {
         let options = &options.into();
-        validate::name("service", service)?;
-        if service.len() + 5 > validate::MAX_NAME_BYTES {
-            return Err(Error::InvalidName {
-                what: "service",
-                shown: crate::error::shown(service),
-                reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
-            });
-        }
+        check_service(service)?;
         let pool = options.pool.unwrap_or(self.reg.config.registration_pool);
         validate::pool("registration pool", pool)?;
-        let owner = match options.owner {
-            Owner::Nobody => Owner::Current,
-            o => o,
-        }
-        .resolve()?
-        .expect("an owner");
+        let owner = registration_owner(options.owner)?;
         let user = User::current();
         let protocol = options.protocol;
         let probe = port4me::ProbeOptions { host: None, protocol };
@@ -191,41 +188,39 @@ impl Registrations<'_> {
                 pool_end: pool.1,
                 path: self.reg.path.clone(),
             })?;
-            let m = Machine::current();
-            ctx.tx
-                .prepare_cached(
-                    "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .and_then(|mut s| {
-                    s.execute(rusqlite::params![
-                        name,
-                        service,
-                        protocol.as_str(),
-                        port,
-                        user.uid,
-                        user.name,
-                        m.host,
-                        m.boot_id,
-                        m.pid_ns,
-                        owner.pid,
-                        owner.start_time as i64,
-                        ctx.now.millis()
-                    ])
-                })
-                .map_err(|e| ctx.err(e))?;
-            Ok(Registration {
-                name,
-                service: service.to_string(),
-                protocol,
-                port,
-                user: user.name.clone(),
-                uid: user.uid,
-                owner,
-                host: m.host.clone(),
-                created: ctx.now,
-                liveness: owner.liveness(),
-            })
+            insert(ctx, &name, service, protocol, port, &user, owner)
+        })
+    }
+
+    /// Holds the port a port4me search for `query` finds, skipping every
+    /// port the registry holds, as a registration for the owner process of
+    /// `options`: what `port4me run` and the Vite plugin do. Unlike a lease
+    /// it has no time limit; it ends when its owner exits (or is released).
+    /// Its service is the query's tool (the seed when there is no tool),
+    /// named as [`register`](Self::register) names them.
+    pub fn hold(&self, query: &port4me::Port4me, options: impl Into<HoldOptions>) -> Result<Registration> {
+        self.hold_checked(query, options, |port| Ok(query.test(port)?))
+    }
+
+    /// [`hold`](Self::hold) with the caller's own check of whether a port
+    /// is free instead of the query's probe.
+    pub fn hold_checked(
+        &self,
+        query: &port4me::Port4me,
+        options: impl Into<HoldOptions>,
+        mut is_free: impl FnMut(u16) -> Result<bool>,
+    ) -> Result<Registration> {
+        let options = &options.into();
+        let seed = query.seed()?;
+        let (_, tool) = query.seed_parts()?;
+        let service = tool.filter(|t| !t.is_empty()).unwrap_or_else(|| seed.clone());
+        check_service(&service)?;
+        let owner = registration_owner(options.owner)?;
+        let user = User::current();
+        let protocol = query.probe_options().protocol;
+        crate::leases::claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
+            let name = free_name(ctx, user.uid, &service)?;
+            insert(ctx, &name, &service, protocol, port, &user, owner)
         })
     }
 
@@ -287,6 +282,76 @@ impl Registrations<'_> {
     pub fn find(&self, filter: &Filter) -> Result<Vec<Registration>> {
         self.reg.read(|ctx| find_in(ctx, filter))
     }
+}
+
+/// A service name with room for a `_NNNN` suffix.
+fn check_service(service: &str) -> Result<()> {
+    validate::name("service", service)?;
+    if service.len() + 5 > validate::MAX_NAME_BYTES {
+        return Err(Error::InvalidName {
+            what: "service",
+            shown: crate::error::shown(service),
+            reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
+        });
+    }
+    Ok(())
+}
+
+/// A registration's owner: always a process.
+fn registration_owner(owner: Owner) -> Result<ProcessId> {
+    Ok(match owner {
+        Owner::Nobody => Owner::Current,
+        o => o,
+    }
+    .resolve()?
+    .expect("an owner"))
+}
+
+/// Records the registration `name` of `service` on `port` in `ctx`.
+fn insert(
+    ctx: &Ctx<'_>,
+    name: &str,
+    service: &str,
+    protocol: Protocol,
+    port: u16,
+    user: &User,
+    owner: ProcessId,
+) -> Result<Registration> {
+    let m = Machine::current();
+    ctx.tx
+        .prepare_cached(
+            "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                name,
+                service,
+                protocol.as_str(),
+                port,
+                user.uid,
+                user.name,
+                m.host,
+                m.boot_id,
+                m.pid_ns,
+                owner.pid,
+                owner.start_time as i64,
+                ctx.now.millis()
+            ])
+        })
+        .map_err(|e| ctx.err(e))?;
+    Ok(Registration {
+        name: name.to_string(),
+        service: service.to_string(),
+        protocol,
+        port,
+        user: user.name.clone(),
+        uid: user.uid,
+        owner,
+        host: m.host.clone(),
+        created: ctx.now,
+        liveness: owner.liveness(),
+    })
 }
 
 /// [`Registrations::find`] in the transaction of `ctx`.
