@@ -354,7 +354,8 @@ mod child {
                 // SAFETY: a zeroed siginfo is a valid out-parameter.
                 let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
                 // SAFETY: waits on our own child; WNOWAIT leaves it a zombie.
-                let rc = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+                let rc =
+                    unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
                 if rc == 0 {
                     return Ok(());
                 }

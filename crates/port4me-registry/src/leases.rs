@@ -13,6 +13,7 @@ use port4me::core::PortSet;
 
 use crate::claims::overlapping;
 use crate::error::{Error, Result};
+use crate::listing::{tool_name, Origin};
 use crate::process::{owner_is_gone, Machine, Owner, ProcessId, User};
 use crate::{validate, Ctx, Protocol, Registry, Timestamp};
 
@@ -122,6 +123,14 @@ pub struct Lease {
     pub created: Timestamp,
     /// When it ends at the latest.
     pub expires: Timestamp,
+    /// The directory the reserving process ran in.
+    pub directory: String,
+    /// The reserving process's command line.
+    pub command: String,
+    /// The basename of the git worktree of `directory`.
+    pub worktree: String,
+    /// The port4me tool of the search (`""` for none).
+    pub tool: String,
 }
 
 impl From<&ReserveOptions> for ReserveOptions {
@@ -182,13 +191,15 @@ impl Leases<'_> {
         let owner = options.owner.resolve()?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
+        let origin = Origin::here(None, &tool_name(query)?, "");
         claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
             let expires = ctx.now.plus(options.ttl);
             let m = Machine::current();
             ctx.tx
                 .prepare_cached(
-                    "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires, \
+                     directory, command, worktree, tool) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )
                 .and_then(|mut s| {
                     s.execute(rusqlite::params![
@@ -203,7 +214,11 @@ impl Leases<'_> {
                         owner.map(|o| o.pid),
                         owner.map(|o| o.start_time as i64),
                         ctx.now.millis(),
-                        expires.millis()
+                        expires.millis(),
+                        origin.directory,
+                        origin.command,
+                        origin.worktree,
+                        origin.tool,
                     ])
                 })
                 .map_err(|e| ctx.err(e))?;
@@ -216,6 +231,10 @@ impl Leases<'_> {
                 owner,
                 created: ctx.now,
                 expires,
+                directory: origin.directory.clone(),
+                command: origin.command.clone(),
+                worktree: origin.worktree.clone(),
+                tool: origin.tool.clone(),
             })
         })
     }
@@ -261,8 +280,8 @@ pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
     let mut stmt = ctx
         .tx
         .prepare_cached(
-            "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id \
-             FROM leases WHERE expires > ?1 ORDER BY protocol, port",
+            "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id, \
+             directory, command, worktree, tool FROM leases WHERE expires > ?1 ORDER BY protocol, port",
         )
         .map_err(|e| ctx.err(e))?;
     let rows = stmt
@@ -283,6 +302,10 @@ pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
                     owner: pid.map(|pid| ProcessId { pid, start_time: start.unwrap_or(0) as u64 }),
                     created: Timestamp(r.get(7)?),
                     expires: Timestamp(r.get(8)?),
+                    directory: r.get(12)?,
+                    command: r.get(13)?,
+                    worktree: r.get(14)?,
+                    tool: r.get(15)?,
                 },
                 host,
                 ns,

@@ -218,7 +218,7 @@ mod validate;
 pub use error::{Error, Result};
 pub use holding::{Holding, HoldingKind};
 pub use leases::{Lease, Leases, ReserveOptions, DEFAULT_LEASE_TTL};
-pub use listing::Listing;
+pub use listing::{Listing, Running, RunningKind};
 pub use modules::{AllocateOptions, MirrorRow, ModuleRange, Modules, PortRange};
 pub use open::{default_path, default_path_from};
 pub use port4me::Protocol;

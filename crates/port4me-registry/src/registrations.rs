@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use rusqlite::OptionalExtension;
 
 use crate::error::{Error, Result};
+use crate::listing::{tool_name, Origin, MAX_COMMAND_BYTES};
 use crate::process::{owner_liveness, Liveness, Machine, Owner, ProcessId, User};
 use crate::{claims, validate, Ctx, Protocol, Registry, Timestamp};
 
@@ -47,6 +48,18 @@ pub struct Registration {
     /// another user's process under `hidepid`). `ownerState` in JSON.
     #[cfg_attr(feature = "serde", serde(rename = "ownerState"))]
     pub liveness: Liveness,
+    /// The directory the registering process ran in.
+    pub directory: String,
+    /// The command line it was made for (`port4me run`'s command, the Vite
+    /// process's arguments); for `register`, the registering process's.
+    pub command: String,
+    /// The basename of the git worktree of `directory` (see
+    /// [`port4me::worktree`]).
+    pub worktree: String,
+    /// The port4me tool of [`Registrations::hold`] (`""` for `register`).
+    pub tool: String,
+    /// The port4me seed of [`Registrations::hold`] (`""` for `register`).
+    pub seed: String,
 }
 
 /// Options of [`Registrations::register`].
@@ -71,6 +84,8 @@ pub struct HoldOptions {
     /// The owner process, which the registration lasts as long as
     /// ([`Owner::Nobody`] counts as [`Owner::Current`]).
     pub owner: Owner,
+    /// The command line to record (default: this process's arguments).
+    pub command: Option<String>,
 }
 
 /// Filters of [`Registrations::find`], applied together; `None` matches all.
@@ -104,7 +119,8 @@ impl GcReport {
     }
 }
 
-const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id";
+const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id, \
+                       directory, command, worktree, tool, seed";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, String)> {
     let protocol = crate::validate::stored_protocol(r, 2)?;
@@ -120,10 +136,21 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, St
             host: r.get(8)?,
             created: Timestamp(r.get(9)?),
             liveness: Liveness::Alive,
+            directory: r.get(12)?,
+            command: r.get(13)?,
+            worktree: r.get(14)?,
+            tool: r.get(15)?,
+            seed: r.get(16)?,
         },
         r.get(10)?,
         r.get(11)?,
     ))
+}
+
+impl From<&HoldOptions> for HoldOptions {
+    fn from(options: &HoldOptions) -> Self {
+        options.clone()
+    }
 }
 
 impl From<&RegisterOptions> for RegisterOptions {
@@ -188,7 +215,8 @@ impl Registrations<'_> {
                 pool_end: pool.1,
                 path: self.reg.path.clone(),
             })?;
-            insert(ctx, &name, service, protocol, port, &user, owner)
+            let origin = Origin::here(None, "", "");
+            insert(ctx, &name, service, protocol, port, &user, owner, &origin)
         })
     }
 
@@ -212,15 +240,17 @@ impl Registrations<'_> {
     ) -> Result<Registration> {
         let options = &options.into();
         let seed = query.seed()?;
-        let (_, tool) = query.seed_parts()?;
-        let service = tool.filter(|t| !t.is_empty()).unwrap_or_else(|| seed.clone());
+        let tool = tool_name(query)?;
+        let service = if tool.is_empty() { seed.clone() } else { tool };
         check_service(&service)?;
         let owner = registration_owner(options.owner)?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
+        let origin = Origin::here(options.command.clone(), tool_name(query)?.as_str(), &seed);
+        validate::text("command", &origin.command, MAX_COMMAND_BYTES)?;
         crate::leases::claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
             let name = free_name(ctx, user.uid, &service)?;
-            insert(ctx, &name, &service, protocol, port, &user, owner)
+            insert(ctx, &name, &service, protocol, port, &user, owner, &origin)
         })
     }
 
@@ -308,6 +338,7 @@ fn registration_owner(owner: Owner) -> Result<ProcessId> {
 }
 
 /// Records the registration `name` of `service` on `port` in `ctx`.
+#[allow(clippy::too_many_arguments)]
 fn insert(
     ctx: &Ctx<'_>,
     name: &str,
@@ -316,12 +347,14 @@ fn insert(
     port: u16,
     user: &User,
     owner: ProcessId,
+    origin: &Origin,
 ) -> Result<Registration> {
     let m = Machine::current();
     ctx.tx
         .prepare_cached(
-            "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created, \
+             directory, command, worktree, tool, seed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         )
         .and_then(|mut s| {
             s.execute(rusqlite::params![
@@ -336,7 +369,12 @@ fn insert(
                 m.pid_ns,
                 owner.pid,
                 owner.start_time as i64,
-                ctx.now.millis()
+                ctx.now.millis(),
+                origin.directory,
+                origin.command,
+                origin.worktree,
+                origin.tool,
+                origin.seed,
             ])
         })
         .map_err(|e| ctx.err(e))?;
@@ -351,6 +389,11 @@ fn insert(
         host: m.host.clone(),
         created: ctx.now,
         liveness: owner.liveness(),
+        directory: origin.directory.clone(),
+        command: origin.command.clone(),
+        worktree: origin.worktree.clone(),
+        tool: origin.tool.clone(),
+        seed: origin.seed.clone(),
     })
 }
 

@@ -40,7 +40,10 @@ pub fn expand(tool: String, source_name: &str) -> Result<String, Error> {
     let cwd: PathBuf =
         std::env::current_dir().map_err(|e| fail(format!("the current directory cannot be read ({e})")))?;
     let name = worktree_name(&cwd).ok_or_else(|| {
-        fail(format!("the directory {} has no name that can stand for it (the root, or not UTF-8)", worktree_dir(&cwd).display()))
+        fail(format!(
+            "the directory {} has no name that can stand for it (the root, or not UTF-8)",
+            worktree_dir(&cwd).display()
+        ))
     })?;
     Ok(tool.replace(PLACEHOLDER, name))
 }
