@@ -73,6 +73,7 @@ use port4me::{Env, Error, Port4me, Protocol};
                   status       Show whether ports are free, occupied, blocked, unsafe or reserved\n  \
                   plan         Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`\n  \
                   run          Run a command on its port, held while it runs: `run -- vite --port {port}`\n  \
+                  ps           List what port4me holds for running processes, with their URLs\n  \
                   completions  Print a shell completion script"
 )]
 struct Cli {
@@ -167,7 +168,7 @@ struct SubCli {
     command: Command,
 }
 
-const SUBCOMMANDS: [&str; 6] = ["registry", "who", "status", "plan", "run", "completions"];
+const SUBCOMMANDS: [&str; 7] = ["registry", "who", "status", "plan", "run", "ps", "completions"];
 
 /// Whether this build has the subcommand `name`.
 fn built_in(name: &str) -> bool {
@@ -204,6 +205,9 @@ enum Command {
     /// Run a command on its port, held in the registry while it runs, e.g. `run -- vite --port {port}`.
     #[cfg(feature = "holders")]
     Run(run_cmd::RunArgs),
+    /// List what port4me holds for running processes: tool, seed, port, pid, uptime, directory, command, URL.
+    #[cfg(feature = "holders")]
+    Ps(run_cmd::PsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[cfg(feature = "completions")]
     Completions {
@@ -338,6 +342,8 @@ fn run_subcommand(command: &Command) -> ExitCode {
         Command::Plan(a) => holders_cmd::run_plan(a),
         #[cfg(feature = "holders")]
         Command::Run(a) => run_cmd::run(a),
+        #[cfg(feature = "holders")]
+        Command::Ps(a) => run_cmd::ps(a),
         #[cfg(feature = "completions")]
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut full_command(), "port4me", &mut std::io::stdout());

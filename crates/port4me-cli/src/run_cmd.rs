@@ -144,7 +144,9 @@ fn run_inner(args: &RunArgs) -> Res<ExitCode> {
     }
     let seed = q.seed()?;
     let reg = Registry::open_default()?;
-    let held = reg.registrations().hold(&q, HoldOptions { owner: Owner::Current, ..HoldOptions::default() })?;
+    // `{port}` in it: the registry fills in the port it finds.
+    let command = Some(shown_command(&args.command));
+    let held = reg.registrations().hold(&q, HoldOptions { owner: Owner::Current, command })?;
     drop(reg);
     let port = held.port;
     if args.verbose {
@@ -425,7 +427,73 @@ mod tests {
         for bad in ["", "A=B", "A\0"] {
             assert!(check_env_name(bad).unwrap_err().to_string().starts_with("invalid --env name"), "{bad:?}");
         }
+        assert_eq!(
+            [0, 59, 61, 3600 + 5 * 60, 86400 * 3 + 4 * 3600].map(uptime),
+            ["0s", "59s", "1m01s", "1h05m", "3d04h"]
+        );
         let shown = shown_command(&["vite".into(), "--port".into(), "{port}".into(), "a b".into(), "it's".into()]);
         assert_eq!(shown, r"vite --port {port} 'a b' 'it'\''s'");
     }
+}
+
+/// List what port4me holds for running processes: `port4me run`, the Vite
+/// plugin and `port4me({ reserve: true })`, one line each with the tool,
+/// seed, port, process, uptime, directory and worktree, and the command.
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Print JSON (an array in the registry's serde form) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `port4me ps`.
+pub fn ps(args: &PsArgs) -> ExitCode {
+    let listed = Registry::open_default().and_then(|reg| reg.running());
+    match listed {
+        Ok(running) => {
+            let out = if args.json {
+                serde_json::to_string(&running).map(|s| s + "\n").unwrap_or_default()
+            } else {
+                ps_table(&running)
+            };
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => crate::fail_as(args.json, &e, "ERR_PORT4ME_USAGE"),
+    }
+}
+
+/// `5s`, `3m12s`, `2h05m`, `3d04h`.
+fn uptime(secs: u32) -> String {
+    let (d, h, m, s) = (secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{s}s"),
+        (0, 0, _) => format!("{m}m{s:02}s"),
+        (0, _, _) => format!("{h}h{m:02}m"),
+        _ => format!("{d}d{h:02}h"),
+    }
+}
+
+fn ps_table(running: &[port4me_registry::Running]) -> String {
+    if running.is_empty() {
+        return "(nothing port4me holds for a running process)\n".into();
+    }
+    let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+    let rows = running
+        .iter()
+        .map(|r| {
+            vec![
+                r.port.to_string(),
+                dash(if r.tool.is_empty() { &r.name } else { &r.tool }),
+                dash(&r.seed),
+                r.owner.pid.to_string(),
+                uptime(r.uptime_seconds),
+                dash(&r.worktree),
+                dash(&r.directory),
+                dash(&r.url),
+                dash(&r.command),
+            ]
+        })
+        .collect();
+    crate::table::table(&["PORT", "TOOL", "SEED", "PID", "UPTIME", "WORKTREE", "DIRECTORY", "URL", "COMMAND"], rows)
 }

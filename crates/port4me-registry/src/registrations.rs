@@ -84,7 +84,8 @@ pub struct HoldOptions {
     /// The owner process, which the registration lasts as long as
     /// ([`Owner::Nobody`] counts as [`Owner::Current`]).
     pub owner: Owner,
-    /// The command line to record (default: this process's arguments).
+    /// The command line to record (default: this process's arguments);
+    /// `{port}` in it is replaced by the port found.
     pub command: Option<String>,
 }
 
@@ -250,6 +251,7 @@ impl Registrations<'_> {
         validate::text("command", &origin.command, MAX_COMMAND_BYTES)?;
         crate::leases::claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
             let name = free_name(ctx, user.uid, &service)?;
+            let origin = Origin { command: origin.command.replace("{port}", &port.to_string()), ..origin.clone() };
             insert(ctx, &name, &service, protocol, port, &user, owner, &origin)
         })
     }

@@ -368,7 +368,8 @@ fn hold_takes_the_sequence_like_reserve_and_ps_lists_it() {
     assert_eq!(a.port, first);
     assert_eq!(b.port, q.list(2).unwrap()[1]);
     assert_eq!((a.name.as_str(), b.name.as_str(), a.service.as_str()), ("vite", "vite_1", "vite"));
-    assert_eq!((a.tool.as_str(), a.seed.as_str(), a.command.as_str()), ("vite", "alice,vite", "vite --port {port}"));
+    assert_eq!((a.tool.as_str(), a.seed.as_str()), ("vite", "alice,vite"));
+    assert_eq!(a.command, format!("vite --port {}", a.port));
     let cwd = std::env::current_dir().unwrap();
     assert_eq!(a.directory, cwd.to_string_lossy());
     assert_eq!(a.worktree, port4me::worktree::worktree_name(&cwd).unwrap());
