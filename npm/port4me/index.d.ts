@@ -32,6 +32,7 @@ import type {
   Registration,
   RegistrationFilter,
   RegistryListing,
+  Running,
   Service,
   ServicePort,
   ServiceWithPorts,
@@ -463,6 +464,14 @@ export declare function plan(services: PlanServices, options?: PlanOptions): Pla
  * command lines) is escaped, a terminal escape shown as `\x1b`.
  */
 export declare function describeBusy(port: number, options?: HoldersOptions): string | null;
+
+/**
+ * What runs: every port port4me holds for a running process (`port4me run`,
+ * the Vite plugin, `port4me({ reserve })` with its owner alive), in port
+ * order: the tool, seed, port, owner pid, uptime, directory and worktree,
+ * command line and URL, as `port4me ps --json` prints them.
+ */
+export declare function ps(): Running[];
 
 /** The version of this package. */
 export declare const version: string;

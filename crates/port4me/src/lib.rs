@@ -349,6 +349,17 @@ impl Port4me {
         }
     }
 
+    /// `PORT4ME_PORT` as a port, when set: the port `port4me run` holds for
+    /// the command it started. The Node API and the Vite plugin use it
+    /// instead of searching again; the command line's main command does not
+    /// (it stays the reference's search).
+    pub fn given_port(&self) -> Result<Option<u16>, Error> {
+        match self.env.non_empty("PORT4ME_PORT")? {
+            None => Ok(None),
+            Some(v) => parse_port(v.trim(), "PORT4ME_PORT").map(Some),
+        }
+    }
+
     /// Whether probes are real or all answer "free"
     /// (`_PORT4ME_CHECK_AVAILABLE_PORTS_=any`).
     pub fn probe_mode(&self) -> Result<ProbeMode, Error> {
