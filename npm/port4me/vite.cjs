@@ -27,8 +27,11 @@ const { codedError } = require('./binding.cjs');
 const PLUGIN_KEYS = new Set(['server', 'preview', 'log']);
 
 // The ports this process holds, by query: Vite restarts its server in the
-// same process when the config changes, and the restarted server keeps
-// the port (the registration is still this process's).
+// same process when the config changes (configuring the new server before
+// it closes the old one), and the restarted server keeps the port, which
+// is still this process's registration. So one process has one port per
+// query: a second server of the same tool in the same process gets the
+// same port (give it another tool, or `reserve: false`).
 const heldPorts = new Map();
 
 function checkBoolean(options, key) {
@@ -58,6 +61,7 @@ function port4mePlugin(options) {
   // The sequence itself (`reserve` only matters when finding).
   const { reserve = true, ...sequence } = query;
   api._internal.normalize({ reserve });
+  const reserveAsked = query.reserve !== undefined;
   // Check the port4me options now, when the config is loaded (listing one
   // candidate resolves everything without probing).
   api.list({ ...sequence, n: 1 });
@@ -92,8 +96,9 @@ function port4mePlugin(options) {
       heldPorts.set(key, port);
       return { port, how: 'held while Vite runs' };
     } catch (err) {
-      // The WebAssembly fallback has no registry: say so, and go on unheld.
-      if (!err || err.code !== 'ERR_PORT4ME_NATIVE_REQUIRED') throw err;
+      // The WebAssembly fallback has no registry: unless `reserve` was asked
+      // for, say so and go on unheld.
+      if (reserveAsked || !err || err.code !== 'ERR_PORT4ME_NATIVE_REQUIRED') throw err;
       return { port: api.port4me(sequence), how: 'not held: the registry needs the native addon' };
     }
   }
