@@ -73,13 +73,22 @@ function listed() {
   }
 }
 
-/** Whether a server answers HTTP on 127.0.0.1 or ::1 `port`. */
+/**
+ * Whether a server answers HTTP on `port` (localhost, else 127.0.0.1). The
+ * client closes the connection first: a connection the server closes
+ * stays in TIME_WAIT on the server's port for a minute, and port4me's
+ * probe, like the reference's, counts such a port as busy, so the next
+ * start would move on to the next port.
+ */
 function answers(port) {
   const get = (host) =>
     new Promise((resolve) => {
-      const req = http.get({ host, port, path: '/', timeout: 5000 }, (res) => {
+      const req = http.get({ host, port, path: '/', timeout: 5000, agent: false }, (res) => {
         res.resume();
-        resolve(res.statusCode === 200);
+        res.on('end', () => {
+          res.socket.destroy();
+          resolve(res.statusCode === 200);
+        });
       });
       req.on('error', () => resolve(false));
       req.on('timeout', () => req.destroy());
@@ -149,7 +158,7 @@ async function round(how) {
 
 test('two worktrees: two Vite servers, two ports, the same on every restart, by the plugin and by run', { skip }, async () => {
   const rounds = [];
-  for (const how of ['plugin', 'run', 'plugin', 'run', 'run-env']) rounds.push([how, await round(how)]);
+  for (const how of ['plugin', 'run', 'run-env', 'plugin']) rounds.push([how, await round(how)]);
   const [first] = rounds;
   assert.notEqual(first[1].app, first[1]['app-feature-x']);
   for (const [how, ports] of rounds) assert.deepEqual(ports, first[1], `${how}: ${JSON.stringify(rounds)}`);

@@ -233,6 +233,7 @@ mod child {
         /// It exited with this code.
         Exited(i32),
         /// Signal N ended it (Unix).
+        #[cfg_attr(not(unix), allow(dead_code))]
         Signaled(i32),
     }
 
@@ -251,15 +252,25 @@ mod child {
         use std::os::unix::process::{CommandExt, ExitStatusExt};
         use std::sync::atomic::Ordering;
 
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        {
-            // SAFETY: getpid is async-signal-safe.
-            let parent = unsafe { libc::getpid() };
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    // The command ends (SIGTERM) when this process dies, even
-                    // by SIGKILL, so it never outlives the registration.
+        // SAFETY: getpid is async-signal-safe.
+        let parent = unsafe { libc::getpid() };
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // The standard streams are inherited as they are, and Node
+                // (running this inside the addon) marks them close-on-exec.
+                for fd in 0..=2 {
+                    let flags = libc::fcntl(fd, libc::F_GETFD);
+                    if flags >= 0 && flags & libc::FD_CLOEXEC != 0 {
+                        libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+                    }
+                }
+                // Node ignores SIGXFSZ, which exec would pass on; std resets SIGPIPE.
+                libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
+                // The command ends (SIGTERM) when this process dies, even by
+                // SIGKILL, so it never outlives the registration.
+                #[cfg(any(target_os = "linux", target_os = "android"))]
+                {
                     if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -267,9 +278,10 @@ mod child {
                     if libc::getppid() != parent {
                         libc::raise(libc::SIGTERM);
                     }
-                    Ok(())
-                });
-            }
+                }
+                let _ = parent;
+                Ok(())
+            });
         }
         let saved = signals::install();
         let result = cmd.spawn().and_then(|mut child| {
