@@ -11,8 +11,8 @@
 # scripts/test-release.sh (the shipped port4me.exe). Needs python3.
 set -euo pipefail
 
-exe=$1
-node_exe=$2
+exe=$(realpath "$1")
+node_exe=$(realpath "$2")
 : "${WINE:?source scripts/wine/env.sh first}"
 fail() {
   echo "run-node.sh: $*" >&2
@@ -64,8 +64,8 @@ python3 -c "
 import json, sys
 rows = json.loads(sys.argv[1])
 assert [(r['tool'], r['port'], r['url']) for r in rows] == [('wnode', $port, 'http://localhost:$port')], rows
-assert 'node.exe' in rows[0]['command'] and 'server.js $port' in rows[0]['command'], rows[0]['command']
-" "$listed" || fail "ps --json listed: $listed"
+assert rows[0]['command'].endswith('server.js $port ' + sys.argv[2]), rows[0]['command']
+" "$listed" "$(win "$tmp/port")" || fail "ps --json listed: $listed"
 body=$(python3 -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$port/', timeout=20).read().decode().strip())") ||
   fail "no answer on 127.0.0.1:$port"
 [ "$body" = "port4me $port" ] || fail "the server answered '$body'"

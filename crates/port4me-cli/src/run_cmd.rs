@@ -118,7 +118,9 @@ pub(crate) fn shown_command(command: &[OsString]) -> String {
         .iter()
         .map(|a| {
             let s = a.to_string_lossy();
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,{}".contains(c)) {
+            // Backslashes are path separators on Windows, nothing to quote.
+            let plain = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,{}".contains(c) || (cfg!(windows) && c == '\\');
+            if !s.is_empty() && s.chars().all(plain) {
                 s.into_owned()
             } else {
                 format!("'{}'", s.replace('\'', r"'\''"))
