@@ -77,6 +77,8 @@ export type Port4meErrorCode =
   | 'ERR_PORT4ME_INVALID_NUMBER'
   /** An environment variable has a value that is not allowed. */
   | 'ERR_PORT4ME_INVALID_ENV'
+  /** `{worktree}` in the tool, where the current directory gives no name (the root, not UTF-8, unreadable). */
+  | 'ERR_PORT4ME_WORKTREE'
   /** Every port the include set allows is excluded. */
   | 'ERR_PORT4ME_EMPTY_SET'
   /** User and tool are both empty. */
