@@ -403,6 +403,12 @@ export declare class Registry {
   list(): RegistryListing;
   /** Reclaims what has lapsed now (every other call does so too) and says how much. */
   gc(): GcReport;
+  /**
+   * What runs: every port held for a running process (`port4me run`, the
+   * Vite plugin, `reserve` with its owner alive), in port order, as
+   * `port4me ps --json`; {@link ps} reads the default registry.
+   */
+  running(): Running[];
   /** Closes the database connection. Idempotent; later calls throw `ERR_PORT4ME_REGISTRY_CLOSED`. */
   close(): void;
 }

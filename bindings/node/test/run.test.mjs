@@ -12,7 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ps } from 'port4me';
+import { ps, Registry } from 'port4me';
 import { cleanEnv, onFallback } from './helpers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -139,6 +139,13 @@ async function round(how) {
     for (const p of ports) assert.ok(await answers(p), `nothing answers on ${p}`);
     const holdings = listed();
     assert.equal(holdings.length, 2, JSON.stringify(holdings));
+    // The same list from a Registry handle on that file.
+    const reg = new Registry(env.PORT4ME_DB);
+    try {
+      assert.deepEqual(reg.running().map((h) => [h.port, h.pid, h.command]), holdings.map((h) => [h.port, h.pid, h.command]));
+    } finally {
+      reg.close();
+    }
     for (const [i, [name, dir]] of Object.entries(checkouts).entries()) {
       const h = holdings.find((x) => x.port === ports[i]);
       assert.ok(h, `${ports[i]} is not listed: ${JSON.stringify(holdings)}`);
