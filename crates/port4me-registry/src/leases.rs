@@ -38,11 +38,11 @@ fn held_ports(ctx: &Ctx<'_>, protocol: Protocol) -> Result<Box<PortSet>> {
 /// of `query`'s sequence that the registry does not hold and `is_free`
 /// accepts, recorded by `insert` in a short transaction that re-checks it.
 ///
-/// One short transaction reads what the registry holds, the candidates are
-/// checked without any lock, and a second one re-checks the port found and
-/// records it. If another client took that port in between, the search goes
-/// on with the next candidate (and a fresh view of the registry), so a port
-/// is still never handed out twice. The search is bounded like
+/// The candidates are checked without any lock, and a short transaction
+/// re-checks the port found and records it. If the registry holds that port
+/// (another client took it, or held it all along), the transaction returns
+/// everything the registry holds and the search goes on with the next
+/// candidate not among them, so a port is never handed out twice. The search is bounded like
 /// [`port4me::Port4me::find_with`]: every distinct candidate at most once,
 /// and at most `max_tries` of them.
 pub(crate) fn claim_in_sequence<T>(
@@ -54,7 +54,10 @@ pub(crate) fn claim_in_sequence<T>(
     let protocol = query.probe_options().protocol;
     // Fail fast on a bad query before touching the registry.
     let mut search = query.search()?;
-    let mut held = reg.write(|ctx| held_ports(ctx, protocol))?;
+    // What the registry holds is learnt from the first write: when the
+    // first free candidate is not held (the usual case), the search is one
+    // transaction, not a read and then a write.
+    let mut held = Box::new(PortSet::new());
     loop {
         let Some(port) = search.next_port()? else {
             return Err(search.no_free_port().into());
