@@ -335,8 +335,16 @@ mod child {
             let code = info.si_code;
             #[cfg(any(target_os = "linux", target_os = "android"))]
             return code == libc::SI_USER || code == libc::SI_QUEUE || code == libc::SI_TKILL;
-            #[cfg(not(any(target_os = "linux", target_os = "android")))]
-            return code == libc::SI_USER || code == libc::SI_QUEUE;
+            // <sys/signal.h> of macOS and FreeBSD (the libc crate has no
+            // names for them there).
+            #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
+            return code == 0x10001 || code == 0x10002;
+            // Elsewhere it cannot be told: pass everything on.
+            #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd")))]
+            return {
+                let _ = code;
+                true
+            };
         }
 
         extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _: *mut libc::c_void) {
