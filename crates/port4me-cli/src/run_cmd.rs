@@ -340,7 +340,12 @@ mod child {
             #[cfg(any(target_vendor = "apple", target_os = "freebsd"))]
             return code == 0x10001 || code == 0x10002;
             // Elsewhere it cannot be told: pass everything on.
-            #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple", target_os = "freebsd")))]
+            #[cfg(not(any(
+                target_os = "linux",
+                target_os = "android",
+                target_vendor = "apple",
+                target_os = "freebsd"
+            )))]
             return {
                 let _ = code;
                 true

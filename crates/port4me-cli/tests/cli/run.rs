@@ -283,7 +283,8 @@ fn a_port_taken_by_another_program_is_named() {
         pidfile.to_str().unwrap()
     );
     // Its streams go elsewhere, so that the runner's output ends with it.
-    let script = "python3 -c \"$SQUAT\" </dev/null >/dev/null 2>&1 & while [ ! -s \"$PIDFILE\" ]; do sleep 0.05; done; exit 1";
+    let script =
+        "python3 -c \"$SQUAT\" </dev/null >/dev/null 2>&1 & while [ ! -s \"$PIDFILE\" ]; do sleep 0.05; done; exit 1";
     let out = s
         .cmd(&["run", "--tool", "t", "--", "sh", "-c", script])
         .env("SQUAT", &squat)
