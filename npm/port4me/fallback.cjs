@@ -500,6 +500,8 @@ function createFallback({ triple, pkg, reason, forced, listed }) {
     status: requires('status()'),
     plan: requires('plan()'),
     describeBusy: requires('describeBusy()'),
+    ps: requires('ps()'),
+    holdPort: requires('the Vite plugin\'s reserve'),
   };
 }
 

@@ -381,6 +381,28 @@ created: Timestamp,
  */
 ownerState: Liveness, 
 /**
+ * The directory the registering process ran in.
+ */
+directory: string, 
+/**
+ * The command line it was made for (`port4me run`'s command, the Vite
+ * process's arguments); for `register`, the registering process's.
+ */
+command: string, 
+/**
+ * The basename of the git worktree of `directory` (see
+ * [`port4me::worktree`]).
+ */
+worktree: string, 
+/**
+ * The port4me tool of [`Registrations::hold`] (`""` for `register`).
+ */
+tool: string, 
+/**
+ * The port4me seed of [`Registrations::hold`] (`""` for `register`).
+ */
+seed: string, 
+/**
  * The process id.
  */
 pid: number, 
@@ -426,7 +448,23 @@ created: Timestamp,
 /**
  * When it ends at the latest.
  */
-expires: Timestamp, };
+expires: Timestamp, 
+/**
+ * The directory the reserving process ran in.
+ */
+directory: string, 
+/**
+ * The reserving process's command line.
+ */
+command: string, 
+/**
+ * The basename of the git worktree of `directory`.
+ */
+worktree: string, 
+/**
+ * The port4me tool of the search (`""` for none).
+ */
+tool: string, };
 
 /**
  * Everything the registry holds ([`Registry::listing`]), as `port4me
@@ -471,6 +509,83 @@ leases: number,
  * Offers that expired unaccepted.
  */
 offers: number, };
+
+/**
+ * Which kind of holding a [`Running`] entry is.
+ */
+export type RunningKind = "registration" | "lease";
+
+/**
+ * A port held for a running process ([`Registry::running`]): what
+ * `port4me ps` prints, one line each.
+ */
+export type Running = { 
+/**
+ * A registration or a lease.
+ */
+kind: RunningKind, 
+/**
+ * The registration's name, or the lease's label.
+ */
+name: string, 
+/**
+ * The port4me tool (`""` when the holding was not made by a search).
+ */
+tool: string, 
+/**
+ * The port4me seed (`""` when the holding was not made by a search).
+ */
+seed: string, 
+/**
+ * The port.
+ */
+port: number, 
+/**
+ * The protocol.
+ */
+protocol: "tcp" | "udp", 
+/**
+ * The owning OS user.
+ */
+user: string, 
+/**
+ * Host name of the machine the owner runs on.
+ */
+host: string, 
+/**
+ * When the port was taken.
+ */
+created: Timestamp, 
+/**
+ * Seconds since then.
+ */
+uptimeSeconds: number, 
+/**
+ * The directory the process ran in.
+ */
+directory: string, 
+/**
+ * The basename of that directory's git worktree.
+ */
+worktree: string, 
+/**
+ * The command line.
+ */
+command: string, 
+/**
+ * `http://localhost:PORT` (TCP), else `""`.
+ */
+url: string, 
+/**
+ * The process id.
+ */
+pid: number, 
+/**
+ * Start time, 0 where unknown: clock ticks since boot on Linux,
+ * microseconds since the Unix epoch on macOS, 100-ns intervals since
+ * 1601 (a `FILETIME`) on Windows.
+ */
+pidStart: number, };
 
 // The registry: options
 

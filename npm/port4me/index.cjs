@@ -513,6 +513,14 @@ function describeBusy(port, options) {
   return guarded(() => native.describeBusy(port, opts)) ?? null;
 }
 
+/**
+ * What runs: every port port4me holds for a running process (`port4me run`,
+ * the Vite plugin, `reserve`), in port order, as `port4me ps --json` prints it.
+ */
+function ps() {
+  return guarded(() => native.ps());
+}
+
 module.exports = {
   port4me,
   port4meAsync,
@@ -526,6 +534,7 @@ module.exports = {
   status,
   plan,
   describeBusy,
+  ps,
   version,
 };
 
@@ -539,6 +548,8 @@ Object.defineProperty(module.exports, '_internal', {
     /** 'native' (the addon) or 'wasm' (the WebAssembly fallback). */
     backend: binding.backend,
     normalize: (options, fn = 'port4me') => normalize(options, fn, FIND_OPTION_KEYS),
+    /** The Vite plugin's holding: the port held as a registration of this process (or PORT4ME_PORT). */
+    hold: (options, command) => call(native.holdPort, normalize(options, 'port4me', OPTION_KEYS), command),
   }),
 });
 instances.set(__filename, module.exports);

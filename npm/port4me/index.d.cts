@@ -32,6 +32,7 @@ import type {
   Registration,
   RegistrationFilter,
   RegistryListing,
+  Running,
   Service,
   ServicePort,
   ServiceWithPorts,
@@ -76,6 +77,8 @@ export type Port4meErrorCode =
   | 'ERR_PORT4ME_INVALID_NUMBER'
   /** An environment variable has a value that is not allowed. */
   | 'ERR_PORT4ME_INVALID_ENV'
+  /** `{worktree}` in the tool, where the current directory gives no name (the root, not UTF-8, unreadable). */
+  | 'ERR_PORT4ME_WORKTREE'
   /** Every port the include set allows is excluded. */
   | 'ERR_PORT4ME_EMPTY_SET'
   /** User and tool are both empty. */
@@ -400,6 +403,12 @@ export declare class Registry {
   list(): RegistryListing;
   /** Reclaims what has lapsed now (every other call does so too) and says how much. */
   gc(): GcReport;
+  /**
+   * What runs: every port held for a running process (`port4me run`, the
+   * Vite plugin, `reserve` with its owner alive), in port order, as
+   * `port4me ps --json`; {@link ps} reads the default registry.
+   */
+  running(): Running[];
   /** Closes the database connection. Idempotent; later calls throw `ERR_PORT4ME_REGISTRY_CLOSED`. */
   close(): void;
 }
@@ -463,6 +472,14 @@ export declare function plan(services: PlanServices, options?: PlanOptions): Pla
  * command lines) is escaped, a terminal escape shown as `\x1b`.
  */
 export declare function describeBusy(port: number, options?: HoldersOptions): string | null;
+
+/**
+ * What runs: every port port4me holds for a running process (`port4me run`,
+ * the Vite plugin, `port4me({ reserve })` with its owner alive), in port
+ * order: the tool, seed, port, owner pid, uptime, directory and worktree,
+ * command line and URL, as `port4me ps --json` prints them.
+ */
+export declare function ps(): Running[];
 
 /** The version of this package. */
 export declare const version: string;

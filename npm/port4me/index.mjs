@@ -95,6 +95,7 @@ export const {
   status,
   plan,
   describeBusy,
+  ps,
   version,
 } = api;
 export default port4me;

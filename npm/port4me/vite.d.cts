@@ -12,12 +12,28 @@ export interface Port4meViteOptions extends Port4meOptions {
   preview?: boolean;
   /** Log the chosen port and why through Vite's logger. Default `true`. */
   log?: boolean;
+  /**
+   * Hold the port in the registry so that two Vite servers started at once
+   * get two ports. `true` (the default): for the life of the Vite process,
+   * as a registration `port4me ps` lists; a number: a lease of that many
+   * seconds; `false`: no holding, the plain search. Under `port4me run`,
+   * which holds the port already, the plugin takes `PORT4ME_PORT` instead.
+   */
+  reserve?: boolean | number;
+  /**
+   * The tool of the seed, default `"vite"`. `{worktree}` in it stands for
+   * the git worktree's name (`'vite@{worktree}'`), so each checkout of a
+   * project keeps its own port.
+   */
+  tool?: string;
 }
 
 /**
  * A Vite plugin that gives the dev server (`server.port`) and `vite preview`
  * (`preview.port`) your personal port4me port, with `strictPort: true`, unless
- * the config or the command line sets a port.
+ * the config or the command line sets a port. The port is held in the
+ * registry while Vite runs (`reserve: false` opts out), and under
+ * `port4me run` it is the runner's (`PORT4ME_PORT`).
  *
  * @example
  * // vite.config.ts

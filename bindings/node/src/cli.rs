@@ -11,9 +11,9 @@ use crate::errors::guard;
 /// Runs the port4me command line with `args` (what follows the program
 /// name) and returns its exit status.
 #[napi(js_name = "runCli")]
-pub fn run_cli(args: Vec<String>) -> napi::Result<u32, String> {
+pub fn run_cli(args: Vec<String>) -> napi::Result<i32, String> {
     guard(|| {
         let argv = std::iter::once("port4me".into()).chain(args.into_iter().map(Into::into)).collect();
-        Ok(u32::from(port4me_cli::run(argv)))
+        Ok(port4me_cli::run(argv))
     })
 }

@@ -9,10 +9,14 @@ use crate::errors::{catch, guard, Failure};
 use crate::options::{Options, Query};
 use crate::registry::Reservation;
 
-/// Finds the port for a checked query: a plain `find`, or, with `reserve`,
-/// the registry's reserving find.
+/// Finds the port for a checked query: `PORT4ME_PORT` when `port4me run`
+/// gave one (it holds that port for this process already), else a plain
+/// `find`, or, with `reserve`, the registry's reserving find.
 fn find_port(q: Query, reservation: Option<&Reservation>) -> Result<u16, Failure> {
     let p = q.build();
+    if let Some(port) = p.given_port()? {
+        return Ok(port);
+    }
     match reservation {
         Some(r) => r.reserve(&p),
         None => Ok(p.find()?),
@@ -24,7 +28,7 @@ fn find_port(q: Query, reservation: Option<&Reservation>) -> Result<u16, Failure
 /// convert.
 #[napi(js_name = "findTool")]
 pub fn find_tool(tool: Option<String>) -> napi::Result<u32, String> {
-    guard(|| Ok(Query::tool(tool).build().find()? as u32))
+    guard(|| Ok(find_port(Query::tool(tool), None)? as u32))
 }
 
 /// The first free port for these options (with `reserve`: not held in the

@@ -18,6 +18,7 @@
 //! * [`spec`]: `parsePorts` and the browser-unsafe lists;
 //! * [`registry`]: the `Registry` class, its four groups, and `port4me({ reserve })`;
 //! * [`holders`]: `whoHolds`, `status`, `plan`, `describeBusy`;
+//! * [`ps`]: `ps` (what runs) and `holdPort` (the Vite plugin's holding);
 //! * [`cli`]: `npx port4me`, the native command line itself;
 //! * [`types`]: the TypeScript of the results and options, generated from
 //!   these definitions (`npm/port4me/generated.d.cts`, checked by a test).
@@ -32,6 +33,7 @@ pub mod find;
 pub mod holders;
 pub mod options;
 pub mod probe;
+pub mod ps;
 pub mod registry;
 pub mod spec;
 pub mod types;

@@ -165,7 +165,7 @@ impl Handle {
 
 /// A variable of the environment as JavaScript sees it: `process.env`,
 /// which is a worker thread's own copy there.
-fn js_env_var(env: &Env, name: &str) -> Option<std::ffi::OsString> {
+pub(crate) fn js_env_var(env: &Env, name: &str) -> Option<std::ffi::OsString> {
     let process: Object = env.get_global().ok()?.get_named_property("process").ok()?;
     let vars: Object = process.get_named_property("env").ok()?;
     let value: Unknown = vars.get_named_property(name).ok()?;
@@ -237,6 +237,14 @@ impl JsRegistry {
     #[napi]
     pub fn list<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
         guard_in(env, || self.handle.with(|r| to_js(env, &r.listing()?)))
+    }
+
+    /// What runs: every port held for a running process (`port4me run`,
+    /// the Vite plugin, `reserve` with its owner alive), in port order, as
+    /// `port4me ps --json`: `Running[]`.
+    #[napi(ts_return_type = "Running[]")]
+    pub fn running<'env>(&self, env: &'env Env) -> napi::Result<Unknown<'env>, String> {
+        guard_in(env, || self.handle.with(|r| to_js(env, &r.running()?)))
     }
 
     /// Reclaims what has lapsed; says how much: a `GcReport`.

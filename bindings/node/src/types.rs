@@ -53,6 +53,8 @@ mod tests {
             export::<r::Lease>(&cfg),
             export::<r::Listing>(&cfg),
             export::<r::GcReport>(&cfg),
+            export::<r::RunningKind>(&cfg),
+            export::<r::Running>(&cfg),
             "// The registry: options".to_string(),
             export::<AllocateArgs>(&cfg),
             export::<ForceArgs>(&cfg),

@@ -227,7 +227,7 @@ test('with the addon, npx port4me is the native command line: subcommands, large
 });
 
 test('through the fallback, a subcommand is an error naming what is missing, never a tool name', { skip: !onFallback && 'fallback pass only' }, () => {
-  for (const sub of ['status', 'registry', 'who', 'plan', 'completions']) {
+  for (const sub of ['status', 'registry', 'who', 'plan', 'run', 'ps', 'completions']) {
     const r = run([sub, '80']);
     assert.equal(r.status, 2, `${sub}: ${r.stdout}`);
     assert.equal(r.stdout, '');

@@ -79,7 +79,7 @@ test('strictPort failure of the dev server: the holder is logged', { skip: !linu
 });
 
 test('strictPort failure of vite preview: the holder is logged', { skip: !linux && 'Linux only' }, async () => {
-  const [predicted] = list({ tool: 'vite', n: 1 });
+  let predicted;
   const customLogger = capturingLogger();
   // Taken after the plugin chose it (the config hook runs first): squat from
   // configResolved, before preview() listens.
@@ -87,7 +87,8 @@ test('strictPort failure of vite preview: the holder is logged', { skip: !linux 
   const squatPlugin = {
     name: 'squat',
     async configResolved(config) {
-      squatter = await squat(config.preview.port);
+      predicted = config.preview.port;
+      squatter = await squat(predicted);
     },
   };
   try {
@@ -109,10 +110,11 @@ test('strictPort failure of vite preview: the holder is logged', { skip: !linux 
 
 test('reserve through the fallback: the config fails with ERR_PORT4ME_NATIVE_REQUIRED', { skip: !onFallback && 'fallback pass only' }, async () => {
   await assert.rejects(devServer({ tool: 'vite-reserve', reserve: true }), { code: 'ERR_PORT4ME_NATIVE_REQUIRED' });
-  // Without reserve the same plugin works.
+  // Without reserve asked for, the same plugin works, unheld, and says so.
   const server = await devServer({ tool: 'vite-reserve' });
   try {
     assert.equal(server.config.server.port, list({ tool: 'vite-reserve', n: 1 })[0]);
+    assert.ok(server.log.some((l) => l.includes('not held: the registry needs the native addon')), server.log.join('\n'));
   } finally {
     await server.close();
   }

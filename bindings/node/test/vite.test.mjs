@@ -16,8 +16,8 @@ let restoreEnv;
 
 before(() => {
   // Real probes, a fixed user, nothing else from the outer environment.
-  restoreEnv = setPort4meEnv({ PORT4ME_USER: `vite-test-${process.pid}` });
   root = mkdtempSync(path.join(os.tmpdir(), 'port4me-vite-'));
+  restoreEnv = setPort4meEnv({ PORT4ME_USER: `vite-test-${process.pid}`, PORT4ME_DB: path.join(root, 'ports.sqlite') });
   writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>port4me</title><p>hello</p>\n');
   mkdirSync(path.join(root, 'dist'));
   writeFileSync(path.join(root, 'dist', 'index.html'), '<!doctype html><title>built</title>\n');
@@ -43,12 +43,14 @@ test('dev server listens on exactly port4me("vite"); a taken port fails loudly',
     assert.equal(addressPort(a), predicted);
     assert.ok(a.log.some((l) => l.includes(`server.port = ${predicted}`) && l.includes('tool "vite"')), a.log.join('\n'));
 
-    // A second server while the first runs: port4me skips the busy port and
-    // picks the next free candidate of the same sequence (not port + 1).
+    // A second server while the first runs (not holding its port: in one
+    // process the plugin holds one port per tool): port4me skips the busy
+    // port and picks the next free candidate of the same sequence (not
+    // port + 1).
     const next = port4me('vite');
     assert.notEqual(next, predicted);
     assert.ok(list({ tool: 'vite', n: 16 }).includes(next));
-    const b = await devServer();
+    const b = await devServer({ reserve: false });
     assert.equal(b.config.server.port, next);
     assert.ok(b.log.some((l) => l.includes(`${predicted} was in use`)), b.log.join('\n'));
 

@@ -174,7 +174,7 @@ impl Host for JsHost<'_> {
 /// Runs the port4me command line with `args` (what follows the program
 /// name) on `host`; returns the exit status.
 #[wasm_bindgen(js_name = runCli)]
-pub fn run_cli(args: Vec<String>, host: &CliHost) -> Result<u8, JsValue> {
+pub fn run_cli(args: Vec<String>, host: &CliHost) -> Result<i32, JsValue> {
     let env = Env::from_pairs(env_pairs(&host.env())?).with_account_name(host.account());
     let mut h = JsHost {
         js: host,

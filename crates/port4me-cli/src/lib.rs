@@ -20,6 +20,8 @@ mod holders_cmd;
 mod host;
 #[cfg(feature = "registry")]
 mod registry_cmd;
+#[cfg(feature = "holders")]
+mod run_cmd;
 #[cfg(feature = "registry")]
 mod table;
 
@@ -27,9 +29,11 @@ pub use host::{Host, HostError, Process};
 
 /// An exit status, as [`std::process::ExitCode`] but readable, so that the
 /// Node addon can hand it to `process.exitCode`: 0 success, 1 only for
-/// "in use" (`--test`, `who`, a plan that fails), 2 for every error.
+/// "in use" (`--test`, `who`, a plan that fails), 2 for every error, and
+/// for `run` the command's own status (on Windows any 32-bit exit code,
+/// hence an `i32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExitCode(pub u8);
+pub struct ExitCode(pub i32);
 
 impl ExitCode {
     /// 0.
@@ -38,7 +42,7 @@ impl ExitCode {
 
 impl From<u8> for ExitCode {
     fn from(code: u8) -> Self {
-        ExitCode(code)
+        ExitCode(i32::from(code))
     }
 }
 
@@ -68,15 +72,55 @@ use port4me::{Env, Error, Port4me, Protocol};
                   who          Show which processes hold a port\n  \
                   status       Show whether ports are free, occupied, blocked, unsafe or reserved\n  \
                   plan         Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`\n  \
+                  run          Run a command on its port, held while it runs: `run -- vite --port {port}`\n  \
+                  ps           List what port4me holds for running processes, with their URLs\n  \
                   completions  Print a shell completion script"
 )]
 struct Cli {
+    #[command(flatten)]
+    query: QueryArgs,
+
+    /// Print the first N candidates without checking whether they are free [env: PORT4ME_LIST].
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    list: Option<String>,
+
+    /// Exit 0 if PORT is free and 1 if it is not, printing nothing (as the
+    /// reference CLI) [env: PORT4ME_TEST].
+    #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
+    test: Option<String>,
+
+    /// Say on stderr which seed gave the port (`alice,vite@feature-x`); with
+    /// --test, what holds a busy port (`port4me who PORT` says more).
+    #[arg(long)]
+    verbose: bool,
+
+    /// Record the port found in the registry as a short lease, so that other
+    /// callers skip it for SECONDS (default 60), however the command was run
+    /// (`P=$(port4me --reserve)` included). The next argument is SECONDS only
+    /// when it is a number: `--reserve vite` reserves for the tool vite.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
+    reserve: Option<String>,
+
+    /// Print JSON instead of plain text.
+    #[arg(long)]
+    json: bool,
+
+    /// Print the version and exit.
+    #[arg(long)]
+    version: bool,
+}
+
+/// The options that make the query: the seed, the candidates and the
+/// probe. The main command and `run` share them.
+#[derive(clap::Args, Debug)]
+struct QueryArgs {
     /// Tool name, used in the seed (same as --tool, which wins over it).
     #[arg(value_name = "TOOL")]
     tool_positional: Option<String>,
 
     /// Tool name, used in the seed to get a different sequence per tool; empty
-    /// means not given, as in the reference CLI [env: PORT4ME_TOOL].
+    /// means not given, as in the reference CLI; `{worktree}` in it stands for
+    /// the git worktree's name [env: PORT4ME_TOOL].
     #[arg(long, value_name = "TOOL")]
     tool: Option<String>,
 
@@ -100,19 +144,6 @@ struct Cli {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     skip: Option<String>,
 
-    /// Print the first N candidates without checking whether they are free [env: PORT4ME_LIST].
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    list: Option<String>,
-
-    /// Exit 0 if PORT is free and 1 if it is not, printing nothing (as the
-    /// reference CLI) [env: PORT4ME_TEST].
-    #[arg(long, value_name = "PORT", allow_hyphen_values = true)]
-    test: Option<String>,
-
-    /// With --test, say on stderr what holds a busy port (`port4me who PORT` says more).
-    #[arg(long)]
-    verbose: bool,
-
     /// Give up after N probes (default 65535).
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     max_tries: Option<String>,
@@ -124,21 +155,6 @@ struct Cli {
     /// Probe tcp (default) or udp.
     #[arg(long, value_name = "PROTOCOL")]
     protocol: Option<String>,
-
-    /// Record the port found in the registry as a short lease, so that other
-    /// callers skip it for SECONDS (default 60), however the command was run
-    /// (`P=$(port4me --reserve)` included). The next argument is SECONDS only
-    /// when it is a number: `--reserve vite` reserves for the tool vite.
-    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "60")]
-    reserve: Option<String>,
-
-    /// Print JSON instead of plain text.
-    #[arg(long)]
-    json: bool,
-
-    /// Print the version and exit.
-    #[arg(long)]
-    version: bool,
 }
 
 /// The subcommands, parsed only when the first argument names one: building
@@ -152,7 +168,7 @@ struct SubCli {
     command: Command,
 }
 
-const SUBCOMMANDS: [&str; 5] = ["registry", "who", "status", "plan", "completions"];
+const SUBCOMMANDS: [&str; 7] = ["registry", "who", "status", "plan", "run", "ps", "completions"];
 
 /// Whether this build has the subcommand `name`.
 fn built_in(name: &str) -> bool {
@@ -186,6 +202,12 @@ enum Command {
     /// Give a set of services conflict-free ports, e.g. `plan web=5173 api=3000`.
     #[cfg(feature = "holders")]
     Plan(holders_cmd::PlanArgs),
+    /// Run a command on its port, held in the registry while it runs, e.g. `run -- vite --port {port}`.
+    #[cfg(feature = "holders")]
+    Run(run_cmd::RunArgs),
+    /// List what port4me holds for running processes: tool, seed, port, pid, uptime, directory, command, URL.
+    #[cfg(feature = "holders")]
+    Ps(run_cmd::PsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[cfg(feature = "completions")]
     Completions {
@@ -318,6 +340,10 @@ fn run_subcommand(command: &Command) -> ExitCode {
         Command::Status(a) => holders_cmd::run_status(a),
         #[cfg(feature = "holders")]
         Command::Plan(a) => holders_cmd::run_plan(a),
+        #[cfg(feature = "holders")]
+        Command::Run(a) => run_cmd::run(a),
+        #[cfg(feature = "holders")]
+        Command::Ps(a) => run_cmd::ps(a),
         #[cfg(feature = "completions")]
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut full_command(), "port4me", &mut std::io::stdout());
@@ -329,13 +355,13 @@ fn run_subcommand(command: &Command) -> ExitCode {
 /// Runs the command line `args` (the program name first, as
 /// `std::env::args_os()` gives it) in this process and returns the exit
 /// status. Settings not given as flags come from the process environment.
-pub fn run(args: Vec<OsString>) -> u8 {
+pub fn run(args: Vec<OsString>) -> i32 {
     run_with(args, &mut Process::default())
 }
 
 /// [`run`] with the main command's environment, output and probes from
 /// `host`. Subcommands always run in the process itself.
-pub fn run_with(args: Vec<OsString>, host: &mut dyn Host) -> u8 {
+pub fn run_with(args: Vec<OsString>, host: &mut dyn Host) -> i32 {
     let code = run_args(&args, host);
     // The binary exits and the addon returns to Node: either way, what was
     // written must be out first.
@@ -396,7 +422,7 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
     port4me::values::parse_host(text).map_err(|e| format!("--host: {e}"))
 }
 
-fn build(cli: &Cli, env: Env) -> Result<Port4me, Box<dyn std::error::Error>> {
+fn build(cli: &QueryArgs, env: Env) -> Result<Port4me, Box<dyn std::error::Error>> {
     let mut q = Port4me::with_env(env);
     // --tool wins over the positional TOOL, as in the reference CLI, where an
     // empty --tool= counts as not given (so PORT4ME_TOOL still applies): a
@@ -558,7 +584,7 @@ fn reserve(host: &mut dyn Host, _q: &Port4me, ttl: &str) -> Result<u16, Box<dyn 
 }
 
 fn run_main(cli: &Cli, host: &mut dyn Host) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let q = build(cli, host.env())?;
+    let q = build(&cli.query, host.env())?;
 
     let test = match &cli.test {
         Some(t) => Some((port4me::parse_port(t, "--test")?, "--test")),
@@ -610,6 +636,9 @@ fn run_main(cli: &Cli, host: &mut dyn Host) -> Result<ExitCode, Box<dyn std::err
         None => host.find(&q),
     };
     let port = found.map_err(name_holders)?;
+    if cli.verbose {
+        writeln!(host.err(), "port4me: port {port} from the seed {:?}", q.seed()?)?;
+    }
     if cli.json {
         let v = serde_json::json!({
             "port": port,

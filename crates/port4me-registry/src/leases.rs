@@ -13,6 +13,7 @@ use port4me::core::PortSet;
 
 use crate::claims::overlapping;
 use crate::error::{Error, Result};
+use crate::listing::{tool_name, Origin};
 use crate::process::{owner_is_gone, Machine, Owner, ProcessId, User};
 use crate::{validate, Ctx, Protocol, Registry, Timestamp};
 
@@ -30,6 +31,52 @@ fn held_ports(ctx: &Ctx<'_>, protocol: Protocol) -> Result<Box<PortSet>> {
         held.insert_range(start, end);
     }
     Ok(held)
+}
+
+/// The search of [`Leases::reserve_checked`], shared with
+/// [`Registrations::hold`](crate::Registrations::hold): the first candidate
+/// of `query`'s sequence that the registry does not hold and `is_free`
+/// accepts, recorded by `insert` in a short transaction that re-checks it.
+///
+/// The candidates are checked without any lock, and a short transaction
+/// re-checks the port found and records it. If the registry holds that port
+/// (another client took it, or held it all along), the transaction returns
+/// everything the registry holds and the search goes on with the next
+/// candidate not among them, so a port is never handed out twice. The search is bounded like
+/// [`port4me::Port4me::find_with`]: every distinct candidate at most once,
+/// and at most `max_tries` of them.
+pub(crate) fn claim_in_sequence<T>(
+    reg: &Registry,
+    query: &port4me::Port4me,
+    is_free: &mut dyn FnMut(u16) -> Result<bool>,
+    insert: impl Fn(&Ctx<'_>, u16) -> Result<T>,
+) -> Result<T> {
+    let protocol = query.probe_options().protocol;
+    // Fail fast on a bad query before touching the registry.
+    let mut search = query.search()?;
+    // What the registry holds is learnt from the first write: when the
+    // first free candidate is not held (the usual case), the search is one
+    // transaction, not a read and then a write.
+    let mut held = Box::new(PortSet::new());
+    loop {
+        let Some(port) = search.next_port()? else {
+            return Err(search.no_free_port().into());
+        };
+        if held.contains_port(port) || !is_free(port)? {
+            continue;
+        }
+        let outcome = reg.write(|ctx| {
+            if overlapping(ctx, protocol, port, port)?.is_some() {
+                // Taken since the first look: look again, go on.
+                return Ok(Err(held_ports(ctx, protocol)?));
+            }
+            insert(ctx, port).map(Ok)
+        })?;
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(now_held) => held = now_held,
+        }
+    }
 }
 
 /// Default lifetime of a reservation.
@@ -79,6 +126,14 @@ pub struct Lease {
     pub created: Timestamp,
     /// When it ends at the latest.
     pub expires: Timestamp,
+    /// The directory the reserving process ran in.
+    pub directory: String,
+    /// The reserving process's command line.
+    pub command: String,
+    /// The basename of the git worktree of `directory`.
+    pub worktree: String,
+    /// The port4me tool of the search (`""` for none).
+    pub tool: String,
 }
 
 impl From<&ReserveOptions> for ReserveOptions {
@@ -118,14 +173,11 @@ impl Leases<'_> {
     /// [`Leases::reserve`] with the caller's own check of whether a port is
     /// free instead of the query's probe.
     ///
-    /// The search runs outside the registry's write lock: one short
-    /// transaction reads what the registry holds, the candidates are checked
-    /// without any lock, and a second short transaction re-checks the port
-    /// found and records the lease. If another client took that port in
-    /// between, the search goes on with the next candidate (and a fresh view
-    /// of the registry), so a port is still never handed out twice. The
-    /// search is bounded like [`port4me::Port4me::find_with`]: every
-    /// distinct candidate at most once, and at most `max_tries` of them.
+    /// The candidates are checked outside the registry's write lock; the
+    /// port found is re-checked and leased in one short transaction (the
+    /// search goes on when another client took it in between), so a port
+    /// is still never handed out twice. The search is bounded like
+    /// [`port4me::Port4me::find_with`].
     pub fn reserve_checked(
         &self,
         query: &port4me::Port4me,
@@ -142,61 +194,52 @@ impl Leases<'_> {
         let owner = options.owner.resolve()?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
-        // Fail fast on a bad query before touching the registry.
-        let mut search = query.search()?;
-        let mut held = self.reg.write(|ctx| held_ports(ctx, protocol))?;
-        loop {
-            let Some(port) = search.next_port()? else {
-                return Err(search.no_free_port().into());
-            };
-            if held.contains_port(port) || !is_free(port)? {
-                continue;
-            }
-            let outcome = self.reg.write(|ctx| {
-                if overlapping(ctx, protocol, port, port)?.is_some() {
-                    // Taken since the first look: look again, go on.
-                    return Ok(Err(held_ports(ctx, protocol)?));
-                }
-                let expires = ctx.now.plus(options.ttl);
-                let m = Machine::current();
-                ctx.tx
-                    .prepare_cached(
-                        "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires) \
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .and_then(|mut s| {
-                        s.execute(rusqlite::params![
-                            protocol.as_str(),
-                            port,
-                            label,
-                            user.uid,
-                            user.name,
-                            m.host,
-                            m.boot_id,
-                            m.pid_ns,
-                            owner.map(|o| o.pid),
-                            owner.map(|o| o.start_time as i64),
-                            ctx.now.millis(),
-                            expires.millis()
-                        ])
-                    })
-                    .map_err(|e| ctx.err(e))?;
-                Ok(Ok(Lease {
-                    port,
-                    protocol,
-                    label: label.clone(),
-                    user: user.name.clone(),
-                    uid: user.uid,
-                    owner,
-                    created: ctx.now,
-                    expires,
-                }))
-            })?;
-            match outcome {
-                Ok(lease) => return Ok(lease),
-                Err(now_held) => held = now_held,
-            }
-        }
+        let origin = Origin::here(None, &tool_name(query)?, "");
+        claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
+            let expires = ctx.now.plus(options.ttl);
+            let m = Machine::current();
+            ctx.tx
+                .prepare_cached(
+                    "INSERT INTO leases (protocol, port, label, uid, user, host, boot_id, pid_ns, pid, pid_start, created, expires, \
+                     directory, command, worktree, tool) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                )
+                .and_then(|mut s| {
+                    s.execute(rusqlite::params![
+                        protocol.as_str(),
+                        port,
+                        label,
+                        user.uid,
+                        user.name,
+                        m.host,
+                        m.boot_id,
+                        m.pid_ns,
+                        owner.map(|o| o.pid),
+                        owner.map(|o| o.start_time as i64),
+                        ctx.now.millis(),
+                        expires.millis(),
+                        origin.directory,
+                        origin.command,
+                        origin.worktree,
+                        origin.tool,
+                    ])
+                })
+                .map_err(|e| ctx.err(e))?;
+            Ok(Lease {
+                port,
+                protocol,
+                label: label.clone(),
+                user: user.name.clone(),
+                uid: user.uid,
+                owner,
+                created: ctx.now,
+                expires,
+                directory: origin.directory.clone(),
+                command: origin.command.clone(),
+                worktree: origin.worktree.clone(),
+                tool: origin.tool.clone(),
+            })
+        })
     }
 
     /// Every live lease, in protocol and port order.
@@ -240,8 +283,8 @@ pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
     let mut stmt = ctx
         .tx
         .prepare_cached(
-            "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id \
-             FROM leases WHERE expires > ?1 ORDER BY protocol, port",
+            "SELECT port, protocol, label, user, uid, pid, pid_start, created, expires, host, pid_ns, boot_id, \
+             directory, command, worktree, tool FROM leases WHERE expires > ?1 ORDER BY protocol, port",
         )
         .map_err(|e| ctx.err(e))?;
     let rows = stmt
@@ -262,6 +305,10 @@ pub(crate) fn leases_in(ctx: &Ctx<'_>) -> Result<Vec<Lease>> {
                     owner: pid.map(|pid| ProcessId { pid, start_time: start.unwrap_or(0) as u64 }),
                     created: Timestamp(r.get(7)?),
                     expires: Timestamp(r.get(8)?),
+                    directory: r.get(12)?,
+                    command: r.get(13)?,
+                    worktree: r.get(14)?,
+                    tool: r.get(15)?,
                 },
                 host,
                 ns,

@@ -100,9 +100,10 @@
 //! ([`Config::busy_timeout`], 30 s). Every
 //! write is one `BEGIN IMMEDIATE` transaction, so the check and the write are
 //! atomic across processes, a failed operation changes nothing, and a crash
-//! leaves either the whole operation or none of it. (`reserve` probes sockets
-//! between two short ones, never inside: it reads what is held, probes with
-//! no lock, then re-checks its port and leases it in one transaction.) Before an
+//! leaves either the whole operation or none of it. (`reserve` and `hold`
+//! probe sockets outside transactions, never inside: they probe with no
+//! lock, then re-check the port and record it in one transaction, which
+//! hands back what is held when the port is taken.) Before an
 //! operation runs, the same transaction reclaims what has lapsed: expired
 //! leases and offers, and registrations and leases whose owner process is
 //! gone (see [`process`]). Read operations do the same when the handle can
@@ -218,12 +219,12 @@ mod validate;
 pub use error::{Error, Result};
 pub use holding::{Holding, HoldingKind};
 pub use leases::{Lease, Leases, ReserveOptions, DEFAULT_LEASE_TTL};
-pub use listing::Listing;
+pub use listing::{Listing, Running, RunningKind};
 pub use modules::{AllocateOptions, MirrorRow, ModuleRange, Modules, PortRange};
 pub use open::{default_path, default_path_from};
 pub use port4me::Protocol;
 pub use process::{Liveness, Owner, ProcessId, User};
-pub use registrations::{Filter, GcReport, RegisterOptions, Registration, Registrations};
+pub use registrations::{Filter, GcReport, HoldOptions, RegisterOptions, Registration, Registrations};
 pub use services::{Offer, PortState, Service, ServiceDefinition, ServicePort, ServiceWithPorts, Services};
 pub use time::Timestamp;
 pub use validate::{parse_protocol, MAX_NAME_BYTES};

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use rusqlite::OptionalExtension;
 
 use crate::error::{Error, Result};
+use crate::listing::{tool_name, Origin, MAX_COMMAND_BYTES};
 use crate::process::{owner_liveness, Liveness, Machine, Owner, ProcessId, User};
 use crate::{claims, validate, Ctx, Protocol, Registry, Timestamp};
 
@@ -47,6 +48,18 @@ pub struct Registration {
     /// another user's process under `hidepid`). `ownerState` in JSON.
     #[cfg_attr(feature = "serde", serde(rename = "ownerState"))]
     pub liveness: Liveness,
+    /// The directory the registering process ran in.
+    pub directory: String,
+    /// The command line it was made for (`port4me run`'s command, the Vite
+    /// process's arguments); for `register`, the registering process's.
+    pub command: String,
+    /// The basename of the git worktree of `directory` (see
+    /// [`port4me::worktree`]).
+    pub worktree: String,
+    /// The port4me tool of [`Registrations::hold`] (`""` for `register`).
+    pub tool: String,
+    /// The port4me seed of [`Registrations::hold`] (`""` for `register`).
+    pub seed: String,
 }
 
 /// Options of [`Registrations::register`].
@@ -62,6 +75,18 @@ pub struct RegisterOptions {
     /// Skip ports that are in use right now (bind probe), not only ports the
     /// registry holds.
     pub probe: bool,
+}
+
+/// Options of [`Registrations::hold`]: who owns the registration and what
+/// `port4me ps` shows about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HoldOptions {
+    /// The owner process, which the registration lasts as long as
+    /// ([`Owner::Nobody`] counts as [`Owner::Current`]).
+    pub owner: Owner,
+    /// The command line to record (default: this process's arguments);
+    /// `{port}` in it is replaced by the port found.
+    pub command: Option<String>,
 }
 
 /// Filters of [`Registrations::find`], applied together; `None` matches all.
@@ -95,7 +120,8 @@ impl GcReport {
     }
 }
 
-const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id";
+const COLUMNS: &str = "name, service, protocol, port, user, uid, pid, pid_start, host, created, pid_ns, boot_id, \
+                       directory, command, worktree, tool, seed";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, String)> {
     let protocol = crate::validate::stored_protocol(r, 2)?;
@@ -111,10 +137,21 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Registration, String, St
             host: r.get(8)?,
             created: Timestamp(r.get(9)?),
             liveness: Liveness::Alive,
+            directory: r.get(12)?,
+            command: r.get(13)?,
+            worktree: r.get(14)?,
+            tool: r.get(15)?,
+            seed: r.get(16)?,
         },
         r.get(10)?,
         r.get(11)?,
     ))
+}
+
+impl From<&HoldOptions> for HoldOptions {
+    fn from(options: &HoldOptions) -> Self {
+        options.clone()
+    }
 }
 
 impl From<&RegisterOptions> for RegisterOptions {
@@ -151,22 +188,10 @@ impl Registrations<'_> {
     /// `service_1`, `service_2`, ...
     pub fn register(&self, service: &str, options: impl Into<RegisterOptions>) -> Result<Registration> {
         let options = &options.into();
-        validate::name("service", service)?;
-        if service.len() + 5 > validate::MAX_NAME_BYTES {
-            return Err(Error::InvalidName {
-                what: "service",
-                shown: crate::error::shown(service),
-                reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
-            });
-        }
+        check_service(service)?;
         let pool = options.pool.unwrap_or(self.reg.config.registration_pool);
         validate::pool("registration pool", pool)?;
-        let owner = match options.owner {
-            Owner::Nobody => Owner::Current,
-            o => o,
-        }
-        .resolve()?
-        .expect("an owner");
+        let owner = registration_owner(options.owner)?;
         let user = User::current();
         let protocol = options.protocol;
         let probe = port4me::ProbeOptions { host: None, protocol };
@@ -191,41 +216,43 @@ impl Registrations<'_> {
                 pool_end: pool.1,
                 path: self.reg.path.clone(),
             })?;
-            let m = Machine::current();
-            ctx.tx
-                .prepare_cached(
-                    "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                )
-                .and_then(|mut s| {
-                    s.execute(rusqlite::params![
-                        name,
-                        service,
-                        protocol.as_str(),
-                        port,
-                        user.uid,
-                        user.name,
-                        m.host,
-                        m.boot_id,
-                        m.pid_ns,
-                        owner.pid,
-                        owner.start_time as i64,
-                        ctx.now.millis()
-                    ])
-                })
-                .map_err(|e| ctx.err(e))?;
-            Ok(Registration {
-                name,
-                service: service.to_string(),
-                protocol,
-                port,
-                user: user.name.clone(),
-                uid: user.uid,
-                owner,
-                host: m.host.clone(),
-                created: ctx.now,
-                liveness: owner.liveness(),
-            })
+            let origin = Origin::here(None, "", "");
+            insert(ctx, &name, service, protocol, port, &user, owner, &origin)
+        })
+    }
+
+    /// Holds the port a port4me search for `query` finds, skipping every
+    /// port the registry holds, as a registration for the owner process of
+    /// `options`: what `port4me run` and the Vite plugin do. Unlike a lease
+    /// it has no time limit; it ends when its owner exits (or is released).
+    /// Its service is the query's tool (the seed when there is no tool),
+    /// named as [`register`](Self::register) names them.
+    pub fn hold(&self, query: &port4me::Port4me, options: impl Into<HoldOptions>) -> Result<Registration> {
+        self.hold_checked(query, options, |port| Ok(query.test(port)?))
+    }
+
+    /// [`hold`](Self::hold) with the caller's own check of whether a port
+    /// is free instead of the query's probe.
+    pub fn hold_checked(
+        &self,
+        query: &port4me::Port4me,
+        options: impl Into<HoldOptions>,
+        mut is_free: impl FnMut(u16) -> Result<bool>,
+    ) -> Result<Registration> {
+        let options = &options.into();
+        let seed = query.seed()?;
+        let tool = tool_name(query)?;
+        let service = if tool.is_empty() { seed.clone() } else { tool };
+        check_service(&service)?;
+        let owner = registration_owner(options.owner)?;
+        let user = User::current();
+        let protocol = query.probe_options().protocol;
+        let origin = Origin::here(options.command.clone(), tool_name(query)?.as_str(), &seed);
+        validate::text("command", &origin.command, MAX_COMMAND_BYTES)?;
+        crate::leases::claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
+            let name = free_name(ctx, user.uid, &service)?;
+            let origin = Origin { command: origin.command.replace("{port}", &port.to_string()), ..origin.clone() };
+            insert(ctx, &name, &service, protocol, port, &user, owner, &origin)
         })
     }
 
@@ -287,6 +314,89 @@ impl Registrations<'_> {
     pub fn find(&self, filter: &Filter) -> Result<Vec<Registration>> {
         self.reg.read(|ctx| find_in(ctx, filter))
     }
+}
+
+/// A service name with room for a `_NNNN` suffix.
+fn check_service(service: &str) -> Result<()> {
+    validate::name("service", service)?;
+    if service.len() + 5 > validate::MAX_NAME_BYTES {
+        return Err(Error::InvalidName {
+            what: "service",
+            shown: crate::error::shown(service),
+            reason: "it leaves no room for a _NNNN suffix (at most 195 bytes)",
+        });
+    }
+    Ok(())
+}
+
+/// A registration's owner: always a process.
+fn registration_owner(owner: Owner) -> Result<ProcessId> {
+    Ok(match owner {
+        Owner::Nobody => Owner::Current,
+        o => o,
+    }
+    .resolve()?
+    .expect("an owner"))
+}
+
+/// Records the registration `name` of `service` on `port` in `ctx`.
+#[allow(clippy::too_many_arguments)]
+fn insert(
+    ctx: &Ctx<'_>,
+    name: &str,
+    service: &str,
+    protocol: Protocol,
+    port: u16,
+    user: &User,
+    owner: ProcessId,
+    origin: &Origin,
+) -> Result<Registration> {
+    let m = Machine::current();
+    ctx.tx
+        .prepare_cached(
+            "INSERT INTO registrations (name, service, protocol, port, uid, user, host, boot_id, pid_ns, pid, pid_start, created, \
+             directory, command, worktree, tool, seed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        )
+        .and_then(|mut s| {
+            s.execute(rusqlite::params![
+                name,
+                service,
+                protocol.as_str(),
+                port,
+                user.uid,
+                user.name,
+                m.host,
+                m.boot_id,
+                m.pid_ns,
+                owner.pid,
+                owner.start_time as i64,
+                ctx.now.millis(),
+                origin.directory,
+                origin.command,
+                origin.worktree,
+                origin.tool,
+                origin.seed,
+            ])
+        })
+        .map_err(|e| ctx.err(e))?;
+    Ok(Registration {
+        name: name.to_string(),
+        service: service.to_string(),
+        protocol,
+        port,
+        user: user.name.clone(),
+        uid: user.uid,
+        owner,
+        host: m.host.clone(),
+        created: ctx.now,
+        liveness: owner.liveness(),
+        directory: origin.directory.clone(),
+        command: origin.command.clone(),
+        worktree: origin.worktree.clone(),
+        tool: origin.tool.clone(),
+        seed: origin.seed.clone(),
+    })
 }
 
 /// [`Registrations::find`] in the transaction of `ctx`.

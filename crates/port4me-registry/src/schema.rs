@@ -42,8 +42,11 @@ pub const MIRROR_PREFIX: &str = "port4me:";
 ///   from an unknown one). Secrets are stored as their SHA-256 in 64 hex
 ///   digits, never in plain text.
 /// * `registrations`: named services per user with their owner process, the
-///   directory it ran in and its command line.
-/// * `leases`: reserved port4me results, with the same owner fields.
+///   directory it ran in and its command line; for the ones `port4me run`
+///   and the Vite plugin hold, also the port4me tool and seed the port came
+///   from and the worktree of the directory (what `port4me ps` shows).
+/// * `leases`: reserved port4me results, with the same owner and `ps`
+///   fields (the seed is the label).
 /// * `claims`: one row per port interval that any of the above holds, per
 ///   protocol. Triggers on the holder tables keep it in step, and a trigger
 ///   on `claims` aborts any insert that would overlap an existing claim, so
@@ -131,6 +134,9 @@ CREATE TABLE registrations (
     created   INTEGER NOT NULL,
     directory TEXT    NOT NULL DEFAULT '',
     command   TEXT    NOT NULL DEFAULT '',
+    tool      TEXT    NOT NULL DEFAULT '',
+    seed      TEXT    NOT NULL DEFAULT '',
+    worktree  TEXT    NOT NULL DEFAULT '',
     UNIQUE (uid, name)
 );
 CREATE INDEX registrations_owner ON registrations (host, pid_ns, boot_id, pid, pid_start);
@@ -151,7 +157,9 @@ CREATE TABLE leases (
     created   INTEGER NOT NULL,
     expires   INTEGER NOT NULL,
     directory TEXT    NOT NULL DEFAULT '',
-    command   TEXT    NOT NULL DEFAULT ''
+    command   TEXT    NOT NULL DEFAULT '',
+    tool      TEXT    NOT NULL DEFAULT '',
+    worktree  TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX leases_expires ON leases (expires);
 CREATE INDEX leases_owner ON leases (host, pid_ns, boot_id, pid, pid_start) WHERE pid IS NOT NULL;

@@ -90,6 +90,16 @@ pub enum Error {
         /// What is allowed.
         reason: &'static str,
     },
+    /// `{worktree}` in a tool name, where no worktree name can be found.
+    #[error("cannot resolve {{worktree}} in the tool {tool:?} (from {source_name}): {reason}")]
+    Worktree {
+        /// The tool name as given.
+        tool: String,
+        /// Where it came from: a flag, an option or `PORT4ME_TOOL`.
+        source_name: String,
+        /// Why no name was found.
+        reason: String,
+    },
     /// Every probe of the search failed.
     #[error("no free {protocol} port found after {tries} attempts (the first candidates were {first:?})")]
     NoFreePort {
@@ -153,6 +163,7 @@ crate::error_codes! {
         Error::InvalidHost { .. } | Error::HostNotUnicast { .. } | Error::HostMapped { .. } => "ERR_INVALID_ARG_VALUE",
         Error::InvalidProtocol(_) => "ERR_INVALID_ARG_VALUE",
         Error::InvalidEnv { .. } => "ERR_PORT4ME_INVALID_ENV",
+        Error::Worktree { .. } => "ERR_PORT4ME_WORKTREE",
         Error::NoFreePort { .. } | Error::AllInUse { .. } => "ERR_PORT4ME_NO_FREE_PORT",
         Error::Probe { .. } => "ERR_PORT4ME_PROBE",
     }

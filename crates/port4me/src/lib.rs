@@ -37,6 +37,7 @@ pub mod probe;
 pub mod search;
 pub mod text;
 pub mod values;
+pub mod worktree;
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -148,7 +149,9 @@ impl Port4me {
     }
 
     /// The tool part of the seed. An explicit empty tool means "no tool" and
-    /// stops `PORT4ME_TOOL` from applying.
+    /// stops `PORT4ME_TOOL` from applying. `{worktree}` in it, here or in
+    /// `PORT4ME_TOOL`, stands for the name of the git worktree of the
+    /// current directory ([`worktree`]).
     pub fn tool(mut self, tool: impl Into<String>) -> Self {
         self.tool = Some(tool.into());
         self
@@ -230,8 +233,8 @@ impl Port4me {
             _ => self.env.user()?,
         };
         let tool = match &self.tool {
-            Some(t) => Some(t.clone()),
-            None => self.env.var("PORT4ME_TOOL")?,
+            Some(t) => Some(worktree::expand(t.clone(), "the tool argument")?),
+            None => self.env.var("PORT4ME_TOOL")?.map(|t| worktree::expand(t, "PORT4ME_TOOL")).transpose()?,
         };
         Ok((user, tool))
     }
@@ -343,6 +346,17 @@ impl Port4me {
         match self.env.non_empty("PORT4ME_TEST")? {
             None => Ok(None),
             Some(v) => parse_port(v.trim(), "PORT4ME_TEST").map(Some),
+        }
+    }
+
+    /// `PORT4ME_PORT` as a port, when set: the port `port4me run` holds for
+    /// the command it started. The Node API and the Vite plugin use it
+    /// instead of searching again; the command line's main command does not
+    /// (it stays the reference's search).
+    pub fn given_port(&self) -> Result<Option<u16>, Error> {
+        match self.env.non_empty("PORT4ME_PORT")? {
+            None => Ok(None),
+            Some(v) => parse_port(v.trim(), "PORT4ME_PORT").map(Some),
         }
     }
 

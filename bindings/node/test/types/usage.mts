@@ -6,6 +6,7 @@ import port4meDefault, {
   parsePorts,
   port4me,
   port4meAsync,
+  ps,
   unsafePorts,
   version,
   waitForPort,
@@ -15,6 +16,7 @@ import port4meDefault, {
   type Port4meOptions,
   type PortSpec,
   type ProbeOptions,
+  type Running,
 } from 'port4me';
 import type { Equal, Expect, Flat } from './expect.mjs';
 
@@ -49,7 +51,13 @@ try {
   if (e.code === 'ERR_PORT4ME_NATIVE_REQUIRED') console.error('install the platform package');
 }
 
+const running = ps();
+const first = running[0]!;
+
 export type Checks = [
+  Expect<Equal<typeof running, Running[]>>,
+  Expect<Equal<typeof first.worktree, string>>,
+  Expect<Equal<typeof first.kind, 'registration' | 'lease'>>,
   Expect<Equal<typeof a, number>>,
   Expect<Equal<typeof b, number>>,
   Expect<Equal<typeof c, number>>,
@@ -87,4 +95,4 @@ type CommonOptions = {
   env?: Readonly<Record<string, string | undefined>>;
 };
 
-export { a, c, d, ports, free, parsed, chrome, up, v };
+export { running, a, c, d, ports, free, parsed, chrome, up, v };

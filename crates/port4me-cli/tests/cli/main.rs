@@ -6,6 +6,7 @@
 //! * [`conformance`]: the shared vectors through the binary;
 //! * [`subcommands`]: `--reserve`, the registry, `who`, `status`, `plan`;
 //! * [`shared_hosts`]: `hidepid`, read-only and unreadable registries (Linux);
+//! * [`run`]: `run` and `ps` with real servers, signals and kills, `{worktree}`;
 //! * [`messages`]: escaped text and raw JSON, `--json` errors of `who`,
 //!   `status` and `plan`, `plan --env` names, wording of bad values.
 
@@ -15,6 +16,7 @@ mod harness;
 mod conformance;
 mod messages;
 mod reference;
+mod run;
 #[cfg(target_os = "linux")]
 mod shared_hosts;
 mod subcommands;

@@ -355,6 +355,49 @@ fn reserve_skips_held_ports_and_leases_end_by_time() {
 }
 
 #[test]
+fn hold_takes_the_sequence_like_reserve_and_ps_lists_it() {
+    let (_d, path) = temp_db();
+    let reg = open(&path);
+    let q = assume_free("alice").tool("vite");
+    let first = q.clone().find().unwrap();
+    let opts = HoldOptions { command: Some("vite --port {port}".into()), ..Default::default() };
+    let a = reg.registrations().hold(&q, &opts).unwrap();
+    let b = reg.registrations().hold(&q, &opts).unwrap();
+    // The first two free candidates of alice's vite sequence, under the
+    // tool's name as register names them.
+    assert_eq!(a.port, first);
+    assert_eq!(b.port, q.list(2).unwrap()[1]);
+    assert_eq!((a.name.as_str(), b.name.as_str(), a.service.as_str()), ("vite", "vite_1", "vite"));
+    assert_eq!((a.tool.as_str(), a.seed.as_str()), ("vite", "alice,vite"));
+    assert_eq!(a.command, format!("vite --port {}", a.port));
+    let cwd = std::env::current_dir().unwrap();
+    assert_eq!(a.directory, cwd.to_string_lossy());
+    assert_eq!(a.worktree, port4me::worktree::worktree_name(&cwd).unwrap());
+    // A lease skips both, and a lease with an owner is listed too.
+    let lease = reg.leases().reserve(&q, ReserveOptions::default()).unwrap();
+    assert_eq!(lease.port, q.list(3).unwrap()[2]);
+    assert_eq!(lease.tool, "vite");
+    let timed = reg.leases().reserve(&q, &ReserveOptions { owner: Owner::Nobody, ..Default::default() }).unwrap();
+    let running = reg.running().unwrap();
+    let ports: Vec<u16> = running.iter().map(|r| r.port).collect();
+    let mut expected = vec![a.port, b.port, lease.port];
+    expected.sort();
+    assert_eq!(ports, expected, "the lease without an owner ({}) is not listed", timed.port);
+    let ra = running.iter().find(|r| r.port == a.port).unwrap();
+    assert_eq!(
+        (ra.kind, ra.url.clone(), ra.owner.pid),
+        (RunningKind::Registration, format!("http://localhost:{}", a.port), std::process::id())
+    );
+    assert_eq!(ra.seed, "alice,vite");
+    // Without a tool, the seed names the service.
+    let plain = reg.registrations().hold(&assume_free("bob"), HoldOptions::default()).unwrap();
+    assert_eq!((plain.service.as_str(), plain.tool.as_str()), ("bob", ""));
+    // The command defaults to this process's own.
+    assert!(plain.command.contains("registry"), "{}", plain.command);
+    assert!(violations(&path).is_empty());
+}
+
+#[test]
 fn reserve_probes_real_sockets() {
     let (_d, path) = temp_db();
     let reg = open(&path);

@@ -33,6 +33,8 @@ fn declarations() -> BTreeMap<String, String> {
         Holding::decl(&cfg),
         HoldingKind::decl(&cfg),
         Timestamp::decl(&cfg),
+        Running::decl(&cfg),
+        RunningKind::decl(&cfg),
     ];
     decls
         .into_iter()
@@ -148,7 +150,7 @@ fn serde_json_and_typescript_declarations_agree() {
         .user("alice");
     let timed =
         reg.leases().reserve(&query.clone().tool("a"), &ReserveOptions { owner: Owner::Nobody, ..Default::default() });
-    let owned = reg.leases().reserve(&query.tool("b"), ReserveOptions::default());
+    let owned = reg.leases().reserve(&query.clone().tool("b"), ReserveOptions::default());
     let leases = [timed.unwrap(), owned.unwrap()];
     let holdings: Vec<Holding> = [range.start, 15000, 15001, 15005, registration.port, leases[0].port, leases[1].port]
         .into_iter()
@@ -178,6 +180,11 @@ fn serde_json_and_typescript_declarations_agree() {
     check(&decls, &holdings.iter().map(|h| h.kind).collect::<Vec<_>>());
     check(&decls, &[accepted.state]);
     check(&decls, &[registration.created]);
+    let held = reg.registrations().hold(&query.clone().tool("c"), HoldOptions::default()).unwrap();
+    let running = reg.running().unwrap();
+    assert!(running.iter().any(|r| r.kind == RunningKind::Lease) && running.iter().any(|r| r.port == held.port));
+    check(&decls, &running);
+    check(&decls, &[held]);
 }
 
 #[test]
