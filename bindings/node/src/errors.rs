@@ -143,7 +143,8 @@ mod tests {
         let dts = include_str!("../../../npm/port4me/index.d.cts");
         let mut declared = BTreeSet::new();
         for name in ["Port4meErrorCode", "RegistryErrorCode", "HoldersErrorCode"] {
-            let start = dts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no {name} in index.d.cts"));
+            let start =
+                dts.find(&format!("export type {name} =")).unwrap_or_else(|| panic!("no {name} in index.d.cts"));
             // The union ends at its last member's `;` (doc comments between
             // members may hold semicolons of their own).
             let end = ["';\n", "Code;\n"].iter().filter_map(|t| dts[start..].find(t)).min();
