@@ -54,7 +54,8 @@ pub const MIRROR_PREFIX: &str = "port4me:";
 ///   allocations live inside their service's claimed range. Each claim
 ///   also records the free run after it (`gap`), with a partial index on
 ///   the claims that have one, so first fit skips packed claims.
-/// * Mirror rows: see [`mirror_triggers`].
+/// * Mirror rows in the module tables for every other holding (the
+///   triggers that keep them are described where they are made).
 ///
 /// The owners of registrations and leases are indexed by machine first,
 /// `(host, pid_ns, boot_id, pid, pid_start)`: every write's housekeeping
