@@ -103,5 +103,5 @@ pub fn who_holds(port: u32, protocol: Protocol) -> Result<Vec<Holder>> {
 
 /// The pid, name, command line and user of one process, when visible.
 pub fn process_info(pid: u32) -> Option<ProcessInfo> {
-    sys::process_info(pid)
+    port4me_process::lookup(pid).map(ProcessInfo::from_process)
 }

@@ -138,11 +138,6 @@ fn scan_processes(wanted: &BTreeSet<u64>) -> ProcScan {
     scan
 }
 
-/// Name, command line, executable and user of `pid`, if it still exists.
-pub(crate) fn process_info(pid: u32) -> Option<ProcessInfo> {
-    port4me_process::lookup(pid).map(ProcessInfo::from_process)
-}
-
 fn unspecified(a: &SocketAddr) -> bool {
     a.port() == 0 && a.ip().is_unspecified()
 }
@@ -161,7 +156,7 @@ pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16,
         let processes: Vec<ProcessInfo> = pids
             .into_iter()
             .flatten()
-            .filter_map(|&pid| infos.entry(pid).or_insert_with(|| process_info(pid)).clone())
+            .filter_map(|&pid| infos.entry(pid).or_insert_with(|| crate::process_info(pid)).clone())
             .collect();
         // The kernel reports uid 0 for sockets that no process holds.
         let uid = if r.inode == 0 { None } else { Some(r.uid) };

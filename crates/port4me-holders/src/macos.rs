@@ -11,7 +11,7 @@ use port4me::Protocol;
 
 use crate::error::Result;
 use crate::mac_socket::{parse_socket_fdinfo, SOCKET_FDINFO_SIZE};
-use crate::model::{Holder, ProcessInfo};
+use crate::model::Holder;
 use crate::table::{join, Row};
 
 const PROC_ALL_PIDS: u32 = 1;
@@ -74,10 +74,6 @@ fn rows(protocol: Protocol, ports: &[u16]) -> Vec<Row> {
 pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16, Vec<Holder>>> {
     let rows = rows(protocol, ports);
     Ok(join(rows, protocol, ports, &mut port4me_process::lookup))
-}
-
-pub(crate) fn process_info(pid: u32) -> Option<ProcessInfo> {
-    port4me_process::lookup(pid).map(ProcessInfo::from_process)
 }
 
 /// Since macOS 10.14 any user may bind any port.

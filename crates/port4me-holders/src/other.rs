@@ -6,14 +6,10 @@ use std::collections::BTreeMap;
 use port4me::Protocol;
 
 use crate::error::{Error, Result};
-use crate::model::{Holder, ProcessInfo};
+use crate::model::Holder;
 
 pub(crate) fn holders(_ports: &[u16], _protocol: Protocol) -> Result<BTreeMap<u16, Vec<Holder>>> {
     Err(Error::Unsupported)
-}
-
-pub(crate) fn process_info(_pid: u32) -> Option<ProcessInfo> {
-    None
 }
 
 /// BSD-derived systems reserve the ports below 1024.

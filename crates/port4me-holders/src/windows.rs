@@ -12,7 +12,7 @@ use windows_sys::Win32::NetworkManagement::IpHelper::{
 use windows_sys::Win32::Networking::WinSock::{AF_INET, AF_INET6};
 
 use crate::error::{Error, Result};
-use crate::model::{Holder, ProcessInfo};
+use crate::model::Holder;
 use crate::table::{join, Row};
 use crate::win_table::{parse, Table};
 
@@ -84,10 +84,6 @@ fn rows(protocol: Protocol) -> Result<Vec<Row>> {
 
 pub(crate) fn holders(ports: &[u16], protocol: Protocol) -> Result<BTreeMap<u16, Vec<Holder>>> {
     Ok(join(rows(protocol)?, protocol, ports, &mut port4me_process::lookup))
-}
-
-pub(crate) fn process_info(pid: u32) -> Option<ProcessInfo> {
-    port4me_process::lookup(pid).map(ProcessInfo::from_process)
 }
 
 /// Windows has no privileged ports.
