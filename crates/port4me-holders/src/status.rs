@@ -98,9 +98,6 @@ fn availability(
     }
 }
 
-/// Why nothing visible holds a port this user cannot bind: a privileged
-/// port, Windows' excluded port range (read only now, when a bind has
-/// failed), or another exclusive socket or a policy.
 /// Windows: the firewall's answer for a port whose server listens beyond
 /// the loopback, with the command that would let it in when none does.
 fn firewall(port: u16, protocol: Protocol, holders: Option<&[Holder]>) -> Option<String> {
@@ -120,6 +117,9 @@ fn firewall(port: u16, protocol: Protocol, holders: Option<&[Holder]>) -> Option
     }
 }
 
+/// Why nothing visible holds a port this user cannot bind: a privileged
+/// port, Windows' excluded port range (read only now, when a bind has
+/// failed), or another exclusive socket or a policy.
 pub(crate) fn blocked_reason(port: u16, protocol: Protocol, privileged: bool) -> String {
     if let Some(range) = (cfg!(windows) && !privileged).then(|| crate::excluded_port_range(port, protocol)).flatten() {
         return range.to_string();
