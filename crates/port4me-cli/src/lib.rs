@@ -157,6 +157,16 @@ struct QueryArgs {
     protocol: Option<String>,
 }
 
+impl QueryArgs {
+    /// The tool given on the command line: --tool wins over the positional
+    /// TOOL, as in the reference CLI, where an empty --tool= counts as not
+    /// given (so PORT4ME_TOOL still applies): a wrapper passing
+    /// `--tool="$TOOL"` with TOOL unset behaves as without it.
+    fn given_tool(&self) -> Option<&String> {
+        self.tool.as_ref().filter(|t| !t.is_empty()).or(self.tool_positional.as_ref())
+    }
+}
+
 /// The subcommands, parsed only when the first argument names one: building
 /// their argument definitions costs about a third of the start-up time of
 /// the plain `port4me TOOL` call, which should be as quick as possible.
@@ -424,10 +434,7 @@ fn parse_host(text: &str) -> Result<IpAddr, String> {
 
 fn build(cli: &QueryArgs, env: Env) -> Result<Port4me, Box<dyn std::error::Error>> {
     let mut q = Port4me::with_env(env);
-    // --tool wins over the positional TOOL, as in the reference CLI, where an
-    // empty --tool= counts as not given (so PORT4ME_TOOL still applies): a
-    // wrapper passing `--tool="$TOOL"` with TOOL unset behaves as without it.
-    if let Some(t) = cli.tool.as_ref().filter(|t| !t.is_empty()).or(cli.tool_positional.as_ref()) {
+    if let Some(t) = cli.given_tool() {
         q = q.tool(t.clone());
     }
     if let Some(u) = &cli.user {

@@ -137,7 +137,7 @@ fn run_inner(args: &RunArgs) -> Res<ExitCode> {
         check_env_name(name)?;
     }
     let env = Env::process();
-    let given = args.query.tool.as_ref().filter(|t| !t.is_empty()).or(args.query.tool_positional.as_ref()).is_some();
+    let given = args.query.given_tool().is_some();
     let mut q: Port4me = crate::build(&args.query, env.clone())?;
     if !given && env.var("PORT4ME_TOOL")?.is_none() {
         let tool = tool_of(program).ok_or_else(|| {

@@ -242,12 +242,12 @@ impl Registrations<'_> {
         let options = &options.into();
         let seed = query.seed()?;
         let tool = tool_name(query)?;
-        let service = if tool.is_empty() { seed.clone() } else { tool };
+        let service = if tool.is_empty() { seed.clone() } else { tool.clone() };
         check_service(&service)?;
         let owner = registration_owner(options.owner)?;
         let user = User::current();
         let protocol = query.probe_options().protocol;
-        let origin = Origin::here(options.command.clone(), tool_name(query)?.as_str(), &seed);
+        let origin = Origin::here(options.command.clone(), &tool, &seed);
         validate::text("command", &origin.command, MAX_COMMAND_BYTES)?;
         crate::leases::claim_in_sequence(self.reg, query, &mut is_free, |ctx, port| {
             let name = free_name(ctx, user.uid, &service)?;
