@@ -96,22 +96,34 @@ pub(crate) fn listens_outside(holders: &[Holder]) -> bool {
     holders.iter().any(|h| h.state.is_server() && outside(&h.local_address))
 }
 
-/// The firewall's answer for `port`, held by `holders` (Windows only).
+/// The firewall's rules as [`SCRIPT`] prints them, or why they cannot be
+/// read (Windows only). They do not depend on the port, so a caller asking
+/// about several ports reads them once.
 #[cfg(windows)]
-pub(crate) fn check(port: u16, protocol: Protocol, holders: &[Holder]) -> Firewall {
-    let programs: Vec<&str> =
-        holders.iter().flat_map(|h| &h.processes).filter_map(|p| p.executable.as_deref()).collect();
+pub(crate) fn rules() -> Result<String, Firewall> {
     let run = std::process::Command::new("powershell.exe")
         .args(["-NoProfile", "-NonInteractive", "-Command", SCRIPT])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output();
     match run {
-        Err(e) => Firewall::Unknown(format!("PowerShell could not be run: {e}")),
-        Ok(o) if !o.status.success() => {
-            Firewall::Unknown("PowerShell could not read the firewall rules (is the firewall service running?)".into())
-        }
-        Ok(o) => judge(&String::from_utf8_lossy(&o.stdout), port, protocol, &programs),
+        Err(e) => Err(Firewall::Unknown(format!("PowerShell could not be run: {e}"))),
+        Ok(o) if !o.status.success() => Err(Firewall::Unknown(
+            "PowerShell could not read the firewall rules (is the firewall service running?)".into(),
+        )),
+        Ok(o) => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
+    }
+}
+
+/// The firewall's answer for `port`, held by `holders`, under `rules` (from
+/// [`rules`]).
+#[cfg(windows)]
+pub(crate) fn check(rules: &Result<String, Firewall>, port: u16, protocol: Protocol, holders: &[Holder]) -> Firewall {
+    let programs: Vec<&str> =
+        holders.iter().flat_map(|h| &h.processes).filter_map(|p| p.executable.as_deref()).collect();
+    match rules {
+        Ok(answer) => judge(answer, port, protocol, &programs),
+        Err(why) => why.clone(),
     }
 }
 

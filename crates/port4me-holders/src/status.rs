@@ -49,10 +49,12 @@ pub fn status_with(ports: &[u32], opts: &StatusOptions, registry: &dyn Reservati
     };
     let mut reserved: Vec<_> = ports.iter().map(|&p| registry.reservation(p, opts.protocol)).collect();
     let mut out = Vec::with_capacity(ports.len());
+    // The firewall's rules, read once for every port that needs them.
+    let mut rules = None;
     for (i, (&port, free)) in ports.iter().zip(free).enumerate() {
         let h: Option<Vec<Holder>> = holders.as_mut().map(|m| m.get(&port).cloned().unwrap_or_default());
         let (availability, blocked_reason) = availability(port, opts.protocol, free, h.as_deref());
-        let firewall = firewall(port, opts.protocol, h.as_deref());
+        let firewall = firewall(&mut rules, port, opts.protocol, h.as_deref());
         let (reserved, registry_error) = match std::mem::replace(&mut reserved[i], Ok(None)) {
             Ok(r) => (r, None),
             Err(why) => (None, Some(why)),
@@ -100,19 +102,27 @@ fn availability(
 
 /// Windows: the firewall's answer for a port whose server listens beyond
 /// the loopback, with the command that would let it in when none does.
-fn firewall(port: u16, protocol: Protocol, holders: Option<&[Holder]>) -> Option<String> {
+/// `rules` keeps the rules once read, for the next port.
+fn firewall(
+    rules: &mut Option<Result<String, crate::firewall::Firewall>>,
+    port: u16,
+    protocol: Protocol,
+    holders: Option<&[Holder]>,
+) -> Option<String> {
     let holders = holders.filter(|h| cfg!(windows) && crate::firewall::listens_outside(h))?;
     #[cfg(windows)]
-    return Some(match crate::firewall::check(port, protocol, holders) {
-        crate::firewall::Firewall::NotAllowed => format!(
-            "not allowed (to let other machines in: {})",
-            crate::firewall::firewall_rule_command("port", port, protocol)
-        ),
-        other => other.describe(),
-    });
+    return Some(
+        match crate::firewall::check(rules.get_or_insert_with(crate::firewall::rules), port, protocol, holders) {
+            crate::firewall::Firewall::NotAllowed => format!(
+                "not allowed (to let other machines in: {})",
+                crate::firewall::firewall_rule_command("port", port, protocol)
+            ),
+            other => other.describe(),
+        },
+    );
     #[cfg(not(windows))]
     {
-        let _ = (port, protocol, holders);
+        let _ = (rules, port, protocol, holders);
         None
     }
 }
