@@ -615,13 +615,7 @@ impl Reservation {
     /// Finds a port for `query` as `find` would, skipping every port the
     /// registry holds, and leases it to this process for the time-to-live.
     pub fn reserve(&self, query: &port4me::Port4me) -> Result<u16, Failure> {
-        self.reserve_as(query, Owner::Current)
-    }
-
-    /// [`reserve`](Self::reserve) with the lease owned by `owner` (the CLI
-    /// leases for its parent, since it exits at once).
-    pub fn reserve_as(&self, query: &port4me::Port4me, owner: Owner) -> Result<u16, Failure> {
-        let options = ReserveOptions { ttl: self.ttl, owner, label: None };
+        let options = ReserveOptions { ttl: self.ttl, owner: Owner::Current, label: None };
         Ok(self.registry.leases().reserve(query, &options)?.port)
     }
 }
