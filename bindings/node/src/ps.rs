@@ -5,16 +5,11 @@
 
 use napi::bindgen_prelude::{Env, Unknown};
 use napi_derive::napi;
-use port4me_registry::{Config, HoldOptions, Owner, Registry};
+use port4me_registry::{HoldOptions, Owner};
 
-use crate::errors::{guard, to_js, Failure};
+use crate::errors::{guard, to_js};
 use crate::options::{Options, Query};
-use crate::registry::js_env_var;
-
-/// The default registry, found through `process.env` as `new Registry()` finds it.
-fn default_registry(env: &Env) -> Result<Registry, Failure> {
-    Ok(Registry::open_default_from(|k| js_env_var(env, k), Config::default())?)
-}
+use crate::registry::default_registry;
 
 /// Every port held for a running process, in port order: `Running[]`, the
 /// registry's serde form (`port4me ps --json`); `registry.running()` on the

@@ -165,11 +165,17 @@ impl Handle {
 
 /// A variable of the environment as JavaScript sees it: `process.env`,
 /// which is a worker thread's own copy there.
-pub(crate) fn js_env_var(env: &Env, name: &str) -> Option<std::ffi::OsString> {
+fn js_env_var(env: &Env, name: &str) -> Option<std::ffi::OsString> {
     let process: Object = env.get_global().ok()?.get_named_property("process").ok()?;
     let vars: Object = process.get_named_property("env").ok()?;
     let value: Unknown = vars.get_named_property(name).ok()?;
     (value.get_type().ok()? == ValueType::String).then(|| unsafe { value.cast::<String>() }.ok().map(Into::into))?
+}
+
+/// The default registry (`PORT4ME_DB`, else the user's state directory),
+/// found through `process.env`: `new Registry()`'s and `ps()`'s.
+pub(crate) fn default_registry(env: &Env) -> Result<Registry, Failure> {
+    Ok(Registry::open_default_from(|k| js_env_var(env, k), Config::default())?)
 }
 
 /// A port registry database (SQLite, safe across processes), by job:
@@ -189,7 +195,7 @@ impl JsRegistry {
         guard_in(&env, || {
             let registry = match args::optional_string(&env, &path, "path")? {
                 Some(p) => Registry::open(p)?,
-                None => Registry::open_default_from(|k| js_env_var(&env, k), Config::default())?,
+                None => default_registry(&env)?,
             };
             let path = registry.path().to_string_lossy().into_owned();
             Ok(JsRegistry { handle: Handle(Rc::new(RefCell::new(Open { registry: Some(registry), path }))) })
@@ -609,13 +615,7 @@ impl Reservation {
     /// Finds a port for `query` as `find` would, skipping every port the
     /// registry holds, and leases it to this process for the time-to-live.
     pub fn reserve(&self, query: &port4me::Port4me) -> Result<u16, Failure> {
-        self.reserve_as(query, Owner::Current)
-    }
-
-    /// [`reserve`](Self::reserve) with the lease owned by `owner` (the CLI
-    /// leases for its parent, since it exits at once).
-    pub fn reserve_as(&self, query: &port4me::Port4me, owner: Owner) -> Result<u16, Failure> {
-        let options = ReserveOptions { ttl: self.ttl, owner, label: None };
+        let options = ReserveOptions { ttl: self.ttl, owner: Owner::Current, label: None };
         Ok(self.registry.leases().reserve(query, &options)?.port)
     }
 }
