@@ -89,19 +89,26 @@ done
 
 # --reserve leases a port for its time (SECONDS, default 60), whoever ran
 # the command: a second caller gets another port while the lease lasts, and
-# the port comes back once it has lapsed.
+# the port comes back once it has lapsed. The first lease lasts 8 s: a Wine
+# process can take seconds to start on a loaded machine, and the second call
+# must come while the first lease still holds (checked, not assumed).
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db="Z:${tmp//\//\\}\\x.sqlite"
-first=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
+lease=8
+t0=$EPOCHREALTIME
+first=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=$lease --tool vite | tr -d '\r')
 second=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve --tool vite | tr -d '\r')
+took=$(python3 -c "print(round($EPOCHREALTIME - $t0, 2))")
 [[ $first =~ ^[0-9]+$ && $second =~ ^[0-9]+$ ]] || fail "--reserve --tool vite printed '$first' and '$second'"
 [[ -s $tmp/x.sqlite ]] || fail "--reserve did not create $tmp/x.sqlite"
-[[ $first != "$second" ]] || fail "two live leases got the same port $first"
-sleep 2.5
+python3 -c "import sys; sys.exit(not $took < $lease)" ||
+  fail "the two --reserve calls took $took s under Wine, longer than the $lease s lease: the check cannot run on a machine this slow"
+[[ $first != "$second" ]] || fail "two live leases got the same port $first ($took s apart, lease $lease s)"
+sleep "$(python3 -c "print(max(0.0, $lease + 0.5 - $took))")"
 again=$(PORT4ME_DB=$db "$WINE" "$exe" --reserve=2 --tool vite | tr -d '\r')
-[[ $again == "$first" ]] || fail "after the 2 s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
-echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first (2 s) and $second, then $first again once its lease lapsed"
+[[ $again == "$first" ]] || fail "after the $lease s lease on $first lapsed, --reserve printed '$again' (expected $first again)"
+echo "ok  --reserve --tool vite with PORT4ME_DB=$db: $first ($lease s) and $second $took s later, then $first again once its lease lapsed"
 
 step "port4me.exe run -- node.exe under Wine"
 # shellcheck source=scripts/lib/npm.sh
