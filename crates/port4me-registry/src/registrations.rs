@@ -222,13 +222,14 @@ impl Registrations<'_> {
     }
 
     /// Holds the port a port4me search for `query` finds, skipping every
-    /// port the registry holds, as a registration for the owner process of
+    /// port the registry holds and probing as a server would bind
+    /// ([`port4me::Port4me::test_to_listen`]), as a registration for the owner process of
     /// `options`: what `port4me run` and the Vite plugin do. Unlike a lease
     /// it has no time limit; it ends when its owner exits (or is released).
     /// Its service is the query's tool (the seed when there is no tool),
     /// named as [`register`](Self::register) names them.
     pub fn hold(&self, query: &port4me::Port4me, options: impl Into<HoldOptions>) -> Result<Registration> {
-        self.hold_checked(query, options, |port| Ok(query.test(port)?))
+        self.hold_checked(query, options, |port| Ok(query.test_to_listen(port)?))
     }
 
     /// [`hold`](Self::hold) with the caller's own check of whether a port

@@ -46,7 +46,7 @@ pub use env::Env;
 pub use error::Error;
 pub use port4me_core as core;
 pub use port4me_core::query::Resolved;
-pub use probe::{is_port_free, ProbeOptions, Protocol};
+pub use probe::{is_port_free, is_port_free_to_listen, ProbeOptions, Protocol};
 pub use search::Search;
 
 use port4me_core::spec::{self, Expansions};
@@ -445,6 +445,21 @@ impl Port4me {
             return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
         }
         self.check(self.probe_mode()?, port)
+    }
+
+    /// [`test`](Self::test) for a server about to listen on `port`: the
+    /// connections a server left in `TIME_WAIT` do not count on Linux
+    /// ([`is_port_free_to_listen`]). What `port4me run` and the Vite plugin
+    /// hold a port with, so a dev server restarted within a minute keeps
+    /// its port.
+    pub fn test_to_listen(&self, port: u16) -> Result<bool, Error> {
+        if port == 0 {
+            return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
+        }
+        match self.probe_mode()? {
+            ProbeMode::AssumeFree => Ok(true),
+            ProbeMode::Probe => is_port_free_to_listen(port, &self.probe),
+        }
     }
 
     /// One candidate check: a probe, or "free" under the testing hook.

@@ -23,6 +23,18 @@
 //! No `SO_REUSEADDR`/`SO_REUSEPORT`: those options exist to let two sockets
 //! share a port, which is exactly the conflict this must see. A permission
 //! error (a privileged port for a normal user) means "not free for you".
+//!
+//! [`is_port_free_to_listen`] is the one exception, for the callers that
+//! hold a port for a server they start (`port4me run`, the Vite plugin).
+//! Servers bind with `SO_REUSEADDR` (Node, Python's `http.server`, Go) so
+//! that they can restart at once while the last run's connections linger
+//! in `TIME_WAIT`; the reference's probe, binding without it, calls such a
+//! port busy for a minute, and a dev server restarted within that minute
+//! would move to the next port. On Linux a TCP bind with `SO_REUSEADDR`
+//! still fails for every listening socket and every socket bound without
+//! the option, so only the lingering connections stop counting. Elsewhere
+//! it is [`is_port_free`]: on macOS the option lets a wildcard bind share a
+//! port with a listener on one address, and on Windows it means sharing.
 
 use std::io;
 use std::net::IpAddr;
@@ -108,7 +120,7 @@ enum Bind {
 }
 
 #[cfg(not(target_family = "wasm"))]
-fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Result<Bind> {
+fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool, past_time_wait: bool) -> io::Result<Bind> {
     let ty = match protocol {
         Protocol::Tcp => Type::STREAM,
         Protocol::Udp => Type::DGRAM,
@@ -120,6 +132,9 @@ fn try_bind(addr: SocketAddr, protocol: Protocol, dual_stack: bool) -> io::Resul
     };
     if addr.is_ipv6() {
         socket.set_only_v6(!dual_stack)?;
+    }
+    if past_time_wait && protocol == Protocol::Tcp && cfg!(target_os = "linux") {
+        socket.set_reuse_address(true)?;
     }
     #[cfg(windows)]
     set_exclusive_address_use(&socket)?;
@@ -180,13 +195,24 @@ pub fn is_port_free(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
     if port == 0 {
         return Err(Error::InvalidPort { source_name: "port".into(), value: "0".into() });
     }
-    probe_nonzero(port, options)
+    probe_nonzero(port, options, false)
+}
+
+/// Whether a server could listen on `port` now: [`is_port_free`], except
+/// that on Linux the TCP connections a server left in `TIME_WAIT` do not
+/// count (module docs). For holding a port for a server about to start; the
+/// port4me search itself stays the reference's.
+pub fn is_port_free_to_listen(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
+    if port == 0 {
+        return Err(Error::InvalidPort { source_name: "port".into(), value: "0".into() });
+    }
+    probe_nonzero(port, options, true)
 }
 
 /// WebAssembly has no sockets: the module computes sequences, and its host
 /// (a page, or Node.js through the npm package's fallback) probes.
 #[cfg(target_family = "wasm")]
-fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
+fn probe_nonzero(port: u16, options: &ProbeOptions, _past_time_wait: bool) -> Result<bool, Error> {
     let host = options.host.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED));
     Err(Error::Probe {
         port,
@@ -197,10 +223,11 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
 }
 
 #[cfg(not(target_family = "wasm"))]
-fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
+fn probe_nonzero(port: u16, options: &ProbeOptions, past_time_wait: bool) -> Result<bool, Error> {
+    let bind = |addr, dual_stack| try_bind(addr, options.protocol, dual_stack, past_time_wait);
     let err = |host: IpAddr, e| Error::Probe { port, host: host.to_string(), protocol: options.protocol, cause: e };
     if let Some(host) = options.host {
-        return match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
+        return match bind(SocketAddr::new(host, port), false).map_err(|e| err(host, e))? {
             Bind::Free => Ok(true),
             Bind::Busy => Ok(false),
             Bind::NoFamily => {
@@ -212,12 +239,12 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
     let v4 = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     if cfg!(target_os = "linux") {
         // One dual-stack bind covers both families on Linux.
-        match try_bind(SocketAddr::new(v6, port), options.protocol, true).map_err(|e| err(v6, e))? {
+        match bind(SocketAddr::new(v6, port), true).map_err(|e| err(v6, e))? {
             Bind::Free => return Ok(true),
             Bind::Busy => return Ok(false),
             Bind::NoFamily => {}
         }
-        return match try_bind(SocketAddr::new(v4, port), options.protocol, false).map_err(|e| err(v4, e))? {
+        return match bind(SocketAddr::new(v4, port), false).map_err(|e| err(v4, e))? {
             Bind::Free | Bind::NoFamily => Ok(true),
             Bind::Busy => Ok(false),
         };
@@ -229,7 +256,7 @@ fn probe_nonzero(port: u16, options: &ProbeOptions) -> Result<bool, Error> {
     #[cfg(not(windows))]
     let hosts = [v4, v6];
     for host in hosts {
-        match try_bind(SocketAddr::new(host, port), options.protocol, false).map_err(|e| err(host, e))? {
+        match bind(SocketAddr::new(host, port), false).map_err(|e| err(host, e))? {
             Bind::Busy => return Ok(false),
             Bind::Free => any_family = true,
             Bind::NoFamily => {}
@@ -323,6 +350,63 @@ mod tests {
     #[test]
     fn port_zero_is_an_error() {
         assert_eq!(is_port_free(0, &ProbeOptions::tcp()).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
+        assert_eq!(is_port_free_to_listen(0, &ProbeOptions::tcp()).unwrap_err().code(), "ERR_PORT4ME_INVALID_PORT");
+    }
+
+    /// Listeners count for the server probe as for the plain one, on every
+    /// address, although they (like std's) bind with `SO_REUSEADDR` too.
+    #[test]
+    fn the_server_probe_sees_every_listener() {
+        for addr in ["127.0.0.1:0", "0.0.0.0:0", "[::1]:0", "[::]:0"] {
+            let Ok(l) = TcpListener::bind(addr) else {
+                assert!(addr.starts_with('['), "{addr} could not be bound");
+                continue;
+            };
+            let port = l.local_addr().unwrap().port();
+            assert!(!is_port_free_to_listen(port, &ProbeOptions::tcp()).unwrap(), "listener on {addr}, port {port}");
+            drop(l);
+            assert!(
+                is_port_free_to_listen(port, &ProbeOptions::tcp()).unwrap(),
+                "{addr}, port {port} after the listener"
+            );
+        }
+    }
+
+    /// A UDP socket keeps its port busy for the server probe: the exception
+    /// is for TCP's `TIME_WAIT` only.
+    #[test]
+    fn the_server_probe_sees_udp_sockets() {
+        let u = UdpSocket::bind("0.0.0.0:0").unwrap();
+        let port = u.local_addr().unwrap().port();
+        let udp = ProbeOptions { host: None, protocol: Protocol::Udp };
+        assert!(!is_port_free_to_listen(port, &udp).unwrap());
+    }
+
+    /// A server that closed its side of a connection first leaves it in
+    /// `TIME_WAIT` on the server's port. The reference's probe calls that
+    /// port busy; a server could listen there (std's listener binds with
+    /// `SO_REUSEADDR`, as Node's does), and on Linux the server probe says
+    /// so.
+    #[test]
+    fn time_wait_is_busy_only_for_the_reference_probe() {
+        use std::io::Read;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let (served, _) = l.accept().unwrap();
+        drop(l);
+        drop(served); // the server closes first: its side goes to TIME_WAIT
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).unwrap();
+        drop(client);
+        let tcp = ProbeOptions::tcp();
+        if cfg!(target_os = "linux") {
+            assert!(!is_port_free(port, &tcp).unwrap(), "port {port} in TIME_WAIT: the reference's probe says busy");
+            assert!(is_port_free_to_listen(port, &tcp).unwrap(), "port {port} in TIME_WAIT: a server could listen");
+            drop(TcpListener::bind(("0.0.0.0", port)).expect("a server listens where the server probe said free"));
+        } else {
+            assert_eq!(is_port_free_to_listen(port, &tcp).unwrap(), is_port_free(port, &tcp).unwrap());
+        }
     }
 
     #[test]

@@ -411,6 +411,29 @@ fn reserve_probes_real_sockets() {
     assert!(second != first && second != next_free);
 }
 
+/// A dev server restarted within a minute finds its port with the last
+/// run's connections in `TIME_WAIT`. The reference's search skips such a
+/// port; `hold` (what `port4me run` and the Vite plugin use) takes it, as
+/// the server itself can listen there.
+#[cfg(target_os = "linux")]
+#[test]
+fn hold_takes_a_port_whose_connections_linger_in_time_wait() {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (served, _) = l.accept().unwrap();
+    drop((l, served)); // the server closes first: TIME_WAIT on its port
+    client.read_to_end(&mut Vec::new()).unwrap();
+    drop(client);
+    let q = port4me::Port4me::new().user("time-wait-user").tool("x").prepend(vec![port]);
+    assert_ne!(q.clone().find().unwrap(), port, "the reference's search skips {port} in TIME_WAIT");
+    let (_d, path) = temp_db();
+    let held = open(&path).registrations().hold(&q, HoldOptions::default()).unwrap();
+    assert_eq!(held.port, port);
+    drop(std::net::TcpListener::bind(("0.0.0.0", port)).expect("the server listens on the port held for it"));
+}
+
 #[test]
 fn gc_reports_and_reclaims_a_dead_owner_and_a_reused_pid() {
     let (_d, path) = temp_db();
