@@ -207,7 +207,7 @@ impl Registry {
     /// Looks before touching anything: not SQLite, someone else's, or newer.
     fn look(conn: &Connection, path: &Path, config: &Config) -> Result<schema::Header> {
         let header = retry_busy(config.busy_timeout, || {
-            schema::header_snapshot(conn).map_err(|e| db_error(path, config.busy_timeout, e))
+            schema::header(conn).map_err(|e| db_error(path, config.busy_timeout, e))
         })?;
         check_header(path, &header)?;
         Ok(header)
@@ -224,10 +224,13 @@ impl Registry {
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0)).map_err(|e| self.err(e))?;
         // "wal" normally; file systems without shared memory keep the old mode.
         let wal = mode.eq_ignore_ascii_case("wal");
+        if wal {
+            conn.wal_hook(Some(lock::trim_log));
+        }
         let sync = if self.config.durable { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!("PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"))
             .map_err(|e| self.err(e))?;
-        let header = schema::header_snapshot(&conn).map_err(|e| self.err(e))?;
+        let header = schema::header(&conn).map_err(|e| self.err(e))?;
         check_header(path, &header)?;
         if header.user_version < schema::SCHEMA_VERSION {
             let start = Instant::now();

@@ -458,47 +458,89 @@ fn free_name(ctx: &Ctx<'_>, uid: u32, service: &str) -> Result<String> {
 }
 
 /// Reclaims what has lapsed; runs at the start of every write transaction.
+///
+/// One query first asks what there is to reclaim, and only the statements
+/// with work to do run. Most writes find nothing, or one dead owner (the
+/// last `port4me run`), and compiling a `DELETE` with the triggers it fires
+/// is most of what a short-lived process spends in SQLite.
 pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
     let mut report = GcReport::default();
     let now = ctx.now.millis();
+    let forget = now.saturating_sub(crate::services::EXPIRED_MEMORY.as_millis() as i64);
     let tx = ctx.tx;
     let exec = |sql: &str, params: &[&dyn rusqlite::ToSql]| {
         tx.prepare_cached(sql).and_then(|mut s| s.execute(params)).map_err(|e| ctx.err(e))
     };
-    report.leases += exec("DELETE FROM leases WHERE expires <= ?1", rusqlite::params![now])?;
-    report.offers += crate::services::expire_offers(ctx)?;
-
     // Owners on this machine: a different boot id means a reboot since.
     // When this machine cannot be identified, no owner can be judged.
     let m = Machine::current();
+    let lapsed: [bool; 5] = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM leases WHERE expires <= ?4), \
+             EXISTS (SELECT 1 FROM service_ports WHERE state = 'offered' AND expires <= ?4), \
+             EXISTS (SELECT 1 FROM expired_offers WHERE expired <= ?5), \
+             EXISTS (SELECT 1 FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''), \
+             EXISTS (SELECT 1 FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> '')",
+        )
+        .and_then(|mut s| {
+            s.query_row((&m.host, &m.pid_ns, &m.boot_id, now, forget), |r| {
+                Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+            })
+        })
+        .map_err(|e| ctx.err(e))?;
+    let [expired_leases, expired_offers, forgotten_offers, earlier_boot_registrations, earlier_boot_leases] = lapsed;
+    if expired_leases {
+        report.leases += exec("DELETE FROM leases WHERE expires <= ?1", rusqlite::params![now])?;
+    }
+    if expired_offers || forgotten_offers {
+        report.offers += crate::services::expire_offers(ctx)?;
+    }
     if !m.known {
         return Ok(report);
     }
-    report.registrations += exec(
-        "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
-        rusqlite::params![m.host, m.pid_ns, m.boot_id],
-    )?;
-    report.leases += exec(
-        "DELETE FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
-        rusqlite::params![m.host, m.pid_ns, m.boot_id],
-    )?;
-    let owners: Vec<(u32, i64)> = tx
-        .prepare_cached(crate::owners::OWNERS_ON_MACHINE)
-        .and_then(|mut s| s.query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+    if earlier_boot_registrations {
+        report.registrations += exec(
+            "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
+            rusqlite::params![m.host, m.pid_ns, m.boot_id],
+        )?;
+    }
+    if earlier_boot_leases {
+        report.leases += exec(
+            "DELETE FROM leases WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id <> ?3 AND boot_id <> ''",
+            rusqlite::params![m.host, m.pid_ns, m.boot_id],
+        )?;
+    }
+    // Each owner once, with whether it holds registrations and leases.
+    let owners: Vec<(u32, i64, bool, bool)> = tx
+        .prepare_cached(
+            "SELECT pid, pid_start, MAX(registration), MAX(lease) FROM ( \
+             SELECT pid, pid_start, 1 AS registration, 0 AS lease FROM registrations \
+             WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 \
+             UNION ALL SELECT pid, pid_start, 0, 1 FROM leases \
+             WHERE pid IS NOT NULL AND host = ?1 AND pid_ns = ?2 AND boot_id = ?3) GROUP BY pid, pid_start",
+        )
+        .and_then(|mut s| {
+            s.query_map((&m.host, &m.pid_ns, &m.boot_id), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect()
+        })
         .map_err(|e| ctx.err(e))?;
-    for (pid, start) in owners {
+    for (pid, start, registrations, leases) in owners {
         if (ProcessId { pid, start_time: start as u64 }).is_alive() {
             continue;
         }
         let key = rusqlite::params![m.host, m.pid_ns, m.boot_id, pid, start];
-        report.registrations += exec(
-            "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
-            key,
-        )?;
-        report.leases += exec(
-            "DELETE FROM leases WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
-            key,
-        )?;
+        if registrations {
+            report.registrations += exec(
+                "DELETE FROM registrations WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
+                key,
+            )?;
+        }
+        if leases {
+            report.leases += exec(
+                "DELETE FROM leases WHERE host = ?1 AND pid_ns = ?2 AND boot_id = ?3 AND pid = ?4 AND pid_start = ?5",
+                key,
+            )?;
+        }
     }
     Ok(report)
 }

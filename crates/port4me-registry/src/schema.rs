@@ -10,7 +10,7 @@
 //! ([`PRE_RELEASE_APPLICATION_ID`]) and are refused by name: no release
 //! ever wrote them, so no migration path is kept for them.
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 
 use crate::Protocol;
 
@@ -387,25 +387,16 @@ pub(crate) struct Header {
     pub objects: i64,
 }
 
-/// Reads the header. Fails (without writing anything) on a file that is not
-/// an SQLite database.
+/// Reads the header, inside a transaction or outside one. Fails (without
+/// writing anything) on a file that is not an SQLite database.
 pub(crate) fn header(conn: &Connection) -> rusqlite::Result<Header> {
-    let user_version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let application_id = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    let objects = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
-    Ok(Header { user_version, application_id, objects })
-}
-
-/// [`header`] outside a transaction: reads it in one read transaction, so
-/// the three values come from the same snapshot even while another process
-/// is creating the schema.
-pub(crate) fn header_snapshot(conn: &Connection) -> rusqlite::Result<Header> {
-    conn.execute_batch("BEGIN DEFERRED")?;
-    let h = header(conn);
-    let end = if h.is_ok() { conn.execute_batch("COMMIT") } else { conn.execute_batch("ROLLBACK") };
-    let h = h?;
-    end?;
-    Ok(h)
+    // One statement, so one read transaction: the three values come from
+    // the same snapshot even while another process is creating the schema.
+    conn.prepare_cached(
+        "SELECT (SELECT user_version FROM pragma_user_version), \
+         (SELECT application_id FROM pragma_application_id), (SELECT count(*) FROM sqlite_schema)",
+    )?
+    .query_row([], |r| Ok(Header { user_version: r.get(0)?, application_id: r.get(1)?, objects: r.get(2)? }))
 }
 
 /// Creates the schema in an empty database. Must run inside a write
@@ -468,13 +459,9 @@ pub const TABLES: &[&str] = &[
 
 /// `Some(name)` of a table of ours that is missing (a damaged schema).
 pub(crate) fn missing_table(conn: &Connection) -> rusqlite::Result<Option<&'static str>> {
-    for t in TABLES {
-        let found: Option<i64> = conn
-            .query_row("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", [t], |r| r.get(0))
-            .optional()?;
-        if found.is_none() {
-            return Ok(Some(t));
-        }
-    }
-    Ok(None)
+    let found: Vec<String> = conn
+        .prepare_cached("SELECT name FROM sqlite_schema WHERE type = 'table'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(TABLES.iter().copied().find(|t| !found.iter().any(|f| f == t)))
 }
