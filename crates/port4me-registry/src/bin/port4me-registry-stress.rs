@@ -5,7 +5,7 @@
 //! port4me-registry-stress worker  --db P --id I --ops N --seed S --owner PID
 //! port4me-registry-stress writer  --db P --owner PID
 //! port4me-registry-stress reserve --db P --user U --tool T --owner current|parent [--barrier FILE] [--hold]
-//! port4me-registry-stress register --db P --service S [--owner current|parent]
+//! port4me-registry-stress register --db P --service S [--owner current|parent] [--leave-open]
 //! port4me-registry-stress churn   --db P --ops N --prefix X [--normal]
 //! port4me-registry-stress torture --db P --log PREFIX --tag T --anchors PID,PID --threads N --handles N --seed S --until UNIX
 //! ```
@@ -446,6 +446,11 @@ fn register(db: &str, a: &Args) -> ExitCode {
     {
         Ok(r) => {
             println!("REGISTERED {} {} {} {}", r.name, r.port, r.owner.pid, r.owner.start_time);
+            if a.has("leave-open") {
+                // As `port4me run` does: the process exits with the
+                // connection open, so nothing checkpoints on close.
+                std::mem::forget(reg);
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -190,3 +190,31 @@ fn without_the_registry_they_would_collide() {
     assert_eq!(ports.len(), 1);
     let _ = std::io::stdout().flush();
 }
+
+/// Processes that exit with their connection open, as `port4me run` does,
+/// never checkpoint on close, and the next process rebuilds the log's index
+/// from the whole log. The log must still stay short: each commit that
+/// leaves 256 pages in it empties it. Measured by SQLite itself, with the
+/// log's length in frames that a passive checkpoint reports.
+#[test]
+fn the_log_stays_short_when_every_process_exits_with_its_connection_open() {
+    let (_d, path) = temp_db();
+    let runs = 100;
+    for i in 0..runs {
+        let out = Command::new(STRESS)
+            .args(["register", "--db", path.to_str().unwrap(), "--service", &format!("s{i}"), "--leave-open"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    let (busy, log, _copied): (i64, i64, i64) =
+        raw(&path).query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap();
+    assert_eq!(busy, 0);
+    // One registration writes a handful of pages: 100 of them, left in one
+    // log, would be several hundred frames.
+    assert!(log < 256 + 64, "the log holds {log} frames after {runs} processes");
+    assert!(integrity(&path) == "ok");
+    // Every owner has exited: each registration was reclaimed by the next
+    // process, and the last one by this listing.
+    assert!(Registry::open(&path).unwrap().registrations().list().unwrap().is_empty());
+}
