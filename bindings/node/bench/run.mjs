@@ -1,6 +1,6 @@
 // Benchmark: what `port4me run` adds to starting a command.
 //
-//   node bench/run.mjs [--runs=60] [--bin=PATH] [--child=true]
+//   node bench/run.mjs [--runs=60] [--bin=PATH] [--before=PATH] [--child=true]
 //
 // Whole processes, wall clock, in interleaved rounds (one run of each
 // contender per round, in a shuffled order), median over --runs rounds:
@@ -19,6 +19,10 @@
 // 5 ms added by `port4me run` (the native binary); the last line says
 // whether this run met it.
 //
+// --before=PATH adds `PATH run ...` (another build of the CLI, e.g. of an
+// earlier commit) to the same rounds, on a registry of its own, for a
+// before/after ratio measured side by side.
+//
 // --bin defaults to target/release/port4me (CARGO_TARGET_DIR honoured),
 // else target/debug/port4me (much slower: build with cargo build --release
 // -p port4me-cli first).
@@ -33,7 +37,7 @@ const repo = path.join(here, '..', '..', '..');
 const args = Object.fromEntries(
   process.argv.slice(2).map((a) => {
     const m = /^--([^=]+)=(.*)$/.exec(a);
-    if (!m) throw new Error(`unknown argument ${a}: expected --runs=N, --bin=PATH or --child=PROGRAM`);
+    if (!m) throw new Error(`unknown argument ${a}: expected --runs=N, --bin=PATH, --before=PATH or --child=PROGRAM`);
     return [m[1], m[2]];
   }),
 );
@@ -56,10 +60,16 @@ const contenders = [
   ['port4me run', bin, ['run', '--tool', 'bench', '--', child]],
   ['npx port4me run', process.execPath, [cli, 'run', '--tool', 'bench', '--', child]],
 ];
+if (args.before !== undefined) {
+  if (!existsSync(args.before)) throw new Error(`--before=${args.before}: no such file`);
+  // A registry of its own: the two builds may not share a file format.
+  const db = path.join(tmp, 'before.sqlite');
+  contenders.push(['before: run', args.before, ['run', '--tool', 'bench', '--', child], { ...env, PORT4ME_DB: db }]);
+}
 
-function once([name, command, argv]) {
+function once([name, command, argv, envOf = env]) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(command, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(command, argv, { env: envOf, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${name} exited ${r.status}: ${r.stderr}`);
   return ms;
@@ -87,6 +97,10 @@ try {
     console.log(`${name.padEnd(18)}${m.toFixed(2).padStart(11)}${(name === 'direct' ? '' : (m - direct).toFixed(2)).padStart(11)}`);
   }
   const added = median(times.get('port4me run')) - direct;
+  if (times.has('before: run')) {
+    const before = median(times.get('before: run')) - direct;
+    console.log(`added by port4me run: ${added.toFixed(2)} ms, by the --before build ${before.toFixed(2)} ms (${(added / before).toFixed(2)}x)`);
+  }
   console.log(`port4me run adds ${added.toFixed(2)} ms to starting ${child} (target: at most 5 ms): ${added <= 5 ? 'met' : 'NOT met'}`);
 } finally {
   rmSync(tmp, { recursive: true, force: true });

@@ -177,15 +177,10 @@ fn run_inner(args: &RunArgs) -> Res<ExitCode> {
         code: "ERR_PORT4ME_RUN",
         message: format!("cannot run {:?}: {e}", program.to_string_lossy()),
     })?;
-    // The handle is left open to the end of the process, not closed. The
-    // last connection to close checkpoints the write-ahead log into the
-    // database and deletes it (two flushes and an unlink), and the next
-    // writer creates it again (a flush of its directory): measured here
-    // (bench/run.mjs), 17 of the 22 ms `run` added to starting `true`. SQLite
-    // is built to be left this way: the next connection reads the log as it
-    // is. While the command runs, the open connection also spares every
-    // other port4me process that work.
-    std::mem::forget(reg);
+    // The handle is left open to the end of the process, not closed
+    // (Registry::leave_open says why). While the command runs, the open
+    // connection also spares every other port4me process that work.
+    reg.leave_open();
     if let child::Status::Exited(code) = status {
         if code != 0 {
             explain_taken_port(port, q.probe_options().protocol, &q, program);

@@ -140,6 +140,7 @@ impl Registry {
             read_only: false,
             read_only_reason: None,
             ask_ahead: true.into(),
+            wrote: false.into(),
         };
         // Changing the journal mode takes the lock without SQLite's busy
         // handler, so concurrent first opens retry here (init is idempotent).
@@ -185,6 +186,7 @@ impl Registry {
             read_only: true,
             read_only_reason: reason,
             ask_ahead: true.into(),
+            wrote: false.into(),
         };
         if schema::version_set_back(&reg.lock(), header.user_version).map_err(|e| reg.err(e))? {
             return Err(version_mismatch(&reg.path, header.user_version, None));
@@ -225,7 +227,7 @@ impl Registry {
         // "wal" normally; file systems without shared memory keep the old mode.
         let wal = mode.eq_ignore_ascii_case("wal");
         if wal {
-            conn.wal_hook(Some(lock::trim_log));
+            conn.wal_hook(Some(lock::note_log));
         }
         let sync = if self.config.durable { "FULL" } else { "NORMAL" };
         conn.execute_batch(&format!("PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"))

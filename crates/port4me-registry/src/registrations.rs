@@ -459,11 +459,13 @@ fn free_name(ctx: &Ctx<'_>, uid: u32, service: &str) -> Result<String> {
 
 /// Reclaims what has lapsed; runs at the start of every write transaction.
 ///
-/// One query first asks what there is to reclaim, and only the statements
-/// with work to do run. Most writes find nothing, or one dead owner (the
-/// last `port4me run`), and compiling a `DELETE` with the triggers it fires
-/// is most of what a short-lived process spends in SQLite.
-pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
+/// At a handle's `first` write, one query first asks what there is to
+/// reclaim, and only the statements with work to do run: most writes find
+/// nothing, or one dead owner (the last `port4me run`), and compiling a
+/// `DELETE` with the triggers it fires is most of what a short-lived
+/// process spends in SQLite. Later writes run the compiled statements
+/// (asking first would cost them more).
+pub(crate) fn housekeeping(ctx: &Ctx<'_>, first: bool) -> Result<GcReport> {
     let mut report = GcReport::default();
     let now = ctx.now.millis();
     let forget = now.saturating_sub(crate::services::EXPIRED_MEMORY.as_millis() as i64);
@@ -474,8 +476,10 @@ pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
     // Owners on this machine: a different boot id means a reboot since.
     // When this machine cannot be identified, no owner can be judged.
     let m = Machine::current();
-    let lapsed: [bool; 5] = tx
-        .prepare_cached(
+    let lapsed: [bool; 5] = if !first {
+        [true; 5]
+    } else {
+        tx.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM leases WHERE expires <= ?4), \
              EXISTS (SELECT 1 FROM service_ports WHERE state = 'offered' AND expires <= ?4), \
              EXISTS (SELECT 1 FROM expired_offers WHERE expired <= ?5), \
@@ -487,7 +491,8 @@ pub(crate) fn housekeeping(ctx: &Ctx<'_>) -> Result<GcReport> {
                 Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
             })
         })
-        .map_err(|e| ctx.err(e))?;
+        .map_err(|e| ctx.err(e))?
+    };
     let [expired_leases, expired_offers, forgotten_offers, earlier_boot_registrations, earlier_boot_leases] = lapsed;
     if expired_leases {
         report.leases += exec("DELETE FROM leases WHERE expires <= ?1", rusqlite::params![now])?;

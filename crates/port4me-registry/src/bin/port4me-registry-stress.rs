@@ -449,7 +449,8 @@ fn register(db: &str, a: &Args) -> ExitCode {
             if a.has("leave-open") {
                 // As `port4me run` does: the process exits with the
                 // connection open, so nothing checkpoints on close.
-                std::mem::forget(reg);
+                reg.leave_open();
+                return ExitCode::SUCCESS;
             }
             ExitCode::SUCCESS
         }
