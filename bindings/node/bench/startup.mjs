@@ -27,6 +27,10 @@
 //                                       charges any package (resolving its name
 //                                       through node_modules and "exports" costs
 //                                       about 1 ms at the first import)
+//   dlopen package                      the same, both entries loading the addon
+//                                       with process.dlopen() and no module
+//                                       loader: the least any package built on
+//                                       a native addon costs
 //   addon package                       the same package, its entry loading the
 //                                       addon (createRequire in its ESM entry, as
 //                                       Node 20 has no other way to load one),
@@ -135,6 +139,13 @@ export function runStartup({ runs = 60, before = null, addon: otherAddon = null,
       );
       add('addon package', 'esm', "import { findTool } from 'addon-package';\nfindTool('vite');\n", floors);
       add('addon package', 'cjs', "require('addon-package').findTool('vite');\n", floors);
+      // The same with process.dlopen() in both entries, as port4me's ESM
+      // entry does: no CommonJS loader at all, the least any package
+      // built on a native addon can cost.
+      const dlopen = `const m = { exports: {} };\nprocess.dlopen(m, ${addon});\n`;
+      makePackage('dlopen-package', `${dlopen}export const { findTool } = m.exports;\n`, `${dlopen}module.exports = m.exports;\n`);
+      add('dlopen package', 'esm', "import { findTool } from 'dlopen-package';\nfindTool('vite');\n", floors);
+      add('dlopen package', 'cjs', "require('dlopen-package').findTool('vite');\n", floors);
     }
 
     const env = { ...process.env };
@@ -201,19 +212,21 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
 
 /**
  * Prints the start-up target's verdict: port4me over a bare node, and what
- * of that is port4me's own (over the addon package, the floor for any
+ * of that is port4me's own (over the dlopen package, the floor for any
  * package built on a native addon).
  */
 export function reportStartup(byName, log = console.log) {
   log("\ntarget: import + port4me('vite') at most 1.5 ms over a bare node of the same module kind");
   for (const kind of ['esm', 'cjs']) {
     const r = byName('port4me', kind);
-    const floor = byName('addon package', kind) ?? byName('empty package', kind);
+    const floor = byName('dlopen package', kind) ?? byName('addon package', kind) ?? byName('empty package', kind);
     const own = floor ? `; ${(r.median - floor.median).toFixed(2)} ms over the ${floor.name} (+${floor.overhead.toFixed(2)} ms itself)` : '';
     log(`  ${kind}: +${r.overhead.toFixed(2)} ms -> ${r.overhead <= 1.5 ? 'met' : 'NOT met'}${own}`);
   }
   const empty = { esm: byName('empty package', 'esm'), cjs: byName('empty package', 'cjs') };
-  const names = ['port4me', 'port4me (before)', 'port4me, other addon', 'get-port-please'].filter((n) => byName(n, 'esm'));
+  const names = ['port4me', 'port4me (before)', 'port4me, other addon', 'dlopen package', 'addon package', 'get-port-please'].filter((n) =>
+    byName(n, 'esm'),
+  );
   const cell = (r, e, key) => {
     const a = key === 'cpu' ? r.cpu.median : r.median;
     const b = key === 'cpu' ? e.cpu.median : e.median;
