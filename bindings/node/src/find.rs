@@ -34,10 +34,10 @@ pub fn find_tool(tool: Option<String>) -> napi::Result<u32, String> {
 /// The first free port for these options (with `reserve`: not held in the
 /// registry either, and then leased there).
 #[napi]
-pub fn find(options: Option<Options>) -> napi::Result<u32, String> {
+pub fn find(env: Env, options: Option<Options>) -> napi::Result<u32, String> {
     guard(|| {
         let q = Query::from_options(options.unwrap_or_default())?;
-        let reservation = Reservation::for_query(&q)?;
+        let reservation = Reservation::for_query(&env, &q)?;
         Ok(find_port(q, reservation.as_ref())? as u32)
     })
 }
@@ -71,12 +71,12 @@ impl Task for FindTask {
 /// The first free port for these options, as a promise computed on the libuv
 /// thread pool.
 #[napi(js_name = "findAsync", ts_return_type = "Promise<number>")]
-pub fn find_async(options: Option<Options>) -> AsyncTask<FindTask> {
+pub fn find_async(env: Env, options: Option<Options>) -> AsyncTask<FindTask> {
     let query = catch(|| {
         let mut q = Query::from_options(options.unwrap_or_default())?;
         // Read the environment now, on the JS thread (the registry's default
         // path depends on it too).
-        let reservation = Reservation::for_query(&q)?;
+        let reservation = Reservation::for_query(&env, &q)?;
         q.snapshot_env();
         Ok((q, reservation))
     });

@@ -576,9 +576,41 @@ fn file_key(path: &std::path::Path) -> Option<(u64, u64)> {
     }
 }
 
+thread_local! {
+    /// Whether this thread's Node environment has the hook that leaves the
+    /// kept registries at its exit ([`leave_kept`]).
+    static LEAVES_KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// When `env` (this thread's Node environment) ends, the registries kept
+/// here are left as `port4me run` leaves its own
+/// ([`Registry::leave_open`]): not closed (a checkpoint on close costs two
+/// flushes), but with their log emptied once it has grown long, so that it
+/// does not grow without end over many processes.
+fn leave_kept(env: &Env) {
+    if LEAVES_KEPT.with(|l| l.replace(true)) {
+        return;
+    }
+    let hook = env.add_env_cleanup_hook((), |()| {
+        let kept = std::mem::take(&mut *OPEN.lock().unwrap_or_else(|e| e.into_inner()));
+        for (_, _, reg) in kept {
+            // A handle another thread still uses is closed by that thread.
+            if let Ok(reg) = std::sync::Arc::try_unwrap(reg) {
+                reg.leave_open();
+            }
+        }
+    });
+    if hook.is_err() {
+        LEAVES_KEPT.with(|l| l.set(false));
+    }
+}
+
 /// The registry at the default path `var` names: a kept handle when its file
 /// is still the same, else a new one (kept for next time).
-fn open_kept(var: impl Fn(&str) -> Option<std::ffi::OsString> + Copy) -> Result<std::sync::Arc<Registry>, Failure> {
+fn open_kept(
+    env: &Env,
+    var: impl Fn(&str) -> Option<std::ffi::OsString> + Copy,
+) -> Result<std::sync::Arc<Registry>, Failure> {
     let path = port4me_registry::default_path_from(var)?;
     let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(key) = file_key(&path) {
@@ -590,6 +622,7 @@ fn open_kept(var: impl Fn(&str) -> Option<std::ffi::OsString> + Copy) -> Result<
     open.retain(|(p, _, _)| *p != path);
     if let Some(key) = file_key(&path) {
         open.push((path, key, reg.clone()));
+        leave_kept(env);
     }
     Ok(reg)
 }
@@ -598,16 +631,16 @@ impl Reservation {
     /// The registry `q` reserves in, when it asks for a reservation: the
     /// `PORT4ME_DB` of the caller's own `env` when it has one, else the
     /// default registry of the process environment.
-    pub fn for_query(q: &Query) -> Result<Option<Reservation>, Failure> {
+    pub fn for_query(env: &Env, q: &Query) -> Result<Option<Reservation>, Failure> {
         let Some(ttl) = q.reserve() else { return Ok(None) };
         let registry = match q.given_var("PORT4ME_DB") {
             // The caller's PORT4ME_DB (its directory must exist); the state
             // directory still comes from the process.
             Some(Some(path)) if !path.is_empty() => {
                 let path = path.clone();
-                open_kept(|k| if k == "PORT4ME_DB" { Some(path.clone()) } else { std::env::var_os(k) })?
+                open_kept(env, |k| if k == "PORT4ME_DB" { Some(path.clone()) } else { std::env::var_os(k) })?
             }
-            _ => open_kept(|k| std::env::var_os(k))?,
+            _ => open_kept(env, |k| std::env::var_os(k))?,
         };
         Ok(Some(Reservation { registry, ttl }))
     }

@@ -3,7 +3,7 @@
 // the lease ends with its owner process.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -184,4 +184,31 @@ test('bad reserve values', async () => {
   assert.ok(!existsSync(path.join(dir, 'missing')), 'nothing was created');
   // port4me's own errors keep their codes.
   assertThrowsCode(() => port4me({ tool: 'x', env, reserve: true, include: '1-2', exclude: '1-2' }), 'ERR_PORT4ME_EMPTY_SET');
+});
+
+// Each process that reserves keeps its registry open to its exit, and the
+// next one rebuilds the write-ahead log's index from the whole log. When
+// Node's environment ends, the addon empties the log once it has grown
+// long (Registry::leave_open), so over many processes it stays short.
+// SQLite itself (Python's sqlite3) reports its length in frames.
+test('the registry log stays short over many processes that reserve and exit', () => {
+  const db = path.join(dir, 'many.sqlite');
+  const env = cleanEnv({ PORT4ME_DB: db, PORT4ME_USER: 'log-walker' });
+  const code = `require(${JSON.stringify(packageDir)}).port4me({ tool: 'x', reserve: 1 })`;
+  const runs = 40;
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, ['-e', code], { env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const py = spawnSync(
+    'python3',
+    ['-c', 'import sqlite3, sys; print(*sqlite3.connect(sys.argv[1]).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())', db],
+    { encoding: 'utf8' },
+  );
+  assert.equal(py.status, 0, py.stderr);
+  const [busy, log] = py.stdout.trim().split(' ').map(Number);
+  assert.equal(busy, 0);
+  // Each reservation writes about ten pages: 40 of them in one log would
+  // be about 400 frames.
+  assert.ok(log < 256 + 64, `the log holds ${log} frames after ${runs} processes`);
 });
