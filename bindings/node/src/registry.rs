@@ -582,22 +582,20 @@ thread_local! {
     static LEAVES_KEPT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// When `env` (this thread's Node environment) ends, the registries kept
-/// here are left as `port4me run` leaves its own
-/// ([`Registry::leave_open`]): not closed (a checkpoint on close costs two
-/// flushes), but with their log emptied once it has grown long, so that it
-/// does not grow without end over many processes.
+/// When `env` (this thread's Node environment) ends, the logs of the
+/// registries kept here are emptied once they have grown long
+/// ([`Registry::trim_log`]). The handles stay open to the process's exit
+/// (a checkpoint on close costs two flushes), as `port4me run` leaves its
+/// own, and the log does not grow without end over many processes. A
+/// worker thread's end trims them too, which is harmless.
 fn leave_kept(env: &Env) {
     if LEAVES_KEPT.with(|l| l.replace(true)) {
         return;
     }
     let hook = env.add_env_cleanup_hook((), |()| {
-        let kept = std::mem::take(&mut *OPEN.lock().unwrap_or_else(|e| e.into_inner()));
-        for (_, _, reg) in kept {
-            // A handle another thread still uses is closed by that thread.
-            if let Ok(reg) = std::sync::Arc::try_unwrap(reg) {
-                reg.leave_open();
-            }
+        let kept: Vec<_> = OPEN.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|(_, _, r)| r.clone()).collect();
+        for reg in kept {
+            reg.trim_log();
         }
     });
     if hook.is_err() {

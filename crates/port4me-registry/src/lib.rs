@@ -352,10 +352,18 @@ impl Registry {
     /// process (see the `lock` module), it is emptied first when it has
     /// grown long, without waiting for other connections.
     pub fn leave_open(self) {
+        self.trim_log();
+        std::mem::forget(self);
+    }
+
+    /// Empties the write-ahead log when this process's last commit left it
+    /// long (256 pages), without waiting for other connections: what
+    /// [`leave_open`](Self::leave_open) does first, for a handle that stays
+    /// open to the process's exit some other way (a static).
+    pub fn trim_log(&self) {
         if !self.read_only {
             lock::trim_log(&self.lock());
         }
-        std::mem::forget(self);
     }
 
     /// The database file.
