@@ -128,7 +128,8 @@
 //! writer had it open) takes no lock; a writer that opens it in the
 //! very moment of such a read and checkpoints at once could change pages
 //! under it (a few milliseconds; a writer checkpoints only after about
-//! 256 pages of changes or when it closes). A `-shm` that is read-only for
+//! 1000 pages of changes, when it closes, or when it is left open at exit
+//! with 256). A `-shm` that is read-only for
 //! the owner and still in use by another user's process (an older
 //! version's reader) blocks the owner's writes until that process ends.
 //!
