@@ -397,7 +397,7 @@ impl Port4me {
     /// ```
     pub fn find(&self) -> Result<u16, Error> {
         let mode = self.probe_mode()?;
-        self.find_with(|port| self.check(mode, port))
+        self.find_with(|port| self.check(mode, port, false))
     }
 
     /// The first candidate for which `is_free` answers `true`. The search
@@ -441,10 +441,7 @@ impl Port4me {
     /// Whether `port` is free with this query's probe settings (and the
     /// `_PORT4ME_CHECK_AVAILABLE_PORTS_` hook).
     pub fn test(&self, port: u16) -> Result<bool, Error> {
-        if port == 0 {
-            return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
-        }
-        self.check(self.probe_mode()?, port)
+        self.test_as(port, false)
     }
 
     /// [`test`](Self::test) for a server about to listen on `port`: the
@@ -453,19 +450,22 @@ impl Port4me {
     /// hold a port with, so a dev server restarted within a minute keeps
     /// its port.
     pub fn test_to_listen(&self, port: u16) -> Result<bool, Error> {
+        self.test_as(port, true)
+    }
+
+    fn test_as(&self, port: u16, server: bool) -> Result<bool, Error> {
         if port == 0 {
             return Err(Error::InvalidPort { source_name: "test".into(), value: "0".into() });
         }
-        match self.probe_mode()? {
-            ProbeMode::AssumeFree => Ok(true),
-            ProbeMode::Probe => is_port_free_to_listen(port, &self.probe),
-        }
+        self.check(self.probe_mode()?, port, server)
     }
 
-    /// One candidate check: a probe, or "free" under the testing hook.
-    fn check(&self, mode: ProbeMode, port: u16) -> Result<bool, Error> {
+    /// One candidate check: a probe (as a `server` would bind, or the
+    /// reference's), or "free" under the testing hook.
+    fn check(&self, mode: ProbeMode, port: u16, server: bool) -> Result<bool, Error> {
         match mode {
             ProbeMode::AssumeFree => Ok(true),
+            ProbeMode::Probe if server => is_port_free_to_listen(port, &self.probe),
             ProbeMode::Probe => is_port_free(port, &self.probe),
         }
     }

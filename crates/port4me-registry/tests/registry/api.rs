@@ -419,7 +419,10 @@ fn reserve_probes_real_sockets() {
 #[test]
 fn hold_takes_a_port_whose_connections_linger_in_time_wait() {
     use std::io::Read;
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // Below Linux's ephemeral range (32768-60999): the TIME_WAIT outlives
+    // the test, and another test's `bind(":0")` with `SO_REUSEADDR` could
+    // be given that port.
+    let l = (21000..32000).step_by(89).find_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok()).unwrap();
     let port = l.local_addr().unwrap().port();
     let mut client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (served, _) = l.accept().unwrap();
